@@ -1,0 +1,655 @@
+/*
+ * ca.c: the national CA: creating it, issuing, renewing and revoking agency
+ * certificates, and signing revocation lists.
+ *
+ * This is the only code that holds the CA's secret key and the only caller
+ * of crypto_box_keypair (agency transport keys are made here, at issuance).
+ * Bookkeeping is written before the objects it numbers, so a crash can waste
+ * a serial or a CRL sequence number but never hand out one twice. The
+ * published CRL is merged back into the state on every open, so a restored
+ * old ca.state cannot silently forget a revocation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "ca.h"
+#include "cert.pb-c.h"
+#include "fileio.h"
+#include "sign.h"
+#include "wire.h"
+
+#define DAY 86400u
+#define STATE_MAX (8u << 20)
+
+struct ca {
+	char dir[PATH_MAX];
+	int lockfd;
+	struct cert *cert;
+	struct keyfile *kf;
+	struct sira_keys *keys; /* NULL until ca_unlock */
+	uint64_t next_serial;
+	uint64_t crl_sequence;
+	struct crl_entry *revoked; /* sorted by serial */
+	size_t n_revoked;
+};
+
+static int
+path_in(char out[static PATH_MAX], const char *dir, const char *name,
+    struct sira_err *err)
+{
+	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+
+	if (n < 0 || n >= PATH_MAX)
+		return sira_err_set(err, SIRA_EINVAL, "path too long: %s/%s",
+		    dir, name);
+	return 0;
+}
+
+/* Write body with magic to dir/name. */
+static int
+write_object(const char *dir, const char *name, const char *magic,
+    const uint8_t *body, size_t len, bool exclusive, mode_t mode,
+    struct sira_err *err)
+{
+	char path[PATH_MAX];
+	uint8_t *file;
+	size_t filelen;
+	int rc;
+
+	if ((rc = path_in(path, dir, name, err)) != 0)
+		return rc;
+	if ((file = wire_add_magic(magic, body, len, &filelen)) == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	rc = fileio_write(path, file, filelen, mode, exclusive, err);
+	free(file);
+	return rc;
+}
+
+/* Read dir/name (at most max bytes) and strip magic; *buf is the file. */
+static int
+read_object(const char *dir, const char *name, const char *magic,
+    const char *what, size_t max, uint8_t **buf, const uint8_t **body,
+    size_t *len, struct sira_err *err)
+{
+	char path[PATH_MAX];
+	size_t filelen;
+	int rc;
+
+	*buf = NULL;
+	if ((rc = path_in(path, dir, name, err)) != 0 ||
+	    (rc = fileio_read(path, max, buf, &filelen, err)) != 0)
+		return rc;
+	if ((rc = wire_strip_magic(*buf, filelen, magic, what, body, len,
+		 err)) != 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return rc;
+}
+
+static int
+save_state(const struct ca *ca, struct sira_err *err)
+{
+	Sira__V1__CaState st = SIRA__V1__CA_STATE__INIT;
+	Sira__V1__RevokedEntry *ev = NULL, **evp = NULL;
+	uint8_t *body = NULL;
+	size_t len;
+	int rc;
+
+	if (ca->n_revoked > 0 &&
+	    ((ev = calloc(ca->n_revoked, sizeof(*ev))) == NULL ||
+		(evp = calloc(ca->n_revoked, sizeof(*evp))) == NULL)) {
+		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < ca->n_revoked; i++) {
+		const struct crl_entry *e = &ca->revoked[i];
+		sira__v1__revoked_entry__init(&ev[i]);
+		ev[i].serial = e->serial;
+		ev[i].cert_id.data = (uint8_t *)(uintptr_t)e->cert_id;
+		ev[i].cert_id.len = SIRA_HASH_LEN;
+		ev[i].revoked_at = e->revoked_at;
+		ev[i].reason = (Sira__V1__RevocationReason)e->reason;
+		ev[i].compromised_since = e->compromised_since;
+		evp[i] = &ev[i];
+	}
+	st.version = 1;
+	st.next_serial = ca->next_serial;
+	st.crl_sequence = ca->crl_sequence;
+	st.n_revoked = ca->n_revoked;
+	st.revoked = evp;
+	if ((rc = wire_pack(&st.base, &body, &len, err)) == 0)
+		rc = write_object(ca->dir, "ca.state", SIRA_MAGIC_STATE, body,
+		    len, false, 0600, err);
+out:
+	free(body);
+	free(evp);
+	free(ev);
+	return rc;
+}
+
+/* Insert e into the sorted revoked set unless its serial is present. */
+static int
+add_revoked(struct ca *ca, const struct crl_entry *e, struct sira_err *err)
+{
+	struct crl_entry *grown;
+	size_t i = 0;
+
+	while (i < ca->n_revoked && ca->revoked[i].serial < e->serial)
+		i++;
+	if (i < ca->n_revoked && ca->revoked[i].serial == e->serial)
+		return sira_err_set(err, SIRA_EEXIST,
+		    "serial %" PRIu64 " is already revoked", e->serial);
+	if (ca->n_revoked >= SIRA_CRL_ENTRIES_MAX)
+		return sira_err_set(err, SIRA_ETOOBIG,
+		    "the revocation list is full");
+	grown = realloc(ca->revoked, (ca->n_revoked + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	ca->revoked = grown;
+	memmove(&grown[i + 1], &grown[i],
+	    (ca->n_revoked - i) * sizeof(*grown));
+	grown[i] = *e;
+	ca->n_revoked++;
+	return 0;
+}
+
+static int
+load_state(struct ca *ca, struct sira_err *err)
+{
+	const uint8_t *body;
+	uint8_t *buf;
+	size_t len;
+	ProtobufCMessage *m;
+	Sira__V1__CaState *st;
+	int rc;
+
+	if ((rc = read_object(ca->dir, "ca.state", SIRA_MAGIC_STATE,
+		 "CA state", STATE_MAX, &buf, &body, &len, err)) != 0)
+		return rc;
+	rc = wire_unpack(&sira__v1__ca_state__descriptor, body, len,
+	    STATE_MAX, &m, err);
+	free(buf);
+	if (rc != 0)
+		return sira_err_set(err, rc, "%s/ca.state is damaged",
+		    ca->dir);
+	st = (Sira__V1__CaState *)m;
+	ca->next_serial = st->next_serial;
+	ca->crl_sequence = st->crl_sequence;
+	for (size_t i = 0; rc == 0 && i < st->n_revoked; i++) {
+		struct crl_entry e = { 0 };
+		if (st->revoked[i]->cert_id.len != SIRA_HASH_LEN) {
+			rc = sira_err_set(err, SIRA_EMALFORMED,
+			    "%s/ca.state is damaged", ca->dir);
+			break;
+		}
+		e.serial = st->revoked[i]->serial;
+		memcpy(e.cert_id, st->revoked[i]->cert_id.data, SIRA_HASH_LEN);
+		e.revoked_at = st->revoked[i]->revoked_at;
+		e.reason = (int)st->revoked[i]->reason;
+		e.compromised_since = st->revoked[i]->compromised_since;
+		rc = add_revoked(ca, &e, err);
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+	if (rc == 0 && ca->next_serial == 0)
+		rc = sira_err_set(err, SIRA_EMALFORMED,
+		    "%s/ca.state is damaged", ca->dir);
+	return rc;
+}
+
+/* Fold the published CRL back into the state (see the file comment). */
+static int
+merge_published_crl(struct ca *ca, struct sira_err *err)
+{
+	const uint8_t *body;
+	uint8_t *buf;
+	size_t len;
+	struct crl *crl = NULL;
+	int rc;
+
+	if ((rc = read_object(ca->dir, "ca.crl", SIRA_MAGIC_CRL,
+		 "revocation list", SIRA_CRL_MAX, &buf, &body, &len, err)) != 0)
+		return rc == -SIRA_ENOTFOUND ? 0 : rc;
+	rc = crl_verify(ca->cert, body, len, &crl, err);
+	free(buf);
+	if (rc != 0)
+		return rc;
+	if (crl->sequence > ca->crl_sequence)
+		ca->crl_sequence = crl->sequence;
+	for (size_t i = 0; rc == 0 && i < crl->n; i++) {
+		rc = add_revoked(ca, &crl->entries[i], err);
+		if (rc == -SIRA_EEXIST)
+			rc = 0;
+	}
+	crl_destroy(&crl);
+	return rc;
+}
+
+static int
+lock_dir(struct ca *ca, struct sira_err *err)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = path_in(path, ca->dir, "lock", err)) != 0)
+		return rc;
+	ca->lockfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (ca->lockfd == -1)
+		return sira_err_set(err, errno == ENOENT ? SIRA_ENOTFOUND :
+							   SIRA_EIO,
+		    "%s: %s", ca->dir, strerror(errno));
+	if (flock(ca->lockfd, LOCK_EX | LOCK_NB) == -1)
+		return sira_err_set(err, SIRA_EEXIST,
+		    "another sira-cert is working on %s; try again when it is done",
+		    ca->dir);
+	return 0;
+}
+
+static struct ca *
+ca_alloc(const char *dir)
+{
+	struct ca *ca = calloc(1, sizeof(*ca));
+
+	if (ca == NULL)
+		return NULL;
+	ca->lockfd = -1;
+	(void)snprintf(ca->dir, sizeof(ca->dir), "%s", dir);
+	return ca;
+}
+
+int
+ca_open(const char *dir, uint64_t now, struct ca **out, struct sira_err *err)
+{
+	struct ca *ca;
+	const uint8_t *body;
+	uint8_t *buf = NULL;
+	char path[PATH_MAX];
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if ((ca = ca_alloc(dir)) == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	if ((rc = read_object(dir, "ca.cert", SIRA_MAGIC_CERT,
+		 "certificate", SIRA_CERT_MAX, &buf, &body, &len, err)) != 0) {
+		if (rc == -SIRA_ENOTFOUND)
+			rc = sira_err_set(err, SIRA_ENOTFOUND,
+			    "%s holds no CA (run sira-cert init first)", dir);
+		goto fail;
+	}
+	if ((rc = lock_dir(ca, err)) != 0 ||
+	    (rc = cert_load_ca(body, len, now, &ca->cert, err)) != 0 ||
+	    (rc = path_in(path, dir, "ca.key", err)) != 0 ||
+	    (rc = keyfile_open(path, &ca->kf, err)) != 0 ||
+	    (rc = load_state(ca, err)) != 0 ||
+	    (rc = merge_published_crl(ca, err)) != 0)
+		goto fail;
+	free(buf);
+	*out = ca;
+	return 0;
+fail:
+	free(buf);
+	ca_close(&ca);
+	return rc;
+}
+
+bool
+ca_key_encrypted(const struct ca *ca)
+{
+	return keyfile_encrypted(ca->kf);
+}
+
+const struct cert *
+ca_cert(const struct ca *ca)
+{
+	return ca->cert;
+}
+
+int
+ca_unlock(struct ca *ca, const char *pass, size_t passlen,
+    struct sira_err *err)
+{
+	int rc;
+
+	keys_destroy(&ca->keys);
+	if ((rc = keyfile_unlock(ca->kf, pass, passlen, &ca->keys, err)) != 0)
+		return rc;
+	if (memcmp(ca->keys->sign_pk, ca->cert->sign_pk, SIRA_SIGN_PK_LEN) !=
+	    0) {
+		keys_destroy(&ca->keys);
+		return sira_err_set(err, SIRA_EMALFORMED,
+		    "%s/ca.key does not belong to %s/ca.cert", ca->dir,
+		    ca->dir);
+	}
+	return 0;
+}
+
+/* Sign c with the CA key; *out is the Certificate bytes (caller frees). */
+static int
+sign_cert(const struct ca *ca, const struct cert *c, uint8_t **out,
+    size_t *outlen, struct sira_err *err)
+{
+	uint8_t *tbs = NULL, sig[SIRA_SIG_LEN];
+	size_t tbslen;
+	int rc;
+
+	if ((rc = cert_encode_tbs(c, &tbs, &tbslen, err)) == 0 &&
+	    (rc = sign_detached(ca->keys->sign_sk, SIRA_DS_CERT, tbs, tbslen,
+		 sig)) == 0)
+		rc = cert_encode(tbs, tbslen, sig, out, outlen, err);
+	free(tbs);
+	return rc;
+}
+
+int
+ca_publish_crl(struct ca *ca, uint64_t now, uint32_t crl_days,
+    const char *out, struct sira_err *err)
+{
+	uint8_t *tbs = NULL, *crl = NULL, sig[SIRA_SIG_LEN];
+	size_t tbslen, crllen;
+	uint8_t *file = NULL;
+	size_t filelen;
+	int rc;
+
+	if (ca->keys == NULL)
+		return sira_err_set(err, SIRA_ESTATE, "CA key is locked");
+	if (crl_days == 0 || crl_days > 366)
+		return sira_err_set(err, SIRA_EINVAL,
+		    "revocation list validity must be 1 to 366 days");
+	ca->crl_sequence++;
+	if ((rc = save_state(ca, err)) != 0 ||
+	    (rc = crl_encode_tbs(ca->cert->id, ca->crl_sequence, now,
+		 now + (uint64_t)crl_days * DAY, ca->revoked, ca->n_revoked,
+		 &tbs, &tbslen, err)) != 0 ||
+	    (rc = sign_detached(ca->keys->sign_sk, SIRA_DS_CRL, tbs, tbslen,
+		 sig)) != 0 ||
+	    (rc = crl_encode(tbs, tbslen, sig, &crl, &crllen, err)) != 0 ||
+	    (rc = write_object(ca->dir, "ca.crl", SIRA_MAGIC_CRL, crl, crllen,
+		 false, 0644, err)) != 0)
+		goto out;
+	if (out != NULL) {
+		if ((file = wire_add_magic(SIRA_MAGIC_CRL, crl, crllen,
+			 &filelen)) == NULL)
+			rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		else
+			rc = fileio_write(out, file, filelen, 0644, false, err);
+	}
+out:
+	free(file);
+	free(crl);
+	free(tbs);
+	return rc;
+}
+
+int
+ca_create(const char *dir, const char *agency_id, const char *name,
+    uint32_t days, uint64_t now, const char *pass, size_t passlen,
+    enum keyfile_kdf kdf, struct sira_err *err)
+{
+	struct ca *ca;
+	struct cert c = { 0 };
+	uint8_t *raw = NULL;
+	size_t rawlen;
+	char path[PATH_MAX];
+	int rc;
+
+	if (days == 0 || days > 36500)
+		return sira_err_set(err, SIRA_EINVAL,
+		    "CA validity must be 1 to 36500 days");
+	if ((rc = fileio_mkdir(dir, 0700, err)) != 0)
+		return rc;
+	if ((ca = ca_alloc(dir)) == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	if ((rc = lock_dir(ca, err)) != 0 ||
+	    (rc = path_in(path, dir, "ca.cert", err)) != 0)
+		goto out;
+	if (access(path, F_OK) == 0) {
+		rc = sira_err_set(err, SIRA_EEXIST,
+		    "%s already holds a CA; refusing to replace it", dir);
+		goto out;
+	}
+	(void)snprintf(c.agency_id, sizeof(c.agency_id), "%s", agency_id);
+	(void)snprintf(c.display_name, sizeof(c.display_name), "%s", name);
+	c.is_ca = true;
+	c.role = SIRA_ROLE_COORDINATION;
+	c.key_usage = cert_role_usage(c.role, true);
+	c.not_before = now;
+	c.not_after = now + (uint64_t)days * DAY;
+	if ((ca->keys = keys_new()) == NULL) {
+		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (strlen(agency_id) >= sizeof(c.agency_id) ||
+	    strlen(name) >= sizeof(c.display_name) ||
+	    !cert_agency_id_valid(agency_id) ||
+	    !cert_display_name_valid(name)) {
+		rc = sira_err_set(err, SIRA_EINVAL,
+		    "invalid CA id or name (id: lower-case letters, digits, '.', '-', '_'; name: 1 to 128 bytes of UTF-8)");
+		goto out;
+	}
+	memcpy(ca->keys->agency_id, c.agency_id, sizeof(c.agency_id));
+	sign_keygen(ca->keys->sign_pk, ca->keys->sign_sk);
+	memcpy(c.sign_pk, ca->keys->sign_pk, SIRA_SIGN_PK_LEN);
+	if ((rc = sign_cert(ca, &c, &raw, &rawlen, err)) != 0 ||
+	    (rc = cert_load_ca(raw, rawlen, now, &ca->cert, err)) != 0)
+		goto out;
+	if ((rc = path_in(path, dir, "issued", err)) != 0 ||
+	    (rc = fileio_mkdir(path, 0700, err)) != 0 ||
+	    (rc = path_in(path, dir, "ca.key", err)) != 0 ||
+	    (rc = keyfile_write(path, ca->keys, pass, passlen, kdf, err)) !=
+		0 ||
+	    (rc = write_object(dir, "ca.cert", SIRA_MAGIC_CERT, raw, rawlen,
+		 true, 0644, err)) != 0)
+		goto out;
+	ca->next_serial = 1;
+	rc = ca_publish_crl(ca, now, CA_DEFAULT_CRL_DAYS, NULL, err);
+out:
+	free(raw);
+	ca_close(&ca);
+	return rc;
+}
+
+/* Validity window of a new certificate, nested in the CA's. */
+static int
+window(const struct ca *ca, const struct ca_request *req, struct cert *c,
+    struct sira_err *err)
+{
+	if (req->days == 0 || req->days > 3650)
+		return sira_err_set(err, SIRA_EINVAL,
+		    "validity must be 1 to 3650 days");
+	if (req->not_before < ca->cert->not_before ||
+	    req->not_before >= ca->cert->not_after)
+		return sira_err_set(err, SIRA_EINVAL,
+		    "the certificate must start within the CA's validity");
+	c->not_before = req->not_before;
+	c->not_after = req->not_before + (uint64_t)req->days * DAY;
+	if (c->not_after > ca->cert->not_after) {
+		c->not_after = ca->cert->not_after;
+		(void)fprintf(stderr,
+		    "note: validity shortened to end with the CA's certificate\n");
+	}
+	return 0;
+}
+
+/* Fill c and keys with a fresh identity for req. */
+static int
+new_identity(const struct ca *ca, const struct ca_request *req,
+    struct cert *c, struct sira_keys *keys, struct sira_err *err)
+{
+	int rc;
+
+	if (!cert_agency_id_valid(req->agency_id) ||
+	    !cert_display_name_valid(req->display_name))
+		return sira_err_set(err, SIRA_EINVAL,
+		    "invalid agency id or name (id: lower-case letters, digits, '.', '-', '_', 3 to 64; name: 1 to 128 bytes of UTF-8, no control characters)");
+	if ((rc = window(ca, req, c, err)) != 0)
+		return rc;
+	(void)snprintf(c->agency_id, sizeof(c->agency_id), "%s",
+	    req->agency_id);
+	(void)snprintf(c->display_name, sizeof(c->display_name), "%s",
+	    req->display_name);
+	c->serial = ca->next_serial;
+	memcpy(c->issuer_id, ca->cert->id, SIRA_HASH_LEN);
+	c->role = req->role;
+	c->key_usage = cert_role_usage(req->role, false);
+	memcpy(keys->agency_id, c->agency_id, sizeof(c->agency_id));
+	sign_keygen(keys->sign_pk, keys->sign_sk);
+	memcpy(c->sign_pk, keys->sign_pk, SIRA_SIGN_PK_LEN);
+	c->has_transport = (c->key_usage & SIRA_KU_TRANSPORT) != 0;
+	if (c->has_transport) {
+		if (crypto_box_keypair(keys->transport_pk, keys->transport_sk) !=
+		    0)
+			return sira_err_set(err, SIRA_ECRYPTO,
+			    "key generation failed");
+		keys->has_transport = true;
+		memcpy(c->transport_pk, keys->transport_pk, SIRA_CURVE_KEY_LEN);
+	}
+	return 0;
+}
+
+static int
+refuse_existing(const char *outdir, const char *id, struct sira_err *err)
+{
+	char name[SIRA_AGENCY_ID_MAX + 8], path[PATH_MAX];
+	const char *ext[] = { ".cert", ".key" };
+	int rc;
+
+	for (size_t i = 0; i < 2; i++) {
+		(void)snprintf(name, sizeof(name), "%s%s", id, ext[i]);
+		if ((rc = path_in(path, outdir, name, err)) != 0)
+			return rc;
+		if (access(path, F_OK) == 0)
+			return sira_err_set(err, SIRA_EEXIST,
+			    "%s already exists; move it away or choose another --out",
+			    path);
+	}
+	return 0;
+}
+
+static int
+write_issued(struct ca *ca, const struct cert *c, const struct sira_keys *keys,
+    const struct ca_request *req, const uint8_t *raw, size_t rawlen,
+    const char *outdir, struct sira_err *err)
+{
+	char name[PATH_MAX], path[PATH_MAX];
+	int rc;
+
+	(void)snprintf(name, sizeof(name), "issued/%" PRIu64 ".cert",
+	    c->serial);
+	if ((rc = write_object(ca->dir, name, SIRA_MAGIC_CERT, raw, rawlen,
+		 true, 0644, err)) != 0)
+		return rc;
+	(void)snprintf(name, sizeof(name), "%s.key", c->agency_id);
+	if ((rc = path_in(path, outdir, name, err)) != 0 ||
+	    (rc = keyfile_write(path, keys, req->key_pass, req->key_passlen,
+		 req->kdf, err)) != 0)
+		return rc;
+	(void)snprintf(name, sizeof(name), "%s.cert", c->agency_id);
+	return write_object(outdir, name, SIRA_MAGIC_CERT, raw, rawlen, true,
+	    0644, err);
+}
+
+int
+ca_issue(struct ca *ca, const struct ca_request *req, const char *outdir,
+    uint64_t now, struct cert **issued, struct sira_err *err)
+{
+	struct cert c = { 0 };
+	struct sira_keys *keys;
+	uint8_t *raw = NULL;
+	size_t rawlen;
+	int rc;
+
+	if (issued != NULL)
+		*issued = NULL;
+	if (ca->keys == NULL)
+		return sira_err_set(err, SIRA_ESTATE, "CA key is locked");
+	if ((rc = fileio_mkdir(outdir, 0700, err)) != 0 ||
+	    (rc = refuse_existing(outdir, req->agency_id, err)) != 0)
+		return rc;
+	if ((keys = keys_new()) == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	if ((rc = new_identity(ca, req, &c, keys, err)) != 0 ||
+	    (rc = sign_cert(ca, &c, &raw, &rawlen, err)) != 0)
+		goto out;
+	/* The serial is spent before anything carries it. */
+	ca->next_serial++;
+	if ((rc = save_state(ca, err)) != 0 ||
+	    (rc = write_issued(ca, &c, keys, req, raw, rawlen, outdir, err)) !=
+		0)
+		goto out;
+	if (issued != NULL)
+		rc = cert_verify(ca->cert, NULL, raw, rawlen, now, issued, err);
+out:
+	free(raw);
+	keys_destroy(&keys);
+	return rc;
+}
+
+int
+ca_revoke(struct ca *ca, uint64_t serial, int reason,
+    uint64_t compromised_since, uint64_t now, uint32_t crl_days,
+    struct sira_err *err)
+{
+	struct crl_entry e = { 0 };
+	struct cert *c = NULL;
+	const uint8_t *body;
+	uint8_t *buf;
+	char name[64];
+	size_t len;
+	int rc;
+
+	if (ca->keys == NULL)
+		return sira_err_set(err, SIRA_ESTATE, "CA key is locked");
+	if (serial == 0 || serial >= ca->next_serial)
+		return sira_err_set(err, SIRA_ENOTFOUND,
+		    "this CA never issued serial %" PRIu64, serial);
+	(void)snprintf(name, sizeof(name), "issued/%" PRIu64 ".cert", serial);
+	if ((rc = read_object(ca->dir, name, SIRA_MAGIC_CERT, "certificate",
+		 SIRA_CERT_MAX, &buf, &body, &len, err)) != 0)
+		return sira_err_set(err, rc,
+		    "no record of serial %" PRIu64 " in %s/issued", serial,
+		    ca->dir);
+	rc = cert_unsafe_decode(body, len, &c, err);
+	free(buf);
+	if (rc != 0)
+		return rc;
+	e.serial = serial;
+	memcpy(e.cert_id, c->id, SIRA_HASH_LEN);
+	e.revoked_at = now;
+	e.reason = reason;
+	if (reason == SIRA_REVOKE_KEY_COMPROMISE)
+		e.compromised_since = compromised_since ? compromised_since :
+							  now;
+	cert_destroy(&c);
+	if ((rc = add_revoked(ca, &e, err)) != 0)
+		return rc;
+	return ca_publish_crl(ca, now, crl_days, NULL, err);
+}
+
+void
+ca_close(struct ca **cap)
+{
+	struct ca *ca;
+
+	if (cap == NULL || (ca = *cap) == NULL)
+		return;
+	keys_destroy(&ca->keys);
+	keyfile_close(&ca->kf);
+	cert_destroy(&ca->cert);
+	free(ca->revoked);
+	if (ca->lockfd != -1)
+		close(ca->lockfd); /* releases the flock */
+	free(ca);
+	*cap = NULL;
+}

@@ -1,0 +1,96 @@
+/*
+ * ca.h: the national CA's operations on its directory.
+ *
+ * A CA directory holds ca.cert (public), ca.key (secret, 0600, normally
+ * passphrase-protected), ca.crl (the latest signed revocation list),
+ * ca.state (serial and CRL counters, revocations), issued/<serial>.cert (a
+ * copy of every certificate issued) and a lock file. Only one sira-cert may
+ * work on a CA directory at a time.
+ */
+#ifndef SIRA_CA_H
+#define SIRA_CA_H
+
+#include <stdint.h>
+
+#include "cert.h"
+#include "crl.h"
+#include "err.h"
+#include "keyfile.h"
+
+#define CA_DEFAULT_DAYS 3650
+#define CA_DEFAULT_AGENCY_DAYS 365
+#define CA_DEFAULT_CRL_DAYS 7
+
+struct ca;
+
+/* What the CA is asked to certify. */
+struct ca_request {
+	const char *agency_id;
+	const char *display_name;
+	enum sira_role role;
+	uint64_t not_before; /* unix seconds */
+	uint32_t days;
+	const char *key_pass; /* NULL: agency key file stored in clear */
+	size_t key_passlen;
+	enum keyfile_kdf kdf;
+};
+
+/*
+ * Create a new CA in dir (created if missing; must not already hold a CA):
+ * fresh Ed25519 key, self-signed certificate valid for days from now, key
+ * file encrypted under pass (NULL: in clear), an empty first CRL. Returns 0
+ * or a negative SIRA_E* code.
+ */
+int ca_create(const char *dir, const char *agency_id, const char *name,
+    uint32_t days, uint64_t now, const char *pass, size_t passlen,
+    enum keyfile_kdf kdf, struct sira_err *err)
+    __attribute__((warn_unused_result));
+
+/*
+ * Open the CA in dir, lock it and load its certificate, state and latest CRL
+ * (the key stays locked: see ca_unlock). Returns 0, -SIRA_ENOTFOUND,
+ * -SIRA_EEXIST (another sira-cert holds the lock), or a load error.
+ */
+int ca_open(const char *dir, uint64_t now, struct ca **out,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+/* Does the CA key need a passphrase? */
+bool ca_key_encrypted(const struct ca *ca);
+
+/* Decrypt the CA key. Returns 0 or -SIRA_EPASSPHRASE, -SIRA_EPERM_MODE... */
+int ca_unlock(struct ca *ca, const char *pass, size_t passlen,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+/* The CA's certificate (borrowed, valid until ca_close). */
+const struct cert *ca_cert(const struct ca *ca);
+
+/*
+ * Issue a certificate for req, write OUTDIR/<id>.cert and OUTDIR/<id>.key
+ * (0600, never overwriting) and record it. *issued (optional) receives the
+ * new certificate (caller destroys). Returns 0 or a negative SIRA_E* code.
+ */
+int ca_issue(struct ca *ca, const struct ca_request *req, const char *outdir,
+    uint64_t now, struct cert **issued, struct sira_err *err)
+    __attribute__((warn_unused_result));
+
+/*
+ * Revoke the certificate with serial and publish a new CRL valid for
+ * crl_days. Returns 0, -SIRA_ENOTFOUND (never issued), -SIRA_EEXIST
+ * (already revoked) or another negative SIRA_E* code.
+ */
+int ca_revoke(struct ca *ca, uint64_t serial, int reason,
+    uint64_t compromised_since, uint64_t now, uint32_t crl_days,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+/*
+ * Sign a new CRL (next sequence) valid for crl_days, save it as the CA's
+ * latest and, when out is not NULL, also to out. Returns 0 or a negative
+ * SIRA_E* code.
+ */
+int ca_publish_crl(struct ca *ca, uint64_t now, uint32_t crl_days,
+    const char *out, struct sira_err *err) __attribute__((warn_unused_result));
+
+/* Wipe the key, release the lock, free *cap; accepts NULL. */
+void ca_close(struct ca **cap);
+
+#endif

@@ -1,0 +1,358 @@
+/*
+ * inspect.c: showing and verifying certificates, revocation lists and key
+ * files for operators.
+ *
+ * `show` decodes without trusting (it says so in its output) and never
+ * prints secret material: for a key file it shows whose it is and whether
+ * it is encrypted. `verify` is the real check, the same code the broker and
+ * agents run. Display strings were validated on decode (UTF-8, no control
+ * characters), so they cannot drive the operator's terminal.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <zmq.h>
+
+#include "cert.h"
+#include "clock.h"
+#include "crl.h"
+#include "fileio.h"
+#include "inspect.h"
+#include "keyfile.h"
+#include "wire.h"
+
+#define FILE_MAX (SIRA_CRL_MAX + SIRA_MAGIC_LEN)
+
+int
+inspect_read(const char *path, const char *magic, const char *what,
+    uint8_t **buf, const uint8_t **body, size_t *len, struct sira_err *err)
+{
+	size_t filelen;
+	int rc;
+
+	if ((rc = fileio_read(path, FILE_MAX, buf, &filelen, err)) != 0)
+		return rc;
+	if ((rc = wire_strip_magic(*buf, filelen, magic, what, body, len,
+		 err)) != 0) {
+		free(*buf);
+		*buf = NULL;
+		return sira_err_set(err, rc, "%s: not a Sira %s file", path,
+		    what);
+	}
+	return 0;
+}
+
+static void
+usage_names(uint32_t ku, char *out, size_t len)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} bits[] = {
+		{ SIRA_KU_CERT_SIGN, "cert-sign" },
+		{ SIRA_KU_CRL_SIGN, "crl-sign" },
+		{ SIRA_KU_ENVELOPE_SIGN, "envelope-sign" },
+		{ SIRA_KU_RECEIPT_SIGN, "receipt-sign" },
+		{ SIRA_KU_PREKEY_SIGN, "prekey-sign" },
+		{ SIRA_KU_LOG_SIGN, "log-sign" },
+		{ SIRA_KU_TRANSPORT, "transport" },
+	};
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		if ((ku & bits[i].bit) == 0)
+			continue;
+		if (out[0] != '\0')
+			(void)strncat(out, ",", len - strlen(out) - 1);
+		(void)strncat(out, bits[i].name, len - strlen(out) - 1);
+	}
+}
+
+static void
+hex(const uint8_t *b, size_t n, char *out, size_t outlen)
+{
+	(void)sodium_bin2hex(out, outlen, b, n);
+}
+
+static json_t *
+cert_json(const struct cert *c)
+{
+	char nb[SIRA_TIME_STR_LEN], na[SIRA_TIME_STR_LEN], fp[65], iss[65];
+	char spk[65], z85[41] = "", ku[128];
+
+	clock_format(c->not_before, nb);
+	clock_format(c->not_after, na);
+	cert_fingerprint(c, fp);
+	hex(c->issuer_id, SIRA_HASH_LEN, iss, sizeof(iss));
+	hex(c->sign_pk, SIRA_SIGN_PK_LEN, spk, sizeof(spk));
+	if (c->has_transport)
+		(void)zmq_z85_encode(z85, c->transport_pk, SIRA_CURVE_KEY_LEN);
+	usage_names(c->key_usage, ku, sizeof(ku));
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:b,"
+			 " s:s, s:s, s:s, s:s, s:s, s:b}",
+	    "type", "certificate", "agency_id", c->agency_id, "display_name",
+	    c->display_name, "role", cert_role_name(c->role), "serial",
+	    (json_int_t)c->serial, "not_before", nb, "not_after", na,
+	    "not_before_unix", (json_int_t)c->not_before, "not_after_unix",
+	    (json_int_t)c->not_after, "is_ca", c->is_ca, "key_usage", ku,
+	    "fingerprint", fp, "issuer", c->is_ca ? "" : iss, "sign_pk_hex",
+	    spk, "transport_key_z85", z85, "signature_checked", 0);
+}
+
+static void
+cert_text(const struct cert *c)
+{
+	char nb[SIRA_TIME_STR_LEN], na[SIRA_TIME_STR_LEN], fp[65], iss[65];
+	char z85[41] = "-", ku[128];
+
+	clock_format(c->not_before, nb);
+	clock_format(c->not_after, na);
+	cert_fingerprint(c, fp);
+	hex(c->issuer_id, SIRA_HASH_LEN, iss, sizeof(iss));
+	if (c->has_transport)
+		(void)zmq_z85_encode(z85, c->transport_pk, SIRA_CURVE_KEY_LEN);
+	usage_names(c->key_usage, ku, sizeof(ku));
+	(void)printf("%s certificate\n"
+		     "  agency id:     %s\n  name:          %s\n"
+		     "  role:          %s\n  serial:        %" PRIu64 "\n"
+		     "  valid from:    %s\n  valid until:   %s\n"
+		     "  key usage:     %s\n  fingerprint:   %s\n"
+		     "  issuer:        %s\n  transport key: %s\n"
+		     "  signature:     not checked here; use sira-cert verify --ca\n",
+	    c->is_ca ? "CA" : "agency", c->agency_id, c->display_name,
+	    cert_role_name(c->role), c->serial, nb, na, ku, fp,
+	    c->is_ca ? "(self-signed)" : iss, z85);
+}
+
+static json_t *
+crl_json(const struct crl *c)
+{
+	char tu[SIRA_TIME_STR_LEN], nu[SIRA_TIME_STR_LEN], iss[65];
+	json_t *o, *entries = json_array();
+
+	for (size_t i = 0; entries != NULL && i < c->n; i++) {
+		char at[SIRA_TIME_STR_LEN], id[65];
+		clock_format(c->entries[i].revoked_at, at);
+		hex(c->entries[i].cert_id, SIRA_HASH_LEN, id, sizeof(id));
+		(void)json_array_append_new(entries,
+		    json_pack("{s:I, s:s, s:s, s:s}", "serial",
+			(json_int_t)c->entries[i].serial, "fingerprint", id,
+			"revoked_at", at, "reason",
+			crl_reason_name(c->entries[i].reason)));
+	}
+	clock_format(c->this_update, tu);
+	clock_format(c->next_update, nu);
+	hex(c->issuer_id, SIRA_HASH_LEN, iss, sizeof(iss));
+	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:o, s:b}", "type",
+	    "revocation_list", "sequence", (json_int_t)c->sequence,
+	    "this_update", tu, "next_update", nu, "issuer", iss, "entries",
+	    entries ? entries : json_array(), "signature_checked", 0);
+	return o;
+}
+
+static void
+crl_text(const struct crl *c)
+{
+	char tu[SIRA_TIME_STR_LEN], nu[SIRA_TIME_STR_LEN];
+
+	clock_format(c->this_update, tu);
+	clock_format(c->next_update, nu);
+	(void)printf("revocation list %" PRIu64 "\n  signed:        %s\n"
+		     "  next update:   %s\n  revoked:       %zu\n",
+	    c->sequence, tu, nu, c->n);
+	for (size_t i = 0; i < c->n; i++) {
+		char at[SIRA_TIME_STR_LEN];
+		clock_format(c->entries[i].revoked_at, at);
+		(void)printf("    serial %" PRIu64 "  %s  %s\n",
+		    c->entries[i].serial, at,
+		    crl_reason_name(c->entries[i].reason));
+	}
+	(void)printf("  signature:     not checked here; use sira-cert verify --ca\n");
+}
+
+static int
+print_json(json_t *o, struct sira_err *err)
+{
+	if (o == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	(void)json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	(void)putchar('\n');
+	json_decref(o);
+	return 0;
+}
+
+static int
+show_key(const char *path, bool json, struct sira_err *err)
+{
+	struct keyfile *kf;
+	int rc;
+
+	if ((rc = keyfile_open(path, &kf, err)) != 0)
+		return rc;
+	if (json)
+		rc = print_json(json_pack("{s:s, s:s, s:b}", "type", "key",
+				    "agency_id", keyfile_agency_id(kf),
+				    "encrypted", keyfile_encrypted(kf)),
+		    err);
+	else
+		(void)printf("secret key file of %s (%s)\n",
+		    keyfile_agency_id(kf),
+		    keyfile_encrypted(kf) ? "passphrase-protected" :
+					    "not encrypted");
+	keyfile_close(&kf);
+	return rc;
+}
+
+int
+inspect_show(const char *path, bool json, struct sira_err *err)
+{
+	uint8_t *buf;
+	const uint8_t *body;
+	size_t len;
+	struct cert *c = NULL;
+	struct crl *l = NULL;
+	int rc;
+
+	if ((rc = fileio_read(path, FILE_MAX, &buf, &len, err)) != 0)
+		return rc;
+	if (len >= SIRA_MAGIC_LEN && memcmp(buf, SIRA_MAGIC_KEY, 8) == 0) {
+		sodium_memzero(buf, len);
+		free(buf);
+		return show_key(path, json, err);
+	}
+	body = buf + SIRA_MAGIC_LEN;
+	if (len >= SIRA_MAGIC_LEN && memcmp(buf, SIRA_MAGIC_CERT, 8) == 0) {
+		if ((rc = cert_unsafe_decode(body, len - 8, &c, err)) == 0) {
+			if (json)
+				rc = print_json(cert_json(c), err);
+			else
+				cert_text(c);
+		}
+	} else if (len >= SIRA_MAGIC_LEN &&
+	    memcmp(buf, SIRA_MAGIC_CRL, 8) == 0) {
+		if ((rc = crl_unsafe_decode(body, len - 8, &l, err)) == 0) {
+			if (json)
+				rc = print_json(crl_json(l), err);
+			else
+				crl_text(l);
+		}
+	} else
+		rc = sira_err_set(err, SIRA_EMALFORMED,
+		    "%s: not a Sira certificate, revocation list or key file",
+		    path);
+	if (rc != 0 && err != NULL && strstr(err->msg, path) == NULL) {
+		struct sira_err copy = *err;
+		rc = sira_err_set(err, rc, "%s: %s", path, copy.msg);
+	}
+	cert_destroy(&c);
+	crl_destroy(&l);
+	free(buf);
+	return rc;
+}
+
+/* Load and check the CA certificate and the optional CRL, as of at. */
+static int
+load_trust(const char *ca_path, const char *crl_path, uint64_t at,
+    struct cert **ca, struct crl **crl, struct sira_err *err)
+{
+	uint8_t *buf;
+	const uint8_t *body;
+	size_t len;
+	int rc;
+
+	*crl = NULL;
+	if ((rc = inspect_read(ca_path, SIRA_MAGIC_CERT, "certificate", &buf,
+		 &body, &len, err)) != 0)
+		return rc;
+	rc = cert_load_ca(body, len, at, ca, err);
+	free(buf);
+	if (rc != 0 || crl_path == NULL)
+		return rc;
+	if ((rc = inspect_read(crl_path, SIRA_MAGIC_CRL, "revocation list",
+		 &buf, &body, &len, err)) != 0)
+		return rc;
+	rc = crl_verify(*ca, body, len, crl, err);
+	free(buf);
+	return rc;
+}
+
+static int
+verify_crl_file(const struct cert *ca, const char *path, const uint8_t *body,
+    size_t len, uint64_t at, struct sira_err *err)
+{
+	struct crl *l = NULL;
+	char nu[SIRA_TIME_STR_LEN];
+	int rc;
+
+	if ((rc = crl_verify(ca, body, len, &l, err)) == 0 &&
+	    (rc = crl_check_fresh(l, at, err)) == 0) {
+		clock_format(l->next_update, nu);
+		(void)printf("%s: OK revocation list %" PRIu64
+			     ", %zu revoked, fresh until %s\n",
+		    path, l->sequence, l->n, nu);
+	}
+	crl_destroy(&l);
+	return rc;
+}
+
+static int
+verify_cert_file(const struct cert *ca, const struct crl *crl,
+    const char *path, const uint8_t *body, size_t len, uint64_t at,
+    struct sira_err *err)
+{
+	struct cert *c = NULL;
+	char na[SIRA_TIME_STR_LEN];
+	int rc;
+
+	if (len == ca->raw_len && memcmp(body, ca->raw, len) == 0) {
+		(void)printf("%s: OK the CA certificate itself (%s)\n", path,
+		    ca->display_name);
+		return 0;
+	}
+	if ((rc = cert_verify(ca, crl, body, len, at, &c, err)) != 0)
+		return rc;
+	clock_format(c->not_after, na);
+	(void)printf("%s: OK %s \"%s\" (%s), serial %" PRIu64
+		     ", valid until %s%s\n",
+	    path, c->agency_id, c->display_name, cert_role_name(c->role),
+	    c->serial, na, crl ? "" : " (revocation not checked: no --crl)");
+	cert_destroy(&c);
+	return 0;
+}
+
+int
+inspect_verify(const char *ca_path, const char *crl_path, const char *path,
+    uint64_t at, uint64_t now, struct sira_err *err)
+{
+	struct cert *ca = NULL;
+	struct crl *crl = NULL;
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc;
+
+	(void)now;
+	if ((rc = load_trust(ca_path, crl_path, at, &ca, &crl, err)) != 0)
+		goto out;
+	if ((rc = fileio_read(path, FILE_MAX, &buf, &len, err)) != 0)
+		goto out;
+	if (len >= SIRA_MAGIC_LEN && memcmp(buf, SIRA_MAGIC_CRL, 8) == 0)
+		rc = verify_crl_file(ca, path, buf + 8, len - 8, at, err);
+	else if (len >= SIRA_MAGIC_LEN && memcmp(buf, SIRA_MAGIC_CERT, 8) == 0)
+		rc = verify_cert_file(ca, crl, path, buf + 8, len - 8, at, err);
+	else
+		rc = sira_err_set(err, SIRA_EMALFORMED,
+		    "%s: not a Sira certificate or revocation list", path);
+	if (rc != 0 && err != NULL && strstr(err->msg, path) == NULL) {
+		struct sira_err copy = *err;
+		rc = sira_err_set(err, rc, "%s: %s", path, copy.msg);
+	}
+out:
+	free(buf);
+	cert_destroy(&ca);
+	crl_destroy(&crl);
+	return rc;
+}

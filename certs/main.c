@@ -1,0 +1,472 @@
+/*
+ * main.c: sira-cert, the national CA's command-line tool.
+ *
+ * A table of subcommands (init, issue, renew, revoke, crl, verify, show),
+ * each parsing its own options with getopt_long and calling ca.c or the
+ * shared certificate code. This is the only file that prints to the user or
+ * exits: errors are one line, "sira-cert: <reason>", exit status 1 (2 for a
+ * usage error).
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ca.h"
+#include "clock.h"
+#include "inspect.h"
+#include "passphrase.h"
+#include "wire.h"
+
+#define EXIT_USAGE 2
+
+/* Options shared by the subcommands; each uses the ones it needs. */
+struct opts {
+	const char *ca_dir, *name, *id, *role, *out, *pass_file;
+	const char *key_pass_file, *cert, *ca, *crl, *at, *not_before;
+	const char *reason, *compromised_since, *kdf;
+	uint64_t serial;
+	uint32_t days, crl_days;
+	int insecure, json;
+};
+
+enum {
+	O_CA_DIR = 256, O_NAME, O_ID, O_ROLE, O_DAYS, O_OUT, O_PASS, O_KEYPASS,
+	O_INSECURE, O_SERIAL, O_REASON, O_CRL_DAYS, O_CERT, O_CA, O_CRL, O_AT,
+	O_NOT_BEFORE, O_JSON, O_KDF, O_COMPROMISED, O_HELP
+};
+
+static const struct option longopts[] = {
+	{ "ca-dir", required_argument, NULL, O_CA_DIR },
+	{ "name", required_argument, NULL, O_NAME },
+	{ "id", required_argument, NULL, O_ID },
+	{ "role", required_argument, NULL, O_ROLE },
+	{ "days", required_argument, NULL, O_DAYS },
+	{ "out", required_argument, NULL, O_OUT },
+	{ "passphrase-file", required_argument, NULL, O_PASS },
+	{ "key-passphrase-file", required_argument, NULL, O_KEYPASS },
+	{ "insecure-no-passphrase", no_argument, NULL, O_INSECURE },
+	{ "serial", required_argument, NULL, O_SERIAL },
+	{ "reason", required_argument, NULL, O_REASON },
+	{ "compromised-since", required_argument, NULL, O_COMPROMISED },
+	{ "crl-days", required_argument, NULL, O_CRL_DAYS },
+	{ "cert", required_argument, NULL, O_CERT },
+	{ "ca", required_argument, NULL, O_CA },
+	{ "crl", required_argument, NULL, O_CRL },
+	{ "at", required_argument, NULL, O_AT },
+	{ "not-before", required_argument, NULL, O_NOT_BEFORE },
+	{ "kdf", required_argument, NULL, O_KDF },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char usage_text[] =
+    "usage: sira-cert COMMAND [OPTIONS]\n"
+    "\n"
+    "  init    --ca-dir DIR --name NAME [--id ID] [--days N]\n"
+    "          [--passphrase-file F | --insecure-no-passphrase] [--kdf LEVEL]\n"
+    "  issue   --ca-dir DIR --id ID --name NAME --role ROLE --out OUTDIR\n"
+    "          [--days N] [--not-before TIME] [--passphrase-file F]\n"
+    "          [--key-passphrase-file F]\n"
+    "  renew   --ca-dir DIR --cert OLD.cert --out OUTDIR [--days N]\n"
+    "          [--passphrase-file F] [--key-passphrase-file F]\n"
+    "  revoke  --ca-dir DIR --serial N --reason REASON\n"
+    "          [--compromised-since TIME] [--crl-days N] [--passphrase-file F]\n"
+    "  crl     --ca-dir DIR --out FILE [--crl-days N] [--passphrase-file F]\n"
+    "  verify  --ca CA.cert [--crl CRL] [--at TIME] FILE...\n"
+    "  show    FILE [--json]\n"
+    "\n"
+    "ROLE: police, justice, social_services, ngo, coordination, broker\n"
+    "REASON: key_compromise, superseded, offboarded, ca_compromise, unspecified\n"
+    "TIME: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) or @UNIXSECONDS\n"
+    "LEVEL: interactive, moderate (default), sensitive\n";
+
+static int
+fail(const struct sira_err *err)
+{
+	(void)fprintf(stderr, "sira-cert: %s\n",
+	    err->msg[0] ? err->msg : sira_strerror(err->code));
+	return EXIT_FAILURE;
+}
+
+static int
+usage_error(const char *msg)
+{
+	(void)fprintf(stderr, "sira-cert: %s (see sira-cert --help)\n", msg);
+	return EXIT_USAGE;
+}
+
+static int
+parse_u64(const char *s, uint64_t max, uint64_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	x = strtoull(s, &end, 10);
+	if (*end != '\0' || x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	uint64_t v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->days = 0;
+	o->crl_days = CA_DEFAULT_CRL_DAYS;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_CA_DIR: o->ca_dir = optarg; break;
+		case O_NAME: o->name = optarg; break;
+		case O_ID: o->id = optarg; break;
+		case O_ROLE: o->role = optarg; break;
+		case O_OUT: o->out = optarg; break;
+		case O_PASS: o->pass_file = optarg; break;
+		case O_KEYPASS: o->key_pass_file = optarg; break;
+		case O_INSECURE: o->insecure = 1; break;
+		case O_REASON: o->reason = optarg; break;
+		case O_COMPROMISED: o->compromised_since = optarg; break;
+		case O_CERT: o->cert = optarg; break;
+		case O_CA: o->ca = optarg; break;
+		case O_CRL: o->crl = optarg; break;
+		case O_AT: o->at = optarg; break;
+		case O_NOT_BEFORE: o->not_before = optarg; break;
+		case O_KDF: o->kdf = optarg; break;
+		case O_JSON: o->json = 1; break;
+		case O_DAYS:
+		case O_CRL_DAYS:
+			if (parse_u64(optarg, 36500, &v) != 0 || v == 0)
+				return usage_error("days must be a number from 1 to 36500");
+			if (c == O_DAYS)
+				o->days = (uint32_t)v;
+			else
+				o->crl_days = (uint32_t)v;
+			break;
+		case O_SERIAL:
+			if (parse_u64(optarg, UINT64_MAX, &o->serial) != 0 ||
+			    o->serial == 0)
+				return usage_error("serial must be a positive number");
+			break;
+		case O_HELP:
+			return -1;
+		default:
+			return usage_error("unknown or incomplete option");
+		}
+	}
+	return 0;
+}
+
+static int
+get_kdf(const struct opts *o, enum keyfile_kdf *kdf)
+{
+	*kdf = KEYFILE_KDF_MODERATE;
+	if (o->kdf != NULL && keyfile_kdf_parse(o->kdf, kdf) != 0)
+		return usage_error("--kdf must be interactive, moderate or sensitive");
+	return 0;
+}
+
+static void
+warn_insecure(void)
+{
+	(void)fprintf(stderr,
+	    "sira-cert: WARNING: the CA secret key is NOT protected by a passphrase.\n"
+	    "sira-cert: WARNING: anyone who copies ca.key can issue certificates. Demos and tests only.\n");
+}
+
+/* Open the CA and unlock its key (passphrase file, prompt, or clear). */
+static int
+open_ca(const struct opts *o, uint64_t now, struct ca **ca,
+    struct sira_err *err)
+{
+	struct passphrase pass = { NULL, 0 };
+	int rc;
+
+	if ((rc = ca_open(o->ca_dir, now, ca, err)) != 0)
+		return rc;
+	if (!ca_key_encrypted(*ca))
+		warn_insecure();
+	else if (o->pass_file != NULL)
+		rc = passphrase_from_file(o->pass_file, &pass, err);
+	else
+		rc = passphrase_prompt("CA passphrase: ", false, &pass, err);
+	if (rc == 0)
+		rc = ca_unlock(*ca, pass.p, pass.len, err);
+	passphrase_free(&pass);
+	if (rc != 0)
+		ca_close(ca);
+	return rc;
+}
+
+static int
+cmd_init(const struct opts *o, int nfiles, char **files, uint64_t now,
+    struct sira_err *err)
+{
+	(void)nfiles;
+	(void)files;
+	struct passphrase pass = { NULL, 0 };
+	enum keyfile_kdf kdf;
+	int rc;
+
+	if (o->ca_dir == NULL || o->name == NULL)
+		return usage_error("init needs --ca-dir and --name");
+	if (o->insecure && o->pass_file != NULL)
+		return usage_error("--insecure-no-passphrase and --passphrase-file exclude each other");
+	if ((rc = get_kdf(o, &kdf)) != 0)
+		return rc;
+	if (o->insecure)
+		warn_insecure();
+	else if ((rc = o->pass_file ?
+			 passphrase_from_file(o->pass_file, &pass, err) :
+			 passphrase_prompt("New CA passphrase: ", true, &pass,
+			     err)) != 0)
+		return fail(err);
+	rc = ca_create(o->ca_dir, o->id ? o->id : "ml.cnlctp",
+	    o->name, o->days ? o->days : CA_DEFAULT_DAYS, now, pass.p,
+	    pass.len, kdf, err);
+	passphrase_free(&pass);
+	if (rc != 0)
+		return fail(err);
+	(void)printf("created CA \"%s\" in %s (give %s/ca.cert to every agency and the broker)\n",
+	    o->name, o->ca_dir, o->ca_dir);
+	return EXIT_SUCCESS;
+}
+
+/* Issue for req with the options' CA and key passphrase, then report. */
+static int
+issue_and_report(const struct opts *o, struct ca_request *req, uint64_t now,
+    struct sira_err *err)
+{
+	struct passphrase kpass = { NULL, 0 };
+	struct ca *ca = NULL;
+	struct cert *c = NULL;
+	char until[SIRA_TIME_STR_LEN], fp[65];
+	int rc;
+
+	if ((rc = get_kdf(o, &req->kdf)) != 0)
+		return rc;
+	if (o->key_pass_file != NULL &&
+	    passphrase_from_file(o->key_pass_file, &kpass, err) != 0)
+		return fail(err);
+	req->key_pass = kpass.p;
+	req->key_passlen = kpass.len;
+	if ((rc = open_ca(o, now, &ca, err)) == 0)
+		rc = ca_issue(ca, req, o->out, now, &c, err);
+	passphrase_free(&kpass);
+	ca_close(&ca);
+	if (rc != 0)
+		return fail(err);
+	clock_format(c->not_after, until);
+	cert_fingerprint(c, fp);
+	(void)printf("issued %s (%s), serial %" PRIu64 ", valid until %s\n"
+		     "  %s/%s.cert  (public)\n  %s/%s.key   (secret: give it only to %s)\n"
+		     "  fingerprint %s\n",
+	    c->agency_id, cert_role_name(c->role), c->serial, until, o->out,
+	    c->agency_id, o->out, c->agency_id, c->agency_id, fp);
+	cert_destroy(&c);
+	return EXIT_SUCCESS;
+}
+
+static int
+cmd_issue(const struct opts *o, int nfiles, char **files, uint64_t now,
+    struct sira_err *err)
+{
+	(void)nfiles;
+	(void)files;
+	struct ca_request req = { 0 };
+
+	if (o->ca_dir == NULL || o->id == NULL || o->name == NULL ||
+	    o->role == NULL || o->out == NULL)
+		return usage_error("issue needs --ca-dir, --id, --name, --role and --out");
+	if (cert_role_parse(o->role, &req.role) != 0)
+		return usage_error("unknown role; use police, justice, social_services, ngo, coordination or broker");
+	req.not_before = now;
+	if (o->not_before != NULL &&
+	    clock_parse(o->not_before, &req.not_before, err) != 0)
+		return fail(err);
+	req.agency_id = o->id;
+	req.display_name = o->name;
+	req.days = o->days ? o->days : CA_DEFAULT_AGENCY_DAYS;
+	return issue_and_report(o, &req, now, err);
+}
+
+static int
+cmd_renew(const struct opts *o, int nfiles, char **files, uint64_t now,
+    struct sira_err *err)
+{
+	(void)nfiles;
+	(void)files;
+	struct ca_request req = { 0 };
+	struct cert *old = NULL;
+	uint8_t *buf = NULL;
+	const uint8_t *body;
+	size_t len;
+	int rc;
+
+	if (o->ca_dir == NULL || o->cert == NULL || o->out == NULL)
+		return usage_error("renew needs --ca-dir, --cert and --out");
+	if ((rc = inspect_read(o->cert, SIRA_MAGIC_CERT, "certificate", &buf,
+		 &body, &len, err)) != 0 ||
+	    (rc = cert_unsafe_decode(body, len, &old, err)) != 0) {
+		free(buf);
+		return fail(err);
+	}
+	free(buf);
+	req.agency_id = old->agency_id;
+	req.display_name = o->name ? o->name : old->display_name;
+	req.role = old->role;
+	req.not_before = now;
+	req.days = o->days ? o->days : CA_DEFAULT_AGENCY_DAYS;
+	rc = issue_and_report(o, &req, now, err);
+	if (rc == EXIT_SUCCESS)
+		(void)printf("the old certificate (serial %" PRIu64
+			     ") stays valid until it expires; to retire it now:\n"
+			     "  sira-cert revoke --ca-dir %s --serial %" PRIu64
+			     " --reason superseded\n",
+		    old->serial, o->ca_dir, old->serial);
+	cert_destroy(&old);
+	return rc;
+}
+
+static int
+cmd_revoke(const struct opts *o, int nfiles, char **files, uint64_t now,
+    struct sira_err *err)
+{
+	(void)nfiles;
+	(void)files;
+	struct ca *ca = NULL;
+	uint64_t since = 0;
+	int reason, rc;
+
+	if (o->ca_dir == NULL || o->serial == 0 || o->reason == NULL)
+		return usage_error("revoke needs --ca-dir, --serial and --reason");
+	if (crl_reason_parse(o->reason, &reason) != 0)
+		return usage_error("unknown reason; use key_compromise, superseded, offboarded, ca_compromise or unspecified");
+	if (o->compromised_since != NULL &&
+	    clock_parse(o->compromised_since, &since, err) != 0)
+		return fail(err);
+	if ((rc = open_ca(o, now, &ca, err)) == 0)
+		rc = ca_revoke(ca, o->serial, reason, since, now, o->crl_days,
+		    err);
+	ca_close(&ca);
+	if (rc != 0)
+		return fail(err);
+	(void)printf("revoked serial %" PRIu64 " (%s); new revocation list in %s/ca.crl: distribute it to the broker\n",
+	    o->serial, o->reason, o->ca_dir);
+	return EXIT_SUCCESS;
+}
+
+static int
+cmd_crl(const struct opts *o, int nfiles, char **files, uint64_t now,
+    struct sira_err *err)
+{
+	(void)nfiles;
+	(void)files;
+	struct ca *ca = NULL;
+	int rc;
+
+	if (o->ca_dir == NULL || o->out == NULL)
+		return usage_error("crl needs --ca-dir and --out");
+	if ((rc = open_ca(o, now, &ca, err)) == 0)
+		rc = ca_publish_crl(ca, now, o->crl_days, o->out, err);
+	ca_close(&ca);
+	if (rc != 0)
+		return fail(err);
+	(void)printf("wrote revocation list to %s, valid for %" PRIu32 " days\n",
+	    o->out, o->crl_days);
+	return EXIT_SUCCESS;
+}
+
+static int
+cmd_verify(const struct opts *o, int nfiles, char **files, uint64_t now,
+    struct sira_err *err)
+{
+	uint64_t at = now;
+
+	if (o->ca == NULL || nfiles < 1)
+		return usage_error("verify needs --ca and at least one FILE");
+	if (o->at != NULL && clock_parse(o->at, &at, err) != 0)
+		return fail(err);
+	for (int i = 0; i < nfiles; i++)
+		if (inspect_verify(o->ca, o->crl, files[i], at, now, err) != 0)
+			return fail(err);
+	return EXIT_SUCCESS;
+}
+
+static int
+cmd_show(const struct opts *o, int nfiles, char **files, uint64_t now,
+    struct sira_err *err)
+{
+	(void)now;
+	if (nfiles != 1)
+		return usage_error("show needs exactly one FILE");
+	if (inspect_show(files[0], o->json != 0, err) != 0)
+		return fail(err);
+	return EXIT_SUCCESS;
+}
+
+/* The subcommand table (wireguard-tools' wg.c shape). */
+static const struct {
+	const char *name;
+	int (*fn)(const struct opts *, int, char **, uint64_t,
+	    struct sira_err *);
+	bool takes_files;
+} commands[] = {
+	{ "init", cmd_init, false },
+	{ "issue", cmd_issue, false },
+	{ "renew", cmd_renew, false },
+	{ "revoke", cmd_revoke, false },
+	{ "crl", cmd_crl, false },
+	{ "verify", cmd_verify, true },
+	{ "show", cmd_show, true },
+};
+
+int
+main(int argc, char **argv)
+{
+	struct sira_err err;
+	struct opts o;
+	uint64_t now;
+	const char *cmd;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		(void)fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_SUCCESS;
+	}
+	if (sodium_init() < 0) {
+		(void)fprintf(stderr, "sira-cert: libsodium failed to start\n");
+		return EXIT_FAILURE;
+	}
+	sira_err_clear(&err);
+	cmd = argv[1];
+	if ((rc = parse_opts(argc - 1, argv + 1, &o)) == -1) {
+		(void)fputs(usage_text, stdout);
+		return EXIT_SUCCESS;
+	}
+	if (rc != 0)
+		return rc;
+	now = clock_now();
+	argc -= optind + 1;
+	argv += optind + 1;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(cmd, commands[i].name) != 0)
+			continue;
+		if (!commands[i].takes_files && argc != 0)
+			return usage_error("unexpected argument");
+		return commands[i].fn(&o, argc, argv, now, &err);
+	}
+	return usage_error("unknown command");
+}

@@ -1,0 +1,73 @@
+/*
+ * err.h: Sira's error codes and the error context that travels with them.
+ *
+ * Every fallible function returns 0 or a negative SIRA_E* code. The codes
+ * are stable and equal the wire's Reason numbers (proto/control.proto), so a
+ * broker refusal and an agent error are the same word. Functions that can
+ * explain themselves take an optional struct sira_err * as last argument.
+ */
+#ifndef SIRA_ERR_H
+#define SIRA_ERR_H
+
+#include <stddef.h>
+
+enum sira_code {
+	SIRA_OK = 0,
+	SIRA_EINVAL = 1,
+	SIRA_ENOMEM = 2,
+	SIRA_EIO = 3,
+	SIRA_EPERM_MODE = 4,
+	SIRA_EBADSIG = 5,
+	SIRA_EEXPIRED = 6,
+	SIRA_ENOTYETVALID = 7,
+	SIRA_EREVOKED = 8,
+	SIRA_EUNKNOWN_CA = 9,
+	SIRA_ECRL_ROLLBACK = 10,
+	SIRA_ETRUNCATED = 11,
+	SIRA_EMALFORMED = 12,
+	SIRA_ETOOBIG = 13,
+	SIRA_EQUOTA = 14,
+	SIRA_EDENIED = 15,
+	SIRA_EPASSPHRASE = 16,
+	SIRA_ENOTFOUND = 17,
+	SIRA_EEXIST = 18,
+	SIRA_ECRL_STALE = 19,
+	SIRA_EKEY_USAGE = 20,
+	SIRA_ECRYPTO = 21,
+	SIRA_EUNKNOWN_AGENCY = 22,
+	SIRA_ENOT_RECIPIENT = 23,
+	SIRA_EREPLAY = 24,
+	SIRA_EFUTURE = 25,
+	SIRA_EPREKEY = 26,
+	SIRA_ERATE = 27,
+	SIRA_ESPOOF = 28,
+	SIRA_EVERSION = 29,
+	SIRA_ESTATE = 30,
+	SIRA_CODE_MAX = 30
+};
+
+#define SIRA_ERR_MSG_MAX 256
+
+/* An error code with a one-line explanation. Never holds message contents. */
+struct sira_err {
+	int code; /* positive enum sira_code, 0 when no error */
+	char msg[SIRA_ERR_MSG_MAX];
+};
+
+/*
+ * Record code and a printf-style explanation in err (which may be NULL) and
+ * return -code, so that a failing path reads: return sira_err_set(err, ...).
+ */
+int sira_err_set(struct sira_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Clear err (may be NULL). */
+void sira_err_clear(struct sira_err *err);
+
+/*
+ * A short English name for code ("bad signature"). code may be positive or
+ * negative. The string is static.
+ */
+const char *sira_strerror(int code);
+
+#endif

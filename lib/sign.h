@@ -1,0 +1,53 @@
+/*
+ * sign.h: Ed25519 signatures with domain separation. sign.c is the only file
+ * that calls crypto_sign_*.
+ *
+ * A signature always covers LP(purpose) || LP(message), where purpose is one
+ * of the SIRA_DS_* strings below, so a signature made for one kind of object
+ * can never be accepted as another (a receipt as a certificate, say).
+ */
+#ifndef SIRA_SIGN_H
+#define SIRA_SIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define SIRA_SIGN_PK_LEN 32
+#define SIRA_SIGN_SK_LEN 64
+#define SIRA_SIG_LEN 64
+
+#define SIRA_DS_CERT "sira-v1/cert"
+#define SIRA_DS_CRL "sira-v1/crl"
+#define SIRA_DS_PREKEY "sira-v1/prekey"
+#define SIRA_DS_MANIFEST "sira-v1/manifest"
+#define SIRA_DS_RECEIPT "sira-v1/receipt"
+#define SIRA_DS_CHECKPOINT "sira-v1/checkpoint"
+
+/* Fill pk and sk with a fresh Ed25519 key pair. sk should be sodium_malloc'd. */
+void sign_keygen(uint8_t pk[static SIRA_SIGN_PK_LEN],
+    uint8_t sk[static SIRA_SIGN_SK_LEN]);
+
+/* Derive the public key of secret key sk into pk. */
+void sign_sk_to_pk(const uint8_t sk[static SIRA_SIGN_SK_LEN],
+    uint8_t pk[static SIRA_SIGN_PK_LEN]);
+
+/*
+ * Sign m for purpose with sk into sig. Returns 0, -SIRA_ENOMEM or
+ * -SIRA_ECRYPTO.
+ */
+int sign_detached(const uint8_t sk[static SIRA_SIGN_SK_LEN],
+    const char *purpose, const uint8_t *m, size_t len,
+    uint8_t sig[static SIRA_SIG_LEN]) __attribute__((warn_unused_result));
+
+/*
+ * Verify that sig is pk's signature of m for purpose. Returns 0,
+ * -SIRA_EBADSIG (including non-canonical signatures and small-order or
+ * non-canonical keys, which libsodium 1.0.18 rejects) or -SIRA_ENOMEM.
+ */
+int sign_verify(const uint8_t pk[static SIRA_SIGN_PK_LEN],
+    const char *purpose, const uint8_t *m, size_t len,
+    const uint8_t sig[static SIRA_SIG_LEN]) __attribute__((warn_unused_result));
+
+#endif

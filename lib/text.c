@@ -1,0 +1,67 @@
+/*
+ * text.c: UTF-8 and control-character checks.
+ *
+ * Strings from peers end up on operators' terminals and in JSON, so they are
+ * validated strictly (RFC 3629: shortest form, no UTF-16 surrogates, at most
+ * U+10FFFF) and display strings must not carry control characters.
+ */
+#include <stdint.h>
+
+#include "text.h"
+
+/* Length of the sequence led by byte c, or 0 if c cannot lead one. */
+static size_t
+seq_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return 2;
+	if (c >= 0xe0 && c <= 0xef)
+		return 3;
+	if (c >= 0xf0 && c <= 0xf4)
+		return 4;
+	return 0;
+}
+
+bool
+text_is_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = seq_len(p[i]);
+		uint32_t cp;
+
+		if (n == 0 || n > len - i)
+			return false;
+		cp = n == 1 ? p[i] : (uint32_t)(p[i] & (0x7f >> n));
+		for (size_t k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+bool
+text_has_control(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return true;
+		/* C1 controls U+0080..U+009F are encoded as C2 80..C2 9F. */
+		if (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f)
+			return true;
+	}
+	return false;
+}

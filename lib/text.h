@@ -1,0 +1,20 @@
+/*
+ * text.h: checks on text that arrives from outside (certificate names,
+ * protobuf strings, user input) before it is stored or shown.
+ */
+#ifndef SIRA_TEXT_H
+#define SIRA_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
+bool text_is_utf8(const char *s, size_t len);
+
+/*
+ * True when s[0..len) contains a C0 or C1 control character or DEL, which
+ * could drive a terminal when shown (escape sequences, carriage returns).
+ */
+bool text_has_control(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * wire.h: the one door between untrusted bytes and protobuf-c structs.
+ *
+ * wire_unpack() caps the input size, unpacks, and then insists that the
+ * message is canonical: no unknown fields anywhere, every string valid
+ * UTF-8, and re-packing yields exactly the input bytes. So one meaning has
+ * one encoding, and a signature or an id over bytes identifies a meaning.
+ * Files on disk carry an 8-byte magic in front of the protobuf bytes.
+ */
+#ifndef SIRA_WIRE_H
+#define SIRA_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "err.h"
+
+#define SIRA_MAGIC_LEN 8
+#define SIRA_MAGIC_CERT "SIRACRT1"
+#define SIRA_MAGIC_CRL "SIRACRL1"
+#define SIRA_MAGIC_KEY "SIRAKEY1"
+#define SIRA_MAGIC_STATE "SIRASTA1"
+
+/*
+ * Unpack untrusted[0..len) as a desc message into *out. The caller owns *out
+ * and frees it with protobuf_c_message_free_unpacked(*out, NULL). Returns 0,
+ * -SIRA_ETOOBIG (len > max), -SIRA_EMALFORMED (does not parse, unknown
+ * fields, bad UTF-8, non-canonical encoding) or -SIRA_ENOMEM.
+ */
+int wire_unpack(const ProtobufCMessageDescriptor *desc,
+    const uint8_t *untrusted, size_t len, size_t max, ProtobufCMessage **out,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+/*
+ * Pack m into a fresh malloc'd buffer *out of *outlen bytes (caller frees).
+ * Returns 0 or -SIRA_ENOMEM.
+ */
+int wire_pack(const ProtobufCMessage *m, uint8_t **out, size_t *outlen,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+/*
+ * Check that buf starts with magic and point *body at what follows (borrowed
+ * from buf). Returns 0 or -SIRA_EMALFORMED naming what was expected.
+ */
+int wire_strip_magic(const uint8_t *buf, size_t len, const char *magic,
+    const char *what, const uint8_t **body, size_t *bodylen,
+    struct sira_err *err);
+
+/*
+ * Return a fresh malloc'd buffer holding magic || body (caller frees), or
+ * NULL when out of memory.
+ */
+uint8_t *wire_add_magic(const char *magic, const uint8_t *body, size_t len,
+    size_t *outlen);
+
+#endif
