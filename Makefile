@@ -44,8 +44,16 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_O := $(patsubst %.c,$(O)/%.o,$(LIB_SRC))
 LIBSIRA := $(O)/libsira.a
 
+# Each program's modules (all but main.c) form an archive, so unit tests can
+# link any module and the broker can never pick up agent code by accident.
 CERT_SRC := $(wildcard certs/*.c)
-CERT_O := $(patsubst %.c,$(O)/%.o,$(CERT_SRC))
+BROKER_SRC := $(wildcard broker/*.c)
+AGENT_SRC := $(wildcard agents/*.c)
+mods = $(patsubst %.c,$(O)/%.o,$(filter-out %/main.c,$(1)))
+LIBCERTS := $(O)/libcerts.a
+LIBBROKER := $(O)/libbroker.a
+LIBAGENT := $(O)/libagent.a
+MOD_LIBS := $(LIBCERTS) $(LIBBROKER) $(LIBAGENT)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
@@ -53,10 +61,17 @@ CLI_TESTS := $(wildcard tests/cli/test_*.sh)
 E2E_TESTS := $(wildcard tests/e2e/test_*.sh)
 
 PROGS := $(BIN)/sira-cert
+ifneq ($(wildcard broker/main.c),)
+PROGS += $(BIN)/sira-broker
+endif
+ifneq ($(wildcard agents/main.c),)
+PROGS += $(BIN)/sira-agent
+endif
 
 .PHONY: all deps test check fuzz bench lint format install demo clean \
 	unit-bins
 .SUFFIXES:
+.SECONDARY:
 
 all: $(PROGS)
 
@@ -78,14 +93,24 @@ $(LIBSIRA): $(LIB_O) $(GEN_O)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/sira-cert: $(CERT_O) $(LIBSIRA)
+$(LIBCERTS): $(call mods,$(CERT_SRC))
+$(LIBBROKER): $(call mods,$(BROKER_SRC))
+$(LIBAGENT): $(call mods,$(AGENT_SRC))
+$(MOD_LIBS):
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CERT_O) $(LIBSIRA) $(PKG_LIBS)
+	rm -f $@
+	ar rcs $@ $^
 
-# Unit tests link the library and, when they test a daemon or tool module,
-# that module's objects (everything but its main.c).
-$(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBSIRA) \
-		$(filter-out $(O)/certs/main.o,$(CERT_O))
+$(BIN)/sira-cert: $(O)/certs/main.o $(LIBCERTS) $(LIBSIRA)
+$(BIN)/sira-broker: $(O)/broker/main.o $(LIBBROKER) $(LIBSIRA)
+$(BIN)/sira-agent: $(O)/agents/main.o $(LIBAGENT) $(LIBSIRA)
+$(PROGS):
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Unit tests link the module archives; the linker takes only what a test
+# uses, so a broker test never pulls in agent code.
+$(O)/tests/test_%: $(O)/tests/unit/test_%.o $(MOD_LIBS) $(LIBSIRA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
@@ -130,23 +155,32 @@ check: deps
 	else echo "clang not found: fuzzers skipped"; fi
 
 # ---- fuzzing (clang + libFuzzer) ----
+# Harnesses link the library and the broker and agent modules, compiled once
+# with clang into build/fuzz/.
 
 FO := build/fuzz
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FO)/%,$(FUZZ_SRC))
 FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-Ilib -I$(FO)/gen/proto $(PKG_CFLAGS)
-FUZZ_LIB_SRC := $(LIB_SRC) $(patsubst proto/%.proto,$(FO)/gen/proto/%.pb-c.c,$(PROTOS))
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-Ilib -Ibroker -Iagents -isystem $(FO)/gen/proto $(PKG_CFLAGS)
+FUZZ_GEN_C := $(patsubst proto/%.proto,$(FO)/gen/proto/%.pb-c.c,$(PROTOS))
+FUZZ_OBJ := $(patsubst %.c,$(FO)/%.o,$(LIB_SRC) \
+	$(filter-out %/main.c,$(BROKER_SRC) $(AGENT_SRC))) $(FUZZ_GEN_C:.c=.o)
 
 $(FO)/gen/proto/%.pb-c.c $(FO)/gen/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(@D)
 	protoc-c --proto_path=proto --c_out=$(FO)/gen/proto $<
 
-$(FO)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) \
-		$(patsubst proto/%.proto,$(FO)/gen/proto/%.pb-c.h,$(PROTOS))
+$(FO)/gen/proto/%.pb-c.o: $(FO)/gen/proto/%.pb-c.c $(FUZZ_GEN_C:.c=.h)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FO)/%.o: %.c $(FUZZ_GEN_C:.c=.h)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(PKG_LIBS)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FO)/fuzz_%: $(FO)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@if [ -n "$(FUZZ_SECONDS)" ]; then for f in $(FUZZ_BIN); do \
@@ -155,6 +189,7 @@ fuzz: $(FUZZ_BIN)
 	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	        $(FO)/corpus/$$n tests/fuzz/corpus/$$n >$(FO)/$$n.log 2>&1 || \
 	        { tail -40 $(FO)/$$n.log; exit 1; }; \
+	    grep -E '^#[0-9]+.*DONE' $(FO)/$$n.log | tail -1; \
 	done; fi
 
 # ---- benchmarks ----

@@ -50,8 +50,8 @@ path_in(char out[static PATH_MAX], const char *dir, const char *name,
 	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
 
 	if (n < 0 || n >= PATH_MAX)
-		return sira_err_set(err, SIRA_EINVAL, "path too long: %s/%s",
-		    dir, name);
+		return sira_err_set(
+		    err, SIRA_EINVAL, "path too long: %s/%s", dir, name);
 	return 0;
 }
 
@@ -89,8 +89,8 @@ read_object(const char *dir, const char *name, const char *magic,
 	if ((rc = path_in(path, dir, name, err)) != 0 ||
 	    (rc = fileio_read(path, max, buf, &filelen, err)) != 0)
 		return rc;
-	if ((rc = wire_strip_magic(*buf, filelen, magic, what, body, len,
-		 err)) != 0) {
+	if ((rc = wire_strip_magic(
+		 *buf, filelen, magic, what, body, len, err)) != 0) {
 		free(*buf);
 		*buf = NULL;
 	}
@@ -151,14 +151,13 @@ add_revoked(struct ca *ca, const struct crl_entry *e, struct sira_err *err)
 		return sira_err_set(err, SIRA_EEXIST,
 		    "serial %" PRIu64 " is already revoked", e->serial);
 	if (ca->n_revoked >= SIRA_CRL_ENTRIES_MAX)
-		return sira_err_set(err, SIRA_ETOOBIG,
-		    "the revocation list is full");
+		return sira_err_set(
+		    err, SIRA_ETOOBIG, "the revocation list is full");
 	grown = realloc(ca->revoked, (ca->n_revoked + 1) * sizeof(*grown));
 	if (grown == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	ca->revoked = grown;
-	memmove(&grown[i + 1], &grown[i],
-	    (ca->n_revoked - i) * sizeof(*grown));
+	memmove(&grown[i + 1], &grown[i], (ca->n_revoked - i) * sizeof(*grown));
 	grown[i] = *e;
 	ca->n_revoked++;
 	return 0;
@@ -174,15 +173,14 @@ load_state(struct ca *ca, struct sira_err *err)
 	Sira__V1__CaState *st;
 	int rc;
 
-	if ((rc = read_object(ca->dir, "ca.state", SIRA_MAGIC_STATE,
-		 "CA state", STATE_MAX, &buf, &body, &len, err)) != 0)
+	if ((rc = read_object(ca->dir, "ca.state", SIRA_MAGIC_STATE, "CA state",
+		 STATE_MAX, &buf, &body, &len, err)) != 0)
 		return rc;
-	rc = wire_unpack(&sira__v1__ca_state__descriptor, body, len,
-	    STATE_MAX, &m, err);
+	rc = wire_unpack(
+	    &sira__v1__ca_state__descriptor, body, len, STATE_MAX, &m, err);
 	free(buf);
 	if (rc != 0)
-		return sira_err_set(err, rc, "%s/ca.state is damaged",
-		    ca->dir);
+		return sira_err_set(err, rc, "%s/ca.state is damaged", ca->dir);
 	st = (Sira__V1__CaState *)m;
 	ca->next_serial = st->next_serial;
 	ca->crl_sequence = st->crl_sequence;
@@ -202,8 +200,8 @@ load_state(struct ca *ca, struct sira_err *err)
 	}
 	protobuf_c_message_free_unpacked(m, NULL);
 	if (rc == 0 && ca->next_serial == 0)
-		rc = sira_err_set(err, SIRA_EMALFORMED,
-		    "%s/ca.state is damaged", ca->dir);
+		rc = sira_err_set(
+		    err, SIRA_EMALFORMED, "%s/ca.state is damaged", ca->dir);
 	return rc;
 }
 
@@ -243,12 +241,12 @@ lock_dir(struct ca *ca, struct sira_err *err)
 
 	if ((rc = path_in(path, ca->dir, "lock", err)) != 0)
 		return rc;
-	ca->lockfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	ca->lockfd =
+	    open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (ca->lockfd == -1)
-		return sira_err_set(err, errno == ENOENT ? SIRA_ENOTFOUND :
-							   SIRA_EIO,
-		    "%s: %s", ca->dir, strerror(errno));
+		return sira_err_set(err,
+		    errno == ENOENT ? SIRA_ENOTFOUND : SIRA_EIO, "%s: %s",
+		    ca->dir, strerror(errno));
 	if (flock(ca->lockfd, LOCK_EX | LOCK_NB) == -1)
 		return sira_err_set(err, SIRA_EEXIST,
 		    "another sira-cert is working on %s; try again when it is done",
@@ -281,8 +279,8 @@ ca_open(const char *dir, uint64_t now, struct ca **out, struct sira_err *err)
 	*out = NULL;
 	if ((ca = ca_alloc(dir)) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	if ((rc = read_object(dir, "ca.cert", SIRA_MAGIC_CERT,
-		 "certificate", SIRA_CERT_MAX, &buf, &body, &len, err)) != 0) {
+	if ((rc = read_object(dir, "ca.cert", SIRA_MAGIC_CERT, "certificate",
+		 SIRA_CERT_MAX, &buf, &body, &len, err)) != 0) {
 		if (rc == -SIRA_ENOTFOUND)
 			rc = sira_err_set(err, SIRA_ENOTFOUND,
 			    "%s holds no CA (run sira-cert init first)", dir);
@@ -317,8 +315,7 @@ ca_cert(const struct ca *ca)
 }
 
 int
-ca_unlock(struct ca *ca, const char *pass, size_t passlen,
-    struct sira_err *err)
+ca_unlock(struct ca *ca, const char *pass, size_t passlen, struct sira_err *err)
 {
 	int rc;
 
@@ -345,16 +342,16 @@ sign_cert(const struct ca *ca, const struct cert *c, uint8_t **out,
 	int rc;
 
 	if ((rc = cert_encode_tbs(c, &tbs, &tbslen, err)) == 0 &&
-	    (rc = sign_detached(ca->keys->sign_sk, SIRA_DS_CERT, tbs, tbslen,
-		 sig)) == 0)
+	    (rc = sign_detached(
+		 ca->keys->sign_sk, SIRA_DS_CERT, tbs, tbslen, sig)) == 0)
 		rc = cert_encode(tbs, tbslen, sig, out, outlen, err);
 	free(tbs);
 	return rc;
 }
 
 int
-ca_publish_crl(struct ca *ca, uint64_t now, uint32_t crl_days,
-    const char *out, struct sira_err *err)
+ca_publish_crl(struct ca *ca, uint64_t now, uint32_t crl_days, const char *out,
+    struct sira_err *err)
 {
 	uint8_t *tbs = NULL, *crl = NULL, sig[SIRA_SIG_LEN];
 	size_t tbslen, crllen;
@@ -372,15 +369,15 @@ ca_publish_crl(struct ca *ca, uint64_t now, uint32_t crl_days,
 	    (rc = crl_encode_tbs(ca->cert->id, ca->crl_sequence, now,
 		 now + (uint64_t)crl_days * DAY, ca->revoked, ca->n_revoked,
 		 &tbs, &tbslen, err)) != 0 ||
-	    (rc = sign_detached(ca->keys->sign_sk, SIRA_DS_CRL, tbs, tbslen,
-		 sig)) != 0 ||
+	    (rc = sign_detached(
+		 ca->keys->sign_sk, SIRA_DS_CRL, tbs, tbslen, sig)) != 0 ||
 	    (rc = crl_encode(tbs, tbslen, sig, &crl, &crllen, err)) != 0 ||
 	    (rc = write_object(ca->dir, "ca.crl", SIRA_MAGIC_CRL, crl, crllen,
 		 false, 0644, err)) != 0)
 		goto out;
 	if (out != NULL) {
-		if ((file = wire_add_magic(SIRA_MAGIC_CRL, crl, crllen,
-			 &filelen)) == NULL)
+		if ((file = wire_add_magic(
+			 SIRA_MAGIC_CRL, crl, crllen, &filelen)) == NULL)
 			rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
 		else
 			rc = fileio_write(out, file, filelen, 0644, false, err);
@@ -405,8 +402,8 @@ ca_create(const char *dir, const char *agency_id, const char *name,
 	int rc;
 
 	if (days == 0 || days > 36500)
-		return sira_err_set(err, SIRA_EINVAL,
-		    "CA validity must be 1 to 36500 days");
+		return sira_err_set(
+		    err, SIRA_EINVAL, "CA validity must be 1 to 36500 days");
 	if ((rc = fileio_mkdir(dir, 0700, err)) != 0)
 		return rc;
 	if ((ca = ca_alloc(dir)) == NULL)
@@ -466,8 +463,8 @@ window(const struct ca *ca, const struct ca_request *req, struct cert *c,
     struct sira_err *err)
 {
 	if (req->days == 0 || req->days > 3650)
-		return sira_err_set(err, SIRA_EINVAL,
-		    "validity must be 1 to 3650 days");
+		return sira_err_set(
+		    err, SIRA_EINVAL, "validity must be 1 to 3650 days");
 	if (req->not_before < ca->cert->not_before ||
 	    req->not_before >= ca->cert->not_after)
 		return sira_err_set(err, SIRA_EINVAL,
@@ -484,8 +481,8 @@ window(const struct ca *ca, const struct ca_request *req, struct cert *c,
 
 /* Fill c and keys with a fresh identity for req. */
 static int
-new_identity(const struct ca *ca, const struct ca_request *req,
-    struct cert *c, struct sira_keys *keys, struct sira_err *err)
+new_identity(const struct ca *ca, const struct ca_request *req, struct cert *c,
+    struct sira_keys *keys, struct sira_err *err)
 {
 	int rc;
 
@@ -495,10 +492,10 @@ new_identity(const struct ca *ca, const struct ca_request *req,
 		    "invalid agency id or name (id: lower-case letters, digits, '.', '-', '_', 3 to 64; name: 1 to 128 bytes of UTF-8, no control characters)");
 	if ((rc = window(ca, req, c, err)) != 0)
 		return rc;
-	(void)snprintf(c->agency_id, sizeof(c->agency_id), "%s",
-	    req->agency_id);
-	(void)snprintf(c->display_name, sizeof(c->display_name), "%s",
-	    req->display_name);
+	(void)snprintf(
+	    c->agency_id, sizeof(c->agency_id), "%s", req->agency_id);
+	(void)snprintf(
+	    c->display_name, sizeof(c->display_name), "%s", req->display_name);
 	c->serial = ca->next_serial;
 	memcpy(c->issuer_id, ca->cert->id, SIRA_HASH_LEN);
 	c->role = req->role;
@@ -508,10 +505,10 @@ new_identity(const struct ca *ca, const struct ca_request *req,
 	memcpy(c->sign_pk, keys->sign_pk, SIRA_SIGN_PK_LEN);
 	c->has_transport = (c->key_usage & SIRA_KU_TRANSPORT) != 0;
 	if (c->has_transport) {
-		if (crypto_box_keypair(keys->transport_pk, keys->transport_sk) !=
-		    0)
-			return sira_err_set(err, SIRA_ECRYPTO,
-			    "key generation failed");
+		if (crypto_box_keypair(
+			keys->transport_pk, keys->transport_sk) != 0)
+			return sira_err_set(
+			    err, SIRA_ECRYPTO, "key generation failed");
 		keys->has_transport = true;
 		memcpy(c->transport_pk, keys->transport_pk, SIRA_CURVE_KEY_LEN);
 	}
@@ -545,8 +542,8 @@ write_issued(struct ca *ca, const struct cert *c, const struct sira_keys *keys,
 	char name[PATH_MAX], path[PATH_MAX];
 	int rc;
 
-	(void)snprintf(name, sizeof(name), "issued/%" PRIu64 ".cert",
-	    c->serial);
+	(void)snprintf(
+	    name, sizeof(name), "issued/%" PRIu64 ".cert", c->serial);
 	if ((rc = write_object(ca->dir, name, SIRA_MAGIC_CERT, raw, rawlen,
 		 true, 0644, err)) != 0)
 		return rc;
@@ -556,8 +553,8 @@ write_issued(struct ca *ca, const struct cert *c, const struct sira_keys *keys,
 		 req->kdf, err)) != 0)
 		return rc;
 	(void)snprintf(name, sizeof(name), "%s.cert", c->agency_id);
-	return write_object(outdir, name, SIRA_MAGIC_CERT, raw, rawlen, true,
-	    0644, err);
+	return write_object(
+	    outdir, name, SIRA_MAGIC_CERT, raw, rawlen, true, 0644, err);
 }
 
 int
@@ -588,8 +585,11 @@ ca_issue(struct ca *ca, const struct ca_request *req, const char *outdir,
 	    (rc = write_issued(ca, &c, keys, req, raw, rawlen, outdir, err)) !=
 		0)
 		goto out;
+	/* Check what we wrote with the verifiers' code, at a time it is valid.
+	 */
 	if (issued != NULL)
-		rc = cert_verify(ca->cert, NULL, raw, rawlen, now, issued, err);
+		rc = cert_verify(ca->cert, NULL, raw, rawlen,
+		    now > c.not_before ? now : c.not_before, issued, err);
 out:
 	free(raw);
 	keys_destroy(&keys);
@@ -629,8 +629,8 @@ ca_revoke(struct ca *ca, uint64_t serial, int reason,
 	e.revoked_at = now;
 	e.reason = reason;
 	if (reason == SIRA_REVOKE_KEY_COMPROMISE)
-		e.compromised_since = compromised_since ? compromised_since :
-							  now;
+		e.compromised_since =
+		    compromised_since ? compromised_since : now;
 	cert_destroy(&c);
 	if ((rc = add_revoked(ca, &e, err)) != 0)
 		return rc;

@@ -36,12 +36,12 @@ inspect_read(const char *path, const char *magic, const char *what,
 
 	if ((rc = fileio_read(path, FILE_MAX, buf, &filelen, err)) != 0)
 		return rc;
-	if ((rc = wire_strip_magic(*buf, filelen, magic, what, body, len,
-		 err)) != 0) {
+	if ((rc = wire_strip_magic(
+		 *buf, filelen, magic, what, body, len, err)) != 0) {
 		free(*buf);
 		*buf = NULL;
-		return sira_err_set(err, rc, "%s: not a Sira %s file", path,
-		    what);
+		return sira_err_set(
+		    err, rc, "%s: not a Sira %s file", path, what);
 	}
 	return 0;
 }
@@ -116,13 +116,14 @@ cert_text(const struct cert *c)
 	if (c->has_transport)
 		(void)zmq_z85_encode(z85, c->transport_pk, SIRA_CURVE_KEY_LEN);
 	usage_names(c->key_usage, ku, sizeof(ku));
-	(void)printf("%s certificate\n"
-		     "  agency id:     %s\n  name:          %s\n"
-		     "  role:          %s\n  serial:        %" PRIu64 "\n"
-		     "  valid from:    %s\n  valid until:   %s\n"
-		     "  key usage:     %s\n  fingerprint:   %s\n"
-		     "  issuer:        %s\n  transport key: %s\n"
-		     "  signature:     not checked here; use sira-cert verify --ca\n",
+	(void)printf(
+	    "%s certificate\n"
+	    "  agency id:     %s\n  name:          %s\n"
+	    "  role:          %s\n  serial:        %" PRIu64 "\n"
+	    "  valid from:    %s\n  valid until:   %s\n"
+	    "  key usage:     %s\n  fingerprint:   %s\n"
+	    "  issuer:        %s\n  transport key: %s\n"
+	    "  signature:     not checked here; use sira-cert verify --ca\n",
 	    c->is_ca ? "CA" : "agency", c->agency_id, c->display_name,
 	    cert_role_name(c->role), c->serial, nb, na, ku, fp,
 	    c->is_ca ? "(self-signed)" : iss, z85);
@@ -171,7 +172,8 @@ crl_text(const struct crl *c)
 		    c->entries[i].serial, at,
 		    crl_reason_name(c->entries[i].reason));
 	}
-	(void)printf("  signature:     not checked here; use sira-cert verify --ca\n");
+	(void)printf(
+	    "  signature:     not checked here; use sira-cert verify --ca\n");
 }
 
 static int
@@ -280,15 +282,21 @@ load_trust(const char *ca_path, const char *crl_path, uint64_t at,
 	return rc;
 }
 
+/*
+ * A revocation list on its own, or, with --crl CURRENT, as a candidate to
+ * replace the list in use: then it must not be older.
+ */
 static int
-verify_crl_file(const struct cert *ca, const char *path, const uint8_t *body,
-    size_t len, uint64_t at, struct sira_err *err)
+verify_crl_file(const struct cert *ca, const struct crl *current,
+    const char *path, const uint8_t *body, size_t len, uint64_t at,
+    struct sira_err *err)
 {
 	struct crl *l = NULL;
 	char nu[SIRA_TIME_STR_LEN];
 	int rc;
 
 	if ((rc = crl_verify(ca, body, len, &l, err)) == 0 &&
+	    (rc = crl_may_replace(current, l, err)) == 0 &&
 	    (rc = crl_check_fresh(l, at, err)) == 0) {
 		clock_format(l->next_update, nu);
 		(void)printf("%s: OK revocation list %" PRIu64
@@ -300,9 +308,8 @@ verify_crl_file(const struct cert *ca, const char *path, const uint8_t *body,
 }
 
 static int
-verify_cert_file(const struct cert *ca, const struct crl *crl,
-    const char *path, const uint8_t *body, size_t len, uint64_t at,
-    struct sira_err *err)
+verify_cert_file(const struct cert *ca, const struct crl *crl, const char *path,
+    const uint8_t *body, size_t len, uint64_t at, struct sira_err *err)
 {
 	struct cert *c = NULL;
 	char na[SIRA_TIME_STR_LEN];
@@ -340,7 +347,7 @@ inspect_verify(const char *ca_path, const char *crl_path, const char *path,
 	if ((rc = fileio_read(path, FILE_MAX, &buf, &len, err)) != 0)
 		goto out;
 	if (len >= SIRA_MAGIC_LEN && memcmp(buf, SIRA_MAGIC_CRL, 8) == 0)
-		rc = verify_crl_file(ca, path, buf + 8, len - 8, at, err);
+		rc = verify_crl_file(ca, crl, path, buf + 8, len - 8, at, err);
 	else if (len >= SIRA_MAGIC_LEN && memcmp(buf, SIRA_MAGIC_CERT, 8) == 0)
 		rc = verify_cert_file(ca, crl, path, buf + 8, len - 8, at, err);
 	else

@@ -26,7 +26,7 @@ int inspect_show(const char *path, bool json, struct sira_err *err);
  * certificate at ca_path (and the revocation list at crl_path, if any), as
  * of time at; now is the real time, for messages. Prints one line per file.
  */
-int inspect_verify(const char *ca_path, const char *crl_path,
-    const char *path, uint64_t at, uint64_t now, struct sira_err *err);
+int inspect_verify(const char *ca_path, const char *crl_path, const char *path,
+    uint64_t at, uint64_t now, struct sira_err *err);
 
 #endif

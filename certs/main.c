@@ -8,6 +8,7 @@
  * usage error).
  */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,9 +36,27 @@ struct opts {
 };
 
 enum {
-	O_CA_DIR = 256, O_NAME, O_ID, O_ROLE, O_DAYS, O_OUT, O_PASS, O_KEYPASS,
-	O_INSECURE, O_SERIAL, O_REASON, O_CRL_DAYS, O_CERT, O_CA, O_CRL, O_AT,
-	O_NOT_BEFORE, O_JSON, O_KDF, O_COMPROMISED, O_HELP
+	O_CA_DIR = 256,
+	O_NAME,
+	O_ID,
+	O_ROLE,
+	O_DAYS,
+	O_OUT,
+	O_PASS,
+	O_KEYPASS,
+	O_INSECURE,
+	O_SERIAL,
+	O_REASON,
+	O_CRL_DAYS,
+	O_CERT,
+	O_CA,
+	O_CRL,
+	O_AT,
+	O_NOT_BEFORE,
+	O_JSON,
+	O_KDF,
+	O_COMPROMISED,
+	O_HELP
 };
 
 static const struct option longopts[] = {
@@ -116,55 +135,89 @@ parse_u64(const char *s, uint64_t max, uint64_t *v)
 	return 0;
 }
 
+/* The numeric options; anything else reaching here is a usage error. */
+static int
+parse_number(int c, const char *arg, struct opts *o)
+{
+	uint64_t v;
+
+	switch (c) {
+	case O_DAYS:
+	case O_CRL_DAYS:
+		if (parse_u64(arg, 36500, &v) != 0 || v == 0)
+			return usage_error(
+			    "days must be a number from 1 to 36500");
+		if (c == O_DAYS)
+			o->days = (uint32_t)v;
+		else
+			o->crl_days = (uint32_t)v;
+		return 0;
+	case O_SERIAL:
+		if (parse_u64(arg, UINT64_MAX, &o->serial) != 0 ||
+		    o->serial == 0)
+			return usage_error("serial must be a positive number");
+		return 0;
+	default:
+		return usage_error("unknown or incomplete option");
+	}
+}
+
+/* Options that take a string, and where each one goes. */
+static const struct {
+	int id;
+	size_t off;
+} string_opts[] = {
+	{ O_CA_DIR, offsetof(struct opts, ca_dir) },
+	{ O_NAME, offsetof(struct opts, name) },
+	{ O_ID, offsetof(struct opts, id) },
+	{ O_ROLE, offsetof(struct opts, role) },
+	{ O_OUT, offsetof(struct opts, out) },
+	{ O_PASS, offsetof(struct opts, pass_file) },
+	{ O_KEYPASS, offsetof(struct opts, key_pass_file) },
+	{ O_REASON, offsetof(struct opts, reason) },
+	{ O_COMPROMISED, offsetof(struct opts, compromised_since) },
+	{ O_CERT, offsetof(struct opts, cert) },
+	{ O_CA, offsetof(struct opts, ca) },
+	{ O_CRL, offsetof(struct opts, crl) },
+	{ O_AT, offsetof(struct opts, at) },
+	{ O_NOT_BEFORE, offsetof(struct opts, not_before) },
+	{ O_KDF, offsetof(struct opts, kdf) },
+};
+
+/* Store one option; returns 0, -1 for --help, or a usage exit status. */
+static int
+set_opt(int c, const char *arg, struct opts *o)
+{
+	for (size_t i = 0; i < sizeof(string_opts) / sizeof(string_opts[0]);
+	     i++) {
+		if (string_opts[i].id == c) {
+			memcpy(
+			    (char *)o + string_opts[i].off, &arg, sizeof(arg));
+			return 0;
+		}
+	}
+	if (c == O_INSECURE)
+		o->insecure = 1;
+	else if (c == O_JSON)
+		o->json = 1;
+	else if (c == O_HELP)
+		return -1;
+	else
+		return parse_number(c, arg, o);
+	return 0;
+}
+
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	uint64_t v;
-	int c;
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
-	o->days = 0;
 	o->crl_days = CA_DEFAULT_CRL_DAYS;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_CA_DIR: o->ca_dir = optarg; break;
-		case O_NAME: o->name = optarg; break;
-		case O_ID: o->id = optarg; break;
-		case O_ROLE: o->role = optarg; break;
-		case O_OUT: o->out = optarg; break;
-		case O_PASS: o->pass_file = optarg; break;
-		case O_KEYPASS: o->key_pass_file = optarg; break;
-		case O_INSECURE: o->insecure = 1; break;
-		case O_REASON: o->reason = optarg; break;
-		case O_COMPROMISED: o->compromised_since = optarg; break;
-		case O_CERT: o->cert = optarg; break;
-		case O_CA: o->ca = optarg; break;
-		case O_CRL: o->crl = optarg; break;
-		case O_AT: o->at = optarg; break;
-		case O_NOT_BEFORE: o->not_before = optarg; break;
-		case O_KDF: o->kdf = optarg; break;
-		case O_JSON: o->json = 1; break;
-		case O_DAYS:
-		case O_CRL_DAYS:
-			if (parse_u64(optarg, 36500, &v) != 0 || v == 0)
-				return usage_error("days must be a number from 1 to 36500");
-			if (c == O_DAYS)
-				o->days = (uint32_t)v;
-			else
-				o->crl_days = (uint32_t)v;
-			break;
-		case O_SERIAL:
-			if (parse_u64(optarg, UINT64_MAX, &o->serial) != 0 ||
-			    o->serial == 0)
-				return usage_error("serial must be a positive number");
-			break;
-		case O_HELP:
-			return -1;
-		default:
-			return usage_error("unknown or incomplete option");
-		}
-	}
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+		if ((rc = set_opt(c, optarg, o)) != 0)
+			return rc;
 	return 0;
 }
 
@@ -173,7 +226,8 @@ get_kdf(const struct opts *o, enum keyfile_kdf *kdf)
 {
 	*kdf = KEYFILE_KDF_MODERATE;
 	if (o->kdf != NULL && keyfile_kdf_parse(o->kdf, kdf) != 0)
-		return usage_error("--kdf must be interactive, moderate or sensitive");
+		return usage_error(
+		    "--kdf must be interactive, moderate or sensitive");
 	return 0;
 }
 
@@ -187,8 +241,8 @@ warn_insecure(void)
 
 /* Open the CA and unlock its key (passphrase file, prompt, or clear). */
 static int
-open_ca(const struct opts *o, uint64_t now, struct ca **ca,
-    struct sira_err *err)
+open_ca(
+    const struct opts *o, uint64_t now, struct ca **ca, struct sira_err *err)
 {
 	struct passphrase pass = { NULL, 0 };
 	int rc;
@@ -222,23 +276,26 @@ cmd_init(const struct opts *o, int nfiles, char **files, uint64_t now,
 	if (o->ca_dir == NULL || o->name == NULL)
 		return usage_error("init needs --ca-dir and --name");
 	if (o->insecure && o->pass_file != NULL)
-		return usage_error("--insecure-no-passphrase and --passphrase-file exclude each other");
+		return usage_error(
+		    "--insecure-no-passphrase and --passphrase-file exclude each other");
 	if ((rc = get_kdf(o, &kdf)) != 0)
 		return rc;
 	if (o->insecure)
 		warn_insecure();
-	else if ((rc = o->pass_file ?
-			 passphrase_from_file(o->pass_file, &pass, err) :
-			 passphrase_prompt("New CA passphrase: ", true, &pass,
-			     err)) != 0)
+	else if (o->pass_file != NULL) {
+		if (passphrase_from_file(o->pass_file, &pass, err) != 0)
+			return fail(err);
+	} else if (passphrase_prompt("New CA passphrase: ", true, &pass, err) !=
+	    0)
 		return fail(err);
-	rc = ca_create(o->ca_dir, o->id ? o->id : "ml.cnlctp",
-	    o->name, o->days ? o->days : CA_DEFAULT_DAYS, now, pass.p,
-	    pass.len, kdf, err);
+	rc = ca_create(o->ca_dir, o->id ? o->id : "ml.cnlctp", o->name,
+	    o->days ? o->days : CA_DEFAULT_DAYS, now, pass.p, pass.len, kdf,
+	    err);
 	passphrase_free(&pass);
 	if (rc != 0)
 		return fail(err);
-	(void)printf("created CA \"%s\" in %s (give %s/ca.cert to every agency and the broker)\n",
+	(void)printf(
+	    "created CA \"%s\" in %s (give %s/ca.cert to every agency and the broker)\n",
 	    o->name, o->ca_dir, o->ca_dir);
 	return EXIT_SUCCESS;
 }
@@ -269,9 +326,10 @@ issue_and_report(const struct opts *o, struct ca_request *req, uint64_t now,
 		return fail(err);
 	clock_format(c->not_after, until);
 	cert_fingerprint(c, fp);
-	(void)printf("issued %s (%s), serial %" PRIu64 ", valid until %s\n"
-		     "  %s/%s.cert  (public)\n  %s/%s.key   (secret: give it only to %s)\n"
-		     "  fingerprint %s\n",
+	(void)printf(
+	    "issued %s (%s), serial %" PRIu64 ", valid until %s\n"
+	    "  %s/%s.cert  (public)\n  %s/%s.key   (secret: give it only to %s)\n"
+	    "  fingerprint %s\n",
 	    c->agency_id, cert_role_name(c->role), c->serial, until, o->out,
 	    c->agency_id, o->out, c->agency_id, c->agency_id, fp);
 	cert_destroy(&c);
@@ -288,9 +346,11 @@ cmd_issue(const struct opts *o, int nfiles, char **files, uint64_t now,
 
 	if (o->ca_dir == NULL || o->id == NULL || o->name == NULL ||
 	    o->role == NULL || o->out == NULL)
-		return usage_error("issue needs --ca-dir, --id, --name, --role and --out");
+		return usage_error(
+		    "issue needs --ca-dir, --id, --name, --role and --out");
 	if (cert_role_parse(o->role, &req.role) != 0)
-		return usage_error("unknown role; use police, justice, social_services, ngo, coordination or broker");
+		return usage_error(
+		    "unknown role; use police, justice, social_services, ngo, coordination or broker");
 	req.not_before = now;
 	if (o->not_before != NULL &&
 	    clock_parse(o->not_before, &req.not_before, err) != 0)
@@ -316,9 +376,9 @@ cmd_renew(const struct opts *o, int nfiles, char **files, uint64_t now,
 
 	if (o->ca_dir == NULL || o->cert == NULL || o->out == NULL)
 		return usage_error("renew needs --ca-dir, --cert and --out");
-	if ((rc = inspect_read(o->cert, SIRA_MAGIC_CERT, "certificate", &buf,
-		 &body, &len, err)) != 0 ||
-	    (rc = cert_unsafe_decode(body, len, &old, err)) != 0) {
+	if (inspect_read(o->cert, SIRA_MAGIC_CERT, "certificate", &buf, &body,
+		&len, err) != 0 ||
+	    cert_unsafe_decode(body, len, &old, err) != 0) {
 		free(buf);
 		return fail(err);
 	}
@@ -330,10 +390,11 @@ cmd_renew(const struct opts *o, int nfiles, char **files, uint64_t now,
 	req.days = o->days ? o->days : CA_DEFAULT_AGENCY_DAYS;
 	rc = issue_and_report(o, &req, now, err);
 	if (rc == EXIT_SUCCESS)
-		(void)printf("the old certificate (serial %" PRIu64
-			     ") stays valid until it expires; to retire it now:\n"
-			     "  sira-cert revoke --ca-dir %s --serial %" PRIu64
-			     " --reason superseded\n",
+		(void)printf(
+		    "the old certificate (serial %" PRIu64
+		    ") stays valid until it expires; to retire it now:\n"
+		    "  sira-cert revoke --ca-dir %s --serial %" PRIu64
+		    " --reason superseded\n",
 		    old->serial, o->ca_dir, old->serial);
 	cert_destroy(&old);
 	return rc;
@@ -350,19 +411,23 @@ cmd_revoke(const struct opts *o, int nfiles, char **files, uint64_t now,
 	int reason, rc;
 
 	if (o->ca_dir == NULL || o->serial == 0 || o->reason == NULL)
-		return usage_error("revoke needs --ca-dir, --serial and --reason");
+		return usage_error(
+		    "revoke needs --ca-dir, --serial and --reason");
 	if (crl_reason_parse(o->reason, &reason) != 0)
-		return usage_error("unknown reason; use key_compromise, superseded, offboarded, ca_compromise or unspecified");
+		return usage_error(
+		    "unknown reason; use key_compromise, superseded, offboarded, ca_compromise or unspecified");
 	if (o->compromised_since != NULL &&
 	    clock_parse(o->compromised_since, &since, err) != 0)
 		return fail(err);
 	if ((rc = open_ca(o, now, &ca, err)) == 0)
-		rc = ca_revoke(ca, o->serial, reason, since, now, o->crl_days,
-		    err);
+		rc = ca_revoke(
+		    ca, o->serial, reason, since, now, o->crl_days, err);
 	ca_close(&ca);
 	if (rc != 0)
 		return fail(err);
-	(void)printf("revoked serial %" PRIu64 " (%s); new revocation list in %s/ca.crl: distribute it to the broker\n",
+	(void)printf(
+	    "revoked serial %" PRIu64
+	    " (%s); new revocation list in %s/ca.crl: distribute it to the broker\n",
 	    o->serial, o->reason, o->ca_dir);
 	return EXIT_SUCCESS;
 }
@@ -383,7 +448,8 @@ cmd_crl(const struct opts *o, int nfiles, char **files, uint64_t now,
 	ca_close(&ca);
 	if (rc != 0)
 		return fail(err);
-	(void)printf("wrote revocation list to %s, valid for %" PRIu32 " days\n",
+	(void)printf("wrote revocation list to %s, valid for %" PRIu32
+		     " days\n",
 	    o->out, o->crl_days);
 	return EXIT_SUCCESS;
 }
@@ -419,8 +485,8 @@ cmd_show(const struct opts *o, int nfiles, char **files, uint64_t now,
 /* The subcommand table (wireguard-tools' wg.c shape). */
 static const struct {
 	const char *name;
-	int (*fn)(const struct opts *, int, char **, uint64_t,
-	    struct sira_err *);
+	int (*fn)(
+	    const struct opts *, int, char **, uint64_t, struct sira_err *);
 	bool takes_files;
 } commands[] = {
 	{ "init", cmd_init, false },

@@ -114,8 +114,8 @@ check_fields(const struct cert *c, struct sira_err *err)
 		    "invalid display name for %s (UTF-8, 1 to 128 bytes, no control characters)",
 		    c->agency_id);
 	if (c->role <= SIRA_ROLE_UNSPECIFIED || c->role > SIRA_ROLE_MAX)
-		return sira_err_set(err, SIRA_EMALFORMED, "invalid role for %s",
-		    c->agency_id);
+		return sira_err_set(
+		    err, SIRA_EMALFORMED, "invalid role for %s", c->agency_id);
 	if (c->is_ca && c->role != SIRA_ROLE_COORDINATION)
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "a CA certificate must have the coordination role");
@@ -155,10 +155,10 @@ tbs_to_cert(const Sira__V1__CertTBS *t, struct cert *c, struct sira_err *err)
 		return sira_err_set(err, SIRA_EVERSION,
 		    "unsupported certificate version %" PRIu32, t->version);
 	if (copy_string(c->agency_id, sizeof(c->agency_id), t->agency_id) ||
-	    copy_string(c->display_name, sizeof(c->display_name),
-		t->display_name))
-		return sira_err_set(err, SIRA_EMALFORMED,
-		    "certificate name fields too long");
+	    copy_string(
+		c->display_name, sizeof(c->display_name), t->display_name))
+		return sira_err_set(
+		    err, SIRA_EMALFORMED, "certificate name fields too long");
 	if (t->sign_pk.len != SIRA_SIGN_PK_LEN ||
 	    (t->transport_pk.len != 0 &&
 		t->transport_pk.len != SIRA_CURVE_KEY_LEN) ||
@@ -175,8 +175,8 @@ tbs_to_cert(const Sira__V1__CertTBS *t, struct cert *c, struct sira_err *err)
 	memcpy(c->sign_pk, t->sign_pk.data, SIRA_SIGN_PK_LEN);
 	c->has_transport = t->transport_pk.len != 0;
 	if (c->has_transport)
-		memcpy(c->transport_pk, t->transport_pk.data,
-		    SIRA_CURVE_KEY_LEN);
+		memcpy(
+		    c->transport_pk, t->transport_pk.data, SIRA_CURVE_KEY_LEN);
 	if (!c->is_ca)
 		memcpy(c->issuer_id, t->issuer_id.data, SIRA_HASH_LEN);
 	return check_fields(c, err);
@@ -215,8 +215,8 @@ decode(const struct signed_obj *so, const uint8_t *raw, size_t raw_len,
 }
 
 static int
-check_time(const struct cert *c, uint64_t now, const char *who,
-    struct sira_err *err)
+check_time(
+    const struct cert *c, uint64_t now, const char *who, struct sira_err *err)
 {
 	char when[SIRA_TIME_STR_LEN];
 
@@ -244,20 +244,20 @@ cert_load_ca(const uint8_t *untrusted, size_t len, uint64_t now,
 	int rc;
 
 	*out = NULL;
-	if ((rc = signed_split(untrusted, len, SIRA_CERT_MAX,
-		 SIRA_CERT_TBS_MAX, "CA certificate", &so, err)) != 0)
+	if ((rc = signed_split(untrusted, len, SIRA_CERT_MAX, SIRA_CERT_TBS_MAX,
+		 "CA certificate", &so, err)) != 0)
 		return rc;
-	if ((rc = decode(&so, untrusted, len, &c, err)) != 0)
+	if ((rc = decode(&so, untrusted, len, &c, err)) != 0 || c == NULL)
 		goto out;
 	if (!c->is_ca) {
 		rc = sira_err_set(err, SIRA_EKEY_USAGE,
 		    "%s is not a CA certificate", c->agency_id);
 		goto out;
 	}
-	if ((rc = sign_verify(c->sign_pk, SIRA_DS_CERT, so.tbs, so.tbs_len,
-		 so.sig)) != 0) {
-		rc = sira_err_set(err, rc,
-		    "CA certificate self-signature does not verify");
+	if ((rc = sign_verify(
+		 c->sign_pk, SIRA_DS_CERT, so.tbs, so.tbs_len, so.sig)) != 0) {
+		rc = sira_err_set(
+		    err, rc, "CA certificate self-signature does not verify");
 		goto out;
 	}
 	if ((rc = check_time(c, now, "CA", err)) != 0)
@@ -272,8 +272,8 @@ out:
 
 /* Is the agency certificate c acceptable under ca and crl at now? */
 static int
-check_chain(const struct cert *ca, const struct crl *crl,
-    const struct cert *c, uint64_t now, struct sira_err *err)
+check_chain(const struct cert *ca, const struct crl *crl, const struct cert *c,
+    uint64_t now, struct sira_err *err)
 {
 	const struct crl_entry *e;
 	char when[SIRA_TIME_STR_LEN];
@@ -319,17 +319,17 @@ cert_verify(const struct cert *ca, const struct crl *crl,
 	int rc;
 
 	*out = NULL;
-	if ((rc = signed_split(untrusted, len, SIRA_CERT_MAX,
-		 SIRA_CERT_TBS_MAX, "certificate", &so, err)) != 0)
+	if ((rc = signed_split(untrusted, len, SIRA_CERT_MAX, SIRA_CERT_TBS_MAX,
+		 "certificate", &so, err)) != 0)
 		return rc;
-	if ((rc = sign_verify(ca->sign_pk, SIRA_DS_CERT, so.tbs, so.tbs_len,
-		 so.sig)) != 0) {
+	if ((rc = sign_verify(
+		 ca->sign_pk, SIRA_DS_CERT, so.tbs, so.tbs_len, so.sig)) != 0) {
 		rc = sira_err_set(err, rc,
 		    "certificate signature does not verify against CA %s (altered, or issued by another CA)",
 		    ca->agency_id);
 		goto out;
 	}
-	if ((rc = decode(&so, untrusted, len, &c, err)) != 0 ||
+	if ((rc = decode(&so, untrusted, len, &c, err)) != 0 || c == NULL ||
 	    (rc = check_chain(ca, crl, c, now, err)) != 0)
 		goto out;
 	*out = c;
@@ -348,8 +348,8 @@ cert_unsafe_decode(const uint8_t *untrusted, size_t len, struct cert **out,
 	int rc;
 
 	*out = NULL;
-	if ((rc = signed_split(untrusted, len, SIRA_CERT_MAX,
-		 SIRA_CERT_TBS_MAX, "certificate", &so, err)) != 0)
+	if ((rc = signed_split(untrusted, len, SIRA_CERT_MAX, SIRA_CERT_TBS_MAX,
+		 "certificate", &so, err)) != 0)
 		return rc;
 	rc = decode(&so, untrusted, len, out, err);
 	signed_clear(&so);
@@ -367,8 +367,8 @@ cert_destroy(struct cert **cp)
 }
 
 int
-cert_encode_tbs(const struct cert *c, uint8_t **tbs, size_t *len,
-    struct sira_err *err)
+cert_encode_tbs(
+    const struct cert *c, uint8_t **tbs, size_t *len, struct sira_err *err)
 {
 	Sira__V1__CertTBS t = SIRA__V1__CERT_TBS__INIT;
 	int rc;

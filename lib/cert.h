@@ -1,11 +1,11 @@
 /*
  * cert.h: agency certificates and revocation lists, parsed and verified.
  *
- * Linked by the broker, the agent and sira-cert (revocation lists: crl.h). Verification follows
- * docs/PROTOCOL.md "Certificates": size cap, signature over the exact tbs
- * bytes (domain "sira-v1/cert"), only then a canonical parse, then field,
- * issuer, revocation and validity checks. Every check that fails returns a
- * distinct SIRA_E* code and an explanation naming the agency.
+ * Linked by the broker, the agent and sira-cert (revocation lists: crl.h).
+ * Verification follows docs/PROTOCOL.md "Certificates": size cap, signature
+ * over the exact tbs bytes (domain "sira-v1/cert"), only then a canonical
+ * parse, then field, issuer, revocation and validity checks. Every check that
+ * fails returns a distinct SIRA_E* code and an explanation naming the agency.
  */
 #ifndef SIRA_CERT_H
 #define SIRA_CERT_H
@@ -18,8 +18,8 @@
 #include "err.h"
 #include "sign.h"
 
-#define SIRA_CERT_MAX 4096      /* a Certificate, in bytes */
-#define SIRA_CERT_TBS_MAX 2048  /* its tbs */
+#define SIRA_CERT_MAX 4096     /* a Certificate, in bytes */
+#define SIRA_CERT_TBS_MAX 2048 /* its tbs */
 #define SIRA_AGENCY_ID_MAX 64
 #define SIRA_DISPLAY_NAME_MAX 128
 #define SIRA_CURVE_KEY_LEN 32
@@ -45,7 +45,7 @@ enum sira_role {
 #define SIRA_KU_LOG_SIGN 0x20u
 #define SIRA_KU_TRANSPORT 0x40u
 #define SIRA_KU_CA (SIRA_KU_CERT_SIGN | SIRA_KU_CRL_SIGN)
-#define SIRA_KU_AGENCY                                                       \
+#define SIRA_KU_AGENCY \
 	(SIRA_KU_ENVELOPE_SIGN | SIRA_KU_RECEIPT_SIGN | SIRA_KU_PREKEY_SIGN | \
 	    SIRA_KU_TRANSPORT)
 #define SIRA_KU_BROKER (SIRA_KU_LOG_SIGN | SIRA_KU_TRANSPORT)
@@ -122,7 +122,8 @@ int cert_encode(const uint8_t *tbs, size_t tbs_len,
     struct sira_err *err) __attribute__((warn_unused_result));
 
 /* cert_id of the given tbs bytes. */
-void cert_id_of(const uint8_t *tbs, size_t len, uint8_t id[static SIRA_HASH_LEN]);
+void cert_id_of(
+    const uint8_t *tbs, size_t len, uint8_t id[static SIRA_HASH_LEN]);
 
 /* Lower-case hex of c's cert_id into out (65 bytes with NUL). */
 void cert_fingerprint(const struct cert *c, char out[static 65]);

@@ -48,44 +48,65 @@ parse_seconds(const char *s, uint64_t *t)
 	return 0;
 }
 
+/* Read exactly n decimal digits at s into *v. */
+static int
+digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+/* Parse "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" into tm (UTC fields). */
+static int
+parse_iso(const char *s, struct tm *tm)
+{
+	size_t len = strlen(s);
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+
+	if ((len != 10 && len != 20) || s[4] != '-' || s[7] != '-' ||
+	    digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d))
+		return -1;
+	if (len == 20 &&
+	    (s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' ||
+		digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) ||
+		digits(s + 17, 2, &sec)))
+		return -1;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 59)
+		return -1;
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_year = y - 1900;
+	tm->tm_mon = mo - 1;
+	tm->tm_mday = d;
+	tm->tm_hour = h;
+	tm->tm_min = mi;
+	tm->tm_sec = sec;
+	return 0;
+}
+
 int
 clock_parse(const char *s, uint64_t *t, struct sira_err *err)
 {
 	struct tm tm;
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	size_t len = strlen(s);
+	int day;
 	time_t v;
 
 	if (s[0] == '@') {
 		if (parse_seconds(s + 1, t) == 0)
 			return 0;
-		goto bad;
+	} else if (parse_iso(s, &tm) == 0) {
+		day = tm.tm_mday;
+		/* timegm normalises Feb 30 to Mar 2: refuse such dates. */
+		if ((v = timegm(&tm)) >= 0 && tm.tm_mday == day) {
+			*t = (uint64_t)v;
+			return 0;
+		}
 	}
-	if (len == 10) {
-		if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-			goto bad;
-	} else if (len == 20) {
-		if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h,
-			&mi, &sec, &n) != 6 ||
-		    n != 20)
-			goto bad;
-	} else
-		goto bad;
-	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-	    h > 23 || mi > 59 || sec > 59 || h < 0 || mi < 0 || sec < 0)
-		goto bad;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	if ((v = timegm(&tm)) < 0 || tm.tm_mday != d)
-		goto bad;
-	*t = (uint64_t)v;
-	return 0;
-bad:
 	return sira_err_set(err, SIRA_EINVAL,
 	    "invalid time '%s' (use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @SECONDS)",
 	    s);

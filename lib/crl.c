@@ -51,8 +51,8 @@ static int
 copy_entries(const Sira__V1__CrlTBS *t, struct crl *c, struct sira_err *err)
 {
 	if (t->n_entries > SIRA_CRL_ENTRIES_MAX)
-		return sira_err_set(err, SIRA_ETOOBIG,
-		    "revocation list has too many entries");
+		return sira_err_set(
+		    err, SIRA_ETOOBIG, "revocation list has too many entries");
 	if (t->n_entries == 0)
 		return 0;
 	if ((c->entries = calloc(t->n_entries, sizeof(*c->entries))) == NULL)
@@ -145,8 +145,8 @@ crl_verify(const struct cert *ca, const uint8_t *untrusted, size_t len,
 	if ((rc = signed_split(untrusted, len, SIRA_CRL_MAX, SIRA_CRL_MAX,
 		 "revocation list", &so, err)) != 0)
 		return rc;
-	if ((rc = sign_verify(ca->sign_pk, SIRA_DS_CRL, so.tbs, so.tbs_len,
-		 so.sig)) != 0)
+	if ((rc = sign_verify(
+		 ca->sign_pk, SIRA_DS_CRL, so.tbs, so.tbs_len, so.sig)) != 0)
 		rc = sira_err_set(err, rc,
 		    "revocation list signature does not verify against CA %s",
 		    ca->agency_id);
@@ -202,7 +202,8 @@ crl_may_replace(const struct crl *current, const struct crl *candidate,
 	    memcmp(candidate->id, current->id, SIRA_HASH_LEN) == 0)
 		return 0;
 	return sira_err_set(err, SIRA_ECRL_ROLLBACK,
-	    "revocation list %" PRIu64 " cannot replace the newer list %" PRIu64,
+	    "revocation list %" PRIu64
+	    " cannot replace the newer list %" PRIu64,
 	    candidate->sequence, current->sequence);
 }
 
@@ -227,10 +228,9 @@ crl_find(const struct crl *crl, const struct cert *c)
 }
 
 int
-crl_encode_tbs(const uint8_t issuer_id[static SIRA_HASH_LEN],
-    uint64_t sequence, uint64_t this_update, uint64_t next_update,
-    const struct crl_entry *entries, size_t n, uint8_t **tbs, size_t *len,
-    struct sira_err *err)
+crl_encode_tbs(const uint8_t issuer_id[static SIRA_HASH_LEN], uint64_t sequence,
+    uint64_t this_update, uint64_t next_update, const struct crl_entry *entries,
+    size_t n, uint8_t **tbs, size_t *len, struct sira_err *err)
 {
 	Sira__V1__CrlTBS t = SIRA__V1__CRL_TBS__INIT;
 	Sira__V1__RevokedEntry *ev = NULL, **evp = NULL;
@@ -238,17 +238,18 @@ crl_encode_tbs(const uint8_t issuer_id[static SIRA_HASH_LEN],
 
 	if (n > SIRA_CRL_ENTRIES_MAX || sequence == 0 ||
 	    this_update > next_update)
-		return sira_err_set(err, SIRA_EINVAL,
-		    "invalid revocation list parameters");
-	if (n > 0 && ((ev = calloc(n, sizeof(*ev))) == NULL ||
-			 (evp = calloc(n, sizeof(*evp))) == NULL)) {
+		return sira_err_set(
+		    err, SIRA_EINVAL, "invalid revocation list parameters");
+	if (n > 0 &&
+	    ((ev = calloc(n, sizeof(*ev))) == NULL ||
+		(evp = calloc(n, sizeof(*evp))) == NULL)) {
 		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && entries[i].serial <= entries[i - 1].serial) {
-			rc = sira_err_set(err, SIRA_EINVAL,
-			    "revocation entries not sorted");
+			rc = sira_err_set(
+			    err, SIRA_EINVAL, "revocation entries not sorted");
 			goto out;
 		}
 		sira__v1__revoked_entry__init(&ev[i]);

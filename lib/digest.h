@@ -28,8 +28,8 @@ struct digest_part {
 };
 
 /* out = SHA-256(m). */
-void digest_sha256(uint8_t out[static SIRA_HASH_LEN], const uint8_t *m,
-    size_t len);
+void digest_sha256(
+    uint8_t out[static SIRA_HASH_LEN], const uint8_t *m, size_t len);
 
 /* out = SHA-256(parts[0] || parts[1] || ...), without length prefixes. */
 void digest_sha256_parts(uint8_t out[static SIRA_HASH_LEN],

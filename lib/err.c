@@ -51,12 +51,15 @@ sira_err_set(struct sira_err *err, int code, const char *fmt, ...)
 
 	if (code < 0)
 		code = -code;
-	if (err != NULL) {
-		err->code = code;
-		va_start(ap, fmt);
-		(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
+	if (code == 0)
+		code = SIRA_EINVAL; /* an error path must never return 0 */
+	if (err == NULL)
+		return -code;
+	err->code = code;
+	va_start(ap, fmt);
+	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): started above
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
 	return -code;
 }
 

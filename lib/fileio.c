@@ -17,8 +17,8 @@
 
 #include "fileio.h"
 
-static int read_file(const char *path, size_t max, bool secret,
-    uint8_t **buf, size_t *len, struct sira_err *err);
+static int read_file(const char *path, size_t max, bool secret, uint8_t **buf,
+    size_t *len, struct sira_err *err);
 
 int
 fileio_read(const char *path, size_t max, uint8_t **buf, size_t *len,
@@ -35,8 +35,8 @@ fileio_read_secret(const char *path, size_t max, uint8_t **buf, size_t *len,
 }
 
 static int
-read_file(const char *path, size_t max, bool secret, uint8_t **buf,
-    size_t *len, struct sira_err *err)
+read_file(const char *path, size_t max, bool secret, uint8_t **buf, size_t *len,
+    struct sira_err *err)
 {
 	struct stat st;
 	uint8_t *p = NULL;
@@ -47,14 +47,14 @@ read_file(const char *path, size_t max, bool secret, uint8_t **buf,
 	*len = 0;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
-			return sira_err_set(err, SIRA_ENOTFOUND,
-			    "%s: no such file", path);
-		return sira_err_set(err, SIRA_EIO, "%s: %s", path,
-		    strerror(errno));
+			return sira_err_set(
+			    err, SIRA_ENOTFOUND, "%s: no such file", path);
+		return sira_err_set(
+		    err, SIRA_EIO, "%s: %s", path, strerror(errno));
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		rc = sira_err_set(err, SIRA_EIO, "%s: not a regular file",
-		    path);
+		rc =
+		    sira_err_set(err, SIRA_EIO, "%s: not a regular file", path);
 		goto out;
 	}
 	if (secret && (rc = fileio_check_private(fd, path, err)) != 0)
@@ -74,8 +74,8 @@ read_file(const char *path, size_t max, bool secret, uint8_t **buf,
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
-			rc = sira_err_set(err, SIRA_EIO, "%s: %s", path,
-			    strerror(errno));
+			rc = sira_err_set(
+			    err, SIRA_EIO, "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (r == 0)
@@ -83,8 +83,8 @@ read_file(const char *path, size_t max, bool secret, uint8_t **buf,
 		got += (size_t)r;
 	}
 	if (got > (size_t)st.st_size) {
-		rc = sira_err_set(err, SIRA_EIO, "%s: changed while reading",
-		    path);
+		rc = sira_err_set(
+		    err, SIRA_EIO, "%s: changed while reading", path);
 		goto out;
 	}
 	*buf = p;
@@ -103,15 +103,15 @@ fileio_check_private(int fd, const char *path, struct sira_err *err)
 	struct stat st;
 
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
-		return sira_err_set(err, SIRA_EIO, "%s: not a regular file",
-		    path);
+		return sira_err_set(
+		    err, SIRA_EIO, "%s: not a regular file", path);
 	if ((st.st_mode & 077) != 0)
 		return sira_err_set(err, SIRA_EPERM_MODE,
 		    "%s has mode %04o; secret files must be 0600 (chmod 600 %s)",
 		    path, (unsigned)(st.st_mode & 07777), path);
 	if (st.st_uid != geteuid())
-		return sira_err_set(err, SIRA_EPERM_MODE,
-		    "%s is owned by another user", path);
+		return sira_err_set(
+		    err, SIRA_EPERM_MODE, "%s is owned by another user", path);
 	return 0;
 }
 
@@ -158,18 +158,18 @@ fileio_write(const char *path, const uint8_t *buf, size_t len, mode_t mode,
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return sira_err_set(err, SIRA_EIO, "%s: path too long", path);
 	if ((fd = mkstemp(tmp)) == -1)
-		return sira_err_set(err, SIRA_EIO, "%s: %s", path,
-		    strerror(errno));
+		return sira_err_set(
+		    err, SIRA_EIO, "%s: %s", path, strerror(errno));
 	if (fchmod(fd, mode) == -1 || write_all(fd, buf, len) == -1 ||
 	    fsync(fd) == -1) {
-		rc = sira_err_set(err, SIRA_EIO, "%s: %s", path,
-		    strerror(errno));
+		rc = sira_err_set(
+		    err, SIRA_EIO, "%s: %s", path, strerror(errno));
 		close(fd);
 		goto fail;
 	}
 	if (close(fd) == -1) {
-		rc = sira_err_set(err, SIRA_EIO, "%s: %s", path,
-		    strerror(errno));
+		rc = sira_err_set(
+		    err, SIRA_EIO, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (exclusive) {
@@ -178,14 +178,14 @@ fileio_write(const char *path, const uint8_t *buf, size_t len, mode_t mode,
 			rc = errno == EEXIST ?
 			    sira_err_set(err, SIRA_EEXIST,
 				"%s already exists; not overwriting it", path) :
-			    sira_err_set(err, SIRA_EIO, "%s: %s", path,
-				strerror(errno));
+			    sira_err_set(
+				err, SIRA_EIO, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
 		(void)unlink(tmp);
 	} else if (rename(tmp, path) == -1) {
-		rc = sira_err_set(err, SIRA_EIO, "%s: %s", path,
-		    strerror(errno));
+		rc = sira_err_set(
+		    err, SIRA_EIO, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (fsync_dir_of(path) == -1)

@@ -28,8 +28,8 @@ int fileio_read(const char *path, size_t max, uint8_t **buf, size_t *len,
  * user or with any group or other permission bit (-SIRA_EPERM_MODE). The
  * caller wipes *buf before freeing it.
  */
-int fileio_read_secret(const char *path, size_t max, uint8_t **buf,
-    size_t *len, struct sira_err *err) __attribute__((warn_unused_result));
+int fileio_read_secret(const char *path, size_t max, uint8_t **buf, size_t *len,
+    struct sira_err *err) __attribute__((warn_unused_result));
 
 /*
  * Atomically write buf[0..len) to path with mode. With exclusive, fail with

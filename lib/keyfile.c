@@ -102,8 +102,8 @@ derive(const char *pass, size_t passlen, const Sira__V1__KdfParams *p,
 
 /* Pack the secrets of k into sodium_malloc'd *out. */
 static int
-pack_secrets(const struct sira_keys *k, uint8_t **out, size_t *len,
-    struct sira_err *err)
+pack_secrets(
+    const struct sira_keys *k, uint8_t **out, size_t *len, struct sira_err *err)
 {
 	Sira__V1__KeySecrets s = SIRA__V1__KEY_SECRETS__INIT;
 
@@ -122,9 +122,9 @@ pack_secrets(const struct sira_keys *k, uint8_t **out, size_t *len,
 
 /* Encrypt plain into a fresh malloc'd ciphertext under pass. */
 static int
-seal_secrets(const uint8_t *plain, size_t len, const char *pass,
-    size_t passlen, Sira__V1__KdfParams *kdf, uint8_t *salt, uint8_t *nonce,
-    uint8_t **ct, struct sira_err *err)
+seal_secrets(const uint8_t *plain, size_t len, const char *pass, size_t passlen,
+    Sira__V1__KdfParams *kdf, uint8_t *salt, uint8_t *nonce, uint8_t **ct,
+    struct sira_err *err)
 {
 	uint8_t *key;
 	int rc;
@@ -151,7 +151,7 @@ seal_secrets(const uint8_t *plain, size_t len, const char *pass,
 
 int
 keyfile_write(const char *path, const struct sira_keys *k, const char *pass,
-    size_t passlen, enum keyfile_kdf level, struct sira_err *err)
+    size_t passlen, enum keyfile_kdf kdf_level, struct sira_err *err)
 {
 	Sira__V1__KeyFile f = SIRA__V1__KEY_FILE__INIT;
 	Sira__V1__KdfParams kdf = SIRA__V1__KDF_PARAMS__INIT;
@@ -172,7 +172,7 @@ keyfile_write(const char *path, const struct sira_keys *k, const char *pass,
 	f.sign_pk.data = (uint8_t *)(uintptr_t)k->sign_pk;
 	f.sign_pk.len = SIRA_SIGN_PK_LEN;
 	if (pass != NULL) {
-		kdf_limits(level, &kdf.opslimit, &kdf.memlimit);
+		kdf_limits(kdf_level, &kdf.opslimit, &kdf.memlimit);
 		if ((rc = seal_secrets(plain, plainlen, pass, passlen, &kdf,
 			 salt, nonce, &ct, err)) != 0)
 			goto out;
@@ -211,9 +211,10 @@ check_kdf(const Sira__V1__KeyFile *m, struct sira_err *err)
 	const Sira__V1__KdfParams *p = m->kdf;
 
 	if (p == NULL)
-		return m->nonce.len == 0 ? 0 :
-					   sira_err_set(err, SIRA_EMALFORMED,
-					       "key file has a nonce but no KDF");
+		return m->nonce.len == 0 ?
+		    0 :
+		    sira_err_set(err, SIRA_EMALFORMED,
+			"key file has a nonce but no KDF");
 	if (p->salt.len != crypto_pwhash_SALTBYTES ||
 	    m->nonce.len != crypto_secretbox_NONCEBYTES ||
 	    m->secret.len < crypto_secretbox_MACBYTES)
@@ -229,16 +230,16 @@ check_kdf(const Sira__V1__KeyFile *m, struct sira_err *err)
 }
 
 static int
-parse_file(const char *path, const uint8_t *buf, size_t len,
-    struct keyfile *kf, struct sira_err *err)
+parse_file(const char *path, const uint8_t *buf, size_t len, struct keyfile *kf,
+    struct sira_err *err)
 {
 	const uint8_t *body;
 	size_t bodylen;
 	ProtobufCMessage *m;
 	int rc;
 
-	if ((rc = wire_strip_magic(buf, len, SIRA_MAGIC_KEY, "key", &body,
-		 &bodylen, err)) != 0)
+	if ((rc = wire_strip_magic(
+		 buf, len, SIRA_MAGIC_KEY, "key", &body, &bodylen, err)) != 0)
 		return rc;
 	if ((rc = wire_unpack(&sira__v1__key_file__descriptor, body, bodylen,
 		 SIRA_KEYFILE_MAX, &m, err)) != 0)
@@ -246,35 +247,45 @@ parse_file(const char *path, const uint8_t *buf, size_t len,
 	kf->m = (Sira__V1__KeyFile *)m;
 	if (kf->m->version != 1 || kf->m->sign_pk.len != SIRA_SIGN_PK_LEN ||
 	    !cert_agency_id_valid(kf->m->agency_id))
-		return sira_err_set(err, SIRA_EMALFORMED,
-		    "%s: not a valid key file", path);
+		return sira_err_set(
+		    err, SIRA_EMALFORMED, "%s: not a valid key file", path);
 	return check_kdf(kf->m, err);
 }
 
 int
 keyfile_open(const char *path, struct keyfile **out, struct sira_err *err)
 {
-	struct keyfile *kf;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc;
 
 	*out = NULL;
-	if ((kf = calloc(1, sizeof(*kf))) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	(void)snprintf(kf->path, sizeof(kf->path), "%s", path);
-	if ((rc = fileio_read_secret(path, SIRA_KEYFILE_MAX, &buf, &len,
-		 err)) != 0 ||
-	    (rc = parse_file(path, buf, len, kf, err)) != 0) {
-		keyfile_close(&kf);
-		goto out;
-	}
-	*out = kf;
-out:
-	if (buf != NULL)
-		sodium_memzero(buf, len);
+	if ((rc = fileio_read_secret(
+		 path, SIRA_KEYFILE_MAX, &buf, &len, err)) != 0)
+		return rc;
+	rc = keyfile_parse(buf, len, path, out, err);
+	sodium_memzero(buf, len);
 	free(buf);
 	return rc;
+}
+
+int
+keyfile_parse(const uint8_t *untrusted, size_t len, const char *name,
+    struct keyfile **out, struct sira_err *err)
+{
+	struct keyfile *kf;
+	int rc;
+
+	*out = NULL;
+	if ((kf = calloc(1, sizeof(*kf))) == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	(void)snprintf(kf->path, sizeof(kf->path), "%s", name);
+	if ((rc = parse_file(name, untrusted, len, kf, err)) != 0) {
+		keyfile_close(&kf);
+		return rc;
+	}
+	*out = kf;
+	return 0;
 }
 
 bool
@@ -331,12 +342,12 @@ load_secrets(const struct keyfile *kf, const uint8_t *plain, size_t len,
 	}
 	k->has_transport = s->transport_sk.len != 0;
 	if (k->has_transport) {
-		memcpy(k->transport_sk, s->transport_sk.data,
-		    SIRA_CURVE_KEY_LEN);
+		memcpy(
+		    k->transport_sk, s->transport_sk.data, SIRA_CURVE_KEY_LEN);
 		rc = keys_derive_transport_pk(k, err);
 	}
-	(void)snprintf(k->agency_id, sizeof(k->agency_id), "%s",
-	    kf->m->agency_id);
+	(void)snprintf(
+	    k->agency_id, sizeof(k->agency_id), "%s", kf->m->agency_id);
 out:
 	if (s != NULL)
 		sira__v1__key_secrets__free_unpacked(s, &alloc);
@@ -362,7 +373,8 @@ keyfile_unlock(const struct keyfile *kf, const char *pass, size_t passlen,
 	}
 	if (pass == NULL) {
 		rc = sira_err_set(err, SIRA_EPASSPHRASE,
-		    "%s is protected by a passphrase; none was given", kf->path);
+		    "%s is protected by a passphrase; none was given",
+		    kf->path);
 		goto out;
 	}
 	plainlen = m->secret.len - crypto_secretbox_MACBYTES;
@@ -375,8 +387,8 @@ keyfile_unlock(const struct keyfile *kf, const char *pass, size_t passlen,
 		goto out;
 	if (crypto_secretbox_open_easy(plain, m->secret.data, m->secret.len,
 		m->nonce.data, key) != 0) {
-		rc = sira_err_set(err, SIRA_EPASSPHRASE,
-		    "wrong passphrase for %s", kf->path);
+		rc = sira_err_set(
+		    err, SIRA_EPASSPHRASE, "wrong passphrase for %s", kf->path);
 		goto out;
 	}
 	rc = load_secrets(kf, plain, plainlen, k, err);

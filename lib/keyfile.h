@@ -62,9 +62,9 @@ int keyfile_kdf_parse(const char *name, enum keyfile_kdf *kdf);
  * Returns 0, -SIRA_EINVAL (short passphrase), -SIRA_EEXIST, -SIRA_EIO,
  * -SIRA_ENOMEM or -SIRA_ECRYPTO.
  */
-int keyfile_write(const char *path, const struct sira_keys *k,
-    const char *pass, size_t passlen, enum keyfile_kdf kdf,
-    struct sira_err *err) __attribute__((warn_unused_result));
+int keyfile_write(const char *path, const struct sira_keys *k, const char *pass,
+    size_t passlen, enum keyfile_kdf kdf, struct sira_err *err)
+    __attribute__((warn_unused_result));
 
 /*
  * Open and parse the key file at path into *out (caller closes). Refuses
@@ -73,6 +73,15 @@ int keyfile_write(const char *path, const struct sira_keys *k,
  * -SIRA_EIO or -SIRA_ENOMEM.
  */
 int keyfile_open(const char *path, struct keyfile **out, struct sira_err *err)
+    __attribute__((warn_unused_result));
+
+/*
+ * Parse key-file bytes untrusted[0..len) (with magic) into *out; name is for
+ * messages. The bytes may hold secrets: the caller wipes its copy. Returns
+ * 0, -SIRA_EMALFORMED, -SIRA_ETOOBIG or -SIRA_ENOMEM.
+ */
+int keyfile_parse(const uint8_t *untrusted, size_t len, const char *name,
+    struct keyfile **out, struct sira_err *err)
     __attribute__((warn_unused_result));
 
 /* Does the key file need a passphrase? */

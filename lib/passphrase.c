@@ -29,8 +29,8 @@ alloc_buf(struct passphrase *out, struct sira_err *err)
 
 /* Read one line from fd into out->p; strips the newline. */
 static int
-read_line(int fd, struct passphrase *out, const char *what,
-    struct sira_err *err)
+read_line(
+    int fd, struct passphrase *out, const char *what, struct sira_err *err)
 {
 	char c;
 	ssize_t r;
@@ -40,8 +40,8 @@ read_line(int fd, struct passphrase *out, const char *what,
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1)
-			return sira_err_set(err, SIRA_EIO, "%s: %s", what,
-			    strerror(errno));
+			return sira_err_set(
+			    err, SIRA_EIO, "%s: %s", what, strerror(errno));
 		if (r == 0 || c == '\n')
 			break;
 		if (out->len == SIRA_PASSPHRASE_MAX)
@@ -53,14 +53,14 @@ read_line(int fd, struct passphrase *out, const char *what,
 	if (out->len > 0 && out->p[out->len - 1] == '\r')
 		out->p[--out->len] = '\0';
 	if (out->len == 0)
-		return sira_err_set(err, SIRA_EINVAL, "%s: empty passphrase",
-		    what);
+		return sira_err_set(
+		    err, SIRA_EINVAL, "%s: empty passphrase", what);
 	return 0;
 }
 
 int
-passphrase_from_file(const char *path, struct passphrase *out,
-    struct sira_err *err)
+passphrase_from_file(
+    const char *path, struct passphrase *out, struct sira_err *err)
 {
 	int fd, rc;
 
@@ -79,8 +79,8 @@ passphrase_from_file(const char *path, struct passphrase *out,
 }
 
 static int
-prompt_once(int fd, const char *prompt, struct passphrase *out,
-    struct sira_err *err)
+prompt_once(
+    int fd, const char *prompt, struct passphrase *out, struct sira_err *err)
 {
 	struct termios old, noecho;
 	int rc;
@@ -115,11 +115,11 @@ passphrase_prompt(const char *prompt, bool confirm, struct passphrase *out,
 	rc = prompt_once(fd, prompt, out, err);
 	if (rc == 0 && confirm) {
 		rc = prompt_once(fd, "Repeat the passphrase: ", &again, err);
-		if (rc == 0 && (again.len != out->len ||
-				   sodium_memcmp(again.p, out->p, out->len) !=
-				       0))
-			rc = sira_err_set(err, SIRA_EINVAL,
-			    "the two passphrases differ");
+		if (rc == 0 &&
+		    (again.len != out->len ||
+			sodium_memcmp(again.p, out->p, out->len) != 0))
+			rc = sira_err_set(
+			    err, SIRA_EINVAL, "the two passphrases differ");
 	}
 	passphrase_free(&again);
 	close(fd);

@@ -36,8 +36,8 @@ signed_input(const char *purpose, const uint8_t *m, size_t len, size_t *outlen)
 }
 
 void
-sign_keygen(uint8_t pk[static SIRA_SIGN_PK_LEN],
-    uint8_t sk[static SIRA_SIGN_SK_LEN])
+sign_keygen(
+    uint8_t pk[static SIRA_SIGN_PK_LEN], uint8_t sk[static SIRA_SIGN_SK_LEN])
 {
 	(void)crypto_sign_keypair(pk, sk);
 }

@@ -25,9 +25,10 @@
 #define SIRA_DS_RECEIPT "sira-v1/receipt"
 #define SIRA_DS_CHECKPOINT "sira-v1/checkpoint"
 
-/* Fill pk and sk with a fresh Ed25519 key pair. sk should be sodium_malloc'd. */
-void sign_keygen(uint8_t pk[static SIRA_SIGN_PK_LEN],
-    uint8_t sk[static SIRA_SIGN_SK_LEN]);
+/* Fill pk and sk with a fresh Ed25519 key pair. sk should be sodium_malloc'd.
+ */
+void sign_keygen(
+    uint8_t pk[static SIRA_SIGN_PK_LEN], uint8_t sk[static SIRA_SIGN_SK_LEN]);
 
 /* Derive the public key of secret key sk into pk. */
 void sign_sk_to_pk(const uint8_t sk[static SIRA_SIGN_SK_LEN],
@@ -46,8 +47,8 @@ int sign_detached(const uint8_t sk[static SIRA_SIGN_SK_LEN],
  * -SIRA_EBADSIG (including non-canonical signatures and small-order or
  * non-canonical keys, which libsodium 1.0.18 rejects) or -SIRA_ENOMEM.
  */
-int sign_verify(const uint8_t pk[static SIRA_SIGN_PK_LEN],
-    const char *purpose, const uint8_t *m, size_t len,
-    const uint8_t sig[static SIRA_SIG_LEN]) __attribute__((warn_unused_result));
+int sign_verify(const uint8_t pk[static SIRA_SIGN_PK_LEN], const char *purpose,
+    const uint8_t *m, size_t len, const uint8_t sig[static SIRA_SIG_LEN])
+    __attribute__((warn_unused_result));
 
 #endif

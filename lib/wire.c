@@ -34,9 +34,10 @@ oneof_selected(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 
 static bool message_ok(const ProtobufCMessage *m, int depth);
 
+/* The recursion follows message nesting and is bounded by message_ok. */
 static bool
-field_ok(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
-    int depth)
+field_ok( // NOLINT(misc-no-recursion)
+    const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, int depth)
 {
 	const char *base = (const char *)m + f->offset;
 	size_t n;
@@ -69,7 +70,7 @@ field_ok(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
 }
 
 static bool
-message_ok(const ProtobufCMessage *m, int depth)
+message_ok(const ProtobufCMessage *m, int depth) // NOLINT(misc-no-recursion)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
 
@@ -94,8 +95,8 @@ wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *untrusted,
 	*out = NULL;
 	if (len > max)
 		return sira_err_set(err, SIRA_ETOOBIG,
-		    "%s of %zu bytes exceeds the limit of %zu", desc->short_name,
-		    len, max);
+		    "%s of %zu bytes exceeds the limit of %zu",
+		    desc->short_name, len, max);
 	m = protobuf_c_message_unpack(desc, NULL, len, untrusted);
 	if (m == NULL)
 		return sira_err_set(err, SIRA_EMALFORMED, "%s does not parse",
@@ -107,7 +108,8 @@ wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *untrusted,
 	}
 	if ((rc = wire_pack(m, &again, &againlen, err)) != 0)
 		goto fail;
-	if (againlen != len || (len > 0 && memcmp(again, untrusted, len) != 0)) {
+	if (againlen != len ||
+	    (len > 0 && memcmp(again, untrusted, len) != 0)) {
 		rc = sira_err_set(err, SIRA_EMALFORMED,
 		    "%s is not canonically encoded", desc->short_name);
 		goto fail;
@@ -140,16 +142,16 @@ wire_strip_magic(const uint8_t *buf, size_t len, const char *magic,
     struct sira_err *err)
 {
 	if (len < SIRA_MAGIC_LEN || memcmp(buf, magic, SIRA_MAGIC_LEN) != 0)
-		return sira_err_set(err, SIRA_EMALFORMED, "not a Sira %s file",
-		    what);
+		return sira_err_set(
+		    err, SIRA_EMALFORMED, "not a Sira %s file", what);
 	*body = buf + SIRA_MAGIC_LEN;
 	*bodylen = len - SIRA_MAGIC_LEN;
 	return 0;
 }
 
 uint8_t *
-wire_add_magic(const char *magic, const uint8_t *body, size_t len,
-    size_t *outlen)
+wire_add_magic(
+    const char *magic, const uint8_t *body, size_t len, size_t *outlen)
 {
 	uint8_t *buf;
 

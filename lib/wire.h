@@ -52,7 +52,7 @@ int wire_strip_magic(const uint8_t *buf, size_t len, const char *magic,
  * Return a fresh malloc'd buffer holding magic || body (caller frees), or
  * NULL when out of memory.
  */
-uint8_t *wire_add_magic(const char *magic, const uint8_t *body, size_t len,
-    size_t *outlen);
+uint8_t *wire_add_magic(
+    const char *magic, const uint8_t *body, size_t len, size_t *outlen);
 
 #endif
