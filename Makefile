@@ -114,6 +114,9 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(MOD_LIBS) $(LIBSIRA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# Tests reach module headers of the broker and the agent.
+$(O)/tests/%.o: ALL_CFLAGS += -Ibroker -Iagents
+
 unit-bins: $(UNIT_BIN)
 
 # ---- dependencies (Debian 12) ----

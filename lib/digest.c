@@ -59,3 +59,27 @@ digest_lp(uint8_t out[static SIRA_HASH_LEN], const char *purpose,
 		update_lp(&st, parts[i].p, parts[i].len);
 	crypto_hash_sha256_final(&st, out);
 }
+
+_Static_assert(sizeof(crypto_hash_sha256_state) <=
+	sizeof(((struct digest_stream *)0)->state),
+    "struct digest_stream too small");
+
+void
+digest_stream_init(struct digest_stream *ds)
+{
+	crypto_hash_sha256_init((crypto_hash_sha256_state *)(void *)ds->state);
+}
+
+void
+digest_stream_update(struct digest_stream *ds, const uint8_t *p, size_t len)
+{
+	crypto_hash_sha256_update(
+	    (crypto_hash_sha256_state *)(void *)ds->state, p, len);
+}
+
+void
+digest_stream_final(struct digest_stream *ds, uint8_t out[static SIRA_HASH_LEN])
+{
+	crypto_hash_sha256_final(
+	    (crypto_hash_sha256_state *)(void *)ds->state, out);
+}

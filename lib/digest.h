@@ -39,6 +39,18 @@ void digest_sha256_parts(uint8_t out[static SIRA_HASH_LEN],
 void digest_lp(uint8_t out[static SIRA_HASH_LEN], const char *purpose,
     const struct digest_part *parts, size_t n);
 
+/* A running SHA-256, for data that streams (attachments). */
+struct digest_stream {
+	uint64_t state[16]; /* opaque, aligned, large enough for libsodium's */
+};
+
+/* Start, feed and finish a running SHA-256. */
+void digest_stream_init(struct digest_stream *ds);
+void digest_stream_update(
+    struct digest_stream *ds, const uint8_t *p, size_t len);
+void digest_stream_final(
+    struct digest_stream *ds, uint8_t out[static SIRA_HASH_LEN]);
+
 /* Write len as 8 bytes little-endian (the LP length prefix). */
 void digest_lp_len(uint8_t out[static 8], uint64_t len);
 

@@ -42,6 +42,7 @@ static const char *const names[SIRA_CODE_MAX + 1] = {
 	[SIRA_ESPOOF] = "sender does not match session",
 	[SIRA_EVERSION] = "unsupported version",
 	[SIRA_ESTATE] = "not allowed in this state",
+	[SIRA_EAUTH] = "authentication failed (altered or not for us)",
 };
 
 int

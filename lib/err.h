@@ -43,7 +43,8 @@ enum sira_code {
 	SIRA_ESPOOF = 28,
 	SIRA_EVERSION = 29,
 	SIRA_ESTATE = 30,
-	SIRA_CODE_MAX = 30
+	SIRA_EAUTH = 31,
+	SIRA_CODE_MAX = 31
 };
 
 #define SIRA_ERR_MSG_MAX 256

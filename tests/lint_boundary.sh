@@ -12,8 +12,10 @@ lib/digest.c:crypto_hash_sha256
 lib/sign.c:crypto_sign_
 lib/keyfile.c:crypto_pwhash|crypto_secretbox|crypto_scalarmult_base|randombytes_buf
 certs/ca.c:crypto_box_keypair
-agents/seal.c:crypto_box_seal|crypto_aead_xchacha20poly1305_ietf|crypto_kdf|crypto_generichash|randombytes_buf|crypto_secretstream_xchacha20poly1305
+agents/seal.c:crypto_box_seal|crypto_aead_xchacha20poly1305_ietf|crypto_kdf|crypto_generichash|randombytes_buf
+agents/attach.c:crypto_secretstream_xchacha20poly1305
 agents/prekey.c:crypto_box_keypair|randombytes_buf
+agents/receipt.c:randombytes_buf|sodium_memcmp
 agents/store.c:crypto_aead_xchacha20poly1305_ietf|crypto_kdf|randombytes_buf
 lib/rand.c:randombytes_buf|randombytes_uniform
 '
