@@ -117,7 +117,15 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(MOD_LIBS) $(LIBSIRA)
 # Tests reach module headers of the broker and the agent.
 $(O)/tests/%.o: ALL_CFLAGS += -Ibroker -Iagents
 
-unit-bins: $(UNIT_BIN)
+# Test tools: real clients for the end-to-end tests (never installed).
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_O := $(patsubst %.c,$(O)/%.o,$(TOOL_SRC))
+PROBE := $(O)/tools/sira-probe
+$(PROBE): $(TOOL_O) $(MOD_LIBS) $(LIBSIRA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+unit-bins: $(UNIT_BIN) $(if $(TOOL_SRC),$(PROBE))
 
 # ---- dependencies (Debian 12) ----
 
@@ -197,8 +205,16 @@ fuzz: $(FUZZ_BIN)
 
 # ---- benchmarks ----
 
-bench:
-	@echo "bench: no benchmarks yet (the envelope issue adds them)"
+# Not tests: never run by make test. Linked like the unit tests; each prints
+# key=value lines. Build and run in another tree with O=... BIN=... bench.
+
+$(O)/bench/bench_envelope: tests/bench/bench_envelope.c $(MOD_LIBS) $(LIBSIRA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iagents -MT $@ -c -o $@.o $<
+	$(CC) $(ALL_LDFLAGS) -o $@ $@.o $(MOD_LIBS) $(LIBSIRA) $(PKG_LIBS)
+
+bench: $(O)/bench/bench_envelope
+	@$(O)/bench/bench_envelope
 
 # ---- style and static checks ----
 

@@ -16,22 +16,10 @@
 #include "envelope.h"
 #include "err.h"
 #include "keyfile.h"
+#include "prekey_verify.h"
 
-#define SIRA_PREKEY_MAX 512 /* a signed Prekey, bytes */
 #define SIRA_PREKEY_ROTATE_DEFAULT (7u * 86400u)
 #define SIRA_PREKEY_RETAIN_DEFAULT (30u * 86400u)
-
-/* A verified public prekey. */
-struct prekey {
-	char agency_id[SIRA_AGENCY_ID_MAX + 1];
-	uint8_t owner_cert_id[SIRA_HASH_LEN];
-	uint8_t key_id[SIRA_PREKEY_ID_LEN];
-	uint8_t pk[SIRA_CURVE_KEY_LEN];
-	uint64_t not_before;
-	uint64_t not_after;
-	uint8_t *raw; /* the signed Prekey bytes (owned) */
-	size_t raw_len;
-};
 
 /* A prekey's secret half, in sodium_malloc memory. */
 struct prekey_secret {
@@ -51,19 +39,6 @@ int prekey_generate(const struct cert *owner,
     const struct sira_keys *owner_keys, uint64_t now, uint64_t lifetime,
     struct prekey **pub, struct prekey_secret **sec, struct sira_err *err)
     __attribute__((warn_unused_result));
-
-/*
- * Verify signed prekey bytes untrusted[0..len) against its owner's verified
- * certificate, and that it is usable at time at. Returns 0,
- * -SIRA_ETOOBIG, -SIRA_EMALFORMED, -SIRA_EBADSIG, -SIRA_EKEY_USAGE,
- * -SIRA_EPREKEY (not valid at `at`, or not the owner's) or -SIRA_ENOMEM.
- */
-int prekey_verify(const struct cert *owner, const uint8_t *untrusted,
-    size_t len, uint64_t at, struct prekey **out, struct sira_err *err)
-    __attribute__((warn_unused_result));
-
-/* Free *pp and set it to NULL; accepts NULL. */
-void prekey_destroy(struct prekey **pp);
 
 /* Wipe and free *sp and set it to NULL; accepts NULL. */
 void prekey_secret_destroy(struct prekey_secret **sp);

@@ -1,0 +1,120 @@
+/*
+ * broker.h: the structures the broker's modules share (OpenSMTPD style:
+ * one header per daemon). The one struct broker is owned by main() and
+ * passed down explicitly; there is no other process-wide state.
+ */
+#ifndef SIRA_BROKER_H
+#define SIRA_BROKER_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cert.h"
+#include "directory.h"
+#include "err.h"
+#include "keyfile.h"
+#include "policy.h"
+#include "spool.h"
+#include "store.h"
+#include "tlog.h"
+
+#define BROKER_WINDOW 16 /* deliveries in flight per agency */
+#define BROKER_BATCH 256 /* frames per group commit */
+#define BROKER_FRAME_MAX (SIRA_ENVELOPE_MAX + 4096)
+
+struct broker_config {
+	char listen[256];
+	char data[PATH_MAX];
+	char ca[PATH_MAX];
+	char cert[PATH_MAX];
+	char key[PATH_MAX];
+	char key_pass_file[PATH_MAX];
+	char certs[PATH_MAX];
+	char crl[PATH_MAX];    /* "" = none */
+	char policy[PATH_MAX]; /* "" = built-in default */
+	uint64_t max_frame;
+	uint64_t quota_count;
+	uint64_t quota_bytes;
+	uint64_t ttl_cap; /* seconds */
+	uint64_t rate;    /* frames per second per agency */
+	uint64_t burst;
+	uint64_t heartbeat; /* seconds */
+	uint64_t redeliver; /* seconds without ack before resending */
+	uint64_t mapsize;
+};
+
+/* An in-flight delivery: sent, not yet acknowledged. */
+struct inflight {
+	uint64_t seq;
+	uint64_t sent_at;
+};
+
+/* One agency's live session. */
+struct session {
+	char agency_id[SIRA_AGENCY_ID_MAX + 1];
+	uint8_t rid[256]; /* ZeroMQ routing id of its current connection */
+	size_t rid_len;
+	bool active;
+	uint64_t since;
+	uint64_t last_rx;
+	double tokens; /* rate limit bucket */
+	uint64_t refill_at_ms;
+	uint64_t cursor; /* highest seq handed out in this session */
+	struct inflight inflight[BROKER_WINDOW];
+	size_t n_inflight;
+};
+
+struct counters {
+	uint64_t accepted, delivered, acked, nacked, expired, refused,
+	    malformed, duplicates;
+};
+
+struct broker {
+	struct broker_config cfg;
+	void *zctx;
+	void *router;
+	void *zap;
+	struct directory *dir;
+	struct policy *policy;
+	struct store *store;
+	struct tlog tlog;
+	struct cert *me;        /* the broker's own certificate */
+	struct sira_keys *keys; /* its keys (transport + log signing) */
+	struct session *sessions;
+	size_t n_sessions;
+	struct counters count;
+	uint64_t next_expiry;
+	uint64_t status_at;
+	char endpoint[256]; /* the bound endpoint, after binding */
+};
+
+/* session.c */
+struct session *session_find(struct broker *b, const char *agency_id);
+struct session *session_get(struct broker *b, const char *agency_id);
+bool session_take_token(struct broker *b, struct session *s, uint64_t now_ms);
+void session_forget_inflight(struct session *s, uint64_t seq);
+void session_reset(struct session *s);
+
+/* router.c */
+int router_start(struct broker *b, struct sira_err *err);
+int router_run(struct broker *b, volatile sig_atomic_t *stop,
+    volatile sig_atomic_t *reload);
+int router_send(struct broker *b, const struct session *s, const uint8_t *frame,
+    size_t len);
+void router_stop(struct broker *b);
+
+/* main.c: reload certificates, revocation list and policy (SIGHUP). */
+void broker_reload(struct broker *b);
+
+/* status.c: DATA/status.json for `sira-broker status`. */
+void status_write(const struct broker *b, uint64_t now);
+
+/* handle.c: one received frame; may queue work for the next commit. */
+struct batch;
+int handle_frame(struct broker *b, struct batch *bt, const uint8_t *rid,
+    size_t rid_len, const char *agency, const uint8_t *data, size_t len,
+    uint64_t now, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,531 @@
+/*
+ * commit.c: the group commit. Everything a round of frames changes (new
+ * envelopes, acks, prekeys, log leaves), plus expiry and the next
+ * deliveries, is applied in ONE LMDB write transaction, and only after it
+ * commits are the answers sent: `Accepted` is evidence, so the envelope
+ * and the log leaf proving it are durable before the sender hears of them,
+ * and a delivery is logged before it leaves. If the commit fails, every
+ * submission of the batch is refused and nothing was promised.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "frames.h"
+#include "log.h"
+#include "wire.h"
+
+/* The outcome of one submission inside the transaction. */
+struct outcome {
+	int code; /* 0 accepted, > 0 refused with that SIRA_E* code */
+	const char *detail;
+	uint64_t leaf;
+};
+
+void
+batch_leaf(struct batch *bt, int type, const uint8_t *hash, const char *actor,
+    const char *counterpart, uint32_t bucket, uint32_t reason)
+{
+	struct pending_leaf *l;
+
+	if (bt->n_leaf >= sizeof(bt->leaf) / sizeof(bt->leaf[0]))
+		return;
+	l = &bt->leaf[bt->n_leaf++];
+	memset(l, 0, sizeof(*l));
+	l->type = type;
+	if (hash != NULL)
+		memcpy(l->hash, hash, 32);
+	(void)snprintf(l->actor, sizeof(l->actor), "%s", actor);
+	(void)snprintf(
+	    l->counterpart, sizeof(l->counterpart), "%s", counterpart);
+	l->bucket = bucket;
+	l->reason = reason;
+}
+
+int
+batch_reply(struct batch *bt, const uint8_t *rid, size_t rid_len,
+    uint8_t *frame, size_t len)
+{
+	struct reply *grown;
+
+	if (bt->n_replies == bt->cap_replies) {
+		size_t cap = bt->cap_replies ? 2 * bt->cap_replies : 64;
+		if ((grown = realloc(bt->replies, cap * sizeof(*grown))) ==
+		    NULL) {
+			free(frame);
+			return -SIRA_ENOMEM;
+		}
+		bt->replies = grown;
+		bt->cap_replies = cap;
+	}
+	memcpy(bt->replies[bt->n_replies].rid, rid, rid_len);
+	bt->replies[bt->n_replies].rid_len = rid_len;
+	bt->replies[bt->n_replies].frame = frame;
+	bt->replies[bt->n_replies++].len = len;
+	return 0;
+}
+
+void
+batch_clear(struct batch *bt)
+{
+	for (size_t i = 0; i < bt->n_sub; i++) {
+		envelope_destroy(&bt->sub[i].env);
+		free(bt->sub[i].raw);
+	}
+	for (size_t i = 0; i < bt->n_prekey; i++)
+		free(bt->prekey[i].raw);
+	for (size_t i = 0; i < bt->n_replies; i++)
+		free(bt->replies[i].frame);
+	bt->n_sub = bt->n_ack = bt->n_leaf = bt->n_prekey = bt->n_replies = 0;
+}
+
+/* Append one leaf now (inside txn). */
+static int
+append(struct broker *b, MDB_txn *txn, int type, const uint8_t *hash,
+    const char *actor, char **counterparts, size_t n, uint32_t bucket,
+    uint32_t reason, uint64_t now, uint64_t *index)
+{
+	Sira__V1__LogLeaf l = SIRA__V1__LOG_LEAF__INIT;
+
+	l.version = 1;
+	l.type = (Sira__V1__LeafType)type;
+	l.time = now - now % 60; /* coarse time: metadata, not a timeline */
+	if (hash != NULL) {
+		l.object_hash.data = (uint8_t *)(uintptr_t)hash;
+		l.object_hash.len = 32;
+	}
+	l.actor_agency_id = (char *)(uintptr_t)actor;
+	l.n_counterpart_agency_ids = n;
+	l.counterpart_agency_ids = counterparts;
+	l.size_bucket = bucket;
+	l.reason = reason;
+	return tlog_append_leaf(txn, &b->tlog, &l, index, NULL);
+}
+
+static int
+apply_submit(struct broker *b, MDB_txn *txn, struct pending_submit *p,
+    uint64_t now, struct outcome *o)
+{
+	const struct envelope *e = p->env;
+	struct spool_limits lim = { b->cfg.quota_count, b->cfg.quota_bytes };
+	char *to[SIRA_RECIPIENTS_MAX];
+	struct spool_seen seen;
+	struct sira_err err;
+	uint64_t seq, expires;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	rc = spool_find_submit(
+	    txn, b->store, p->agency, e->h->message_id.data, &seen, &err);
+	if (rc == 0) {
+		/* The sender lost our answer and resent: answer the same. */
+		b->count.duplicates++;
+		if (memcmp(seen.envelope_hash, e->hash, 32) != 0) {
+			o->code = SIRA_EREPLAY;
+			o->detail = "message id reused for different content";
+		}
+		o->leaf = seen.leaf_index;
+		return 0;
+	}
+	if (rc != -SIRA_ENOTFOUND)
+		return rc;
+	if (spool_check_quota(txn, b->store, e, p->raw_len, &lim, &err) != 0) {
+		o->code = SIRA_EQUOTA;
+		o->detail = "a recipient's queue is full";
+		return append(b, txn,
+		    SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_NACKED, e->hash,
+		    p->agency, NULL, 0, (uint32_t)e->h->size_bucket,
+		    SIRA_EQUOTA, now, &o->leaf);
+	}
+	for (size_t i = 0; i < e->h->n_recipients; i++)
+		to[i] = e->h->recipients[i]->agency_id;
+	expires = e->h->expires_at < now + b->cfg.ttl_cap ?
+	    e->h->expires_at :
+	    now + b->cfg.ttl_cap;
+	if ((rc = append(b, txn,
+		 SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_ACCEPTED, e->hash,
+		 p->agency, to, e->h->n_recipients, (uint32_t)e->h->size_bucket,
+		 0, now, &o->leaf)) != 0)
+		return rc;
+	return spool_put(txn, b->store, e, p->raw, p->raw_len, p->agency, now,
+	    expires, o->leaf, &seq, &err);
+}
+
+static int
+apply_acks(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now)
+{
+	uint64_t leaf;
+	int rc;
+
+	for (size_t i = 0; i < bt->n_ack; i++) {
+		uint8_t hash[32] = { 0 };
+		rc = spool_ack(txn, b->store, bt->ack[i].agency, bt->ack[i].seq,
+		    hash, NULL);
+		if (rc == -SIRA_ENOTFOUND)
+			continue; /* a repeated ack: already done */
+		if (rc != 0)
+			return rc;
+		b->count.acked++;
+		if ((rc = append(b, txn,
+			 SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_ACKED, hash,
+			 bt->ack[i].agency, NULL, 0, 0, 0, now, &leaf)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+apply_prekeys(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now,
+    uint64_t *leaves)
+{
+	int rc;
+
+	for (size_t i = 0; i < bt->n_prekey; i++) {
+		struct pending_prekey *p = &bt->prekey[i];
+		MDB_val k = { strlen(p->agency), p->agency };
+		MDB_val d = { p->len, p->raw };
+		if ((rc = mdb_put(txn, b->store->dbi[DB_PREKEYS], &k, &d, 0)) !=
+		    0)
+			return store_error(rc, "prekey", NULL);
+		if ((rc = append(b, txn,
+			 SIRA__V1__LEAF_TYPE__LEAF_TYPE_PREKEY_SERVED, p->hash,
+			 p->agency, NULL, 0, 0, 0, now, &leaves[i])) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+apply_leaves(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now)
+{
+	uint64_t leaf;
+	int rc;
+
+	for (size_t i = 0; i < bt->n_leaf; i++) {
+		struct pending_leaf *l = &bt->leaf[i];
+		char *cp[1] = { l->counterpart };
+		if ((rc = append(b, txn, l->type, l->hash, l->actor, cp,
+			 l->counterpart[0] ? 1 : 0, l->bucket, l->reason, now,
+			 &leaf)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Context for the expiry callback. */
+struct expiry_ctx {
+	struct broker *b;
+	struct batch *bt;
+	MDB_txn *txn;
+	uint64_t now;
+	int rc;
+};
+
+static void
+on_expired(void *arg, uint64_t seq, const Sira__V1__SpoolEntry *ent)
+{
+	struct expiry_ctx *x = arg;
+	struct session *s = session_find(x->b, ent->sender);
+	uint64_t leaf;
+	uint8_t *f;
+	size_t len;
+
+	(void)seq;
+	x->b->count.expired++;
+	if (x->rc == 0)
+		x->rc = append(x->b, x->txn,
+		    SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_EXPIRED,
+		    ent->envelope_hash.len == 32 ? ent->envelope_hash.data :
+						   NULL,
+		    ent->sender, ent->pending, ent->n_pending, ent->size_bucket,
+		    SIRA_EEXPIRED, x->now, &leaf);
+	log_event(LOG_WARN, "envelope.expired", "from=%s undelivered_to=%zu",
+	    ent->sender, ent->n_pending);
+	/* Tell the sender if it is here; if not, its agent knows the TTL. */
+	if (s != NULL && s->active &&
+	    frames_nack(0, ent->message_id.data, ent->message_id.len,
+		SIRA_EEXPIRED, "expired before every recipient collected it", 0,
+		&f, &len) == 0)
+		(void)batch_reply(x->bt, s->rid, s->rid_len, f, len);
+}
+
+static int
+apply_expiry(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now)
+{
+	struct expiry_ctx x = { b, bt, txn, now, 0 };
+	size_t n;
+	int rc;
+
+	if (now < b->next_expiry)
+		return 0;
+	b->next_expiry = now + 5;
+	if ((rc = spool_expire(
+		 txn, b->store, now, 64, on_expired, &x, &n, NULL)) != 0)
+		return rc;
+	if (n == 64)
+		b->next_expiry = now; /* more to do: next round */
+	return x.rc;
+}
+
+static int
+stage_deliver(struct batch *bt, struct session *s, uint64_t seq,
+    const Sira__V1__SpoolEntry *ent)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Deliver d = SIRA__V1__DELIVER__INIT;
+	uint8_t *out;
+	size_t len;
+
+	d.delivery_id = seq;
+	d.envelope = ent->envelope;
+	d.leaf_index = ent->leaf_index;
+	f.body_case = SIRA__V1__FRAME__BODY_DELIVER;
+	f.deliver = &d;
+	if (frames_pack(&f, 0, &out, &len) != 0)
+		return -SIRA_ENOMEM;
+	return batch_reply(bt, s->rid, s->rid_len, out, len);
+}
+
+/* Fill one session's window with the next queued envelopes, in order. */
+static int
+deliver_to(struct broker *b, MDB_txn *txn, struct batch *bt, struct session *s,
+    uint64_t now)
+{
+	Sira__V1__SpoolEntry *ent;
+	uint64_t seq, leaf;
+	int rc;
+
+	for (size_t i = 0; i < s->n_inflight; i++) {
+		/* Unacknowledged too long: resend (same delivery id). */
+		if (now - s->inflight[i].sent_at < b->cfg.redeliver)
+			continue;
+		if (spool_next(txn, b->store, s->agency_id,
+			s->inflight[i].seq - 1, &seq, &ent, NULL) == 0) {
+			if (seq == s->inflight[i].seq)
+				(void)stage_deliver(bt, s, seq, ent);
+			sira__v1__spool_entry__free_unpacked(ent, NULL);
+		}
+		s->inflight[i].sent_at = now;
+	}
+	while (s->n_inflight < BROKER_WINDOW &&
+	    spool_next(txn, b->store, s->agency_id, s->cursor, &seq, &ent,
+		NULL) == 0) {
+		rc = stage_deliver(bt, s, seq, ent);
+		if (rc == 0)
+			rc = append(b, txn,
+			    SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_DELIVERED,
+			    ent->envelope_hash.len == 32 ?
+				ent->envelope_hash.data :
+				NULL,
+			    s->agency_id, &ent->sender, 1, ent->size_bucket, 0,
+			    now, &leaf);
+		sira__v1__spool_entry__free_unpacked(ent, NULL);
+		if (rc != 0)
+			return rc;
+		s->cursor = seq;
+		s->inflight[s->n_inflight].seq = seq;
+		s->inflight[s->n_inflight++].sent_at = now;
+		b->count.delivered++;
+	}
+	return 0;
+}
+
+static int
+apply_deliveries(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now)
+{
+	int rc;
+
+	for (size_t i = 0; i < b->n_sessions; i++) {
+		struct session *s = &b->sessions[i];
+		if (!s->active)
+			continue;
+		if (now - s->last_rx > 3 * b->cfg.heartbeat) {
+			/* Silent for three heartbeats: assume the link died. */
+			s->active = false;
+			log_event(
+			    LOG_INFO, "peer.lost", "agency=%s", s->agency_id);
+			continue;
+		}
+		if ((rc = deliver_to(b, txn, bt, s, now)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Accepted: the leaf, the signed checkpoint, and the inclusion proof. */
+static int
+stage_accepted(struct broker *b, MDB_txn *txn, struct batch *bt,
+    const uint8_t *rid, size_t rid_len, uint64_t request_id,
+    const uint8_t *msgid, size_t msgid_len, const uint8_t *hash, uint64_t leaf,
+    const Sira__V1__SignedCheckpoint *cp, uint64_t size)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Accepted a = SIRA__V1__ACCEPTED__INIT;
+	uint8_t proof[TLOG_PROOF_MAX][32], *out;
+	ProtobufCBinaryData pb[TLOG_PROOF_MAX];
+	size_t n, len;
+
+	if (tlog_inclusion(txn, &b->tlog, leaf, size, proof, &n, NULL) != 0)
+		return -SIRA_EIO;
+	for (size_t i = 0; i < n; i++) {
+		pb[i].data = proof[i];
+		pb[i].len = 32;
+	}
+	a.message_id.data = (uint8_t *)(uintptr_t)msgid;
+	a.message_id.len = msgid_len;
+	a.envelope_hash.data = (uint8_t *)(uintptr_t)hash;
+	a.envelope_hash.len = 32;
+	a.leaf_index = leaf;
+	a.checkpoint = (Sira__V1__SignedCheckpoint *)(uintptr_t)cp;
+	a.n_inclusion_proof = n;
+	a.inclusion_proof = pb;
+	f.body_case = SIRA__V1__FRAME__BODY_ACCEPTED;
+	f.accepted = &a;
+	if (frames_pack(&f, request_id, &out, &len) != 0)
+		return -SIRA_ENOMEM;
+	return batch_reply(bt, rid, rid_len, out, len);
+}
+
+static int
+stage_answers(struct broker *b, MDB_txn *txn, struct batch *bt,
+    const struct outcome *o, const uint64_t *prekey_leaves, uint64_t now)
+{
+	Sira__V1__SignedCheckpoint *cp;
+	uint8_t *cpb, *f;
+	size_t cplen, len;
+	uint64_t size;
+	int rc;
+
+	if ((rc = tlog_checkpoint(txn, &b->tlog, now, &cpb, &cplen, NULL)) != 0)
+		return rc;
+	cp = sira__v1__signed_checkpoint__unpack(NULL, cplen, cpb);
+	free(cpb);
+	if (cp == NULL || tlog_size(txn, &b->tlog, &size) != 0) {
+		if (cp != NULL)
+			sira__v1__signed_checkpoint__free_unpacked(cp, NULL);
+		return -SIRA_EIO;
+	}
+	for (size_t i = 0; rc == 0 && i < bt->n_sub; i++) {
+		struct pending_submit *p = &bt->sub[i];
+		if (o[i].code != 0) {
+			if (frames_nack(p->request_id,
+				p->env->h->message_id.data, SIRA_MSGID_LEN,
+				o[i].code, o[i].detail, 0, &f, &len) == 0)
+				rc =
+				    batch_reply(bt, p->rid, p->rid_len, f, len);
+			continue;
+		}
+		rc = stage_accepted(b, txn, bt, p->rid, p->rid_len,
+		    p->request_id, p->env->h->message_id.data, SIRA_MSGID_LEN,
+		    p->env->hash, o[i].leaf, cp, size);
+	}
+	for (size_t i = 0; rc == 0 && i < bt->n_prekey; i++)
+		rc = stage_accepted(b, txn, bt, bt->prekey[i].rid,
+		    bt->prekey[i].rid_len, bt->prekey[i].request_id, NULL, 0,
+		    bt->prekey[i].hash, prekey_leaves[i], cp, size);
+	sira__v1__signed_checkpoint__free_unpacked(cp, NULL);
+	return rc;
+}
+
+/* Everything inside the transaction; any error aborts the whole batch. */
+static int
+apply_all(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now,
+    struct outcome *o, uint64_t *prekey_leaves)
+{
+	uint64_t before, after;
+	int rc;
+
+	if ((rc = tlog_size(txn, &b->tlog, &before)) != 0)
+		return rc;
+	for (size_t i = 0; i < bt->n_sub; i++)
+		if ((rc = apply_submit(b, txn, &bt->sub[i], now, &o[i])) != 0)
+			return rc;
+	if ((rc = apply_acks(b, txn, bt, now)) != 0 ||
+	    (rc = apply_prekeys(b, txn, bt, now, prekey_leaves)) != 0 ||
+	    (rc = apply_leaves(b, txn, bt, now)) != 0 ||
+	    (rc = apply_expiry(b, txn, bt, now)) != 0 ||
+	    (rc = apply_deliveries(b, txn, bt, now)) != 0 ||
+	    (rc = tlog_size(txn, &b->tlog, &after)) != 0)
+		return rc;
+	if (after == before && bt->n_sub == 0 && bt->n_prekey == 0)
+		return 1; /* nothing changed: no checkpoint, no commit */
+	return stage_answers(b, txn, bt, o, prekey_leaves, now);
+}
+
+static void
+send_replies(struct broker *b, struct batch *bt)
+{
+	for (size_t i = 0; i < bt->n_replies; i++) {
+		struct session tmp;
+		memcpy(tmp.rid, bt->replies[i].rid, bt->replies[i].rid_len);
+		tmp.rid_len = bt->replies[i].rid_len;
+		(void)router_send(
+		    b, &tmp, bt->replies[i].frame, bt->replies[i].len);
+	}
+}
+
+/* The commit failed: refuse every submission; nothing was promised. */
+static void
+refuse_all(struct broker *b, struct batch *bt, int rc)
+{
+	uint8_t *f;
+	size_t len;
+
+	for (size_t i = 0; i < bt->n_replies; i++)
+		free(bt->replies[i].frame);
+	bt->n_replies = 0;
+	for (size_t i = 0; i < b->n_sessions; i++)
+		session_reset(&b->sessions[i]);
+	for (size_t i = 0; i < bt->n_sub; i++)
+		if (frames_nack(bt->sub[i].request_id,
+			bt->sub[i].env->h->message_id.data, SIRA_MSGID_LEN, rc,
+			"broker could not store it; retry later", 5, &f,
+			&len) == 0)
+			(void)batch_reply(
+			    bt, bt->sub[i].rid, bt->sub[i].rid_len, f, len);
+	b->count.nacked += bt->n_sub;
+	send_replies(b, bt);
+}
+
+int
+commit_batch(struct broker *b, struct batch *bt, uint64_t now)
+{
+	struct outcome o[BROKER_BATCH];
+	uint64_t prekey_leaves[BROKER_BATCH];
+	struct sira_err err;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_begin(b->store, 0, &txn, &err)) != 0) {
+		log_event(LOG_ERROR, "store.failed", "reason=%s", err.msg);
+		refuse_all(b, bt, rc);
+		batch_clear(bt);
+		return rc;
+	}
+	rc = apply_all(b, txn, bt, now, o, prekey_leaves);
+	if (rc == 1) {
+		mdb_txn_abort(txn);
+		send_replies(b, bt);
+		batch_clear(bt);
+		return 0;
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+	} else if ((rc = store_commit(txn, &err)) != 0) {
+		log_event(
+		    LOG_ERROR, "store.commit_failed", "reason=%s", err.msg);
+	}
+	if (rc != 0) {
+		log_event(LOG_ERROR, "batch.refused", "envelopes=%zu reason=%s",
+		    bt->n_sub, sira_strerror(rc));
+		refuse_all(b, bt, rc < 0 ? -rc : SIRA_EIO);
+	} else {
+		for (size_t i = 0; i < bt->n_sub; i++)
+			if (o[i].code == 0)
+				b->count.accepted++;
+		send_replies(b, bt);
+	}
+	batch_clear(bt);
+	return rc;
+}

@@ -1,0 +1,443 @@
+/*
+ * handle.c: what the broker does with one frame from an authenticated
+ * agency.
+ *
+ * The agency is the ZAP User-Id of the frame, re-checked against the
+ * current directory on every frame, so a revocation loaded by SIGHUP stops
+ * an agency that is already connected. Checks that need no store (frame
+ * shape, sender = session, recipients known, time, policy) happen here and
+ * are answered at once; work that changes the store is queued in the batch
+ * and answered after the group commit (commit.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "envelope.h"
+#include "frames.h"
+#include "digest.h"
+#include "log.h"
+#include "prekey_verify.h"
+#include "wire.h"
+
+static void
+reply_now(struct broker *b, const uint8_t *rid, size_t rid_len, uint8_t *frame,
+    size_t len)
+{
+	struct session tmp;
+
+	memset(&tmp, 0, sizeof(tmp));
+	memcpy(tmp.rid, rid, rid_len);
+	tmp.rid_len = rid_len;
+	(void)router_send(b, &tmp, frame, len);
+	free(frame);
+}
+
+static void
+nack_now(struct broker *b, const uint8_t *rid, size_t rid_len,
+    uint64_t request_id, const uint8_t *msgid, int reason, const char *detail,
+    uint64_t retry_after)
+{
+	uint8_t *f;
+	size_t len;
+
+	b->count.nacked++;
+	if (frames_nack(request_id, msgid, msgid ? SIRA_MSGID_LEN : 0, reason,
+		detail, retry_after, &f, &len) == 0)
+		reply_now(b, rid, rid_len, f, len);
+}
+
+static void
+on_hello(struct broker *b, struct batch *bt, struct session *s,
+    const struct cert *c, const uint8_t *rid, size_t rid_len,
+    const Sira__V1__Frame *fr, uint64_t now)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Welcome w = SIRA__V1__WELCOME__INIT;
+	uint64_t count = 0, bytes = 0;
+	MDB_txn *txn;
+	uint8_t *out;
+	size_t len;
+
+	if (fr->hello->version != 1) {
+		nack_now(b, rid, rid_len, fr->request_id, NULL, SIRA_EVERSION,
+		    "unsupported protocol version", 0);
+		return;
+	}
+	memcpy(s->rid, rid, rid_len);
+	s->rid_len = rid_len;
+	s->active = true;
+	s->since = now;
+	session_reset(s); /* resend everything not acknowledged */
+	if (store_begin(b->store, 1, &txn, NULL) == 0) {
+		(void)spool_usage(txn, b->store, s->agency_id, &count, &bytes);
+		mdb_txn_abort(txn);
+	}
+	w.version = 1;
+	w.broker_time = now;
+	w.spooled = count;
+	w.max_frame = (uint32_t)b->cfg.max_frame;
+	f.body_case = SIRA__V1__FRAME__BODY_WELCOME;
+	f.welcome = &w;
+	if (frames_pack(&f, fr->request_id, &out, &len) == 0)
+		(void)batch_reply(bt, rid, rid_len, out, len);
+	batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_CONNECTED, c->id,
+	    s->agency_id, "", 0, 0);
+	log_event(LOG_INFO, "peer.connected", "agency=%s spooled=%llu",
+	    s->agency_id, (unsigned long long)count);
+}
+
+/* Refuse an envelope that parsed: nack now, and log the refusal. */
+static void
+refuse(struct broker *b, struct batch *bt, const uint8_t *rid, size_t rid_len,
+    uint64_t request_id, const struct envelope *e, const char *agency, int code,
+    const char *detail)
+{
+	if (code < 0)
+		code = -code;
+	nack_now(b, rid, rid_len, request_id, e->h->message_id.data, code,
+	    detail, 0);
+	batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_NACKED, e->hash,
+	    agency, "", (uint32_t)e->h->size_bucket, (uint32_t)code);
+	log_event(LOG_WARN, "envelope.refused", "from=%s reason=%s detail=%s",
+	    agency, sira_strerror(code), detail);
+}
+
+/* The routing checks; returns 0 or a code, with a reason in err. */
+static int
+check_route(struct broker *b, const struct envelope *e, const char *agency,
+    const struct cert *sender, uint64_t now, struct sira_err *err)
+{
+	const Sira__V1__EnvelopeHeader *h = e->h;
+	int rc;
+
+	if (strcmp(h->sender_agency_id, agency) != 0)
+		return sira_err_set(err, SIRA_ESPOOF,
+		    "header sender %s is not the authenticated %s",
+		    h->sender_agency_id, agency);
+	if (directory_by_id(b->dir, agency, h->sender_cert_id.data, now) ==
+	    NULL)
+		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
+		    "the sender certificate is not valid here");
+	if ((rc = envelope_check_time(e, now, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < h->n_recipients; i++) {
+		const struct cert *r = directory_by_agency(
+		    b->dir, h->recipients[i]->agency_id, now);
+		if (r == NULL)
+			return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
+			    "unknown or revoked recipient %s",
+			    h->recipients[i]->agency_id);
+		if ((rc = policy_check(b->policy, sender->role, (int)h->kind,
+			 r->role, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void
+on_submit(struct broker *b, struct batch *bt, const struct cert *sender,
+    const uint8_t *rid, size_t rid_len, const Sira__V1__Frame *fr, uint64_t now)
+{
+	const ProtobufCBinaryData *raw = &fr->submit->envelope;
+	struct pending_submit *p;
+	struct envelope *e = NULL;
+	struct sira_err err;
+	int rc;
+
+	if ((rc = envelope_decode(raw->data, raw->len, &e, &err)) != 0) {
+		b->count.malformed++;
+		nack_now(b, rid, rid_len, fr->request_id, NULL, rc, err.msg, 0);
+		return;
+	}
+	if ((rc = check_route(b, e, sender->agency_id, sender, now, &err)) !=
+	    0) {
+		refuse(b, bt, rid, rid_len, fr->request_id, e,
+		    sender->agency_id, rc, err.msg);
+		envelope_destroy(&e);
+		return;
+	}
+	p = bt->n_sub < BROKER_BATCH ? &bt->sub[bt->n_sub] : NULL;
+	if (p == NULL || (p->raw = malloc(raw->len)) == NULL) {
+		nack_now(b, rid, rid_len, fr->request_id, e->h->message_id.data,
+		    SIRA_ERATE, "broker busy; retry", 1);
+		envelope_destroy(&e);
+		return;
+	}
+	memcpy(p->raw, raw->data, raw->len);
+	p->raw_len = raw->len;
+	memcpy(p->rid, rid, rid_len);
+	p->rid_len = rid_len;
+	(void)snprintf(p->agency, sizeof(p->agency), "%s", sender->agency_id);
+	p->request_id = fr->request_id;
+	p->env = e;
+	bt->n_sub++;
+}
+
+static void
+on_ack(struct broker *b, struct batch *bt, struct session *s,
+    const Sira__V1__Frame *fr)
+{
+	(void)b;
+	session_forget_inflight(s, fr->ack->delivery_id);
+	if (bt->n_ack >= BROKER_BATCH)
+		return; /* not lost: the delivery is resent and acked again */
+	(void)snprintf(bt->ack[bt->n_ack].agency,
+	    sizeof(bt->ack[bt->n_ack].agency), "%s", s->agency_id);
+	bt->ack[bt->n_ack++].seq = fr->ack->delivery_id;
+}
+
+/* A prekey is published only if it verifies against the sender's own
+ * current certificate: the broker does not store junk for others to fetch,
+ * though agents verify every prekey again themselves. */
+static void
+on_prekey(struct broker *b, struct batch *bt, const struct cert *c,
+    const uint8_t *rid, size_t rid_len, const Sira__V1__Frame *fr, uint64_t now)
+{
+	const Sira__V1__Prekey *pk = fr->publish_prekey->prekey;
+	struct pending_prekey *p;
+	struct prekey *v = NULL;
+	struct sira_err err;
+	uint8_t *raw = NULL;
+	size_t len;
+	int rc;
+
+	if (pk == NULL || (rc = wire_pack(&pk->base, &raw, &len, &err)) != 0 ||
+	    (rc = prekey_verify(c, raw, len, now, &v, &err)) != 0) {
+		nack_now(b, rid, rid_len, fr->request_id, NULL,
+		    pk == NULL ? SIRA_EMALFORMED : rc,
+		    pk == NULL ? "no prekey" : err.msg, 0);
+		free(raw);
+		return;
+	}
+	prekey_destroy(&v);
+	if (bt->n_prekey >= BROKER_BATCH) {
+		nack_now(b, rid, rid_len, fr->request_id, NULL, SIRA_ERATE,
+		    "broker busy; retry", 1);
+		free(raw);
+		return;
+	}
+	p = &bt->prekey[bt->n_prekey++];
+	memcpy(p->rid, rid, rid_len);
+	p->rid_len = rid_len;
+	p->request_id = fr->request_id;
+	(void)snprintf(p->agency, sizeof(p->agency), "%s", c->agency_id);
+	p->raw = raw;
+	p->len = len;
+	digest_sha256(p->hash, raw, len);
+}
+
+/* The directory: every certificate (optionally only some agencies), the
+ * latest signed prekey of each, and the CRL. Agents verify all of it. */
+static int
+pack_directory(struct broker *b, const Sira__V1__DirectoryRequest *q,
+    uint64_t request_id, uint8_t **out, size_t *len)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__DirectoryResponse r = SIRA__V1__DIRECTORY_RESPONSE__INIT;
+	size_t n = b->dir->n + 1;
+	MDB_txn *txn = NULL;
+	int rc = -SIRA_ENOMEM;
+
+	if ((r.certs = calloc(n, sizeof(*r.certs))) == NULL ||
+	    (r.prekeys = calloc(n, sizeof(*r.prekeys))) == NULL)
+		goto out;
+	(void)store_begin(b->store, 1, &txn, NULL);
+	for (size_t i = 0; i < b->dir->n; i++) {
+		const struct cert *c = b->dir->certs[i];
+		MDB_val k = { strlen(c->agency_id),
+			(void *)(uintptr_t)c->agency_id },
+			d;
+		int wanted = q->n_agency_ids == 0;
+		for (size_t j = 0; j < q->n_agency_ids; j++)
+			wanted |= strcmp(q->agency_ids[j], c->agency_id) == 0;
+		if (!wanted)
+			continue;
+		if ((r.certs[r.n_certs] = sira__v1__certificate__unpack(
+			 NULL, c->raw_len, c->raw)) != NULL)
+			r.n_certs++;
+		if (txn != NULL &&
+		    mdb_get(txn, b->store->dbi[DB_PREKEYS], &k, &d) == 0 &&
+		    (r.prekeys[r.n_prekeys] = sira__v1__prekey__unpack(
+			 NULL, d.mv_size, d.mv_data)) != NULL)
+			r.n_prekeys++;
+	}
+	if (b->dir->crl != NULL)
+		r.crl = sira__v1__crl__unpack(
+		    NULL, b->dir->crl->raw_len, b->dir->crl->raw);
+	f.body_case = SIRA__V1__FRAME__BODY_DIRECTORY_RESPONSE;
+	f.directory_response = &r;
+	rc = frames_pack(&f, request_id, out, len);
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	for (size_t i = 0; r.certs != NULL && i < r.n_certs; i++)
+		sira__v1__certificate__free_unpacked(r.certs[i], NULL);
+	for (size_t i = 0; r.prekeys != NULL && i < r.n_prekeys; i++)
+		sira__v1__prekey__free_unpacked(r.prekeys[i], NULL);
+	if (r.crl != NULL)
+		sira__v1__crl__free_unpacked(r.crl, NULL);
+	free(r.certs);
+	free(r.prekeys);
+	return rc;
+}
+
+/* Inclusion and consistency proofs against the current tree. */
+static int
+pack_proof(struct broker *b, const Sira__V1__ProofRequest *q,
+    uint64_t request_id, uint8_t **out, size_t *len, struct sira_err *err)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__ProofResponse r = SIRA__V1__PROOF_RESPONSE__INIT;
+	uint8_t incl[TLOG_PROOF_MAX][32], cons[TLOG_PROOF_MAX][32], kb[8];
+	ProtobufCBinaryData ib[TLOG_PROOF_MAX], cb[TLOG_PROOF_MAX];
+	MDB_val k = { 8, kb }, d;
+	size_t ni = 0, nc = 0;
+	uint64_t size;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_begin(b->store, 1, &txn, err)) != 0)
+		return rc;
+	size = q->tree_size;
+	if ((size == 0 && tlog_size(txn, &b->tlog, &size) != 0) ||
+	    (rc = tlog_inclusion(
+		 txn, &b->tlog, q->leaf_index, size, incl, &ni, err)) != 0 ||
+	    (q->old_size != 0 &&
+		(rc = tlog_consistency(
+		     txn, &b->tlog, q->old_size, size, cons, &nc, err)) != 0))
+		goto out;
+	store_be64(kb, q->leaf_index);
+	if (mdb_get(txn, b->store->dbi[DB_LEAVES], &k, &d) == 0) {
+		r.leaf.data = d.mv_data;
+		r.leaf.len = d.mv_size;
+	}
+	store_be64(kb, size);
+	if (mdb_get(txn, b->store->dbi[DB_CHECKPOINTS], &k, &d) == 0)
+		r.checkpoint = sira__v1__signed_checkpoint__unpack(
+		    NULL, d.mv_size, d.mv_data);
+	for (size_t i = 0; i < ni; i++)
+		ib[i].data = incl[i], ib[i].len = 32;
+	for (size_t i = 0; i < nc; i++)
+		cb[i].data = cons[i], cb[i].len = 32;
+	r.n_inclusion_proof = ni;
+	r.inclusion_proof = ib;
+	r.n_consistency_proof = nc;
+	r.consistency_proof = cb;
+	f.body_case = SIRA__V1__FRAME__BODY_PROOF_RESPONSE;
+	f.proof_response = &r;
+	rc = frames_pack(&f, request_id, out, len);
+	if (r.checkpoint != NULL)
+		sira__v1__signed_checkpoint__free_unpacked(r.checkpoint, NULL);
+out:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Frames that need no store write: answered at once. */
+static void
+on_query(struct broker *b, const uint8_t *rid, size_t rid_len,
+    const Sira__V1__Frame *fr, uint64_t now)
+{
+	struct sira_err err;
+	uint8_t *out = NULL;
+	size_t len;
+	int rc;
+
+	sira_err_clear(&err);
+	switch (fr->body_case) {
+	case SIRA__V1__FRAME__BODY_DIRECTORY_REQUEST:
+		rc = pack_directory(
+		    b, fr->directory_request, fr->request_id, &out, &len);
+		break;
+	case SIRA__V1__FRAME__BODY_PROOF_REQUEST:
+		rc = pack_proof(
+		    b, fr->proof_request, fr->request_id, &out, &len, &err);
+		break;
+	case SIRA__V1__FRAME__BODY_HEARTBEAT:
+		rc = frames_heartbeat(
+		    fr->request_id, fr->heartbeat->seq, now, &out, &len);
+		break;
+	default:
+		rc = sira_err_set(&err, SIRA_EINVAL,
+		    "this frame is not something an agent sends");
+		break;
+	}
+	if (rc == 0)
+		reply_now(b, rid, rid_len, out, len);
+	else
+		nack_now(b, rid, rid_len, fr->request_id, NULL, rc, err.msg, 0);
+}
+
+/* The agency behind a frame, re-checked now; NULL drops the frame. */
+static const struct cert *
+current_cert(
+    struct broker *b, struct batch *bt, const char *agency, uint64_t now)
+{
+	const struct cert *c = directory_by_agency(b->dir, agency, now);
+	struct session *s;
+
+	if (c != NULL)
+		return c;
+	b->count.refused++;
+	if ((s = session_find(b, agency)) != NULL && s->active) {
+		s->active = false;
+		batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_REFUSED,
+		    NULL, agency, "", 0, SIRA_EREVOKED);
+		log_event(LOG_WARN, "peer.dropped",
+		    "agency=%s reason=certificate revoked or expired", agency);
+	}
+	return NULL;
+}
+
+int
+handle_frame(struct broker *b, struct batch *bt, const uint8_t *rid,
+    size_t rid_len, const char *agency, const uint8_t *data, size_t len,
+    uint64_t now, uint64_t now_ms)
+{
+	const struct cert *c;
+	struct session *s;
+	ProtobufCMessage *m;
+	Sira__V1__Frame *fr;
+	struct sira_err err;
+	int rc;
+
+	if ((c = current_cert(b, bt, agency, now)) == NULL ||
+	    (s = session_get(b, agency)) == NULL)
+		return -SIRA_EDENIED;
+	if (!session_take_token(b, s, now_ms)) {
+		nack_now(b, rid, rid_len, 0, NULL, SIRA_ERATE,
+		    "too many frames; slow down", 1);
+		return -SIRA_ERATE;
+	}
+	s->last_rx = now;
+	if ((rc = wire_unpack(&sira__v1__frame__descriptor, data, len,
+		 b->cfg.max_frame, &m, &err)) != 0) {
+		b->count.malformed++;
+		log_event(LOG_WARN, "frame.malformed", "agency=%s reason=%s",
+		    agency, err.msg);
+		nack_now(b, rid, rid_len, 0, NULL, rc, "malformed frame", 0);
+		return rc;
+	}
+	fr = (Sira__V1__Frame *)m;
+	if (fr->version != 1)
+		nack_now(b, rid, rid_len, fr->request_id, NULL, SIRA_EVERSION,
+		    "unsupported frame version", 0);
+	else if (fr->body_case == SIRA__V1__FRAME__BODY_HELLO)
+		on_hello(b, bt, s, c, rid, rid_len, fr, now);
+	else if (!s->active || s->rid_len != rid_len ||
+	    memcmp(s->rid, rid, rid_len) != 0)
+		nack_now(b, rid, rid_len, fr->request_id, NULL, SIRA_ESTATE,
+		    "send Hello first", 0);
+	else if (fr->body_case == SIRA__V1__FRAME__BODY_SUBMIT)
+		on_submit(b, bt, c, rid, rid_len, fr, now);
+	else if (fr->body_case == SIRA__V1__FRAME__BODY_ACK)
+		on_ack(b, bt, s, fr);
+	else if (fr->body_case == SIRA__V1__FRAME__BODY_PUBLISH_PREKEY)
+		on_prekey(b, bt, c, rid, rid_len, fr, now);
+	else
+		on_query(b, rid, rid_len, fr, now);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return 0;
+}

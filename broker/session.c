@@ -1,0 +1,79 @@
+/*
+ * session.c: the table of live agency sessions and their rate limits.
+ *
+ * A session is keyed by the agency id that ZAP authenticated, never by the
+ * routing id the peer chose. A new Hello from an agency replaces its
+ * routing id (the agent reconnected); deliveries in flight on the old
+ * connection are forgotten and will be resent, because only an Ack removes
+ * an envelope from the spool. Memory is bounded by the number of agencies
+ * in the directory: nothing is allocated for a peer ZAP did not accept.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+
+struct session *
+session_find(struct broker *b, const char *agency_id)
+{
+	for (size_t i = 0; i < b->n_sessions; i++)
+		if (strcmp(b->sessions[i].agency_id, agency_id) == 0)
+			return &b->sessions[i];
+	return NULL;
+}
+
+struct session *
+session_get(struct broker *b, const char *agency_id)
+{
+	struct session *s = session_find(b, agency_id), *grown;
+
+	if (s != NULL)
+		return s;
+	/* Bounded: only authenticated agencies of the directory get here. */
+	if (b->n_sessions >= b->dir->n + 1)
+		return NULL;
+	grown = realloc(b->sessions, (b->n_sessions + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	b->sessions = grown;
+	s = &b->sessions[b->n_sessions++];
+	memset(s, 0, sizeof(*s));
+	(void)snprintf(s->agency_id, sizeof(s->agency_id), "%s", agency_id);
+	s->tokens = (double)b->cfg.burst;
+	return s;
+}
+
+bool
+session_take_token(struct broker *b, struct session *s, uint64_t now_ms)
+{
+	if (now_ms > s->refill_at_ms) {
+		s->tokens += (double)(now_ms - s->refill_at_ms) *
+		    (double)b->cfg.rate / 1000.0;
+		if (s->tokens > (double)b->cfg.burst)
+			s->tokens = (double)b->cfg.burst;
+		s->refill_at_ms = now_ms;
+	}
+	if (s->tokens < 1.0)
+		return false;
+	s->tokens -= 1.0;
+	return true;
+}
+
+void
+session_forget_inflight(struct session *s, uint64_t seq)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < s->n_inflight; i++)
+		if (s->inflight[i].seq != seq)
+			s->inflight[j++] = s->inflight[i];
+	s->n_inflight = j;
+}
+
+void
+session_reset(struct session *s)
+{
+	s->n_inflight = 0;
+	s->cursor = 0;
+}

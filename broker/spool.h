@@ -1,0 +1,95 @@
+/*
+ * spool.h: store-and-forward of envelopes, per recipient, in the broker's
+ * LMDB store.
+ *
+ * An envelope is stored once, with the list of recipients that still have
+ * to acknowledge it; each recipient has its own ordered queue of sequence
+ * numbers. An envelope leaves the store only when its last recipient has
+ * acknowledged it, or when it expires. Resubmitting an envelope already
+ * accepted (the sender lost our answer) finds the first acceptance, so it
+ * is never queued twice. Quotas are counted per recipient, in messages and
+ * bytes, inside the same transaction as the change they count.
+ */
+#ifndef SIRA_SPOOL_H
+#define SIRA_SPOOL_H
+
+#include <stdint.h>
+
+#include "envelope.h"
+#include "err.h"
+#include "store.h"
+#include "store.pb-c.h"
+
+struct spool_limits {
+	uint64_t max_count; /* envelopes queued per recipient */
+	uint64_t max_bytes; /* bytes queued per recipient */
+};
+
+/* An earlier acceptance of the same (sender, message id). */
+struct spool_seen {
+	uint64_t seq;
+	uint64_t leaf_index;
+	uint8_t envelope_hash[32];
+};
+
+/*
+ * Has sender already submitted message msgid (and it has not expired)?
+ * Returns 0 and fills *seen, -SIRA_ENOTFOUND, or -SIRA_EIO.
+ */
+int spool_find_submit(MDB_txn *txn, const struct store *st, const char *sender,
+    const uint8_t msgid[static SIRA_MSGID_LEN], struct spool_seen *seen,
+    struct sira_err *err);
+
+/*
+ * Would queueing len more bytes for every recipient of e exceed a quota?
+ * Returns 0 or -SIRA_EQUOTA naming the recipient.
+ */
+int spool_check_quota(MDB_txn *txn, const struct store *st,
+    const struct envelope *e, size_t len, const struct spool_limits *lim,
+    struct sira_err *err);
+
+/*
+ * Store envelope e (raw bytes raw[0..len)) from sender, accepted at now,
+ * kept until expires_at, proven by log leaf leaf_index; queue it for every
+ * recipient. *seq receives its sequence number (its delivery id). Returns
+ * 0, -SIRA_EQUOTA (store full) or -SIRA_EIO.
+ */
+int spool_put(MDB_txn *txn, const struct store *st, const struct envelope *e,
+    const uint8_t *raw, size_t len, const char *sender, uint64_t now,
+    uint64_t expires_at, uint64_t leaf_index, uint64_t *seq,
+    struct sira_err *err);
+
+/*
+ * The first envelope queued for agency with sequence > after, in order.
+ * *entry is fresh (free with sira__v1__spool_entry__free_unpacked).
+ * Returns 0, -SIRA_ENOTFOUND (queue empty past after) or -SIRA_EIO.
+ */
+int spool_next(MDB_txn *txn, const struct store *st, const char *agency,
+    uint64_t after, uint64_t *seq, Sira__V1__SpoolEntry **entry,
+    struct sira_err *err);
+
+/*
+ * agency has stored delivery seq: dequeue it, and drop the envelope when
+ * no recipient is left. envelope_hash receives the envelope's hash. Returns 0,
+ * -SIRA_ENOTFOUND (not queued for agency: a duplicate ack) or -SIRA_EIO.
+ */
+int spool_ack(MDB_txn *txn, const struct store *st, const char *agency,
+    uint64_t seq, uint8_t envelope_hash[static 32], struct sira_err *err);
+
+/* Called for each envelope that expires, before it is removed. */
+typedef void (*spool_expired_fn)(
+    void *ctx, uint64_t seq, const Sira__V1__SpoolEntry *entry);
+
+/*
+ * Remove every envelope whose expiry time is <= now, calling fn for each
+ * (at most max per call, so one transaction stays small). *n receives how
+ * many were removed. Returns 0 or -SIRA_EIO.
+ */
+int spool_expire(MDB_txn *txn, const struct store *st, uint64_t now, size_t max,
+    spool_expired_fn fn, void *ctx, size_t *n, struct sira_err *err);
+
+/* Queue usage of one agency (zero if none). */
+int spool_usage(MDB_txn *txn, const struct store *st, const char *agency,
+    uint64_t *count, uint64_t *bytes);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * tlog.h: the broker's transparency log: an append-only RFC 6962 Merkle
+ * tree of routing metadata in the broker's LMDB store, and signed
+ * checkpoints over it.
+ *
+ * Every perfect subtree's hash is stored as it completes (level, index), so
+ * appending costs O(1) amortised and any root, inclusion proof or
+ * consistency proof costs O(log n) lookups. Leaves are LogLeaf messages:
+ * hashes, agency ids, coarse times, size classes; never personal data.
+ */
+#ifndef SIRA_TLOG_H
+#define SIRA_TLOG_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "keyfile.h"
+#include "log.pb-c.h"
+#include "store.h"
+
+#define TLOG_PROOF_MAX 64
+
+struct tlog {
+	struct store *st;             /* borrowed */
+	const struct sira_keys *keys; /* borrowed: the broker's, for signing */
+	char origin[128];             /* "<broker id>/sira-log/v1" */
+};
+
+/*
+ * Append leaf (its packed bytes) in txn; *index receives its position.
+ * Returns 0, -SIRA_EQUOTA (store full) or -SIRA_EIO.
+ */
+int tlog_append(MDB_txn *txn, const struct tlog *t, const uint8_t *leaf,
+    size_t len, uint64_t *index, struct sira_err *err);
+
+/* Append a LogLeaf message (packs it). Same codes as tlog_append. */
+int tlog_append_leaf(MDB_txn *txn, const struct tlog *t,
+    const Sira__V1__LogLeaf *leaf, uint64_t *index, struct sira_err *err);
+
+/* The number of leaves. */
+int tlog_size(MDB_txn *txn, const struct tlog *t, uint64_t *size);
+
+/* The root of the first size leaves (size <= tlog_size). */
+int tlog_root(MDB_txn *txn, const struct tlog *t, uint64_t size,
+    uint8_t root[static 32], struct sira_err *err);
+
+/*
+ * Inclusion proof of leaf index in the tree of size leaves, into proof
+ * (at most TLOG_PROOF_MAX hashes); *n receives the count. Returns 0,
+ * -SIRA_EINVAL (index >= size or size beyond the log) or -SIRA_EIO.
+ */
+int tlog_inclusion(MDB_txn *txn, const struct tlog *t, uint64_t index,
+    uint64_t size, uint8_t proof[][32], size_t *n, struct sira_err *err);
+
+/* Consistency proof from old_size to new_size (RFC 6962 2.1.2). */
+int tlog_consistency(MDB_txn *txn, const struct tlog *t, uint64_t old_size,
+    uint64_t new_size, uint8_t proof[][32], size_t *n, struct sira_err *err);
+
+/*
+ * Sign a checkpoint of the current tree (origin, size, root, now), store
+ * it, and return the SignedCheckpoint bytes in a fresh *out (caller frees).
+ */
+int tlog_checkpoint(MDB_txn *txn, const struct tlog *t, uint64_t now,
+    uint8_t **out, size_t *outlen, struct sira_err *err);
+
+/*
+ * Recompute every node from the leaves and compare with the stored nodes
+ * and checkpoints. *bad receives the first leaf index that does not match
+ * (or UINT64_MAX). Returns 0 when the log is intact, -SIRA_EAUTH when it is
+ * not, -SIRA_EIO on read errors.
+ */
+int tlog_verify(
+    MDB_txn *txn, const struct tlog *t, uint64_t *bad, struct sira_err *err);
+
+/* RFC 6962 leaf hash: SHA-256(0x00 || leaf). */
+void tlog_leaf_hash(const uint8_t *leaf, size_t len, uint8_t out[static 32]);
+
+#endif

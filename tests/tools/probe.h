@@ -1,0 +1,56 @@
+/*
+ * probe.h: sira-probe, a test client that talks to a real broker the way an
+ * agent will: CURVE with its agency keys, the broker pinned by its
+ * CA-verified certificate, real sealed envelopes. Test tool only: never
+ * installed.
+ */
+#ifndef SIRA_PROBE_H
+#define SIRA_PROBE_H
+
+#include <stdint.h>
+
+#include "cert.h"
+#include "control.pb-c.h"
+#include "crl.h"
+#include "keyfile.h"
+#include "prekey.h"
+
+struct probe {
+	void *zctx, *sock;
+	struct cert *ca;
+	struct crl *crl;
+	struct cert *me;
+	struct sira_keys *keys;
+	struct cert *broker;
+	uint64_t next_request;
+	int timeout_ms;
+	/* The directory as fetched and verified. */
+	struct cert *certs[128];
+	struct prekey *prekeys[128];
+	size_t n_certs, n_prekeys;
+	/* Frames that arrived while waiting for a specific answer. */
+	Sira__V1__Frame *queue[1024];
+	size_t n_queue;
+	/* Last checkpoint accepted, for consistency checks. */
+	uint64_t cp_size;
+	uint8_t cp_root[32];
+};
+
+int probe_connect(struct probe *p, const char *endpoint, const char *ca,
+    const char *crl, const char *broker_cert, const char *cert,
+    const char *key, const char *routing_id);
+int probe_send(struct probe *p, Sira__V1__Frame *f);
+int probe_send_raw(struct probe *p, const uint8_t *data, size_t len);
+Sira__V1__Frame *probe_recv(struct probe *p, int timeout_ms);
+Sira__V1__Frame *probe_call(struct probe *p, Sira__V1__Frame *f);
+int probe_hello(struct probe *p);
+int probe_directory(struct probe *p);
+const struct cert *probe_cert_of(const struct probe *p, const char *agency);
+const struct prekey *probe_prekey_of(const struct probe *p,
+    const char *agency);
+int probe_check_accepted(struct probe *p, const Sira__V1__Accepted *a);
+int probe_leaf_hash(struct probe *p, uint64_t index, uint64_t size,
+    const uint8_t *expect, uint8_t out[static 32]);
+void probe_close(struct probe *p);
+
+#endif

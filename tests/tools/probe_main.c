@@ -1,0 +1,471 @@
+/*
+ * probe_main.c: sira-probe's commands, for the broker's end-to-end tests.
+ *
+ *   sira-probe CONN publish-prekey --prekey-file F
+ *   sira-probe CONN send --to ID[,ID...] [--kind K] [--text T] [--count N]
+ *                        [--ttl S] [--clock-offset S] [--as ID]
+ *                        [--wait-nack S]
+ *   sira-probe CONN recv --prekey-file F [--count N] [--no-ack]
+ *                        [--timeout S]
+ *   sira-probe CONN garbage --count N
+ *   sira-probe CONN oversize --size N
+ *   sira-probe CONN hello
+ * CONN = --endpoint E --ca CA --broker-cert B --cert C --key K [--crl L]
+ *
+ * Output is one line per event ("accepted ID leaf=N", "nack REASON ...",
+ * "delivered ID from=A text=T", "duplicate ID"), for the shell tests to
+ * count. Exit status is 0 when the command did what was asked.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "fileio.h"
+#include "probe.h"
+#include "seal.h"
+#include "wire.h"
+
+struct args {
+	const char *endpoint, *ca, *crl, *broker, *cert, *key, *prekey_file;
+	const char *to, *kind, *text, *as, *routing_id;
+	long count, ttl, clock_offset, timeout, wait_nack, size;
+	int no_ack;
+};
+
+static const struct option opts[] = {
+	{ "endpoint", required_argument, NULL, 'e' },
+	{ "ca", required_argument, NULL, 'a' },
+	{ "crl", required_argument, NULL, 'l' },
+	{ "broker-cert", required_argument, NULL, 'b' },
+	{ "cert", required_argument, NULL, 'c' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "prekey-file", required_argument, NULL, 'p' },
+	{ "to", required_argument, NULL, 't' },
+	{ "kind", required_argument, NULL, 'K' },
+	{ "text", required_argument, NULL, 'x' },
+	{ "as", required_argument, NULL, 's' },
+	{ "routing-id", required_argument, NULL, 'r' },
+	{ "count", required_argument, NULL, 'n' },
+	{ "ttl", required_argument, NULL, 'T' },
+	{ "clock-offset", required_argument, NULL, 'o' },
+	{ "timeout", required_argument, NULL, 'w' },
+	{ "wait-nack", required_argument, NULL, 'W' },
+	{ "size", required_argument, NULL, 'z' },
+	{ "no-ack", no_argument, NULL, 'N' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+parse(int argc, char **argv, struct args *a)
+{
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->count = 1;
+	a->ttl = 86400;
+	a->timeout = 10;
+	a->kind = "note";
+	a->text = "hello";
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': a->endpoint = optarg; break;
+		case 'a': a->ca = optarg; break;
+		case 'l': a->crl = optarg; break;
+		case 'b': a->broker = optarg; break;
+		case 'c': a->cert = optarg; break;
+		case 'k': a->key = optarg; break;
+		case 'p': a->prekey_file = optarg; break;
+		case 't': a->to = optarg; break;
+		case 'K': a->kind = optarg; break;
+		case 'x': a->text = optarg; break;
+		case 's': a->as = optarg; break;
+		case 'r': a->routing_id = optarg; break;
+		case 'n': a->count = atol(optarg); break;
+		case 'T': a->ttl = atol(optarg); break;
+		case 'o': a->clock_offset = atol(optarg); break;
+		case 'w': a->timeout = atol(optarg); break;
+		case 'W': a->wait_nack = atol(optarg); break;
+		case 'z': a->size = atol(optarg); break;
+		case 'N': a->no_ack = 1; break;
+		default: break;
+		}
+	}
+}
+
+static void
+hex16(const uint8_t *id, char out[33])
+{
+	(void)sodium_bin2hex(out, 33, id, 16);
+}
+
+/* Prekey file: key_id(8) || pk(32) || sk(32), mode 0600. */
+static int
+cmd_publish(struct probe *p, const struct args *a)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT, *r;
+	Sira__V1__PublishPrekey pp = SIRA__V1__PUBLISH_PREKEY__INIT;
+	struct prekey *pub;
+	struct prekey_secret *sec;
+	uint8_t buf[72];
+	int rc = 1;
+
+	if (prekey_generate(p->me, p->keys, (uint64_t)time(NULL), 7 * 86400,
+		&pub, &sec, NULL) != 0)
+		return 1;
+	memcpy(buf, sec->key_id, 8);
+	memcpy(buf + 8, sec->pk, 32);
+	memcpy(buf + 40, sec->sk, 32);
+	(void)unlink(a->prekey_file);
+	if (fileio_write(a->prekey_file, buf, sizeof(buf), 0600, true, NULL) !=
+	    0)
+		goto out;
+	pp.prekey = sira__v1__prekey__unpack(NULL, pub->raw_len, pub->raw);
+	f.body_case = SIRA__V1__FRAME__BODY_PUBLISH_PREKEY;
+	f.publish_prekey = &pp;
+	if (pp.prekey != NULL && (r = probe_call(p, &f)) != NULL) {
+		if (r->body_case == SIRA__V1__FRAME__BODY_ACCEPTED) {
+			rc = probe_check_accepted(p, r->accepted) == 0 ? 0 : 1;
+			(void)printf("prekey published%s\n",
+			    rc ? " (BAD EVIDENCE)" : "");
+		} else if (r->body_case == SIRA__V1__FRAME__BODY_NACK)
+			(void)printf("nack %d %s\n", r->nack->reason,
+			    r->nack->detail);
+		sira__v1__frame__free_unpacked(r, NULL);
+	}
+	if (pp.prekey != NULL)
+		sira__v1__prekey__free_unpacked(pp.prekey, NULL);
+out:
+	sodium_memzero(buf, sizeof(buf));
+	prekey_destroy(&pub);
+	prekey_secret_destroy(&sec);
+	return rc;
+}
+
+/* Seal one envelope to the recipients in a->to (comma separated). */
+static int
+seal_one(struct probe *p, const struct args *a, uint8_t **env, size_t *len)
+{
+	struct seal_recipient rs[SIRA_RECIPIENTS_MAX];
+	struct seal_params sp = { 0 };
+	struct sealed_meta meta;
+	struct seal *s;
+	char list[1024], *tok, *save = NULL;
+	size_t n = 0;
+	int kind, rc;
+
+	(void)snprintf(list, sizeof(list), "%s", a->to);
+	for (tok = strtok_r(list, ",", &save); tok != NULL && n < 64;
+	     tok = strtok_r(NULL, ",", &save)) {
+		rs[n].cert = probe_cert_of(p, tok);
+		rs[n].prekey = probe_prekey_of(p, tok);
+		rs[n].pair_seq = 1;
+		if (rs[n].cert == NULL || rs[n].prekey == NULL) {
+			(void)printf("no certificate or prekey for %s\n", tok);
+			return -1;
+		}
+		n++;
+	}
+	if (envelope_kind_parse(a->kind, &kind) != 0)
+		return -1;
+	sp.sender = a->as ? probe_cert_of(p, a->as) : p->me;
+	sp.sender_keys = p->keys;
+	sp.kind = kind;
+	sp.content_type = "sira.test.v1";
+	sp.case_ref = "";
+	sp.onward_sharing = 1;
+	sp.now = (uint64_t)(time(NULL) + a->clock_offset);
+	sp.ttl = (uint32_t)a->ttl;
+	sp.recipients = rs;
+	sp.n_recipients = n;
+	if (sp.sender == NULL || seal_begin(&sp, &s, NULL) != 0)
+		return -1;
+	rc = seal_finish(s, (const uint8_t *)a->text, strlen(a->text), env, len,
+	    &meta, NULL);
+	seal_destroy(&s);
+	return rc;
+}
+
+static int
+submit(struct probe *p, const uint8_t *env, size_t len)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Submit sb = SIRA__V1__SUBMIT__INIT;
+
+	sb.envelope.data = (uint8_t *)(uintptr_t)env;
+	sb.envelope.len = len;
+	f.body_case = SIRA__V1__FRAME__BODY_SUBMIT;
+	f.submit = &sb;
+	return probe_send(p, &f);
+}
+
+/* Print one answer; returns 1 accepted, 0 nack, -1 other. */
+static int
+report(struct probe *p, Sira__V1__Frame *r)
+{
+	char id[33] = "-";
+
+	if (r->body_case == SIRA__V1__FRAME__BODY_ACCEPTED) {
+		int ok = probe_check_accepted(p, r->accepted) == 0;
+		if (r->accepted->message_id.len == 16)
+			hex16(r->accepted->message_id.data, id);
+		(void)printf("accepted %s leaf=%llu evidence=%s\n", id,
+		    (unsigned long long)r->accepted->leaf_index,
+		    ok ? "ok" : "BAD");
+		return ok ? 1 : -1;
+	}
+	if (r->body_case == SIRA__V1__FRAME__BODY_NACK) {
+		(void)printf("nack %s %s\n",
+		    sira_strerror((int)r->nack->reason), r->nack->detail);
+		return 0;
+	}
+	return -1;
+}
+
+static int
+cmd_send(struct probe *p, const struct args *a)
+{
+	long accepted = 0, nacked = 0, sent = 0;
+	Sira__V1__Frame *r, *answers[1024];
+	size_t n = 0;
+
+	if (probe_directory(p) != 0)
+		return 1;
+	for (long i = 0; i < a->count; i++) {
+		uint8_t *env;
+		size_t len;
+		if (seal_one(p, a, &env, &len) != 0)
+			return 1;
+		if (submit(p, env, len) == 0)
+			sent++;
+		free(env);
+	}
+	/* Collect every answer first: checking evidence asks the broker. */
+	while ((long)n < sent && n < 1024 &&
+	    (r = probe_recv(p, (int)a->timeout * 1000)) != NULL)
+		answers[n++] = r;
+	for (size_t i = 0; i < n; i++) {
+		int k = report(p, answers[i]);
+		accepted += k == 1;
+		nacked += k == 0;
+		sira__v1__frame__free_unpacked(answers[i], NULL);
+	}
+	/* Wait for a late Nack (expiry) if asked. */
+	if (a->wait_nack > 0 &&
+	    (r = probe_recv(p, (int)a->wait_nack * 1000)) != NULL) {
+		nacked += report(p, r) == 0;
+		sira__v1__frame__free_unpacked(r, NULL);
+	}
+	(void)printf("sent=%ld accepted=%ld nacked=%ld\n", sent, accepted,
+	    nacked);
+	return accepted + nacked == sent ? 0 : 1;
+}
+
+/* Recipient side state for the open callbacks. */
+struct rx {
+	struct probe *p;
+	struct prekey_secret sec;
+	uint8_t seen[1024][16];
+	size_t n_seen;
+};
+
+static int
+rx_prekey(void *ctx, const uint8_t *cert_id, const uint8_t *key_id,
+    const struct prekey_secret **out)
+{
+	struct rx *x = ctx;
+
+	(void)cert_id;
+	if (memcmp(key_id, x->sec.key_id, 8) != 0)
+		return -SIRA_EPREKEY;
+	*out = &x->sec;
+	return 0;
+}
+
+static int
+rx_sender(void *ctx, const char *agency, const uint8_t *cert_id, uint64_t at,
+    const struct cert **out, struct sira_err *err)
+{
+	struct rx *x = ctx;
+	const struct cert *c = probe_cert_of(x->p, agency);
+
+	(void)at;
+	if (c == NULL || memcmp(c->id, cert_id, 32) != 0)
+		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY, "unknown sender");
+	*out = c;
+	return 0;
+}
+
+static int
+rx_seen(void *ctx, const uint8_t *cert_id, const uint8_t *msgid)
+{
+	(void)ctx;
+	(void)cert_id;
+	(void)msgid;
+	return 0; /* duplicates are counted by the caller, not refused */
+}
+
+static int
+was_seen(struct rx *x, const uint8_t *id)
+{
+	for (size_t i = 0; i < x->n_seen; i++)
+		if (memcmp(x->seen[i], id, 16) == 0)
+			return 1;
+	if (x->n_seen < 1024)
+		memcpy(x->seen[x->n_seen++], id, 16);
+	return 0;
+}
+
+static void
+ack(struct probe *p, uint64_t delivery_id)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Ack k = SIRA__V1__ACK__INIT;
+
+	k.delivery_id = delivery_id;
+	f.body_case = SIRA__V1__FRAME__BODY_ACK;
+	f.ack = &k;
+	(void)probe_send(p, &f);
+}
+
+static void
+take_delivery(struct rx *x, const struct args *a, const Sira__V1__Deliver *d)
+{
+	struct open_keys keys = { x->p->me, x, rx_prekey, rx_sender, rx_seen };
+	struct opened *o;
+	struct sira_err err;
+	char id[33];
+
+	if (seal_open(d->envelope.data, d->envelope.len, &keys,
+		(uint64_t)time(NULL), &o, &err) != 0) {
+		(void)printf("refused %s\n", err.msg);
+		if (!a->no_ack)
+			ack(x->p, d->delivery_id);
+		return;
+	}
+	hex16(o->env->h->message_id.data, id);
+	(void)printf("%s %s from=%s text=%.*s\n",
+	    was_seen(x, o->env->h->message_id.data) ? "duplicate" :
+						      "delivered",
+	    id, o->env->h->sender_agency_id, (int)o->payload_len,
+	    (const char *)o->payload);
+	(void)fflush(stdout);
+	seal_opened_destroy(&o);
+	if (!a->no_ack)
+		ack(x->p, d->delivery_id);
+}
+
+static int
+cmd_recv(struct probe *p, const struct args *a)
+{
+	struct rx *x = calloc(1, sizeof(*x));
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	long got = 0;
+	Sira__V1__Frame *r;
+
+	if (x == NULL || a->prekey_file == NULL ||
+	    fileio_read(a->prekey_file, 72, &buf, &len, NULL) != 0 ||
+	    len != 72 || probe_directory(p) != 0) {
+		free(buf);
+		free(x);
+		return 1;
+	}
+	x->p = p;
+	memcpy(x->sec.key_id, buf, 8);
+	memcpy(x->sec.pk, buf + 8, 32);
+	memcpy(x->sec.sk, buf + 40, 32);
+	sodium_memzero(buf, len);
+	free(buf);
+	while (got < a->count &&
+	    (r = probe_recv(p, (int)a->timeout * 1000)) != NULL) {
+		if (r->body_case == SIRA__V1__FRAME__BODY_DELIVER) {
+			take_delivery(x, a, r->deliver);
+			got++;
+		}
+		sira__v1__frame__free_unpacked(r, NULL);
+	}
+	/* Let the broker commit the acks before we vanish. */
+	(void)probe_recv(p, 300);
+	(void)printf("received=%ld\n", got);
+	sodium_memzero(&x->sec, sizeof(x->sec));
+	free(x);
+	return got == a->count ? 0 : 1;
+}
+
+static int
+cmd_garbage(struct probe *p, const struct args *a)
+{
+	uint8_t junk[512];
+	long nacks = 0;
+	Sira__V1__Frame *r;
+
+	for (long i = 0; i < a->count; i++) {
+		randombytes_buf(junk, sizeof(junk));
+		(void)probe_send_raw(p, junk, (size_t)(1 + i % 511));
+	}
+	while (nacks < a->count && (r = probe_recv(p, 3000)) != NULL) {
+		nacks += r->body_case == SIRA__V1__FRAME__BODY_NACK;
+		sira__v1__frame__free_unpacked(r, NULL);
+	}
+	(void)printf("garbage=%ld nacks=%ld\n", a->count, nacks);
+	return 0;
+}
+
+static int
+cmd_oversize(struct probe *p, const struct args *a)
+{
+	uint8_t *big = calloc(1, (size_t)a->size);
+	int rc;
+
+	if (big == NULL)
+		return 1;
+	rc = probe_send_raw(p, big, (size_t)a->size);
+	free(big);
+	(void)printf("oversize sent=%d\n", rc == 0);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct probe p;
+	struct args a;
+	const char *cmd;
+	int rc;
+
+	if (argc < 2 || sodium_init() < 0)
+		return 2;
+	cmd = argv[1];
+	parse(argc - 1, argv + 1, &a);
+	memset(&p, 0, sizeof(p));
+	p.timeout_ms = (int)a.timeout * 1000;
+	if (probe_connect(&p, a.endpoint, a.ca, a.crl, a.broker, a.cert, a.key,
+		a.routing_id) != 0)
+		return 1;
+	if (probe_hello(&p) != 0) {
+		(void)printf("hello failed\n");
+		probe_close(&p);
+		return 3;
+	}
+	if (strcmp(cmd, "hello") == 0)
+		rc = 0;
+	else if (strcmp(cmd, "publish-prekey") == 0)
+		rc = cmd_publish(&p, &a);
+	else if (strcmp(cmd, "send") == 0)
+		rc = cmd_send(&p, &a);
+	else if (strcmp(cmd, "recv") == 0)
+		rc = cmd_recv(&p, &a);
+	else if (strcmp(cmd, "garbage") == 0)
+		rc = cmd_garbage(&p, &a);
+	else if (strcmp(cmd, "oversize") == 0)
+		rc = cmd_oversize(&p, &a);
+	else
+		rc = 2;
+	probe_close(&p);
+	return rc;
+}
