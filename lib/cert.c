@@ -319,6 +319,10 @@ cert_verify(const struct cert *ca, const struct crl *crl,
 	int rc;
 
 	*out = NULL;
+	/* As crl_verify does for CRL_SIGN: only a CA may vouch for a key. */
+	if (!ca->is_ca || (ca->key_usage & SIRA_KU_CERT_SIGN) == 0)
+		return sira_err_set(err, SIRA_EKEY_USAGE,
+		    "%s may not sign certificates", ca->agency_id);
 	if ((rc = signed_split(untrusted, len, SIRA_CERT_MAX, SIRA_CERT_TBS_MAX,
 		 "certificate", &so, err)) != 0)
 		return rc;

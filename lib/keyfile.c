@@ -333,9 +333,12 @@ load_secrets(const struct keyfile *kf, const uint8_t *plain, size_t len,
 		goto out;
 	}
 	memcpy(k->sign_sk, s->sign_sk.data, SIRA_SIGN_SK_LEN);
+	/* Both the seed and the public half must match the file's key. */
 	sign_sk_to_pk(k->sign_sk, k->sign_pk);
 	if (sodium_memcmp(k->sign_pk, kf->m->sign_pk.data, SIRA_SIGN_PK_LEN) !=
-	    0) {
+		0 ||
+	    sodium_memcmp(k->sign_sk + SIRA_SIGN_SK_LEN - SIRA_SIGN_PK_LEN,
+		kf->m->sign_pk.data, SIRA_SIGN_PK_LEN) != 0) {
 		rc = sira_err_set(err, SIRA_EMALFORMED,
 		    "%s: secret key does not match its public key", kf->path);
 		goto out;

@@ -316,8 +316,7 @@ merkle_verify_inclusion(const uint8_t leaf_hash[static SIRA_HASH_LEN],
     uint64_t index, uint64_t size, const uint8_t *proof, size_t n,
     const uint8_t root[static SIRA_HASH_LEN], struct sira_err *err)
 {
-	uint8_t r[SIRA_HASH_LEN];
-	const uint8_t *p;
+	uint8_t r[SIRA_HASH_LEN], p[SIRA_HASH_LEN];
 	uint64_t fn, sn;
 
 	if (index >= size)
@@ -331,12 +330,13 @@ merkle_verify_inclusion(const uint8_t leaf_hash[static SIRA_HASH_LEN],
 	sn = size - 1;
 	memcpy(r, leaf_hash, SIRA_HASH_LEN);
 	for (size_t i = 0; i < n; i++) {
-		p = proof + i * SIRA_HASH_LEN;
 		if (sn == 0)
 			return sira_err_set(err, SIRA_EMALFORMED,
 			    "inclusion proof of %zu hashes is too long for "
 			    "leaf %" PRIu64 " of %" PRIu64,
 			    n, index, size);
+		/* A copy, so sanitizers see the read (libsodium's are not). */
+		memcpy(p, proof + i * SIRA_HASH_LEN, SIRA_HASH_LEN);
 		if ((fn & 1) == 1 || fn == sn) {
 			merkle_node_hash(p, r, r);
 			/* On the right border, skip levels with no sibling. */
@@ -393,8 +393,7 @@ merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
     const uint8_t new_root[static SIRA_HASH_LEN], const uint8_t *proof,
     size_t n, struct sira_err *err)
 {
-	uint8_t fr[SIRA_HASH_LEN], sr[SIRA_HASH_LEN];
-	const uint8_t *c;
+	uint8_t fr[SIRA_HASH_LEN], sr[SIRA_HASH_LEN], c[SIRA_HASH_LEN];
 	uint64_t fn, sn;
 	size_t i = 0;
 
@@ -427,12 +426,12 @@ merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
 		sn >>= 1;
 	}
 	for (; i < n; i++) {
-		c = proof + i * SIRA_HASH_LEN;
 		if (sn == 0)
 			return sira_err_set(err, SIRA_EMALFORMED,
 			    "consistency proof of %zu hashes is too long for "
 			    "%" PRIu64 " to %" PRIu64,
 			    n, old_size, new_size);
+		memcpy(c, proof + i * SIRA_HASH_LEN, SIRA_HASH_LEN);
 		if ((fn & 1) == 1 || fn == sn) {
 			merkle_node_hash(c, fr, fr);
 			merkle_node_hash(c, sr, sr);

@@ -46,7 +46,16 @@ void
 sign_sk_to_pk(const uint8_t sk[static SIRA_SIGN_SK_LEN],
     uint8_t pk[static SIRA_SIGN_PK_LEN])
 {
-	(void)crypto_sign_ed25519_sk_to_pk(pk, sk);
+	uint8_t tmp[SIRA_SIGN_SK_LEN];
+
+	/*
+	 * The second half of an Ed25519 secret key is only a copy of the
+	 * public key (crypto_sign_ed25519_sk_to_pk returns it as is).
+	 * Recompute the public key from the seed half, so that a secret key
+	 * whose halves disagree is noticed by whoever compares the result.
+	 */
+	(void)crypto_sign_seed_keypair(pk, tmp, sk);
+	sodium_memzero(tmp, sizeof(tmp));
 }
 
 int

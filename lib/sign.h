@@ -30,7 +30,10 @@
 void sign_keygen(
     uint8_t pk[static SIRA_SIGN_PK_LEN], uint8_t sk[static SIRA_SIGN_SK_LEN]);
 
-/* Derive the public key of secret key sk into pk. */
+/*
+ * Derive the public key of secret key sk into pk, recomputed from the seed
+ * (the first half of sk), not copied from sk's second half.
+ */
 void sign_sk_to_pk(const uint8_t sk[static SIRA_SIGN_SK_LEN],
     uint8_t pk[static SIRA_SIGN_PK_LEN]);
 

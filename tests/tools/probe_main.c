@@ -9,6 +9,7 @@
  *                        [--timeout S]
  *   sira-probe CONN garbage --count N
  *   sira-probe CONN oversize --size N
+ *   sira-probe CONN ping-after --wait-nack S
  *   sira-probe CONN hello
  * CONN = --endpoint E --ca CA --broker-cert B --cert C --key K [--crl L]
  *
@@ -430,6 +431,27 @@ cmd_oversize(struct probe *p, const struct args *a)
 	return 0;
 }
 
+/* Say hello, wait, then ping: a dropped session gets no answer. */
+static int
+cmd_ping_after(struct probe *p, const struct args *a)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT, *r;
+	Sira__V1__Heartbeat h = SIRA__V1__HEARTBEAT__INIT;
+
+	(void)sleep((unsigned)a->wait_nack);
+	h.seq = 1;
+	f.body_case = SIRA__V1__FRAME__BODY_HEARTBEAT;
+	f.heartbeat = &h;
+	p->timeout_ms = 3000;
+	if ((r = probe_call(p, &f)) == NULL) {
+		(void)printf("no answer\n");
+		return 1;
+	}
+	(void)printf("pong\n");
+	sira__v1__frame__free_unpacked(r, NULL);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -462,6 +484,8 @@ main(int argc, char **argv)
 		rc = cmd_recv(&p, &a);
 	else if (strcmp(cmd, "garbage") == 0)
 		rc = cmd_garbage(&p, &a);
+	else if (strcmp(cmd, "ping-after") == 0)
+		rc = cmd_ping_after(&p, &a);
 	else if (strcmp(cmd, "oversize") == 0)
 		rc = cmd_oversize(&p, &a);
 	else
