@@ -12,29 +12,26 @@
 #include <string.h>
 
 #include "digest.h"
+#include "merkle.h"
 #include "signed.h"
 #include "tlog.h"
 #include "wire.h"
 
-#define LEAF_PREFIX 0x00
-#define NODE_PREFIX 0x01
-
+/* The hashing itself is lib/merkle.c's, which agents verify with. */
 void
 tlog_leaf_hash(const uint8_t *leaf, size_t len, uint8_t out[static 32])
 {
-	uint8_t prefix = LEAF_PREFIX;
-	struct digest_part parts[2] = { { &prefix, 1 }, { leaf, len } };
-
-	digest_sha256_parts(out, parts, 2);
+	merkle_leaf_hash(leaf, len, out);
 }
 
 static void
 node_hash(const uint8_t *l, const uint8_t *r, uint8_t out[static 32])
 {
-	uint8_t prefix = NODE_PREFIX;
-	struct digest_part parts[3] = { { &prefix, 1 }, { l, 32 }, { r, 32 } };
+	uint8_t tmp[32];
 
-	digest_sha256_parts(out, parts, 3);
+	/* merkle_node_hash may not be given out aliasing an input. */
+	merkle_node_hash(l, r, tmp);
+	memcpy(out, tmp, 32);
 }
 
 static void
@@ -173,7 +170,7 @@ tlog_root(MDB_txn *txn, const struct tlog *t, uint64_t size,
 	if (tlog_size(txn, t, &n) != 0 || size > n)
 		return sira_err_set(err, SIRA_EINVAL, "no tree of that size");
 	if (size == 0) {
-		digest_sha256(root, NULL, 0);
+		merkle_empty_root(root);
 		return 0;
 	}
 	return mth(txn, t, 0, size, root, err);

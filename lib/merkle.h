@@ -137,6 +137,12 @@ int merkle_consistency_proof(const struct merkle_leaves *leaves,
  * 2.1.3.2. Uses no tree, no heap and a few hundred bytes of stack; at most
  * SIRA_MERKLE_PROOF_MAX hashes are read, never more than n.
  *
+ * The caller must compute leaf_hash itself with merkle_leaf_hash() from
+ * leaf bytes it has checked, and take size and root from the same signed
+ * checkpoint: a hash handed over as a "leaf hash" may be an interior node,
+ * and the size only shapes the path (leaf 0 has paths of the same shape in
+ * trees of 5 and 6 leaves), so neither is proven by the proof itself.
+ *
  * Returns 0 when the proof holds, -SIRA_EMALFORMED (index >= size, which
  * covers size 0; n not the path length of index in a tree of size; n >
  * SIRA_MERKLE_PROOF_MAX; proof NULL with n > 0) or -SIRA_EBADSIG (well
