@@ -176,8 +176,15 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-Ilib -Ibroker -Iagents -isystem $(FO)/gen/proto $(PKG_CFLAGS)
 FUZZ_GEN_C := $(patsubst proto/%.proto,$(FO)/gen/proto/%.pb-c.c,$(PROTOS))
-FUZZ_OBJ := $(patsubst %.c,$(FO)/%.o,$(LIB_SRC) \
-	$(filter-out %/main.c,$(BROKER_SRC) $(AGENT_SRC))) $(FUZZ_GEN_C:.c=.o)
+# Archives, so a harness pulls in only the modules it uses.
+FUZZ_LIBS := $(FO)/libbroker.a $(FO)/libagent.a $(FO)/libsira.a
+$(FO)/libsira.a: $(patsubst %.c,$(FO)/%.o,$(LIB_SRC)) $(FUZZ_GEN_C:.c=.o)
+$(FO)/libbroker.a: $(patsubst %.c,$(FO)/%.o,$(filter-out %/main.c,$(BROKER_SRC)))
+$(FO)/libagent.a: $(patsubst %.c,$(FO)/%.o,$(filter-out %/main.c,$(AGENT_SRC)))
+$(FUZZ_LIBS):
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
 
 $(FO)/gen/proto/%.pb-c.c $(FO)/gen/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(@D)
@@ -190,7 +197,7 @@ $(FO)/%.o: %.c $(FUZZ_GEN_C:.c=.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
 
-$(FO)/fuzz_%: $(FO)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
+$(FO)/fuzz_%: $(FO)/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)

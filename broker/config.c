@@ -118,16 +118,18 @@ config_load(struct broker_config *cfg, const char *path, struct sira_err *err)
 {
 	uint8_t *buf;
 	size_t len;
-	char *line, *save = NULL;
+	char *line, *next;
 	int rc, lineno = 0;
 
 	if ((rc = fileio_read(path, 65536, &buf, &len, err)) != 0)
 		return rc;
 	buf[len] = '\0'; /* fileio_read leaves room for one more byte */
-	for (line = strtok_r((char *)buf, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *eq, *hash = strchr(line, '#');
+	for (line = (char *)buf; line != NULL; line = next) {
+		char *eq, *hash;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
 		lineno++;
+		hash = strchr(line, '#');
 		if (hash != NULL)
 			*hash = '\0';
 		if (*trim(line) == '\0')

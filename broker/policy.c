@@ -17,6 +17,7 @@
 #include "err.h"
 #include "fileio.h"
 #include "policy.h"
+#include "text.h"
 
 /* Agency roles are the contiguous range police..coordination. */
 #define AGENCY_MIN SIRA_ROLE_POLICE
@@ -219,22 +220,26 @@ parse_line(const char *line, size_t len, uint32_t lineno, struct rule *r,
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "policy line %u: longer than %d bytes", lineno,
 		    SIRA_POLICY_LINE_MAX);
+	/* The comment, if any, ends the line. */
+	for (end = 0; end < len && line[end] != '#'; end++)
+		;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)line[i];
 		if (c == '\0')
 			return sira_err_set(err, SIRA_EMALFORMED,
 			    "policy line %u: NUL byte", lineno);
-		if (c >= 0x80)
+		/* Rules are ASCII; comments may be French (valid UTF-8). */
+		if (c >= 0x80 && i < end)
 			return sira_err_set(err, SIRA_EMALFORMED,
-			    "policy line %u: non-ASCII byte 0x%02x (only ASCII is allowed, comments included)",
+			    "policy line %u: non-ASCII byte 0x%02x in a rule",
 			    lineno, c);
 		if ((c < 0x20 && !is_space(c)) || c == 0x7f)
 			return sira_err_set(err, SIRA_EMALFORMED,
 			    "policy line %u: control byte 0x%02x", lineno, c);
 	}
-	/* The comment, if any, ends the line. */
-	for (end = 0; end < len && line[end] != '#'; end++)
-		;
+	if (end < len && !text_is_utf8(line + end, len - end))
+		return sira_err_set(err, SIRA_EMALFORMED,
+		    "policy line %u: comment is not valid UTF-8", lineno);
 	for (i = 0; i < end;) {
 		size_t start;
 

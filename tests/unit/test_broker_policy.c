@@ -346,11 +346,13 @@ test_parse_errors(void **state)
 	parse_fails_str("allow police note ngo ngo\n", SIRA_EMALFORMED);
 	parse_fails_str("allow police note ngo deny\n", SIRA_EMALFORMED);
 	parse_fails_str("allow police,ngo note ngo extra\n", SIRA_EMALFORMED);
-	/* NUL, also in a comment; non-ASCII, also in a comment; controls */
+	/* NUL, also in a comment; non-ASCII in a rule, or invalid UTF-8 in a
+	 * comment (a valid French comment is fine: see test_comments_utf8);
+	 * controls */
 	parse_fails(nul, sizeof(nul) - 1, SIRA_EMALFORMED);
 	parse_fails(nul_comment, sizeof(nul_comment) - 1, SIRA_EMALFORMED);
-	parse_fails_str(
-	    "allow police note ngo # r\xc3\xa8gle\n", SIRA_EMALFORMED);
+	parse_fails_str("allow police note ngo # r\xe8gle\n", SIRA_EMALFORMED);
+	parse_fails_str("allow police note ng\xc3\xb4\n", SIRA_EMALFORMED);
 	parse_fails_str("allow police note ngo\xa0\n", SIRA_EMALFORMED);
 	parse_fails_str("allow police\x0bnote ngo\n", SIRA_EMALFORMED);
 	parse_fails_str("allow police note ngo\x1b[2J\n", SIRA_EMALFORMED);
@@ -540,6 +542,28 @@ test_load(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* Operators write French: accents are fine in comments, not in rules. */
+static void
+test_comments_utf8(void **state)
+{
+	static const char text[] =
+	    "# R\xc3\xa8"
+	    "gle pour le foyer \xc2\xab Espoir \xc2\xbb\n"
+	    "allow police referral ngo # r\xc3\xa9"
+	    "f\xc3\xa9"
+	    "rence\n";
+	struct policy *p = NULL;
+	struct sira_err err;
+
+	(void)state;
+	assert_int_equal(policy_parse(text, sizeof(text) - 1, &p, &err), 0);
+	assert_true(policy_allows(
+	    p, SIRA_ROLE_POLICE, SIRA_KIND_REFERRAL, SIRA_ROLE_NGO));
+	assert_false(policy_allows(
+	    p, SIRA_ROLE_NGO, SIRA_KIND_REFERRAL, SIRA_ROLE_POLICE));
+	policy_destroy(&p);
+}
+
 static void
 test_null_and_destroy(void **state)
 {
@@ -569,6 +593,7 @@ main(void)
 		cmocka_unit_test(test_wildcards),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_comments_utf8),
 		cmocka_unit_test(test_null_and_destroy),
 	};
 
