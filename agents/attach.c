@@ -394,10 +394,15 @@ attach_open_to_path(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
 		rc =
 		    sira_err_set(err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
 	close(in);
-	if (rc == 0 && rename(tmp, dest_path) != 0)
-		rc = sira_err_set(
-		    err, SIRA_EIO, "%s: %s", dest_path, strerror(errno));
-	if (rc != 0)
-		(void)unlink(tmp);
+	/* link(), not rename(): it fails if dest_path appeared meanwhile, so
+	 * an existing file is never replaced (as fileio_write exclusive). */
+	if (rc == 0 && link(tmp, dest_path) != 0) {
+		int e = errno;
+		rc = e == EEXIST ? sira_err_set(err, SIRA_EEXIST,
+				       "%s already exists", dest_path) :
+				   sira_err_set(err, SIRA_EIO, "%s: %s",
+				       dest_path, strerror(e));
+	}
+	(void)unlink(tmp);
 	return rc;
 }

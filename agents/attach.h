@@ -65,9 +65,10 @@ int attach_open(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
 
 /*
  * attach_open from the file blob_path into dest_path: the plaintext goes to
- * "<dest_path>.partial" (mode 0600), which is fsync'd and renamed to
- * dest_path only after full verification, and removed on any failure. So no
- * unverified byte ever appears at dest_path. Returns attach_open's codes,
+ * "<dest_path>.partial" (mode 0600), which is fsync'd and linked to
+ * dest_path only after full verification, and removed in any case. So no
+ * unverified byte ever appears at dest_path, and an existing dest_path (even
+ * one that appears meanwhile) is never replaced. Returns attach_open's codes,
  * -SIRA_EEXIST if dest_path exists, or -SIRA_ENOTFOUND.
  */
 int attach_open_to_path(const uint8_t key[static SIRA_ATTACH_KEY_LEN],

@@ -10,6 +10,7 @@
  * before each function returns. Plaintext bodies are wiped before they are
  * freed. Opening returns nothing until every check has passed.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@ struct seal {
 	uint8_t msgid[SIRA_MSGID_LEN];
 	uint64_t created_at;
 	uint64_t expires_at;
+	bool finished; /* seal_finish ran: K is wiped, the seal is spent */
 	struct {
 		struct attach_info info;
 		char filename[SIRA_FILENAME_MAX + 1];
@@ -148,7 +150,10 @@ seal_begin(const struct seal_params *p, struct seal **out, struct sira_err *err)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	}
 	s->p = p;
-	randombytes_buf(s->msgid, sizeof(s->msgid));
+	if (p->message_id != NULL)
+		memcpy(s->msgid, p->message_id, sizeof(s->msgid));
+	else
+		randombytes_buf(s->msgid, sizeof(s->msgid));
 	crypto_aead_xchacha20poly1305_ietf_keygen(s->k);
 	s->created_at = p->now - p->now % 60; /* coarse time in the header */
 	s->expires_at = s->created_at + p->ttl;
@@ -164,6 +169,9 @@ seal_attach(struct seal *s, int in_fd, int blob_fd, const char *filename,
 	size_t i = s->n_att;
 	int rc;
 
+	if (s->finished)
+		return sira_err_set(err, SIRA_ESTATE,
+		    "message already finished: start a new one");
 	if (i >= SIRA_ATTACHMENTS_MAX)
 		return sira_err_set(err, SIRA_ETOOBIG,
 		    "at most %d attachments per message", SIRA_ATTACHMENTS_MAX);
@@ -428,6 +436,10 @@ seal_finish(struct seal *s, const uint8_t *payload, size_t len, uint8_t **out,
 
 	*out = NULL;
 	memset(meta, 0, sizeof(*meta));
+	if (s->finished) /* K is wiped: never seal under a zero key */
+		return sira_err_set(err, SIRA_ESTATE,
+		    "message already finished: start a new one");
+	s->finished = true;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	randombytes_buf(nonce, sizeof(nonce));
@@ -491,6 +503,29 @@ same(ProtobufCBinaryData a, const uint8_t *b, size_t len)
 	return a.len == len && memcmp(a.data, b, len) == 0;
 }
 
+/*
+ * Is wp the canonical decoding of plain[0..len) (as lib/wire.c demands of
+ * everything decoded from outside: no unknown fields, and re-encoding gives
+ * back the exact bytes)? Done here because the wrap holds K, which must stay
+ * in sodium_malloc memory.
+ */
+static bool
+wrap_canonical(
+    const Sira__V1__WrapPayload *wp, const uint8_t *plain, size_t len)
+{
+	uint8_t *re;
+	bool ok;
+
+	if (wp->base.n_unknown_fields != 0 ||
+	    protobuf_c_message_get_packed_size(&wp->base) != len ||
+	    (re = sodium_malloc(len)) == NULL)
+		return false;
+	ok = protobuf_c_message_pack(&wp->base, re) == len &&
+	    sodium_memcmp(re, plain, len) == 0;
+	sodium_free(re);
+	return ok;
+}
+
 /* Open my wrap into K (o->key) and check it names this message and me. */
 static int
 unwrap(const struct envelope *e, const Sira__V1__RecipientWrap *w,
@@ -510,6 +545,7 @@ unwrap(const struct envelope *e, const Sira__V1__RecipientWrap *w,
 	if (crypto_box_seal_open(
 		plain, w->sealed.data, w->sealed.len, pks->pk, pks->sk) != 0 ||
 	    (wp = sira__v1__wrap_payload__unpack(&alloc, len, plain)) == NULL ||
+	    !wrap_canonical(wp, plain, len) ||
 	    wp->version != SIRA_ENVELOPE_VERSION ||
 	    wp->content_key.len != K_LEN ||
 	    !same(wp->message_id, e->h->message_id.data, SIRA_MSGID_LEN) ||

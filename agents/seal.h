@@ -46,6 +46,9 @@ struct seal_params {
 	uint32_t ttl; /* seconds, 1..SIRA_TTL_MAX */
 	const struct seal_recipient *recipients;
 	size_t n_recipients;
+	/* The message id to use (SIRA_MSGID_LEN bytes, chosen at random when
+	 * the message was queued), or NULL for a fresh random one. */
+	const uint8_t *message_id;
 };
 
 /* What the sender keeps to check receipts and prove what it sent. */
@@ -73,8 +76,8 @@ int seal_begin(const struct seal_params *p, struct seal **out,
 /*
  * Encrypt the next attachment: the regular file open on in_fd into blob_fd
  * (a fresh file the caller will upload). filename and media_type go into the
- * signed manifest only. Returns 0, -SIRA_EINVAL, -SIRA_ETOOBIG or attach
- * errors.
+ * signed manifest only. Returns 0, -SIRA_EINVAL, -SIRA_ETOOBIG,
+ * -SIRA_ESTATE (after seal_finish) or attach errors.
  */
 int seal_attach(struct seal *s, int in_fd, int blob_fd, const char *filename,
     const char *media_type, struct sira_err *err)
@@ -83,9 +86,11 @@ int seal_attach(struct seal *s, int in_fd, int blob_fd, const char *filename,
 /*
  * Finish: sign the manifest over payload[0..len) and the attachments, pad,
  * encrypt, wrap K for every recipient, and return the Envelope bytes in a
- * fresh *out (caller frees) and *meta. K is wiped. Returns 0,
- * -SIRA_ETOOBIG (body beyond the largest bucket: use attachments),
- * -SIRA_ECRYPTO or -SIRA_ENOMEM.
+ * fresh *out (caller frees) and *meta. K is wiped, success or not, so a
+ * seal is finished once: a second call is -SIRA_ESTATE (after -SIRA_ETOOBIG,
+ * start again with seal_begin). Returns 0, -SIRA_ETOOBIG (body beyond the
+ * largest bucket: use attachments), -SIRA_ESTATE, -SIRA_ECRYPTO or
+ * -SIRA_ENOMEM.
  */
 int seal_finish(struct seal *s, const uint8_t *payload, size_t len,
     uint8_t **out, size_t *outlen, struct sealed_meta *meta,

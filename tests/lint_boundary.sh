@@ -16,7 +16,9 @@ agents/seal.c:crypto_box_seal|crypto_aead_xchacha20poly1305_ietf|crypto_kdf|cryp
 agents/attach.c:crypto_secretstream_xchacha20poly1305
 agents/prekey.c:crypto_box_keypair|randombytes_buf
 agents/receipt.c:randombytes_buf|sodium_memcmp
-agents/store.c:crypto_aead_xchacha20poly1305_ietf|crypto_kdf|randombytes_buf
+agents/book.c:randombytes_buf
+agents/link.c:randombytes_uniform|sodium_memzero
+agents/vault.c:crypto_aead_xchacha20poly1305_ietf|crypto_secretbox|crypto_generichash|randombytes_buf
 lib/rand.c:randombytes_buf|randombytes_uniform
 '
 for f in $(find lib certs broker agents -name '*.c' 2>/dev/null | sort); do

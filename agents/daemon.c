@@ -1,0 +1,507 @@
+/*
+ * daemon.c: `sira-agent run`, the loop that keeps an agency connected.
+ *
+ * On every new connection it says Hello; on Welcome it fetches the
+ * directory (certificates, prekeys, revocation list, all verified here),
+ * publishes the agency's current prekey, and pumps the outbox. It rotates
+ * prekeys on schedule and deletes their secrets after the retention
+ * period, after which old captured envelopes can no longer be opened. It
+ * never logs message contents. Everything it knows worth showing goes to
+ * HOME/status.json for `sira-agent status`.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "clock.h"
+#include "daemon.h"
+#include "fileio.h"
+#include "log.h"
+#include "peers.h"
+#include "prekey.h"
+#include "wire.h"
+
+#define HEARTBEAT 5
+#define DIR_EVERY 600
+#define PUMP_EVERY 5
+
+void
+daemon_expect(struct daemon *d, uint64_t request_id, enum pending_kind kind,
+    const uint8_t *id, uint64_t now)
+{
+	struct pending *p;
+
+	if (d->n_pending == DAEMON_PENDING_MAX) {
+		/* Forget the oldest: its answer, if any, is ignored. */
+		memmove(d->pending, d->pending + 1,
+		    (DAEMON_PENDING_MAX - 1) * sizeof(*p));
+		d->n_pending--;
+	}
+	p = &d->pending[d->n_pending++];
+	memset(p, 0, sizeof(*p));
+	p->request_id = request_id;
+	p->kind = kind;
+	if (id != NULL)
+		memcpy(p->id, id, 16);
+	p->sent_at = now;
+}
+
+bool
+daemon_pending_has(struct daemon *d, enum pending_kind kind, const uint8_t *id)
+{
+	for (size_t i = 0; i < d->n_pending; i++)
+		if (d->pending[i].kind == kind &&
+		    memcmp(d->pending[i].id, id, 16) == 0)
+			return true;
+	return false;
+}
+
+bool
+daemon_pending_kind(struct daemon *d, enum pending_kind kind)
+{
+	for (size_t i = 0; i < d->n_pending; i++)
+		if (d->pending[i].kind == kind)
+			return true;
+	return false;
+}
+
+/* Remove and return the pending request answered by request_id. */
+static bool
+take_pending(struct daemon *d, uint64_t request_id, struct pending *out)
+{
+	for (size_t i = 0; i < d->n_pending; i++) {
+		if (d->pending[i].request_id != request_id)
+			continue;
+		*out = d->pending[i];
+		memmove(&d->pending[i], &d->pending[i + 1],
+		    (d->n_pending - i - 1) * sizeof(*out));
+		d->n_pending--;
+		return true;
+	}
+	return false;
+}
+
+void
+daemon_alarm(struct daemon *d, const char *what)
+{
+	(void)snprintf(d->alarm, sizeof(d->alarm), "%s", what);
+	log_event(LOG_ERROR, "alarm", "what=%s", what);
+}
+
+int
+daemon_request_directory(struct daemon *d, uint64_t now)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__DirectoryRequest q = SIRA__V1__DIRECTORY_REQUEST__INIT;
+	uint64_t req;
+	int rc;
+
+	f.body_case = SIRA__V1__FRAME__BODY_DIRECTORY_REQUEST;
+	f.directory_request = &q;
+	if ((rc = link_send(&d->link, &f, &req)) == 0)
+		daemon_expect(d, req, P_DIRECTORY, NULL, now);
+	return rc;
+}
+
+static void
+take_directory(
+    struct daemon *d, const Sira__V1__DirectoryResponse *r, uint64_t now)
+{
+	struct vault_txn *t = NULL;
+	struct sira_err err;
+	size_t refused = 0;
+
+	if (vault_begin(d->a->vault, true, &t, &err) == 0 &&
+	    peers_take(d->a, t, r, now, &refused, &err) == 0 &&
+	    vault_commit(&t, &err) == 0) {
+		d->last_dir = now;
+		d->crl_wait = peers_crl_fresh(d->a, now, NULL) != 0;
+		log_event(LOG_INFO, "directory.synced",
+		    "certs=%zu prekeys=%zu refused=%zu", r->n_certs,
+		    r->n_prekeys, refused);
+		if (refused > 0)
+			log_event(LOG_WARN, "directory.refused",
+			    "items=%zu reason=did not verify against the CA",
+			    refused);
+	} else
+		log_event(LOG_ERROR, "directory.failed", "reason=%s", err.msg);
+	vault_abort(&t);
+}
+
+/* Settings of the prekey schedule (seconds). */
+struct schedule {
+	uint64_t rotate;
+	uint64_t retain;
+};
+
+struct prekey_scan {
+	uint64_t now, retain;
+	uint8_t newest_id[SIRA_PREKEY_ID_LEN];
+	uint64_t newest_nb;
+	bool newest_published;
+	uint8_t expired[64][SIRA_PREKEY_ID_LEN];
+	size_t n_expired;
+};
+
+static int
+scan_prekey(
+    void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct prekey_scan *s = ctx;
+	Sira__V1__PrekeySecret *ps;
+
+	if (klen != SIRA_PREKEY_ID_LEN ||
+	    (ps = sira__v1__prekey_secret__unpack(NULL, vlen, val)) == NULL)
+		return 0;
+	if (ps->not_after + s->retain < s->now && s->n_expired < 64)
+		memcpy(s->expired[s->n_expired++], key, klen);
+	else if (ps->not_before >= s->newest_nb) {
+		s->newest_nb = ps->not_before;
+		memcpy(s->newest_id, key, klen);
+		s->newest_published = ps->published;
+	}
+	sodium_memzero(ps->sk.data, ps->sk.len);
+	sira__v1__prekey_secret__free_unpacked(ps, NULL);
+	return 0;
+}
+
+static int
+store_prekey(struct vault_txn *t, const struct prekey *pub,
+    const struct prekey_secret *sec, struct sira_err *err)
+{
+	Sira__V1__PrekeySecret ps = SIRA__V1__PREKEY_SECRET__INIT;
+	uint8_t *bytes;
+	size_t len;
+	int rc;
+
+	ps.key_id.data = (uint8_t *)(uintptr_t)sec->key_id;
+	ps.key_id.len = SIRA_PREKEY_ID_LEN;
+	ps.pk.data = (uint8_t *)(uintptr_t)sec->pk;
+	ps.pk.len = 32;
+	ps.sk.data = (uint8_t *)(uintptr_t)sec->sk;
+	ps.sk.len = 32;
+	ps.cert_id.data = (uint8_t *)(uintptr_t)pub->owner_cert_id;
+	ps.cert_id.len = 32;
+	ps.not_before = pub->not_before;
+	ps.not_after = pub->not_after;
+	ps.signed_prekey.data = pub->raw;
+	ps.signed_prekey.len = pub->raw_len;
+	if ((rc = wire_pack(&ps.base, &bytes, &len, err)) != 0)
+		return rc;
+	rc = vault_put(
+	    t, VT_PREKEYS, sec->key_id, SIRA_PREKEY_ID_LEN, bytes, len, err);
+	sodium_memzero(bytes, len);
+	free(bytes);
+	return rc;
+}
+
+/* Delete expired secrets; make a new prekey when the newest is old. */
+static int
+maintain_prekeys(struct daemon *d, struct vault_txn *t,
+    const struct schedule *sc, uint64_t now, struct prekey_scan *s,
+    struct sira_err *err)
+{
+	struct prekey *pub = NULL;
+	struct prekey_secret *sec = NULL;
+	int rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->now = now;
+	s->retain = sc->retain;
+	if ((rc = vault_each(t, VT_PREKEYS, scan_prekey, s, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < s->n_expired && rc == 0; i++) {
+		if ((rc = vault_del(t, VT_PREKEYS, s->expired[i],
+			 SIRA_PREKEY_ID_LEN, err)) == 0)
+			rc = book_audit(t, now, "prekey-deleted",
+			    d->a->me->agency_id, NULL, 0, err);
+	}
+	if (rc != 0 || (s->newest_nb != 0 && now - s->newest_nb < sc->rotate))
+		return rc;
+	/* Senders may use a prekey for two rotation periods. */
+	if ((rc = prekey_generate(d->a->me, d->a->keys, now, 2 * sc->rotate,
+		 &pub, &sec, err)) == 0 &&
+	    (rc = store_prekey(t, pub, sec, err)) == 0 &&
+	    (rc = book_audit(t, now, "prekey-made", d->a->me->agency_id, NULL,
+		 0, err)) == 0) {
+		memcpy(s->newest_id, sec->key_id, SIRA_PREKEY_ID_LEN);
+		s->newest_nb = now;
+		s->newest_published = false;
+	}
+	prekey_destroy(&pub);
+	prekey_secret_destroy(&sec);
+	return rc;
+}
+
+static void
+publish_prekey(
+    struct daemon *d, struct vault_txn *t, const uint8_t *key_id, uint64_t now)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__PublishPrekey pp = SIRA__V1__PUBLISH_PREKEY__INIT;
+	Sira__V1__PrekeySecret *ps;
+	uint8_t *v, id[16] = { 0 };
+	size_t len;
+	uint64_t req;
+
+	if (vault_get(
+		t, VT_PREKEYS, key_id, SIRA_PREKEY_ID_LEN, &v, &len, NULL) != 0)
+		return;
+	ps = sira__v1__prekey_secret__unpack(NULL, len, v);
+	vault_free(v, len);
+	if (ps == NULL)
+		return;
+	pp.prekey = sira__v1__prekey__unpack(
+	    NULL, ps->signed_prekey.len, ps->signed_prekey.data);
+	sodium_memzero(ps->sk.data, ps->sk.len);
+	sira__v1__prekey_secret__free_unpacked(ps, NULL);
+	if (pp.prekey == NULL)
+		return;
+	f.body_case = SIRA__V1__FRAME__BODY_PUBLISH_PREKEY;
+	f.publish_prekey = &pp;
+	memcpy(id, key_id, SIRA_PREKEY_ID_LEN);
+	if (link_send(&d->link, &f, &req) == 0)
+		daemon_expect(d, req, P_PREKEY, id, now);
+	sira__v1__prekey__free_unpacked(pp.prekey, NULL);
+}
+
+static void
+prekeys(struct daemon *d, const struct schedule *sc, uint64_t now)
+{
+	struct vault_txn *t = NULL;
+	struct prekey_scan *s = calloc(1, sizeof(*s));
+	struct sira_err err;
+
+	if (s == NULL || vault_begin(d->a->vault, true, &t, &err) != 0) {
+		free(s);
+		return;
+	}
+	sira_err_clear(&err);
+	if (maintain_prekeys(d, t, sc, now, s, &err) != 0 ||
+	    vault_commit(&t, &err) != 0)
+		log_event(LOG_ERROR, "prekeys.failed", "reason=%s", err.msg);
+	else if (d->session && !s->newest_published && s->newest_nb != 0 &&
+	    vault_begin(d->a->vault, false, &t, NULL) == 0)
+		publish_prekey(d, t, s->newest_id, now);
+	vault_abort(&t);
+	d->last_prekey = now;
+	free(s);
+}
+
+static void
+mark_published(struct daemon *d, const uint8_t *key_id)
+{
+	Sira__V1__PrekeySecret *ps = NULL;
+	struct vault_txn *t = NULL;
+	uint8_t *v = NULL, *bytes = NULL;
+	size_t len = 0, blen;
+
+	if (vault_begin(d->a->vault, true, &t, NULL) != 0 ||
+	    vault_get(t, VT_PREKEYS, key_id, SIRA_PREKEY_ID_LEN, &v, &len,
+		NULL) != 0 ||
+	    (ps = sira__v1__prekey_secret__unpack(NULL, len, v)) == NULL)
+		goto out;
+	ps->published = true;
+	if (wire_pack(&ps->base, &bytes, &blen, NULL) == 0 &&
+	    vault_put(t, VT_PREKEYS, key_id, SIRA_PREKEY_ID_LEN, bytes, blen,
+		NULL) == 0 &&
+	    vault_commit(&t, NULL) == 0)
+		log_event(LOG_INFO, "prekey.published", "agency=%s",
+		    d->a->me->agency_id);
+	if (bytes != NULL)
+		sodium_memzero(bytes, blen);
+	free(bytes);
+out:
+	if (ps != NULL) {
+		sodium_memzero(ps->sk.data, ps->sk.len);
+		sira__v1__prekey_secret__free_unpacked(ps, NULL);
+	}
+	vault_free(v, len);
+	vault_abort(&t);
+}
+
+static void
+on_welcome(struct daemon *d, const Sira__V1__Welcome *w, uint64_t now)
+{
+	d->session = true;
+	d->skew = (int64_t)w->broker_time - (int64_t)now;
+	if (d->skew > 300 || d->skew < -300)
+		log_event(LOG_WARN, "clock.skew",
+		    "seconds=%lld (check this computer's clock)",
+		    (long long)d->skew);
+	log_event(LOG_INFO, "link.up", "spooled=%llu",
+	    (unsigned long long)w->spooled);
+	(void)daemon_request_directory(d, now);
+	d->last_prekey = 0; /* publish on this session */
+}
+
+static void
+on_frame(struct daemon *d, const Sira__V1__Frame *f, uint64_t now)
+{
+	struct pending p;
+	bool known = f->request_id != 0 && take_pending(d, f->request_id, &p);
+
+	d->last_rx = now;
+	switch (f->body_case) {
+	case SIRA__V1__FRAME__BODY_WELCOME:
+		on_welcome(d, f->welcome, now);
+		break;
+	case SIRA__V1__FRAME__BODY_DIRECTORY_RESPONSE:
+		take_directory(d, f->directory_response, now);
+		d->last_pump = 0;
+		break;
+	case SIRA__V1__FRAME__BODY_ACCEPTED:
+		if (known && p.kind == P_PREKEY)
+			mark_published(d, p.id);
+		else if (known)
+			outbound_accepted(d, &p, f->accepted, now);
+		break;
+	case SIRA__V1__FRAME__BODY_NACK:
+		outbound_nack(d, known ? &p : NULL, f->nack, now);
+		break;
+	case SIRA__V1__FRAME__BODY_DELIVER:
+		inbound_deliver(d, f->deliver, now);
+		break;
+	case SIRA__V1__FRAME__BODY_PROOF_RESPONSE:
+		if (known && p.kind == P_PROOF)
+			outbound_proof(d, &p, f->proof_response, now);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+say_hello(struct daemon *d, uint64_t now)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Hello h = SIRA__V1__HELLO__INIT;
+	uint64_t req;
+
+	h.version = 1;
+	h.software = (char *)"sira-agent/0.1";
+	f.body_case = SIRA__V1__FRAME__BODY_HELLO;
+	f.hello = &h;
+	d->session = false;
+	d->n_pending = 0; /* answers of a dead connection never come */
+	if (link_send(&d->link, &f, &req) == 0)
+		daemon_expect(d, req, P_HELLO, NULL, now);
+}
+
+void
+daemon_rehello(struct daemon *d, uint64_t now)
+{
+	if (!daemon_pending_kind(d, P_HELLO))
+		say_hello(d, now);
+}
+
+static void
+heartbeat(struct daemon *d, uint64_t now)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Heartbeat h = SIRA__V1__HEARTBEAT__INIT;
+
+	h.time = now;
+	f.body_case = SIRA__V1__FRAME__BODY_HEARTBEAT;
+	f.heartbeat = &h;
+	(void)link_send(&d->link, &f, NULL);
+	d->last_hb = now;
+}
+
+static void
+write_status(const struct daemon *d, uint64_t now)
+{
+	char path[PATH_MAX], when[SIRA_TIME_STR_LEN], sync[SIRA_TIME_STR_LEN];
+	json_t *o;
+	char *text;
+
+	clock_format(now, when);
+	clock_format(d->last_dir, sync);
+	o = json_pack("{s:s, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "time",
+	    when, "connected", d->session, "last_sync",
+	    d->last_dir ? sync : "never", "alarm", d->alarm, "clock_skew",
+	    (json_int_t)d->skew, "received", (json_int_t)d->received, "sent",
+	    (json_int_t)d->sent, "refused", (json_int_t)d->refused,
+	    "waiting_for_crl", d->crl_wait);
+	if (o == NULL)
+		return;
+	if ((text = json_dumps(o, JSON_INDENT(2))) != NULL &&
+	    home_path(&d->a->home, "status.json", path, NULL) == 0 &&
+	    fileio_write(path, (const uint8_t *)text, strlen(text), 0600, false,
+		NULL) != 0)
+		log_event(LOG_WARN, "status.unwritable", "path=%s", path);
+	free(text);
+	json_decref(o);
+}
+
+static void
+timers(struct daemon *d, const struct schedule *sc, uint64_t now)
+{
+	if (d->session && now - d->last_hb >= HEARTBEAT)
+		heartbeat(d, now);
+	if (d->session &&
+	    (now - d->last_dir >= DIR_EVERY ||
+		(d->crl_wait && now - d->last_dir >= 30)))
+		(void)daemon_request_directory(d, now);
+	if (now - d->last_prekey >= 60)
+		prekeys(d, sc, now);
+	if (now - d->last_pump >= PUMP_EVERY) {
+		(void)outbound_pump(d, now);
+		d->last_pump = now;
+	}
+}
+
+int
+daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
+    volatile sig_atomic_t *stop, struct sira_err *err)
+{
+	struct schedule sc = { rotate, retain };
+	struct daemon *d = calloc(1, sizeof(*d));
+	uint64_t status_at = 0;
+	int rc;
+
+	if (d == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	d->a = a;
+	if ((rc = link_open(&d->link, a, err)) != 0) {
+		free(d);
+		return rc;
+	}
+	log_event(LOG_INFO, "agent.started", "agency=%s broker=%s",
+	    a->me->agency_id, a->home.broker);
+	while (!*stop) {
+		Sira__V1__Frame *f = NULL;
+		enum link_event ev;
+		bool nudged;
+		uint64_t now;
+		if (link_poll(&d->link, 500, &f, &ev, &nudged) != 0)
+			continue;
+		now = clock_now();
+		if (ev == LINK_UP)
+			say_hello(d, now);
+		else if (ev == LINK_DOWN && d->session) {
+			d->session = false;
+			log_event(LOG_INFO, "link.down", "will=reconnect");
+		}
+		if (f != NULL) {
+			on_frame(d, f, now);
+			sira__v1__frame__free_unpacked(f, NULL);
+		}
+		if (nudged)
+			d->last_pump = 0;
+		timers(d, &sc, now);
+		if (now >= status_at) {
+			write_status(d, now);
+			status_at = now + 2;
+		}
+	}
+	write_status(d, clock_now());
+	link_close(&d->link);
+	log_event(LOG_INFO, "agent.stopped", "received=%llu",
+	    (unsigned long long)d->received);
+	free(d);
+	return 0;
+}

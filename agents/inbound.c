@@ -1,0 +1,309 @@
+/*
+ * inbound.c: deliveries from the broker.
+ *
+ * Exactly once, whatever crashes: the envelope is opened and checked, then
+ * in ONE write transaction the message enters the inbox, its (sender,
+ * message id) enters the seen-set, the audit chain records it and the
+ * signed receipt is queued; only after that commit is the broker told Ack.
+ * A crash before the commit: the broker still has it and redelivers. A
+ * crash after the commit but before the Ack: the redelivery is found in
+ * the seen-set, acknowledged again, and never shown twice. While the
+ * revocation list is stale nothing is acted on: the delivery is left
+ * unacknowledged at the broker until a fresh list arrives.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "payload.pb-c.h"
+#include "peers.h"
+#include "receipt.h"
+#include "seal.h"
+#include "wire.h"
+
+struct rx {
+	struct daemon *d;
+	struct vault_txn *t;
+	uint64_t now;
+	struct cert *sender;
+	struct prekey_secret sec;
+};
+
+static int
+rx_prekey(void *ctx, const uint8_t *cert_id, const uint8_t *key_id,
+    const struct prekey_secret **out)
+{
+	struct rx *x = ctx;
+	Sira__V1__PrekeySecret *ps;
+	uint8_t *v;
+	size_t len;
+	int rc = -SIRA_EPREKEY;
+
+	if (vault_get(x->t, VT_PREKEYS, key_id, SIRA_PREKEY_ID_LEN, &v, &len,
+		NULL) != 0)
+		return -SIRA_EPREKEY; /* never ours, or deleted: forward secrecy
+				       */
+	ps = sira__v1__prekey_secret__unpack(NULL, len, v);
+	vault_free(v, len);
+	if (ps != NULL && ps->sk.len == 32 && ps->pk.len == 32 &&
+	    ps->cert_id.len == 32 &&
+	    memcmp(ps->cert_id.data, cert_id, 32) == 0) {
+		memcpy(x->sec.key_id, key_id, SIRA_PREKEY_ID_LEN);
+		memcpy(x->sec.pk, ps->pk.data, 32);
+		memcpy(x->sec.sk, ps->sk.data, 32);
+		*out = &x->sec;
+		rc = 0;
+	}
+	if (ps != NULL) {
+		sodium_memzero(ps->sk.data, ps->sk.len);
+		sira__v1__prekey_secret__free_unpacked(ps, NULL);
+	}
+	return rc;
+}
+
+static int
+rx_sender(void *ctx, const char *agency, const uint8_t *cert_id, uint64_t at,
+    const struct cert **out, struct sira_err *err)
+{
+	struct rx *x = ctx;
+	int rc;
+
+	cert_destroy(&x->sender);
+	if ((rc = peers_cert(x->d->a, x->t, agency, cert_id, at, x->now,
+		 &x->sender, err)) != 0)
+		return rc;
+	*out = x->sender;
+	return 0;
+}
+
+static void
+seen_key(uint8_t key[48], const uint8_t *cert_id, const uint8_t *msgid)
+{
+	memcpy(key, cert_id, 32);
+	memcpy(key + 32, msgid, 16);
+}
+
+static int
+rx_seen(void *ctx, const uint8_t *cert_id, const uint8_t *msgid)
+{
+	struct rx *x = ctx;
+	uint8_t key[48], *v;
+	size_t len;
+
+	seen_key(key, cert_id, msgid);
+	if (vault_get(x->t, VT_SEEN, key, sizeof(key), &v, &len, NULL) != 0)
+		return 0;
+	vault_free(v, len);
+	return 1;
+}
+
+static void
+ack(struct daemon *d, const Sira__V1__Deliver *dl)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Ack a = SIRA__V1__ACK__INIT;
+
+	a.delivery_id = dl->delivery_id;
+	f.body_case = SIRA__V1__FRAME__BODY_ACK;
+	f.ack = &a;
+	(void)link_send(&d->link, &f, NULL);
+}
+
+/* Sign our receipt for o and queue it to the sender. */
+static int
+queue_receipt(struct daemon *d, struct vault_txn *t, const struct opened *o,
+    uint64_t now, Sira__V1__InboxEntry *in, struct sira_err *err)
+{
+	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT;
+	struct receipt_fields f;
+	const char *to[1] = { o->env->h->sender_agency_id };
+	uint8_t *r = NULL, *pb = NULL, id[16];
+	size_t rlen, plen;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = RECEIPT_ACCEPTED;
+	memcpy(f.message_id, o->env->h->message_id.data, 16);
+	memcpy(f.envelope_hash, o->env->hash, 32);
+	memcpy(f.manifest_hash, o->env->h->manifest_hash.data, 32);
+	memcpy(f.manifest_sig_sha256, o->manifest_sig_sha256, 32);
+	memcpy(f.sender_cert_id, o->env->h->sender_cert_id.data, 32);
+	f.received_at = now;
+	if ((rc = receipt_sign(&f, d->a->me, d->a->keys, &r, &rlen, err)) != 0)
+		return rc;
+	if ((p.receipt = sira__v1__receipt__unpack(NULL, rlen, r)) == NULL) {
+		free(r);
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	}
+	p.body_case = SIRA__V1__PAYLOAD__BODY_RECEIPT;
+	if ((rc = wire_pack(&p.base, &pb, &plen, err)) == 0)
+		rc = book_queue(t, to, 1,
+		    SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT,
+		    "sira.receipt.v1", "", pb, plen, 7 * 86400, now, id, err);
+	in->receipt.data = r;
+	in->receipt.len = rlen;
+	sira__v1__receipt__free_unpacked(p.receipt, NULL);
+	free(pb);
+	return rc; /* r is owned by in now */
+}
+
+/* Store a received message (not a receipt) in the inbox. */
+static int
+store_message(struct daemon *d, struct vault_txn *t, const struct opened *o,
+    const uint8_t *env, size_t env_len, uint64_t now, struct sira_err *err)
+{
+	Sira__V1__InboxEntry in = SIRA__V1__INBOX_ENTRY__INIT;
+	const Sira__V1__EnvelopeHeader *h = o->env->h;
+	uint8_t *bytes = NULL;
+	size_t len;
+	int rc;
+
+	in.message_id = h->message_id;
+	in.sender = h->sender_agency_id;
+	in.kind = (int32_t)h->kind;
+	in.content_type = o->manifest->content_type;
+	in.case_ref = o->manifest->case_ref;
+	in.payload.data = o->payload;
+	in.payload.len = o->payload_len;
+	in.created_at = h->created_at;
+	in.received_at = now;
+	in.envelope.data = (uint8_t *)(uintptr_t)env;
+	in.envelope.len = env_len;
+	in.signed_manifest.data = o->signed_manifest;
+	in.signed_manifest.len = o->signed_manifest_len;
+	if ((rc = queue_receipt(d, t, o, now, &in, err)) == 0 &&
+	    (rc = wire_pack(&in.base, &bytes, &len, err)) == 0)
+		rc = vault_put(
+		    t, VT_INBOX, h->message_id.data, 16, bytes, len, err);
+	if (bytes != NULL)
+		sodium_memzero(bytes, len);
+	free(bytes);
+	free(in.receipt.data);
+	return rc;
+}
+
+/* A receipt that came back for one of our messages. */
+static int
+take_receipt(
+    struct daemon *d, struct vault_txn *t, const struct opened *o, uint64_t now)
+{
+	Sira__V1__Payload *p;
+	uint8_t *r;
+	size_t len;
+	int rc = -SIRA_EMALFORMED;
+
+	p = sira__v1__payload__unpack(NULL, o->payload_len, o->payload);
+	if (p != NULL && p->body_case == SIRA__V1__PAYLOAD__BODY_RECEIPT &&
+	    wire_pack(&p->receipt->base, &r, &len, NULL) == 0) {
+		rc = outbound_receipt(
+		    d, t, r, len, o->env->h->sender_agency_id, now);
+		free(r);
+	}
+	if (p != NULL)
+		sira__v1__payload__free_unpacked(p, NULL);
+	return rc;
+}
+
+/* Record a refusal in the audit chain (sender as claimed, if parsed). */
+static void
+record_refusal(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
+    const char *why, uint64_t now)
+{
+	Sira__V1__Envelope *env;
+	Sira__V1__EnvelopeHeader *h = NULL;
+	struct vault_txn *t = NULL;
+
+	env = sira__v1__envelope__unpack(
+	    NULL, dl->envelope.len, dl->envelope.data);
+	if (env != NULL)
+		h = sira__v1__envelope_header__unpack(
+		    NULL, env->header.len, env->header.data);
+	log_event(LOG_WARN, "message.refused", "from=%s reason=%s detail=%s",
+	    h ? h->sender_agency_id : "?", sira_strerror(rc), why);
+	if (vault_begin(d->a->vault, true, &t, NULL) == 0 &&
+	    book_audit(t, now, "refused", h ? h->sender_agency_id : "",
+		h && h->message_id.len == 16 ? h->message_id.data : NULL,
+		rc < 0 ? -rc : rc, NULL) == 0 &&
+	    vault_commit(&t, NULL) != 0)
+		log_event(LOG_ERROR, "audit.failed", "reason=store");
+	vault_abort(&t);
+	d->refused++;
+	if (h != NULL)
+		sira__v1__envelope_header__free_unpacked(h, NULL);
+	if (env != NULL)
+		sira__v1__envelope__free_unpacked(env, NULL);
+}
+
+static int
+store_opened(struct daemon *d, struct rx *x, const struct opened *o,
+    const Sira__V1__Deliver *dl, uint64_t now, struct sira_err *err)
+{
+	const Sira__V1__EnvelopeHeader *h = o->env->h;
+	uint8_t key[48], when[8];
+	int rc;
+
+	for (int i = 7, v = 0; i >= 0; i--, v++)
+		when[i] = (uint8_t)(now >> (8 * v));
+	seen_key(key, h->sender_cert_id.data, h->message_id.data);
+	if (h->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
+		rc = take_receipt(d, x->t, o, now);
+	else
+		rc = store_message(
+		    d, x->t, o, dl->envelope.data, dl->envelope.len, now, err);
+	if (rc == 0)
+		rc = vault_put(x->t, VT_SEEN, key, sizeof(key), when, 8, err);
+	if (rc == 0 && h->kind != SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
+		rc = book_audit(x->t, now, "received", h->sender_agency_id,
+		    h->message_id.data, 0, err);
+	return rc;
+}
+
+void
+inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
+{
+	struct rx x;
+	struct open_keys keys;
+	struct opened *o = NULL;
+	struct sira_err err;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	x.d = d;
+	x.now = now;
+	keys.me = d->a->me;
+	keys.ctx = &x;
+	keys.prekey = rx_prekey;
+	keys.sender_cert = rx_sender;
+	keys.seen = rx_seen;
+	sira_err_clear(&err);
+	if ((rc = vault_begin(d->a->vault, true, &x.t, &err)) != 0)
+		return; /* not acked: the broker keeps it */
+	rc = seal_open(
+	    dl->envelope.data, dl->envelope.len, &keys, now, &o, &err);
+	if (rc == 0 && (rc = store_opened(d, &x, o, dl, now, &err)) == 0)
+		rc = vault_commit(&x.t, &err);
+	vault_abort(&x.t);
+	sodium_memzero(&x.sec, sizeof(x.sec));
+	cert_destroy(&x.sender);
+	seal_opened_destroy(&o);
+	if (rc == 0) {
+		d->received++;
+		ack(d, dl);
+		link_nudge(&d->a->home); /* the receipt is waiting */
+	} else if (rc == -SIRA_EREPLAY) {
+		ack(d, dl); /* stored before: never twice */
+	} else if (rc == -SIRA_ECRL_STALE) {
+		d->crl_wait = true; /* hold it at the broker until fresh */
+	} else if (rc == -SIRA_EIO || rc == -SIRA_ENOMEM ||
+	    rc == -SIRA_EQUOTA) {
+		log_event(
+		    LOG_ERROR, "message.store_failed", "reason=%s", err.msg);
+	} else {
+		record_refusal(d, dl, rc, err.msg, now);
+		ack(d, dl);
+	}
+}

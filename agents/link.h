@@ -1,0 +1,47 @@
+/*
+ * link.h: the agent's connection to the broker: a DEALER socket with
+ * CurveZMQ, the broker's key pinned from its CA-verified certificate,
+ * reconnecting by itself with exponential backoff (libzmq's reconnect
+ * interval doubling up to a minute, started at a random 0.5-1.5 s so that
+ * agencies coming back after a power cut do not all knock at once). A
+ * socket monitor tells the daemon when a connection is up, so it can say
+ * Hello on every new connection.
+ */
+#ifndef SIRA_LINK_H
+#define SIRA_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "control.pb-c.h"
+
+struct link {
+	void *zctx;
+	void *sock;
+	void *mon;   /* PAIR socket receiving monitor events */
+	void *nudge; /* PULL socket the CLI pokes after queueing */
+	uint64_t next_request;
+};
+
+enum link_event { LINK_NONE, LINK_UP, LINK_DOWN };
+
+int link_open(struct link *l, const struct agent *a, struct sira_err *err);
+void link_close(struct link *l);
+
+/* Send f (request id assigned and returned in *request_id). */
+int link_send(struct link *l, Sira__V1__Frame *f, uint64_t *request_id);
+
+/*
+ * Wait up to timeout_ms for anything. *frame gets a received frame (caller
+ * frees with sira__v1__frame__free_unpacked) or NULL; *event a connection
+ * change; *nudged whether the CLI poked us.
+ */
+int link_poll(struct link *l, int timeout_ms, Sira__V1__Frame **frame,
+    enum link_event *event, bool *nudged);
+
+/* Poke a running daemon in home h (no-op when none listens). */
+void link_nudge(const struct home *h);
+
+#endif

@@ -1,0 +1,356 @@
+/*
+ * main.c: sira-agent, the agency's tool and daemon. Subcommands: init,
+ * run, send, inbox, show, outbox, status, directory, audit verify. The only
+ * file that exits or prints; errors are one line, "sira-agent: <reason>",
+ * exit 1 (2 for usage). Commands that queue write one transaction and
+ * return at once, whether the daemon or the broker runs or not.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "agent.h"
+#include "clock.h"
+#include "daemon.h"
+#include "envelope.h"
+#include "fileio.h"
+#include "log.h"
+#include "prekey.h"
+#include "report.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct opts {
+	const char *home, *cert, *key, *ca, *broker, *broker_cert, *pass_file;
+	const char *to, *kind, *file, *case_ref;
+	uint64_t ttl, rotate, retain;
+	int json, verbose;
+};
+
+static const char usage_text[] =
+    "usage: sira-agent COMMAND [--home DIR] [OPTIONS]   (or set SIRA_HOME)\n"
+    "\n"
+    "  init       --cert ID.cert --key ID.key --ca ca.cert --broker ENDPOINT\n"
+    "             --broker-cert broker.cert [--passphrase-file F]\n"
+    "  run        [--passphrase-file F] [--prekey-rotate S] [--prekey-retain S]\n"
+    "  send       --to ID[,ID...] --kind KIND --file F [--case REF] [--ttl S]\n"
+    "  inbox      [--json]          messages received\n"
+    "  show ID    [--json]          one message, received or sent\n"
+    "  outbox     [--json]          messages sent and how far they got\n"
+    "  status     [--json]          connection, queues, certificate expiry\n"
+    "  directory  [--json]          agencies this agent knows\n"
+    "  audit verify                 check the agency's audit chain\n"
+    "\n"
+    "KIND: referral, referral_response, referral_update, case_transfer,\n"
+    "      file_request, file_response, note\n";
+
+static const struct option longopts[] = {
+	{ "home", required_argument, NULL, 'h' },
+	{ "cert", required_argument, NULL, 'c' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "ca", required_argument, NULL, 'a' },
+	{ "broker", required_argument, NULL, 'b' },
+	{ "broker-cert", required_argument, NULL, 'B' },
+	{ "passphrase-file", required_argument, NULL, 'p' },
+	{ "to", required_argument, NULL, 't' },
+	{ "kind", required_argument, NULL, 'K' },
+	{ "file", required_argument, NULL, 'f' },
+	{ "case", required_argument, NULL, 'C' },
+	{ "ttl", required_argument, NULL, 'T' },
+	{ "prekey-rotate", required_argument, NULL, 'r' },
+	{ "prekey-retain", required_argument, NULL, 'R' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int
+usage_error(const char *msg)
+{
+	(void)fprintf(stderr, "sira-agent: %s (see sira-agent --help)\n", msg);
+	return 2;
+}
+
+static int
+fail(const struct sira_err *err)
+{
+	(void)fprintf(stderr, "sira-agent: %s\n",
+	    err->msg[0] ? err->msg : sira_strerror(err->code));
+	return 1;
+}
+
+static int
+number(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	*v = strtoull(s, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
+static int
+parse(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->ttl = SIRA_TTL_MAX;
+	o->rotate = SIRA_PREKEY_ROTATE_DEFAULT;
+	o->retain = SIRA_PREKEY_RETAIN_DEFAULT;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			o->home = optarg;
+			break;
+		case 'c':
+			o->cert = optarg;
+			break;
+		case 'k':
+			o->key = optarg;
+			break;
+		case 'a':
+			o->ca = optarg;
+			break;
+		case 'b':
+			o->broker = optarg;
+			break;
+		case 'B':
+			o->broker_cert = optarg;
+			break;
+		case 'p':
+			o->pass_file = optarg;
+			break;
+		case 't':
+			o->to = optarg;
+			break;
+		case 'K':
+			o->kind = optarg;
+			break;
+		case 'f':
+			o->file = optarg;
+			break;
+		case 'C':
+			o->case_ref = optarg;
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'T':
+			if (number(optarg, &o->ttl) || o->ttl == 0 ||
+			    o->ttl > SIRA_TTL_MAX)
+				return usage_error(
+				    "--ttl must be 1 to 2592000 seconds");
+			break;
+		case 'r':
+		case 'R':
+			if (number(
+				optarg, c == 'r' ? &o->rotate : &o->retain) ||
+			    (c == 'r' ? o->rotate : o->retain) == 0)
+				return usage_error(
+				    "prekey periods are positive numbers of seconds");
+			break;
+		default:
+			return usage_error("unknown or incomplete option");
+		}
+	}
+	return 0;
+}
+
+static int
+cmd_init(const struct opts *o, struct sira_err *err)
+{
+	struct home h;
+
+	if (o->cert == NULL || o->key == NULL || o->ca == NULL ||
+	    o->broker == NULL || o->broker_cert == NULL)
+		return usage_error(
+		    "init needs --cert, --key, --ca, --broker and --broker-cert");
+	if (home_resolve(o->home, &h, err) != 0 ||
+	    home_init(&h, o->cert, o->key, o->ca, o->broker, o->broker_cert,
+		o->pass_file, err) != 0)
+		return fail(err);
+	(void)printf(
+	    "agency home ready in %s; start the daemon with: sira-agent run --home %s\n",
+	    h.dir, h.dir);
+	return 0;
+}
+
+static int
+open_agent(const struct opts *o, struct agent *a, struct sira_err *err)
+{
+	memset(a, 0, sizeof(*a));
+	if (home_resolve(o->home, &a->home, err) != 0 ||
+	    agent_open(a, o->pass_file, clock_now(), err) != 0) {
+		agent_close(a);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_run(const struct opts *o, struct sira_err *err)
+{
+	struct sigaction sa;
+	struct agent a;
+	int rc;
+
+	if (o->verbose)
+		log_set_level(LOG_DEBUG);
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)signal(SIGPIPE, SIG_IGN);
+	rc = daemon_run(&a, o->rotate, o->retain, &stop_flag, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
+/* Split a comma-separated list in place into ids[] (at most max). */
+static size_t
+split_ids(char *list, const char **ids, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL;
+
+	for (char *tok = strtok_r(list, ",", &save); tok != NULL && n < max;
+	     tok = strtok_r(NULL, ",", &save))
+		ids[n++] = tok;
+	return n;
+}
+
+static int
+cmd_send(const struct opts *o, struct sira_err *err)
+{
+	const char *to[SIRA_RECIPIENTS_MAX];
+	char list[2048], hex[33];
+	struct vault_txn *t = NULL;
+	struct agent a;
+	uint8_t *buf, id[16];
+	size_t len, n;
+	int kind, rc;
+
+	if (o->to == NULL || o->kind == NULL || o->file == NULL)
+		return usage_error("send needs --to, --kind and --file");
+	if (envelope_kind_parse(o->kind, &kind) != 0 ||
+	    kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
+		return usage_error("unknown kind");
+	(void)snprintf(list, sizeof(list), "%s", o->to);
+	if ((n = split_ids(list, to, SIRA_RECIPIENTS_MAX)) == 0)
+		return usage_error("--to names no agency");
+	for (size_t i = 0; i < n; i++)
+		if (!cert_agency_id_valid(to[i]))
+			return usage_error("invalid agency id in --to");
+	if (fileio_read(o->file, AGENT_PAYLOAD_MAX, &buf, &len, err) != 0)
+		return fail(err);
+	if (open_agent(o, &a, err) != 0) {
+		free(buf);
+		return fail(err);
+	}
+	if ((rc = vault_begin(a.vault, true, &t, err)) == 0 &&
+	    (rc = book_queue(t, to, n, kind, "sira.note.v1",
+		 o->case_ref ? o->case_ref : "", buf, len, (uint32_t)o->ttl,
+		 clock_now(), id, err)) == 0)
+		rc = vault_commit(&t, err);
+	vault_abort(&t);
+	sodium_memzero(buf, len);
+	free(buf);
+	if (rc == 0)
+		link_nudge(&a.home);
+	agent_close(&a);
+	if (rc != 0)
+		return fail(err);
+	(void)sodium_bin2hex(hex, sizeof(hex), id, 16);
+	(void)printf("%s\n", hex);
+	return 0;
+}
+
+static int
+cmd_report(const char *cmd, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct agent a;
+	int rc;
+
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	if (strcmp(cmd, "inbox") == 0)
+		rc = report_inbox(&a, o->json, err);
+	else if (strcmp(cmd, "outbox") == 0)
+		rc = report_outbox(&a, o->json, err);
+	else if (strcmp(cmd, "show") == 0)
+		rc = report_show(&a, arg, o->json, err);
+	else if (strcmp(cmd, "status") == 0)
+		rc = report_status(&a, o->json, err);
+	else if (strcmp(cmd, "directory") == 0)
+		rc = report_directory(&a, o->json, err);
+	else
+		rc = report_audit_verify(&a, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sira_err err;
+	struct opts o;
+	const char *cmd, *arg = NULL;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		(void)fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (sodium_init() < 0) {
+		(void)fprintf(
+		    stderr, "sira-agent: libsodium failed to start\n");
+		return 1;
+	}
+	sira_err_clear(&err);
+	cmd = argv[1];
+	if (strcmp(cmd, "audit") == 0) {
+		if (argc < 3 || strcmp(argv[2], "verify") != 0)
+			return usage_error(
+			    "the audit command is: audit verify");
+		argc--;
+		argv++;
+	}
+	if ((rc = parse(argc - 1, argv + 1, &o)) != 0)
+		return rc;
+	if (optind < argc - 1)
+		arg = argv[optind + 1];
+	if (strcmp(cmd, "init") == 0)
+		return cmd_init(&o, &err);
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(&o, &err);
+	if (strcmp(cmd, "send") == 0)
+		return cmd_send(&o, &err);
+	if (strcmp(cmd, "show") == 0 && arg == NULL)
+		return usage_error("show needs a message id");
+	if (strcmp(cmd, "inbox") == 0 || strcmp(cmd, "outbox") == 0 ||
+	    strcmp(cmd, "show") == 0 || strcmp(cmd, "status") == 0 ||
+	    strcmp(cmd, "directory") == 0 || strcmp(cmd, "audit") == 0)
+		return cmd_report(cmd, &o, arg, &err);
+	return usage_error("unknown command");
+}

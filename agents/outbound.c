@@ -1,0 +1,679 @@
+/*
+ * outbound.c: messages going out, from queued to delivered.
+ *
+ * A CLI command queues a message in one transaction and returns. Here the
+ * daemon seals it (once: the sealed envelope is stored, so a resend is
+ * byte-identical and the broker's idempotent submission recognises it),
+ * submits it until the broker's Accepted arrives, checks that evidence
+ * (signed checkpoint, inclusion of its leaf, consistency with the last
+ * checkpoint we accepted), and marks it delivered when every recipient's
+ * signed receipt is in. Every state change is one write transaction with
+ * its audit entry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+#include "merkle.h"
+#include "payload.pb-c.h"
+#include "peers.h"
+#include "receipt.h"
+#include "seal.h"
+#include "signed.h"
+#include "wire.h"
+
+#define OUT_MAX 256 /* entries handled per pump */
+
+#define Q SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED
+#define SEALED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_SEALED
+#define ACCEPTED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_ACCEPTED
+#define DELIVERED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_DELIVERED
+#define REFUSED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_REFUSED
+#define EXPIRED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_EXPIRED
+
+struct todo {
+	uint8_t ids[OUT_MAX][16];
+	size_t n;
+};
+
+static int
+collect(
+    void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct todo *td = ctx;
+
+	(void)val;
+	(void)vlen;
+	if (klen == 16 && td->n < OUT_MAX)
+		memcpy(td->ids[td->n++], key, 16);
+	return td->n < OUT_MAX ? 0 : 1;
+}
+
+/* Mark e refused; the detail is copied (e owns its strings). */
+static void
+refuse(Sira__V1__OutboxEntry *e, int code, const char *detail)
+{
+	char *copy = strdup(detail);
+
+	e->state = REFUSED;
+	e->refused_reason = code < 0 ? -code : code;
+	if (copy != NULL) {
+		if (e->refused_detail != NULL &&
+		    e->refused_detail != protobuf_c_empty_string)
+			free(e->refused_detail);
+		e->refused_detail = copy;
+	}
+}
+
+/* Next per-pair sequence number with agency (detects dropped messages). */
+static uint64_t
+next_pair_seq(struct vault_txn *t, const char *agency)
+{
+	char name[SIRA_AGENCY_ID_MAX + 8];
+	uint64_t v = 0;
+
+	(void)snprintf(name, sizeof(name), "seq:%s", agency);
+	(void)vault_counter_get(t, name, &v);
+	(void)vault_counter_put(t, name, v + 1, NULL);
+	return v + 1;
+}
+
+/* Store the sealed envelope and what receipts will be checked against. */
+static void
+record_sealed(Sira__V1__OutboxEntry *e, uint8_t *env, size_t len,
+    const struct sealed_meta *m, struct cert **certs, size_t n,
+    ProtobufCBinaryData *ids)
+{
+	e->state = SEALED;
+	e->envelope.data = env;
+	e->envelope.len = len;
+	e->message_id.data = (uint8_t *)(uintptr_t)m->message_id;
+	e->message_id.len = 16;
+	e->envelope_hash.data = (uint8_t *)(uintptr_t)m->envelope_hash;
+	e->envelope_hash.len = 32;
+	e->manifest_hash.data = (uint8_t *)(uintptr_t)m->manifest_hash;
+	e->manifest_hash.len = 32;
+	e->manifest_sig_sha256.data =
+	    (uint8_t *)(uintptr_t)m->manifest_sig_sha256;
+	e->manifest_sig_sha256.len = 32;
+	e->created_at = m->created_at;
+	e->expires_at = m->expires_at;
+	for (size_t i = 0; i < n; i++) {
+		ids[i].data = certs[i]->id;
+		ids[i].len = SIRA_HASH_LEN;
+	}
+	e->n_recipient_cert_ids = n;
+	e->recipient_cert_ids = ids;
+}
+
+/* Forget the borrowed pointers record_sealed put in e (they were empty). */
+static void
+unrecord(Sira__V1__OutboxEntry *e)
+{
+	memset(&e->envelope, 0, sizeof(e->envelope));
+	memset(&e->message_id, 0, sizeof(e->message_id));
+	memset(&e->envelope_hash, 0, sizeof(e->envelope_hash));
+	memset(&e->manifest_hash, 0, sizeof(e->manifest_hash));
+	memset(&e->manifest_sig_sha256, 0, sizeof(e->manifest_sig_sha256));
+	e->n_recipient_cert_ids = 0;
+	e->recipient_cert_ids = NULL;
+}
+
+/* Resolve every recipient: certificate and current prekey, verified. */
+static int
+resolve(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
+    uint64_t now, struct cert **certs, struct prekey **pks,
+    struct seal_recipient *rs, struct sira_err *err)
+{
+	int rc;
+
+	for (size_t i = 0; i < e->n_to; i++) {
+		if ((rc = peers_current(
+			 d->a, t, e->to[i], now, &certs[i], &pks[i], err)) != 0)
+			return rc;
+		rs[i].cert = certs[i];
+		rs[i].prekey = pks[i];
+		rs[i].pair_seq = next_pair_seq(t, e->to[i]);
+	}
+	return 0;
+}
+
+static int
+seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
+    uint64_t now, struct sira_err *err)
+{
+	struct cert *certs[SIRA_RECIPIENTS_MAX] = { 0 };
+	struct prekey *pks[SIRA_RECIPIENTS_MAX] = { 0 };
+	struct seal_recipient rs[SIRA_RECIPIENTS_MAX];
+	ProtobufCBinaryData ids[SIRA_RECIPIENTS_MAX];
+	struct seal_params sp = { 0 };
+	struct sealed_meta m;
+	struct seal *s = NULL;
+	uint8_t *env = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (e->n_to == 0 || e->n_to > SIRA_RECIPIENTS_MAX)
+		return sira_err_set(err, SIRA_EINVAL, "bad recipient list");
+	if ((rc = resolve(d, t, e, now, certs, pks, rs, err)) != 0)
+		goto out;
+	sp.sender = d->a->me;
+	sp.sender_keys = d->a->keys;
+	sp.kind = e->kind;
+	sp.content_type = e->content_type;
+	sp.case_ref = e->case_ref;
+	sp.onward_sharing = SIRA__V1__ONWARD_SHARING__ONWARD_SHARING_NONE;
+	sp.now = now;
+	sp.ttl = e->ttl;
+	sp.recipients = rs;
+	sp.n_recipients = e->n_to;
+	sp.message_id = e->local_id.data;
+	if ((rc = seal_begin(&sp, &s, err)) != 0 ||
+	    (rc = seal_finish(
+		 s, e->payload.data, e->payload.len, &env, &len, &m, err)) != 0)
+		goto out;
+	record_sealed(e, env, len, &m, certs, e->n_to, ids);
+	if ((rc = book_put_out(t, e, now, err)) == 0)
+		rc = book_audit(
+		    t, now, "sealed", e->to[0], m.message_id, 0, err);
+	unrecord(e);
+out:
+	seal_destroy(&s);
+	free(env);
+	for (size_t i = 0; i < e->n_to && i < SIRA_RECIPIENTS_MAX; i++) {
+		cert_destroy(&certs[i]);
+		prekey_destroy(&pks[i]);
+	}
+	return rc;
+}
+
+static int
+submit(struct daemon *d, Sira__V1__OutboxEntry *e, uint64_t now)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Submit sb = SIRA__V1__SUBMIT__INIT;
+	uint64_t req;
+
+	sb.envelope = e->envelope;
+	f.body_case = SIRA__V1__FRAME__BODY_SUBMIT;
+	f.submit = &sb;
+	if (link_send(&d->link, &f, &req) != 0)
+		return -SIRA_EIO;
+	daemon_expect(d, req, P_SUBMIT, e->local_id.data, now);
+	return 0;
+}
+
+/* Retry gently on bad links: 5 s, doubling up to 5 minutes. */
+static bool
+retry_due(const Sira__V1__OutboxEntry *e, uint64_t now)
+{
+	uint64_t wait = 5u << (e->attempts < 6 ? e->attempts : 6);
+
+	return now >= e->updated_at + (wait > 300 ? 300 : wait);
+}
+
+/* One entry's step; returns 0 or a store error. */
+static int
+step(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
+    uint64_t now)
+{
+	struct sira_err why;
+	uint64_t deadline =
+	    e->state == Q ? e->queued_at + e->ttl : e->expires_at;
+	int rc;
+
+	if (e->state >= DELIVERED)
+		return 0;
+	if (now >= deadline && e->state != ACCEPTED) {
+		e->state = EXPIRED;
+		if ((rc = book_put_out(t, e, now, NULL)) != 0)
+			return rc;
+		return book_audit(t, now, "expired", e->to[0], e->local_id.data,
+		    SIRA_EEXPIRED, NULL);
+	}
+	if (e->state == Q) {
+		rc = seal_entry(d, t, e, now, &why);
+		if (rc == -SIRA_EUNKNOWN_AGENCY && d->last_dir > e->queued_at) {
+			refuse(e, rc, why.msg);
+			if ((rc = book_put_out(t, e, now, NULL)) != 0)
+				return rc;
+			return book_audit(t, now, "refused", e->to[0],
+			    e->local_id.data, SIRA_EUNKNOWN_AGENCY, NULL);
+		}
+		/* Not sealable yet (no prekey, stale list): ask the directory
+		 * again, not more than twice a minute, and try later. */
+		if ((rc == -SIRA_EPREKEY || rc == -SIRA_EUNKNOWN_AGENCY ||
+			rc == -SIRA_ECRL_STALE) &&
+		    d->session && now - d->last_dir >= 30) {
+			d->last_dir = now;
+			(void)daemon_request_directory(d, now);
+		}
+		return rc == -SIRA_EIO || rc == -SIRA_EQUOTA ? rc : 0;
+	}
+	if (e->state == SEALED && d->session &&
+	    !daemon_pending_has(d, P_SUBMIT, e->local_id.data) &&
+	    (e->attempts == 0 || retry_due(e, now))) {
+		e->attempts++;
+		if ((rc = book_put_out(t, e, now, NULL)) != 0)
+			return rc;
+		(void)submit(d, e, now);
+	}
+	return 0;
+}
+
+int
+outbound_pump(struct daemon *d, uint64_t now)
+{
+	struct todo *td = calloc(1, sizeof(*td));
+	struct vault_txn *t = NULL;
+	struct sira_err err;
+	int rc;
+
+	if (td == NULL)
+		return -SIRA_ENOMEM;
+	if ((rc = vault_begin(d->a->vault, true, &t, &err)) != 0 ||
+	    (rc = vault_each(t, VT_OUTBOX, collect, td, &err)) != 0)
+		goto out;
+	for (size_t i = 0; i < td->n && rc == 0; i++) {
+		Sira__V1__OutboxEntry *e;
+		if (book_get_out(t, td->ids[i], &e, &err) != 0)
+			continue;
+		rc = step(d, t, e, now);
+		sira__v1__outbox_entry__free_unpacked(e, NULL);
+	}
+	if (rc == 0)
+		rc = vault_commit(&t, &err);
+out:
+	if (rc != 0)
+		log_event(
+		    LOG_ERROR, "outbox.failed", "reason=%s", sira_strerror(rc));
+	vault_abort(&t);
+	free(td);
+	return rc;
+}
+
+/* Load, change and store one outbox entry in its own transaction. */
+static int
+update(struct daemon *d, const uint8_t *id,
+    int (*fn)(struct daemon *, struct vault_txn *, Sira__V1__OutboxEntry *,
+	const void *, uint64_t),
+    const void *arg, uint64_t now)
+{
+	Sira__V1__OutboxEntry *e = NULL;
+	struct vault_txn *t = NULL;
+	struct sira_err err;
+	int rc;
+
+	if ((rc = vault_begin(d->a->vault, true, &t, &err)) != 0 ||
+	    (rc = book_get_out(t, id, &e, &err)) != 0 ||
+	    (rc = fn(d, t, e, arg, now)) != 0 ||
+	    (rc = vault_commit(&t, &err)) != 0)
+		log_event(LOG_WARN, "outbox.update_failed", "reason=%s",
+		    sira_strerror(rc));
+	if (e != NULL)
+		sira__v1__outbox_entry__free_unpacked(e, NULL);
+	vault_abort(&t);
+	return rc;
+}
+
+/* The checkpoint in acc must be signed by the broker's log key. */
+static int
+checkpoint_of(const struct daemon *d, const Sira__V1__SignedCheckpoint *sc,
+    Sira__V1__Checkpoint **out)
+{
+	struct signed_obj so;
+	uint8_t *raw;
+	size_t len;
+	int rc = -SIRA_EBADSIG;
+
+	*out = NULL;
+	if (sc == NULL || (d->a->broker->key_usage & SIRA_KU_LOG_SIGN) == 0 ||
+	    wire_pack(&sc->base, &raw, &len, NULL) != 0)
+		return -SIRA_EMALFORMED;
+	if (signed_split(raw, len, 4096, 4096, "checkpoint", &so, NULL) == 0) {
+		if (sign_verify(d->a->broker->sign_pk, SIRA_DS_CHECKPOINT,
+			so.tbs, so.tbs_len, so.sig) == 0 &&
+		    (*out = sira__v1__checkpoint__unpack(
+			 NULL, so.tbs_len, so.tbs)) != NULL &&
+		    (*out)->root.len == 32)
+			rc = 0;
+		signed_clear(&so);
+	}
+	free(raw);
+	return rc;
+}
+
+static int
+set_accepted(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
+    const void *arg, uint64_t now)
+{
+	const Sira__V1__Accepted *acc = arg;
+	uint8_t *raw;
+	size_t len;
+	int rc;
+
+	(void)d;
+	if (acc->envelope_hash.len != 32 ||
+	    memcmp(acc->envelope_hash.data, e->envelope_hash.data, 32) != 0)
+		return -SIRA_EAUTH;
+	if (e->state != SEALED)
+		return 0; /* a repeated Accepted: nothing new */
+	if (wire_pack(&acc->base, &raw, &len, NULL) != 0)
+		return -SIRA_ENOMEM;
+	e->state = ACCEPTED;
+	e->accepted.data = raw;
+	e->accepted.len = len;
+	rc = book_put_out(t, e, now, NULL);
+	if (rc == 0)
+		rc = book_audit(
+		    t, now, "accepted", "broker", e->local_id.data, 0, NULL);
+	return rc; /* raw is freed with e */
+}
+
+/* Ask for the leaf, its inclusion proof and consistency since ours. */
+static void
+request_proof(struct daemon *d, const uint8_t *id, uint64_t leaf, uint64_t size,
+    uint64_t now)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__ProofRequest q = SIRA__V1__PROOF_REQUEST__INIT;
+	struct vault_txn *t;
+	uint64_t old = 0, req;
+
+	if (vault_begin(d->a->vault, false, &t, NULL) == 0) {
+		(void)vault_counter_get(t, "cp.size", &old);
+		vault_abort(&t);
+	}
+	q.leaf_index = leaf;
+	q.tree_size = size;
+	q.old_size = old < size ? old : 0;
+	f.body_case = SIRA__V1__FRAME__BODY_PROOF_REQUEST;
+	f.proof_request = &q;
+	if (link_send(&d->link, &f, &req) == 0)
+		daemon_expect(d, req, P_PROOF, id, now);
+}
+
+void
+outbound_accepted(struct daemon *d, const struct pending *p,
+    const Sira__V1__Accepted *acc, uint64_t now)
+{
+	Sira__V1__Checkpoint *cp = NULL;
+
+	if (checkpoint_of(d, acc->checkpoint, &cp) != 0) {
+		daemon_alarm(d,
+		    "the broker's Accepted carries no valid signed checkpoint");
+		return;
+	}
+	if (p->kind == P_SUBMIT &&
+	    update(d, p->id, set_accepted, acc, now) == 0) {
+		d->sent++;
+		request_proof(d, p->id, acc->leaf_index, cp->size, now);
+	}
+	sira__v1__checkpoint__free_unpacked(cp, NULL);
+}
+
+static bool
+transient(int reason)
+{
+	return reason == SIRA_ERATE || reason == SIRA_EIO ||
+	    reason == SIRA_EQUOTA || reason == SIRA_ESTATE ||
+	    reason == SIRA_ENOMEM;
+}
+
+static int
+set_nacked(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
+    const void *arg, uint64_t now)
+{
+	const Sira__V1__Nack *n = arg;
+	int reason = (int)n->reason;
+
+	(void)d;
+	if (e->state != SEALED && e->state != ACCEPTED)
+		return 0;
+	if (reason == SIRA_EEXPIRED)
+		e->state = EXPIRED;
+	else if (transient(reason))
+		return book_put_out(t, e, now, NULL); /* retry_due() later */
+	else
+		refuse(e, reason, n->detail);
+	if (book_put_out(t, e, now, NULL) != 0)
+		return -SIRA_EIO;
+	return book_audit(t, now,
+	    reason == SIRA_EEXPIRED ? "expired" : "refused", "broker",
+	    e->local_id.data, reason, NULL);
+}
+
+void
+outbound_nack(struct daemon *d, const struct pending *p,
+    const Sira__V1__Nack *n, uint64_t now)
+{
+	const uint8_t *id = p != NULL && p->kind == P_SUBMIT ? p->id :
+	    n->message_id.len == 16 ? n->message_id.data :
+				      NULL;
+
+	log_event(LOG_WARN, "broker.nack", "reason=%s detail=%s",
+	    sira_strerror((int)n->reason), n->detail);
+	if (n->reason == SIRA__V1__REASON__REASON_STATE) {
+		/* The broker lost our session (it restarted, or we were
+		 * silent too long): say Hello again, then resend. */
+		daemon_rehello(d, now);
+		return;
+	}
+	if (id != NULL)
+		(void)update(d, id, set_nacked, n, now);
+}
+
+/* Copy n proof hashes into a flat buffer; -1 if a hash is not 32 bytes. */
+static int
+flatten(ProtobufCBinaryData *h, size_t n, uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].len != 32)
+			return -1;
+		memcpy(out + 32 * i, h[i].data, 32);
+	}
+	return 0;
+}
+
+/* The tree only grew since the checkpoint we accepted last; keep the new. */
+static int
+check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
+    const Sira__V1__ProofResponse *r, struct sira_err *err)
+{
+	uint8_t proof[SIRA_MERKLE_PROOF_MAX * 32], *old = NULL;
+	uint64_t old_size = 0;
+	size_t old_len = 0;
+	int rc = 0;
+
+	(void)vault_counter_get(t, "cp.size", &old_size);
+	if (old_size > cp->size)
+		return sira_err_set(err, SIRA_EAUTH,
+		    "the broker's log shrank from %llu to %llu leaves",
+		    (unsigned long long)old_size, (unsigned long long)cp->size);
+	if (old_size > 0 &&
+	    (vault_get(t, VT_META, "cp.root", 7, &old, &old_len, NULL) != 0 ||
+		old_len != 32 ||
+		flatten(r->consistency_proof, r->n_consistency_proof, proof) !=
+		    0 ||
+		merkle_verify_consistency(old_size, cp->size, old,
+		    cp->root.data, proof, r->n_consistency_proof, NULL) != 0))
+		rc = sira_err_set(err, SIRA_EAUTH,
+		    "the broker's log is not consistent with its earlier checkpoint");
+	vault_free(old, old_len);
+	if (rc == 0 && cp->size >= old_size)
+		rc = vault_counter_put(t, "cp.size", cp->size, err) ?:
+		    vault_put(t, VT_META, "cp.root", 7, cp->root.data, 32, err);
+	return rc;
+}
+
+/* The evidence: our leaf is in the signed tree, and the tree only grew. */
+static int
+check_proof(struct daemon *d, struct vault_txn *t,
+    const Sira__V1__OutboxEntry *e, const Sira__V1__ProofResponse *r,
+    struct sira_err *err)
+{
+	uint8_t proof[SIRA_MERKLE_PROOF_MAX * 32], leaf[32];
+	Sira__V1__Checkpoint *cp = NULL;
+	Sira__V1__LogLeaf *l = NULL;
+	Sira__V1__Accepted *acc = NULL;
+	int rc = sira_err_set(err, SIRA_EAUTH,
+	    "the broker's proof for this message does not hold");
+
+	if (checkpoint_of(d, r->checkpoint, &cp) != 0 ||
+	    r->n_inclusion_proof > SIRA_MERKLE_PROOF_MAX ||
+	    r->n_consistency_proof > SIRA_MERKLE_PROOF_MAX ||
+	    (acc = sira__v1__accepted__unpack(
+		 NULL, e->accepted.len, e->accepted.data)) == NULL ||
+	    (l = sira__v1__log_leaf__unpack(NULL, r->leaf.len, r->leaf.data)) ==
+		NULL ||
+	    l->object_hash.len != 32 ||
+	    memcmp(l->object_hash.data, e->envelope_hash.data, 32) != 0 ||
+	    flatten(r->inclusion_proof, r->n_inclusion_proof, proof) != 0)
+		goto out;
+	merkle_leaf_hash(r->leaf.data, r->leaf.len, leaf);
+	if (merkle_verify_inclusion(leaf, acc->leaf_index, cp->size, proof,
+		r->n_inclusion_proof, cp->root.data, NULL) != 0)
+		goto out;
+	rc = check_consistency(t, cp, r, err);
+out:
+	if (acc != NULL)
+		sira__v1__accepted__free_unpacked(acc, NULL);
+	if (l != NULL)
+		sira__v1__log_leaf__free_unpacked(l, NULL);
+	if (cp != NULL)
+		sira__v1__checkpoint__free_unpacked(cp, NULL);
+	return rc;
+}
+
+void
+outbound_proof(struct daemon *d, const struct pending *p,
+    const Sira__V1__ProofResponse *r, uint64_t now)
+{
+	Sira__V1__OutboxEntry *e = NULL;
+	struct vault_txn *t = NULL;
+	struct sira_err err;
+	int rc;
+
+	if (vault_begin(d->a->vault, true, &t, &err) != 0)
+		return;
+	if ((rc = book_get_out(t, p->id, &e, &err)) == 0 &&
+	    (rc = check_proof(d, t, e, r, &err)) == 0)
+		rc = book_audit(
+		    t, now, "evidence-checked", "broker", p->id, 0, &err);
+	if (rc == 0)
+		rc = vault_commit(&t, &err);
+	vault_abort(&t);
+	if (e != NULL)
+		sira__v1__outbox_entry__free_unpacked(e, NULL);
+	if (rc != 0)
+		daemon_alarm(d, err.msg);
+}
+
+/* Index of agency in e's recipients, or -1. */
+static int
+recipient_index(const Sira__V1__OutboxEntry *e, const char *agency)
+{
+	for (size_t i = 0; i < e->n_to; i++)
+		if (strcmp(e->to[i], agency) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+add_receipt(Sira__V1__OutboxEntry *e, const uint8_t *receipt, size_t len,
+    const char *from)
+{
+	ProtobufCBinaryData *r;
+	char **f;
+
+	for (size_t i = 0; i < e->n_receipt_from; i++)
+		if (strcmp(e->receipt_from[i], from) == 0)
+			return 0; /* already have this one's receipt */
+	if ((r = realloc(e->receipts, (e->n_receipts + 1) * sizeof(*r))) ==
+	    NULL)
+		return -SIRA_ENOMEM;
+	e->receipts = r;
+	if ((f = realloc(e->receipt_from,
+		 (e->n_receipt_from + 1) * sizeof(*f))) == NULL)
+		return -SIRA_ENOMEM;
+	e->receipt_from = f;
+	if ((r[e->n_receipts].data = malloc(len)) == NULL ||
+	    (f[e->n_receipt_from] = strdup(from)) == NULL) {
+		free(r[e->n_receipts].data);
+		return -SIRA_ENOMEM;
+	}
+	memcpy(r[e->n_receipts].data, receipt, len);
+	r[e->n_receipts++].len = len;
+	e->n_receipt_from++;
+	return 1;
+}
+
+int
+outbound_receipt(struct daemon *d, struct vault_txn *t, const uint8_t *receipt,
+    size_t len, const char *from, uint64_t now)
+{
+	Sira__V1__ReceiptTBS *tbs = NULL;
+	Sira__V1__OutboxEntry *e = NULL;
+	struct receipt_expect x;
+	struct receipt_info info;
+	struct cert *rc_cert = NULL;
+	const char *ids[SIRA_RECIPIENTS_MAX];
+	uint8_t cids[SIRA_RECIPIENTS_MAX][32];
+	struct sira_err err;
+	int i, rc = -SIRA_EAUTH;
+
+	/* Which message: read the claim, then verify it for real. */
+	Sira__V1__Receipt *r = sira__v1__receipt__unpack(NULL, len, receipt);
+	if (r == NULL ||
+	    (tbs = sira__v1__receipt_tbs__unpack(
+		 NULL, r->tbs.len, r->tbs.data)) == NULL ||
+	    tbs->message_id.len != 16 ||
+	    book_get_out(t, tbs->message_id.data, &e, NULL) != 0 ||
+	    (i = recipient_index(e, from)) < 0 ||
+	    (size_t)i >= e->n_recipient_cert_ids ||
+	    peers_cert(d->a, t, from, e->recipient_cert_ids[i].data,
+		tbs->received_at, now, &rc_cert, &err) != 0)
+		goto out;
+	memset(&x, 0, sizeof(x));
+	memcpy(x.message_id, e->message_id.data, 16);
+	memcpy(x.envelope_hash, e->envelope_hash.data, 32);
+	memcpy(x.manifest_hash, e->manifest_hash.data, 32);
+	memcpy(x.manifest_sig_sha256, e->manifest_sig_sha256.data, 32);
+	memcpy(x.sender_cert_id, d->a->me->id, 32);
+	x.created_at = e->created_at;
+	for (size_t k = 0; k < e->n_to && k < e->n_recipient_cert_ids; k++) {
+		if (e->recipient_cert_ids[k].len != 32)
+			goto out;
+		ids[k] = e->to[k];
+		memcpy(cids[k], e->recipient_cert_ids[k].data, 32);
+		x.n_recipients++;
+	}
+	x.recipient_ids = ids;
+	x.recipient_cert_ids = (const uint8_t(*)[32])cids;
+	rc = receipt_verify(receipt, len, rc_cert, &x, &info, &err);
+	if (rc == 0 && (rc = add_receipt(e, receipt, len, from)) == 1) {
+		if (info.kind == RECEIPT_REJECTED)
+			refuse(
+			    e, info.reject_reason, "refused by the recipient");
+		else if (e->n_receipts >= e->n_to)
+			e->state = DELIVERED;
+		rc = book_put_out(t, e, now, NULL);
+		if (rc == 0)
+			rc = book_audit(t, now,
+			    info.kind == RECEIPT_REJECTED ? "rejected" :
+							    "receipt",
+			    from, e->local_id.data, info.reject_reason, NULL);
+	}
+out:
+	cert_destroy(&rc_cert);
+	if (e != NULL)
+		sira__v1__outbox_entry__free_unpacked(e, NULL);
+	if (tbs != NULL)
+		sira__v1__receipt_tbs__free_unpacked(tbs, NULL);
+	if (r != NULL)
+		sira__v1__receipt__free_unpacked(r, NULL);
+	return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,19 @@
+/*
+ * report.h: what sira-agent shows people and scripts: inbox, outbox, one
+ * message, status, the directory, and the audit check. Text for a social
+ * worker; --json for scripts. Message contents are shown only by `show`.
+ */
+#ifndef SIRA_REPORT_H
+#define SIRA_REPORT_H
+
+#include "agent.h"
+
+int report_inbox(struct agent *a, int json, struct sira_err *err);
+int report_outbox(struct agent *a, int json, struct sira_err *err);
+int report_show(
+    struct agent *a, const char *id, int json, struct sira_err *err);
+int report_status(struct agent *a, int json, struct sira_err *err);
+int report_directory(struct agent *a, int json, struct sira_err *err);
+int report_audit_verify(struct agent *a, struct sira_err *err);
+
+#endif
