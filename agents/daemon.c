@@ -118,6 +118,7 @@ take_directory(
 	    peers_take(d->a, t, r, now, &refused, &err) == 0 &&
 	    vault_commit(&t, &err) == 0) {
 		d->last_dir = now;
+		d->synced = true;
 		d->crl_wait = peers_crl_fresh(d->a, now, NULL) != 0;
 		log_event(LOG_INFO, "directory.synced",
 		    "certs=%zu prekeys=%zu refused=%zu", r->n_certs,
@@ -338,6 +339,42 @@ on_welcome(struct daemon *d, const Sira__V1__Welcome *w, uint64_t now)
 	d->last_prekey = 0; /* publish on this session */
 }
 
+/*
+ * Deliveries that arrive before this session's directory (with the latest
+ * revocation list) are held, not acted on: a revocation the committee
+ * published while we were offline must apply to what waited for us. A
+ * delivery that does not fit is left unacknowledged; the broker resends.
+ */
+static void
+hold(struct daemon *d, const Sira__V1__Deliver *dl)
+{
+	struct held *h;
+
+	if (d->n_held == DAEMON_HELD_MAX)
+		return;
+	h = &d->held[d->n_held];
+	if ((h->envelope = malloc(dl->envelope.len)) == NULL)
+		return;
+	memcpy(h->envelope, dl->envelope.data, dl->envelope.len);
+	h->len = dl->envelope.len;
+	h->delivery_id = dl->delivery_id;
+	d->n_held++;
+}
+
+static void
+release_held(struct daemon *d, uint64_t now)
+{
+	for (size_t i = 0; i < d->n_held; i++) {
+		Sira__V1__Deliver dl = SIRA__V1__DELIVER__INIT;
+		dl.delivery_id = d->held[i].delivery_id;
+		dl.envelope.data = d->held[i].envelope;
+		dl.envelope.len = d->held[i].len;
+		inbound_deliver(d, &dl, now);
+		free(d->held[i].envelope);
+	}
+	d->n_held = 0;
+}
+
 static void
 on_frame(struct daemon *d, const Sira__V1__Frame *f, uint64_t now)
 {
@@ -351,6 +388,8 @@ on_frame(struct daemon *d, const Sira__V1__Frame *f, uint64_t now)
 		break;
 	case SIRA__V1__FRAME__BODY_DIRECTORY_RESPONSE:
 		take_directory(d, f->directory_response, now);
+		if (d->synced)
+			release_held(d, now);
 		d->last_pump = 0;
 		break;
 	case SIRA__V1__FRAME__BODY_ACCEPTED:
@@ -363,7 +402,10 @@ on_frame(struct daemon *d, const Sira__V1__Frame *f, uint64_t now)
 		outbound_nack(d, known ? &p : NULL, f->nack, now);
 		break;
 	case SIRA__V1__FRAME__BODY_DELIVER:
-		inbound_deliver(d, f->deliver, now);
+		if (d->synced)
+			inbound_deliver(d, f->deliver, now);
+		else
+			hold(d, f->deliver);
 		break;
 	case SIRA__V1__FRAME__BODY_PROOF_RESPONSE:
 		if (known && p.kind == P_PROOF)
@@ -386,7 +428,11 @@ say_hello(struct daemon *d, uint64_t now)
 	f.body_case = SIRA__V1__FRAME__BODY_HELLO;
 	f.hello = &h;
 	d->session = false;
+	d->synced = false;
 	d->n_pending = 0; /* answers of a dead connection never come */
+	for (size_t i = 0; i < d->n_held; i++)
+		free(d->held[i].envelope); /* the broker resends them */
+	d->n_held = 0;
 	if (link_send(&d->link, &f, &req) == 0)
 		daemon_expect(d, req, P_HELLO, NULL, now);
 }
@@ -499,6 +545,8 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 		}
 	}
 	write_status(d, clock_now());
+	for (size_t i = 0; i < d->n_held; i++)
+		free(d->held[i].envelope);
 	link_close(&d->link);
 	log_event(LOG_INFO, "agent.stopped", "received=%llu",
 	    (unsigned long long)d->received);

@@ -21,8 +21,20 @@ struct pending {
 	uint64_t sent_at;
 };
 
+/* A delivery held until this session's directory (and CRL) is in. */
+struct held {
+	uint64_t delivery_id;
+	uint8_t *envelope; /* owned */
+	size_t len;
+};
+
+#define DAEMON_HELD_MAX 64
+
 struct daemon {
 	struct agent *a;
+	bool synced; /* directory fetched in this session */
+	struct held held[DAEMON_HELD_MAX];
+	size_t n_held;
 	struct link link;
 	bool session;
 	uint64_t last_rx, last_hb, last_dir, last_pump, last_prekey;

@@ -244,10 +244,10 @@ step(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 			    e->local_id.data, SIRA_EUNKNOWN_AGENCY, NULL);
 		}
 		/* Not sealable yet (no prekey, stale list): ask the directory
-		 * again, not more than twice a minute, and try later. */
+		 * again, at most every 10 s, and try later. */
 		if ((rc == -SIRA_EPREKEY || rc == -SIRA_EUNKNOWN_AGENCY ||
 			rc == -SIRA_ECRL_STALE) &&
-		    d->session && now - d->last_dir >= 30) {
+		    d->session && now - d->last_dir >= 10) {
 			d->last_dir = now;
 			(void)daemon_request_directory(d, now);
 		}

@@ -62,3 +62,67 @@ probe() {
 
 # count PATTERN FILE: lines matching.
 count() { grep -c -E "$1" "$2" 2>/dev/null || true; }
+
+AGENT="$BIN/sira-agent"
+
+# agent_init ID: an agency home for ID in $W/home-ID against the broker.
+agent_init() {
+	"$AGENT" init --home "$W/home-$1" --cert "$W/ag/$1.cert" \
+	    --key "$W/ag/$1.key" --ca "$W/ca/ca.cert" --broker "$EP" \
+	    --broker-cert "$W/broker/ml.sira.broker.cert" >/dev/null
+}
+
+# agent_start ID: run its daemon; the pid is in $W/pid-ID.
+agent_start() {
+	"$AGENT" run --home "$W/home-$1" 2>>"$W/agent-$1.log" &
+	echo $! >"$W/pid-$1"
+	PIDS="$PIDS $!"
+}
+
+agent_stop() {
+	[ -f "$W/pid-$1" ] || return 0
+	kill -TERM "$(cat "$W/pid-$1")" 2>/dev/null
+	wait "$(cat "$W/pid-$1")" 2>/dev/null
+	rm -f "$W/pid-$1"
+}
+
+agent_kill() {
+	kill -9 "$(cat "$W/pid-$1")" 2>/dev/null
+	wait "$(cat "$W/pid-$1")" 2>/dev/null
+	rm -f "$W/pid-$1"
+}
+
+# ag ID CMD...: run a sira-agent command in ID's home.
+ag() {
+	id=$1
+	shift
+	"$AGENT" "$@" --home "$W/home-$id"
+}
+
+# wait_for SECONDS CMD...: poll until CMD succeeds (at most SECONDS).
+wait_for() {
+	limit=$1
+	shift
+	i=0
+	while [ $i -lt $((limit * 5)) ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# n_state ID STATE: how many of ID's sent messages are in STATE.
+n_state() {
+	ag "$1" outbox --json | jq "[.[] | select(.state==\"$2\")] | length"
+}
+
+# n_inbox ID: messages in ID's inbox.
+n_inbox() { ag "$1" inbox --json | jq length; }
+
+# has N CMD...: CMD prints exactly N.
+has() {
+	want=$1
+	shift
+	[ "$("$@")" = "$want" ]
+}

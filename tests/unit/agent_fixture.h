@@ -55,9 +55,10 @@
 #define FX_PREKEYS 3
 #define FX_MANY 10
 #define FX_MAX_TO (FX_MANY + 4)
-#define FX_MAX_ATT 4
+#define FX_MAX_ATT 8
 #define FX_SECRETS 8
 #define FX_SEEN 64
+#define FX_PATHS 512
 
 struct fx_agent {
 	struct sira_keys *keys;
@@ -75,6 +76,8 @@ struct fx {
 	struct fx_agent many[FX_MANY];
 	uint64_t next_serial;
 	char dir[64]; /* fresh mkdtemp() directory */
+	char *paths[FX_PATHS];
+	size_t n_paths;
 };
 
 /*
@@ -120,12 +123,12 @@ fx_cert(struct fx *fx, const char *id, enum sira_role role, uint64_t nb,
 		c.serial = fx->next_serial++;
 		memcpy(c.issuer_id, fx->ca->id, SIRA_HASH_LEN);
 		c.has_transport = true;
-		memcpy(c.transport_pk, a->keys->transport_pk,
-		    SIRA_CURVE_KEY_LEN);
+		memcpy(
+		    c.transport_pk, a->keys->transport_pk, SIRA_CURVE_KEY_LEN);
 	}
 	if ((rc = cert_encode_tbs(&c, &tbs, &tbslen, &err)) != 0 ||
-	    (rc = sign_detached(c.is_ca ? a->keys->sign_sk :
-					  fx->ca_keys->sign_sk,
+	    (rc = sign_detached(
+		 c.is_ca ? a->keys->sign_sk : fx->ca_keys->sign_sk,
 		 SIRA_DS_CERT, tbs, tbslen, sig)) != 0 ||
 	    (rc = cert_encode(tbs, tbslen, sig, &raw, &rawlen, &err)) != 0)
 		goto out;
@@ -202,6 +205,8 @@ fx_free(struct fx *fx)
 	cert_destroy(&fx->ca);
 	keys_destroy(&fx->ca_keys);
 	fx_rmdir(fx->dir);
+	for (size_t i = 0; i < fx->n_paths; i++)
+		free(fx->paths[i]);
 	free(fx);
 }
 
@@ -230,14 +235,14 @@ fx_new(void)
 		FX_AG_NA, NULL, &fx->police) != 0 ||
 	    fx_cert(fx, "ml.ngo.shelter", SIRA_ROLE_NGO, FX_AG_NB, FX_AG_NA,
 		NULL, &fx->ngo) != 0 ||
-	    fx_cert(fx, "ml.social.bamako", SIRA_ROLE_SOCIAL_SERVICES,
-		FX_AG_NB, FX_AG_NA, NULL, &fx->social) != 0 ||
-	    fx_cert(fx, "ml.justice.tgi", SIRA_ROLE_JUSTICE, FX_AG_NB,
-		FX_AG_NA, NULL, &fx->justice) != 0 ||
+	    fx_cert(fx, "ml.social.bamako", SIRA_ROLE_SOCIAL_SERVICES, FX_AG_NB,
+		FX_AG_NA, NULL, &fx->social) != 0 ||
+	    fx_cert(fx, "ml.justice.tgi", SIRA_ROLE_JUSTICE, FX_AG_NB, FX_AG_NA,
+		NULL, &fx->justice) != 0 ||
 	    fx_cert(fx, "ml.ngo.shelter", SIRA_ROLE_NGO, FX_AG_NB, FX_AG_NA,
 		fx->ngo.keys, &fx->ngo2) != 0 ||
-	    fx_cert(fx, "ml.broker", SIRA_ROLE_BROKER, FX_AG_NB, FX_AG_NA,
-		NULL, &fx->broker) != 0)
+	    fx_cert(fx, "ml.broker", SIRA_ROLE_BROKER, FX_AG_NB, FX_AG_NA, NULL,
+		&fx->broker) != 0)
 		goto fail;
 	for (size_t i = 0; i < FX_MANY; i++) {
 		(void)snprintf(id, sizeof(id), "ml.ngo.r%02zu", i);
@@ -256,16 +261,16 @@ fail:
 	return NULL;
 }
 
-/* dir/name in one of eight rotating buffers. */
+/* dir/name, valid until fx_free (the fixture keeps every path it made). */
 FX_FN const char *
-fx_path(const struct fx *fx, const char *name)
+fx_path(struct fx *fx, const char *name)
 {
-	static char buf[8][512];
-	static unsigned next;
-	char *p = buf[next++ % 8];
+	char *p;
 
-	assert_true(snprintf(p, sizeof(buf[0]), "%s/%s", fx->dir, name) <
-	    (int)sizeof(buf[0]));
+	assert_true(fx->n_paths < FX_PATHS);
+	assert_non_null(p = malloc(strlen(fx->dir) + strlen(name) + 2));
+	(void)sprintf(p, "%s/%s", fx->dir, name);
+	fx->paths[fx->n_paths++] = p;
 	return p;
 }
 
@@ -282,9 +287,9 @@ struct fx_spec {
 	size_t n_to;
 	const uint8_t *payload;
 	size_t len;
-	uint64_t now; /* 0: FX_NOW */
-	uint32_t ttl; /* 0: FX_TTL */
-	int kind;     /* 0: referral */
+	uint64_t now;                     /* 0: FX_NOW */
+	uint32_t ttl;                     /* 0: FX_TTL */
+	int kind;                         /* 0: referral */
 	const char *att_in[FX_MAX_ATT];   /* files to attach */
 	const char *att_blob[FX_MAX_ATT]; /* where their blobs go */
 	size_t n_att;
@@ -317,15 +322,14 @@ fx_seal(const struct fx_spec *sp, struct fx_msg *m, struct sira_err *err)
 	memset(m, 0, sizeof(*m));
 	memset(&p, 0, sizeof(p));
 	for (size_t i = 0; i < sp->n_to; i++) {
-		r[i].cert = sp->to_cert[i] != NULL ? sp->to_cert[i] :
-						     sp->to[i]->cert;
+		r[i].cert =
+		    sp->to_cert[i] != NULL ? sp->to_cert[i] : sp->to[i]->cert;
 		r[i].prekey =
 		    sp->to_pk[i] != NULL ? sp->to_pk[i] : sp->to[i]->pk[0];
 		r[i].pair_seq = i + 1;
 	}
 	p.sender = sp->sender_cert != NULL ? sp->sender_cert : sp->from->cert;
-	p.sender_keys =
-	    sp->sign_keys != NULL ? sp->sign_keys : sp->from->keys;
+	p.sender_keys = sp->sign_keys != NULL ? sp->sign_keys : sp->from->keys;
 	p.kind = sp->kind != 0 ? sp->kind :
 				 SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_REFERRAL;
 	p.content_type = "sira.referral.v1";
@@ -349,8 +353,8 @@ fx_seal(const struct fx_spec *sp, struct fx_msg *m, struct sira_err *err)
 		close(blob);
 	}
 	if (rc == 0)
-		rc = seal_finish(s, sp->payload != NULL ? sp->payload :
-							  (const uint8_t *)"",
+		rc = seal_finish(s,
+		    sp->payload != NULL ? sp->payload : (const uint8_t *)"",
 		    sp->len, &m->env, &m->len, &m->meta, err);
 	seal_destroy(&s);
 	return rc;
@@ -380,8 +384,8 @@ fx_cb_prekey(void *ctx, const uint8_t *cert_id, const uint8_t *key_id,
     const struct prekey_secret **out)
 {
 	struct fx_opener *op = ctx;
-	const struct cert *me = op->me_cert != NULL ? op->me_cert :
-						      op->me->cert;
+	const struct cert *me =
+	    op->me_cert != NULL ? op->me_cert : op->me->cert;
 
 	op->prekey_calls++;
 	if (op->any_secret != NULL) {
@@ -455,8 +459,8 @@ fx_cb_seen(void *ctx, const uint8_t *cert_id, const uint8_t *msgid)
 
 /* An opener for me holding all of me's prekey secrets. */
 FX_FN void
-fx_opener_init(struct fx_opener *op, const struct fx *fx,
-    const struct fx_agent *me)
+fx_opener_init(
+    struct fx_opener *op, const struct fx *fx, const struct fx_agent *me)
 {
 	memset(op, 0, sizeof(*op));
 	op->fx = fx;
@@ -477,15 +481,15 @@ fx_mark_seen(struct fx_opener *op, const struct opened *o)
 	assert_true(op->n_seen < FX_SEEN);
 	memcpy(op->seen[op->n_seen], o->env->h->sender_cert_id.data,
 	    SIRA_HASH_LEN);
-	memcpy(op->seen[op->n_seen] + SIRA_HASH_LEN,
-	    o->env->h->message_id.data, SIRA_MSGID_LEN);
+	memcpy(op->seen[op->n_seen] + SIRA_HASH_LEN, o->env->h->message_id.data,
+	    SIRA_MSGID_LEN);
 	op->n_seen++;
 }
 
 /* Open with op at now; *o (if o is not NULL) gets the result. */
 FX_FN int
-fx_open_with(struct fx_opener *op, const uint8_t *env, size_t len,
-    uint64_t now, struct opened **o)
+fx_open_with(struct fx_opener *op, const uint8_t *env, size_t len, uint64_t now,
+    struct opened **o)
 {
 	struct opened *got = NULL;
 	struct sira_err err;
