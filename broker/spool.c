@@ -285,10 +285,17 @@ forget_recipient(MDB_txn *txn, const struct store *st,
 	MDB_val k = { 8, kb };
 	size_t j = 0;
 
+	/*
+	 * Swap, do not overwrite: protobuf-c allocates every string on its
+	 * own, and free_unpacked must still find each one exactly once in
+	 * pending[0..n) (the caller restores n_pending before freeing).
+	 */
 	for (size_t i = 0; i < ent->n_pending; i++)
-		if (strcmp(ent->pending[i], agency) != 0)
-			ent->pending[j++] = ent->pending[i];
-	/* The removed string stays owned by the unpacked message's arena. */
+		if (strcmp(ent->pending[i], agency) != 0) {
+			char *keep = ent->pending[i];
+			ent->pending[i] = ent->pending[j];
+			ent->pending[j++] = keep;
+		}
 	ent->n_pending = j;
 	if (j > 0)
 		return put_entry(txn, st, seq, ent, err);

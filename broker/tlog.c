@@ -127,13 +127,16 @@ tlog_append_leaf(MDB_txn *txn, const struct tlog *t,
 	return rc;
 }
 
-/* Largest power of two strictly below n (n >= 2). */
+/*
+ * Largest power of two strictly below n (n >= 2). Written as k < n - k, not
+ * 2k < n: for n > 2^63, 2k wraps to 0 and the loop would never end.
+ */
 static uint64_t
 split_point(uint64_t n)
 {
 	uint64_t k = 1;
 
-	while (k << 1 < n)
+	while (k < n - k)
 		k <<= 1;
 	return k;
 }
@@ -176,6 +179,19 @@ tlog_root(MDB_txn *txn, const struct tlog *t, uint64_t size,
 	return mth(txn, t, 0, size, root, err);
 }
 
+/*
+ * Append MTH(D[start:end]) to proof. The recursions below append on their
+ * way back up, so this is the one place the bound can be checked.
+ */
+static int
+proof_add(MDB_txn *txn, const struct tlog *t, uint64_t start, uint64_t end,
+    uint8_t proof[][32], size_t *n, struct sira_err *err)
+{
+	if (*n >= TLOG_PROOF_MAX)
+		return sira_err_set(err, SIRA_EINVAL, "proof too long");
+	return mth(txn, t, start, end, proof[(*n)++], err);
+}
+
 /* PATH(m, D[start:end]) appended to proof (RFC 6962 2.1.1). */
 static int
 path(MDB_txn *txn, const struct tlog *t, uint64_t m, uint64_t start,
@@ -187,18 +203,16 @@ path(MDB_txn *txn, const struct tlog *t, uint64_t m, uint64_t start,
 
 	if (end - start <= 1)
 		return 0;
-	if (*n >= TLOG_PROOF_MAX)
-		return sira_err_set(err, SIRA_EINVAL, "proof too long");
 	k = split_point(end - start);
 	if (m < k) {
 		if ((rc = path(txn, t, m, start, start + k, proof, n, err)) !=
 		    0)
 			return rc;
-		return mth(txn, t, start + k, end, proof[(*n)++], err);
+		return proof_add(txn, t, start + k, end, proof, n, err);
 	}
 	if ((rc = path(txn, t, m - k, start + k, end, proof, n, err)) != 0)
 		return rc;
-	return mth(txn, t, start, start + k, proof[(*n)++], err);
+	return proof_add(txn, t, start, start + k, proof, n, err);
 }
 
 int
@@ -224,24 +238,22 @@ subproof(MDB_txn *txn, const struct tlog *t, uint64_t m, uint64_t start,
 	uint64_t k;
 	int rc;
 
-	if (*n >= TLOG_PROOF_MAX)
-		return sira_err_set(err, SIRA_EINVAL, "proof too long");
 	if (m == end - start) {
 		if (b)
 			return 0;
-		return mth(txn, t, start, end, proof[(*n)++], err);
+		return proof_add(txn, t, start, end, proof, n, err);
 	}
 	k = split_point(end - start);
 	if (m <= k) {
 		if ((rc = subproof(
 			 txn, t, m, start, start + k, b, proof, n, err)) != 0)
 			return rc;
-		return mth(txn, t, start + k, end, proof[(*n)++], err);
+		return proof_add(txn, t, start + k, end, proof, n, err);
 	}
 	if ((rc = subproof(txn, t, m - k, start + k, end, 0, proof, n, err)) !=
 	    0)
 		return rc;
-	return mth(txn, t, start, start + k, proof[(*n)++], err);
+	return proof_add(txn, t, start, start + k, proof, n, err);
 }
 
 int

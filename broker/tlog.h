@@ -16,9 +16,14 @@
 #include "err.h"
 #include "keyfile.h"
 #include "log.pb-c.h"
+#include "merkle.h"
 #include "store.h"
 
-#define TLOG_PROOF_MAX 64
+/*
+ * The most hashes a proof can hold: 64 for an inclusion proof, 65 for a
+ * consistency proof (lib/merkle.h). Proof buffers have this many entries.
+ */
+#define TLOG_PROOF_MAX SIRA_MERKLE_PROOF_MAX
 
 struct tlog {
 	struct store *st;             /* borrowed */

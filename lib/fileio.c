@@ -45,7 +45,8 @@ read_file(const char *path, size_t max, bool secret, uint8_t **buf, size_t *len,
 
 	*buf = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) == -1) {
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1) {
 		if (errno == ENOENT)
 			return sira_err_set(
 			    err, SIRA_ENOTFOUND, "%s: no such file", path);

@@ -455,6 +455,7 @@ check_inclusion(
 	struct sira_err err;
 	size_t n = 99;
 
+	memset(proof, 0, sizeof(proof));
 	sira_err_clear(&err);
 	assert_int_equal(
 	    tlog_inclusion(txn, &f->t, index, size, proof, &n, &err), 0);
@@ -508,10 +509,10 @@ check_inclusion(
 		    incl_expect(f, txn, index, size - 1, proof[0], n));
 
 	/* One hash too many or too few. */
-	assert_int_equal(
-	    incl_rc(lh, index, size, proof[0],
-		n + 1 <= TLOG_PROOF_MAX ? n + 1 : n - 1, f->roots[size]),
-	    -SIRA_EMALFORMED);
+	if (n + 1 <= TLOG_PROOF_MAX)
+		assert_int_equal(
+		    incl_rc(lh, index, size, proof[0], n + 1, f->roots[size]),
+		    -SIRA_EMALFORMED);
 	if (n > 0)
 		assert_int_equal(
 		    incl_rc(lh, index, size, proof[0], n - 1, f->roots[size]),
@@ -557,6 +558,7 @@ check_consistency(
 	static const int64_t dm[][2] = { { -1, 0 }, { 1, 0 }, { 0, -1 },
 		{ 0, 1 } };
 
+	memset(proof, 0, sizeof(proof));
 	sira_err_clear(&err);
 	assert_int_equal(
 	    tlog_consistency(txn, &f->t, m, n, proof, &len, &err), 0);
