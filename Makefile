@@ -226,7 +226,7 @@ bench: $(O)/bench/bench_envelope
 # ---- style and static checks ----
 
 OUR_SRC := $(wildcard lib/*.[ch] certs/*.[ch] broker/*.[ch] agents/*.[ch] \
-	tests/unit/*.c tests/fuzz/*.c)
+	tests/unit/*.c tests/fuzz/*.c tests/tools/*.[ch] tests/bench/*.c)
 
 format:
 	clang-format -i $(OUR_SRC)

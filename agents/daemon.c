@@ -26,7 +26,7 @@
 
 #define HEARTBEAT 5
 #define DIR_EVERY 600
-#define PUMP_EVERY 5
+#define PUMP_EVERY 2
 
 void
 daemon_expect(struct daemon *d, uint64_t request_id, enum pending_kind kind,
@@ -390,7 +390,7 @@ on_frame(struct daemon *d, const Sira__V1__Frame *f, uint64_t now)
 		take_directory(d, f->directory_response, now);
 		if (d->synced)
 			release_held(d, now);
-		d->last_pump = 0;
+		d->last_pump = 0; /* new prekeys may unblock the outbox now */
 		break;
 	case SIRA__V1__FRAME__BODY_ACCEPTED:
 		if (known && p.kind == P_PREKEY)
@@ -512,6 +512,7 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 	if (d == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	d->a = a;
+	d->dir_wait = 3;
 	if ((rc = link_open(&d->link, a, err)) != 0) {
 		free(d);
 		return rc;

@@ -43,6 +43,7 @@ struct daemon {
 	size_t n_pending;
 	char alarm[256];
 	bool crl_wait;
+	uint64_t dir_wait; /* seconds between directory retries, backing off */
 	uint64_t received, sent, refused;
 };
 

@@ -244,11 +244,16 @@ step(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 			    e->local_id.data, SIRA_EUNKNOWN_AGENCY, NULL);
 		}
 		/* Not sealable yet (no prekey, stale list): ask the directory
-		 * again, at most every 10 s, and try later. */
-		if ((rc == -SIRA_EPREKEY || rc == -SIRA_EUNKNOWN_AGENCY ||
-			rc == -SIRA_ECRL_STALE) &&
-		    d->session && now - d->last_dir >= 10) {
+		 * again after 3 s, then backing off to 5 minutes, so a
+		 * recipient that never connected does not flood a 2G link. */
+		if (rc == 0)
+			d->dir_wait = 3;
+		else if ((rc == -SIRA_EPREKEY || rc == -SIRA_EUNKNOWN_AGENCY ||
+			     rc == -SIRA_ECRL_STALE) &&
+		    d->session && now - d->last_dir >= d->dir_wait) {
 			d->last_dir = now;
+			d->dir_wait =
+			    d->dir_wait >= 150 ? 300 : 2 * d->dir_wait;
 			(void)daemon_request_directory(d, now);
 		}
 		return rc == -SIRA_EIO || rc == -SIRA_EQUOTA ? rc : 0;

@@ -37,8 +37,8 @@ struct probe {
 };
 
 int probe_connect(struct probe *p, const char *endpoint, const char *ca,
-    const char *crl, const char *broker_cert, const char *cert,
-    const char *key, const char *routing_id);
+    const char *crl, const char *broker_cert, const char *cert, const char *key,
+    const char *routing_id);
 int probe_send(struct probe *p, Sira__V1__Frame *f);
 int probe_send_raw(struct probe *p, const uint8_t *data, size_t len);
 Sira__V1__Frame *probe_recv(struct probe *p, int timeout_ms);
@@ -46,8 +46,7 @@ Sira__V1__Frame *probe_call(struct probe *p, Sira__V1__Frame *f);
 int probe_hello(struct probe *p);
 int probe_directory(struct probe *p);
 const struct cert *probe_cert_of(const struct probe *p, const char *agency);
-const struct prekey *probe_prekey_of(const struct probe *p,
-    const char *agency);
+const struct prekey *probe_prekey_of(const struct probe *p, const char *agency);
 int probe_check_accepted(struct probe *p, const Sira__V1__Accepted *a);
 int probe_leaf_hash(struct probe *p, uint64_t index, uint64_t size,
     const uint8_t *expect, uint8_t out[static 32]);

@@ -57,7 +57,8 @@ load_trust(struct probe *p, const char *ca, const char *crl,
 		rc = cert_verify(p->ca, NULL, body, len, now, &p->broker, NULL);
 		free(buf);
 	}
-	if (rc == 0 && load_file(cert, SIRA_MAGIC_CERT, &buf, &body, &len) == 0) {
+	if (rc == 0 &&
+	    load_file(cert, SIRA_MAGIC_CERT, &buf, &body, &len) == 0) {
 		/* Our own cert may be revoked: that is what some tests try. */
 		rc = cert_unsafe_decode(body, len, &p->me, NULL);
 		free(buf);
@@ -67,8 +68,8 @@ load_trust(struct probe *p, const char *ca, const char *crl,
 
 int
 probe_connect(struct probe *p, const char *endpoint, const char *ca,
-    const char *crl, const char *broker_cert, const char *cert,
-    const char *key, const char *routing_id)
+    const char *crl, const char *broker_cert, const char *cert, const char *key,
+    const char *routing_id)
 {
 	struct keyfile *kf;
 	char spk[41], pk[41], sk[41];
@@ -95,8 +96,8 @@ probe_connect(struct probe *p, const char *endpoint, const char *ca,
 	(void)zmq_setsockopt(p->sock, ZMQ_CURVE_PUBLICKEY, pk, 40);
 	(void)zmq_setsockopt(p->sock, ZMQ_CURVE_SECRETKEY, sk, 40);
 	if (routing_id != NULL)
-		(void)zmq_setsockopt(p->sock, ZMQ_ROUTING_ID, routing_id,
-		    strlen(routing_id));
+		(void)zmq_setsockopt(
+		    p->sock, ZMQ_ROUTING_ID, routing_id, strlen(routing_id));
 	if (p->timeout_ms == 0)
 		p->timeout_ms = 5000;
 	return zmq_connect(p->sock, endpoint);
@@ -135,8 +136,8 @@ recv_wire(struct probe *p, int timeout_ms)
 		return NULL;
 	zmq_msg_init(&m);
 	if (zmq_msg_recv(&m, p->sock, 0) != -1)
-		f = sira__v1__frame__unpack(NULL, zmq_msg_size(&m),
-		    zmq_msg_data(&m));
+		f = sira__v1__frame__unpack(
+		    NULL, zmq_msg_size(&m), zmq_msg_data(&m));
 	zmq_msg_close(&m);
 	return f;
 }
@@ -199,8 +200,8 @@ probe_hello(struct probe *p)
 
 /* Verify every certificate and prekey the broker serves against the CA. */
 static void
-take_directory(struct probe *p, const Sira__V1__DirectoryResponse *d,
-    uint64_t now)
+take_directory(
+    struct probe *p, const Sira__V1__DirectoryResponse *d, uint64_t now)
 {
 	for (size_t i = 0; i < d->n_certs && p->n_certs < 128; i++) {
 		uint8_t *raw;
@@ -221,8 +222,8 @@ take_directory(struct probe *p, const Sira__V1__DirectoryResponse *d,
 		if (wire_pack(&d->prekeys[i]->base, &raw, &len, NULL) != 0)
 			continue;
 		for (size_t j = 0; pk == NULL && j < p->n_certs; j++)
-			if (prekey_verify(p->certs[j], raw, len, now, &pk,
-				NULL) != 0)
+			if (prekey_verify(
+				p->certs[j], raw, len, now, &pk, NULL) != 0)
 				pk = NULL;
 		if (pk != NULL)
 			p->prekeys[p->n_prekeys++] = pk;
@@ -295,8 +296,8 @@ check_consistency(struct probe *p, uint64_t size, const uint8_t *root)
 		for (size_t i = 0; i < n; i++)
 			memcpy(proof + 32 * i,
 			    r->proof_response->consistency_proof[i].data, 32);
-		rc = merkle_verify_consistency(p->cp_size, size, p->cp_root,
-		    root, proof, n, NULL);
+		rc = merkle_verify_consistency(
+		    p->cp_size, size, p->cp_root, root, proof, n, NULL);
 	}
 	sira__v1__frame__free_unpacked(r, NULL);
 	return rc;
@@ -325,11 +326,12 @@ probe_check_accepted(struct probe *p, const Sira__V1__Accepted *a)
 		for (size_t i = 0; i < a->n_inclusion_proof; i++)
 			memcpy(proof + 32 * i, a->inclusion_proof[i].data, 32);
 		/* Leaf bytes are the broker's; fetch them to hash the leaf. */
-		rc = probe_leaf_hash(p, a->leaf_index, cp->size,
-		    a->envelope_hash.data, leaf);
+		rc = probe_leaf_hash(
+		    p, a->leaf_index, cp->size, a->envelope_hash.data, leaf);
 		if (rc == 0)
-			rc = merkle_verify_inclusion(leaf, a->leaf_index, cp->size,
-			    proof, a->n_inclusion_proof, cp->root.data, NULL);
+			rc = merkle_verify_inclusion(leaf, a->leaf_index,
+			    cp->size, proof, a->n_inclusion_proof,
+			    cp->root.data, NULL);
 		if (rc == 0)
 			rc = check_consistency(p, cp->size, cp->root.data);
 		if (rc == 0) {

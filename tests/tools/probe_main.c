@@ -74,26 +74,65 @@ parse(int argc, char **argv, struct args *a)
 	a->text = "hello";
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'e': a->endpoint = optarg; break;
-		case 'a': a->ca = optarg; break;
-		case 'l': a->crl = optarg; break;
-		case 'b': a->broker = optarg; break;
-		case 'c': a->cert = optarg; break;
-		case 'k': a->key = optarg; break;
-		case 'p': a->prekey_file = optarg; break;
-		case 't': a->to = optarg; break;
-		case 'K': a->kind = optarg; break;
-		case 'x': a->text = optarg; break;
-		case 's': a->as = optarg; break;
-		case 'r': a->routing_id = optarg; break;
-		case 'n': a->count = atol(optarg); break;
-		case 'T': a->ttl = atol(optarg); break;
-		case 'o': a->clock_offset = atol(optarg); break;
-		case 'w': a->timeout = atol(optarg); break;
-		case 'W': a->wait_nack = atol(optarg); break;
-		case 'z': a->size = atol(optarg); break;
-		case 'N': a->no_ack = 1; break;
-		default: break;
+		case 'e':
+			a->endpoint = optarg;
+			break;
+		case 'a':
+			a->ca = optarg;
+			break;
+		case 'l':
+			a->crl = optarg;
+			break;
+		case 'b':
+			a->broker = optarg;
+			break;
+		case 'c':
+			a->cert = optarg;
+			break;
+		case 'k':
+			a->key = optarg;
+			break;
+		case 'p':
+			a->prekey_file = optarg;
+			break;
+		case 't':
+			a->to = optarg;
+			break;
+		case 'K':
+			a->kind = optarg;
+			break;
+		case 'x':
+			a->text = optarg;
+			break;
+		case 's':
+			a->as = optarg;
+			break;
+		case 'r':
+			a->routing_id = optarg;
+			break;
+		case 'n':
+			a->count = atol(optarg);
+			break;
+		case 'T':
+			a->ttl = atol(optarg);
+			break;
+		case 'o':
+			a->clock_offset = atol(optarg);
+			break;
+		case 'w':
+			a->timeout = atol(optarg);
+			break;
+		case 'W':
+			a->wait_nack = atol(optarg);
+			break;
+		case 'z':
+			a->size = atol(optarg);
+			break;
+		case 'N':
+			a->no_ack = 1;
+			break;
+		default:
+			break;
 		}
 	}
 }
@@ -134,8 +173,8 @@ cmd_publish(struct probe *p, const struct args *a)
 			(void)printf("prekey published%s\n",
 			    rc ? " (BAD EVIDENCE)" : "");
 		} else if (r->body_case == SIRA__V1__FRAME__BODY_NACK)
-			(void)printf("nack %d %s\n", r->nack->reason,
-			    r->nack->detail);
+			(void)printf(
+			    "nack %d %s\n", r->nack->reason, r->nack->detail);
 		sira__v1__frame__free_unpacked(r, NULL);
 	}
 	if (pp.prekey != NULL)
@@ -261,8 +300,8 @@ cmd_send(struct probe *p, const struct args *a)
 		nacked += report(p, r) == 0;
 		sira__v1__frame__free_unpacked(r, NULL);
 	}
-	(void)printf("sent=%ld accepted=%ld nacked=%ld\n", sent, accepted,
-	    nacked);
+	(void)printf(
+	    "sent=%ld accepted=%ld nacked=%ld\n", sent, accepted, nacked);
 	return accepted + nacked == sent ? 0 : 1;
 }
 
@@ -296,7 +335,8 @@ rx_sender(void *ctx, const char *agency, const uint8_t *cert_id, uint64_t at,
 
 	(void)at;
 	if (c == NULL || memcmp(c->id, cert_id, 32) != 0)
-		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY, "unknown sender");
+		return sira_err_set(
+		    err, SIRA_EUNKNOWN_AGENCY, "unknown sender");
 	*out = c;
 	return 0;
 }
@@ -350,8 +390,7 @@ take_delivery(struct rx *x, const struct args *a, const Sira__V1__Deliver *d)
 	}
 	hex16(o->env->h->message_id.data, id);
 	(void)printf("%s %s from=%s text=%.*s\n",
-	    was_seen(x, o->env->h->message_id.data) ? "duplicate" :
-						      "delivered",
+	    was_seen(x, o->env->h->message_id.data) ? "duplicate" : "delivered",
 	    id, o->env->h->sender_agency_id, (int)o->payload_len,
 	    (const char *)o->payload);
 	(void)fflush(stdout);
