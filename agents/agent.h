@@ -18,8 +18,9 @@
 #include "keyfile.h"
 #include "vault.h"
 
-#define AGENT_CRL_GRACE (2u * 86400u) /* accept a list this long past due */
-#define AGENT_EXPIRY_WARN (30u * 86400u)
+#define AGENT_CRL_GRACE \
+	((uint64_t)2 * 86400) /* accept a list this long past due */
+#define AGENT_EXPIRY_WARN ((uint64_t)30 * 86400)
 #define AGENT_PAYLOAD_MAX (1u << 20)
 
 /* Files of an agency's home directory. */
@@ -48,7 +49,7 @@ int home_init(const struct home *h, const char *cert, const char *key,
 int agent_open(
     struct agent *a, const char *pass_file, uint64_t now, struct sira_err *err);
 void agent_close(struct agent *a);
-int agent_save_crl(struct agent *a, const uint8_t *crl, size_t len,
+int agent_save_crl(struct agent *a, const uint8_t *bytes, size_t len,
     uint64_t now, struct sira_err *err);
 
 /* book.c: the outbox, the inbox and the audit chain, on the vault. */

@@ -58,7 +58,7 @@ book_audit(struct vault_txn *t, uint64_t now, const char *action,
 	uint64_t seq;
 	int rc;
 
-	if ((rc = vault_counter_get(t, "audit.seq", &seq)) != 0)
+	if (vault_counter_get(t, "audit.seq", &seq) != 0)
 		return sira_err_set(err, SIRA_EIO, "audit counter unreadable");
 	if (seq > 0) {
 		if ((rc = vault_get(

@@ -280,7 +280,7 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 	keys.sender_cert = rx_sender;
 	keys.seen = rx_seen;
 	sira_err_clear(&err);
-	if ((rc = vault_begin(d->a->vault, true, &x.t, &err)) != 0)
+	if (vault_begin(d->a->vault, true, &x.t, &err) != 0)
 		return; /* not acked: the broker keeps it */
 	rc = seal_open(
 	    dl->envelope.data, dl->envelope.len, &keys, now, &o, &err);

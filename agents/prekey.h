@@ -18,8 +18,8 @@
 #include "keyfile.h"
 #include "prekey_verify.h"
 
-#define SIRA_PREKEY_ROTATE_DEFAULT (7u * 86400u)
-#define SIRA_PREKEY_RETAIN_DEFAULT (30u * 86400u)
+#define SIRA_PREKEY_ROTATE_DEFAULT ((uint64_t)7 * 86400)
+#define SIRA_PREKEY_RETAIN_DEFAULT ((uint64_t)30 * 86400)
 
 /* A prekey's secret half, in sodium_malloc memory. */
 struct prekey_secret {

@@ -127,7 +127,7 @@ print_json(json_t *j)
 int
 report_inbox(struct agent *a, int json, struct sira_err *err)
 {
-	json_t *rows, *r;
+	json_t *rows = NULL, *r;
 	size_t i;
 	int rc;
 
@@ -154,7 +154,7 @@ report_inbox(struct agent *a, int json, struct sira_err *err)
 int
 report_outbox(struct agent *a, int json, struct sira_err *err)
 {
-	json_t *rows, *r;
+	json_t *rows = NULL, *r;
 	size_t i;
 	int rc;
 
@@ -425,7 +425,7 @@ dir_row(
 int
 report_directory(struct agent *a, int json, struct sira_err *err)
 {
-	json_t *rows, *r;
+	json_t *rows = NULL, *r;
 	size_t i;
 	int rc;
 

@@ -660,8 +660,8 @@ open_key(struct opened *o, const struct open_keys *keys, uint64_t now,
 		keys->ctx, e->h->sender_cert_id.data, e->h->message_id.data))
 		return sira_err_set(
 		    err, SIRA_EREPLAY, "message was already received");
-	if ((rc = keys->prekey(
-		 keys->ctx, w->cert_id.data, w->prekey_id.data, &pks)) != 0)
+	if (keys->prekey(keys->ctx, w->cert_id.data, w->prekey_id.data, &pks) !=
+	    0)
 		return sira_err_set(err, SIRA_EPREKEY,
 		    "the prekey this message was sealed to is unknown or deleted");
 	if ((rc = unwrap(e, w, pks, o->key, err)) != 0)
@@ -691,7 +691,7 @@ seal_open(const uint8_t *untrusted, size_t len, const struct open_keys *keys,
 	if ((rc = envelope_decode(untrusted, len, &o->env, err)) != 0 ||
 	    (rc = open_key(o, keys, now, err)) != 0 ||
 	    (rc = decrypt_body(o->env, o->key, &inner, err)) != 0 ||
-	    (rc = check_manifest(o, inner, keys, err)) != 0)
+	    inner == NULL || (rc = check_manifest(o, inner, keys, err)) != 0)
 		goto out;
 	if ((o->payload = malloc(inner->payload.len + 1)) == NULL) {
 		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");

@@ -21,7 +21,7 @@
 #include "keyfile.h"
 #include "prekey.h"
 
-#define SIRA_TTL_DEFAULT (30u * 86400u)
+#define SIRA_TTL_DEFAULT ((uint64_t)30 * 86400)
 
 /* One recipient, resolved and verified by the caller. Borrowed. */
 struct seal_recipient {

@@ -497,6 +497,8 @@ commit_batch(struct broker *b, struct batch *bt, uint64_t now)
 	MDB_txn *txn;
 	int rc;
 
+	memset(o, 0, sizeof(o));
+	memset(prekey_leaves, 0, sizeof(prekey_leaves));
 	if ((rc = store_begin(b->store, 0, &txn, &err)) != 0) {
 		log_event(LOG_ERROR, "store.failed", "reason=%s", err.msg);
 		refuse_all(b, bt, rc);

@@ -342,7 +342,7 @@ on_query(struct broker *b, const uint8_t *rid, size_t rid_len,
 {
 	struct sira_err err;
 	uint8_t *out = NULL;
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	sira_err_clear(&err);

@@ -48,6 +48,8 @@ open_ro(
 {
 	int rc;
 
+	*st = NULL;
+	*txn = NULL;
 	if (data[0] == '\0')
 		return sira_err_set(err, SIRA_EINVAL, "give --data DIR");
 	if ((rc = store_open(data, STORE_MAP_DEFAULT, 1, st, err)) != 0)
@@ -120,14 +122,14 @@ int
 inspect_status(const char *data, int json, struct sira_err *err)
 {
 	char path[PATH_MAX + 16];
-	struct store *st;
-	MDB_txn *txn;
+	struct store *st = NULL;
+	MDB_txn *txn = NULL;
 	json_t *o;
 	uint64_t size = 0;
 	int rc;
 
-	if ((rc = open_ro(data, &st, &txn, err)) != 0)
-		return rc;
+	if ((rc = open_ro(data, &st, &txn, err)) != 0 || st == NULL)
+		return rc != 0 ? rc : -SIRA_EIO;
 	(void)snprintf(path, sizeof(path), "%s/status.json", data);
 	if ((o = json_load_file(path, 0, NULL)) == NULL)
 		o = json_object();
@@ -150,13 +152,13 @@ int
 inspect_log_verify(const char *data, struct sira_err *err)
 {
 	struct tlog t = { 0 };
-	struct store *st;
-	MDB_txn *txn;
+	struct store *st = NULL;
+	MDB_txn *txn = NULL;
 	uint64_t bad, size = 0;
 	int rc;
 
-	if ((rc = open_ro(data, &st, &txn, err)) != 0)
-		return rc;
+	if ((rc = open_ro(data, &st, &txn, err)) != 0 || st == NULL)
+		return rc != 0 ? rc : -SIRA_EIO;
 	t.st = st;
 	(void)tlog_size(txn, &t, &size);
 	rc = tlog_verify(txn, &t, &bad, err);
@@ -195,15 +197,15 @@ leaf_json(uint64_t index, const Sira__V1__LogLeaf *l)
 int
 inspect_log_show(const char *data, int json, struct sira_err *err)
 {
-	struct store *st;
-	MDB_txn *txn;
+	struct store *st = NULL;
+	MDB_txn *txn = NULL;
 	MDB_cursor *c;
 	MDB_val k, d;
 	json_t *all = json_array();
 	int op = MDB_FIRST, rc;
 
-	if ((rc = open_ro(data, &st, &txn, err)) != 0)
-		return rc;
+	if ((rc = open_ro(data, &st, &txn, err)) != 0 || st == NULL)
+		return rc != 0 ? rc : -SIRA_EIO;
 	if (mdb_cursor_open(txn, st->dbi[DB_LEAVES], &c) == 0) {
 		while (mdb_cursor_get(c, &k, &d, (MDB_cursor_op)op) == 0) {
 			Sira__V1__LogLeaf *l = sira__v1__log_leaf__unpack(

@@ -353,7 +353,7 @@ main(int argc, char **argv)
 		    strcmp(argv[1], "show") == 0     ? "log-show" :
 						       "?";
 	}
-	if ((rc = parse_run(argc - 1, argv + 1, &b.cfg, &json, &err)) != 0) {
+	if (parse_run(argc - 1, argv + 1, &b.cfg, &json, &err) != 0) {
 		(void)fprintf(stderr, "sira-broker: %s\n", err.msg);
 		return 2;
 	}

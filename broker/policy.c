@@ -208,6 +208,7 @@ is_space(unsigned char c)
  * for a blank or comment-only line. Rejects before it accepts.
  */
 static int
+// NOLINTNEXTLINE(readability-function-size): one linear validator
 parse_line(const char *line, size_t len, uint32_t lineno, struct rule *r,
     bool *is_rule, struct sira_err *err)
 {

@@ -155,9 +155,8 @@ round_trip(struct broker *b, struct batch *bt)
 	zmq_pollitem_t items[2] = { { b->router, 0, ZMQ_POLLIN, 0 },
 		{ b->zap, 0, ZMQ_POLLIN, 0 } };
 	uint64_t now;
-	int n;
 
-	if ((n = zmq_poll(items, 2, 1000)) == -1 && zmq_errno() != EINTR)
+	if (zmq_poll(items, 2, 1000) == -1 && zmq_errno() != EINTR)
 		return -SIRA_EIO;
 	now = clock_now();
 	serve_zap(b, bt, now);

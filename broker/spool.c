@@ -265,7 +265,8 @@ spool_next(MDB_txn *txn, const struct store *st, const char *agency,
 	if (mdb_cursor_open(txn, st->dbi[DB_QUEUE], &c) != 0)
 		return sira_err_set(err, SIRA_EIO, "queue unreadable");
 	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-	if (rc == 0 && (k.mv_size != plen + 8 || memcmp(k.mv_data, kb, plen)))
+	if (rc == 0 &&
+	    (k.mv_size != plen + 8 || memcmp(k.mv_data, kb, plen) != 0))
 		rc = MDB_NOTFOUND; /* past this agency's queue */
 	if (rc == 0)
 		*seq = store_get_be64((const uint8_t *)k.mv_data + plen);
@@ -321,8 +322,8 @@ spool_ack(MDB_txn *txn, const struct store *st, const char *agency,
 	k.mv_data = kb;
 	if ((rc = mdb_del(txn, st->dbi[DB_QUEUE], &k, NULL)) != 0)
 		return store_error(rc, "queued delivery", err);
-	if ((rc = get_entry(txn, st, seq, &ent, err)) != 0)
-		return rc;
+	if ((rc = get_entry(txn, st, seq, &ent, err)) != 0 || ent == NULL)
+		return rc != 0 ? rc : -SIRA_EIO;
 	if (ent->envelope_hash.len == 32)
 		memcpy(envelope_hash, ent->envelope_hash.data, 32);
 	/* forget_recipient compacts the array; keep it to free correctly. */
@@ -380,7 +381,7 @@ expire_one(MDB_txn *txn, const struct store *st, const MDB_val *xk,
 		return sira_err_set(err, SIRA_EIO, "expiry index damaged");
 	memcpy(kb, xv->mv_data, xv->mv_size);
 	rc = get_entry(txn, st, seq, &ent, NULL);
-	if (rc == 0) {
+	if (rc == 0 && ent != NULL) {
 		/* Still spooled: some recipient never acknowledged it. */
 		fn(ctx, seq, ent);
 		rc = drop_pending(txn, st, seq, ent, err);
@@ -405,7 +406,7 @@ spool_expire(MDB_txn *txn, const struct store *st, uint64_t now, size_t max,
 	*n = 0;
 	if (mdb_cursor_open(txn, st->dbi[DB_EXPIRY], &c) != 0)
 		return sira_err_set(err, SIRA_EIO, "expiry index unreadable");
-	while (*n < max && (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST)) == 0) {
+	while (*n < max && mdb_cursor_get(c, &k, &d, MDB_FIRST) == 0) {
 		if (k.mv_size != 16 ||
 		    store_get_be64((const uint8_t *)k.mv_data) > now)
 			break;

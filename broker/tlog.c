@@ -89,7 +89,7 @@ tlog_append(MDB_txn *txn, const struct tlog *t, const uint8_t *leaf, size_t len,
 	unsigned level = 0;
 	int rc;
 
-	if ((rc = tlog_size(txn, t, &n)) != 0)
+	if (tlog_size(txn, t, &n) != 0)
 		return sira_err_set(err, SIRA_EIO, "log size unreadable");
 	store_be64(kb, n);
 	if ((rc = mdb_put(
@@ -106,7 +106,7 @@ tlog_append(MDB_txn *txn, const struct tlog *t, const uint8_t *leaf, size_t len,
 			return rc;
 		node_hash(left, h, h);
 	}
-	if ((rc = store_meta_put(txn, t->st, "log.size", n + 1)) != 0)
+	if (store_meta_put(txn, t->st, "log.size", n + 1) != 0)
 		return sira_err_set(err, SIRA_EIO, "log size unwritable");
 	*index = n;
 	return 0;
@@ -143,6 +143,7 @@ split_point(uint64_t n)
 
 /* MTH(D[start:end]) for 0 < end - start, end <= log size. */
 static int
+// NOLINTNEXTLINE(misc-no-recursion): depth is at most 64 levels
 mth(MDB_txn *txn, const struct tlog *t, uint64_t start, uint64_t end,
     uint8_t out[static 32], struct sira_err *err) // NOLINT(misc-no-recursion)
 {
@@ -151,7 +152,11 @@ mth(MDB_txn *txn, const struct tlog *t, uint64_t start, uint64_t end,
 	unsigned level = 0;
 	int rc;
 
-	if ((n & (n - 1)) == 0 && start % n == 0) {
+	if (n == 0)
+		return sira_err_set(err, SIRA_EINVAL, "empty range");
+	/* n > 0 here (checked above). */
+	if ((n & (n - 1)) == 0 &&
+	    start % n == 0) { // NOLINT(clang-analyzer-core.DivideZero)
 		while ((1ull << level) < n)
 			level++;
 		return get_node(txn, t, level, start >> level, out, err);
@@ -194,6 +199,7 @@ proof_add(MDB_txn *txn, const struct tlog *t, uint64_t start, uint64_t end,
 
 /* PATH(m, D[start:end]) appended to proof (RFC 6962 2.1.1). */
 static int
+// NOLINTNEXTLINE(misc-no-recursion): depth is at most 64 levels
 path(MDB_txn *txn, const struct tlog *t, uint64_t m, uint64_t start,
     uint64_t end, uint8_t proof[][32], size_t *n,
     struct sira_err *err) // NOLINT(misc-no-recursion)
@@ -231,6 +237,7 @@ tlog_inclusion(MDB_txn *txn, const struct tlog *t, uint64_t index,
 
 /* SUBPROOF(m, D[start:end], b) appended to proof (RFC 6962 2.1.2). */
 static int
+// NOLINTNEXTLINE(misc-no-recursion): depth is at most 64 levels
 subproof(MDB_txn *txn, const struct tlog *t, uint64_t m, uint64_t start,
     uint64_t end, int b, uint8_t proof[][32], size_t *n,
     struct sira_err *err) // NOLINT(misc-no-recursion)
@@ -361,12 +368,11 @@ verify_checkpoints(MDB_txn *txn, const struct tlog *t, struct sira_err *err)
 {
 	MDB_cursor *c;
 	MDB_val k, d;
-	int rc, op = MDB_FIRST, bad = 0;
+	int op = MDB_FIRST, bad = 0;
 
 	if (mdb_cursor_open(txn, t->st->dbi[DB_CHECKPOINTS], &c) != 0)
 		return sira_err_set(err, SIRA_EIO, "cannot read checkpoints");
-	while (
-	    !bad && (rc = mdb_cursor_get(c, &k, &d, (MDB_cursor_op)op)) == 0) {
+	while (!bad && mdb_cursor_get(c, &k, &d, (MDB_cursor_op)op) == 0) {
 		struct signed_obj so;
 		ProtobufCMessage *m = NULL;
 		uint8_t root[32];

@@ -155,7 +155,7 @@ check_header(
 	    h->expires_at - h->created_at > SIRA_TTL_MAX)
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "envelope lifetime is invalid (at most %u days)",
-		    SIRA_TTL_MAX / 86400);
+		    (unsigned)SIRA_TTL_MAX / 86400);
 	if (!envelope_bucket_valid((uint32_t)h->size_bucket) ||
 	    body_ct_len != (size_t)h->size_bucket + AEAD_TAG_LEN)
 		return sira_err_set(err, SIRA_EMALFORMED,

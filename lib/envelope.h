@@ -24,8 +24,8 @@
 #define SIRA_BODY_MAX (4u << 20)    /* largest size bucket */
 #define SIRA_HEADER_MAX (64u << 10) /* EnvelopeHeader bytes */
 #define SIRA_ENVELOPE_MAX (SIRA_BODY_MAX + SIRA_HEADER_MAX + 1024)
-#define SIRA_TTL_MAX (30u * 86400u)      /* longest life of an envelope */
-#define SIRA_ATTACHMENT_MAX (1ull << 32) /* 4 GiB of plaintext */
+#define SIRA_TTL_MAX ((uint64_t)30 * 86400) /* longest life of an envelope */
+#define SIRA_ATTACHMENT_MAX (1ull << 32)    /* 4 GiB of plaintext */
 
 /* A decoded, validated envelope. Owns everything it points to. */
 struct envelope {

@@ -45,23 +45,13 @@ static const char *const names[SIRA_CODE_MAX + 1] = {
 	[SIRA_EAUTH] = "authentication failed (altered or not for us)",
 };
 
-int
-sira_err_set(struct sira_err *err, int code, const char *fmt, ...)
+void
+sira_err_vfill(struct sira_err *err, int code, const char *fmt, va_list ap)
 {
-	va_list ap;
-
-	if (code < 0)
-		code = -code;
-	if (code == 0)
-		code = SIRA_EINVAL; /* an error path must never return 0 */
 	if (err == NULL)
-		return -code;
+		return;
 	err->code = code;
-	va_start(ap, fmt);
-	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): started above
 	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -code;
 }
 
 void

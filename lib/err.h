@@ -9,6 +9,7 @@
 #ifndef SIRA_ERR_H
 #define SIRA_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum sira_code {
@@ -55,12 +56,30 @@ struct sira_err {
 	char msg[SIRA_ERR_MSG_MAX];
 };
 
+/* Fill err (may be NULL) with a positive code and a formatted message. */
+void sira_err_vfill(struct sira_err *err, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 /*
  * Record code and a printf-style explanation in err (which may be NULL) and
  * return -code, so that a failing path reads: return sira_err_set(err, ...).
+ * Never returns 0 (a zero code becomes SIRA_EINVAL). Inline so that static
+ * analysers see that every error path returns non-zero.
  */
-int sira_err_set(struct sira_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static inline int __attribute__((format(printf, 3, 4)))
+sira_err_set(struct sira_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (code < 0)
+		code = -code;
+	if (code == 0)
+		code = SIRA_EINVAL;
+	va_start(ap, fmt);
+	sira_err_vfill(err, code, fmt, ap);
+	va_end(ap);
+	return -code;
+}
 
 /* Clear err (may be NULL). */
 void sira_err_clear(struct sira_err *err);

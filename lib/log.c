@@ -54,6 +54,7 @@ log_event(enum log_level level, const char *event, const char *fmt, ...)
 	if (level < min_level)
 		return;
 	va_start(ap, fmt);
+	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): started above
 	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	clock_format(clock_now(), when);
