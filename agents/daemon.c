@@ -466,12 +466,13 @@ write_status(const struct daemon *d, uint64_t now)
 
 	clock_format(now, when);
 	clock_format(d->last_dir, sync);
-	o = json_pack("{s:s, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "time",
-	    when, "connected", d->session, "last_sync",
+	o = json_pack("{s:s, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b}",
+	    "time", when, "connected", d->session, "last_sync",
 	    d->last_dir ? sync : "never", "alarm", d->alarm, "clock_skew",
 	    (json_int_t)d->skew, "received", (json_int_t)d->received, "sent",
 	    (json_int_t)d->sent, "refused", (json_int_t)d->refused,
-	    "waiting_for_crl", d->crl_wait);
+	    "missing_messages", (json_int_t)d->gaps, "waiting_for_crl",
+	    d->crl_wait);
 	if (o == NULL)
 		return;
 	if ((text = json_dumps(o, JSON_INDENT(2))) != NULL &&
@@ -519,6 +520,13 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 	}
 	log_event(LOG_INFO, "agent.started", "agency=%s broker=%s",
 	    a->me->agency_id, a->home.broker);
+	if (a->me->not_after < clock_now() + AGENT_EXPIRY_WARN) {
+		char until[SIRA_TIME_STR_LEN];
+		clock_format(a->me->not_after, until);
+		log_event(LOG_WARN, "certificate.expiring",
+		    "agency=%s until=%s action=ask the committee to renew it",
+		    a->me->agency_id, until);
+	}
 	while (!*stop) {
 		Sira__V1__Frame *f = NULL;
 		enum link_event ev;

@@ -44,7 +44,7 @@ struct daemon {
 	char alarm[256];
 	bool crl_wait;
 	uint64_t dir_wait; /* seconds between directory retries, backing off */
-	uint64_t received, sent, refused;
+	uint64_t received, sent, refused, gaps;
 };
 
 /* daemon.c */

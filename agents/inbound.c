@@ -238,6 +238,36 @@ record_refusal(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
 		sira__v1__envelope__free_unpacked(env, NULL);
 }
 
+/*
+ * Per-pair sequence numbers: each sender numbers its messages to us from 1.
+ * A jump means the broker (or the network) lost messages in between: it
+ * is logged and counted, never hidden. Reordering is normal and ignored.
+ */
+static void
+check_pair_seq(struct daemon *d, struct vault_txn *t, const struct opened *o)
+{
+	char name[SIRA_AGENCY_ID_MAX + 8];
+	uint64_t last = 0, seq = 0;
+
+	for (size_t i = 0; i < o->manifest->n_recipients; i++)
+		if (strcmp(o->manifest->recipients[i]->agency_id,
+			d->a->me->agency_id) == 0)
+			seq = o->manifest->recipients[i]->pair_seq;
+	(void)snprintf(
+	    name, sizeof(name), "rseq:%s", o->env->h->sender_agency_id);
+	if (seq == 0 || vault_counter_get(t, name, &last) != 0 || seq <= last)
+		return;
+	if (seq > last + 1) {
+		d->gaps += seq - last - 1;
+		log_event(LOG_WARN, "messages.missing",
+		    "from=%s count=%llu (sequence %llu after %llu)",
+		    o->env->h->sender_agency_id,
+		    (unsigned long long)(seq - last - 1),
+		    (unsigned long long)seq, (unsigned long long)last);
+	}
+	(void)vault_counter_put(t, name, seq, NULL);
+}
+
 static int
 store_opened(struct daemon *d, struct rx *x, const struct opened *o,
     const Sira__V1__Deliver *dl, uint64_t now, struct sira_err *err)
@@ -249,6 +279,7 @@ store_opened(struct daemon *d, struct rx *x, const struct opened *o,
 	for (int i = 7, v = 0; i >= 0; i--, v++)
 		when[i] = (uint8_t)(now >> (8 * v));
 	seen_key(key, h->sender_cert_id.data, h->message_id.data);
+	check_pair_seq(d, x->t, o);
 	if (h->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
 		rc = take_receipt(d, x->t, o, now);
 	else

@@ -342,6 +342,11 @@ report_status_text(json_t *o)
 	if (!json_is_true(json_object_get(o, "revocation_list_fresh")))
 		(void)printf(
 		    "WARNING:       no fresh revocation list: incoming messages are held until one arrives\n");
+	if (json_integer_value(json_object_get(o, "missing_messages")) > 0)
+		(void)printf(
+		    "WARNING:       %lld messages were lost on the way (sequence gaps); tell the committee\n",
+		    (long long)json_integer_value(
+			json_object_get(o, "missing_messages")));
 	if (alarm != NULL && alarm[0] != '\0')
 		(void)printf("ALARM:         %s\n", alarm);
 }
