@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "attach.h"
+#include "fileio.h"
 
 #define HDR_LEN crypto_secretstream_xchacha20poly1305_HEADERBYTES
 #define TAG_LEN crypto_secretstream_xchacha20poly1305_ABYTES
@@ -106,40 +107,6 @@ stream_free(struct stream *s, uint32_t chunk)
 	free(s);
 }
 
-/* Read exactly len bytes; returns bytes read (less at end of file) or -1. */
-static ssize_t
-read_full(int fd, uint8_t *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t r = read(fd, buf + got, len - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
-static int
-write_full(int fd, const uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Fill s->pt with chunk n bytes at offset off: file bytes, then zeros. */
 static int
 fill_chunk(struct stream *s, int in_fd, uint64_t off, size_t n, uint64_t len,
@@ -147,7 +114,7 @@ fill_chunk(struct stream *s, int in_fd, uint64_t off, size_t n, uint64_t len,
 {
 	size_t data = off >= len ? 0 : (size_t)(len - off < n ? len - off : n);
 
-	if (data > 0 && read_full(in_fd, s->pt, data) != (ssize_t)data)
+	if (data > 0 && fileio_read_full(in_fd, s->pt, data) != (ssize_t)data)
 		return sira_err_set(err, SIRA_EIO,
 		    "attachment changed or failed while reading");
 	memset(s->pt + data, 0, n - data);
@@ -181,7 +148,7 @@ seal_chunks(struct stream *s, const uint8_t *msgid, uint32_t index, int in_fd,
 			&ctlen, s->pt, n, s->ad, AD_LEN, tag) != 0)
 			return sira_err_set(
 			    err, SIRA_ECRYPTO, "attachment encryption failed");
-		if (write_full(blob_fd, s->ct, (size_t)ctlen) != 0)
+		if (fileio_write_all(blob_fd, s->ct, (size_t)ctlen) != 0)
 			return sira_err_set(err, SIRA_EIO,
 			    "cannot write attachment: %s", strerror(errno));
 		digest_stream_update(&s->blob_hash, s->ct, (size_t)ctlen);
@@ -213,7 +180,7 @@ attach_seal(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
 	digest_stream_init(&s->blob_hash);
 	digest_stream_init(&s->pt_hash);
 	crypto_secretstream_xchacha20poly1305_init_push(&s->st, hdr, key);
-	if (write_full(blob_fd, hdr, sizeof(hdr)) != 0) {
+	if (fileio_write_all(blob_fd, hdr, sizeof(hdr)) != 0) {
 		rc = sira_err_set(err, SIRA_EIO, "cannot write attachment: %s",
 		    strerror(errno));
 		goto out;
@@ -241,7 +208,7 @@ emit_chunk(struct stream *s, int out_fd, uint64_t off, size_t n, uint64_t len,
 			return sira_err_set(err, SIRA_EMALFORMED,
 			    "attachment padding is not zero");
 	digest_stream_update(&s->pt_hash, s->pt, data);
-	if (data > 0 && write_full(out_fd, s->pt, data) != 0)
+	if (data > 0 && fileio_write_all(out_fd, s->pt, data) != 0)
 		return sira_err_set(err, SIRA_EIO,
 		    "cannot write attachment: %s", strerror(errno));
 	return 0;
@@ -255,7 +222,7 @@ open_chunk(struct stream *s, const uint8_t *msgid, uint32_t index, uint64_t i,
 	uint8_t tag;
 	ssize_t r;
 
-	if ((r = read_full(blob_fd, s->ct, n + TAG_LEN)) == -1)
+	if ((r = fileio_read_full(blob_fd, s->ct, n + TAG_LEN)) == -1)
 		return sira_err_set(err, SIRA_EIO, "cannot read attachment");
 	if ((size_t)r != n + TAG_LEN)
 		return sira_err_set(err, SIRA_ETRUNCATED,
@@ -299,7 +266,7 @@ open_chunks(struct stream *s, const uint8_t *msgid, uint32_t index,
 			 s, out_fd, off, n, expect->plaintext_len, err)) != 0)
 			return rc;
 	}
-	if (read_full(blob_fd, &extra, 1) != 0)
+	if (fileio_read_full(blob_fd, &extra, 1) != 0)
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "attachment %u has bytes after its final chunk", index);
 	return 0;
@@ -333,7 +300,7 @@ attach_open(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	digest_stream_init(&s->blob_hash);
 	digest_stream_init(&s->pt_hash);
-	if ((r = read_full(blob_fd, hdr, sizeof(hdr))) !=
+	if ((r = fileio_read_full(blob_fd, hdr, sizeof(hdr))) !=
 	    (ssize_t)sizeof(hdr)) {
 		rc = sira_err_set(err, r == -1 ? SIRA_EIO : SIRA_ETRUNCATED,
 		    "attachment %u is truncated", index);

@@ -18,9 +18,11 @@
 #include "clock.h"
 #include "fileio.h"
 #include "passphrase.h"
+#include "sirafile.h"
 #include "wire.h"
 
 #define CONF_MAX 4096
+#define HOME_FILE_MAX (SIRA_CRL_MAX + SIRA_MAGIC_LEN)
 
 int
 home_path(const struct home *h, const char *name, char out[PATH_MAX],
@@ -78,25 +80,6 @@ home_resolve(const char *opt, struct home *h, struct sira_err *err)
 	return 0;
 }
 
-/* Read a file with magic; *buf is the file, *body points past the magic. */
-static int
-read_object(const char *path, const char *magic, const char *what,
-    uint8_t **buf, const uint8_t **body, size_t *len, struct sira_err *err)
-{
-	size_t n;
-	int rc;
-
-	if ((rc = fileio_read(
-		 path, SIRA_CRL_MAX + SIRA_MAGIC_LEN, buf, &n, err)) != 0)
-		return rc;
-	if ((rc = wire_strip_magic(*buf, n, magic, what, body, len, err)) !=
-	    0) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return rc;
-}
-
 /* Load and check a certificate file against ca (at time now). */
 static int
 load_cert(const char *path, const struct cert *ca, const struct crl *crl,
@@ -107,8 +90,8 @@ load_cert(const char *path, const struct cert *ca, const struct crl *crl,
 	size_t len;
 	int rc;
 
-	if ((rc = read_object(path, SIRA_MAGIC_CERT, "certificate", &buf, &body,
-		 &len, err)) != 0)
+	if ((rc = sirafile_read(path, SIRA_MAGIC_CERT, "certificate",
+		 HOME_FILE_MAX, &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = ca == NULL ? cert_load_ca(body, len, now, out, err) :
 			  cert_verify(ca, crl, body, len, now, out, err);
@@ -273,8 +256,8 @@ load_own(const char *path, const struct cert *ca, uint64_t now,
 	if ((rc = load_cert(path, ca, NULL, now, out, err)) != -SIRA_EEXPIRED)
 		return rc;
 	/* Expired: still ours, still readable; only sending will fail. */
-	if ((rc = read_object(path, SIRA_MAGIC_CERT, "certificate", &buf, &body,
-		 &len, err)) != 0)
+	if ((rc = sirafile_read(path, SIRA_MAGIC_CERT, "certificate",
+		 HOME_FILE_MAX, &buf, &body, &len, err)) != 0)
 		return rc;
 	if ((rc = cert_unsafe_decode(body, len, &tmp, err)) == 0)
 		rc = cert_verify(ca, NULL, body, len, tmp->not_after, out, err);
@@ -294,8 +277,8 @@ load_crl(struct agent *a, struct sira_err *err)
 
 	if ((rc = home_path(&a->home, "crl", path, err)) != 0)
 		return rc;
-	if ((rc = read_object(path, SIRA_MAGIC_CRL, "revocation list", &buf,
-		 &body, &len, err)) != 0)
+	if ((rc = sirafile_read(path, SIRA_MAGIC_CRL, "revocation list",
+		 HOME_FILE_MAX, &buf, &body, &len, err)) != 0)
 		return rc == -SIRA_ENOTFOUND ? 0 : rc;
 	rc = crl_verify(a->ca, body, len, &a->crl, err);
 	free(buf);

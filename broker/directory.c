@@ -17,26 +17,10 @@
 #include "directory.h"
 #include "fileio.h"
 #include "log.h"
+#include "sirafile.h"
 #include "wire.h"
 
 #define FILE_MAX (SIRA_CRL_MAX + SIRA_MAGIC_LEN)
-
-static int
-read_object(const char *path, const char *magic, const char *what,
-    uint8_t **buf, const uint8_t **body, size_t *len, struct sira_err *err)
-{
-	size_t filelen;
-	int rc;
-
-	if ((rc = fileio_read(path, FILE_MAX, buf, &filelen, err)) != 0)
-		return rc;
-	if ((rc = wire_strip_magic(
-		 *buf, filelen, magic, what, body, len, err)) != 0) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return rc;
-}
 
 static int
 load_trust(struct directory *d, const char *ca_path, const char *crl_path,
@@ -47,15 +31,15 @@ load_trust(struct directory *d, const char *ca_path, const char *crl_path,
 	size_t len;
 	int rc;
 
-	if ((rc = read_object(ca_path, SIRA_MAGIC_CERT, "certificate", &buf,
-		 &body, &len, err)) != 0)
+	if ((rc = sirafile_read(ca_path, SIRA_MAGIC_CERT, "certificate",
+		 FILE_MAX, &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = cert_load_ca(body, len, now, &d->ca, err);
 	free(buf);
 	if (rc != 0 || crl_path == NULL)
 		return rc;
-	if ((rc = read_object(crl_path, SIRA_MAGIC_CRL, "revocation list", &buf,
-		 &body, &len, err)) != 0)
+	if ((rc = sirafile_read(crl_path, SIRA_MAGIC_CRL, "revocation list",
+		 FILE_MAX, &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = crl_verify(d->ca, body, len, &d->crl, err);
 	free(buf);
@@ -77,8 +61,8 @@ add_cert(
 	size_t len;
 	int rc;
 
-	if ((rc = read_object(path, SIRA_MAGIC_CERT, "certificate", &buf, &body,
-		 &len, &why)) == 0)
+	if ((rc = sirafile_read(path, SIRA_MAGIC_CERT, "certificate", FILE_MAX,
+		 &buf, &body, &len, &why)) == 0)
 		rc = cert_verify(d->ca, d->crl, body, len, now, &c, &why);
 	free(buf);
 	if (rc != 0) {

@@ -26,6 +26,7 @@
 #include "cert.pb-c.h"
 #include "fileio.h"
 #include "sign.h"
+#include "sirafile.h"
 #include "wire.h"
 
 #define DAY 86400u
@@ -82,19 +83,12 @@ read_object(const char *dir, const char *name, const char *magic,
     size_t *len, struct sira_err *err)
 {
 	char path[PATH_MAX];
-	size_t filelen;
 	int rc;
 
 	*buf = NULL;
-	if ((rc = path_in(path, dir, name, err)) != 0 ||
-	    (rc = fileio_read(path, max, buf, &filelen, err)) != 0)
+	if ((rc = path_in(path, dir, name, err)) != 0)
 		return rc;
-	if ((rc = wire_strip_magic(
-		 *buf, filelen, magic, what, body, len, err)) != 0) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return rc;
+	return sirafile_read(path, magic, what, max, buf, body, len, err);
 }
 
 static int

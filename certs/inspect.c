@@ -23,28 +23,10 @@
 #include "fileio.h"
 #include "inspect.h"
 #include "keyfile.h"
+#include "sirafile.h"
 #include "wire.h"
 
 #define FILE_MAX (SIRA_CRL_MAX + SIRA_MAGIC_LEN)
-
-int
-inspect_read(const char *path, const char *magic, const char *what,
-    uint8_t **buf, const uint8_t **body, size_t *len, struct sira_err *err)
-{
-	size_t filelen;
-	int rc;
-
-	if ((rc = fileio_read(path, FILE_MAX, buf, &filelen, err)) != 0)
-		return rc;
-	if ((rc = wire_strip_magic(
-		 *buf, filelen, magic, what, body, len, err)) != 0) {
-		free(*buf);
-		*buf = NULL;
-		return sira_err_set(
-		    err, rc, "%s: not a Sira %s file", path, what);
-	}
-	return 0;
-}
 
 static void
 usage_names(uint32_t ku, char *out, size_t len)
@@ -267,15 +249,15 @@ load_trust(const char *ca_path, const char *crl_path, uint64_t at,
 	int rc;
 
 	*crl = NULL;
-	if ((rc = inspect_read(ca_path, SIRA_MAGIC_CERT, "certificate", &buf,
-		 &body, &len, err)) != 0)
+	if ((rc = sirafile_read(ca_path, SIRA_MAGIC_CERT, "certificate",
+		 FILE_MAX, &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = cert_load_ca(body, len, at, ca, err);
 	free(buf);
 	if (rc != 0 || crl_path == NULL)
 		return rc;
-	if ((rc = inspect_read(crl_path, SIRA_MAGIC_CRL, "revocation list",
-		 &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read(crl_path, SIRA_MAGIC_CRL, "revocation list",
+		 FILE_MAX, &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = crl_verify(*ca, body, len, crl, err);
 	free(buf);

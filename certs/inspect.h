@@ -11,13 +11,6 @@
 
 #include "err.h"
 
-/*
- * Read path, check its magic, point *body past it. *buf is the whole file
- * (caller frees). Returns 0 or a negative SIRA_E* code.
- */
-int inspect_read(const char *path, const char *magic, const char *what,
-    uint8_t **buf, const uint8_t **body, size_t *len, struct sira_err *err);
-
 /* Print a certificate, revocation list or key file (no secrets). */
 int inspect_show(const char *path, bool json, struct sira_err *err);
 

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "inspect.h"
 #include "passphrase.h"
+#include "sirafile.h"
 #include "wire.h"
 
 #define EXIT_USAGE 2
@@ -376,8 +377,8 @@ cmd_renew(const struct opts *o, int nfiles, char **files, uint64_t now,
 
 	if (o->ca_dir == NULL || o->cert == NULL || o->out == NULL)
 		return usage_error("renew needs --ca-dir, --cert and --out");
-	if (inspect_read(o->cert, SIRA_MAGIC_CERT, "certificate", &buf, &body,
-		&len, err) != 0 ||
+	if (sirafile_read(o->cert, SIRA_MAGIC_CERT, "certificate",
+		SIRA_CERT_MAX + SIRA_MAGIC_LEN, &buf, &body, &len, err) != 0 ||
 	    cert_unsafe_decode(body, len, &old, err) != 0) {
 		free(buf);
 		return fail(err);

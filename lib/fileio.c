@@ -116,8 +116,8 @@ fileio_check_private(int fd, const char *path, struct sira_err *err)
 	return 0;
 }
 
-static int
-write_all(int fd, const uint8_t *buf, size_t len)
+int
+fileio_write_all(int fd, const uint8_t *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t w = write(fd, buf, len);
@@ -161,7 +161,7 @@ fileio_write(const char *path, const uint8_t *buf, size_t len, mode_t mode,
 	if ((fd = mkstemp(tmp)) == -1)
 		return sira_err_set(
 		    err, SIRA_EIO, "%s: %s", path, strerror(errno));
-	if (fchmod(fd, mode) == -1 || write_all(fd, buf, len) == -1 ||
+	if (fchmod(fd, mode) == -1 || fileio_write_all(fd, buf, len) == -1 ||
 	    fsync(fd) == -1) {
 		rc = sira_err_set(
 		    err, SIRA_EIO, "%s: %s", path, strerror(errno));
@@ -208,4 +208,22 @@ fileio_mkdir(const char *path, mode_t mode, struct sira_err *err)
 	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
 	return sira_err_set(err, SIRA_EIO, "%s: %s", path, strerror(errno));
+}
+
+ssize_t
+fileio_read_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = read(fd, buf + got, len - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
 }

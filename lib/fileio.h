@@ -46,6 +46,15 @@ int fileio_write(const char *path, const uint8_t *buf, size_t len, mode_t mode,
  */
 int fileio_check_private(int fd, const char *path, struct sira_err *err);
 
+/* Write all of buf to fd, retrying on EINTR. Returns 0 or -1 (errno). */
+int fileio_write_all(int fd, const uint8_t *buf, size_t len);
+
+/*
+ * Read up to len bytes from fd, stopping early only at end of file;
+ * retries on EINTR. Returns the bytes read or -1 (errno).
+ */
+ssize_t fileio_read_full(int fd, uint8_t *buf, size_t len);
+
 /* Create directory path with mode if missing. Returns 0 or -SIRA_EIO. */
 int fileio_mkdir(const char *path, mode_t mode, struct sira_err *err);
 

@@ -1,0 +1,28 @@
+/*
+ * sirafile.c: see sirafile.h. Composes fileio_read (size cap, no symlinks)
+ * with wire_strip_magic.
+ */
+#include <stdlib.h>
+
+#include "fileio.h"
+#include "sirafile.h"
+#include "wire.h"
+
+int
+sirafile_read(const char *path, const char *magic, const char *what, size_t max,
+    uint8_t **buf, const uint8_t **body, size_t *len, struct sira_err *err)
+{
+	size_t filelen;
+	int rc;
+
+	if ((rc = fileio_read(path, max, buf, &filelen, err)) != 0)
+		return rc;
+	if (wire_strip_magic(*buf, filelen, magic, what, body, len, NULL) !=
+	    0) {
+		free(*buf);
+		*buf = NULL;
+		return sira_err_set(
+		    err, SIRA_EMALFORMED, "%s: not a Sira %s file", path, what);
+	}
+	return 0;
+}

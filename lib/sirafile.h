@@ -1,0 +1,26 @@
+/*
+ * sirafile.h: reading Sira's files: an 8-byte magic ("SIRACRT1", ...)
+ * followed by protobuf bytes. One helper for the CA tool, the broker and
+ * the agent, so every reader caps the size and checks the magic the same
+ * way before any parser sees a byte.
+ */
+#ifndef SIRA_SIRAFILE_H
+#define SIRA_SIRAFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/*
+ * Read path (at most max bytes), check it starts with magic, and point
+ * *body past the magic (borrowed from *buf, the whole file, which the
+ * caller frees). what names the kind of file in messages. Returns 0,
+ * -SIRA_ENOTFOUND, -SIRA_ETOOBIG, -SIRA_EMALFORMED ("not a Sira <what>
+ * file"), -SIRA_EIO or -SIRA_ENOMEM; *buf is NULL on failure.
+ */
+int sirafile_read(const char *path, const char *magic, const char *what,
+    size_t max, uint8_t **buf, const uint8_t **body, size_t *len,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+#endif
