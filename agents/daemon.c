@@ -219,6 +219,9 @@ maintain_prekeys(struct daemon *d, struct vault_txn *t,
 			 SIRA_PREKEY_ID_LEN, err)) == 0)
 			rc = book_audit(t, now, "prekey-deleted",
 			    d->a->me->agency_id, NULL, 0, err);
+		if (rc == 0)
+			log_event(LOG_INFO, "prekey.deleted",
+			    "reason=retention over: old messages sealed to it can no longer be opened");
 	}
 	if (rc != 0 || (s->newest_nb != 0 && now - s->newest_nb < sc->rotate))
 		return rc;
@@ -493,7 +496,10 @@ timers(struct daemon *d, const struct schedule *sc, uint64_t now)
 	    (now - d->last_dir >= DIR_EVERY ||
 		(d->crl_wait && now - d->last_dir >= 30)))
 		(void)daemon_request_directory(d, now);
-	if (now - d->last_prekey >= 60)
+	/* Often enough for the schedule: every minute, or faster when an
+	 * operator (or a test) sets periods shorter than that. */
+	if (now - d->last_prekey >=
+	    (sc->rotate < 120 ? sc->rotate / 2 + 1 : 60))
 		prekeys(d, sc, now);
 	if (now - d->last_pump >= PUMP_EVERY) {
 		(void)outbound_pump(d, now);

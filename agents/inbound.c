@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "daemon.h"
+#include "envelope.h"
 #include "log.h"
 #include "payload.pb-c.h"
 #include "peers.h"
@@ -208,6 +209,64 @@ take_receipt(
 	return rc;
 }
 
+/*
+ * Tell the sender why we refused, where that leaks nothing: only to a
+ * sender that is a valid agency in our directory (never to an unknown or
+ * revoked one), and only for reasons it can act on: the message was sealed
+ * to a prekey we have deleted, it expired on the way, or it was re-addressed
+ * to us by someone else. The receipt is signed like any other.
+ */
+static void
+queue_rejection(
+    struct daemon *d, const Sira__V1__Deliver *dl, int rc, uint64_t now)
+{
+	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT;
+	struct receipt_fields f;
+	struct envelope *e = NULL;
+	struct vault_txn *t = NULL;
+	struct cert *sender = NULL;
+	uint8_t *r = NULL, *pb = NULL, id[16];
+	size_t rlen, plen;
+	const char *to[1];
+
+	if ((rc != -SIRA_EPREKEY && rc != -SIRA_EEXPIRED &&
+		rc != -SIRA_ENOT_RECIPIENT) ||
+	    envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) !=
+		0 ||
+	    e->h->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT ||
+	    vault_begin(d->a->vault, true, &t, NULL) != 0 ||
+	    peers_cert(d->a, t, e->h->sender_agency_id,
+		e->h->sender_cert_id.data, now, now, &sender, NULL) != 0)
+		goto out;
+	memset(&f, 0, sizeof(f));
+	f.kind = RECEIPT_REJECTED;
+	f.reject_reason = -rc;
+	memcpy(f.message_id, e->h->message_id.data, 16);
+	memcpy(f.envelope_hash, e->hash, 32);
+	memcpy(f.manifest_hash, e->h->manifest_hash.data, 32);
+	memcpy(f.sender_cert_id, e->h->sender_cert_id.data, 32);
+	f.received_at = now;
+	to[0] = e->h->sender_agency_id;
+	if (receipt_sign(&f, d->a->me, d->a->keys, &r, &rlen, NULL) != 0 ||
+	    (p.receipt = sira__v1__receipt__unpack(NULL, rlen, r)) == NULL)
+		goto out;
+	p.body_case = SIRA__V1__PAYLOAD__BODY_RECEIPT;
+	if (wire_pack(&p.base, &pb, &plen, NULL) == 0 &&
+	    book_queue(t, to, 1, SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT,
+		"sira.receipt.v1", "", pb, plen, 7 * 86400, now, id,
+		NULL) == 0 &&
+	    vault_commit(&t, NULL) == 0)
+		link_nudge(&d->a->home);
+out:
+	if (p.receipt != NULL)
+		sira__v1__receipt__free_unpacked(p.receipt, NULL);
+	free(pb);
+	free(r);
+	cert_destroy(&sender);
+	vault_abort(&t);
+	envelope_destroy(&e);
+}
+
 /* Record a refusal in the audit chain (sender as claimed, if parsed). */
 static void
 record_refusal(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
@@ -335,6 +394,7 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 		    LOG_ERROR, "message.store_failed", "reason=%s", err.msg);
 	} else {
 		record_refusal(d, dl, rc, err.msg, now);
+		queue_rejection(d, dl, rc, now);
 		ack(d, dl);
 	}
 }

@@ -72,10 +72,12 @@ agent_init() {
 	    --broker-cert "$W/broker/ml.sira.broker.cert" >/dev/null
 }
 
-# agent_start ID: run its daemon; the pid is in $W/pid-ID.
+# agent_start ID [run options]: run its daemon; the pid is in $W/pid-ID.
 agent_start() {
-	"$AGENT" run --home "$W/home-$1" 2>>"$W/agent-$1.log" &
-	echo $! >"$W/pid-$1"
+	id=$1
+	shift
+	"$AGENT" run --home "$W/home-$id" "$@" 2>>"$W/agent-$id.log" &
+	echo $! >"$W/pid-$id"
 	PIDS="$PIDS $!"
 }
 

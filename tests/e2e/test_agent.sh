@@ -108,6 +108,28 @@ agent_start $P
 expect_true "it goes out after the daemon restarts" \
     wait_for 30 has 14 n_inbox $N
 
+# --- forward secrecy: a prekey deleted after its retention period ---
+J=ml.justice.pole
+agent_init $J
+agent_start $J --prekey-rotate 4 --prekey-retain 1
+expect_true "justice publishes a short-lived prekey" \
+    wait_for 20 grep -q "prekey.published" "$W/agent-$J.log"
+agent_stop $J
+echo "scellé pour une clé bientôt effacée" >"$W/fs.txt"
+ag $P send --to $J --kind case_transfer --file "$W/fs.txt" >/dev/null
+expect_true "sealed to that prekey and accepted while justice is away" \
+    wait_for 20 has 1 sh -c "'$AGENT' outbox --json --home '$W/home-$P' | jq '[.[] | select(.to==[\"$J\"] and .state==\"accepted by broker\")] | length'"
+sleep 8
+agent_start $J --prekey-rotate 4 --prekey-retain 1
+expect_true "justice deleted the old prekey secret" \
+    wait_for 20 grep -q "prekey.deleted" "$W/agent-$J.log"
+expect_true "the captured envelope can no longer be opened" \
+    wait_for 30 grep -q "message.refused from=$P reason=unknown or expired prekey" "$W/agent-$J.log"
+expect_true "the sender is told, by a signed rejection" \
+    wait_for 60 has 1 sh -c "'$AGENT' outbox --json --home '$W/home-$P' | jq '[.[] | select(.to==[\"$J\"] and .state==\"refused\" and .reason==\"unknown or expired prekey\")] | length'"
+expect_true "and justice never shows it" has 0 n_inbox $J
+agent_stop $J
+
 # --- a revoked sender's message is refused by the recipient ---
 agent_stop $N
 echo "de la part d'une agence compromise" >"$W/rev.txt"
