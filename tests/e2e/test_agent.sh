@@ -147,6 +147,30 @@ expect_true "the shelter refuses it: logged in its audit" \
     wait_for 30 grep -q "message.refused from=$S reason=revoked" "$W/agent-$N.log"
 expect_true "and never shows it" sh -c "! '$AGENT' inbox --json --home '$W/home-$N' | grep -q '$S'"
 
+# --- a passphrase-protected agency key ---
+printf 'une phrase de passe assez longue\n' >"$W/kpass"
+printf 'pas la bonne phrase du tout\n' >"$W/kbad"
+chmod 600 "$W/kpass" "$W/kbad"
+"$CERT" issue --ca-dir "$W/ca" --id ml.social.segou --name "Service social de Ségou" \
+    --role social_services --out "$W/ag" --key-passphrase-file "$W/kpass" \
+    --kdf interactive >/dev/null 2>&1
+run "$AGENT" init --home "$W/home-segou" --cert "$W/ag/ml.social.segou.cert" \
+    --key "$W/ag/ml.social.segou.key" --ca "$W/ca/ca.cert" --broker "$EP" \
+    --broker-cert "$W/broker/ml.sira.broker.cert" --passphrase-file "$W/kbad"
+expect_true "wrong key passphrase refused" [ "$rc" -eq 1 ]
+expect_grep "with a clear reason" "wrong passphrase" "$ERR"
+expect_true "and no home was made" [ ! -e "$W/home-segou/agent.conf" ]
+expect_ok "init with the right passphrase" "$AGENT" init --home "$W/home-segou" \
+    --cert "$W/ag/ml.social.segou.cert" --key "$W/ag/ml.social.segou.key" \
+    --ca "$W/ca/ca.cert" --broker "$EP" \
+    --broker-cert "$W/broker/ml.sira.broker.cert" --passphrase-file "$W/kpass"
+expect_true "the key was copied in with mode 0600" \
+    [ "$(stat -c %a "$W/home-segou/agency.key")" = 600 ]
+run "$AGENT" status --home "$W/home-segou" </dev/null
+expect_true "without the passphrase nothing opens" [ "$rc" -eq 1 ]
+expect_ok "with it, status works" "$AGENT" status --home "$W/home-segou" \
+    --passphrase-file "$W/kpass"
+
 # --- nothing readable at rest, and the audit chain ---
 for a in $P $N $S; do
 	expect_true "no plaintext marker in $a's files" \
