@@ -185,11 +185,17 @@ static json_t *
 content(const uint8_t *p, size_t len)
 {
 	int printable = text_is_utf8((const char *)p, len);
+	size_t start = 0;
 
-	for (size_t i = 0; printable && i < len; i++)
-		if ((p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') ||
-		    p[i] == 0x7f)
+	/* Lines and tabs are fine; any other control or invisible character
+	 * could drive or fool the terminal, so such content is not shown. */
+	for (size_t i = 0; printable && i <= len; i++) {
+		if (i < len && p[i] != '\n' && p[i] != '\t')
+			continue;
+		if (text_has_control((const char *)p + start, i - start))
 			printable = 0;
+		start = i + 1;
+	}
 	if (printable)
 		return json_stringn((const char *)p, len);
 	return json_sprintf("(%zu bytes, not text)", len);

@@ -50,6 +50,22 @@ text_is_utf8(const char *s, size_t len)
 	return true;
 }
 
+/*
+ * Invisible format characters that can reorder or hide text on a terminal
+ * (the "Trojan Source" class): U+200B..U+200F, U+2028..U+202E,
+ * U+2060..U+2069 and U+FEFF. p points at a 3-byte sequence.
+ */
+static bool
+invisible_format(const unsigned char *p)
+{
+	if (p[0] == 0xe2 && p[1] == 0x80)
+		return (p[2] >= 0x8b && p[2] <= 0x8f) ||
+		    (p[2] >= 0xa8 && p[2] <= 0xae);
+	if (p[0] == 0xe2 && p[1] == 0x81)
+		return p[2] >= 0xa0 && p[2] <= 0xa9;
+	return p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
+}
+
 bool
 text_has_control(const char *s, size_t len)
 {
@@ -57,6 +73,8 @@ text_has_control(const char *s, size_t len)
 
 	for (size_t i = 0; i < len; i++) {
 		if (p[i] < 0x20 || p[i] == 0x7f)
+			return true;
+		if (i + 2 < len && invisible_format(p + i))
 			return true;
 		/* C1 controls U+0080..U+009F are encoded as C2 80..C2 9F. */
 		if (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&

@@ -13,7 +13,10 @@ bool text_is_utf8(const char *s, size_t len);
 
 /*
  * True when s[0..len) contains a C0 or C1 control character or DEL, which
- * could drive a terminal when shown (escape sequences, carriage returns).
+ * could drive a terminal when shown (escape sequences, carriage returns),
+ * or an invisible format character that reorders or hides text (bidi
+ * overrides and isolates, zero-width characters, line and paragraph
+ * separators, the byte-order mark).
  */
 bool text_has_control(const char *s, size_t len);
 

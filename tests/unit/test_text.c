@@ -149,6 +149,14 @@ test_utf8_invalid(void **state)
 			print_error("accepted bad case %zu\n", i);
 		assert_false(utf8(bad[i].s, bad[i].len));
 	}
+	/* Invisible characters that reorder or hide text on a terminal. */
+	assert_true(control("abc\xe2\x80\xae", 6)); /* U+202E RLO */
+	assert_true(control("\xe2\x80\x8b", 3));    /* U+200B zero width */
+	assert_true(control("\xe2\x81\xa6x", 4));   /* U+2066 isolate */
+	assert_true(control("\xe2\x80\xa8", 3));    /* U+2028 line sep. */
+	assert_true(control("\xef\xbb\xbf", 3));    /* U+FEFF BOM */
+	assert_false(control("\xe2\x80\x94", 3));   /* U+2014 em dash */
+	assert_false(control("\xe2\x82\xac", 3));   /* U+20AC euro */
 	/* Only len bytes are looked at. */
 	assert_true(utf8("ok\xff", 2));
 	assert_false(utf8("ok\xff", 3));
@@ -292,6 +300,14 @@ test_controls(void **state)
 	assert_false(control("\xe2\x80\x85", 3)); /* U+2005: 0x85 trailing */
 	assert_false(control("\xc5\x93", 2));     /* œ */
 	assert_false(control("Brigade des mœurs", strlen("Brigade des mœurs")));
+	/* Invisible characters that reorder or hide text on a terminal. */
+	assert_true(control("abc\xe2\x80\xae", 6)); /* U+202E RLO */
+	assert_true(control("\xe2\x80\x8b", 3));    /* U+200B zero width */
+	assert_true(control("\xe2\x81\xa6x", 4));   /* U+2066 isolate */
+	assert_true(control("\xe2\x80\xa8", 3));    /* U+2028 line sep. */
+	assert_true(control("\xef\xbb\xbf", 3));    /* U+FEFF BOM */
+	assert_false(control("\xe2\x80\x94", 3));   /* U+2014 em dash */
+	assert_false(control("\xe2\x82\xac", 3));   /* U+20AC euro */
 	/* Only len bytes are looked at. */
 	assert_false(control("ab\x1b", 2));
 	assert_false(control("ab\xc2\x85", 3));
