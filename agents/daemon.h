@@ -44,6 +44,12 @@ struct daemon {
 	char alarm[256];
 	bool crl_wait;
 	uint64_t dir_wait; /* seconds between directory retries, backing off */
+	/* Deliveries from senders we did not know: when we asked for them. */
+	struct {
+		uint8_t msgid[16];
+		uint64_t asked_at;
+	} unknown[16];
+	size_t n_unknown;
 	uint64_t received, sent, refused, gaps;
 };
 

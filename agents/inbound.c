@@ -352,6 +352,39 @@ store_opened(struct daemon *d, struct rx *x, const struct opened *o,
 	return rc;
 }
 
+/*
+ * Is this sender still unknown although a directory was fetched after we
+ * first asked about this message? Then it is refused. Otherwise remember
+ * when we asked (a small ring: forgetting only delays a refusal).
+ */
+static bool
+unknown_confirmed(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
+{
+	struct envelope *e = NULL;
+	bool confirmed = false;
+	size_t i;
+
+	if (envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) != 0)
+		return true; /* cannot even parse: nothing to wait for */
+	for (i = 0; i < d->n_unknown; i++)
+		if (memcmp(d->unknown[i].msgid, e->h->message_id.data, 16) == 0)
+			break;
+	if (i < d->n_unknown)
+		confirmed = d->last_dir > d->unknown[i].asked_at;
+	else {
+		if (d->n_unknown == 16) {
+			memmove(d->unknown, d->unknown + 1,
+			    15 * sizeof(d->unknown[0]));
+			d->n_unknown--;
+		}
+		memcpy(
+		    d->unknown[d->n_unknown].msgid, e->h->message_id.data, 16);
+		d->unknown[d->n_unknown++].asked_at = now;
+	}
+	envelope_destroy(&e);
+	return confirmed;
+}
+
 void
 inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 {
@@ -388,6 +421,11 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 		ack(d, dl); /* stored before: never twice */
 	} else if (rc == -SIRA_ECRL_STALE) {
 		d->crl_wait = true; /* hold it at the broker until fresh */
+	} else if (rc == -SIRA_EUNKNOWN_AGENCY &&
+	    !unknown_confirmed(d, dl, now)) {
+		/* A new or renewed agency our directory does not have yet:
+		 * keep it at the broker and fetch the directory now. */
+		d->last_dir = 0;
 	} else if (rc == -SIRA_EIO || rc == -SIRA_ENOMEM ||
 	    rc == -SIRA_EQUOTA) {
 		log_event(

@@ -52,12 +52,17 @@ collect(
 	return td->n < OUT_MAX ? 0 : 1;
 }
 
-/* Mark e refused; the detail is copied (e owns its strings). */
+/* Mark e refused; the detail is copied (e owns its strings) with any
+ * control character replaced: it may come from the broker. */
 static void
 refuse(Sira__V1__OutboxEntry *e, int code, const char *detail)
 {
 	char *copy = strdup(detail);
 
+	for (char *c = copy; c != NULL && *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f ||
+		    (unsigned char)*c >= 0x80)
+			*c = '?';
 	e->state = REFUSED;
 	e->refused_reason = code < 0 ? -code : code;
 	if (copy != NULL) {
@@ -455,9 +460,15 @@ void
 outbound_nack(struct daemon *d, const struct pending *p,
     const Sira__V1__Nack *n, uint64_t now)
 {
-	const uint8_t *id = p != NULL && p->kind == P_SUBMIT ? p->id :
-	    n->message_id.len == 16 ? n->message_id.data :
-				      NULL;
+	/* Unsolicited, only the broker's expiry notice is taken; any other
+	 * Nack must answer one of our own requests. */
+	const uint8_t *id = NULL;
+
+	if (p != NULL && p->kind == P_SUBMIT)
+		id = p->id;
+	else if (p == NULL && n->reason == SIRA__V1__REASON__REASON_EXPIRED &&
+	    n->message_id.len == 16)
+		id = n->message_id.data;
 
 	log_event(LOG_WARN, "broker.nack", "reason=%s detail=%s",
 	    sira_strerror((int)n->reason), n->detail);
@@ -536,6 +547,8 @@ check_proof(struct daemon *d, struct vault_txn *t,
 		NULL ||
 	    l->object_hash.len != 32 ||
 	    memcmp(l->object_hash.data, e->envelope_hash.data, 32) != 0 ||
+	    l->type != SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_ACCEPTED ||
+	    strcmp(l->actor_agency_id, d->a->me->agency_id) != 0 ||
 	    flatten(r->inclusion_proof, r->n_inclusion_proof, proof) != 0)
 		goto out;
 	merkle_leaf_hash(r->leaf.data, r->leaf.len, leaf);

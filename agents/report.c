@@ -235,6 +235,20 @@ show_out(const Sira__V1__OutboxEntry *e)
 	    "broker_evidence", e->accepted.len > 0);
 }
 
+/* Content last-line-safe: every line behind a bar, so a sender's text
+ * cannot imitate the fields above it. */
+static void
+print_content(const char *text)
+{
+	(void)printf("content\n");
+	for (const char *p = text; p != NULL && *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+		(void)printf("  | %.*s\n", n, p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
 int
 report_show(struct agent *a, const char *id, int json, struct sira_err *err)
 {
@@ -274,8 +288,11 @@ report_show(struct agent *a, const char *id, int json, struct sira_err *err)
 			char *s = json_is_string(v) ?
 			    NULL :
 			    json_dumps(v, JSON_ENCODE_ANY);
-			(void)printf(
-			    "%-14s %s\n", key, s ? s : json_string_value(v));
+			if (strcmp(key, "content") == 0)
+				print_content(json_string_value(v));
+			else
+				(void)printf("%-14s %s\n", key,
+				    s ? s : json_string_value(v));
 			free(s);
 		}
 	json_decref(j);
