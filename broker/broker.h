@@ -43,6 +43,8 @@ struct broker_config {
 	uint64_t heartbeat; /* seconds */
 	uint64_t redeliver; /* seconds without ack before resending */
 	uint64_t mapsize;
+	uint64_t blob_quota; /* attachment bytes per uploading agency */
+	uint64_t blob_max;   /* bytes per attachment blob */
 };
 
 /* An in-flight delivery: sent, not yet acknowledged. */
@@ -71,8 +73,18 @@ struct counters {
 	    malformed, duplicates;
 };
 
+/* A recently refused CURVE key (hash), so a flood is logged once an hour. */
+struct refusal {
+	uint8_t key_hash[32];
+	uint64_t at;
+};
+
+#define BROKER_REFUSALS 64
+
 struct broker {
 	struct broker_config cfg;
+	struct refusal refusals[BROKER_REFUSALS];
+	uint64_t refusals_quiet; /* refusals not logged since the last one */
 	void *zctx;
 	void *router;
 	void *zap;
@@ -87,13 +99,19 @@ struct broker {
 	struct counters count;
 	uint64_t next_expiry;
 	uint64_t status_at;
-	char endpoint[256]; /* the bound endpoint, after binding */
+	char endpoint[256];  /* the bound endpoint, after binding */
+	struct blobs *blobs; /* attachment blobs (blobs.c) */
+	uint64_t blobs_sweep_at;
 };
 
 /* session.c */
 struct session *session_find(struct broker *b, const char *agency_id);
 struct session *session_get(struct broker *b, const char *agency_id);
-bool session_take_token(struct broker *b, struct session *s, uint64_t now_ms);
+/* Charge cost tokens (1 per frame plus 1 per 64 KiB); false if empty. */
+bool session_take_token(
+    struct broker *b, struct session *s, uint64_t now_ms, double cost);
+/* Drop sessions that are not active (after a reload shrank the table). */
+void session_reclaim(struct broker *b);
 void session_forget_inflight(struct session *s, uint64_t seq);
 void session_reset(struct session *s);
 
@@ -114,7 +132,7 @@ void status_write(const struct broker *b, uint64_t now);
 /* handle.c: one received frame; may queue work for the next commit. */
 struct batch;
 int handle_frame(struct broker *b, struct batch *bt, const uint8_t *rid,
-    size_t rid_len, const char *agency, const uint8_t *data, size_t len,
-    uint64_t now, uint64_t now_ms);
+    size_t rid_len, const char *agency, const uint8_t *cert_id,
+    const uint8_t *data, size_t len, uint64_t now, uint64_t now_ms);
 
 #endif

@@ -305,6 +305,14 @@ deliver_to(struct broker *b, MDB_txn *txn, struct batch *bt, struct session *s,
 			if (seq == s->inflight[i].seq)
 				(void)stage_deliver(bt, s, seq, ent);
 			sira__v1__spool_entry__free_unpacked(ent, NULL);
+		} else
+			seq = 0;
+		if (seq != s->inflight[i].seq) {
+			/* Gone (expired, or acked on another connection):
+			 * free its slot, or the window would stay blocked. */
+			session_forget_inflight(s, s->inflight[i].seq);
+			i--;
+			continue;
 		}
 		s->inflight[i].sent_at = now;
 	}

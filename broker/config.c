@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blobs.h"
 #include "config.h"
 #include "envelope.h"
 #include "fileio.h"
@@ -48,6 +49,10 @@ static const struct {
 	{ "redeliver", offsetof(struct broker_config, redeliver), 1, 86400 },
 	{ "map-size", offsetof(struct broker_config, mapsize), 1ull << 20,
 	    1ull << 40 },
+	{ "blob-quota-bytes", offsetof(struct broker_config, blob_quota),
+	    1ull << 20, 1ull << 44 },
+	{ "blob-max-bytes", offsetof(struct broker_config, blob_max),
+	    1ull << 16, 8ull << 30 },
 };
 
 void
@@ -64,6 +69,8 @@ config_defaults(struct broker_config *cfg)
 	cfg->heartbeat = 10;
 	cfg->redeliver = 60;
 	cfg->mapsize = STORE_MAP_DEFAULT;
+	cfg->blob_quota = BLOBS_QUOTA_DEFAULT;
+	cfg->blob_max = BLOBS_MAX_DEFAULT;
 }
 
 int

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "blobs.h"
 #include "envelope.h"
 #include "frames.h"
 #include "digest.h"
@@ -348,6 +349,11 @@ on_query(struct broker *b, const uint8_t *rid, size_t rid_len,
 	sira_err_clear(&err);
 	switch (fr->body_case) {
 	case SIRA__V1__FRAME__BODY_DIRECTORY_REQUEST:
+		if (fr->directory_request->n_agency_ids > 1024) {
+			rc = sira_err_set(&err, SIRA_ETOOBIG,
+			    "ask for at most 1024 agencies at once");
+			break;
+		}
 		rc = pack_directory(
 		    b, fr->directory_request, fr->request_id, &out, &len);
 		break;
@@ -370,18 +376,39 @@ on_query(struct broker *b, const uint8_t *rid, size_t rid_len,
 		nack_now(b, rid, rid_len, fr->request_id, NULL, rc, err.msg, 0);
 }
 
-/* The agency behind a frame, re-checked now; NULL drops the frame. */
-static const struct cert *
-current_cert(
-    struct broker *b, struct batch *bt, const char *agency, uint64_t now)
+/* Attachment chunks (blobs.c): no store write, answered at once. */
+static void
+on_chunk(struct broker *b, const uint8_t *rid, size_t rid_len,
+    const char *agency, const Sira__V1__Frame *fr)
 {
-	const struct cert *c = directory_by_agency(b->dir, agency, now);
+	struct blobs_answer a;
+
+	blobs_serve(b->blobs, b->store, agency, fr, &a);
+	if (a.nack != 0)
+		b->count.nacked++;
+	for (size_t i = 0; i < a.n; i++)
+		reply_now(b, rid, rid_len, a.frame[i], a.len[i]);
+}
+
+/*
+ * The certificate behind a frame: the exact one ZAP accepted for this
+ * connection, re-checked now (revoked, expired, or gone after a reload:
+ * NULL drops the frame). A renewed agency's old-key sessions die here.
+ */
+static const struct cert *
+current_cert(struct broker *b, struct batch *bt, const char *agency,
+    const uint8_t *cert_id, const uint8_t *rid, size_t rid_len, uint64_t now)
+{
+	const struct cert *c = directory_by_id(b->dir, agency, cert_id, now);
 	struct session *s;
 
 	if (c != NULL)
 		return c;
 	b->count.refused++;
-	if ((s = session_find(b, agency)) != NULL && s->active) {
+	/* Only the connection that failed loses the session: an old key's
+	 * frames must not knock the agency's current connection off. */
+	if ((s = session_find(b, agency)) != NULL && s->active &&
+	    s->rid_len == rid_len && memcmp(s->rid, rid, rid_len) == 0) {
 		s->active = false;
 		batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_REFUSED,
 		    NULL, agency, "", 0, SIRA_EREVOKED);
@@ -393,8 +420,8 @@ current_cert(
 
 int
 handle_frame(struct broker *b, struct batch *bt, const uint8_t *rid,
-    size_t rid_len, const char *agency, const uint8_t *data, size_t len,
-    uint64_t now, uint64_t now_ms)
+    size_t rid_len, const char *agency, const uint8_t *cert_id,
+    const uint8_t *data, size_t len, uint64_t now, uint64_t now_ms)
 {
 	const struct cert *c;
 	struct session *s;
@@ -403,10 +430,12 @@ handle_frame(struct broker *b, struct batch *bt, const uint8_t *rid,
 	struct sira_err err;
 	int rc;
 
-	if ((c = current_cert(b, bt, agency, now)) == NULL ||
+	if ((c = current_cert(b, bt, agency, cert_id, rid, rid_len, now)) ==
+		NULL ||
 	    (s = session_get(b, agency)) == NULL)
 		return -SIRA_EDENIED;
-	if (!session_take_token(b, s, now_ms)) {
+	/* Big frames cost more: parsing 4 MiB is not one frame's work. */
+	if (!session_take_token(b, s, now_ms, 1.0 + (double)(len >> 16))) {
 		nack_now(b, rid, rid_len, 0, NULL, SIRA_ERATE,
 		    "too many frames; slow down", 1);
 		return -SIRA_ERATE;
@@ -436,6 +465,10 @@ handle_frame(struct broker *b, struct batch *bt, const uint8_t *rid,
 		on_ack(b, bt, s, fr);
 	else if (fr->body_case == SIRA__V1__FRAME__BODY_PUBLISH_PREKEY)
 		on_prekey(b, bt, c, rid, rid_len, fr, now);
+	else if (fr->body_case == SIRA__V1__FRAME__BODY_CHUNK_PUT ||
+	    fr->body_case == SIRA__V1__FRAME__BODY_CHUNK_GET ||
+	    fr->body_case == SIRA__V1__FRAME__BODY_CHUNK_STATUS)
+		on_chunk(b, rid, rid_len, c->agency_id, fr);
 	else
 		on_query(b, rid, rid_len, fr, now);
 	protobuf_c_message_free_unpacked(m, NULL);

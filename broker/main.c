@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "blobs.h"
 #include "broker.h"
 #include "clock.h"
 #include "config.h"
@@ -40,6 +41,7 @@ static const char usage_text[] =
     "                       [--quota-bytes N] [--ttl-cap S] [--rate N]\n"
     "                       [--burst N] [--heartbeat S] [--redeliver S]\n"
     "                       [--max-frame N] [--map-size N]\n"
+    "                       [--blob-quota-bytes N] [--blob-max-bytes N]\n"
     "       sira-broker status --data DIR [--json]\n"
     "       sira-broker log verify --data DIR\n"
     "       sira-broker log show --data DIR [--json]\n"
@@ -169,6 +171,18 @@ log_served(struct broker *b, uint64_t now, struct sira_err *err)
 	return store_commit(txn, err);
 }
 
+/* Attachment blobs: an orphan lives at most a week, never past ttl-cap. */
+static int
+open_blobs(struct broker *b, struct sira_err *err)
+{
+	struct blobs_limits lim;
+
+	lim.max_blob = b->cfg.blob_max;
+	lim.quota = b->cfg.blob_quota;
+	lim.grace = b->cfg.ttl_cap < BLOBS_GRACE ? b->cfg.ttl_cap : BLOBS_GRACE;
+	return blobs_open(b->cfg.data, &lim, &b->blobs, err);
+}
+
 static int
 broker_open(struct broker *b, struct sira_err *err)
 {
@@ -188,7 +202,8 @@ broker_open(struct broker *b, struct sira_err *err)
 		0)
 		return rc;
 	b->tlog.st = b->store;
-	if ((rc = log_served(b, now, err)) != 0)
+	if ((rc = log_served(b, now, err)) != 0 ||
+	    (rc = open_blobs(b, err)) != 0)
 		return rc;
 	log_event(LOG_INFO, "broker.loaded",
 	    "agencies=%zu skipped=%zu crl=%s policy=%s", b->dir->n,
@@ -221,6 +236,7 @@ broker_reload(struct broker *b)
 	}
 	directory_free(&b->dir);
 	b->dir = d;
+	session_reclaim(b); /* the table is bounded by the new directory */
 	policy_destroy(&b->policy);
 	b->policy = p;
 	if (log_served(b, now, &err) != 0)
@@ -233,6 +249,7 @@ static void
 broker_close(struct broker *b)
 {
 	router_stop(b);
+	blobs_close(&b->blobs);
 	store_close(&b->store);
 	policy_destroy(&b->policy);
 	directory_free(&b->dir);
@@ -260,6 +277,8 @@ static const struct option run_opts[] = {
 	{ "heartbeat", required_argument, NULL, 0 },
 	{ "redeliver", required_argument, NULL, 0 },
 	{ "map-size", required_argument, NULL, 0 },
+	{ "blob-quota-bytes", required_argument, NULL, 0 },
+	{ "blob-max-bytes", required_argument, NULL, 0 },
 	{ "config", required_argument, NULL, 'c' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "verbose", no_argument, NULL, 'v' },

@@ -14,9 +14,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
 #include <zmq.h>
 
 #include "batch.h"
+#include "blobs.h"
 #include "clock.h"
 #include "digest.h"
 #include "fileio.h"
@@ -80,6 +82,35 @@ router_send(
 	return 0;
 }
 
+/*
+ * Each refused key is logged (stderr and transparency log) at most once
+ * an hour, in a fixed table of the last BROKER_REFUSALS keys: an
+ * unauthenticated client trying random keys costs a counter, not a leaf.
+ */
+static bool
+refusal_is_new(struct broker *b, const uint8_t hash[32], uint64_t now)
+{
+	struct refusal *oldest = &b->refusals[0];
+
+	for (size_t i = 0; i < BROKER_REFUSALS; i++) {
+		struct refusal *r = &b->refusals[i];
+		if (memcmp(r->key_hash, hash, 32) == 0 && now - r->at < 3600) {
+			b->refusals_quiet++;
+			return false;
+		}
+		if (r->at < oldest->at)
+			oldest = r;
+	}
+	/* A new key while the table is full of recent ones: a flood. */
+	if (now - oldest->at < 60) {
+		b->refusals_quiet++;
+		return false;
+	}
+	memcpy(oldest->key_hash, hash, 32);
+	oldest->at = now;
+	return true;
+}
+
 static void
 serve_zap(struct broker *b, struct batch *bt, uint64_t now)
 {
@@ -90,14 +121,38 @@ serve_zap(struct broker *b, struct batch *bt, uint64_t now)
 		if (dec.accepted)
 			continue; /* logged when its Hello arrives */
 		b->count.refused++;
-		log_event(LOG_WARN, "peer.refused",
-		    "key=%s address=%s reason=%s", dec.key_hex, dec.address,
-		    dec.reason);
 		/* The log holds a hash of the key, which is public anyway. */
 		digest_sha256(hash, dec.key, sizeof(dec.key));
+		if (!refusal_is_new(b, hash, now))
+			continue; /* a flood must not fill the permanent log */
+		log_event(LOG_WARN, "peer.refused",
+		    "key=%s address=%s reason=%s quieted_since_last=%llu",
+		    dec.key_hex, dec.address, dec.reason,
+		    (unsigned long long)b->refusals_quiet);
+		b->refusals_quiet = 0;
 		batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_REFUSED,
 		    hash, "", "", 0, SIRA_EUNKNOWN_AGENCY);
 	}
+}
+
+/* Split the ZAP User-Id "<agency>/<cert id hex>" set by zap.c. */
+static int
+parse_user_id(const char *user, char agency[static SIRA_AGENCY_ID_MAX + 1],
+    uint8_t cert_id[static SIRA_HASH_LEN])
+{
+	const char *slash = strchr(user, '/');
+	size_t alen, binlen;
+
+	if (slash == NULL || (alen = (size_t)(slash - user)) == 0 ||
+	    alen > SIRA_AGENCY_ID_MAX)
+		return -1;
+	memcpy(agency, user, alen);
+	agency[alen] = '\0';
+	if (sodium_hex2bin(cert_id, SIRA_HASH_LEN, slash + 1, strlen(slash + 1),
+		NULL, &binlen, NULL) != 0 ||
+	    binlen != SIRA_HASH_LEN)
+		return -1;
+	return 0;
 }
 
 /* Read one [routing id, payload] message; 0, 1 (nothing) or -1 (bad). */
@@ -105,7 +160,9 @@ static int
 read_message(struct broker *b, struct batch *bt, uint64_t now)
 {
 	zmq_msg_t rid, data;
-	const char *agency;
+	char agency[SIRA_AGENCY_ID_MAX + 1];
+	uint8_t cert_id[SIRA_HASH_LEN];
+	const char *user;
 	int more, rc = 0;
 
 	zmq_msg_init(&rid);
@@ -131,13 +188,14 @@ read_message(struct broker *b, struct batch *bt, uint64_t now)
 		rc = -1;
 		goto out;
 	}
-	if ((agency = zmq_msg_gets(&data, "User-Id")) == NULL ||
-	    agency[0] == '\0') {
+	if ((user = zmq_msg_gets(&data, "User-Id")) == NULL ||
+	    parse_user_id(user, agency, cert_id) != 0) {
 		rc = -1; /* never happens with ZAP enforced; refuse anyway */
 		goto out;
 	}
 	(void)handle_frame(b, bt, zmq_msg_data(&rid), zmq_msg_size(&rid),
-	    agency, zmq_msg_data(&data), zmq_msg_size(&data), now, now_ms());
+	    agency, cert_id, zmq_msg_data(&data), zmq_msg_size(&data), now,
+	    now_ms());
 out:
 	if (rc != 0) {
 		b->count.malformed++;
@@ -147,6 +205,17 @@ out:
 	zmq_msg_close(&rid);
 	zmq_msg_close(&data);
 	return rc;
+}
+
+/* Attachment blobs nobody needs any more (blobs.c), every few minutes. */
+static void
+sweep_blobs(struct broker *b, uint64_t now)
+{
+	struct sira_err err;
+
+	b->blobs_sweep_at = now + BLOBS_SWEEP_EVERY;
+	if (blobs_sweep(b->blobs, b->store, now, NULL, &err) != 0)
+		log_event(LOG_WARN, "blob.sweep_failed", "reason=%s", err.msg);
 }
 
 static int
@@ -168,6 +237,8 @@ round_trip(struct broker *b, struct batch *bt)
 		status_write(b, now);
 		b->status_at = now + 2;
 	}
+	if (b->blobs != NULL && now >= b->blobs_sweep_at)
+		sweep_blobs(b, now);
 	return 0;
 }
 

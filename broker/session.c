@@ -45,7 +45,8 @@ session_get(struct broker *b, const char *agency_id)
 }
 
 bool
-session_take_token(struct broker *b, struct session *s, uint64_t now_ms)
+session_take_token(
+    struct broker *b, struct session *s, uint64_t now_ms, double cost)
 {
 	if (now_ms > s->refill_at_ms) {
 		s->tokens += (double)(now_ms - s->refill_at_ms) *
@@ -54,9 +55,9 @@ session_take_token(struct broker *b, struct session *s, uint64_t now_ms)
 			s->tokens = (double)b->cfg.burst;
 		s->refill_at_ms = now_ms;
 	}
-	if (s->tokens < 1.0)
+	if (s->tokens < cost)
 		return false;
-	s->tokens -= 1.0;
+	s->tokens -= cost;
 	return true;
 }
 
@@ -69,6 +70,17 @@ session_forget_inflight(struct session *s, uint64_t seq)
 		if (s->inflight[i].seq != seq)
 			s->inflight[j++] = s->inflight[i];
 	s->n_inflight = j;
+}
+
+void
+session_reclaim(struct broker *b)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < b->n_sessions; i++)
+		if (b->sessions[i].active)
+			b->sessions[j++] = b->sessions[i];
+	b->n_sessions = j;
 }
 
 void

@@ -127,6 +127,12 @@ decide(zmq_msg_t f[ZAP_FRAMES], int n, int extra, const struct directory *d,
 	dec->reason = "ok";
 	(void)snprintf(
 	    dec->agency_id, sizeof(dec->agency_id), "%s", c->agency_id);
+	{
+		char hex[2 * SIRA_HASH_LEN + 1];
+		(void)sodium_bin2hex(hex, sizeof(hex), c->id, SIRA_HASH_LEN);
+		(void)snprintf(dec->user_id, sizeof(dec->user_id), "%s/%s",
+		    c->agency_id, hex);
+	}
 }
 
 static int
@@ -153,8 +159,8 @@ zap_handle(void *sock, const struct directory *d, uint64_t now,
 		n > 1 ? zmq_msg_size(&f[1]) : 0, 1) ||
 	    send_frame(sock, code, 3, 1) ||
 	    send_frame(sock, dec->reason, strlen(dec->reason), 1) ||
-	    send_frame(sock, dec->agency_id,
-		dec->accepted ? strlen(dec->agency_id) : 0, 1) ||
+	    send_frame(sock, dec->user_id,
+		dec->accepted ? strlen(dec->user_id) : 0, 1) ||
 	    send_frame(sock, "", 0, 0))
 		rc = sira_err_set(err, SIRA_EIO, "ZAP reply failed: %s",
 		    zmq_strerror(zmq_errno()));

@@ -7,8 +7,10 @@
  * binds its ZAP handler before the router socket, and refuses to start
  * unless a self-test shows that an unknown key is refused. The handler
  * accepts a key only if it is the transport key of a certificate in the
- * directory that is valid now and not revoked, and names the session with
- * that agency id (ZAP User-Id), which the router reads from every frame.
+ * directory that is valid now and not revoked, and names the session
+ * "<agency id>/<cert id in hex>" (ZAP User-Id), which the router reads from
+ * every frame: a session is tied to the exact certificate that opened it,
+ * so renewing an agency's keys does not keep its old key's sessions alive.
  */
 #ifndef SIRA_ZAP_H
 #define SIRA_ZAP_H
@@ -27,10 +29,11 @@
 struct zap_decision {
 	bool accepted;
 	char agency_id[SIRA_AGENCY_ID_MAX + 1]; /* when accepted */
-	uint8_t key[SIRA_CURVE_KEY_LEN];        /* the CURVE key presented */
-	char key_hex[17];                       /* first 8 bytes of the key */
-	char address[64];                       /* peer IP, as libzmq gives */
-	const char *reason;                     /* when refused */
+	char user_id[SIRA_AGENCY_ID_MAX + 2 + 2 * SIRA_HASH_LEN]; /* id/cert */
+	uint8_t key[SIRA_CURVE_KEY_LEN]; /* the CURVE key presented */
+	char key_hex[17];                /* first 8 bytes of the key */
+	char address[64];                /* peer IP, as libzmq gives */
+	const char *reason;              /* when refused */
 };
 
 /* Bind the ZAP handler (a REP socket) in context zctx. */

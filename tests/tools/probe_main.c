@@ -11,21 +11,28 @@
  *   sira-probe CONN oversize --size N
  *   sira-probe CONN ping-after --wait-nack S
  *   sira-probe CONN hello
+ *   sira-probe CONN seal-attach --to ID --file F --blob-out B --env-out E
+ *   sira-probe CONN submit --env E
+ *   sira-probe CONN upload --file B [--chunk N] [--delay-ms D]
+ *   sira-probe CONN download --blob HEX --out F [--delay-ms D]
  * CONN = --endpoint E --ca CA --broker-cert B --cert C --key K [--crl L]
  *
  * Output is one line per event ("accepted ID leaf=N", "nack REASON ...",
  * "delivered ID from=A text=T", "duplicate ID"), for the shell tests to
  * count. Exit status is 0 when the command did what was asked.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "digest.h"
 #include "fileio.h"
 #include "probe.h"
 #include "seal.h"
@@ -34,7 +41,9 @@
 struct args {
 	const char *endpoint, *ca, *crl, *broker, *cert, *key, *prekey_file;
 	const char *to, *kind, *text, *as, *routing_id;
-	long count, ttl, clock_offset, timeout, wait_nack, size;
+	const char *file, *blob_out, *env_out, *env, *blob, *out;
+	long count, ttl, clock_offset, timeout, wait_nack, size, chunk,
+	    delay_ms;
 	int no_ack;
 };
 
@@ -58,6 +67,14 @@ static const struct option opts[] = {
 	{ "wait-nack", required_argument, NULL, 'W' },
 	{ "size", required_argument, NULL, 'z' },
 	{ "no-ack", no_argument, NULL, 'N' },
+	{ "file", required_argument, NULL, 'F' },
+	{ "blob-out", required_argument, NULL, 'O' },
+	{ "env-out", required_argument, NULL, 'V' },
+	{ "env", required_argument, NULL, 'E' },
+	{ "blob", required_argument, NULL, 'B' },
+	{ "out", required_argument, NULL, 'u' },
+	{ "chunk", required_argument, NULL, 'C' },
+	{ "delay-ms", required_argument, NULL, 'D' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -72,6 +89,7 @@ parse(int argc, char **argv, struct args *a)
 	a->timeout = 10;
 	a->kind = "note";
 	a->text = "hello";
+	a->chunk = 256 * 1024;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
@@ -131,6 +149,30 @@ parse(int argc, char **argv, struct args *a)
 		case 'N':
 			a->no_ack = 1;
 			break;
+		case 'F':
+			a->file = optarg;
+			break;
+		case 'O':
+			a->blob_out = optarg;
+			break;
+		case 'V':
+			a->env_out = optarg;
+			break;
+		case 'E':
+			a->env = optarg;
+			break;
+		case 'B':
+			a->blob = optarg;
+			break;
+		case 'u':
+			a->out = optarg;
+			break;
+		case 'C':
+			a->chunk = atol(optarg);
+			break;
+		case 'D':
+			a->delay_ms = atol(optarg);
+			break;
 		default:
 			break;
 		}
@@ -186,6 +228,25 @@ out:
 	return rc;
 }
 
+/* Encrypt the file at path as the next attachment into blob_path. */
+static int
+attach_file(struct seal *s, const char *path, const char *blob_path)
+{
+	int in, out, rc = -1;
+
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	(void)unlink(blob_path);
+	if ((out = open(blob_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+		 0600)) != -1) {
+		rc = seal_attach(
+		    s, in, out, "piece.bin", "application/octet-stream", NULL);
+		(void)close(out);
+	}
+	(void)close(in);
+	return rc;
+}
+
 /* Seal one envelope to the recipients in a->to (comma separated). */
 static int
 seal_one(struct probe *p, const struct args *a, uint8_t **env, size_t *len)
@@ -224,6 +285,11 @@ seal_one(struct probe *p, const struct args *a, uint8_t **env, size_t *len)
 	sp.n_recipients = n;
 	if (sp.sender == NULL || seal_begin(&sp, &s, NULL) != 0)
 		return -1;
+	if (a->file != NULL && a->blob_out != NULL &&
+	    attach_file(s, a->file, a->blob_out) != 0) {
+		seal_destroy(&s);
+		return -1;
+	}
 	rc = seal_finish(s, (const uint8_t *)a->text, strlen(a->text), env, len,
 	    &meta, NULL);
 	seal_destroy(&s);
@@ -491,6 +557,203 @@ cmd_ping_after(struct probe *p, const struct args *a)
 	return 0;
 }
 
+/* ---- attachments: seal, upload, submit, download ---- */
+
+static void
+pause_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	if (ms > 0)
+		(void)nanosleep(&ts, NULL);
+}
+
+/* Seal an envelope with a->file as attachment; write blob and envelope. */
+static int
+cmd_seal_attach(struct probe *p, const struct args *a)
+{
+	uint8_t *env = NULL, *blob = NULL, id[32];
+	char hex[65];
+	size_t len, blen;
+	int rc = 1;
+
+	if (a->file == NULL || a->blob_out == NULL || a->env_out == NULL ||
+	    probe_directory(p) != 0 || seal_one(p, a, &env, &len) != 0)
+		return 1;
+	(void)unlink(a->env_out);
+	if (fileio_write(a->env_out, env, len, 0600, true, NULL) == 0 &&
+	    fileio_read(a->blob_out, 1u << 30, &blob, &blen, NULL) == 0) {
+		digest_sha256(id, blob, blen);
+		(void)sodium_bin2hex(hex, sizeof(hex), id, sizeof(id));
+		(void)printf("blob %s len=%zu\n", hex, blen);
+		rc = 0;
+	}
+	free(env);
+	free(blob);
+	return rc;
+}
+
+static int
+cmd_submit(struct probe *p, const struct args *a)
+{
+	Sira__V1__Frame *r;
+	uint8_t *env;
+	size_t len;
+	int k = -1;
+
+	if (a->env == NULL ||
+	    fileio_read(a->env, SIRA_ENVELOPE_MAX, &env, &len, NULL) != 0)
+		return 1;
+	if (submit(p, env, len) == 0 &&
+	    (r = probe_recv(p, (int)a->timeout * 1000)) != NULL) {
+		k = report(p, r);
+		sira__v1__frame__free_unpacked(r, NULL);
+	}
+	free(env);
+	return k == 1 ? 0 : 1;
+}
+
+/* Send one chunk; returns the answer (caller frees) or NULL. */
+static Sira__V1__Frame *
+chunk_call(struct probe *p, int body, const uint8_t id[32], uint64_t off,
+    const uint8_t *ct, size_t len, int last)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__ChunkPut cp = SIRA__V1__CHUNK_PUT__INIT;
+	Sira__V1__ChunkGet g = SIRA__V1__CHUNK_GET__INIT;
+	Sira__V1__ChunkStatus q = SIRA__V1__CHUNK_STATUS__INIT;
+	Sira__V1__AttachmentChunk c = SIRA__V1__ATTACHMENT_CHUNK__INIT;
+	ProtobufCBinaryData bid = { 32, (uint8_t *)(uintptr_t)id };
+
+	f.body_case = (Sira__V1__Frame__BodyCase)body;
+	if (body == SIRA__V1__FRAME__BODY_CHUNK_PUT) {
+		c.blob_id = bid;
+		c.offset = off;
+		c.ct.data = (uint8_t *)(uintptr_t)ct;
+		c.ct.len = len;
+		c.last = last;
+		cp.chunk = &c;
+		f.chunk_put = &cp;
+	} else if (body == SIRA__V1__FRAME__BODY_CHUNK_GET) {
+		g.blob_id = bid;
+		g.offset = off;
+		f.chunk_get = &g;
+	} else {
+		q.blob_id = bid;
+		f.chunk_status = &q;
+	}
+	return probe_call(p, &f);
+}
+
+/* Print a refusal or a missing answer; returns 1. */
+static int
+chunk_refused(Sira__V1__Frame *r)
+{
+	if (r == NULL)
+		(void)printf("no answer\n");
+	else if (r->body_case == SIRA__V1__FRAME__BODY_NACK)
+		(void)printf("nack %s %s\n",
+		    sira_strerror((int)r->nack->reason), r->nack->detail);
+	else
+		(void)printf("unexpected answer %d\n", (int)r->body_case);
+	if (r != NULL)
+		sira__v1__frame__free_unpacked(r, NULL);
+	return 1;
+}
+
+/* Upload a->file from where the broker's copy ends, like a resuming agent. */
+static int
+cmd_upload(struct probe *p, const struct args *a)
+{
+	Sira__V1__Frame *r;
+	uint8_t *blob, id[32];
+	uint64_t off;
+	size_t len, chunk = (size_t)a->chunk;
+	int rc = 1;
+
+	if (a->file == NULL ||
+	    fileio_read(a->file, 1u << 30, &blob, &len, NULL) != 0)
+		return 1;
+	digest_sha256(id, blob, len);
+	r = chunk_call(
+	    p, SIRA__V1__FRAME__BODY_CHUNK_STATUS, id, 0, NULL, 0, 0);
+	if (r == NULL || r->body_case != SIRA__V1__FRAME__BODY_CHUNK_STATUS) {
+		free(blob);
+		return chunk_refused(r);
+	}
+	off = r->chunk_status->stored;
+	rc = r->chunk_status->complete ? 0 : 1;
+	sira__v1__frame__free_unpacked(r, NULL);
+	(void)printf("resume at %llu\n", (unsigned long long)off);
+	while (rc != 0 && off <= len) {
+		size_t n = len - off < chunk ? (size_t)(len - off) : chunk;
+		r = chunk_call(p, SIRA__V1__FRAME__BODY_CHUNK_PUT, id, off,
+		    blob + off, n, off + n == len);
+		if (r == NULL ||
+		    r->body_case != SIRA__V1__FRAME__BODY_CHUNK_STATUS) {
+			(void)chunk_refused(r);
+			break;
+		}
+		off = r->chunk_status->stored;
+		rc = r->chunk_status->complete ? 0 : 1;
+		sira__v1__frame__free_unpacked(r, NULL);
+		(void)fflush(stdout);
+		pause_ms(a->delay_ms);
+	}
+	if (rc == 0)
+		(void)printf(
+		    "uploaded %llu complete\n", (unsigned long long)off);
+	free(blob);
+	return rc;
+}
+
+/* Download blob a->blob into a->out, resuming after what a->out holds. */
+static int
+cmd_download(struct probe *p, const struct args *a)
+{
+	const Sira__V1__AttachmentChunk *c;
+	Sira__V1__Frame *r;
+	uint8_t id[32];
+	size_t idlen = 0;
+	struct stat sb;
+	uint64_t off;
+	int fd, rc = 1, done = 0;
+
+	if (a->blob == NULL || a->out == NULL ||
+	    sodium_hex2bin(id, sizeof(id), a->blob, strlen(a->blob), NULL,
+		&idlen, NULL) != 0 ||
+	    idlen != 32 ||
+	    (fd = open(a->out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		 0600)) == -1)
+		return 2;
+	off = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	(void)printf("resume at %llu\n", (unsigned long long)off);
+	while (!done) {
+		r = chunk_call(
+		    p, SIRA__V1__FRAME__BODY_CHUNK_GET, id, off, NULL, 0, 0);
+		if (r == NULL ||
+		    r->body_case != SIRA__V1__FRAME__BODY_CHUNK_PUT ||
+		    (c = r->chunk_put->chunk) == NULL || c->offset != off) {
+			(void)chunk_refused(r);
+			break;
+		}
+		if (fileio_write_all(fd, c->ct.data, c->ct.len) != 0) {
+			sira__v1__frame__free_unpacked(r, NULL);
+			break;
+		}
+		off += c->ct.len;
+		done = c->last;
+		sira__v1__frame__free_unpacked(r, NULL);
+		pause_ms(a->delay_ms);
+	}
+	if (done && fsync(fd) == 0) {
+		(void)printf("downloaded %llu\n", (unsigned long long)off);
+		rc = 0;
+	}
+	(void)close(fd);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -527,6 +790,14 @@ main(int argc, char **argv)
 		rc = cmd_ping_after(&p, &a);
 	else if (strcmp(cmd, "oversize") == 0)
 		rc = cmd_oversize(&p, &a);
+	else if (strcmp(cmd, "seal-attach") == 0)
+		rc = cmd_seal_attach(&p, &a);
+	else if (strcmp(cmd, "submit") == 0)
+		rc = cmd_submit(&p, &a);
+	else if (strcmp(cmd, "upload") == 0)
+		rc = cmd_upload(&p, &a);
+	else if (strcmp(cmd, "download") == 0)
+		rc = cmd_download(&p, &a);
 	else
 		rc = 2;
 	probe_close(&p);

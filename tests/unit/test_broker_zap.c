@@ -95,7 +95,7 @@ struct seen {
 	int msgs;
 	char payload[16];
 	int has_user_id;
-	char user_id[80];
+	char user_id[160];
 	int zap_ok, zap_refused;
 	struct zap_decision last;
 	unsigned cli_events, srv_events;
@@ -500,7 +500,16 @@ expect_accepted(const struct seen *x, const struct ident *id)
 	assert_int_equal(x->msgs, 1);
 	assert_string_equal(x->payload, "ping");
 	assert_true(x->has_user_id);
-	assert_string_equal(x->user_id, id->agency_id);
+	/* "<agency id>/<cert id in hex>": the session names its certificate. */
+	{
+		size_t alen = strlen(id->agency_id);
+		assert_int_equal(strlen(x->user_id), alen + 1 + 64);
+		assert_memory_equal(x->user_id, id->agency_id, alen);
+		assert_int_equal(x->user_id[alen], '/');
+		for (size_t i = alen + 1; i < alen + 65; i++)
+			assert_non_null(
+			    strchr("0123456789abcdef", x->user_id[i]));
+	}
 	assert_true(x->zap_ok >= 1);
 	assert_int_equal(x->zap_refused, 0);
 	assert_true(x->last.accepted);
@@ -706,8 +715,14 @@ zap_roundtrip(void *req, void *zap, const struct world *w,
 	}
 	assert_int_equal(len[2], 3);
 	assert_memory_equal(buf[2], want_code, 3);
-	assert_int_equal(len[4], (int)strlen(want_user));
-	assert_memory_equal(buf[4], want_user, strlen(want_user));
+	if (want_user[0] == '\0') {
+		assert_int_equal(len[4], 0);
+	} else {
+		/* Accepted: "<agency id>/<64 hex digits of its cert id>". */
+		assert_int_equal(len[4], (int)strlen(want_user) + 65);
+		assert_memory_equal(buf[4], want_user, strlen(want_user));
+		assert_int_equal(buf[4][strlen(want_user)], '/');
+	}
 	assert_int_equal(len[5], 0);
 }
 
