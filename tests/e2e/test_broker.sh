@@ -153,6 +153,28 @@ expect_ok "others carry on" probe hello ml.police.bamako
 run probe send ml.police.bamako --to ml.ngo.sikasso --kind note --text x
 expect_grep "the directory no longer offers a revoked agency" "no certificate or prekey for ml.ngo.sikasso" "$OUT"
 
+# --- renewal after compromise: the old key's open session dies too ---
+probe ping-after ml.ngo.espoir --wait-nack 3 >"$W/ping-old.out" 2>&1 &
+PX=$!
+sleep 1
+old_serial=$("$CERT" show --json "$W/ag/ml.ngo.espoir.cert" | jq .serial)
+mkdir -p "$W/renewed"
+"$CERT" renew --ca-dir "$W/ca" --cert "$W/ag/ml.ngo.espoir.cert" \
+    --out "$W/renewed" >/dev/null 2>&1
+"$CERT" revoke --ca-dir "$W/ca" --serial "$old_serial" \
+    --reason key_compromise >/dev/null 2>&1
+cp "$W/ca/ca.crl" "$W/crl"
+cp "$W/renewed/ml.ngo.espoir.cert" "$W/certs/ml.ngo.espoir-2.cert"
+kill -HUP "$BPID"
+wait $PX
+expect_grep "the old key's open session is dropped after renewal" \
+    "no answer" "$W/ping-old.out"
+run "$PROBE" hello --endpoint "$EP" --ca "$W/ca/ca.cert" \
+    --broker-cert "$W/broker/ml.sira.broker.cert" \
+    --cert "$W/renewed/ml.ngo.espoir.cert" \
+    --key "$W/renewed/ml.ngo.espoir.key" --timeout 5
+expect_true "the renewed key connects" [ "$rc" -eq 0 ]
+
 # --- the transparency log ---
 stop_broker
 expect_ok "log verify on an intact log" "$BROKER" log verify --data "$W/data"
