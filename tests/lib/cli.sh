@@ -32,6 +32,7 @@ expect_ok() {
 	if [ "$rc" -ne 0 ]; then
 		fail_ "$desc: exit $rc"
 		sed 's/^/    err: /' "$ERR"
+		tail -n 5 "$OUT" | sed 's/^/    out: /'
 	fi
 }
 

@@ -86,7 +86,7 @@ parse(int argc, char **argv, struct args *a)
 	memset(a, 0, sizeof(*a));
 	a->count = 1;
 	a->ttl = 86400;
-	a->timeout = 10;
+	a->timeout = 20;
 	a->kind = "note";
 	a->text = "hello";
 	a->chunk = 256 * 1024;
@@ -361,10 +361,26 @@ cmd_send(struct probe *p, const struct args *a)
 		sira__v1__frame__free_unpacked(answers[i], NULL);
 	}
 	/* Wait for a late Nack (expiry) if asked. */
-	if (a->wait_nack > 0 &&
-	    (r = probe_recv(p, (int)a->wait_nack * 1000)) != NULL) {
-		nacked += report(p, r) == 0;
-		sira__v1__frame__free_unpacked(r, NULL);
+	/* Wait for a late Nack (expiry) if asked, saying we are alive: a
+	 * silent peer is dropped after three heartbeats. */
+	for (long t = 0; t < a->wait_nack; t++) {
+		Sira__V1__Frame hb = SIRA__V1__FRAME__INIT;
+		Sira__V1__Heartbeat h = SIRA__V1__HEARTBEAT__INIT;
+		int got = 0;
+		hb.body_case = SIRA__V1__FRAME__BODY_HEARTBEAT;
+		hb.heartbeat = &h;
+		(void)probe_send(p, &hb);
+		while ((r = probe_recv(p, 1000)) != NULL) {
+			if (r->body_case == SIRA__V1__FRAME__BODY_NACK)
+				got = report(p, r) == 0;
+			sira__v1__frame__free_unpacked(r, NULL);
+			if (got)
+				break;
+		}
+		if (got) {
+			nacked++;
+			break;
+		}
 	}
 	(void)printf(
 	    "sent=%ld accepted=%ld nacked=%ld\n", sent, accepted, nacked);
