@@ -172,7 +172,7 @@ check: deps
 FO := build/fuzz
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FO)/%,$(FUZZ_SRC))
-FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 \
+FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -MMD -MP \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-Ilib -Ibroker -Iagents -isystem $(FO)/gen/proto $(PKG_CFLAGS)
 FUZZ_GEN_C := $(patsubst proto/%.proto,$(FO)/gen/proto/%.pb-c.c,$(PROTOS))
@@ -257,4 +257,4 @@ demo:
 clean:
 	rm -rf build bin
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) $(FO) -name '*.d' 2>/dev/null)
