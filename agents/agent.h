@@ -22,6 +22,7 @@
 	((uint64_t)2 * 86400) /* accept a list this long past due */
 #define AGENT_EXPIRY_WARN ((uint64_t)30 * 86400)
 #define AGENT_PAYLOAD_MAX (1u << 20)
+#define AGENT_ATTACH_MAX 16 /* files per message */
 
 /* Files of an agency's home directory. */
 struct home {
@@ -69,5 +70,7 @@ int book_put_out(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now,
 int book_get_in(struct vault_txn *t, const uint8_t *msgid,
     Sira__V1__InboxEntry **out, struct sira_err *err);
 const char *book_state_name(int state);
+/* 16 fresh random bytes: message ids, request ids. */
+void book_new_id(uint8_t id[16]);
 
 #endif

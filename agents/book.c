@@ -180,6 +180,12 @@ book_put_out(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now,
 	return rc;
 }
 
+void
+book_new_id(uint8_t id[16])
+{
+	randombytes_buf(id, 16);
+}
+
 int
 book_queue(struct vault_txn *t, const char *const *to, size_t n_to, int kind,
     const char *content_type, const char *case_ref, const uint8_t *payload,
@@ -189,7 +195,7 @@ book_queue(struct vault_txn *t, const char *const *to, size_t n_to, int kind,
 	Sira__V1__OutboxEntry e = SIRA__V1__OUTBOX_ENTRY__INIT;
 	int rc;
 
-	randombytes_buf(local_id, 16);
+	book_new_id(local_id);
 	e.local_id.data = local_id;
 	e.local_id.len = 16;
 	e.state = SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED;

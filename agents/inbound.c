@@ -25,6 +25,7 @@
 #include "receipt.h"
 #include "seal.h"
 #include "wire.h"
+#include "workflow.h"
 
 struct rx {
 	struct daemon *d;
@@ -177,9 +178,14 @@ store_message(struct daemon *d, struct vault_txn *t, const struct opened *o,
 	in.signed_manifest.data = o->signed_manifest;
 	in.signed_manifest.len = o->signed_manifest_len;
 	if ((rc = queue_receipt(d, t, o, now, &in, err)) == 0 &&
-	    (rc = wire_pack(&in.base, &bytes, &len, err)) == 0)
-		rc = vault_put(
-		    t, VT_INBOX, h->message_id.data, 16, bytes, len, err);
+	    (rc = wire_pack(&in.base, &bytes, &len, err)) == 0 &&
+	    (rc = vault_put(
+		 t, VT_INBOX, h->message_id.data, 16, bytes, len, err)) == 0)
+		rc = workflow_incoming(d->a, t,
+		    &(struct wf_incoming){ h->sender_agency_id, (int)h->kind,
+			o->manifest->case_ref, h->message_id.data, o->payload,
+			o->payload_len, now },
+		    err);
 	if (bytes != NULL)
 		sodium_memzero(bytes, len);
 	free(bytes);

@@ -1,11 +1,13 @@
 /*
  * main.c: sira-agent, the agency's tool and daemon. Subcommands: init,
- * run, send, inbox, show, outbox, status, directory, audit verify. The only
- * file that exits or prints; errors are one line, "sira-agent: <reason>",
+ * run, send, inbox, show, outbox, status, directory, audit verify, and the
+ * referral workflows (refer ... grant, cases, case; agents/workflow.c). The
+ * only file that exits or prints; errors are one line, "sira-agent: <reason>",
  * exit 1 (2 for usage). Commands that queue write one transaction and
  * return at once, whether the daemon or the broker runs or not.
  */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "case_report.h"
 #include "clock.h"
 #include "daemon.h"
 #include "envelope.h"
@@ -20,6 +23,7 @@
 #include "log.h"
 #include "prekey.h"
 #include "report.h"
+#include "workflow.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -33,6 +37,9 @@ on_signal(int sig)
 struct opts {
 	const char *home, *cert, *key, *ca, *broker, *broker_cert, *pass_file;
 	const char *to, *kind, *file, *case_ref;
+	const char *reason, *suggest, *note, *status, *basis, *purpose, *from;
+	const char *attach[AGENT_ATTACH_MAX];
+	size_t n_attach;
 	uint64_t ttl, rotate, retain;
 	int json, verbose;
 };
@@ -50,6 +57,18 @@ static const char usage_text[] =
     "  status     [--json]          connection, queues, certificate expiry\n"
     "  directory  [--json]          agencies this agent knows\n"
     "  audit verify                 check the agency's audit chain\n"
+    "\n"
+    "Referral workflows (docs/WORKFLOWS.md); each step is queued at once:\n"
+    "  refer      --to ID --file referral.json [--attach F]...\n"
+    "  accept REF                   take on a referral addressed to you\n"
+    "  decline REF --reason TEXT [--suggest ID]\n"
+    "  feedback REF --status started|completed [--note TEXT]\n"
+    "  revoke REF --reason TEXT [--to ID]   withdraw a referral not yet answered\n"
+    "  transfer --case REF --to ID [--attach F]... [--note TEXT]\n"
+    "  request-file --case REF --from ID --basis TEXT [--purpose TEXT]\n"
+    "  grant REQ | refuse REQ --reason TEXT   answer a case-file request\n"
+    "  cases      [--json]          every case, where it stands\n"
+    "  case REF   [--json]          one case and its timeline\n"
     "\n"
     "KIND: referral, referral_response, referral_update, case_transfer,\n"
     "      file_request, file_response, note\n";
@@ -69,6 +88,14 @@ static const struct option longopts[] = {
 	{ "ttl", required_argument, NULL, 'T' },
 	{ "prekey-rotate", required_argument, NULL, 'r' },
 	{ "prekey-retain", required_argument, NULL, 'R' },
+	{ "reason", required_argument, NULL, 'y' },
+	{ "suggest", required_argument, NULL, 'g' },
+	{ "note", required_argument, NULL, 'n' },
+	{ "status", required_argument, NULL, 's' },
+	{ "basis", required_argument, NULL, 'L' },
+	{ "purpose", required_argument, NULL, 'P' },
+	{ "from", required_argument, NULL, 'F' },
+	{ "attach", required_argument, NULL, 'A' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
@@ -100,6 +127,43 @@ number(const char *s, uint64_t *v)
 	return *end == '\0' ? 0 : -1;
 }
 
+/* Options that only keep their text: option letter -> field. */
+static const struct {
+	int c;
+	size_t off;
+} text_opts[] = {
+	{ 'h', offsetof(struct opts, home) },
+	{ 'c', offsetof(struct opts, cert) },
+	{ 'k', offsetof(struct opts, key) },
+	{ 'a', offsetof(struct opts, ca) },
+	{ 'b', offsetof(struct opts, broker) },
+	{ 'B', offsetof(struct opts, broker_cert) },
+	{ 'p', offsetof(struct opts, pass_file) },
+	{ 't', offsetof(struct opts, to) },
+	{ 'K', offsetof(struct opts, kind) },
+	{ 'f', offsetof(struct opts, file) },
+	{ 'C', offsetof(struct opts, case_ref) },
+	{ 'y', offsetof(struct opts, reason) },
+	{ 'g', offsetof(struct opts, suggest) },
+	{ 'n', offsetof(struct opts, note) },
+	{ 's', offsetof(struct opts, status) },
+	{ 'L', offsetof(struct opts, basis) },
+	{ 'P', offsetof(struct opts, purpose) },
+	{ 'F', offsetof(struct opts, from) },
+};
+
+static bool
+set_text(struct opts *o, int c)
+{
+	for (size_t i = 0; i < sizeof(text_opts) / sizeof(text_opts[0]); i++)
+		if (text_opts[i].c == c) {
+			*(const char **)(void *)((char *)o + text_opts[i].off) =
+			    optarg;
+			return true;
+		}
+	return false;
+}
+
 static int
 parse(int argc, char **argv, struct opts *o)
 {
@@ -111,39 +175,13 @@ parse(int argc, char **argv, struct opts *o)
 	o->retain = SIRA_PREKEY_RETAIN_DEFAULT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (set_text(o, c))
+			continue;
 		switch (c) {
-		case 'h':
-			o->home = optarg;
-			break;
-		case 'c':
-			o->cert = optarg;
-			break;
-		case 'k':
-			o->key = optarg;
-			break;
-		case 'a':
-			o->ca = optarg;
-			break;
-		case 'b':
-			o->broker = optarg;
-			break;
-		case 'B':
-			o->broker_cert = optarg;
-			break;
-		case 'p':
-			o->pass_file = optarg;
-			break;
-		case 't':
-			o->to = optarg;
-			break;
-		case 'K':
-			o->kind = optarg;
-			break;
-		case 'f':
-			o->file = optarg;
-			break;
-		case 'C':
-			o->case_ref = optarg;
+		case 'A':
+			if (o->n_attach == AGENT_ATTACH_MAX)
+				return usage_error("too many --attach files");
+			o->attach[o->n_attach++] = optarg;
 			break;
 		case 'j':
 			o->json = 1;
@@ -303,10 +341,114 @@ cmd_report(const char *cmd, const struct opts *o, const char *arg,
 		rc = report_status(&a, o->json, err);
 	else if (strcmp(cmd, "directory") == 0)
 		rc = report_directory(&a, o->json, err);
+	else if (strcmp(cmd, "cases") == 0)
+		rc = report_cases(&a, o->json, err);
+	else if (strcmp(cmd, "case") == 0)
+		rc = report_case(&a, arg, o->json, err);
 	else
 		rc = report_audit_verify(&a, err);
 	agent_close(&a);
 	return rc == 0 ? 0 : fail(err);
+}
+
+static const char *const wf_cmds[] = { "refer", "accept", "decline", "feedback",
+	"revoke", "transfer", "request-file", "grant", "refuse" };
+
+static bool
+is_workflow(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(wf_cmds) / sizeof(wf_cmds[0]); i++)
+		if (strcmp(cmd, wf_cmds[i]) == 0)
+			return true;
+	return false;
+}
+
+static int
+wf_dispatch(struct agent *a, const char *cmd, const struct wf_args *w,
+    struct wf_result *res, struct sira_err *err)
+{
+	if (strcmp(cmd, "refer") == 0)
+		return workflow_refer(a, w, res, err);
+	if (strcmp(cmd, "accept") == 0 || strcmp(cmd, "decline") == 0)
+		return workflow_answer(a, w, cmd[0] == 'a', res, err);
+	if (strcmp(cmd, "feedback") == 0)
+		return workflow_feedback(a, w, res, err);
+	if (strcmp(cmd, "revoke") == 0)
+		return workflow_revoke(a, w, res, err);
+	if (strcmp(cmd, "transfer") == 0)
+		return workflow_transfer(a, w, res, err);
+	if (strcmp(cmd, "request-file") == 0)
+		return workflow_request(a, w, res, err);
+	return workflow_decide(a, w, strcmp(cmd, "grant") == 0, res, err);
+}
+
+static void
+wf_print(const char *cmd, const struct wf_args *w, const struct wf_result *r)
+{
+	if (strcmp(cmd, "refer") == 0)
+		(void)printf("%s\n", r->case_ref);
+	else if (strcmp(cmd, "request-file") == 0)
+		(void)printf("%s\n", r->request_id);
+	else
+		(void)printf("%s: %s done for case %s\n", r->message_id, cmd,
+		    r->case_ref);
+	if (strcmp(cmd, "refer") == 0)
+		(void)fprintf(stderr,
+		    "case %s referred to %s; it leaves as soon as the broker is "
+		    "reachable (sira-agent case %s follows it)\n",
+		    r->case_ref, w->to, r->case_ref);
+	if (r->notice[0] != '\0')
+		(void)fprintf(stderr, "note: %s\n", r->notice);
+}
+
+static int
+cmd_workflow(const char *cmd, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct wf_args w;
+	struct wf_result res;
+	struct agent a;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	memset(&res, 0, sizeof(res));
+	w.ref =
+	    strcmp(cmd, "transfer") == 0 || strcmp(cmd, "request-file") == 0 ?
+	    o->case_ref :
+	    arg;
+	if (strcmp(cmd, "refer") != 0 && w.ref == NULL)
+		return usage_error(
+		    strcmp(cmd, "grant") == 0 || strcmp(cmd, "refuse") == 0 ?
+			"give the request id (sira-agent case REF shows it)" :
+			"give the case reference (--case REF for transfer and "
+			"request-file)");
+	if (strcmp(cmd, "refer") == 0 && (o->to == NULL || o->file == NULL))
+		return usage_error("refer needs --to and --file");
+	if (w.ref != NULL && strcmp(cmd, "grant") != 0 &&
+	    strcmp(cmd, "refuse") != 0 && !workflow_ref_valid(w.ref))
+		return usage_error(
+		    "a case reference is 1 to 64 of A-Z a-z 0-9 - _ /");
+	w.to = o->to;
+	w.from = o->from;
+	w.file = o->file;
+	w.reason = o->reason;
+	w.suggest = o->suggest;
+	w.note = o->note;
+	w.basis = o->basis;
+	w.purpose = o->purpose;
+	w.status = o->status;
+	w.attach = o->attach;
+	w.n_attach = o->n_attach;
+	w.ttl = (uint32_t)o->ttl;
+	w.now = clock_now();
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	rc = wf_dispatch(&a, cmd, &w, &res, err);
+	agent_close(&a);
+	if (rc != 0)
+		return fail(err);
+	wf_print(cmd, &w, &res);
+	return 0;
 }
 
 int
@@ -346,11 +488,16 @@ main(int argc, char **argv)
 		return cmd_run(&o, &err);
 	if (strcmp(cmd, "send") == 0)
 		return cmd_send(&o, &err);
+	if (is_workflow(cmd))
+		return cmd_workflow(cmd, &o, arg, &err);
 	if (strcmp(cmd, "show") == 0 && arg == NULL)
 		return usage_error("show needs a message id");
+	if (strcmp(cmd, "case") == 0 && arg == NULL)
+		return usage_error("case needs a case reference");
 	if (strcmp(cmd, "inbox") == 0 || strcmp(cmd, "outbox") == 0 ||
 	    strcmp(cmd, "show") == 0 || strcmp(cmd, "status") == 0 ||
-	    strcmp(cmd, "directory") == 0 || strcmp(cmd, "audit") == 0)
+	    strcmp(cmd, "directory") == 0 || strcmp(cmd, "audit") == 0 ||
+	    strcmp(cmd, "cases") == 0 || strcmp(cmd, "case") == 0)
 		return cmd_report(cmd, &o, arg, &err);
 	return usage_error("unknown command");
 }

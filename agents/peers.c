@@ -196,3 +196,22 @@ peers_current(struct agent *a, struct vault_txn *t, const char *agency,
 	*cert = n.best;
 	return 0;
 }
+
+int
+peers_role(struct agent *a, struct vault_txn *t, const char *agency,
+    uint64_t now, enum sira_role *role, struct sira_err *err)
+{
+	struct newest n = { a, agency, now, NULL };
+	int rc;
+
+	if ((rc = vault_each(t, VT_CERTS, pick_newest, &n, err)) != 0)
+		return rc;
+	if (n.best == NULL)
+		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
+		    "%s is not a known, valid agency (sira-agent directory "
+		    "lists them)",
+		    agency);
+	*role = n.best->role;
+	cert_destroy(&n.best);
+	return 0;
+}

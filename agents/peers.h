@@ -44,4 +44,13 @@ int peers_current(struct agent *a, struct vault_txn *t, const char *agency,
     uint64_t now, struct cert **cert, struct prekey **prekey,
     struct sira_err *err);
 
+/*
+ * The role of agency as its newest valid certificate in our directory
+ * says (no freshness demanded of the revocation list: this only guides a
+ * person at the keyboard; the daemon checks everything again at sealing).
+ * Returns 0 or -SIRA_EUNKNOWN_AGENCY.
+ */
+int peers_role(struct agent *a, struct vault_txn *t, const char *agency,
+    uint64_t now, enum sira_role *role, struct sira_err *err);
+
 #endif

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "case_report.h"
 #include "clock.h"
 #include "envelope.h"
 #include "report.h"
@@ -180,23 +181,34 @@ report_outbox(struct agent *a, int json, struct sira_err *err)
 	return 0;
 }
 
-/* Print payload bytes if they are readable text, else say what they are. */
-static json_t *
-content(const uint8_t *p, size_t len)
+/* Control or invisible characters in p[0..len), lines and tabs excepted. */
+static bool
+lines_have_control(const char *p, size_t len)
 {
-	int printable = text_is_utf8((const char *)p, len);
 	size_t start = 0;
 
-	/* Lines and tabs are fine; any other control or invisible character
-	 * could drive or fool the terminal, so such content is not shown. */
-	for (size_t i = 0; printable && i <= len; i++) {
+	for (size_t i = 0; i <= len; i++) {
 		if (i < len && p[i] != '\n' && p[i] != '\t')
 			continue;
-		if (text_has_control((const char *)p + start, i - start))
-			printable = 0;
+		if (text_has_control(p + start, i - start))
+			return true;
 		start = i + 1;
 	}
-	if (printable)
+	return false;
+}
+
+/* Print payload bytes if they are readable text, else say what they are. */
+static json_t *
+content(int kind, const uint8_t *p, size_t len)
+{
+	json_t *j = report_payload_json(kind, p, len);
+
+	if (j != NULL)
+		return j;
+	/* Lines and tabs are fine; any other control or invisible character
+	 * could drive or fool the terminal, so such content is not shown. */
+	if (text_is_utf8((const char *)p, len) &&
+	    !lines_have_control((const char *)p, len))
 		return json_stringn((const char *)p, len);
 	return json_sprintf("(%zu bytes, not text)", len);
 }
@@ -211,7 +223,7 @@ show_in(const Sira__V1__InboxEntry *e)
 	    envelope_kind_name(e->kind), "content_type", e->content_type,
 	    "case", e->case_ref, "sent", when(e->created_at, t1), "received",
 	    when(e->received_at, t2), "content",
-	    content(e->payload.data, e->payload.len), "receipt_sent",
+	    content(e->kind, e->payload.data, e->payload.len), "receipt_sent",
 	    e->receipt.len > 0);
 }
 
@@ -230,7 +242,7 @@ show_out(const Sira__V1__OutboxEntry *e)
 	    "direction", "sent", "to", to ? to : json_array(), "kind",
 	    envelope_kind_name(e->kind), "state", book_state_name(e->state),
 	    "case", e->case_ref, "queued", when(e->queued_at, t1), "content",
-	    content(e->payload.data, e->payload.len), "receipts_from",
+	    content(e->kind, e->payload.data, e->payload.len), "receipts_from",
 	    from ? from : json_array(), "refused", e->refused_detail,
 	    "broker_evidence", e->accepted.len > 0);
 }
@@ -238,8 +250,23 @@ show_out(const Sira__V1__OutboxEntry *e)
 /* Content last-line-safe: every line behind a bar, so a sender's text
  * cannot imitate the fields above it. */
 static void
-print_content(const char *text)
+print_content(const json_t *v)
 {
+	char *dump = NULL;
+	const char *text = json_string_value(v);
+
+	/* Structured content is shown as JSON; escaped to ASCII if a text
+	 * in it carries invisible or control characters. */
+	if (text == NULL) {
+		dump = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (dump != NULL && lines_have_control(dump, strlen(dump))) {
+			free(dump);
+			dump = json_dumps(v,
+			    JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+				JSON_ENSURE_ASCII);
+		}
+		text = dump;
+	}
 	(void)printf("content\n");
 	for (const char *p = text; p != NULL && *p != '\0';) {
 		const char *nl = strchr(p, '\n');
@@ -247,6 +274,7 @@ print_content(const char *text)
 		(void)printf("  | %.*s\n", n, p);
 		p = nl ? nl + 1 : NULL;
 	}
+	free(dump);
 }
 
 int
@@ -289,7 +317,7 @@ report_show(struct agent *a, const char *id, int json, struct sira_err *err)
 			    NULL :
 			    json_dumps(v, JSON_ENCODE_ANY);
 			if (strcmp(key, "content") == 0)
-				print_content(json_string_value(v));
+				print_content(v);
 			else
 				(void)printf("%-14s %s\n", key,
 				    s ? s : json_string_value(v));

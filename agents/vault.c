@@ -42,6 +42,7 @@
 #define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define SEAL_OVERHEAD (NONCE_LEN + TAG_LEN)
 #define KEK_DS "sira-v1/vault-kek"
+#define BLIND_DS "sira-v1/vault-blind"
 #define KEK_SEED_LEN 32
 #define WRAP_NAME "vault.key"
 #define WRAP_LEN \
@@ -64,6 +65,7 @@ static const char *const table_names[VT_COUNT] = {
 	[VT_PEERKEYS] = "peerkeys",
 	[VT_AUDIT] = "audit",
 	[VT_META] = "meta",
+	[VT_CASES] = "cases",
 };
 
 struct vault {
@@ -507,6 +509,29 @@ vault_each(struct vault_txn *t, enum vault_table table,
 	if (rc == 0 && mrc != MDB_NOTFOUND)
 		return txn_fail(t, lmdb_error(mrc, table_names[table], err));
 	return rc > 0 ? 0 : rc;
+}
+
+void
+vault_blind(
+    struct vault_txn *t, const char *purpose, const char *name, uint8_t out[32])
+{
+	crypto_generichash_state st;
+	uint8_t sub[KEY_LEN];
+	uint8_t zero = 0;
+
+	/* sub = BLAKE2b(key = vault key, "sira-v1/vault-blind"): the vault
+	 * key itself never keys anything but values. */
+	(void)crypto_generichash(sub, sizeof(sub), (const uint8_t *)BLIND_DS,
+	    sizeof(BLIND_DS) - 1, t->v->key, KEY_LEN);
+	(void)crypto_generichash_init(&st, sub, sizeof(sub), 32);
+	(void)crypto_generichash_update(
+	    &st, (const uint8_t *)purpose, strlen(purpose));
+	(void)crypto_generichash_update(&st, &zero, 1);
+	(void)crypto_generichash_update(
+	    &st, (const uint8_t *)name, strlen(name));
+	(void)crypto_generichash_final(&st, out, 32);
+	sodium_memzero(sub, sizeof(sub));
+	sodium_memzero(&st, sizeof(st));
 }
 
 void

@@ -33,6 +33,7 @@ enum vault_table {
 	VT_PEERKEYS, /* agency id -> signed Prekey bytes (theirs, latest) */
 	VT_AUDIT,    /* be64 seq -> AuditEntry */
 	VT_META,     /* name -> value */
+	VT_CASES,    /* vault_blind("case", case_ref) -> CaseRecord */
 	VT_COUNT
 };
 
@@ -110,6 +111,15 @@ int vault_each(struct vault_txn *t, enum vault_table table,
     int (*fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	size_t vlen),
     void *ctx, struct sira_err *err);
+
+/*
+ * A key for a table row named by a human-chosen name (a case reference):
+ * BLAKE2b-256 of purpose and name keyed with a subkey of the vault key, so
+ * the LMDB file never shows the name and a guessable name cannot be
+ * confirmed without the agency's keys.
+ */
+void vault_blind(struct vault_txn *t, const char *purpose, const char *name,
+    uint8_t out[32]);
 
 /* Wipe and free a value from vault_get; accepts NULL. */
 void vault_free(uint8_t *val, size_t vlen);
