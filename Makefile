@@ -250,9 +250,11 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 
-demo:
-	@echo "make demo: not yet. The referral scenario lands with the workflows issue;"
-	@echo "today you can build the CA tool and try it: make && bin/sira-cert --help"
+# The national referral scenario, narrated (tests/e2e/demo.sh). DEMO_DIR=D
+# keeps its files in D to look at afterwards.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(BIN) sh tests/e2e/demo.sh
 
 clean:
 	rm -rf build bin
