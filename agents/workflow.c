@@ -659,13 +659,32 @@ apply(Sira__V1__CaseRecord *r, const struct case_msg *m,
 }
 
 int
+workflow_apply(
+    Sira__V1__CaseRecord *r, const char *me, const struct wf_incoming *in)
+{
+	struct case_msg m = { in->sender, me, in->message_id, in->at };
+	Sira__V1__Payload *p;
+
+	p = sira__v1__payload__unpack(NULL, in->len, in->payload);
+	if (p == NULL || !body_fits(in->kind, (int)p->body_case) ||
+	    strcmp(body_ref(p), in->case_ref) != 0) {
+		if (p != NULL)
+			sira__v1__payload__free_unpacked(p, NULL);
+		(void)cases_event(r, in->at, in->sender, "anomaly",
+		    "a message whose content does not match its kind or case",
+		    in->message_id);
+		return -SIRA_EMALFORMED;
+	}
+	apply(r, &m, p, in);
+	sira__v1__payload__free_unpacked(p, NULL);
+	return 0;
+}
+
+int
 workflow_incoming(struct agent *a, struct vault_txn *t,
     const struct wf_incoming *in, struct sira_err *err)
 {
 	Sira__V1__CaseRecord *r = NULL;
-	Sira__V1__Payload *p = NULL;
-	struct case_msg m = { in->sender, a->me->agency_id, in->message_id,
-		in->at };
 	int rc;
 
 	if (in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE ||
@@ -678,18 +697,9 @@ workflow_incoming(struct agent *a, struct vault_txn *t,
 		return sira_err_set(err, -rc, "case record unreadable");
 	if (r == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	p = sira__v1__payload__unpack(NULL, in->len, in->payload);
-	if (p == NULL || !body_fits(in->kind, (int)p->body_case) ||
-	    strcmp(body_ref(p), in->case_ref) != 0) {
-		(void)cases_event(r, in->at, in->sender, "anomaly",
-		    "a message whose content does not match its kind or case",
-		    in->message_id);
+	if (workflow_apply(r, a->me->agency_id, in) != 0)
 		log_event(LOG_WARN, "case.anomaly", "from=%s kind=%s",
 		    in->sender, envelope_kind_name(in->kind));
-	} else
-		apply(r, &m, p, in);
-	if (p != NULL)
-		sira__v1__payload__free_unpacked(p, NULL);
 	rc = cases_save(t, r, in->at, err);
 	sira__v1__case_record__free_unpacked(r, NULL);
 	return rc;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "agent.h"
+#include "case.pb-c.h"
 
 #define SIRA_CASE_REF_MAX 64
 
@@ -72,6 +73,14 @@ struct wf_incoming {
 	size_t len;
 	uint64_t at; /* when it was received */
 };
+
+/*
+ * The pure part of workflow_incoming: apply the message to r as agency
+ * `me` (no vault). Returns 0, or -SIRA_EMALFORMED when the payload does not
+ * parse or does not match its kind or case (recorded on r as an anomaly).
+ */
+int workflow_apply(
+    Sira__V1__CaseRecord *r, const char *me, const struct wf_incoming *in);
 
 /*
  * Move the case the message is about. Never refuses the message (it is
