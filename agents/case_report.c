@@ -325,6 +325,8 @@ action_text(const char *action)
 		{ "file.requested", "requested the case file; legal basis:" },
 		{ "file.granted", "granted the case file" },
 		{ "file.refused", "refused the case file:" },
+		{ "note.sent", "sent a note to" },
+		{ "note.received", "sent a note to this agency" },
 		{ "anomaly", "ANOMALY:" },
 	};
 

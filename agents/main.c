@@ -292,6 +292,16 @@ cmd_send(const struct opts *o, struct sira_err *err)
 	if (envelope_kind_parse(o->kind, &kind) != 0 ||
 	    kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
 		return usage_error("unknown kind");
+	/* A case step goes through its workflow command, which checks it
+	 * is legal; send only adds notes to a case. */
+	if (o->case_ref != NULL && !workflow_ref_valid(o->case_ref))
+		return usage_error(
+		    "a case reference is 1 to 64 of A-Z a-z 0-9 - _ /");
+	if (o->case_ref != NULL &&
+	    kind != SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE)
+		return usage_error(
+		    "send --case carries notes only (--kind note); use refer, "
+		    "accept, transfer... for case steps");
 	(void)snprintf(list, sizeof(list), "%s", o->to);
 	if ((n = split_ids(list, to, SIRA_RECIPIENTS_MAX)) == 0)
 		return usage_error("--to names no agency");
@@ -307,7 +317,10 @@ cmd_send(const struct opts *o, struct sira_err *err)
 	if ((rc = vault_begin(a.vault, true, &t, err)) == 0 &&
 	    (rc = book_queue(t, to, n, kind, "sira.note.v1",
 		 o->case_ref ? o->case_ref : "", buf, len, (uint32_t)o->ttl,
-		 clock_now(), id, err)) == 0)
+		 clock_now(), id, err)) == 0 &&
+	    (o->case_ref == NULL ||
+		(rc = workflow_note(
+		     &a, t, o->case_ref, o->to, id, clock_now(), err)) == 0))
 		rc = vault_commit(&t, err);
 	vault_abort(&t);
 	sodium_memzero(buf, len);

@@ -687,20 +687,48 @@ workflow_incoming(struct agent *a, struct vault_txn *t,
 	Sira__V1__CaseRecord *r = NULL;
 	int rc;
 
-	if (in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE ||
-	    in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT ||
+	if (in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT ||
 	    !workflow_ref_valid(in->case_ref))
-		return 0; /* not a case step */
+		return 0; /* not about a case */
 	if ((rc = cases_load(t, in->case_ref, &r, NULL)) == -SIRA_ENOTFOUND)
 		r = cases_new(in->case_ref, in->at);
 	else if (rc != 0)
 		return sira_err_set(err, -rc, "case record unreadable");
 	if (r == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	if (workflow_apply(r, a->me->agency_id, in) != 0)
+	rc = 0;
+	if (in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE)
+		rc = cases_event(r, in->at, in->sender, "note.received", NULL,
+		    in->message_id);
+	else if (workflow_apply(r, a->me->agency_id, in) != 0)
 		log_event(LOG_WARN, "case.anomaly", "from=%s kind=%s",
 		    in->sender, envelope_kind_name(in->kind));
-	rc = cases_save(t, r, in->at, err);
+	if (rc == 0)
+		rc = cases_save(t, r, in->at, err);
+	else
+		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	sira__v1__case_record__free_unpacked(r, NULL);
+	return rc;
+}
+
+int
+workflow_note(struct agent *a, struct vault_txn *t, const char *ref,
+    const char *to, const uint8_t id[16], uint64_t now, struct sira_err *err)
+{
+	Sira__V1__CaseRecord *r = NULL;
+	int rc;
+
+	if ((rc = cases_load(t, ref, &r, err)) == -SIRA_ENOTFOUND) {
+		sira_err_clear(err);
+		r = cases_new(ref, now);
+	} else if (rc != 0)
+		return rc;
+	if (r == NULL ||
+	    cases_event(r, now, a->me->agency_id, "note.sent", to, id) != 0)
+		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	else
+		rc = cases_save(t, r, now, err);
+	if (r != NULL)
+		sira__v1__case_record__free_unpacked(r, NULL);
 	return rc;
 }

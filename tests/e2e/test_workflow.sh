@@ -178,6 +178,18 @@ expect_fail "a withdrawn referral cannot be accepted" 'withdrawn' \
 expect_fail "nor withdrawn twice" 'no referral from this agency waiting' \
     ag $P revoke MRN-2026-0043 --reason "encore"
 
+# --- notes on a case; case steps only through their commands ---
+echo "Rendez-vous médical le 2 décembre" >"$W/note.txt"
+expect_ok "a note about the case" \
+    ag $P send --to $N2 --kind note --case $REF --file "$W/note.txt"
+expect_true "it is on the police's timeline" \
+    case_is $P $REF '[.timeline[] | select(.action == "note.sent")] | length == 1'
+expect_true "and on the shelter's" \
+    wait_for 40 case_is $N2 $REF '[.timeline[] | select(.action == "note.received")] | length == 1'
+run ag $P send --to $N2 --kind referral_response --case $REF --file "$W/note.txt"
+expect_true "send cannot forge a case step" [ "$rc" -eq 2 ]
+expect_grep "and says which commands to use" 'notes only' "$ERR"
+
 # --- views ---
 expect_ok "cases lists every case" ag $P cases
 expect_grep "both cases listed" "MRN-2026-0042" "$OUT"
