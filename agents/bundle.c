@@ -246,6 +246,7 @@ write_bundle(struct gather *g, struct agent *a, const char *path, uint64_t now,
 	}
 	b.n_messages = g->n;
 	b.messages = msgs;
+	b.message_count = (uint32_t)g->n;
 	if ((rc = wire_pack(&b.base, &body, &len, err)) == 0) {
 		if ((file = wire_add_magic(BUNDLE_MAGIC, body, len, &flen)) ==
 		    NULL)

@@ -131,6 +131,9 @@ check_counts(struct vctx *v)
 	    b->n_certificates > BUNDLE_CERTS_MAX)
 		return failf(v, BC_FORMAT, SIRA_EMALFORMED,
 		    "the bundle holds no message, or too many messages or certificates");
+	if (b->message_count != b->n_messages)
+		return failf(v, BC_FORMAT, SIRA_ETRUNCATED,
+		    "the file is damaged or truncated (messages are missing from its end)");
 	if (clen == 0 || clen > SIRA_CASE_REF_MAX ||
 	    text_has_control(b->case_ref, clen) ||
 	    (b->exported_by[0] != '\0' &&
