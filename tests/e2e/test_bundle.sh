@@ -126,4 +126,8 @@ run "$AGENT" verify-bundle "$W/police.bundle"
 expect_true "verify-bundle without --ca is a usage error" [ "$rc" -eq 2 ]
 expect_grep "and says what is missing" "needs FILE and --ca" "$ERR"
 
+# A seed for tests/fuzz/fuzz_bundle.c, when asked for.
+if [ -n "${SIRA_KEEP_BUNDLE:-}" ]; then
+	cp "$W/police.bundle" "$W/ca/ca.cert" "$SIRA_KEEP_BUNDLE/"
+fi
 done_
