@@ -44,8 +44,11 @@ complete() {
 }
 expect_true "police export with full broker evidence" \
     wait_for 30 complete $P "$W/police.bundle"
+expect_true "shelter export with full broker evidence" \
+    wait_for 30 complete $N "$W/ngo.bundle"
 expect_ok "shelter export" ag $N export --case $CASE --out "$W/ngo.bundle"
 expect_grep "export says what it took" "1 sent and 2 received" "$OUT"
+expect_true "and warns of nothing" [ ! -s "$ERR" ]
 expect_true "the bundle is private (0600)" \
     [ "$(stat -c %a "$W/police.bundle")" = 600 ]
 expect_fail "export of an unknown case is refused" "no message of case" \
