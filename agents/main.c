@@ -1,10 +1,10 @@
 /*
  * main.c: sira-agent, the agency's tool and daemon. Subcommands: init,
  * run, send, inbox, show, outbox, status, directory, audit verify, export,
- * verify-bundle. The only
- * file that exits or prints; errors are one line, "sira-agent: <reason>",
- * exit 1 (2 for usage). Commands that queue write one transaction and
- * return at once, whether the daemon or the broker runs or not.
+ * verify-bundle. The only file that exits or prints; errors are one line,
+ * "sira-agent: <reason>", exit 1 (2 for usage). Commands that queue write
+ * one transaction and return at once, whether the daemon or the broker
+ * runs or not.
  */
 #include <getopt.h>
 #include <stdio.h>
