@@ -531,11 +531,12 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 	return rc;
 }
 
-/* The evidence: our leaf is in the signed tree, and the tree only grew. */
+/* The evidence: our leaf is in the signed tree (*included), and the tree
+ * only grew. */
 static int
 check_proof(struct daemon *d, struct vault_txn *t,
     const Sira__V1__OutboxEntry *e, const Sira__V1__ProofResponse *r,
-    struct sira_err *err)
+    bool *included, struct sira_err *err)
 {
 	uint8_t proof[SIRA_MERKLE_PROOF_MAX * 32], leaf[32];
 	Sira__V1__Checkpoint *cp = NULL;
@@ -561,6 +562,7 @@ check_proof(struct daemon *d, struct vault_txn *t,
 	if (merkle_verify_inclusion(leaf, acc->leaf_index, cp->size, proof,
 		r->n_inclusion_proof, cp->root.data, NULL) != 0)
 		goto out;
+	*included = true;
 	rc = check_consistency(t, cp, r, err);
 out:
 	if (acc != NULL)
@@ -594,17 +596,26 @@ outbound_proof(struct daemon *d, const struct pending *p,
 	Sira__V1__OutboxEntry *e = NULL;
 	struct vault_txn *t = NULL;
 	struct sira_err err;
+	bool included = false;
 	int rc;
 
 	if (vault_begin(d->a->vault, true, &t, &err) != 0)
 		return;
 	if ((rc = book_get_out(t, p->id, &e, &err)) == 0 &&
-	    (rc = check_proof(d, t, e, r, &err)) == 0 &&
-	    (rc = keep_leaf(t, e, r->leaf, now, &err)) == 0)
+	    (rc = check_proof(d, t, e, r, &included, &err)) == 0)
 		rc = book_audit(
 		    t, now, "evidence-checked", "broker", p->id, 0, &err);
+	/* The leaf is evidence once its inclusion holds, even when the log's
+	 * consistency could not be checked (that raises the alarm below). */
+	if (included &&
+	    keep_leaf(t, e, r->leaf, now, rc == 0 ? &err : NULL) != 0 &&
+	    rc == 0)
+		rc = -SIRA_EIO;
 	if (rc == 0)
 		rc = vault_commit(&t, &err);
+	else if (included && vault_commit(&t, NULL) != 0)
+		log_event(
+		    LOG_WARN, "outbox.update_failed", "reason=leaf not kept");
 	vault_abort(&t);
 	if (e != NULL)
 		sira__v1__outbox_entry__free_unpacked(e, NULL);
