@@ -341,7 +341,8 @@ checkpoint_signed_by(struct vctx *v, const struct cert_ref *r,
 	struct sira_err e;
 	int rc;
 
-	if ((rc = cert_good_at(v, r, at, at, &c, &e)) != 0)
+	/* The checkpoint's time is the broker's own claim: no proof. */
+	if ((rc = cert_good_at(v, r, at, 0, &c, &e)) != 0)
 		return fail(v, BC_CERT, rc, &e);
 	if (c->role != SIRA_ROLE_BROKER ||
 	    (c->key_usage & SIRA_KU_LOG_SIGN) == 0)

@@ -132,5 +132,6 @@ expect_grep "and says what is missing" "needs FILE and --ca" "$ERR"
 # A seed for tests/fuzz/fuzz_bundle.c, when asked for.
 if [ -n "${SIRA_KEEP_BUNDLE:-}" ]; then
 	cp "$W/police.bundle" "$W/ca/ca.cert" "$SIRA_KEEP_BUNDLE/"
+	cp "$W"/agent-*.log "$SIRA_KEEP_BUNDLE/" 2>/dev/null
 fi
 done_

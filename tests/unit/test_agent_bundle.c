@@ -644,6 +644,11 @@ test_revocation_time(void **state)
 	revoke(police, SIRA_REVOKE_KEY_COMPROMISE, FX_NOW, &d, &crl);
 	refused(&d, -SIRA_EREVOKED, 1, BC_CERT);
 	free(crl);
+	/* A compromised broker's checkpoint time is only its own claim. */
+	revoke(W->fx->broker.cert, SIRA_REVOKE_KEY_COMPROMISE, FX_NOW + FX_DAY,
+	    &d, &crl);
+	refused(&d, -SIRA_EREVOKED, 1, BC_CERT);
+	free(crl);
 }
 
 /* ---- setup ---- */
