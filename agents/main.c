@@ -1,10 +1,11 @@
 /*
  * main.c: sira-agent, the agency's tool and daemon. Subcommands: init,
- * run, send, inbox, show, outbox, status, directory, audit verify, and the
- * referral workflows (refer ... grant, cases, case; agents/workflow.c). The
- * only file that exits or prints; errors are one line, "sira-agent: <reason>",
- * exit 1 (2 for usage). Commands that queue write one transaction and
- * return at once, whether the daemon or the broker runs or not.
+ * run, send, inbox, show, outbox, status, directory, audit verify, export,
+ * verify-bundle, and the referral workflows (refer ... grant, cases, case;
+ * agents/workflow.c). The only file that exits or prints; errors are one
+ * line, "sira-agent: <reason>", exit 1 (2 for usage). Commands that queue
+ * write one transaction and return at once, whether the daemon or the
+ * broker runs or not.
  */
 #include <getopt.h>
 #include <stddef.h>
@@ -16,6 +17,8 @@
 
 #include "agent.h"
 #include "case_report.h"
+#include "bundle.h"
+#include "bundle_report.h"
 #include "clock.h"
 #include "daemon.h"
 #include "envelope.h"
@@ -36,7 +39,7 @@ on_signal(int sig)
 
 struct opts {
 	const char *home, *cert, *key, *ca, *broker, *broker_cert, *pass_file;
-	const char *to, *kind, *file, *case_ref;
+	const char *to, *kind, *file, *case_ref, *out;
 	const char *reason, *suggest, *note, *status, *basis, *purpose, *from;
 	const char *attach[AGENT_ATTACH_MAX];
 	size_t n_attach;
@@ -57,6 +60,8 @@ static const char usage_text[] =
     "  status     [--json]          connection, queues, certificate expiry\n"
     "  directory  [--json]          agencies this agent knows\n"
     "  audit verify                 check the agency's audit chain\n"
+    "  export     --case REF --out FILE   evidence bundle of a case\n"
+    "  verify-bundle FILE --ca ca.cert [--json]   check one offline\n"
     "\n"
     "Referral workflows (docs/WORKFLOWS.md); each step is queued at once:\n"
     "  refer      --to ID --file referral.json [--attach F]...\n"
@@ -85,6 +90,7 @@ static const struct option longopts[] = {
 	{ "kind", required_argument, NULL, 'K' },
 	{ "file", required_argument, NULL, 'f' },
 	{ "case", required_argument, NULL, 'C' },
+	{ "out", required_argument, NULL, 'o' },
 	{ "ttl", required_argument, NULL, 'T' },
 	{ "prekey-rotate", required_argument, NULL, 'r' },
 	{ "prekey-retain", required_argument, NULL, 'R' },
@@ -150,6 +156,7 @@ static const struct {
 	{ 'L', offsetof(struct opts, basis) },
 	{ 'P', offsetof(struct opts, purpose) },
 	{ 'F', offsetof(struct opts, from) },
+	{ 'o', offsetof(struct opts, out) },
 };
 
 static bool
@@ -464,6 +471,48 @@ cmd_workflow(const char *cmd, const struct opts *o, const char *arg,
 	return 0;
 }
 
+static int
+cmd_export(const struct opts *o, struct sira_err *err)
+{
+	struct bundle_stats st;
+	struct agent a;
+	int rc;
+
+	if (o->case_ref == NULL || o->out == NULL)
+		return usage_error("export needs --case and --out");
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	rc = bundle_export(&a, o->case_ref, o->out, clock_now(), &st, err);
+	agent_close(&a);
+	if (rc != 0)
+		return fail(err);
+	(void)printf("case %s: %zu sent and %zu received messages in %s\n",
+	    o->case_ref, st.sent, st.received, o->out);
+	if (st.no_broker > 0)
+		(void)fprintf(stderr,
+		    "sira-agent: WARNING: %zu sent messages have no broker evidence yet\n",
+		    st.no_broker);
+	if (st.left_out > 0)
+		(void)fprintf(stderr,
+		    "sira-agent: WARNING: %zu messages of the case were left out (not sealed yet, or sealed before evidence was kept)\n",
+		    st.left_out);
+	return 0;
+}
+
+static int
+cmd_verify_bundle(const struct opts *o, const char *file, struct sira_err *err)
+{
+	struct custody *c = NULL;
+	int rc;
+
+	if (file == NULL || o->ca == NULL)
+		return usage_error("verify-bundle needs FILE and --ca");
+	if ((rc = bundle_verify_file(file, o->ca, &c, NULL, err)) == 0)
+		rc = bundle_report(c, o->json, err);
+	custody_destroy(&c);
+	return rc == 0 ? 0 : fail(err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -503,6 +552,10 @@ main(int argc, char **argv)
 		return cmd_send(&o, &err);
 	if (is_workflow(cmd))
 		return cmd_workflow(cmd, &o, arg, &err);
+	if (strcmp(cmd, "export") == 0)
+		return cmd_export(&o, &err);
+	if (strcmp(cmd, "verify-bundle") == 0)
+		return cmd_verify_bundle(&o, arg, &err);
 	if (strcmp(cmd, "show") == 0 && arg == NULL)
 		return usage_error("show needs a message id");
 	if (strcmp(cmd, "case") == 0 && arg == NULL)

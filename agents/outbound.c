@@ -123,6 +123,7 @@ unrecord(Sira__V1__OutboxEntry *e)
 	memset(&e->envelope_hash, 0, sizeof(e->envelope_hash));
 	memset(&e->manifest_hash, 0, sizeof(e->manifest_hash));
 	memset(&e->manifest_sig_sha256, 0, sizeof(e->manifest_sig_sha256));
+	memset(&e->signed_manifest, 0, sizeof(e->signed_manifest));
 	e->n_recipient_cert_ids = 0;
 	e->recipient_cert_ids = NULL;
 }
@@ -157,8 +158,9 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	struct seal_params sp = { 0 };
 	struct sealed_meta m;
 	struct seal *s = NULL;
+	const uint8_t *sm;
 	uint8_t *env = NULL;
-	size_t len = 0;
+	size_t len = 0, smlen;
 	int rc;
 
 	if (e->n_to == 0 || e->n_to > SIRA_RECIPIENTS_MAX)
@@ -181,6 +183,10 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 		 s, e->payload.data, e->payload.len, &env, &len, &m, err)) != 0)
 		goto out;
 	record_sealed(e, env, len, &m, certs, e->n_to, ids);
+	if (seal_signed_manifest(s, &sm, &smlen) == 0) {
+		e->signed_manifest.data = (uint8_t *)(uintptr_t)sm;
+		e->signed_manifest.len = smlen; /* borrowed: see unrecord() */
+	}
 	if ((rc = book_put_out(t, e, now, err)) == 0)
 		rc = book_audit(
 		    t, now, "sealed", e->to[0], m.message_id, 0, err);
@@ -525,11 +531,12 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 	return rc;
 }
 
-/* The evidence: our leaf is in the signed tree, and the tree only grew. */
+/* The evidence: our leaf is in the signed tree (*included), and the tree
+ * only grew. */
 static int
 check_proof(struct daemon *d, struct vault_txn *t,
     const Sira__V1__OutboxEntry *e, const Sira__V1__ProofResponse *r,
-    struct sira_err *err)
+    bool *included, struct sira_err *err)
 {
 	uint8_t proof[SIRA_MERKLE_PROOF_MAX * 32], leaf[32];
 	Sira__V1__Checkpoint *cp = NULL;
@@ -555,6 +562,7 @@ check_proof(struct daemon *d, struct vault_txn *t,
 	if (merkle_verify_inclusion(leaf, acc->leaf_index, cp->size, proof,
 		r->n_inclusion_proof, cp->root.data, NULL) != 0)
 		goto out;
+	*included = true;
 	rc = check_consistency(t, cp, r, err);
 out:
 	if (acc != NULL)
@@ -566,6 +574,21 @@ out:
 	return rc;
 }
 
+/* Keep the checked leaf for evidence bundles (borrowed while stored). */
+static int
+keep_leaf(struct vault_txn *t, Sira__V1__OutboxEntry *e,
+    ProtobufCBinaryData leaf, uint64_t now, struct sira_err *err)
+{
+	int rc;
+
+	if (e->accepted_leaf.len != 0)
+		return 0;
+	e->accepted_leaf = leaf;
+	rc = book_put_out(t, e, now, err);
+	memset(&e->accepted_leaf, 0, sizeof(e->accepted_leaf));
+	return rc;
+}
+
 void
 outbound_proof(struct daemon *d, const struct pending *p,
     const Sira__V1__ProofResponse *r, uint64_t now)
@@ -573,16 +596,26 @@ outbound_proof(struct daemon *d, const struct pending *p,
 	Sira__V1__OutboxEntry *e = NULL;
 	struct vault_txn *t = NULL;
 	struct sira_err err;
+	bool included = false;
 	int rc;
 
 	if (vault_begin(d->a->vault, true, &t, &err) != 0)
 		return;
 	if ((rc = book_get_out(t, p->id, &e, &err)) == 0 &&
-	    (rc = check_proof(d, t, e, r, &err)) == 0)
+	    (rc = check_proof(d, t, e, r, &included, &err)) == 0)
 		rc = book_audit(
 		    t, now, "evidence-checked", "broker", p->id, 0, &err);
+	/* The leaf is evidence once its inclusion holds, even when the log's
+	 * consistency could not be checked (that raises the alarm below). */
+	if (included &&
+	    keep_leaf(t, e, r->leaf, now, rc == 0 ? &err : NULL) != 0 &&
+	    rc == 0)
+		rc = -SIRA_EIO;
 	if (rc == 0)
 		rc = vault_commit(&t, &err);
+	else if (included && vault_commit(&t, NULL) != 0)
+		log_event(
+		    LOG_WARN, "outbox.update_failed", "reason=leaf not kept");
 	vault_abort(&t);
 	if (e != NULL)
 		sira__v1__outbox_entry__free_unpacked(e, NULL);

@@ -36,7 +36,9 @@ struct seal {
 	uint8_t msgid[SIRA_MSGID_LEN];
 	uint64_t created_at;
 	uint64_t expires_at;
-	bool finished; /* seal_finish ran: K is wiped, the seal is spent */
+	bool finished;     /* seal_finish ran: K is wiped, the seal is spent */
+	uint8_t *manifest; /* SignedManifest bytes once finished, owned */
+	size_t manifest_len;
 	struct {
 		struct attach_info info;
 		char filename[SIRA_FILENAME_MAX + 1];
@@ -459,6 +461,9 @@ seal_finish(struct seal *s, const uint8_t *payload, size_t len, uint8_t **out,
 	digest_sha256(meta->manifest_sig_sha256, sig, sizeof(sig));
 	meta->created_at = s->created_at;
 	meta->expires_at = s->expires_at;
+	s->manifest = smbytes;
+	s->manifest_len = smlen;
+	smbytes = NULL;
 out:
 	if (padded != NULL)
 		sodium_memzero(padded, bucket);
@@ -477,8 +482,20 @@ seal_destroy(struct seal **sp)
 	if (sp == NULL || *sp == NULL)
 		return;
 	sodium_free((*sp)->k);
+	free((*sp)->manifest);
 	free(*sp);
 	*sp = NULL;
+}
+
+int
+seal_signed_manifest(
+    const struct seal *s, const uint8_t **manifest, size_t *len)
+{
+	if (s->manifest == NULL)
+		return -SIRA_ESTATE;
+	*manifest = s->manifest;
+	*len = s->manifest_len;
+	return 0;
 }
 
 /* ---- opening ---- */

@@ -96,6 +96,14 @@ int seal_finish(struct seal *s, const uint8_t *payload, size_t len,
     uint8_t **out, size_t *outlen, struct sealed_meta *meta,
     struct sira_err *err) __attribute__((warn_unused_result));
 
+/*
+ * The SignedManifest bytes of a successfully finished seal (what
+ * meta->manifest_hash commits to), borrowed until seal_destroy(). Returns 0
+ * or -SIRA_ESTATE (not finished, or finishing failed).
+ */
+int seal_signed_manifest(
+    const struct seal *s, const uint8_t **manifest, size_t *len);
+
 /* Wipe and free *sp and set it to NULL; accepts NULL. */
 void seal_destroy(struct seal **sp);
 
