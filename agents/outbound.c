@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "docs.h"
 #include "log.h"
 #include "merkle.h"
 #include "payload.pb-c.h"
@@ -177,6 +178,7 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	sp.n_recipients = e->n_to;
 	sp.message_id = e->local_id.data;
 	if ((rc = seal_begin(&sp, &s, err)) != 0 ||
+	    (rc = docs_seal(d->a, e, s, err)) != 0 ||
 	    (rc = seal_finish(
 		 s, e->payload.data, e->payload.len, &env, &len, &m, err)) != 0)
 		goto out;
@@ -230,6 +232,8 @@ step(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	    e->state == Q ? e->queued_at + e->ttl : e->expires_at;
 	int rc;
 
+	if (e->state >= ACCEPTED)
+		docs_release(&d->a->home, e); /* the broker holds the blobs */
 	if (e->state >= DELIVERED)
 		return 0;
 	if (now >= deadline && e->state != ACCEPTED) {
@@ -262,6 +266,10 @@ step(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 			(void)daemon_request_directory(d, now);
 		}
 		return rc == -SIRA_EIO || rc == -SIRA_EQUOTA ? rc : 0;
+	}
+	if (e->state == SEALED && !docs_uploaded(e)) {
+		docs_up_pump(d, t, e, now); /* every blob before Submit */
+		return 0;
 	}
 	if (e->state == SEALED && d->session &&
 	    !daemon_pending_has(d, P_SUBMIT, e->local_id.data) &&
