@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "daemon.h"
+#include "docs.h"
 #include "envelope.h"
 #include "fileio.h"
 #include "log.h"
@@ -35,6 +36,10 @@ struct opts {
 	const char *to, *kind, *file, *case_ref;
 	uint64_t ttl, rotate, retain;
 	int json, verbose;
+	const char *attach[SIRA_ATTACHMENTS_MAX]; /* send --attach, repeated */
+	size_t n_attach;
+	uint64_t attach_max; /* init --attach-max */
+	int wait;            /* send --wait */
 };
 
 static const char usage_text[] =
@@ -42,8 +47,10 @@ static const char usage_text[] =
     "\n"
     "  init       --cert ID.cert --key ID.key --ca ca.cert --broker ENDPOINT\n"
     "             --broker-cert broker.cert [--passphrase-file F]\n"
+    "             [--attach-max BYTES]   largest document (default 64 MiB)\n"
     "  run        [--passphrase-file F] [--prekey-rotate S] [--prekey-retain S]\n"
     "  send       --to ID[,ID...] --kind KIND --file F [--case REF] [--ttl S]\n"
+    "             [--attach DOC]...  [--wait]  (progress bar on a terminal)\n"
     "  inbox      [--json]          messages received\n"
     "  show ID    [--json]          one message, received or sent\n"
     "  outbox     [--json]          messages sent and how far they got\n"
@@ -71,6 +78,9 @@ static const struct option longopts[] = {
 	{ "prekey-retain", required_argument, NULL, 'R' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "attach", required_argument, NULL, 'A' },
+	{ "attach-max", required_argument, NULL, 'M' },
+	{ "wait", no_argument, NULL, 'w' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -100,10 +110,34 @@ number(const char *s, uint64_t *v)
 	return *end == '\0' ? 0 : -1;
 }
 
+/* The options about documents: --attach, --attach-max, --wait. */
+static int
+parse_docs(int c, struct opts *o)
+{
+	switch (c) {
+	case 'A':
+		if (o->n_attach == SIRA_ATTACHMENTS_MAX)
+			return usage_error("too many --attach");
+		o->attach[o->n_attach++] = optarg;
+		return 0;
+	case 'M':
+		if (number(optarg, &o->attach_max) || o->attach_max == 0 ||
+		    o->attach_max > AGENT_ATTACH_MAX_CAP)
+			return usage_error(
+			    "--attach-max must be 1 to 1048576000 bytes");
+		return 0;
+	case 'w':
+		o->wait = 1;
+		return 0;
+	default:
+		return usage_error("unknown or incomplete option");
+	}
+}
+
 static int
 parse(int argc, char **argv, struct opts *o)
 {
-	int c;
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->ttl = SIRA_TTL_MAX;
@@ -166,7 +200,8 @@ parse(int argc, char **argv, struct opts *o)
 				    "prekey periods are positive numbers of seconds");
 			break;
 		default:
-			return usage_error("unknown or incomplete option");
+			if ((rc = parse_docs(c, o)) != 0)
+				return rc;
 		}
 	}
 	return 0;
@@ -181,8 +216,11 @@ cmd_init(const struct opts *o, struct sira_err *err)
 	    o->broker == NULL || o->broker_cert == NULL)
 		return usage_error(
 		    "init needs --cert, --key, --ca, --broker and --broker-cert");
-	if (home_resolve(o->home, &h, err) != 0 ||
-	    home_init(&h, o->cert, o->key, o->ca, o->broker, o->broker_cert,
+	if (home_resolve(o->home, &h, err) != 0)
+		return fail(err);
+	if (o->attach_max != 0)
+		h.attach_max = o->attach_max;
+	if (home_init(&h, o->cert, o->key, o->ca, o->broker, o->broker_cert,
 		o->pass_file, err) != 0)
 		return fail(err);
 	(void)printf(
@@ -269,19 +307,24 @@ cmd_send(const struct opts *o, struct sira_err *err)
 	if ((rc = vault_begin(a.vault, true, &t, err)) == 0 &&
 	    (rc = book_queue(t, to, n, kind, "sira.note.v1",
 		 o->case_ref ? o->case_ref : "", buf, len, (uint32_t)o->ttl,
-		 clock_now(), id, err)) == 0)
+		 clock_now(), id, err)) == 0 &&
+	    (rc = outbox_attach(&a, t, id, o->attach, o->n_attach, err)) == 0)
 		rc = vault_commit(&t, err);
 	vault_abort(&t);
 	sodium_memzero(buf, len);
 	free(buf);
 	if (rc == 0)
 		link_nudge(&a.home);
-	agent_close(&a);
-	if (rc != 0)
-		return fail(err);
 	(void)sodium_bin2hex(hex, sizeof(hex), id, 16);
-	(void)printf("%s\n", hex);
-	return 0;
+	if (rc == 0 && o->wait) {
+		(void)printf("%s\n", hex);
+		(void)fflush(stdout);
+		(void)signal(SIGINT, on_signal);
+		rc = progress_wait(&a, id, &stop_flag, err);
+	} else if (rc == 0)
+		(void)printf("%s\n", hex);
+	agent_close(&a);
+	return rc != 0 ? fail(err) : 0;
 }
 
 static int
