@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "docs.h"
 #include "fileio.h"
 #include "log.h"
 #include "peers.h"
@@ -569,6 +570,7 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 	}
 	log_event(LOG_INFO, "agent.started", "agency=%s broker=%s",
 	    a->me->agency_id, a->home.broker);
+	docs_sweep(a);
 	if (a->me->not_after < clock_now() + AGENT_EXPIRY_WARN) {
 		char until[SIRA_TIME_STR_LEN];
 		clock_format(a->me->not_after, until);

@@ -92,6 +92,13 @@ void docs_up_progress(
 /* Delete e's spool directory once the broker holds the message. */
 void docs_release(const struct home *h, const Sira__V1__OutboxEntry *e);
 
+/*
+ * Delete spool directories no queued or sealed entry owns: left by a
+ * queueing that never committed (a crash, a refused document), their key
+ * was never stored. The daemon runs it at start.
+ */
+void docs_sweep(struct agent *a);
+
 /* One document of a received message. */
 struct doc_received {
 	uint32_t index;

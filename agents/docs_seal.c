@@ -6,6 +6,7 @@
  * entry always has its blobs on disk; a crash before the commit leaves
  * blobs that the next attempt overwrites. No plaintext is written.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "docs.h"
 
@@ -148,4 +151,49 @@ docs_release(const struct home *h, const Sira__V1__OutboxEntry *e)
 	    stat(dir, &st) != 0)
 		return;
 	docs_rmtree(dir);
+}
+
+/* Whether spool directory name belongs to an entry still waiting for the
+ * broker: a queued or sealed message. */
+static bool
+spool_wanted(struct vault_txn *t, const char *name)
+{
+	Sira__V1__OutboxEntry *e = NULL;
+	uint8_t id[16];
+	size_t len = 0;
+	bool wanted;
+
+	if (strlen(name) != 32 ||
+	    sodium_hex2bin(id, sizeof(id), name, 32, NULL, &len, NULL) != 0 ||
+	    len != 16)
+		return true; /* not ours to judge: left alone */
+	if (book_get_out(t, id, &e, NULL) != 0)
+		return false;
+	wanted = e->state == SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED ||
+	    e->state == SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_SEALED;
+	sira__v1__outbox_entry__free_unpacked(e, NULL);
+	return wanted;
+}
+
+void
+docs_sweep(struct agent *a)
+{
+	char dir[PATH_MAX], sub[PATH_MAX];
+	struct vault_txn *t = NULL;
+	struct dirent *de;
+	DIR *d;
+
+	if (home_path(&a->home, "spool", dir, NULL) != 0 ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	if (vault_begin(a->vault, false, &t, NULL) == 0) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.' &&
+			    !spool_wanted(t, de->d_name) &&
+			    snprintf(sub, sizeof(sub), "%s/%s", dir,
+				de->d_name) < PATH_MAX)
+				docs_rmtree(sub);
+		vault_abort(&t);
+	}
+	(void)closedir(d);
 }

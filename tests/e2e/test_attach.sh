@@ -67,8 +67,13 @@ expect_fail "a directory is not a document" "adir is not a regular file" \
 expect_fail "a missing file is named" "cannot read .*absent.pdf" \
     ag $P send --to $N --kind referral --file "$W/note.txt" \
     --attach "$W/absent.pdf"
+expect_true "nothing spooled" sh -c "[ -z \"\$(ls -A '$W/home-$P/spool' 2>/dev/null)\" ]"
+expect_fail "one bad document refuses the whole message" "big.bin is 9.0 MiB" \
+    ag $P send --to $N --kind referral --file "$W/note.txt" \
+    --attach "$W/note.txt" --attach "$W/big.bin"
 expect_true "nothing was queued" has 0 sh -c "'$AGENT' outbox --json --home '$W/home-$P' | jq length"
-expect_true "and nothing spooled" sh -c "[ -z \"\$(ls -A '$W/home-$P/spool' 2>/dev/null)\" ]"
+expect_true "its first document's spool is an orphan until the daemon sweeps" \
+    sh -c "[ -n \"\$(ls -A '$W/home-$P/spool')\" ]"
 
 # --- a 6 MiB document, the broker SIGKILLed mid-upload ---
 agent_start $N
@@ -108,6 +113,8 @@ expect_true "the upload resumed at the broker's offset, not at zero" \
     sh -c "grep 'attach.upload_resume' '$W/agent-$P.log' | grep -Eq 'offset=[1-9][0-9]*'"
 expect_true "the sender's spool is gone once the broker holds it" \
     wait_for 10 sh -c "[ ! -e '$W/home-$P/spool/$ID1' ]"
+expect_true "and the refused message's leftover spool was swept" \
+    sh -c "[ -z \"\$(ls -A '$W/home-$P/spool')\" ]"
 
 # --- the recipient SIGKILLed mid-download ---
 throttle "$BPID" &
