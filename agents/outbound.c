@@ -637,6 +637,22 @@ add_receipt(Sira__V1__OutboxEntry *e, const uint8_t *receipt, size_t len,
 	return 1;
 }
 
+/* The (verified) receipt lists exactly the blobs of e, in order. */
+static bool
+docs_all_verified(
+    const Sira__V1__OutboxEntry *e, const Sira__V1__ReceiptTBS *tbs)
+{
+	if (tbs->n_attachments_verified != e->n_docs)
+		return false;
+	for (size_t i = 0; i < e->n_docs; i++)
+		if (tbs->attachments_verified[i].len != 32 ||
+		    e->docs[i]->blob_id.len != 32 ||
+		    memcmp(tbs->attachments_verified[i].data,
+			e->docs[i]->blob_id.data, 32) != 0)
+			return false;
+	return true;
+}
+
 int
 outbound_receipt(struct daemon *d, struct vault_txn *t, const uint8_t *receipt,
     size_t len, const char *from, uint64_t now)
@@ -680,6 +696,9 @@ outbound_receipt(struct daemon *d, struct vault_txn *t, const uint8_t *receipt,
 	x.recipient_ids = ids;
 	x.recipient_cert_ids = (const uint8_t(*)[32])cids;
 	rc = receipt_verify(receipt, len, rc_cert, &x, &info, &err);
+	if (rc == 0 && info.kind == RECEIPT_ACCEPTED &&
+	    !docs_all_verified(e, tbs))
+		rc = -SIRA_EAUTH; /* "accepted" must name every document */
 	if (rc == 0 && (rc = add_receipt(e, receipt, len, from)) == 1) {
 		if (info.kind == RECEIPT_REJECTED)
 			refuse(
