@@ -423,6 +423,19 @@ docs_after(struct daemon *d, const struct rx *x, const struct opened *o, int rc)
 		docs_in_forget(d, o->env->h);
 }
 
+/* A message stored before: its downloaded blobs, if any, can go. */
+static void
+forget_replayed(struct daemon *d, const Sira__V1__Deliver *dl)
+{
+	struct envelope *e = NULL;
+
+	if (envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) ==
+		0 &&
+	    e->h->n_attachments > 0)
+		docs_in_forget(d, e->h);
+	envelope_destroy(&e);
+}
+
 void
 inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 {
@@ -468,7 +481,8 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 		ack(d, dl);
 		link_nudge(&d->a->home); /* the receipt is waiting */
 	} else if (rc == -SIRA_EREPLAY) {
-		ack(d, dl); /* stored before: never twice */
+		forget_replayed(d, dl); /* blobs a crash left behind */
+		ack(d, dl);             /* stored before: never twice */
 	} else if (rc == -SIRA_ECRL_STALE) {
 		d->crl_wait = true; /* hold it at the broker until fresh */
 	} else if (rc == -SIRA_EUNKNOWN_AGENCY &&
