@@ -22,12 +22,17 @@
 	((uint64_t)2 * 86400) /* accept a list this long past due */
 #define AGENT_EXPIRY_WARN ((uint64_t)30 * 86400)
 #define AGENT_PAYLOAD_MAX (1u << 20)
-#define AGENT_ATTACH_MAX 16 /* files per message */
+/* Largest document an agent queues (agent.conf "attach_max", set by
+ * `init --attach-max`): 64 MiB by default, at most 1000 MiB so that the
+ * blob stays under the broker's 1 GiB (blob-max-bytes). */
+#define AGENT_ATTACH_MAX_DEFAULT ((uint64_t)64 << 20)
+#define AGENT_ATTACH_MAX_CAP ((uint64_t)1000 << 20)
 
 /* Files of an agency's home directory. */
 struct home {
 	char dir[PATH_MAX];
-	char broker[256]; /* broker endpoint */
+	char broker[256];    /* broker endpoint */
+	uint64_t attach_max; /* largest document to queue, bytes */
 };
 
 struct agent {

@@ -196,7 +196,8 @@ out:
 	return rc;
 }
 
-/* Check and emit one decrypted chunk: real bytes out, padding all zero. */
+/* Check and emit one decrypted chunk: real bytes out (none when out_fd is
+ * -1), padding all zero. */
 static int
 emit_chunk(struct stream *s, int out_fd, uint64_t off, size_t n, uint64_t len,
     struct sira_err *err)
@@ -208,7 +209,8 @@ emit_chunk(struct stream *s, int out_fd, uint64_t off, size_t n, uint64_t len,
 			return sira_err_set(err, SIRA_EMALFORMED,
 			    "attachment padding is not zero");
 	digest_stream_update(&s->pt_hash, s->pt, data);
-	if (data > 0 && fileio_write_all(out_fd, s->pt, data) != 0)
+	if (data > 0 && out_fd >= 0 &&
+	    fileio_write_all(out_fd, s->pt, data) != 0)
 		return sira_err_set(err, SIRA_EIO,
 		    "cannot write attachment: %s", strerror(errno));
 	return 0;
@@ -371,5 +373,137 @@ attach_open_to_path(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
 				       dest_path, strerror(e));
 	}
 	(void)unlink(tmp);
+	return rc;
+}
+
+void
+attach_keygen(uint8_t key[static SIRA_ATTACH_KEY_LEN])
+{
+	crypto_secretstream_xchacha20poly1305_keygen(key);
+}
+
+/* Start both streams: read and check the spool header, write ours. */
+static int
+reseal_begin(struct stream *in, struct stream *out, const uint8_t *spool_key,
+    int spool_fd, const uint8_t *key, int blob_fd, struct sira_err *err)
+{
+	uint8_t hdr[HDR_LEN];
+	ssize_t r;
+
+	if ((r = fileio_read_full(spool_fd, hdr, sizeof(hdr))) !=
+	    (ssize_t)sizeof(hdr))
+		return sira_err_set(err, r == -1 ? SIRA_EIO : SIRA_ETRUNCATED,
+		    "spooled document is truncated");
+	digest_stream_update(&in->blob_hash, hdr, sizeof(hdr));
+	if (crypto_secretstream_xchacha20poly1305_init_pull(
+		&in->st, hdr, spool_key) != 0)
+		return sira_err_set(
+		    err, SIRA_EAUTH, "spooled document header invalid");
+	crypto_secretstream_xchacha20poly1305_init_push(&out->st, hdr, key);
+	if (fileio_write_all(blob_fd, hdr, sizeof(hdr)) != 0)
+		return sira_err_set(err, SIRA_EIO,
+		    "cannot write attachment: %s", strerror(errno));
+	digest_stream_update(&out->blob_hash, hdr, sizeof(hdr));
+	return 0;
+}
+
+/* Push the n bytes in in->pt as chunk i of the new stream. */
+static int
+reseal_push(struct stream *in, struct stream *out, const uint8_t *msgid,
+    uint32_t index, uint64_t i, bool last, size_t n, int blob_fd,
+    struct sira_err *err)
+{
+	unsigned long long ctlen;
+
+	set_ad(out->ad, msgid, index, i);
+	if (crypto_secretstream_xchacha20poly1305_push(&out->st, out->ct,
+		&ctlen, in->pt, n, out->ad, AD_LEN,
+		last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0) !=
+	    0)
+		return sira_err_set(
+		    err, SIRA_ECRYPTO, "attachment encryption failed");
+	if (fileio_write_all(blob_fd, out->ct, (size_t)ctlen) != 0)
+		return sira_err_set(err, SIRA_EIO,
+		    "cannot write attachment: %s", strerror(errno));
+	digest_stream_update(&out->blob_hash, out->ct, (size_t)ctlen);
+	return 0;
+}
+
+static int
+reseal_chunks(struct stream *in, struct stream *out,
+    const struct attach_spool *sp, int spool_fd, const uint8_t *msgid,
+    uint32_t index, int blob_fd, struct sira_err *err)
+{
+	const struct attach_info *x = &sp->info;
+	uint64_t padded = attach_padme(x->plaintext_len);
+	uint64_t n_chunks = chunks_for(padded, x->chunk_size);
+	uint8_t extra;
+	int rc;
+
+	for (uint64_t i = 0; i < n_chunks; i++) {
+		uint64_t off = i * x->chunk_size;
+		size_t n = padded - off < x->chunk_size ?
+		    (size_t)(padded - off) :
+		    x->chunk_size;
+		bool last = i + 1 == n_chunks;
+		if ((rc = open_chunk(in, sp->msgid, sp->index, i, last, n,
+			 spool_fd, err)) != 0)
+			return rc;
+		digest_stream_update(&in->blob_hash, in->ct, n + TAG_LEN);
+		/* Checks the padding and hashes the real bytes; writes none. */
+		if ((rc = emit_chunk(in, -1, off, n, x->plaintext_len, err)) !=
+			0 ||
+		    (rc = reseal_push(
+			 in, out, msgid, index, i, last, n, blob_fd, err)) != 0)
+			return rc;
+	}
+	if (fileio_read_full(spool_fd, &extra, 1) != 0)
+		return sira_err_set(err, SIRA_EMALFORMED,
+		    "spooled document has bytes after its final chunk");
+	return 0;
+}
+
+int
+attach_reseal(const struct attach_spool *spool, int spool_fd,
+    const uint8_t key[static SIRA_ATTACH_KEY_LEN],
+    const uint8_t msgid[static SIRA_MSGID_LEN], uint32_t index, int blob_fd,
+    struct attach_info *info, struct sira_err *err)
+{
+	struct stream *in = NULL, *out = NULL;
+	uint8_t spool_id[SIRA_HASH_LEN];
+	uint32_t chunk = spool->info.chunk_size;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	if ((rc = check_expect(&spool->info, err)) != 0)
+		return rc;
+	if (stream_new(&in, chunk) != 0 || stream_new(&out, chunk) != 0) {
+		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		goto out;
+	}
+	digest_stream_init(&in->blob_hash);
+	digest_stream_init(&in->pt_hash);
+	digest_stream_init(&out->blob_hash);
+	if ((rc = reseal_begin(
+		 in, out, spool->key, spool_fd, key, blob_fd, err)) != 0 ||
+	    (rc = reseal_chunks(
+		 in, out, spool, spool_fd, msgid, index, blob_fd, err)) != 0)
+		goto out;
+	digest_stream_final(&in->blob_hash, spool_id);
+	digest_stream_final(&in->pt_hash, info->plaintext_sha256);
+	if (memcmp(spool_id, spool->info.blob_id, SIRA_HASH_LEN) != 0 ||
+	    memcmp(info->plaintext_sha256, spool->info.plaintext_sha256,
+		SIRA_HASH_LEN) != 0) {
+		rc = sira_err_set(err, SIRA_EAUTH,
+		    "spooled document does not match what was queued");
+		goto out;
+	}
+	digest_stream_final(&out->blob_hash, info->blob_id);
+	info->plaintext_len = spool->info.plaintext_len;
+	info->chunk_size = chunk;
+	info->ct_len = attach_ct_len(info->plaintext_len, chunk);
+out:
+	stream_free(in, chunk);
+	stream_free(out, chunk);
 	return rc;
 }

@@ -77,4 +77,34 @@ int attach_open_to_path(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
     const char *dest_path, struct sira_err *err)
     __attribute__((warn_unused_result));
 
+/*
+ * An attachment stream kept at rest (the agent's spool, agents/docs_out.c):
+ * the same format as a blob, under its own random key, bound to the
+ * queued message's local id and the attachment index. Borrowed.
+ */
+struct attach_spool {
+	const uint8_t *key;   /* SIRA_ATTACH_KEY_LEN bytes */
+	const uint8_t *msgid; /* SIRA_MSGID_LEN bytes */
+	uint32_t index;
+	struct attach_info info; /* what attach_seal reported for it */
+};
+
+/* A fresh random stream key (for a spool file). */
+void attach_keygen(uint8_t key[static SIRA_ATTACH_KEY_LEN]);
+
+/*
+ * Re-encrypt the spool stream readable from spool_fd into blob_fd as
+ * attachment index of message msgid under key, one chunk at a time: every
+ * spool chunk is authenticated before it is re-encrypted, and the spool's
+ * hashes must equal spool->info at the end, so the blob carries exactly
+ * the bytes captured at queueing. No plaintext touches the disk. Fills
+ * *info like attach_seal. Returns 0, attach_open's codes for a damaged
+ * spool, -SIRA_EIO or -SIRA_ECRYPTO.
+ */
+int attach_reseal(const struct attach_spool *spool, int spool_fd,
+    const uint8_t key[static SIRA_ATTACH_KEY_LEN],
+    const uint8_t msgid[static SIRA_MSGID_LEN], uint32_t index, int blob_fd,
+    struct attach_info *info, struct sira_err *err)
+    __attribute__((warn_unused_result));
+
 #endif

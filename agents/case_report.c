@@ -15,6 +15,7 @@
 #include "case_report.h"
 #include "cases.h"
 #include "clock.h"
+#include "docs.h"
 #include "envelope.h"
 #include "referral.h"
 #include "text.h"
@@ -118,34 +119,65 @@ static json_t *
 delivery(struct vault_txn *t, const ProtobufCBinaryData *id)
 {
 	Sira__V1__OutboxEntry *e = NULL;
-	json_t *j, *from;
+	json_t *j, *from, *docs;
 
 	if (id->len != 16 || book_get_out(t, id->data, &e, NULL) != 0)
 		return json_null();
 	from = json_array();
+	docs = json_array();
+	for (size_t i = 0; docs != NULL && i < e->n_docs; i++)
+		(void)json_array_append_new(docs,
+		    json_pack("{s:s, s:I}", "name", e->docs[i]->name, "size",
+			(json_int_t)e->docs[i]->size));
 	for (size_t i = 0; from != NULL && i < e->n_receipt_from; i++)
 		(void)json_array_append_new(
 		    from, json_string(e->receipt_from[i]));
-	j = json_pack("{s:s, s:o, s:o, s:s}", "state",
+	j = json_pack("{s:s, s:o, s:o, s:s, s:o}", "state",
 	    book_state_name(e->state), "receipts_from",
 	    from ? from : json_array(), "at",
 	    e->state == SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_DELIVERED ?
 		time_json(e->updated_at) :
 		json_null(),
 	    "refused",
-	    e->refused_reason ? sira_strerror(e->refused_reason) : "");
+	    e->refused_reason ? sira_strerror(e->refused_reason) : "",
+	    "documents", docs ? docs : json_array());
 	sira__v1__outbox_entry__free_unpacked(e, NULL);
 	return j;
 }
 
+/* The documents that came with a message this agency received. */
 static json_t *
-events_json(struct vault_txn *t, Sira__V1__CaseEvent *const *ev, size_t n,
-    const char *me)
+received_docs(
+    const struct agent *a, struct vault_txn *t, const ProtobufCBinaryData *id)
 {
-	json_t *a = json_array();
+	struct doc_received *d = NULL;
+	size_t n = 0;
+	json_t *arr;
 
-	for (size_t i = 0; a != NULL && i < n; i++) {
+	if (id->len != 16 ||
+	    docs_received(a, t, id->data, &d, &n, NULL) != 0 || n == 0) {
+		free(d);
+		return NULL;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < n; i++)
+		(void)json_array_append_new(arr,
+		    json_pack("{s:s, s:I, s:s, s:b}", "name", d[i].name, "size",
+			(json_int_t)d[i].size, "path", d[i].path, "present",
+			d[i].present));
+	free(d);
+	return arr;
+}
+
+static json_t *
+events_json(const struct agent *a, struct vault_txn *t,
+    Sira__V1__CaseEvent *const *ev, size_t n, const char *me)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && i < n; i++) {
 		const Sira__V1__CaseEvent *e = ev[i];
+		json_t *docs = NULL;
 		json_t *o = json_pack("{s:o, s:s, s:s, s:s, s:o}", "time",
 		    time_json(e->time), "agency", e->actor_agency_id, "action",
 		    e->action, "note", e->note, "message",
@@ -154,9 +186,12 @@ events_json(struct vault_txn *t, Sira__V1__CaseEvent *const *ev, size_t n,
 		    strcmp(e->actor_agency_id, me) == 0)
 			(void)json_object_set_new(
 			    o, "delivery", delivery(t, &e->message_id));
-		(void)json_array_append_new(a, o);
+		else if (o != NULL && t != NULL &&
+		    (docs = received_docs(a, t, &e->message_id)) != NULL)
+			(void)json_object_set_new(o, "documents", docs);
+		(void)json_array_append_new(arr, o);
 	}
-	return a;
+	return arr;
 }
 
 static json_t *
@@ -214,8 +249,8 @@ referral_json(
 }
 
 static json_t *
-case_json(struct vault_txn *t, const Sira__V1__CaseRecord *r, const char *me,
-    bool full)
+case_json(const struct agent *a, struct vault_txn *t,
+    const Sira__V1__CaseRecord *r, const char *me, bool full)
 {
 	char status[256], summary[SIRA_REFERRAL_SUMMARY_MAX];
 	json_t *ref = referral_json(&r->referral, summary);
@@ -236,9 +271,9 @@ case_json(struct vault_txn *t, const Sira__V1__CaseRecord *r, const char *me,
 	(void)json_object_set_new(j, "referrals", legs_json(r));
 	(void)json_object_set_new(j, "file_requests", requests_json(r));
 	(void)json_object_set_new(
-	    j, "timeline", events_json(t, r->timeline, r->n_timeline, me));
+	    j, "timeline", events_json(a, t, r->timeline, r->n_timeline, me));
 	(void)json_object_set_new(j, "earlier_history",
-	    events_json(NULL, r->history, r->n_history, me));
+	    events_json(a, NULL, r->history, r->n_history, me));
 	return j;
 }
 
@@ -253,7 +288,7 @@ case_row(void *ctx, const Sira__V1__CaseRecord *r)
 	struct rows *rows = ctx;
 
 	(void)json_array_append_new(
-	    rows->a, case_json(NULL, r, rows->me, false));
+	    rows->a, case_json(NULL, NULL, r, rows->me, false));
 	return 0;
 }
 
@@ -337,6 +372,23 @@ action_text(const char *action)
 }
 
 static void
+print_docs(const json_t *docs)
+{
+	const json_t *x;
+	size_t i;
+
+	json_array_foreach(docs, i, x)
+	{
+		const char *path = str(x, "path");
+		(void)printf("  %20s     document %s (%lld bytes)%s%s\n", "",
+		    safe(str(x, "name")),
+		    (long long)json_integer_value(json_object_get(x, "size")),
+		    strcmp(path, "-") != 0 ? ": " : "",
+		    strcmp(path, "-") != 0 ? safe(path) : "");
+	}
+}
+
+static void
 print_events(const json_t *ev)
 {
 	const json_t *e, *d;
@@ -359,6 +411,9 @@ print_events(const json_t *ev)
 			    present(str(d, "refused")) ? " (refused: " : "",
 			    present(str(d, "refused")) ? str(d, "refused") : "",
 			    present(str(d, "refused")) ? ")" : "");
+		if (d != NULL && json_is_object(d))
+			print_docs(json_object_get(d, "documents"));
+		print_docs(json_object_get(e, "documents"));
 	}
 }
 
@@ -405,7 +460,7 @@ report_case(struct agent *a, const char *ref, int json, struct sira_err *err)
 
 	if ((rc = vault_begin(a->vault, false, &t, err)) == 0 &&
 	    (rc = cases_load(t, ref, &r, err)) == 0 &&
-	    (j = case_json(t, r, a->me->agency_id, true)) == NULL)
+	    (j = case_json(a, t, r, a->me->agency_id, true)) == NULL)
 		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	vault_abort(&t);
 	if (r != NULL)

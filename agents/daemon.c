@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "docs.h"
 #include "fileio.h"
 #include "log.h"
 #include "peers.h"
@@ -402,7 +403,16 @@ on_frame(struct daemon *d, const Sira__V1__Frame *f, uint64_t now)
 			outbound_accepted(d, &p, f->accepted, now);
 		break;
 	case SIRA__V1__FRAME__BODY_NACK:
+		if (!known &&
+		    (docs_up_frame(d, f, now) || docs_in_frame(d, f, now)))
+			break; /* about a document transfer */
 		outbound_nack(d, known ? &p : NULL, f->nack, now);
+		break;
+	case SIRA__V1__FRAME__BODY_CHUNK_STATUS:
+		(void)docs_up_frame(d, f, now);
+		break;
+	case SIRA__V1__FRAME__BODY_CHUNK_PUT:
+		(void)docs_in_frame(d, f, now);
 		break;
 	case SIRA__V1__FRAME__BODY_DELIVER:
 		if (d->synced)
@@ -433,6 +443,8 @@ say_hello(struct daemon *d, uint64_t now)
 	d->session = false;
 	d->synced = false;
 	d->n_pending = 0; /* answers of a dead connection never come */
+	docs_up_reset(d); /* transfers resume from what is stored */
+	docs_in_reset(d);
 	for (size_t i = 0; i < d->n_held; i++)
 		free(d->held[i].envelope); /* the broker resends them */
 	d->n_held = 0;
@@ -460,6 +472,34 @@ heartbeat(struct daemon *d, uint64_t now)
 	d->last_hb = now;
 }
 
+/* Document transfers under way, for `sira-agent status` and `progress`. */
+static json_t *
+transfers(const struct daemon *d)
+{
+	json_t *a = json_array();
+	char hex[33];
+
+	if (a == NULL)
+		return json_array();
+	if (d->up.active) {
+		(void)sodium_bin2hex(hex, sizeof(hex), d->up.local_id, 16);
+		(void)json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:i, s:I, s:I}", "direction",
+			"upload", "id", hex, "index", (int)d->up.index, "done",
+			(json_int_t)d->up.stored, "total",
+			(json_int_t)d->up.ct_len));
+	}
+	if (d->down.n > 0 && d->down.fd >= 0) {
+		(void)sodium_bin2hex(hex, sizeof(hex), d->down.q[0].msgid, 16);
+		(void)json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:i, s:I, s:I}", "direction",
+			"download", "id", hex, "index", (int)d->down.cur,
+			"done", (json_int_t)d->down.have, "total",
+			(json_int_t)d->down.q[0].ct_len[d->down.cur]));
+	}
+	return a;
+}
+
 static void
 write_status(const struct daemon *d, uint64_t now)
 {
@@ -478,6 +518,7 @@ write_status(const struct daemon *d, uint64_t now)
 	    d->crl_wait);
 	if (o == NULL)
 		return;
+	(void)json_object_set_new(o, "transfers", transfers(d));
 	if ((text = json_dumps(o, JSON_INDENT(2))) != NULL &&
 	    home_path(&d->a->home, "status.json", path, NULL) == 0 &&
 	    fileio_write(path, (const uint8_t *)text, strlen(text), 0600, false,
@@ -501,6 +542,7 @@ timers(struct daemon *d, const struct schedule *sc, uint64_t now)
 	if (now - d->last_prekey >=
 	    (sc->rotate < 120 ? sc->rotate / 2 + 1 : 60))
 		prekeys(d, sc, now);
+	docs_in_tick(d, now);
 	if (now - d->last_pump >= PUMP_EVERY) {
 		(void)outbound_pump(d, now);
 		d->last_pump = now;
@@ -520,12 +562,15 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	d->a = a;
 	d->dir_wait = 3;
+	d->up.fd = -1;
+	d->down.fd = -1;
 	if ((rc = link_open(&d->link, a, err)) != 0) {
 		free(d);
 		return rc;
 	}
 	log_event(LOG_INFO, "agent.started", "agency=%s broker=%s",
 	    a->me->agency_id, a->home.broker);
+	docs_sweep(a);
 	if (a->me->not_after < clock_now() + AGENT_EXPIRY_WARN) {
 		char until[SIRA_TIME_STR_LEN];
 		clock_format(a->me->not_after, until);
@@ -560,6 +605,8 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 		}
 	}
 	write_status(d, clock_now());
+	docs_up_reset(d);
+	docs_in_reset(d);
 	for (size_t i = 0; i < d->n_held; i++)
 		free(d->held[i].envelope);
 	link_close(&d->link);

@@ -9,6 +9,7 @@
 
 #include "agent.h"
 #include "link.h"
+#include "seal.h"
 
 #define DAEMON_PENDING_MAX 512
 
@@ -29,6 +30,68 @@ struct held {
 };
 
 #define DAEMON_HELD_MAX 64
+
+/*
+ * One blob being uploaded (docs_up.c). A small window of chunks is in
+ * flight, so a 2G link is kept busy but never flooded; every request id
+ * sent is remembered until its answer (and a Nack that may follow it) is
+ * in, so the broker's answers are matched without the pending table.
+ */
+#define UP_WINDOW 4
+#define UP_CHUNK (64u << 10)
+#define UP_STALE 16
+
+struct upload {
+	bool active;
+	uint8_t local_id[16];
+	uint32_t index;
+	uint8_t blob_id[32];
+	uint64_t ct_len;
+	uint64_t next;   /* next offset to send */
+	uint64_t stored; /* what the broker last said it holds */
+	uint64_t saved;  /* progress written to the outbox entry */
+	uint64_t query;  /* request id of a status query, 0 if none */
+	uint64_t reqs[UP_WINDOW], ends[UP_WINDOW];
+	size_t n_reqs;            /* puts in flight, oldest first */
+	uint64_t stale[UP_STALE]; /* answered or abandoned request ids */
+	size_t n_stale;
+	unsigned auth_failures;
+	uint64_t last_rx, wait_until;
+	int fd;
+};
+
+/*
+ * Deliveries whose attachment blobs are being downloaded (docs_in.c),
+ * before the envelope is acknowledged: the first is active, the others
+ * wait. Bytes go to HOME/incoming/, so a break resumes where it stopped.
+ */
+#define IN_FETCH_MAX 8
+#define IN_WINDOW 2
+#define IN_CHUNK (256u << 10) /* what the broker answers per ChunkGet */
+
+struct fetch {
+	uint8_t msgid[16];
+	uint64_t delivery_id;
+	uint8_t *envelope; /* owned */
+	size_t len;
+	size_t n_blobs;
+	uint8_t blob_id[SIRA_ATTACHMENTS_MAX][32];
+	uint64_t ct_len[SIRA_ATTACHMENTS_MAX];
+};
+
+struct download {
+	struct fetch q[IN_FETCH_MAX];
+	size_t n;
+	size_t cur;    /* blob of q[0] being fetched */
+	int fd;        /* its .part file, -1 when none */
+	uint64_t have; /* bytes of it on disk */
+	uint64_t ask;  /* next offset to request */
+	uint64_t reqs[IN_WINDOW];
+	size_t n_reqs;
+	uint64_t stale[UP_STALE];
+	size_t n_stale;
+	uint64_t last_rx, wait_until;
+};
 
 struct daemon {
 	struct agent *a;
@@ -51,6 +114,8 @@ struct daemon {
 	} unknown[16];
 	size_t n_unknown;
 	uint64_t received, sent, refused, gaps;
+	struct upload up;
+	struct download down;
 };
 
 /* daemon.c */
@@ -79,5 +144,49 @@ int outbound_receipt(struct daemon *d, struct vault_txn *t,
 /* inbound.c */
 void inbound_deliver(
     struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now);
+
+/*
+ * docs_up.c: upload the blobs of sealed outbox entry e (read in the
+ * pump's transaction t, which this may change to refuse e) before it is
+ * submitted; resumes at the broker's stored offset after any break.
+ */
+void docs_up_pump(struct daemon *d, struct vault_txn *t,
+    Sira__V1__OutboxEntry *e, uint64_t now);
+/* Take a ChunkStatus or Nack answering an upload; false if not ours. */
+bool docs_up_frame(struct daemon *d, const Sira__V1__Frame *f, uint64_t now);
+/* A new session: forget what was in flight (resume by status query). */
+void docs_up_reset(struct daemon *d);
+
+/* The documents of a message being extracted for its inbox entry. */
+struct docs_in_list {
+	Sira__V1__DocIn d[SIRA_ATTACHMENTS_MAX];
+	Sira__V1__DocIn *p[SIRA_ATTACHMENTS_MAX];
+	char path[SIRA_ATTACHMENTS_MAX][400];
+	size_t n;
+	bool extracted; /* documents/<id>/ was made by this attempt */
+};
+
+/*
+ * docs_in.c: 1 when every blob of the opened envelope o (delivered as dl)
+ * is on disk, else 0 after starting or continuing its download (the
+ * delivery is then left unacknowledged).
+ */
+int docs_in_ready(struct daemon *d, const Sira__V1__Deliver *dl,
+    const struct opened *o, uint64_t now);
+/*
+ * Decrypt and verify every attachment of o into documents/<id>/ (which
+ * appears, complete, only when all verified) and fill *l for the inbox
+ * entry. Returns 0 or attach_open's codes (nothing is left visible).
+ */
+int docs_in_extract(struct daemon *d, const struct opened *o,
+    struct docs_in_list *l, struct sira_err *err);
+/* Drop the downloaded blobs and the fetch of the envelope with header h. */
+void docs_in_forget(struct daemon *d, const Sira__V1__EnvelopeHeader *h);
+/* Take a ChunkPut or Nack answering a download; false if not ours. */
+bool docs_in_frame(struct daemon *d, const Sira__V1__Frame *f, uint64_t now);
+/* A new session: forget the queue (the broker delivers again). */
+void docs_in_reset(struct daemon *d);
+/* Timers: retry a stalled or postponed download. */
+void docs_in_tick(struct daemon *d, uint64_t now);
 
 #endif

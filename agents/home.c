@@ -57,7 +57,11 @@ read_conf(struct home *h, struct sira_err *err)
 		if (strncmp(line, "broker = ", 9) == 0)
 			(void)snprintf(
 			    h->broker, sizeof(h->broker), "%s", line + 9);
+		else if (strncmp(line, "attach_max = ", 13) == 0)
+			h->attach_max = strtoull(line + 13, NULL, 10);
 	}
+	if (h->attach_max == 0 || h->attach_max > AGENT_ATTACH_MAX_CAP)
+		h->attach_max = AGENT_ATTACH_MAX_DEFAULT;
 	free(buf);
 	if (h->broker[0] == '\0')
 		return sira_err_set(
@@ -77,6 +81,7 @@ home_resolve(const char *opt, struct home *h, struct sira_err *err)
 	if (strlen(dir) >= sizeof(h->dir) - 32)
 		return sira_err_set(err, SIRA_EINVAL, "home path too long");
 	(void)snprintf(h->dir, sizeof(h->dir), "%s", dir);
+	h->attach_max = AGENT_ATTACH_MAX_DEFAULT;
 	return 0;
 }
 
@@ -171,8 +176,11 @@ write_conf(const struct home *h, const char *broker, const char *agency,
 	int n, rc;
 
 	n = snprintf(text, sizeof(text),
-	    "# Sira agent configuration\nbroker = %s\nagency = %s\n", broker,
-	    agency);
+	    "# Sira agent configuration\nbroker = %s\nagency = %s\n"
+	    "attach_max = %llu\n",
+	    broker, agency,
+	    (unsigned long long)(h->attach_max ? h->attach_max :
+						 AGENT_ATTACH_MAX_DEFAULT));
 	if (n < 0 || (size_t)n >= sizeof(text) || strchr(broker, '\n'))
 		return sira_err_set(
 		    err, SIRA_EINVAL, "invalid broker endpoint");

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "daemon.h"
+#include "docs.h"
 #include "envelope.h"
 #include "log.h"
 #include "payload.pb-c.h"
@@ -33,6 +34,8 @@ struct rx {
 	uint64_t now;
 	struct cert *sender;
 	struct prekey_secret sec;
+	struct docs_in_list *docs; /* the message's documents, once verified */
+	bool docs_failed;          /* a document did not verify */
 };
 
 static int
@@ -115,11 +118,12 @@ ack(struct daemon *d, const Sira__V1__Deliver *dl)
 	(void)link_send(&d->link, &f, NULL);
 }
 
-/* Sign our receipt for o and queue it to the sender. */
+/* Sign our receipt for o (listing the verified blobs) and queue it. */
 static int
 queue_receipt(struct daemon *d, struct vault_txn *t, const struct opened *o,
     uint64_t now, Sira__V1__InboxEntry *in, struct sira_err *err)
 {
+	uint8_t blobs[SIRA_ATTACHMENTS_MAX][SIRA_HASH_LEN];
 	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT;
 	struct receipt_fields f;
 	const char *to[1] = { o->env->h->sender_agency_id };
@@ -135,6 +139,10 @@ queue_receipt(struct daemon *d, struct vault_txn *t, const struct opened *o,
 	memcpy(f.manifest_sig_sha256, o->manifest_sig_sha256, 32);
 	memcpy(f.sender_cert_id, o->env->h->sender_cert_id.data, 32);
 	f.received_at = now;
+	for (size_t i = 0; i < in->n_docs && i < SIRA_ATTACHMENTS_MAX; i++)
+		memcpy(blobs[i], in->docs[i]->blob_id.data, SIRA_HASH_LEN);
+	f.attachments_verified = (const uint8_t(*)[SIRA_HASH_LEN])blobs;
+	f.n_attachments_verified = in->n_docs;
 	if ((rc = receipt_sign(&f, d->a->me, d->a->keys, &r, &rlen, err)) != 0)
 		return rc;
 	if ((p.receipt = sira__v1__receipt__unpack(NULL, rlen, r)) == NULL) {
@@ -155,9 +163,10 @@ queue_receipt(struct daemon *d, struct vault_txn *t, const struct opened *o,
 
 /* Store a received message (not a receipt) in the inbox. */
 static int
-store_message(struct daemon *d, struct vault_txn *t, const struct opened *o,
+store_message(struct daemon *d, struct rx *x, const struct opened *o,
     const uint8_t *env, size_t env_len, uint64_t now, struct sira_err *err)
 {
+	struct vault_txn *t = x->t;
 	Sira__V1__InboxEntry in = SIRA__V1__INBOX_ENTRY__INIT;
 	const Sira__V1__EnvelopeHeader *h = o->env->h;
 	uint8_t *bytes = NULL;
@@ -177,6 +186,16 @@ store_message(struct daemon *d, struct vault_txn *t, const struct opened *o,
 	in.envelope.len = env_len;
 	in.signed_manifest.data = o->signed_manifest;
 	in.signed_manifest.len = o->signed_manifest_len;
+	if (h->n_attachments > 0) {
+		/* Verified and in place before anything is committed. */
+		rc = docs_in_extract(d, o, x->docs, err);
+		x->docs_failed = rc == -SIRA_EAUTH || rc == -SIRA_ETRUNCATED ||
+		    rc == -SIRA_EMALFORMED;
+		if (rc != 0)
+			return x->docs_failed ? rc : -SIRA_EIO; /* retried */
+		in.docs = x->docs->p;
+		in.n_docs = x->docs->n;
+	}
 	if ((rc = queue_receipt(d, t, o, now, &in, err)) == 0 &&
 	    (rc = wire_pack(&in.base, &bytes, &len, err)) == 0 &&
 	    (rc = vault_put(
@@ -220,11 +239,13 @@ take_receipt(
  * sender that is a valid agency in our directory (never to an unknown or
  * revoked one), and only for reasons it can act on: the message was sealed
  * to a prekey we have deleted, it expired on the way, or it was re-addressed
- * to us by someone else. The receipt is signed like any other.
+ * to us by someone else, or a document did not verify (damaged or
+ * truncated on the way: the sender can send it again). The receipt is
+ * signed like any other.
  */
 static void
-queue_rejection(
-    struct daemon *d, const Sira__V1__Deliver *dl, int rc, uint64_t now)
+queue_rejection(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
+    bool docs_failed, uint64_t now)
 {
 	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT;
 	struct receipt_fields f;
@@ -236,7 +257,7 @@ queue_rejection(
 	const char *to[1];
 
 	if ((rc != -SIRA_EPREKEY && rc != -SIRA_EEXPIRED &&
-		rc != -SIRA_ENOT_RECIPIENT) ||
+		rc != -SIRA_ENOT_RECIPIENT && !docs_failed) ||
 	    envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) !=
 		0 ||
 	    e->h->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT ||
@@ -349,7 +370,7 @@ store_opened(struct daemon *d, struct rx *x, const struct opened *o,
 		rc = take_receipt(d, x->t, o, now);
 	else
 		rc = store_message(
-		    d, x->t, o, dl->envelope.data, dl->envelope.len, now, err);
+		    d, x, o, dl->envelope.data, dl->envelope.len, now, err);
 	if (rc == 0)
 		rc = vault_put(x->t, VT_SEEN, key, sizeof(key), when, 8, err);
 	if (rc == 0 && h->kind != SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
@@ -391,6 +412,36 @@ unknown_confirmed(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 	return confirmed;
 }
 
+/* After the transaction: drop blobs no longer needed, and documents a
+ * failed commit would otherwise leave behind. */
+static void
+docs_after(struct daemon *d, const struct rx *x, const struct opened *o, int rc)
+{
+	char dir[PATH_MAX];
+
+	if (o == NULL || o->env->h->n_attachments == 0 || rc == 1)
+		return;
+	if (rc != 0 && x->docs->extracted &&
+	    docs_message_dir(
+		&d->a->home, o->env->h->message_id.data, false, dir, NULL) == 0)
+		docs_rmtree(dir);
+	if (rc == 0 || x->docs_failed)
+		docs_in_forget(d, o->env->h);
+}
+
+/* A message stored before: its downloaded blobs, if any, can go. */
+static void
+forget_replayed(struct daemon *d, const Sira__V1__Deliver *dl)
+{
+	struct envelope *e = NULL;
+
+	if (envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) ==
+		0 &&
+	    e->h->n_attachments > 0)
+		docs_in_forget(d, e->h);
+	envelope_destroy(&e);
+}
+
 void
 inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 {
@@ -401,6 +452,8 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 	int rc;
 
 	memset(&x, 0, sizeof(x));
+	if ((x.docs = calloc(1, sizeof(*x.docs))) == NULL)
+		return; /* not acked: the broker keeps it */
 	x.d = d;
 	x.now = now;
 	keys.me = d->a->me;
@@ -409,22 +462,33 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 	keys.sender_cert = rx_sender;
 	keys.seen = rx_seen;
 	sira_err_clear(&err);
-	if (vault_begin(d->a->vault, true, &x.t, &err) != 0)
+	if (vault_begin(d->a->vault, true, &x.t, &err) != 0) {
+		free(x.docs);
 		return; /* not acked: the broker keeps it */
+	}
 	rc = seal_open(
 	    dl->envelope.data, dl->envelope.len, &keys, now, &o, &err);
+	/* Attachments first: downloaded before anything is acknowledged. */
+	if (rc == 0 && o->env->h->n_attachments > 0 &&
+	    docs_in_ready(d, dl, o, now) == 0)
+		rc = 1;
 	if (rc == 0 && (rc = store_opened(d, &x, o, dl, now, &err)) == 0)
 		rc = vault_commit(&x.t, &err);
 	vault_abort(&x.t);
+	docs_after(d, &x, o, rc);
 	sodium_memzero(&x.sec, sizeof(x.sec));
 	cert_destroy(&x.sender);
 	seal_opened_destroy(&o);
-	if (rc == 0) {
+	free(x.docs);
+	if (rc == 1) {
+		docs_in_tick(d, now); /* start the download */
+	} else if (rc == 0) {
 		d->received++;
 		ack(d, dl);
 		link_nudge(&d->a->home); /* the receipt is waiting */
 	} else if (rc == -SIRA_EREPLAY) {
-		ack(d, dl); /* stored before: never twice */
+		forget_replayed(d, dl); /* blobs a crash left behind */
+		ack(d, dl);             /* stored before: never twice */
 	} else if (rc == -SIRA_ECRL_STALE) {
 		d->crl_wait = true; /* hold it at the broker until fresh */
 	} else if (rc == -SIRA_EUNKNOWN_AGENCY &&
@@ -438,7 +502,7 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 		    LOG_ERROR, "message.store_failed", "reason=%s", err.msg);
 	} else {
 		record_refusal(d, dl, rc, err.msg, now);
-		queue_rejection(d, dl, rc, now);
+		queue_rejection(d, dl, rc, x.docs_failed, now);
 		ack(d, dl);
 	}
 }

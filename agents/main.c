@@ -21,6 +21,7 @@
 #include "bundle_report.h"
 #include "clock.h"
 #include "daemon.h"
+#include "docs.h"
 #include "envelope.h"
 #include "fileio.h"
 #include "log.h"
@@ -41,10 +42,12 @@ struct opts {
 	const char *home, *cert, *key, *ca, *broker, *broker_cert, *pass_file;
 	const char *to, *kind, *file, *case_ref, *out;
 	const char *reason, *suggest, *note, *status, *basis, *purpose, *from;
-	const char *attach[AGENT_ATTACH_MAX];
-	size_t n_attach;
 	uint64_t ttl, rotate, retain;
 	int json, verbose;
+	const char *attach[SIRA_ATTACHMENTS_MAX]; /* send --attach, repeated */
+	size_t n_attach;
+	uint64_t attach_max; /* init --attach-max */
+	int wait;            /* send --wait */
 };
 
 static const char usage_text[] =
@@ -52,8 +55,10 @@ static const char usage_text[] =
     "\n"
     "  init       --cert ID.cert --key ID.key --ca ca.cert --broker ENDPOINT\n"
     "             --broker-cert broker.cert [--passphrase-file F]\n"
+    "             [--attach-max BYTES]   largest document (default 64 MiB)\n"
     "  run        [--passphrase-file F] [--prekey-rotate S] [--prekey-retain S]\n"
     "  send       --to ID[,ID...] --kind KIND --file F [--case REF] [--ttl S]\n"
+    "             [--attach DOC]...  [--wait]  (progress bar on a terminal)\n"
     "  inbox      [--json]          messages received\n"
     "  show ID    [--json]          one message, received or sent\n"
     "  outbox     [--json]          messages sent and how far they got\n"
@@ -64,12 +69,12 @@ static const char usage_text[] =
     "  verify-bundle FILE --ca ca.cert [--json]   check one offline\n"
     "\n"
     "Referral workflows (docs/WORKFLOWS.md); each step is queued at once:\n"
-    "  refer      --to ID --file referral.json [--attach F]...\n"
+    "  refer      --to ID --file referral.json [--attach F]... [--wait]\n"
     "  accept REF                   take on a referral addressed to you\n"
     "  decline REF --reason TEXT [--suggest ID]\n"
     "  feedback REF --status started|completed [--note TEXT]\n"
     "  revoke REF --reason TEXT [--to ID]   withdraw a referral not yet answered\n"
-    "  transfer --case REF --to ID [--attach F]... [--note TEXT]\n"
+    "  transfer --case REF --to ID [--attach F]... [--note TEXT] [--wait]\n"
     "  request-file --case REF --from ID --basis TEXT [--purpose TEXT]\n"
     "  grant REQ | refuse REQ --reason TEXT   answer a case-file request\n"
     "  cases      [--json]          every case, where it stands\n"
@@ -101,9 +106,11 @@ static const struct option longopts[] = {
 	{ "basis", required_argument, NULL, 'L' },
 	{ "purpose", required_argument, NULL, 'P' },
 	{ "from", required_argument, NULL, 'F' },
-	{ "attach", required_argument, NULL, 'A' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "attach", required_argument, NULL, 'A' },
+	{ "attach-max", required_argument, NULL, 'M' },
+	{ "wait", no_argument, NULL, 'w' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -171,10 +178,34 @@ set_text(struct opts *o, int c)
 	return false;
 }
 
+/* The options about documents: --attach, --attach-max, --wait. */
+static int
+parse_docs(int c, struct opts *o)
+{
+	switch (c) {
+	case 'A':
+		if (o->n_attach == SIRA_ATTACHMENTS_MAX)
+			return usage_error("too many --attach");
+		o->attach[o->n_attach++] = optarg;
+		return 0;
+	case 'M':
+		if (number(optarg, &o->attach_max) || o->attach_max == 0 ||
+		    o->attach_max > AGENT_ATTACH_MAX_CAP)
+			return usage_error(
+			    "--attach-max must be 1 to 1048576000 bytes");
+		return 0;
+	case 'w':
+		o->wait = 1;
+		return 0;
+	default:
+		return usage_error("unknown or incomplete option");
+	}
+}
+
 static int
 parse(int argc, char **argv, struct opts *o)
 {
-	int c;
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->ttl = SIRA_TTL_MAX;
@@ -185,11 +216,6 @@ parse(int argc, char **argv, struct opts *o)
 		if (set_text(o, c))
 			continue;
 		switch (c) {
-		case 'A':
-			if (o->n_attach == AGENT_ATTACH_MAX)
-				return usage_error("too many --attach files");
-			o->attach[o->n_attach++] = optarg;
-			break;
 		case 'j':
 			o->json = 1;
 			break;
@@ -211,7 +237,8 @@ parse(int argc, char **argv, struct opts *o)
 				    "prekey periods are positive numbers of seconds");
 			break;
 		default:
-			return usage_error("unknown or incomplete option");
+			if ((rc = parse_docs(c, o)) != 0)
+				return rc;
 		}
 	}
 	return 0;
@@ -226,8 +253,11 @@ cmd_init(const struct opts *o, struct sira_err *err)
 	    o->broker == NULL || o->broker_cert == NULL)
 		return usage_error(
 		    "init needs --cert, --key, --ca, --broker and --broker-cert");
-	if (home_resolve(o->home, &h, err) != 0 ||
-	    home_init(&h, o->cert, o->key, o->ca, o->broker, o->broker_cert,
+	if (home_resolve(o->home, &h, err) != 0)
+		return fail(err);
+	if (o->attach_max != 0)
+		h.attach_max = o->attach_max;
+	if (home_init(&h, o->cert, o->key, o->ca, o->broker, o->broker_cert,
 		o->pass_file, err) != 0)
 		return fail(err);
 	(void)printf(
@@ -325,6 +355,7 @@ cmd_send(const struct opts *o, struct sira_err *err)
 	    (rc = book_queue(t, to, n, kind, "sira.note.v1",
 		 o->case_ref ? o->case_ref : "", buf, len, (uint32_t)o->ttl,
 		 clock_now(), id, err)) == 0 &&
+	    (rc = outbox_attach(&a, t, id, o->attach, o->n_attach, err)) == 0 &&
 	    (o->case_ref == NULL ||
 		(rc = workflow_note(
 		     &a, t, o->case_ref, o->to, id, clock_now(), err)) == 0))
@@ -334,12 +365,16 @@ cmd_send(const struct opts *o, struct sira_err *err)
 	free(buf);
 	if (rc == 0)
 		link_nudge(&a.home);
-	agent_close(&a);
-	if (rc != 0)
-		return fail(err);
 	(void)sodium_bin2hex(hex, sizeof(hex), id, 16);
-	(void)printf("%s\n", hex);
-	return 0;
+	if (rc == 0 && o->wait) {
+		(void)printf("%s\n", hex);
+		(void)fflush(stdout);
+		(void)signal(SIGINT, on_signal);
+		rc = progress_wait(&a, id, &stop_flag, err);
+	} else if (rc == 0)
+		(void)printf("%s\n", hex);
+	agent_close(&a);
+	return rc != 0 ? fail(err) : 0;
 }
 
 static int
@@ -463,12 +498,16 @@ cmd_workflow(const char *cmd, const struct opts *o, const char *arg,
 	w.now = clock_now();
 	if (open_agent(o, &a, err) != 0)
 		return fail(err);
-	rc = wf_dispatch(&a, cmd, &w, &res, err);
+	if ((rc = wf_dispatch(&a, cmd, &w, &res, err)) == 0) {
+		wf_print(cmd, &w, &res);
+		(void)fflush(stdout);
+		if (o->wait) {
+			(void)signal(SIGINT, on_signal);
+			rc = progress_wait(&a, res.id, &stop_flag, err);
+		}
+	}
 	agent_close(&a);
-	if (rc != 0)
-		return fail(err);
-	wf_print(cmd, &w, &res);
-	return 0;
+	return rc != 0 ? fail(err) : 0;
 }
 
 static int

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "docs.h"
 #include "log.h"
 #include "merkle.h"
 #include "payload.pb-c.h"
@@ -179,6 +180,7 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	sp.n_recipients = e->n_to;
 	sp.message_id = e->local_id.data;
 	if ((rc = seal_begin(&sp, &s, err)) != 0 ||
+	    (rc = docs_seal(d->a, e, s, err)) != 0 ||
 	    (rc = seal_finish(
 		 s, e->payload.data, e->payload.len, &env, &len, &m, err)) != 0)
 		goto out;
@@ -236,6 +238,8 @@ step(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	    e->state == Q ? e->queued_at + e->ttl : e->expires_at;
 	int rc;
 
+	if (e->state >= ACCEPTED)
+		docs_release(&d->a->home, e); /* the broker holds the blobs */
 	if (e->state >= DELIVERED)
 		return 0;
 	if (now >= deadline && e->state != ACCEPTED) {
@@ -268,6 +272,10 @@ step(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 			(void)daemon_request_directory(d, now);
 		}
 		return rc == -SIRA_EIO || rc == -SIRA_EQUOTA ? rc : 0;
+	}
+	if (e->state == SEALED && !docs_uploaded(e)) {
+		docs_up_pump(d, t, e, now); /* every blob before Submit */
+		return 0;
 	}
 	if (e->state == SEALED && d->session &&
 	    !daemon_pending_has(d, P_SUBMIT, e->local_id.data) &&
@@ -662,6 +670,22 @@ add_receipt(Sira__V1__OutboxEntry *e, const uint8_t *receipt, size_t len,
 	return 1;
 }
 
+/* The (verified) receipt lists exactly the blobs of e, in order. */
+static bool
+docs_all_verified(
+    const Sira__V1__OutboxEntry *e, const Sira__V1__ReceiptTBS *tbs)
+{
+	if (tbs->n_attachments_verified != e->n_docs)
+		return false;
+	for (size_t i = 0; i < e->n_docs; i++)
+		if (tbs->attachments_verified[i].len != 32 ||
+		    e->docs[i]->blob_id.len != 32 ||
+		    memcmp(tbs->attachments_verified[i].data,
+			e->docs[i]->blob_id.data, 32) != 0)
+			return false;
+	return true;
+}
+
 int
 outbound_receipt(struct daemon *d, struct vault_txn *t, const uint8_t *receipt,
     size_t len, const char *from, uint64_t now)
@@ -705,6 +729,9 @@ outbound_receipt(struct daemon *d, struct vault_txn *t, const uint8_t *receipt,
 	x.recipient_ids = ids;
 	x.recipient_cert_ids = (const uint8_t(*)[32])cids;
 	rc = receipt_verify(receipt, len, rc_cert, &x, &info, &err);
+	if (rc == 0 && info.kind == RECEIPT_ACCEPTED &&
+	    !docs_all_verified(e, tbs))
+		rc = -SIRA_EAUTH; /* "accepted" must name every document */
 	if (rc == 0 && (rc = add_receipt(e, receipt, len, from)) == 1) {
 		if (info.kind == RECEIPT_REJECTED)
 			refuse(

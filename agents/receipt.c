@@ -38,6 +38,7 @@ receipt_sign(const struct receipt_fields *f, const struct cert *me,
     struct sira_err *err)
 {
 	Sira__V1__ReceiptTBS t = SIRA__V1__RECEIPT_TBS__INIT;
+	ProtobufCBinaryData blobs[SIRA_ATTACHMENTS_MAX];
 	uint8_t id[SIRA_RECEIPT_ID_LEN], sig[SIRA_SIG_LEN], *tbs = NULL;
 	size_t tbslen;
 	int rc;
@@ -66,6 +67,16 @@ receipt_sign(const struct receipt_fields *f, const struct cert *me,
 	t.received_at = f->received_at;
 	t.reject_reason =
 	    f->kind == RECEIPT_REJECTED ? (uint32_t)f->reject_reason : 0;
+	if (f->kind == RECEIPT_ACCEPTED && f->n_attachments_verified > 0) {
+		if (f->n_attachments_verified > SIRA_ATTACHMENTS_MAX)
+			return sira_err_set(
+			    err, SIRA_EINVAL, "invalid receipt");
+		for (size_t i = 0; i < f->n_attachments_verified; i++)
+			BIN(blobs[i], f->attachments_verified[i],
+			    SIRA_HASH_LEN);
+		t.attachments_verified = blobs;
+		t.n_attachments_verified = f->n_attachments_verified;
+	}
 	if ((rc = wire_pack(&t.base, &tbs, &tbslen, err)) == 0 &&
 	    (rc = sign_detached(
 		 keys->sign_sk, SIRA_DS_RECEIPT, tbs, tbslen, sig)) == 0)

@@ -35,6 +35,10 @@ struct receipt_fields {
 	uint8_t manifest_sig_sha256[SIRA_HASH_LEN]; /* zero if never opened */
 	uint8_t sender_cert_id[SIRA_HASH_LEN];
 	uint64_t received_at;
+	/* Blob ids of the attachments verified and stored (accepted only).
+	 * Borrowed. */
+	const uint8_t (*attachments_verified)[SIRA_HASH_LEN];
+	size_t n_attachments_verified;
 };
 
 /* What the sender recorded when it sent (struct sealed_meta and more). */

@@ -12,6 +12,7 @@
 
 #include "case_report.h"
 #include "clock.h"
+#include "docs.h"
 #include "envelope.h"
 #include "report.h"
 #include "text.h"
@@ -61,6 +62,18 @@ inbox_row(
 	return 0;
 }
 
+/* Documents of an outbox entry and how much of them the broker holds. */
+static json_t *
+upload_of(const Sira__V1__OutboxEntry *e)
+{
+	uint64_t done, total;
+
+	docs_up_progress(e, &done, &total);
+	return json_pack("{s:I, s:I, s:I, s:i}", "count", (json_int_t)e->n_docs,
+	    "uploaded", (json_int_t)done, "total", (json_int_t)total, "percent",
+	    total ? (int)(done * 100 / total) : 100);
+}
+
 static int
 outbox_row(
     void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
@@ -85,13 +98,13 @@ outbox_row(
 	for (size_t i = 0; to != NULL && i < e->n_to; i++)
 		(void)json_array_append_new(to, json_string(e->to[i]));
 	(void)json_array_append_new(l->rows,
-	    json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:s}", "id", id,
+	    json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "id", id,
 		"to", to ? to : json_array(), "kind",
 		envelope_kind_name(e->kind), "state", book_state_name(e->state),
 		"queued", when(e->queued_at, t), "receipts",
 		(json_int_t)e->n_receipts, "reason",
 		e->refused_reason ? sira_strerror(e->refused_reason) : "",
-		"detail", e->refused_detail));
+		"detail", e->refused_detail, "documents", upload_of(e)));
 	sira__v1__outbox_entry__free_unpacked(e, NULL);
 	return 0;
 }
@@ -166,17 +179,29 @@ report_outbox(struct agent *a, int json, struct sira_err *err)
 	else if (json_array_size(rows) == 0)
 		(void)printf("nothing sent\n");
 	else
-		json_array_foreach(rows, i, r)(void) printf(
-		    "%s  %-18s to %-28s %s%s%s  %s\n",
-		    json_string_value(json_object_get(r, "queued")),
-		    json_string_value(json_object_get(r, "kind")),
-		    json_string_value(
-			json_array_get(json_object_get(r, "to"), 0)),
-		    json_string_value(json_object_get(r, "state")),
-		    json_string_value(json_object_get(r, "reason"))[0] ? ": " :
-									 "",
-		    json_string_value(json_object_get(r, "reason")),
-		    json_string_value(json_object_get(r, "id")));
+		json_array_foreach(rows, i, r)
+		{
+			json_t *dc = json_object_get(r, "documents");
+			char up[64] = "";
+			if (json_integer_value(json_object_get(dc, "count")) &&
+			    json_integer_value(json_object_get(dc, "percent")) <
+				100)
+				(void)snprintf(up, sizeof(up),
+				    " (documents %lld%% sent)",
+				    (long long)json_integer_value(
+					json_object_get(dc, "percent")));
+			(void)printf("%s  %-18s to %-28s %s%s%s%s  %s\n",
+			    json_string_value(json_object_get(r, "queued")),
+			    json_string_value(json_object_get(r, "kind")),
+			    json_string_value(
+				json_array_get(json_object_get(r, "to"), 0)),
+			    json_string_value(json_object_get(r, "state")), up,
+			    json_string_value(json_object_get(r, "reason"))[0] ?
+				": " :
+				"",
+			    json_string_value(json_object_get(r, "reason")),
+			    json_string_value(json_object_get(r, "id")));
+		}
 	json_decref(rows);
 	return 0;
 }
@@ -247,6 +272,66 @@ show_out(const Sira__V1__OutboxEntry *e)
 	    "broker_evidence", e->accepted.len > 0);
 }
 
+/* The documents of a received message (docs_received). */
+static json_t *
+received_docs(struct agent *a, struct vault_txn *t, const uint8_t *msgid)
+{
+	struct doc_received *docs = NULL;
+	json_t *arr = json_array();
+	size_t n = 0;
+
+	if (arr == NULL || docs_received(a, t, msgid, &docs, &n, NULL) != 0)
+		return arr ? arr : json_array();
+	for (size_t i = 0; i < n; i++)
+		(void)json_array_append_new(arr,
+		    json_pack("{s:s, s:s, s:I, s:s, s:b, s:b}", "name",
+			docs[i].name, "media_type", docs[i].media_type, "size",
+			(json_int_t)docs[i].size, "path", docs[i].path,
+			"verified", 1, "present", docs[i].present));
+	free(docs);
+	return arr;
+}
+
+/* The documents of a sent message and how far their upload got. */
+static json_t *
+sent_docs(const Sira__V1__OutboxEntry *e)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && i < e->n_docs; i++)
+		(void)json_array_append_new(arr,
+		    json_pack("{s:s, s:s, s:I, s:I, s:b}", "name",
+			e->docs[i]->name, "media_type", e->docs[i]->media_type,
+			"size", (json_int_t)e->docs[i]->size, "uploaded",
+			(json_int_t)e->docs[i]->uploaded, "at_broker",
+			e->docs[i]->complete));
+	return arr ? arr : json_array();
+}
+
+/* One line per document, names made safe to print (a sender's name). */
+static void
+print_docs(json_t *docs)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(docs, i, d)
+	{
+		const char *name =
+		    json_string_value(json_object_get(d, "name"));
+		const char *path =
+		    json_string_value(json_object_get(d, "path"));
+		(void)printf("%-14s %s  %.1f MiB%s%s%s\n", i ? "" : "documents",
+		    name && !text_has_control(name, strlen(name)) ? name : "?",
+		    (double)json_integer_value(json_object_get(d, "size")) /
+			1048576.0,
+		    path ? "  " : "", path ? path : "",
+		    json_is_false(json_object_get(d, "present")) ?
+			"  (missing or changed since it was verified)" :
+			"");
+	}
+}
+
 /* Content last-line-safe: every line behind a bar, so a sender's text
  * cannot imitate the fields above it. */
 static void
@@ -297,10 +382,17 @@ report_show(struct agent *a, const char *id, int json, struct sira_err *err)
 		    "'%s' is not a message id (32 hex digits)", id);
 	if ((rc = vault_begin(a->vault, false, &t, err)) != 0)
 		return rc;
-	if (book_get_in(t, bin, &in, NULL) == 0)
+	if (book_get_in(t, bin, &in, NULL) == 0) {
 		j = show_in(in);
-	else if (book_get_out(t, bin, &out, NULL) == 0)
+		if (j != NULL)
+			(void)json_object_set_new(
+			    j, "documents", received_docs(a, t, bin));
+	} else if (book_get_out(t, bin, &out, NULL) == 0) {
 		j = show_out(out);
+		if (j != NULL)
+			(void)json_object_set_new(
+			    j, "documents", sent_docs(out));
+	}
 	vault_abort(&t);
 	if (in != NULL)
 		sira__v1__inbox_entry__free_unpacked(in, NULL);
@@ -318,6 +410,8 @@ report_show(struct agent *a, const char *id, int json, struct sira_err *err)
 			    json_dumps(v, JSON_ENCODE_ANY);
 			if (strcmp(key, "content") == 0)
 				print_content(v);
+			else if (strcmp(key, "documents") == 0)
+				print_docs(v);
 			else
 				(void)printf("%-14s %s\n", key,
 				    s ? s : json_string_value(v));
@@ -365,8 +459,9 @@ count_in(
 static void
 report_status_text(json_t *o)
 {
-	json_t *q = json_object_get(o, "outbox");
+	json_t *q = json_object_get(o, "outbox"), *x;
 	const char *alarm = json_string_value(json_object_get(o, "alarm"));
+	size_t i;
 
 	(void)printf("agency:        %s\n",
 	    json_string_value(json_object_get(o, "agency")));
@@ -398,6 +493,17 @@ report_status_text(json_t *o)
 		    "WARNING:       %lld messages were lost on the way (sequence gaps); tell the committee\n",
 		    (long long)json_integer_value(
 			json_object_get(o, "missing_messages")));
+	json_array_foreach(json_object_get(o, "transfers"), i, x)
+	{
+		json_int_t done =
+		    json_integer_value(json_object_get(x, "done"));
+		json_int_t total =
+		    json_integer_value(json_object_get(x, "total"));
+		(void)printf("document:      %s %lld%% (%.1f / %.1f MiB)\n",
+		    json_string_value(json_object_get(x, "direction")),
+		    total ? (long long)(done * 100 / total) : 0LL,
+		    (double)done / 1048576.0, (double)total / 1048576.0);
+	}
 	if (alarm != NULL && alarm[0] != '\0')
 		(void)printf("ALARM:         %s\n", alarm);
 }

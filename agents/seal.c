@@ -163,6 +163,57 @@ seal_begin(const struct seal_params *p, struct seal **out, struct sira_err *err)
 	return 0;
 }
 
+/* Whether another attachment named filename may be added to s. */
+static int
+attach_check(const struct seal *s, const char *filename, const char *media_type,
+    struct sira_err *err)
+{
+	if (s->finished)
+		return sira_err_set(err, SIRA_ESTATE,
+		    "message already finished: start a new one");
+	if (s->n_att >= SIRA_ATTACHMENTS_MAX)
+		return sira_err_set(err, SIRA_ETOOBIG,
+		    "at most %d attachments per message", SIRA_ATTACHMENTS_MAX);
+	if (!manifest_filename_valid(filename) ||
+	    strlen(media_type) > SIRA_MEDIA_TYPE_MAX)
+		return sira_err_set(
+		    err, SIRA_EINVAL, "invalid attachment name or type");
+	return 0;
+}
+
+/* Record the names of the attachment just encrypted. */
+static void
+attach_done(struct seal *s, const char *filename, const char *media_type)
+{
+	size_t i = s->n_att;
+
+	(void)snprintf(
+	    s->att[i].filename, sizeof(s->att[i].filename), "%s", filename);
+	(void)snprintf(s->att[i].media_type, sizeof(s->att[i].media_type), "%s",
+	    media_type);
+	s->n_att++;
+}
+
+int
+seal_attach_spool(struct seal *s, const struct attach_spool *spool,
+    int spool_fd, int blob_fd, const char *filename, const char *media_type,
+    struct sira_err *err)
+{
+	uint8_t key[K_LEN];
+	size_t i = s->n_att;
+	int rc;
+
+	if ((rc = attach_check(s, filename, media_type, err)) != 0)
+		return rc;
+	subkey(s->k, SUBKEY_ATTACH_BASE + i, key);
+	rc = attach_reseal(spool, spool_fd, key, s->msgid, (uint32_t)i, blob_fd,
+	    &s->att[i].info, err);
+	sodium_memzero(key, sizeof(key));
+	if (rc == 0)
+		attach_done(s, filename, media_type);
+	return rc;
+}
+
 int
 seal_attach(struct seal *s, int in_fd, int blob_fd, const char *filename,
     const char *media_type, struct sira_err *err)
@@ -171,27 +222,25 @@ seal_attach(struct seal *s, int in_fd, int blob_fd, const char *filename,
 	size_t i = s->n_att;
 	int rc;
 
-	if (s->finished)
-		return sira_err_set(err, SIRA_ESTATE,
-		    "message already finished: start a new one");
-	if (i >= SIRA_ATTACHMENTS_MAX)
-		return sira_err_set(err, SIRA_ETOOBIG,
-		    "at most %d attachments per message", SIRA_ATTACHMENTS_MAX);
-	if (!manifest_filename_valid(filename) ||
-	    strlen(media_type) > SIRA_MEDIA_TYPE_MAX)
-		return sira_err_set(
-		    err, SIRA_EINVAL, "invalid attachment name or type");
+	if ((rc = attach_check(s, filename, media_type, err)) != 0)
+		return rc;
 	subkey(s->k, SUBKEY_ATTACH_BASE + i, key);
 	rc = attach_seal(
 	    key, s->msgid, (uint32_t)i, in_fd, blob_fd, &s->att[i].info, err);
 	sodium_memzero(key, sizeof(key));
-	if (rc != 0)
-		return rc;
-	(void)snprintf(
-	    s->att[i].filename, sizeof(s->att[i].filename), "%s", filename);
-	(void)snprintf(s->att[i].media_type, sizeof(s->att[i].media_type), "%s",
-	    media_type);
-	s->n_att++;
+	if (rc == 0)
+		attach_done(s, filename, media_type);
+	return rc;
+}
+
+int
+seal_attachment_info(const struct seal *s, uint32_t index,
+    struct attach_info *out, struct sira_err *err)
+{
+	if (index >= s->n_att)
+		return sira_err_set(
+		    err, SIRA_EINVAL, "no attachment %u", index);
+	*out = s->att[index].info;
 	return 0;
 }
 

@@ -84,6 +84,20 @@ int seal_attach(struct seal *s, int in_fd, int blob_fd, const char *filename,
     __attribute__((warn_unused_result));
 
 /*
+ * seal_attach for a document kept in the agent's encrypted spool: the
+ * spool stream open on spool_fd is checked and re-encrypted chunk by chunk
+ * (attach_reseal), so no plaintext is written. Returns seal_attach's codes
+ * and attach_reseal's.
+ */
+int seal_attach_spool(struct seal *s, const struct attach_spool *spool,
+    int spool_fd, int blob_fd, const char *filename, const char *media_type,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+/* What attachment index of s was sealed as; -SIRA_EINVAL if none. */
+int seal_attachment_info(const struct seal *s, uint32_t index,
+    struct attach_info *out, struct sira_err *err);
+
+/*
  * Finish: sign the manifest over payload[0..len) and the attachments, pad,
  * encrypt, wrap K for every recipient, and return the Envelope bytes in a
  * fresh *out (caller frees) and *meta. K is wiped, success or not, so a

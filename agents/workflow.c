@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "cases.h"
+#include "docs.h"
 #include "envelope.h"
 #include "fileio.h"
 #include "link.h"
@@ -126,9 +127,9 @@ queue(struct step *s, const struct wf_args *w, int kind, const char *ctype,
 		rc = sira_err_set(err, SIRA_ETOOBIG,
 		    "the message would be %zu bytes; the limit is %u", len,
 		    AGENT_PAYLOAD_MAX);
-	else
-		rc = book_queue(s->t, to, 1, kind, ctype, s->r->case_ref, buf,
-		    len, w->ttl, w->now, s->id, err);
+	else if ((rc = book_queue(s->t, to, 1, kind, ctype, s->r->case_ref,
+		      buf, len, w->ttl, w->now, s->id, err)) == 0)
+		rc = outbox_attach(s->a, s->t, s->id, w->attach, w->n_attach, err);
 	sodium_memzero(buf, len);
 	free(buf);
 	return rc;
@@ -146,6 +147,7 @@ finish(struct step *s, struct wf_result *res, int rc, struct sira_err *err)
 		    res->case_ref, sizeof(res->case_ref), "%s", s->r->case_ref);
 		(void)sodium_bin2hex(
 		    res->message_id, sizeof(res->message_id), s->id, 16);
+		memcpy(res->id, s->id, 16);
 		link_nudge(&s->a->home);
 	}
 	if (s->r != NULL)

@@ -42,6 +42,7 @@ struct wf_args {
 struct wf_result {
 	char case_ref[SIRA_CASE_REF_MAX + 1];
 	char message_id[33]; /* hex of the queued message */
+	uint8_t id[16];      /* the same, binary */
 	char request_id[33]; /* request-file: hex of the request */
 	char notice[256];    /* something the user must know, or "" */
 };
