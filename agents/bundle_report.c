@@ -6,12 +6,14 @@
  * content sits behind a bar, so it cannot imitate the lines above it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
 #include "bundle_report.h"
+#include "case_report.h"
 #include "clock.h"
 #include "text.h"
 
@@ -36,13 +38,33 @@ party(const struct custody_party *p)
 	return j;
 }
 
-/* The content if it is text safe to show (lines and tabs only), else
- * NULL. */
-static json_t *
-content(const uint8_t *p, size_t len)
+/* Control or invisible characters, lines and tabs excepted. */
+static bool
+lines_unsafe(const char *p, size_t len)
 {
 	size_t start = 0;
 
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && p[i] != '\n' && p[i] != '\t')
+			continue;
+		if (text_has_control(p + start, i - start))
+			return true;
+		start = i + 1;
+	}
+	return false;
+}
+
+/* A workflow payload as JSON (a referral, an answer, a file request...),
+ * or the content if it is text safe to show (lines and tabs only), else
+ * NULL. */
+static json_t *
+content(int kind, const uint8_t *p, size_t len)
+{
+	json_t *j = report_payload_json(kind, p, len);
+	size_t start = 0;
+
+	if (j != NULL)
+		return j;
 	if (!text_is_utf8((const char *)p, len))
 		return NULL;
 	for (size_t i = 0; i <= len; i++) {
@@ -97,7 +119,7 @@ message(const struct custody_msg *m)
 		    "checkpoint_size", (json_int_t)m->checkpoint_size,
 		    "checkpoint_signed", at(m->checkpoint_time)) :
 		json_null());
-	c = content(m->payload, m->payload_len);
+	c = content(m->kind, m->payload, m->payload_len);
 	(void)json_object_set_new(j, "content", c ? c : json_null());
 	(void)json_object_set_new(j, "signatures", json_string("valid"));
 	return j;
@@ -154,8 +176,20 @@ print_party(const char *l, const json_t *p)
 static void
 print_content(const json_t *m)
 {
-	const char *text = json_string_value(json_object_get(m, "content"));
+	const json_t *c = json_object_get(m, "content");
+	const char *text = json_string_value(c);
+	char *dump = NULL;
 
+	if (json_is_object(c)) {
+		dump = json_dumps(c, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (dump != NULL && lines_unsafe(dump, strlen(dump))) {
+			free(dump);
+			dump = json_dumps(c,
+			    JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+				JSON_ENSURE_ASCII);
+		}
+		text = dump;
+	}
 	if (text == NULL) {
 		label("contenu");
 		(void)printf("(%lld octets, pas du texte)\n",
@@ -169,6 +203,7 @@ print_content(const json_t *m)
 		(void)printf("    | %.*s\n", n, p);
 		p = nl ? nl + 1 : p + n;
 	}
+	free(dump);
 }
 
 static void

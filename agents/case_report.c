@@ -154,8 +154,8 @@ received_docs(
 	size_t n = 0;
 	json_t *arr;
 
-	if (id->len != 16 ||
-	    docs_received(a, t, id->data, &d, &n, NULL) != 0 || n == 0) {
+	if (id->len != 16 || docs_received(a, t, id->data, &d, &n, NULL) != 0 ||
+	    n == 0) {
 		free(d);
 		return NULL;
 	}

@@ -127,9 +127,10 @@ queue(struct step *s, const struct wf_args *w, int kind, const char *ctype,
 		rc = sira_err_set(err, SIRA_ETOOBIG,
 		    "the message would be %zu bytes; the limit is %u", len,
 		    AGENT_PAYLOAD_MAX);
-	else if ((rc = book_queue(s->t, to, 1, kind, ctype, s->r->case_ref,
-		      buf, len, w->ttl, w->now, s->id, err)) == 0)
-		rc = outbox_attach(s->a, s->t, s->id, w->attach, w->n_attach, err);
+	else if ((rc = book_queue(s->t, to, 1, kind, ctype, s->r->case_ref, buf,
+		      len, w->ttl, w->now, s->id, err)) == 0)
+		rc = outbox_attach(
+		    s->a, s->t, s->id, w->attach, w->n_attach, err);
 	sodium_memzero(buf, len);
 	free(buf);
 	return rc;

@@ -155,11 +155,26 @@ until_ 60 "la police voit le retour" \
 say "   un refus d'étape illégale, par exemple accepter deux fois :"
 ag $NGO accept $REF 2>&1 | show
 
-step "Le centre transfère le dossier au service social pour la réinsertion"
-must ag $NGO transfer --case $REF --to $SOC --note "Réinsertion familiale à préparer"
+step "Le centre transfère le dossier au service social, avec un rapport médical"
+{
+	echo "RAPPORT MÉDICAL (FICTIF) — dossier $REF"
+	echo "Examen du 21/11/2026 : état général satisfaisant, suivi à prévoir."
+	i=0
+	while [ $i -lt 4000 ]; do
+		echo "ligne $i : observation fictive pour la démonstration"
+		i=$((i + 1))
+	done
+} >"$W/rapport-medical.txt"
+say "   document joint : rapport-medical.txt ($(wc -c <"$W/rapport-medical.txt") octets), chiffré par morceaux"
+must ag $NGO transfer --case $REF --to $SOC --note "Réinsertion familiale à préparer" \
+    --attach "$W/rapport-medical.txt"
 until_ 60 "le service social détient le dossier" \
     case_is $SOC $REF '.held and (.earlier_history | length) > 0'
 must ag $SOC case $REF
+DOC=$(jq -r '[.timeline[] | .documents // [] | .[]][0].path' "$W/case.json")
+cmp -s "$DOC" "$W/rapport-medical.txt" ||
+    die "le document reçu n'est pas identique à l'original"
+say "   le document reçu est identique à l'original (vérifié octet par octet)"
 
 step "Le parquet demande le dossier, avec sa base légale ; le service social l'accorde"
 must ag $JUS request-file --case $REF --from $SOC \
@@ -178,6 +193,20 @@ until_ 60 "tous les messages de la police sont remis" \
     case_is $POL $REF '[.timeline[] | select(.agency == "'$POL'") | .delivery.state] | all(. == "delivered")'
 must ag $POL case $REF
 must ag $POL outbox
+
+step "Le service social exporte le dossier de preuve ; on le vérifie hors ligne"
+must ag $SOC export --case $REF --out "$W/preuve-$REF.bundle"
+say "   vérification avec le seul certificat du comité (sans l'agent) :"
+must "$BIN/sira-agent" verify-bundle "$W/preuve-$REF.bundle" --ca "$W/ca/ca.cert"
+cp "$W/preuve-$REF.bundle" "$W/altere.bundle"
+size=$(wc -c <"$W/altere.bundle")
+printf 'X' | dd of="$W/altere.bundle" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+if "$BIN/sira-agent" verify-bundle "$W/altere.bundle" --ca "$W/ca/ca.cert" \
+    >/dev/null 2>"$W/err"; then
+	die "un dossier de preuve altéré a été accepté"
+fi
+say "   un seul octet modifié au milieu du fichier : refusé"
+show <"$W/err"
 
 step "Ce que le courtier a vu : des métadonnées seulement"
 must "$BIN/sira-broker" log show --data "$W/broker"

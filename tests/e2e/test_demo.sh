@@ -14,6 +14,12 @@ expect_grep "the referral was accepted" 'referred to ml.ngo.espoir: services sta
     "$T/demo.out"
 expect_grep "the prosecutor got the file" 'ml.justice.pole -> ml.social.bamako  granted' \
     "$T/demo.out"
+expect_grep "the transferred document arrived intact" \
+    'le document reçu est identique' "$T/demo.out"
+expect_grep "the evidence bundle verified offline" \
+    '^   \| OK : 3 messages, [0-9]+ certificats' "$T/demo.out"
+expect_grep "and a tampered copy was refused" \
+    '^   \| sira-agent: (message [0-9]|bundle)' "$T/demo.out"
 expect_grep "the broker's log verified" '^   \| log OK: [0-9]+ leaves' "$T/demo.out"
 expect_true "four agency audit chains verified" \
     [ "$(grep -c 'audit chain OK' "$T/demo.out")" -eq 4 ]

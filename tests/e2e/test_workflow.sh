@@ -54,7 +54,12 @@ expect_fail "an unknown agency is refused" 'ml.ngo.nulle is not a known' \
     ag $P refer --to ml.ngo.nulle --file "$DATA/referral-example.json"
 expect_fail "only a prosecutor requests a case file" 'role justice' \
     ag $P request-file --case $REF --from $N --basis "art. 12"
+expect_fail "a missing document is named" 'absent.pdf' \
+    ag $P refer --to $N --file "$DATA/referral-example.json" \
+    --attach "$W/absent.pdf"
 expect_true "nothing was queued by the refused commands" has 0 n_out $P
+expect_fail "and the case was not opened by them" "no case $REF" \
+    ag $P case $REF
 
 # --- referral, declined with a suggestion ---
 expect_ok "the police refer the child to the shelter" \
