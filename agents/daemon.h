@@ -20,6 +20,8 @@ struct pending {
 	enum pending_kind kind;
 	uint8_t id[16]; /* local id (submit, proof) or prekey key id */
 	uint64_t sent_at;
+	uint64_t old_size; /* proof: the checkpoint size consistency is
+			      asked from (ours when the request left) */
 };
 
 /* A delivery held until this session's directory (and CRL) is in. */

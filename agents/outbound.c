@@ -416,8 +416,10 @@ request_proof(struct daemon *d, const uint8_t *id, uint64_t leaf, uint64_t size,
 	q.old_size = old < size ? old : 0;
 	f.body_case = SIRA__V1__FRAME__BODY_PROOF_REQUEST;
 	f.proof_request = &q;
-	if (link_send(&d->link, &f, &req) == 0)
+	if (link_send(&d->link, &f, &req) == 0) {
 		daemon_expect(d, req, P_PROOF, id, now);
+		d->pending[d->n_pending - 1].old_size = q.old_size;
+	}
 }
 
 void
@@ -508,10 +510,17 @@ flatten(ProtobufCBinaryData *h, size_t n, uint8_t *out)
 	return 0;
 }
 
-/* The tree only grew since the checkpoint we accepted last; keep the new. */
+/*
+ * The tree only grew since the checkpoint we accepted last; keep the new.
+ * The broker proved consistency from asked_from, our size when the
+ * request left; if another proof moved our checkpoint since, this one
+ * proves nothing about it: *stale is set and nothing is checked or kept,
+ * and the caller asks again from the size we hold now.
+ */
 static int
 check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
-    const Sira__V1__ProofResponse *r, struct sira_err *err)
+    const Sira__V1__ProofResponse *r, uint64_t asked_from, bool *stale,
+    struct sira_err *err)
 {
 	uint8_t proof[SIRA_MERKLE_PROOF_MAX * 32], *old = NULL;
 	uint64_t old_size = 0;
@@ -523,7 +532,11 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 		return sira_err_set(err, SIRA_EAUTH,
 		    "the broker's log shrank from %llu to %llu leaves",
 		    (unsigned long long)old_size, (unsigned long long)cp->size);
-	if (old_size > 0 &&
+	if (old_size != asked_from && old_size != cp->size) {
+		*stale = true;
+		return 0;
+	}
+	if (old_size > 0 && old_size != cp->size &&
 	    (vault_get(t, VT_META, "cp.root", 7, &old, &old_len, NULL) != 0 ||
 		old_len != 32 ||
 		flatten(r->consistency_proof, r->n_consistency_proof, proof) !=
@@ -532,8 +545,13 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 		    cp->root.data, proof, r->n_consistency_proof, NULL) != 0))
 		rc = sira_err_set(err, SIRA_EAUTH,
 		    "the broker's log is not consistent with its earlier checkpoint");
+	if (rc == 0 && old_size == cp->size &&
+	    (vault_get(t, VT_META, "cp.root", 7, &old, &old_len, NULL) != 0 ||
+		old_len != 32 || memcmp(old, cp->root.data, 32) != 0))
+		rc = sira_err_set(err, SIRA_EAUTH,
+		    "the broker signed two different logs of the same size");
 	vault_free(old, old_len);
-	if (rc == 0 && cp->size >= old_size)
+	if (rc == 0 && cp->size > old_size)
 		rc = vault_counter_put(t, "cp.size", cp->size, err) ?:
 		    vault_put(t, VT_META, "cp.root", 7, cp->root.data, 32, err);
 	return rc;
@@ -544,7 +562,7 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 static int
 check_proof(struct daemon *d, struct vault_txn *t,
     const Sira__V1__OutboxEntry *e, const Sira__V1__ProofResponse *r,
-    bool *included, struct sira_err *err)
+    uint64_t asked_from, bool *included, bool *stale, struct sira_err *err)
 {
 	uint8_t proof[SIRA_MERKLE_PROOF_MAX * 32], leaf[32];
 	Sira__V1__Checkpoint *cp = NULL;
@@ -571,7 +589,7 @@ check_proof(struct daemon *d, struct vault_txn *t,
 		r->n_inclusion_proof, cp->root.data, NULL) != 0)
 		goto out;
 	*included = true;
-	rc = check_consistency(t, cp, r, err);
+	rc = check_consistency(t, cp, r, asked_from, stale, err);
 out:
 	if (acc != NULL)
 		sira__v1__accepted__free_unpacked(acc, NULL);
@@ -597,6 +615,28 @@ keep_leaf(struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	return rc;
 }
 
+/* Another proof moved our checkpoint while this one travelled: ask again
+ * for the same tree, consistency from what we hold now. */
+static void
+reask_proof(struct daemon *d, const struct pending *p,
+    const Sira__V1__OutboxEntry *e, const Sira__V1__ProofResponse *r,
+    uint64_t now)
+{
+	Sira__V1__Checkpoint *cp = NULL;
+	Sira__V1__Accepted *acc;
+	uint8_t id[16];
+
+	if ((acc = sira__v1__accepted__unpack(
+		 NULL, e->accepted.len, e->accepted.data)) == NULL)
+		return;
+	memcpy(id, p->id, 16); /* p lives in the table request_proof grows */
+	if (checkpoint_of(d, r->checkpoint, &cp) == 0) {
+		request_proof(d, id, acc->leaf_index, cp->size, now);
+		sira__v1__checkpoint__free_unpacked(cp, NULL);
+	}
+	sira__v1__accepted__free_unpacked(acc, NULL);
+}
+
 void
 outbound_proof(struct daemon *d, const struct pending *p,
     const Sira__V1__ProofResponse *r, uint64_t now)
@@ -604,13 +644,15 @@ outbound_proof(struct daemon *d, const struct pending *p,
 	Sira__V1__OutboxEntry *e = NULL;
 	struct vault_txn *t = NULL;
 	struct sira_err err;
-	bool included = false;
+	bool included = false, stale = false;
 	int rc;
 
 	if (vault_begin(d->a->vault, true, &t, &err) != 0)
 		return;
 	if ((rc = book_get_out(t, p->id, &e, &err)) == 0 &&
-	    (rc = check_proof(d, t, e, r, &included, &err)) == 0)
+	    (rc = check_proof(
+		 d, t, e, r, p->old_size, &included, &stale, &err)) == 0 &&
+	    !stale)
 		rc = book_audit(
 		    t, now, "evidence-checked", "broker", p->id, 0, &err);
 	/* The leaf is evidence once its inclusion holds, even when the log's
@@ -625,6 +667,8 @@ outbound_proof(struct daemon *d, const struct pending *p,
 		log_event(
 		    LOG_WARN, "outbox.update_failed", "reason=leaf not kept");
 	vault_abort(&t);
+	if (rc == 0 && stale)
+		reask_proof(d, p, e, r, now);
 	if (e != NULL)
 		sira__v1__outbox_entry__free_unpacked(e, NULL);
 	if (rc != 0)

@@ -42,7 +42,7 @@
 #define WRAP_LEN 72
 
 static const char *const spec_tables[VT_COUNT] = { "outbox", "inbox", "seen",
-	"certs", "prekeys", "peerkeys", "audit", "meta" };
+	"certs", "prekeys", "peerkeys", "audit", "meta", "cases" };
 
 struct fx {
 	char dir[64];   /* mkdtemp() */
@@ -505,6 +505,46 @@ test_reopen_same_keys(void **state)
 		vault_abort(&t);
 		vault_close(&v);
 	}
+}
+
+/* vault_blind: stable for one vault (across reopening), different for
+ * another name, another purpose, or another agency's vault. */
+static void
+test_blind(void **state)
+{
+	struct fx *fx = *state;
+	struct vault *v = open_ok(fx, MAP_SMALL), *w = NULL;
+	struct vault_txn *t = begin_ok(v, false);
+	uint8_t a[32], b[32], c[32], d[32], e[32];
+	char dir[64] = "/tmp/sira-blind.XXXXXX", vdir[128];
+
+	vault_blind(t, "case", "MRN-2026-0042", a);
+	vault_blind(t, "case", "MRN-2026-0043", b);
+	vault_blind(t, "note", "MRN-2026-0042", c);
+	vault_abort(&t);
+	vault_close(&v);
+	assert_memory_not_equal(a, b, 32);
+	assert_memory_not_equal(a, c, 32);
+	v = open_ok(fx, MAP_SMALL);
+	t = begin_ok(v, false);
+	vault_blind(t, "case", "MRN-2026-0042", d);
+	vault_abort(&t);
+	vault_close(&v);
+	assert_memory_equal(a, d, 32);
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(vdir, sizeof(vdir), "%s/vault", dir);
+	assert_int_equal(vault_open(vdir, fx->other, MAP_SMALL, &w, NULL), 0);
+	t = begin_ok(w, false);
+	vault_blind(t, "case", "MRN-2026-0042", e);
+	vault_abort(&t);
+	vault_close(&w);
+	assert_memory_not_equal(a, e, 32);
+	(void)unlink(strcat(vdir, "/data.mdb"));
+	vdir[strlen(vdir) - 9] = '\0';
+	(void)unlink(strcat(vdir, "/lock.mdb"));
+	vdir[strlen(vdir) - 9] = '\0';
+	(void)rmdir(vdir);
+	(void)rmdir(dir);
 }
 
 static void
@@ -1164,6 +1204,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_round_trip_every_table),
 		T(test_reopen_same_keys),
+		T(test_blind),
 		T(test_reopen_other_keys),
 		T(test_format_matches_spec),
 		T(test_value_moved_to_other_key),
