@@ -131,7 +131,7 @@ unit-bins: $(UNIT_BIN) $(if $(TOOL_SRC),$(PROBE))
 
 DEB_PKGS := build-essential pkg-config libzmq3-dev libsodium-dev liblmdb-dev \
 	lmdb-utils libprotobuf-c-dev protobuf-c-compiler libjansson-dev \
-	libcmocka-dev clang clang-format clang-tidy cppcheck jq
+	libcmocka-dev clang clang-format clang-tidy cppcheck jq procps
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

@@ -331,7 +331,7 @@ report_cases(struct agent *a, int json, struct sira_err *err)
 		(void)printf("no cases\n");
 	else
 		json_array_foreach(rows.a, i, r)(void) printf("%-16s %s  %s\n",
-		    str(r, "case"), str(r, "updated"), str(r, "status"));
+		    str(r, "case"), str(r, "updated"), safe(str(r, "status")));
 	json_decref(rows.a);
 	return 0;
 }
@@ -397,7 +397,7 @@ print_events(const json_t *ev)
 	json_array_foreach(ev, i, e)
 	{
 		(void)printf("  %s  %-24s %s %s\n", str(e, "time"),
-		    str(e, "agency"), action_text(str(e, "action")),
+		    safe(str(e, "agency")), safe(action_text(str(e, "action"))),
 		    safe(str(e, "note")));
 		if ((d = json_object_get(e, "delivery")) != NULL &&
 		    json_is_object(d))
@@ -424,7 +424,7 @@ print_case(const json_t *j)
 	size_t i;
 
 	(void)printf("case      %s\nstatus    %s\nholder    %s\n",
-	    str(j, "case"), str(j, "status"),
+	    str(j, "case"), safe(str(j, "status")),
 	    json_is_true(json_object_get(j, "held")) ? "this agency" :
 						       "not this agency");
 	if (present(str(j, "summary")))
@@ -434,7 +434,7 @@ print_case(const json_t *j)
 	    "  %s -> %s  %s%s%s%s%s\n", str(x, "from"), str(x, "to"),
 	    str(x, "state"), str(x, "reason")[0] ? ": " : "",
 	    safe(str(x, "reason")), str(x, "suggested")[0] ? "; suggests " : "",
-	    str(x, "suggested"));
+	    safe(str(x, "suggested")));
 	if (json_array_size(json_object_get(j, "file_requests")) > 0)
 		(void)printf("file requests\n");
 	json_array_foreach(json_object_get(j, "file_requests"), i, x)(

@@ -97,6 +97,7 @@ cases_each(struct vault_txn *t,
 struct finder {
 	const uint8_t *id;
 	char ref[SIRA_CASE_REF_BUF];
+	size_t n;
 };
 
 static int
@@ -106,8 +107,9 @@ find_row(void *ctx, const Sira__V1__CaseRecord *r)
 
 	if (cases_request_by_id(r, f->id) == NULL)
 		return 0;
-	(void)strncpy(f->ref, r->case_ref, sizeof(f->ref) - 1);
-	return 1;
+	if (f->n++ == 0)
+		(void)strncpy(f->ref, r->case_ref, sizeof(f->ref) - 1);
+	return 0;
 }
 
 int
@@ -122,8 +124,14 @@ cases_find_request(struct vault_txn *t, const uint8_t request_id[16],
 	*out = NULL;
 	if ((rc = cases_each(t, find_row, &f, err)) != 0)
 		return rc;
-	if (f.ref[0] == '\0')
+	if (f.n == 0)
 		return sira_err_set(err, SIRA_ENOTFOUND,
 		    "no file request with that id was made to this agency");
+	/* One id on two cases: answering could send the wrong file. */
+	if (f.n > 1)
+		return sira_err_set(err, SIRA_ESTATE,
+		    "that request id names %zu cases; ask the prosecutor's "
+		    "office to request again",
+		    f.n);
 	return cases_load(t, f.ref, out, err);
 }

@@ -88,6 +88,8 @@ cases_event(Sira__V1__CaseRecord *r, uint64_t at, const char *actor,
 {
 	Sira__V1__CaseEvent *e;
 
+	if (r->n_timeline >= CASES_EVENTS_MAX)
+		return -SIRA_ETOOBIG;
 	e = push((void ***)&r->timeline, &r->n_timeline, sizeof(*e));
 	if (e == NULL)
 		return -SIRA_ENOMEM;
@@ -170,6 +172,8 @@ new_leg(Sira__V1__CaseRecord *r, const struct case_msg *m)
 {
 	Sira__V1__CaseLeg *l;
 
+	if (r->n_legs >= CASES_LEGS_MAX)
+		return NULL;
 	l = push((void ***)&r->legs, &r->n_legs, sizeof(*l));
 	if (l == NULL)
 		return NULL;
@@ -201,7 +205,11 @@ cases_refer(Sira__V1__CaseRecord *r, const struct case_msg *m,
 {
 	Sira__V1__CaseLeg *l;
 
-	if (r->n_timeline > 0 && !r->held)
+	/* A case that came to us (or left us) is referred on only while we
+	 * hold it; a case we opened, or only exchanged notes about, is ours. */
+	if (!r->held &&
+	    (r->transferred_to[0] != '\0' || r->received_from[0] != '\0' ||
+		cases_leg_to(r, m->from, false) != NULL))
 		return not_held(r, err);
 	if ((l = cases_leg_to(r, m->to, true)) != NULL)
 		return sira_err_set(err, SIRA_ESTATE,
@@ -210,7 +218,8 @@ cases_refer(Sira__V1__CaseRecord *r, const struct case_msg *m,
 	if (strcmp(m->to, m->from) == 0)
 		return sira_err_set(err, SIRA_EINVAL,
 		    "an agency cannot refer a case to itself");
-	if (new_leg(r, m) == NULL || set_bytes(&r->referral, referral, len) ||
+	if (new_leg(r, m) == NULL ||
+	    set_bytes(&r->referral, referral, len) != 0 ||
 	    cases_event(
 		r, m->at, m->from, "referral.sent", m->to, m->message_id) != 0)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
@@ -218,16 +227,19 @@ cases_refer(Sira__V1__CaseRecord *r, const struct case_msg *m,
 	return 0;
 }
 
-/* The referral addressed to us that a local answer is about, or NULL
- * with err set. */
+/* The newest referral to us from `from` (any referrer when NULL) that a
+ * local answer is about, or NULL with err set. */
 static Sira__V1__CaseLeg *
-my_leg(const Sira__V1__CaseRecord *r, const char *me, struct sira_err *err)
+my_leg(const Sira__V1__CaseRecord *r, const char *me, const char *from,
+    struct sira_err *err)
 {
 	for (size_t i = r->n_legs; i > 0; i--)
-		if (strcmp(r->legs[i - 1]->to, me) == 0)
+		if (strcmp(r->legs[i - 1]->to, me) == 0 &&
+		    (from == NULL || strcmp(r->legs[i - 1]->from, from) == 0))
 			return r->legs[i - 1];
 	(void)sira_err_set(err, SIRA_ESTATE,
-	    "case %s has no referral addressed to this agency", r->case_ref);
+	    "case %s has no referral addressed to this agency%s%s", r->case_ref,
+	    from ? " from " : "", from ? from : "");
 	return NULL;
 }
 
@@ -237,7 +249,7 @@ cases_answer(Sira__V1__CaseRecord *r, const struct case_msg *m, bool accept,
 {
 	Sira__V1__CaseLeg *l;
 
-	if ((l = my_leg(r, m->from, err)) == NULL)
+	if ((l = my_leg(r, m->from, m->to, err)) == NULL)
 		return -SIRA_ESTATE;
 	if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING)
 		return sira_err_set(err, SIRA_ESTATE,
@@ -253,7 +265,11 @@ cases_answer(Sira__V1__CaseRecord *r, const struct case_msg *m, bool accept,
 		accept ? "referral.accepted" : "referral.declined", reason,
 		m->message_id) != 0)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	r->held = accept;
+	if (accept) { /* a case once transferred away may come back */
+		r->held = true;
+		if (set_str(&r->transferred_to, "") != 0)
+			return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	}
 	return 0;
 }
 
@@ -263,7 +279,7 @@ cases_feedback(Sira__V1__CaseRecord *r, const struct case_msg *m,
 {
 	Sira__V1__CaseLeg *l;
 
-	if ((l = my_leg(r, m->from, err)) == NULL)
+	if ((l = my_leg(r, m->from, m->to, err)) == NULL)
 		return -SIRA_ESTATE;
 	if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED &&
 	    (l->state != SIRA__V1__LEG_STATE__LEG_STATE_STARTED || !completed))
@@ -334,6 +350,9 @@ cases_request(Sira__V1__CaseRecord *r, const struct case_msg *m,
 			return sira_err_set(err, SIRA_ESTATE,
 			    "a request for case %s to %s is already pending",
 			    r->case_ref, m->to);
+	if (r->n_requests >= CASES_REQUESTS_MAX)
+		return sira_err_set(err, SIRA_ETOOBIG,
+		    "case %s has too many file requests", r->case_ref);
 	q = push((void ***)&r->requests, &r->n_requests, sizeof(*q));
 	if (q == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
@@ -399,9 +418,19 @@ cases_on_referral(Sira__V1__CaseRecord *r, const struct case_msg *m,
 
 	if (leg_by_msg(r, &id) != NULL)
 		return; /* already recorded */
-	if (new_leg(r, m) == NULL)
+	if (new_leg(r, m) == NULL) {
+		anomaly(r, m, "too many referrals of this case");
 		return;
-	(void)set_bytes(&r->referral, referral, len);
+	}
+	/* The first referral's content is the case's; a later one with other
+	 * content (another agency using the same reference) is flagged. */
+	if (r->referral.len == 0 && len > 0)
+		(void)set_bytes(&r->referral, referral, len);
+	else if (len != r->referral.len ||
+	    memcmp(r->referral.data, referral, len) != 0)
+		anomaly(r, m,
+		    "a referral with other content under this case reference; "
+		    "the first one is kept");
 	(void)cases_event(
 	    r, m->at, m->from, "referral.received", NULL, m->message_id);
 }
@@ -433,6 +462,13 @@ cases_on_response(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		anomaly(r, m, "an answer to a referral this agency never made");
 		return;
 	}
+	if (resp->decision !=
+		SIRA__V1__RESPONSE_DECISION__RESPONSE_DECISION_ACCEPT &&
+	    resp->decision !=
+		SIRA__V1__RESPONSE_DECISION__RESPONSE_DECISION_DECLINE) {
+		anomaly(r, m, "an answer that neither accepts nor declines");
+		return;
+	}
 	if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING) {
 		anomaly(r, m,
 		    l->state == SIRA__V1__LEG_STATE__LEG_STATE_WITHDRAWN ?
@@ -451,6 +487,54 @@ cases_on_response(Sira__V1__CaseRecord *r, const struct case_msg *m,
 	    resp->reason_text, m->message_id);
 }
 
+/* Does this agency still hold the case through another accepted leg? */
+static bool
+holds_otherwise(const Sira__V1__CaseRecord *r, const Sira__V1__CaseLeg *gone,
+    const char *me)
+{
+	if (r->received_from[0] != '\0')
+		return true;
+	for (size_t i = 0; i < r->n_legs; i++) {
+		const Sira__V1__CaseLeg *l = r->legs[i];
+		if (l != gone && strcmp(l->to, me) == 0 &&
+		    (l->state == SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED ||
+			l->state == SIRA__V1__LEG_STATE__LEG_STATE_STARTED))
+			return true;
+	}
+	return false;
+}
+
+/* The referrer withdraws the leg addressed to us. Only a live leg moves;
+ * holding ends only if that leg was why we held the case. */
+static void
+withdrawn(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const Sira__V1__ReferralUpdate *u)
+{
+	Sira__V1__CaseLeg *l = leg_by_msg(r, &u->referral_message_id);
+	bool answered;
+
+	if (l == NULL || strcmp(l->from, m->from) != 0 ||
+	    strcmp(l->to, m->to) != 0) {
+		anomaly(r, m, "a withdrawal of an unknown referral");
+		return;
+	}
+	if (!cases_leg_active(l)) {
+		anomaly(r, m, "a withdrawal of a referral already closed");
+		return;
+	}
+	answered = l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING;
+	if (answered)
+		anomaly(r, m,
+		    "withdrawn after this agency answered: contact the referrer");
+	l->state = SIRA__V1__LEG_STATE__LEG_STATE_WITHDRAWN;
+	l->updated_at = m->at;
+	(void)set_str(&l->reason, u->note);
+	if (answered && !holds_otherwise(r, l, m->to))
+		r->held = false;
+	(void)cases_event(
+	    r, m->at, m->from, "referral.withdrawn", u->note, m->message_id);
+}
+
 void
 cases_on_update(Sira__V1__CaseRecord *r, const struct case_msg *m,
     const Sira__V1__ReferralUpdate *u)
@@ -459,21 +543,12 @@ cases_on_update(Sira__V1__CaseRecord *r, const struct case_msg *m,
 	const ProtobufCBinaryData *ref = &u->referral_message_id;
 
 	if (u->kind == SIRA__V1__UPDATE_KIND__UPDATE_KIND_WITHDRAWN) {
-		/* From the referrer: the leg addressed to us. */
-		l = leg_by_msg(r, ref);
-		if (l == NULL || strcmp(l->from, m->from) != 0) {
-			anomaly(r, m, "a withdrawal of an unknown referral");
-			return;
-		}
-		if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING)
-			anomaly(r, m,
-			    "withdrawn after this agency answered: contact the referrer");
-		l->state = SIRA__V1__LEG_STATE__LEG_STATE_WITHDRAWN;
-		l->updated_at = m->at;
-		(void)set_str(&l->reason, u->note);
-		r->held = false;
-		(void)cases_event(r, m->at, m->from, "referral.withdrawn",
-		    u->note, m->message_id);
+		withdrawn(r, m, u);
+		return;
+	}
+	if (u->kind != SIRA__V1__UPDATE_KIND__UPDATE_KIND_SERVICE_STARTED &&
+	    u->kind != SIRA__V1__UPDATE_KIND__UPDATE_KIND_SERVICE_COMPLETED) {
+		anomaly(r, m, "an update of an unknown kind");
 		return;
 	}
 	if ((l = answered_leg(r, m, ref)) == NULL ||
@@ -494,7 +569,31 @@ cases_on_update(Sira__V1__CaseRecord *r, const struct case_msg *m,
 	    u->note, m->message_id);
 }
 
-/* Keep the timeline a file brings (earlier holders' history). */
+static bool
+same_event(const Sira__V1__CaseEvent *a, const Sira__V1__CaseEvent *b)
+{
+	return a->time == b->time && a->message_id.len == b->message_id.len &&
+	    (a->message_id.len == 0 ||
+		memcmp(a->message_id.data, b->message_id.data,
+		    a->message_id.len) == 0) &&
+	    strcmp(a->actor_agency_id, b->actor_agency_id) == 0 &&
+	    strcmp(a->action, b->action) == 0;
+}
+
+static bool
+known_event(const Sira__V1__CaseRecord *r, const Sira__V1__CaseEvent *e)
+{
+	for (size_t i = 0; i < r->n_history; i++)
+		if (same_event(r->history[i], e))
+			return true;
+	for (size_t i = 0; i < r->n_timeline; i++)
+		if (same_event(r->timeline[i], e))
+			return true;
+	return false;
+}
+
+/* Keep the timeline a file brings (earlier holders' history). The
+ * referral it carries replaces ours only if we have none. */
 static void
 take_file(Sira__V1__CaseRecord *r, const Sira__V1__CaseFile *f)
 {
@@ -503,7 +602,7 @@ take_file(Sira__V1__CaseRecord *r, const Sira__V1__CaseFile *f)
 
 	if (f == NULL)
 		return;
-	if (f->referral != NULL &&
+	if (f->referral != NULL && r->referral.len == 0 &&
 	    (len = sira__v1__referral__get_packed_size(f->referral)) > 0 &&
 	    (buf = malloc(len)) != NULL) {
 		(void)sira__v1__referral__pack(f->referral, buf);
@@ -512,8 +611,12 @@ take_file(Sira__V1__CaseRecord *r, const Sira__V1__CaseFile *f)
 	}
 	for (size_t i = 0; i < f->n_timeline; i++) {
 		const Sira__V1__CaseEvent *e = f->timeline[i];
-		Sira__V1__CaseEvent *c =
-		    push((void ***)&r->history, &r->n_history, sizeof(*c));
+		Sira__V1__CaseEvent *c;
+		if (known_event(r, e))
+			continue; /* already here: back-and-forth transfers */
+		if (r->n_history >= CASES_HISTORY_MAX)
+			return;
+		c = push((void ***)&r->history, &r->n_history, sizeof(*c));
 		if (c == NULL)
 			return;
 		sira__v1__case_event__init(c);
@@ -530,6 +633,10 @@ void
 cases_on_transfer(Sira__V1__CaseRecord *r, const struct case_msg *m,
     const Sira__V1__CaseTransfer *ct)
 {
+	if (r->held) {
+		anomaly(r, m, "a transfer of a case this agency already holds");
+		return;
+	}
 	take_file(r, ct->file);
 	r->held = true;
 	(void)set_str(&r->received_from, m->from);
@@ -547,6 +654,10 @@ cases_on_request(Sira__V1__CaseRecord *r, const struct case_msg *m,
 	if (q->request_id.len != 16 ||
 	    cases_request_by_id(r, q->request_id.data) != NULL) {
 		anomaly(r, m, "a file request with a reused id");
+		return;
+	}
+	if (r->n_requests >= CASES_REQUESTS_MAX) {
+		anomaly(r, m, "too many file requests on this case");
 		return;
 	}
 	rec = push((void ***)&r->requests, &r->n_requests, sizeof(*rec));
@@ -581,6 +692,11 @@ cases_on_file(Sira__V1__CaseRecord *r, const struct case_msg *m,
 	}
 	if (q->state != SIRA__V1__REQUEST_STATE__REQUEST_STATE_PENDING) {
 		anomaly(r, m, "a second answer to the same file request");
+		return;
+	}
+	if (!grant &&
+	    f->decision != SIRA__V1__FILE_DECISION__FILE_DECISION_REFUSE) {
+		anomaly(r, m, "an answer that neither grants nor refuses");
 		return;
 	}
 	q->state = grant ? SIRA__V1__REQUEST_STATE__REQUEST_STATE_GRANTED :

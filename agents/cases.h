@@ -29,6 +29,13 @@
 
 #define SIRA_CASE_REF_BUF 65 /* a case reference and its NUL */
 
+/* Bounds of one record (far above any real case: a record must stay well
+ * under the vault's 8 MiB value limit whatever other agencies send). */
+#define CASES_EVENTS_MAX 1000  /* this agency's timeline */
+#define CASES_HISTORY_MAX 2000 /* events received from earlier holders */
+#define CASES_LEGS_MAX 64
+#define CASES_REQUESTS_MAX 64
+
 /* The message that carried a step: who sent it, which envelope, when. */
 struct case_msg {
 	const char *from;

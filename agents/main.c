@@ -70,7 +70,7 @@ static const char usage_text[] =
     "\n"
     "Referral workflows (docs/WORKFLOWS.md); each step is queued at once:\n"
     "  refer      --to ID --file referral.json [--attach F]... [--wait]\n"
-    "  accept REF                   take on a referral addressed to you\n"
+    "  accept REF [--from ID]       take on a referral addressed to you\n"
     "  decline REF --reason TEXT [--suggest ID]\n"
     "  feedback REF --status started|completed [--note TEXT]\n"
     "  revoke REF --reason TEXT [--to ID]   withdraw a referral not yet answered\n"

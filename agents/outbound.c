@@ -528,6 +528,10 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 	int rc = 0;
 
 	(void)vault_counter_get(t, "cp.size", &old_size);
+	if (old_size > cp->size && asked_from != old_size) {
+		*stale = true; /* we moved past it meanwhile: ask again */
+		return 0;
+	}
 	if (old_size > cp->size)
 		return sira_err_set(err, SIRA_EAUTH,
 		    "the broker's log shrank from %llu to %llu leaves",
@@ -624,14 +628,23 @@ reask_proof(struct daemon *d, const struct pending *p,
 {
 	Sira__V1__Checkpoint *cp = NULL;
 	Sira__V1__Accepted *acc;
+	struct vault_txn *t = NULL;
+	uint64_t held = 0;
 	uint8_t id[16];
 
 	if ((acc = sira__v1__accepted__unpack(
 		 NULL, e->accepted.len, e->accepted.data)) == NULL)
 		return;
 	memcpy(id, p->id, 16); /* p lives in the table request_proof grows */
+	if (vault_begin(d->a->vault, false, &t, NULL) == 0) {
+		(void)vault_counter_get(t, "cp.size", &held);
+		vault_abort(&t);
+	}
+	/* The larger of the answer's tree and ours: the leaf is in both, and
+	 * consistency is then asked from what we hold, or not needed. */
 	if (checkpoint_of(d, r->checkpoint, &cp) == 0) {
-		request_proof(d, id, acc->leaf_index, cp->size, now);
+		request_proof(d, id, acc->leaf_index,
+		    cp->size > held ? cp->size : held, now);
 		sira__v1__checkpoint__free_unpacked(cp, NULL);
 	}
 	sira__v1__accepted__free_unpacked(acc, NULL);

@@ -558,7 +558,7 @@ dir_row(
     void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct listing *l = ctx;
-	struct cert *c = NULL;
+	struct cert *c = NULL, *checked = NULL;
 	char t[SIRA_TIME_STR_LEN];
 	const char *state = "valid";
 	int rc;
@@ -568,8 +568,9 @@ dir_row(
 	if (cert_unsafe_decode(val, vlen, &c, NULL) != 0)
 		return 0;
 	/* Stored certificates verified once; say what they are now. */
-	rc = cert_verify(l->a->ca, l->a->crl, val, vlen, clock_now(),
-	    &(struct cert *){ NULL }, NULL);
+	rc = cert_verify(
+	    l->a->ca, l->a->crl, val, vlen, clock_now(), &checked, NULL);
+	cert_destroy(&checked);
 	if (rc == -SIRA_EREVOKED)
 		state = "revoked";
 	else if (rc == -SIRA_EEXPIRED)

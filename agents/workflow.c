@@ -201,14 +201,41 @@ workflow_refer(struct agent *a, const struct wf_args *w, struct wf_result *res,
 	return finish(&s, res, rc, err);
 }
 
-/* The agency that referred the case to us, from our newest leg. */
+/* The referral to us a local answer (want_pending) or feedback is about:
+ * the one in that state, from w->from if given; NULL with err set when
+ * there is none, or several and no --from. */
 static const Sira__V1__CaseLeg *
-leg_to_me(const struct step *s)
+leg_to_me(const struct step *s, const char *from, bool want_pending,
+    struct sira_err *err)
 {
-	for (size_t i = s->r->n_legs; i > 0; i--)
-		if (strcmp(s->r->legs[i - 1]->to, s->m.from) == 0)
-			return s->r->legs[i - 1];
-	return NULL;
+	const Sira__V1__CaseLeg *found = NULL, *any = NULL;
+	size_t n = 0;
+
+	for (size_t i = s->r->n_legs; i > 0; i--) {
+		const Sira__V1__CaseLeg *l = s->r->legs[i - 1];
+		bool fits = want_pending ?
+		    l->state == SIRA__V1__LEG_STATE__LEG_STATE_PENDING :
+		    (l->state == SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED ||
+			l->state == SIRA__V1__LEG_STATE__LEG_STATE_STARTED);
+		if (strcmp(l->to, s->m.from) != 0 ||
+		    (from != NULL && strcmp(l->from, from) != 0))
+			continue;
+		if (any == NULL)
+			any = l;
+		if (fits && n++ == 0)
+			found = l;
+	}
+	if (n > 1)
+		(void)sira_err_set(err, SIRA_ESTATE,
+		    "%zu referrals of case %s are waiting here; say whose with "
+		    "--from ID",
+		    n, s->r->case_ref);
+	else if (any == NULL)
+		(void)sira_err_set(err, SIRA_ESTATE,
+		    "case %s has no referral addressed to this agency%s%s",
+		    s->r->case_ref, from ? " from " : "", from ? from : "");
+	/* none in the wanted state: cases.c says which state it is in */
+	return n > 1 ? NULL : (found != NULL ? found : any);
 }
 
 int
@@ -223,17 +250,14 @@ workflow_answer(struct agent *a, const struct wf_args *w, bool accept,
 
 	if (check_text("--reason", w->reason, !accept, err) != 0 ||
 	    (w->suggest != NULL &&
-		check_agency("--suggest", w->suggest, err) != 0))
+		check_agency("--suggest", w->suggest, err) != 0) ||
+	    (w->from != NULL && check_agency("--from", w->from, err) != 0))
 		return -SIRA_EINVAL;
 	if ((rc = begin(&s, a, w, err)) != 0 ||
 	    (rc = load(&s, w->ref, false, err)) != 0)
 		return finish(&s, res, rc, err);
-	if ((l = leg_to_me(&s)) == NULL)
-		return finish(&s, res,
-		    sira_err_set(err, SIRA_ESTATE,
-			"case %s has no referral addressed to this agency",
-			w->ref),
-		    err);
+	if ((l = leg_to_me(&s, w->from, true, err)) == NULL)
+		return finish(&s, res, -SIRA_ESTATE, err);
 	s.m.to = l->from;
 	rr.case_ref = s.r->case_ref;
 	rr.referral_message_id = l->message_id;
@@ -277,12 +301,8 @@ workflow_feedback(struct agent *a, const struct wf_args *w,
 	if ((rc = begin(&s, a, w, err)) != 0 ||
 	    (rc = load(&s, w->ref, false, err)) != 0)
 		return finish(&s, res, rc, err);
-	if ((l = leg_to_me(&s)) == NULL)
-		return finish(&s, res,
-		    sira_err_set(err, SIRA_ESTATE,
-			"case %s has no referral addressed to this agency",
-			w->ref),
-		    err);
+	if ((l = leg_to_me(&s, w->from, false, err)) == NULL)
+		return finish(&s, res, -SIRA_ESTATE, err);
 	s.m.to = l->from;
 	u.case_ref = s.r->case_ref;
 	u.referral_message_id = l->message_id;
@@ -522,7 +542,7 @@ workflow_decide(struct agent *a, const struct wf_args *w, bool grant,
 	Sira__V1__CaseFile f = SIRA__V1__CASE_FILE__INIT;
 	const Sira__V1__FileRequestRecord *q;
 	Sira__V1__Referral *ref = NULL;
-	enum sira_role role = SIRA_ROLE_JUSTICE;
+	enum sira_role role = SIRA_ROLE_UNSPECIFIED; /* unknown: no consent */
 	uint8_t rid[16];
 	size_t len = 0;
 	struct step s;
@@ -626,7 +646,7 @@ on_referral(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		    "the referral does not follow the consent or field rules",
 		    m->message_id);
 	if (wire_pack(&ref->base, &b, &len, NULL) != 0)
-		len = 0;
+		return;
 	cases_on_referral(r, m, b, len);
 	if (b != NULL)
 		sodium_memzero(b, len);
@@ -661,56 +681,145 @@ apply(Sira__V1__CaseRecord *r, const struct case_msg *m,
 	}
 }
 
+/* A text another agency wrote, before it enters a record and a screen. */
+static bool
+remote_text_ok(const char *s)
+{
+	return check_text("text", s, false, NULL) == 0;
+}
+
+static bool
+remote_agency_ok(const char *s)
+{
+	return s[0] == '\0' || cert_agency_id_valid(s);
+}
+
+static bool
+file_ok(const Sira__V1__CaseFile *f)
+{
+	if (f == NULL)
+		return true;
+	if (f->n_timeline > CASES_HISTORY_MAX)
+		return false;
+	for (size_t i = 0; i < f->n_timeline; i++) {
+		const Sira__V1__CaseEvent *e = f->timeline[i];
+		if (!cert_agency_id_valid(e->actor_agency_id) ||
+		    strlen(e->action) > 32 || !remote_text_ok(e->action) ||
+		    !remote_text_ok(e->note) ||
+		    (e->message_id.len != 0 && e->message_id.len != 16))
+			return false;
+	}
+	return true;
+}
+
+/* What is wrong with an incoming workflow payload, or NULL. */
+static const char *
+unfit(const Sira__V1__Payload *p, int sender_role)
+{
+	switch (p->body_case) {
+	case SIRA__V1__PAYLOAD__BODY_REFERRAL_RESPONSE:
+		return remote_text_ok(p->referral_response->reason_text) &&
+			remote_agency_ok(
+			    p->referral_response->suggested_agency_id) ?
+		    NULL :
+		    "an answer whose reason or suggestion is not acceptable text";
+	case SIRA__V1__PAYLOAD__BODY_REFERRAL_UPDATE:
+		return remote_text_ok(p->referral_update->note) ?
+		    NULL :
+		    "an update whose note is not acceptable text";
+	case SIRA__V1__PAYLOAD__BODY_CASE_TRANSFER:
+		return remote_text_ok(p->case_transfer->note) &&
+			file_ok(p->case_transfer->file) ?
+		    NULL :
+		    "a transfer whose note or case file is not acceptable";
+	case SIRA__V1__PAYLOAD__BODY_FILE_REQUEST:
+		if (sender_role != SIRA_ROLE_JUSTICE)
+			return "a case-file request from an agency that is not a "
+			       "prosecutor's office";
+		return p->file_request->legal_basis[0] != '\0' &&
+			remote_text_ok(p->file_request->legal_basis) &&
+			remote_text_ok(p->file_request->purpose) &&
+			remote_text_ok(p->file_request->requested_by) ?
+		    NULL :
+		    "a case-file request without an acceptable legal basis";
+	case SIRA__V1__PAYLOAD__BODY_FILE_RESPONSE:
+		return remote_text_ok(p->file_response->reason) &&
+			file_ok(p->file_response->file) ?
+		    NULL :
+		    "a file answer whose reason or case file is not acceptable";
+	default:
+		return NULL; /* a referral is checked by referral_validate */
+	}
+}
+
 int
 workflow_apply(
     Sira__V1__CaseRecord *r, const char *me, const struct wf_incoming *in)
 {
 	struct case_msg m = { in->sender, me, in->message_id, in->at };
+	ProtobufCMessage *msg = NULL;
 	Sira__V1__Payload *p;
+	const char *why = NULL;
 
-	p = sira__v1__payload__unpack(NULL, in->len, in->payload);
-	if (p == NULL || !body_fits(in->kind, (int)p->body_case) ||
-	    strcmp(body_ref(p), in->case_ref) != 0) {
-		if (p != NULL)
-			sira__v1__payload__free_unpacked(p, NULL);
-		(void)cases_event(r, in->at, in->sender, "anomaly",
-		    "a message whose content does not match its kind or case",
-		    in->message_id);
-		return -SIRA_EMALFORMED;
-	}
-	apply(r, &m, p, in);
-	sira__v1__payload__free_unpacked(p, NULL);
-	return 0;
+	if (wire_unpack(&sira__v1__payload__descriptor, in->payload, in->len,
+		AGENT_PAYLOAD_MAX, &msg, NULL) != 0)
+		why = "a message whose content does not parse";
+	p = (Sira__V1__Payload *)msg;
+	if (why == NULL &&
+	    (!body_fits(in->kind, (int)p->body_case) ||
+		strcmp(body_ref(p), in->case_ref) != 0))
+		why = "a message whose content does not match its kind or case";
+	if (why == NULL)
+		why = unfit(p, in->sender_role);
+	if (why == NULL)
+		apply(r, &m, p, in);
+	else
+		(void)cases_event(
+		    r, in->at, in->sender, "anomaly", why, in->message_id);
+	if (p != NULL)
+		sira__v1__payload__free_unpacked(p, NULL);
+	return why == NULL ? 0 : -SIRA_EMALFORMED;
 }
 
 int
 workflow_incoming(struct agent *a, struct vault_txn *t,
     const struct wf_incoming *in, struct sira_err *err)
 {
+	struct wf_incoming x = *in;
 	Sira__V1__CaseRecord *r = NULL;
+	enum sira_role role = SIRA_ROLE_UNSPECIFIED;
 	int rc;
 
 	if (in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT ||
 	    !workflow_ref_valid(in->case_ref))
 		return 0; /* not about a case */
-	if ((rc = cases_load(t, in->case_ref, &r, NULL)) == -SIRA_ENOTFOUND)
+	if (peers_role(a, t, in->sender, in->at, &role, NULL) == 0)
+		x.sender_role = (int)role;
+	rc = cases_load(t, in->case_ref, &r, NULL);
+	if (rc == -SIRA_ENOTFOUND)
 		r = cases_new(in->case_ref, in->at);
-	else if (rc != 0)
+	else if (rc == -SIRA_EIO || rc == -SIRA_ENOMEM)
 		return sira_err_set(err, -rc, "case record unreadable");
-	if (r == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	rc = 0;
+	if (r == NULL) {
+		/* A damaged record must not cost a verified message: the
+		 * message is in the inbox, the case view just misses it. */
+		log_event(LOG_ERROR, "case.unreadable", "from=%s reason=%s",
+		    in->sender, sira_strerror(rc));
+		return 0;
+	}
 	if (in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE)
-		rc = cases_event(r, in->at, in->sender, "note.received", NULL,
+		(void)cases_event(r, in->at, in->sender, "note.received", NULL,
 		    in->message_id);
-	else if (workflow_apply(r, a->me->agency_id, in) != 0)
+	else if (workflow_apply(r, a->me->agency_id, &x) != 0)
 		log_event(LOG_WARN, "case.anomaly", "from=%s kind=%s",
 		    in->sender, envelope_kind_name(in->kind));
-	if (rc == 0)
-		rc = cases_save(t, r, in->at, err);
-	else
-		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	rc = cases_save(t, r, in->at, err);
 	sira__v1__case_record__free_unpacked(r, NULL);
+	if (rc == -SIRA_ETOOBIG || rc == -SIRA_EINVAL) {
+		log_event(LOG_ERROR, "case.full", "from=%s", in->sender);
+		sira_err_clear(err);
+		return 0;
+	}
 	return rc;
 }
 

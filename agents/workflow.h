@@ -24,7 +24,8 @@
 struct wf_args {
 	const char *ref;     /* case reference, or request id (grant/refuse) */
 	const char *to;      /* refer, transfer, revoke (optional) */
-	const char *from;    /* request-file: the holder asked */
+	const char *from;    /* request-file: the holder asked; accept,
+				decline, feedback: which referrer */
 	const char *file;    /* refer: the referral JSON */
 	const char *reason;  /* decline, revoke, refuse */
 	const char *suggest; /* decline */
@@ -79,7 +80,8 @@ struct wf_incoming {
 	const uint8_t *message_id;
 	const uint8_t *payload;
 	size_t len;
-	uint64_t at; /* when it was received */
+	uint64_t at;     /* when it was received */
+	int sender_role; /* enum sira_role from our directory, 0 if unknown */
 };
 
 /*

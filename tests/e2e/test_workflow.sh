@@ -183,6 +183,25 @@ expect_fail "a withdrawn referral cannot be accepted" 'withdrawn' \
 expect_fail "nor withdrawn twice" 'no referral from this agency waiting' \
     ag $P revoke MRN-2026-0043 --reason "encore"
 
+# --- two agencies refer the same case to one shelter ---
+jq '.case_ref = "MRN-2026-0044"' "$DATA/referral-example.json" >"$W/r44.json"
+jq '.case_ref = "MRN-2026-0044" | .notes = "autre version"' \
+    "$DATA/referral-example.json" >"$W/r44b.json"
+expect_ok "the police refer a case" ag $P refer --to $N --file "$W/r44.json"
+expect_ok "the other shelter refers the same reference, other content" \
+    ag $N2 refer --to $N --file "$W/r44b.json"
+expect_true "both reach the shelter" \
+    wait_for 40 case_is $N MRN-2026-0044 '(.referrals | length) == 2'
+expect_true "the first content is kept, the other flagged" \
+    case_is $N MRN-2026-0044 '.referral.notes != "autre version" and any(.timeline[]; .action == "anomaly")'
+expect_fail "two waiting: the shelter must say whose it accepts" \
+    'say whose with --from' ag $N accept MRN-2026-0044
+expect_ok "accept the police's" ag $N accept MRN-2026-0044 --from $P
+expect_true "the police see it accepted" \
+    wait_for 40 case_is $P MRN-2026-0044 '.referrals[0].state == "accepted"'
+expect_true "the other referrer's is still waiting" \
+    case_is $N MRN-2026-0044 '[.referrals[] | select(.from == "ml.ngo.refuge")][0].state == "awaiting answer"'
+
 # --- notes on a case; case steps only through their commands ---
 echo "Rendez-vous médical le 2 décembre" >"$W/note.txt"
 expect_ok "a note about the case" \

@@ -1,12 +1,12 @@
 /*
  * fuzz_workflow.c: libFuzzer harness for the workflow's reading of
  * incoming payloads (agents/workflow.c workflow_apply, with the remote
- * steps of agents/cases.c). The first byte picks the message kind, the
- * rest is the payload; each input is applied three times to one record
- * (as the referrer, the receiver and a third agency would see it), so
- * sequences of steps on an existing record are exercised too. The record
- * is packed, unpacked and freed: must never crash, leak, or leave a
- * record that does not round-trip.
+ * steps of agents/cases.c). The first byte picks the message kind (its
+ * units) and the sender's role (its tens), the rest is the payload; each input
+ * is applied three times to one record (as the referrer, the receiver and a
+ * third agency would see it), so sequences of steps on an existing record are
+ * exercised too. The record is packed, unpacked and freed: must never crash,
+ * leak, or leave a record that does not round-trip.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&in, 0, sizeof(in));
 	in.kind = data[0] % 10;
+	in.sender_role = (data[0] / 10) % 7;
 	in.case_ref = "MRN-2026-0042";
 	in.message_id = msgid;
 	in.payload = data + 1;

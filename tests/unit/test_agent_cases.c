@@ -323,6 +323,101 @@ test_file_request(void **state)
 	sira__v1__case_record__free_unpacked(r, NULL);
 }
 
+/* What another agency may not do to a case held here (review findings). */
+static void
+test_remote_limits(void **state)
+{
+	static const uint8_t OTHER[] = { 0x0a, 0x03, 'X', 'X', 'X' };
+	Sira__V1__CaseRecord *r = cases_new("MRN-7", 100);
+	Sira__V1__ReferralUpdate u = SIRA__V1__REFERRAL_UPDATE__INIT;
+	Sira__V1__ReferralResponse resp = SIRA__V1__REFERRAL_RESPONSE__INIT;
+	Sira__V1__CaseTransfer ct = SIRA__V1__CASE_TRANSFER__INIT;
+	struct case_msg p1 = msg(POL, NGO, 60, 100), m;
+	struct sira_err e;
+
+	(void)state;
+	sira_err_clear(&e);
+	cases_on_referral(r, &p1, REFERRAL, sizeof(REFERRAL));
+	/* Another agency refers the same reference with other content: the
+	 * first content stays, the second is flagged, its leg is separate. */
+	m = msg(NGO2, NGO, 61, 101);
+	cases_on_referral(r, &m, OTHER, sizeof(OTHER));
+	assert_int_equal(r->n_legs, 2);
+	assert_memory_equal(r->referral.data, REFERRAL, sizeof(REFERRAL));
+	assert_string_equal(r->timeline[r->n_timeline - 2]->action, "anomaly");
+	/* Answering the police's leg, named by its referrer. */
+	m = msg(NGO, POL, 62, 102);
+	assert_int_equal(cases_answer(r, &m, true, NULL, NULL, &e), 0);
+	assert_int_equal(
+	    r->legs[0]->state, SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED);
+	assert_int_equal(
+	    r->legs[1]->state, SIRA__V1__LEG_STATE__LEG_STATE_PENDING);
+	/* Declining the other keeps the case held. */
+	m = msg(NGO, NGO2, 63, 103);
+	assert_int_equal(cases_answer(r, &m, false, "déjà ici", NULL, &e), 0);
+	assert_true(r->held);
+	/* The other agency withdraws its closed leg: nothing moves. */
+	u.case_ref = (char *)"MRN-7";
+	u.referral_message_id.data =
+	    (uint8_t *)(uintptr_t)msg(0, 0, 61, 0).message_id;
+	u.referral_message_id.len = 16;
+	u.kind = SIRA__V1__UPDATE_KIND__UPDATE_KIND_WITHDRAWN;
+	m = msg(NGO2, NGO, 64, 104);
+	cases_on_update(r, &m, &u);
+	assert_string_equal(last_action(r), "anomaly");
+	assert_int_equal(
+	    r->legs[1]->state, SIRA__V1__LEG_STATE__LEG_STATE_DECLINED);
+	assert_true(r->held);
+	/* A transfer to an agency that already holds the case: flagged. */
+	ct.case_ref = (char *)"MRN-7";
+	m = msg(NGO2, NGO, 65, 105);
+	cases_on_transfer(r, &m, &ct);
+	assert_string_equal(last_action(r), "anomaly");
+	assert_string_equal(r->received_from, "");
+	/* An update of an unknown kind, an answer of an unknown decision. */
+	u.kind = 77;
+	u.referral_message_id.data = (uint8_t *)(uintptr_t)p1.message_id;
+	m = msg(POL, NGO, 66, 106);
+	cases_on_update(r, &m, &u);
+	assert_string_equal(last_action(r), "anomaly");
+	assert_int_equal(
+	    r->legs[0]->state, SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED);
+	sira__v1__case_record__free_unpacked(r, NULL);
+
+	/* At the referrer: an answer neither accept nor decline. */
+	r = cases_new("MRN-8", 100);
+	m = msg(POL, NGO, 70, 100);
+	assert_int_equal(cases_refer(r, &m, REFERRAL, sizeof(REFERRAL), &e), 0);
+	resp.case_ref = (char *)"MRN-8";
+	resp.referral_message_id.data = (uint8_t *)(uintptr_t)m.message_id;
+	resp.referral_message_id.len = 16;
+	resp.decision = 9;
+	m = msg(NGO, POL, 71, 101);
+	cases_on_response(r, &m, &resp);
+	assert_string_equal(last_action(r), "anomaly");
+	assert_int_equal(
+	    r->legs[0]->state, SIRA__V1__LEG_STATE__LEG_STATE_PENDING);
+	sira__v1__case_record__free_unpacked(r, NULL);
+
+	/* Bounds: legs are capped, the excess is flagged, not stored. */
+	r = cases_new("MRN-9", 100);
+	for (unsigned i = 0; i < CASES_LEGS_MAX + 3; i++) {
+		m = msg(POL, NGO, (uint8_t)(100 + i), 100 + i);
+		cases_on_referral(r, &m, REFERRAL, sizeof(REFERRAL));
+	}
+	assert_int_equal(r->n_legs, CASES_LEGS_MAX);
+	assert_string_equal(last_action(r), "anomaly");
+	/* A note received before any referral does not stop the owner from
+	 * referring its own case. */
+	sira__v1__case_record__free_unpacked(r, NULL);
+	r = cases_new("MRN-10", 100);
+	assert_int_equal(
+	    cases_event(r, 100, NGO, "note.received", NULL, NULL), 0);
+	m = msg(POL, NGO, 200, 101);
+	assert_int_equal(cases_refer(r, &m, REFERRAL, sizeof(REFERRAL), &e), 0);
+	sira__v1__case_record__free_unpacked(r, NULL);
+}
+
 int
 main(void)
 {
@@ -331,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_receiver),
 		cmocka_unit_test(test_withdraw),
 		cmocka_unit_test(test_file_request),
+		cmocka_unit_test(test_remote_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
