@@ -435,10 +435,12 @@ build_file(const Sira__V1__CaseRecord *r, enum sira_role role,
 	f->referral = *ref;
 	if ((f->timeline = calloc(n + 1, sizeof(*f->timeline))) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	for (size_t i = 0; i < r->n_history; i++)
-		f->timeline[f->n_timeline++] = r->history[i];
-	for (size_t i = 0; i < r->n_timeline; i++)
-		f->timeline[f->n_timeline++] = r->timeline[i];
+	/* The newest CASES_HISTORY_MAX events: what a receiver takes. */
+	for (size_t i = n > CASES_HISTORY_MAX ? n - CASES_HISTORY_MAX : 0;
+	     i < n; i++)
+		f->timeline[f->n_timeline++] = i < r->n_history ?
+		    r->history[i] :
+		    r->timeline[i - r->n_history];
 	return 0;
 }
 
