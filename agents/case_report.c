@@ -22,14 +22,14 @@
 
 static const char *const leg_names[] = { "unknown", "awaiting answer",
 	"accepted", "declined", "withdrawn", "services started",
-	"services completed" };
+	"services completed", "not delivered" };
 static const char *const request_names[] = { "unknown", "pending", "granted",
 	"refused" };
 
 static const char *
 leg_name(int s)
 {
-	return s >= 0 && s <= 6 ? leg_names[s] : "unknown";
+	return s >= 0 && s <= 7 ? leg_names[s] : "unknown";
 }
 
 static const char *
@@ -353,6 +353,7 @@ action_text(const char *action)
 		{ "referral.accepted", "accepted the referral" },
 		{ "referral.declined", "declined the referral" },
 		{ "referral.withdrawn", "withdrew the referral" },
+		{ "referral.undelivered", "referral not delivered to" },
 		{ "service.started", "reported: services started" },
 		{ "service.completed", "reported: services completed" },
 		{ "case.transferred", "transferred the case" },

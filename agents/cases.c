@@ -162,6 +162,8 @@ leg_state_fr(int s)
 		return "accepted, services started";
 	case SIRA__V1__LEG_STATE__LEG_STATE_COMPLETED:
 		return "closed, services completed";
+	case SIRA__V1__LEG_STATE__LEG_STATE_UNDELIVERED:
+		return "not delivered";
 	default:
 		return "in an unknown state";
 	}
@@ -400,6 +402,20 @@ cases_decide(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		m->message_id) != 0)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	return 0;
+}
+
+bool
+cases_undelivered(
+    Sira__V1__CaseRecord *r, Sira__V1__CaseLeg *l, const char *why, uint64_t at)
+{
+	if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING)
+		return false;
+	l->state = SIRA__V1__LEG_STATE__LEG_STATE_UNDELIVERED;
+	l->updated_at = at;
+	(void)set_str(&l->reason, why);
+	(void)cases_event(r, at, l->from, "referral.undelivered", l->to,
+	    l->message_id.len == 16 ? l->message_id.data : NULL);
+	return true;
 }
 
 /* ---- Remote steps ---- */

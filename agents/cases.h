@@ -88,6 +88,14 @@ int cases_decide(Sira__V1__CaseRecord *r, const struct case_msg *m,
     const uint8_t request_id[16], bool grant, const char *reason,
     struct sira_err *err);
 
+/*
+ * Our referral message for leg l was refused or expired on the way: the
+ * leg closes as undelivered (so the case may be referred there again),
+ * with why. Only a pending leg of ours moves; returns whether it did.
+ */
+bool cases_undelivered(Sira__V1__CaseRecord *r, Sira__V1__CaseLeg *l,
+    const char *why, uint64_t at);
+
 /* ---- Remote steps: another agency's signed message; never refused. ---- */
 
 void cases_on_referral(Sira__V1__CaseRecord *r, const struct case_msg *m,

@@ -157,6 +157,31 @@ finish(struct step *s, struct wf_result *res, int rc, struct sira_err *err)
 	return rc;
 }
 
+/*
+ * Our pending referral to `to` whose message was refused or expired on
+ * the way closes as undelivered, so the case can be referred there again.
+ */
+static void
+close_undelivered(struct step *s, const char *to)
+{
+	Sira__V1__CaseLeg *l = cases_leg_to(s->r, to, true);
+	Sira__V1__OutboxEntry *e = NULL;
+	char why[160];
+
+	if (l == NULL || l->message_id.len != 16 ||
+	    strcmp(l->from, s->m.from) != 0 ||
+	    book_get_out(s->t, l->message_id.data, &e, NULL) != 0)
+		return;
+	if (e->state == SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_REFUSED ||
+	    e->state == SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_EXPIRED) {
+		(void)snprintf(why, sizeof(why), "%s%s%s",
+		    book_state_name(e->state), e->refused_reason ? ": " : "",
+		    e->refused_reason ? sira_strerror(e->refused_reason) : "");
+		(void)cases_undelivered(s->r, l, why, s->m.at);
+	}
+	sira__v1__outbox_entry__free_unpacked(e, NULL);
+}
+
 int
 workflow_refer(struct agent *a, const struct wf_args *w, struct wf_result *res,
     struct sira_err *err)
@@ -186,6 +211,7 @@ workflow_refer(struct agent *a, const struct wf_args *w, struct wf_result *res,
 	    (rc = load(&s, ref->case_ref, true, err)) == 0 &&
 	    (rc = wire_pack(&ref->base, &rb, &rlen, err)) == 0) {
 		s.m.to = w->to;
+		close_undelivered(&s, w->to);
 		if ((rc = queue(&s, w,
 			 SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_REFERRAL,
 			 "sira.referral.v1", &p, err)) == 0)

@@ -202,6 +202,17 @@ expect_true "the police see it accepted" \
 expect_true "the other referrer's is still waiting" \
     case_is $N MRN-2026-0044 '[.referrals[] | select(.from == "ml.ngo.refuge")][0].state == "awaiting answer"'
 
+# --- a referral the broker refuses does not block the case ---
+jq '.case_ref = "MRN-2026-0045"' "$DATA/referral-example.json" >"$W/r45.json"
+expect_ok "the prosecutor tries to refer (the broker's policy refuses it)" \
+    ag $J refer --to $N --file "$W/r45.json"
+expect_true "the broker refuses it" \
+    wait_for 40 case_is $J MRN-2026-0045 '.timeline[0].delivery.state == "refused"'
+expect_ok "referring again is not blocked by the refused one" \
+    ag $J refer --to $N --file "$W/r45.json"
+expect_true "which is closed as not delivered, with why" \
+    case_is $J MRN-2026-0045 '.referrals[0].state == "not delivered" and (.referrals[0].reason | test("refused")) and .referrals[1].state == "awaiting answer"'
+
 # --- notes on a case; case steps only through their commands ---
 echo "Rendez-vous médical le 2 décembre" >"$W/note.txt"
 expect_ok "a note about the case" \

@@ -139,6 +139,16 @@ test_referrer(void **state)
 	assert_int_equal(cases_refer(r, &m, REFERRAL, sizeof(REFERRAL), &e), 0);
 	assert_int_equal(r->n_legs, 2);
 	r = reload(r);
+	/* Its message refused on the way: only a pending leg closes, and
+	 * then the case may go there again. */
+	assert_false(cases_undelivered(r, r->legs[0], "refused", 130));
+	assert_true(cases_undelivered(r, r->legs[1], "refused: denied", 130));
+	assert_int_equal(
+	    r->legs[1]->state, SIRA__V1__LEG_STATE__LEG_STATE_UNDELIVERED);
+	assert_string_equal(last_action(r), "referral.undelivered");
+	assert_false(cases_undelivered(r, r->legs[1], "again", 131));
+	m = msg(POL, NGO, 8, 140);
+	assert_int_equal(cases_refer(r, &m, REFERRAL, sizeof(REFERRAL), &e), 0);
 	sira__v1__case_record__free_unpacked(r, NULL);
 }
 
