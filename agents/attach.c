@@ -56,6 +56,15 @@ chunks_for(uint64_t padded, uint32_t chunk)
 	return padded == 0 ? 1 : (padded + chunk - 1) / chunk;
 }
 
+/* Plaintext bytes of chunk i of a padded stream cut in chunk-byte pieces. */
+static size_t
+chunk_bytes(uint64_t padded, uint64_t i, uint32_t chunk)
+{
+	uint64_t off = i * chunk;
+
+	return padded - off < chunk ? (size_t)(padded - off) : chunk;
+}
+
 uint64_t
 attach_ct_len(uint64_t plaintext_len, uint32_t chunk_size)
 {
@@ -132,9 +141,7 @@ seal_chunks(struct stream *s, const uint8_t *msgid, uint32_t index, int in_fd,
 
 	for (uint64_t i = 0; i < n_chunks; i++) {
 		uint64_t off = i * info->chunk_size;
-		size_t n = padded - off < info->chunk_size ?
-		    (size_t)(padded - off) :
-		    info->chunk_size;
+		size_t n = chunk_bytes(padded, i, info->chunk_size);
 		unsigned long long ctlen;
 		uint8_t tag = i + 1 == n_chunks ?
 		    crypto_secretstream_xchacha20poly1305_TAG_FINAL :
@@ -257,9 +264,7 @@ open_chunks(struct stream *s, const uint8_t *msgid, uint32_t index,
 
 	for (uint64_t i = 0; i < n_chunks; i++) {
 		uint64_t off = i * expect->chunk_size;
-		size_t n = padded - off < expect->chunk_size ?
-		    (size_t)(padded - off) :
-		    expect->chunk_size;
+		size_t n = chunk_bytes(padded, i, expect->chunk_size);
 		if ((rc = open_chunk(s, msgid, index, i, i + 1 == n_chunks, n,
 			 blob_fd, err)) != 0)
 			return rc;
@@ -442,9 +447,7 @@ reseal_chunks(struct stream *in, struct stream *out,
 
 	for (uint64_t i = 0; i < n_chunks; i++) {
 		uint64_t off = i * x->chunk_size;
-		size_t n = padded - off < x->chunk_size ?
-		    (size_t)(padded - off) :
-		    x->chunk_size;
+		size_t n = chunk_bytes(padded, i, x->chunk_size);
 		bool last = i + 1 == n_chunks;
 		if ((rc = open_chunk(in, sp->msgid, sp->index, i, last, n,
 			 spool_fd, err)) != 0)

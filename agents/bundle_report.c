@@ -38,22 +38,6 @@ party(const struct custody_party *p)
 	return j;
 }
 
-/* Control or invisible characters, lines and tabs excepted. */
-static bool
-lines_unsafe(const char *p, size_t len)
-{
-	size_t start = 0;
-
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && p[i] != '\n' && p[i] != '\t')
-			continue;
-		if (text_has_control(p + start, i - start))
-			return true;
-		start = i + 1;
-	}
-	return false;
-}
-
 /* A workflow payload as JSON (a referral, an answer, a file request...),
  * or the content if it is text safe to show (lines and tabs only), else
  * NULL. */
@@ -61,19 +45,12 @@ static json_t *
 content(int kind, const uint8_t *p, size_t len)
 {
 	json_t *j = report_payload_json(kind, p, len);
-	size_t start = 0;
 
 	if (j != NULL)
 		return j;
-	if (!text_is_utf8((const char *)p, len))
+	if (!text_is_utf8((const char *)p, len) ||
+	    text_has_control_lines((const char *)p, len))
 		return NULL;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && p[i] != '\n' && p[i] != '\t')
-			continue;
-		if (text_has_control((const char *)p + start, i - start))
-			return NULL;
-		start = i + 1;
-	}
 	return json_stringn((const char *)p, len);
 }
 
@@ -182,7 +159,8 @@ print_content(const json_t *m)
 
 	if (json_is_object(c)) {
 		dump = json_dumps(c, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (dump != NULL && lines_unsafe(dump, strlen(dump))) {
+		if (dump != NULL &&
+		    text_has_control_lines(dump, strlen(dump))) {
 			free(dump);
 			dump = json_dumps(c,
 			    JSON_INDENT(2) | JSON_PRESERVE_ORDER |

@@ -64,17 +64,12 @@ hex_json(const ProtobufCBinaryData *b)
 static const char *
 safe(const char *s)
 {
-	size_t len = strlen(s), start = 0;
+	size_t len = strlen(s);
 
 	if (!text_is_utf8(s, len))
 		return "(hidden: not UTF-8)";
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && s[i] != '\n')
-			continue;
-		if (text_has_control(s + start, i - start))
-			return "(hidden: control characters)";
-		start = i + 1;
-	}
+	if (text_has_control_lines(s, len))
+		return "(hidden: control characters)";
 	return s;
 }
 

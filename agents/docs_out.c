@@ -25,21 +25,6 @@
 #include "fileio.h"
 #include "text.h"
 
-/* Length of the UTF-8 sequence led by c, or 0 for a byte that leads none. */
-static size_t
-utf8_len(unsigned char c)
-{
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return 2;
-	if (c >= 0xe0 && c <= 0xef)
-		return 3;
-	if (c >= 0xf0 && c <= 0xf4)
-		return 4;
-	return 0;
-}
-
 void
 docs_name_safe(const char *path, char out[SIRA_FILENAME_MAX + 1])
 {
@@ -48,7 +33,8 @@ docs_name_safe(const char *path, char out[SIRA_FILENAME_MAX + 1])
 
 	base = base != NULL ? base + 1 : path;
 	for (p = base; *p != '\0';) {
-		size_t n = utf8_len((unsigned char)*p), have = strnlen(p, 4);
+		size_t n = text_utf8_len((unsigned char)*p),
+		       have = strnlen(p, 4);
 		bool valid = n > 0 && n <= have && text_is_utf8(p, n);
 		bool ok = valid && !text_has_control(p, n);
 		if (!valid)

@@ -203,7 +203,7 @@ store_message(struct daemon *d, struct rx *x, const struct opened *o,
 		rc = workflow_incoming(d->a, t,
 		    &(struct wf_incoming){ h->sender_agency_id, (int)h->kind,
 			o->manifest->case_ref, h->message_id.data, o->payload,
-			o->payload_len, now, 0 },
+			o->payload_len, now, (int)x->sender->role },
 		    err);
 	if (bytes != NULL)
 		sodium_memzero(bytes, len);

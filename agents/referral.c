@@ -741,22 +741,6 @@ charset_ok(enum kind kind, const char *s, size_t len)
 	return kind != K_COUNTRY || len == 2;
 }
 
-/* Control characters in s[0..len), newline and tab excepted. */
-static bool
-has_control_but_lines(const char *s, size_t len)
-{
-	size_t start = 0;
-
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && s[i] != '\n' && s[i] != '\t')
-			continue;
-		if (text_has_control(s + start, i - start))
-			return true;
-		start = i + 1;
-	}
-	return false;
-}
-
 static int
 check_text(
     struct ctx *c, const struct field *f, const char *path, const char *s)
@@ -771,7 +755,7 @@ check_text(
 	if (!text_is_utf8(s, len))
 		return sira_err_set(
 		    c->err, SIRA_EINVAL, "%s: not valid UTF-8 text", path);
-	if (f->kind == K_LINES ? has_control_but_lines(s, len) :
+	if (f->kind == K_LINES ? text_has_control_lines(s, len) :
 				 text_has_control(s, len))
 		return sira_err_set(c->err, SIRA_EINVAL,
 		    "%s: contains a control character (%s)", path,

@@ -206,22 +206,6 @@ report_outbox(struct agent *a, int json, struct sira_err *err)
 	return 0;
 }
 
-/* Control or invisible characters in p[0..len), lines and tabs excepted. */
-static bool
-lines_have_control(const char *p, size_t len)
-{
-	size_t start = 0;
-
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && p[i] != '\n' && p[i] != '\t')
-			continue;
-		if (text_has_control(p + start, i - start))
-			return true;
-		start = i + 1;
-	}
-	return false;
-}
-
 /* Print payload bytes if they are readable text, else say what they are. */
 static json_t *
 content(int kind, const uint8_t *p, size_t len)
@@ -233,7 +217,7 @@ content(int kind, const uint8_t *p, size_t len)
 	/* Lines and tabs are fine; any other control or invisible character
 	 * could drive or fool the terminal, so such content is not shown. */
 	if (text_is_utf8((const char *)p, len) &&
-	    !lines_have_control((const char *)p, len))
+	    !text_has_control_lines((const char *)p, len))
 		return json_stringn((const char *)p, len);
 	return json_sprintf("(%zu bytes, not text)", len);
 }
@@ -344,7 +328,8 @@ print_content(const json_t *v)
 	 * in it carries invisible or control characters. */
 	if (text == NULL) {
 		dump = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (dump != NULL && lines_have_control(dump, strlen(dump))) {
+		if (dump != NULL &&
+		    text_has_control_lines(dump, strlen(dump))) {
 			free(dump);
 			dump = json_dumps(v,
 			    JSON_INDENT(2) | JSON_PRESERVE_ORDER |

@@ -54,7 +54,7 @@ workflow_ref_valid(const char *ref)
 static int
 check_text(const char *what, const char *s, bool required, struct sira_err *err)
 {
-	size_t len = s != NULL ? strlen(s) : 0, start = 0;
+	size_t len = s != NULL ? strlen(s) : 0;
 
 	if (len == 0)
 		return required ? sira_err_set(err, SIRA_EINVAL,
@@ -64,15 +64,9 @@ check_text(const char *what, const char *s, bool required, struct sira_err *err)
 		return sira_err_set(err, SIRA_EINVAL,
 		    "%s must be UTF-8 text of at most %d bytes", what,
 		    TEXT_MAX);
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && s[i] != '\n')
-			continue;
-		if (text_has_control(s + start, i - start))
-			return sira_err_set(err, SIRA_EINVAL,
-			    "%s contains control or invisible characters",
-			    what);
-		start = i + 1;
-	}
+	if (text_has_control_lines(s, len))
+		return sira_err_set(err, SIRA_EINVAL,
+		    "%s contains control or invisible characters", what);
 	return 0;
 }
 
@@ -813,16 +807,12 @@ int
 workflow_incoming(struct agent *a, struct vault_txn *t,
     const struct wf_incoming *in, struct sira_err *err)
 {
-	struct wf_incoming x = *in;
 	Sira__V1__CaseRecord *r = NULL;
-	enum sira_role role = SIRA_ROLE_UNSPECIFIED;
 	int rc;
 
 	if (in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT ||
 	    !workflow_ref_valid(in->case_ref))
 		return 0; /* not about a case */
-	if (peers_role(a, t, in->sender, in->at, &role, NULL) == 0)
-		x.sender_role = (int)role;
 	rc = cases_load(t, in->case_ref, &r, NULL);
 	if (rc == -SIRA_ENOTFOUND)
 		r = cases_new(in->case_ref, in->at);
@@ -838,7 +828,7 @@ workflow_incoming(struct agent *a, struct vault_txn *t,
 	if (in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE)
 		(void)cases_event(r, in->at, in->sender, "note.received", NULL,
 		    in->message_id);
-	else if (workflow_apply(r, a->me->agency_id, &x) != 0)
+	else if (workflow_apply(r, a->me->agency_id, in) != 0)
 		log_event(LOG_WARN, "case.anomaly", "from=%s kind=%s",
 		    in->sender, envelope_kind_name(in->kind));
 	rc = cases_save(t, r, in->at, err);

@@ -81,7 +81,8 @@ struct wf_incoming {
 	const uint8_t *payload;
 	size_t len;
 	uint64_t at;     /* when it was received */
-	int sender_role; /* enum sira_role from our directory, 0 if unknown */
+	int sender_role; /* enum sira_role of the sender's verified certificate
+			  */
 };
 
 /*

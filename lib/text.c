@@ -9,9 +9,8 @@
 
 #include "text.h"
 
-/* Length of the sequence led by byte c, or 0 if c cannot lead one. */
-static size_t
-seq_len(unsigned char c)
+size_t
+text_utf8_len(unsigned char c)
 {
 	if (c < 0x80)
 		return 1;
@@ -31,7 +30,7 @@ text_is_utf8(const char *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t n = seq_len(p[i]);
+		size_t n = text_utf8_len(p[i]);
 		uint32_t cp;
 
 		if (n == 0 || n > len - i)
@@ -80,6 +79,21 @@ text_has_control(const char *s, size_t len)
 		if (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
 		    p[i + 1] <= 0x9f)
 			return true;
+	}
+	return false;
+}
+
+bool
+text_has_control_lines(const char *s, size_t len)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != '\n' && s[i] != '\t')
+			continue;
+		if (text_has_control(s + start, i - start))
+			return true;
+		start = i + 1;
 	}
 	return false;
 }

@@ -20,4 +20,15 @@ bool text_is_utf8(const char *s, size_t len);
  */
 bool text_has_control(const char *s, size_t len);
 
+/*
+ * text_has_control for text shown as lines: newlines and tabs are allowed,
+ * every other control or invisible character is not (notes, reasons,
+ * contents behind a bar).
+ */
+bool text_has_control_lines(const char *s, size_t len);
+
+/* Length of the UTF-8 sequence led by byte c, or 0 if c cannot lead one
+ * (continuation bytes, overlong leads, leads beyond U+10FFFF). */
+size_t text_utf8_len(unsigned char c);
+
 #endif

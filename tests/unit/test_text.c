@@ -314,6 +314,43 @@ test_controls(void **state)
 	assert_true(control("ab\xc2\x85", 4));
 }
 
+/* Lines and tabs pass, everything text_has_control refuses still does,
+ * on any line; the lead-byte table agrees with the validator. */
+static void
+test_control_lines(void **state)
+{
+	static const char *const ok[] = { "", "une ligne", "deux\nlignes",
+		"a\tb\n\tc\n", "\n\n", "Réinsertion\nfamiliale" };
+	static const char *const bad[] = { "a\rb", "x\n\x1b[2J", "\x7f",
+		"un\nA\xe2\x80\xae"
+		"B",
+		"\n\n\xc2\x85" };
+	unsigned char b[4] = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_false(text_has_control_lines(ok[i], strlen(ok[i])));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_true(text_has_control_lines(bad[i], strlen(bad[i])));
+	assert_true(text_has_control("\n", 1)); /* the plain check refuses */
+	for (unsigned c = 0; c < 256; c++) {
+		size_t n = text_utf8_len((unsigned char)c);
+		b[0] = (unsigned char)c;
+		b[1] = b[2] = b[3] = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+		if (c == 0xed)
+			b[1] = 0x80; /* below the surrogates */
+		if (c == 0xf4)
+			b[1] = 0x80; /* below U+10FFFF */
+		if (n == 0)
+			assert_false(text_is_utf8((const char *)b, 1) ||
+			    text_is_utf8((const char *)b, 2) ||
+			    text_is_utf8((const char *)b, 3) ||
+			    text_is_utf8((const char *)b, 4));
+		else
+			assert_true(text_is_utf8((const char *)b, n));
+	}
+}
+
 int
 main(void)
 {
@@ -322,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_utf8_invalid),
 		cmocka_unit_test(test_utf8_exhaustive),
 		cmocka_unit_test(test_controls),
+		cmocka_unit_test(test_control_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
