@@ -75,7 +75,50 @@ int book_put_out(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now,
 int book_get_in(struct vault_txn *t, const uint8_t *msgid,
     Sira__V1__InboxEntry **out, struct sira_err *err);
 const char *book_state_name(int state);
+/* The next time the daemon should look at e (outq.c indexes it). */
+void book_schedule(Sira__V1__OutboxEntry *e, uint64_t at);
 /* 16 fresh random bytes: message ids, request ids. */
 void book_new_id(uint8_t id[16]);
+
+/*
+ * outq.c: the index of outbox entries still being worked on (see the
+ * file). book_put_out keeps it in step with every entry it stores.
+ */
+#define OUTQ_KEY_LEN 25
+#define OUTQ_VERSION 1 /* vault counter "outq.version": index complete */
+
+/* One index row: an entry in state, due at due. */
+struct outq_row {
+	int state;
+	uint64_t due;
+	uint8_t id[16];
+};
+
+/* Is state one the daemon still works on (queued, sealed, accepted)? */
+bool outq_live(int state);
+void outq_key(int state, uint64_t due, const uint8_t id[16],
+    uint8_t key[static OUTQ_KEY_LEN]);
+void outq_parse(const uint8_t key[static OUTQ_KEY_LEN], struct outq_row *row);
+/* Make e's index row agree with its state and next_at (inside t). */
+int outq_sync(
+    struct vault_txn *t, Sira__V1__OutboxEntry *e, struct sira_err *err);
+/* Is row the one e records as its own? */
+bool outq_claims(const Sira__V1__OutboxEntry *e, const struct outq_row *row);
+/* Delete a row (gone already is fine). */
+int outq_drop(
+    struct vault_txn *t, const struct outq_row *row, struct sira_err *err);
+/*
+ * Up to max rows due at now (next_at <= now) of the states whose bit
+ * (1 << state) is in states, most overdue first, into rows[0..*n).
+ */
+int outq_due(struct vault_txn *t, uint64_t now, unsigned states,
+    struct outq_row *rows, size_t max, size_t *n, struct sira_err *err);
+/* Every row of state, due or not, into a fresh *rows (caller frees). */
+int outq_all(struct vault_txn *t, int state, struct outq_row **rows, size_t *n,
+    struct sira_err *err);
+/* Index the live entries of an outbox written before the index existed
+ * (once: sets "outq.version"); *indexed receives how many. */
+int outq_rebuild(
+    struct vault_txn *t, uint64_t now, size_t *indexed, struct sira_err *err);
 
 #endif

@@ -171,6 +171,8 @@ book_put_out(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now,
 	int rc;
 
 	e->updated_at = now;
+	if ((rc = outq_sync(t, e, err)) != 0)
+		return rc;
 	if ((rc = wire_pack(&e->base, &bytes, &len, err)) != 0)
 		return rc;
 	rc = vault_put(
@@ -178,6 +180,12 @@ book_put_out(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now,
 	sodium_memzero(bytes, len);
 	free(bytes);
 	return rc;
+}
+
+void
+book_schedule(Sira__V1__OutboxEntry *e, uint64_t at)
+{
+	e->next_at = at;
 }
 
 void
@@ -208,6 +216,7 @@ book_queue(struct vault_txn *t, const char *const *to, size_t n_to, int kind,
 	e.payload.len = len;
 	e.queued_at = now;
 	e.ttl = ttl;
+	e.next_at = now; /* the daemon seals it at once */
 	if ((rc = book_put_out(t, &e, now, err)) != 0)
 		return rc;
 	for (size_t i = 0; i < n_to && rc == 0; i++)

@@ -27,7 +27,8 @@
 
 #define HEARTBEAT 5
 #define DIR_EVERY 600
-#define PUMP_EVERY 2
+#define PUMP_EVERY 1
+#define PENDING_TTL 20 /* an answer this late is not coming */
 
 void
 daemon_expect(struct daemon *d, uint64_t request_id, enum pending_kind kind,
@@ -48,6 +49,7 @@ daemon_expect(struct daemon *d, uint64_t request_id, enum pending_kind kind,
 	if (id != NULL)
 		memcpy(p->id, id, 16);
 	p->sent_at = now;
+	p->ttl = PENDING_TTL;
 }
 
 bool
@@ -67,6 +69,34 @@ daemon_pending_kind(struct daemon *d, enum pending_kind kind)
 		if (d->pending[i].kind == kind)
 			return true;
 	return false;
+}
+
+size_t
+daemon_pending_count(const struct daemon *d, enum pending_kind kind)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n_pending; i++)
+		n += d->pending[i].kind == kind;
+	return n;
+}
+
+/*
+ * Forget requests unanswered for their time (PENDING_TTL; a submission
+ * also its transfer time on a slow link): the broker may have refused
+ * them without naming them (a rate-limit Nack comes before the frame is
+ * read), and a request still pending is never sent again. A late answer
+ * is then ignored; the request is simply made again.
+ */
+static void
+expire_pending(struct daemon *d, uint64_t now)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < d->n_pending; i++)
+		if (now - d->pending[i].sent_at < d->pending[i].ttl)
+			d->pending[j++] = d->pending[i];
+	d->n_pending = j;
 }
 
 /* Remove and return the pending request answered by request_id. */
@@ -332,6 +362,7 @@ static void
 on_welcome(struct daemon *d, const Sira__V1__Welcome *w, uint64_t now)
 {
 	d->session = true;
+	link_pace(&d->link, w->rate, w->burst);
 	d->skew = (int64_t)w->broker_time - (int64_t)now;
 	if (d->skew > 300 || d->skew < -300)
 		log_event(LOG_WARN, "clock.skew",
@@ -339,6 +370,10 @@ on_welcome(struct daemon *d, const Sira__V1__Welcome *w, uint64_t now)
 		    (long long)d->skew);
 	log_event(LOG_INFO, "link.up", "spooled=%llu",
 	    (unsigned long long)w->spooled);
+	/* What waited for a connection is submitted now, not at its next
+	 * retry. */
+	d->wake_states |= 1u << SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_SEALED;
+	d->last_pump = 0;
 	(void)daemon_request_directory(d, now);
 	d->last_prekey = 0; /* publish on this session */
 }
@@ -394,7 +429,10 @@ on_frame(struct daemon *d, const Sira__V1__Frame *f, uint64_t now)
 		take_directory(d, f->directory_response, now);
 		if (d->synced)
 			release_held(d, now);
-		d->last_pump = 0; /* new prekeys may unblock the outbox now */
+		/* New prekeys may unblock every queued message now. */
+		d->wake_states |= 1u
+		    << SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED;
+		d->last_pump = 0;
 		break;
 	case SIRA__V1__FRAME__BODY_ACCEPTED:
 		if (known && p.kind == P_PREKEY)
@@ -543,7 +581,8 @@ timers(struct daemon *d, const struct schedule *sc, uint64_t now)
 	    (sc->rotate < 120 ? sc->rotate / 2 + 1 : 60))
 		prekeys(d, sc, now);
 	docs_in_tick(d, now);
-	if (now - d->last_pump >= PUMP_EVERY) {
+	expire_pending(d, now);
+	if (d->pump_more || now - d->last_pump >= PUMP_EVERY) {
 		(void)outbound_pump(d, now);
 		d->last_pump = now;
 	}
@@ -570,6 +609,11 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 	}
 	log_event(LOG_INFO, "agent.started", "agency=%s broker=%s",
 	    a->me->agency_id, a->home.broker);
+	if ((rc = outbound_start(d, clock_now(), err)) != 0) {
+		link_close(&d->link);
+		free(d);
+		return rc;
+	}
 	docs_sweep(a);
 	if (a->me->not_after < clock_now() + AGENT_EXPIRY_WARN) {
 		char until[SIRA_TIME_STR_LEN];
@@ -583,7 +627,8 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 		enum link_event ev;
 		bool nudged;
 		uint64_t now;
-		if (link_poll(&d->link, 500, &f, &ev, &nudged) != 0)
+		if (link_poll(&d->link, d->pump_more ? 0 : 500, &f, &ev,
+			&nudged) != 0)
 			continue;
 		now = clock_now();
 		if (ev == LINK_UP)
@@ -610,6 +655,7 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 	for (size_t i = 0; i < d->n_held; i++)
 		free(d->held[i].envelope);
 	link_close(&d->link);
+	free(d->wake);
 	log_event(LOG_INFO, "agent.stopped", "received=%llu",
 	    (unsigned long long)d->received);
 	free(d);

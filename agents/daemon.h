@@ -20,8 +20,11 @@ struct pending {
 	enum pending_kind kind;
 	uint8_t id[16]; /* local id (submit, proof) or prekey key id */
 	uint64_t sent_at;
-	uint64_t old_size; /* proof: the checkpoint size consistency is
-			      asked from (ours when the request left) */
+	uint64_t old_size;  /* proof: the checkpoint size consistency is
+			       asked from (ours when the request left) */
+	uint64_t ttl;       /* seconds to wait for the answer */
+	uint64_t held_size; /* proof: the checkpoint we held when asking */
+	uint8_t held_root[32];
 };
 
 /* A delivery held until this session's directory (and CRL) is in. */
@@ -118,6 +121,13 @@ struct daemon {
 	uint64_t received, sent, refused, gaps;
 	struct upload up;
 	struct download down;
+	/* The outbox pump (outbound.c): rows woken by an event, the states
+	 * to wake at the next pump, whether work was left for next time. */
+	struct outq_row *wake;
+	size_t n_wake;
+	unsigned wake_states; /* 1 << OutboxState */
+	bool pump_more;
+	uint64_t out_fail_quiet_until;
 };
 
 /* daemon.c */
@@ -129,10 +139,14 @@ bool daemon_pending_has(
     struct daemon *d, enum pending_kind kind, const uint8_t *id);
 void daemon_alarm(struct daemon *d, const char *what);
 bool daemon_pending_kind(struct daemon *d, enum pending_kind kind);
+size_t daemon_pending_count(const struct daemon *d, enum pending_kind kind);
 void daemon_rehello(struct daemon *d, uint64_t now);
 int daemon_request_directory(struct daemon *d, uint64_t now);
 
 /* outbound.c */
+/* At start: index an outbox older than its index, wake what waited. */
+int outbound_start(struct daemon *d, uint64_t now, struct sira_err *err);
+/* Work on what is due (bounded; sets d->pump_more if work is left). */
 int outbound_pump(struct daemon *d, uint64_t now);
 void outbound_accepted(struct daemon *d, const struct pending *p,
     const Sira__V1__Accepted *acc, uint64_t now);

@@ -90,6 +90,8 @@ void docs_up_progress(
     const Sira__V1__OutboxEntry *e, uint64_t *done, uint64_t *total);
 
 /* Delete e's spool directory once the broker holds the message. */
+/* The same by local id, for a message known to be held by the broker. */
+void docs_release_id(const struct home *h, const uint8_t local_id[16]);
 void docs_release(const struct home *h, const Sira__V1__OutboxEntry *e);
 
 /*

@@ -141,16 +141,21 @@ docs_up_progress(
 }
 
 void
-docs_release(const struct home *h, const Sira__V1__OutboxEntry *e)
+docs_release_id(const struct home *h, const uint8_t local_id[16])
 {
 	char dir[PATH_MAX];
 	struct stat st;
 
-	if (e->n_docs == 0 || e->local_id.len != 16 ||
-	    docs_spool_dir(h, e->local_id.data, dir, NULL) != 0 ||
-	    stat(dir, &st) != 0)
+	if (docs_spool_dir(h, local_id, dir, NULL) != 0 || stat(dir, &st) != 0)
 		return;
 	docs_rmtree(dir);
+}
+
+void
+docs_release(const struct home *h, const Sira__V1__OutboxEntry *e)
+{
+	if (e->n_docs > 0 && e->local_id.len == 16)
+		docs_release_id(h, e->local_id.data);
 }
 
 /* Whether spool directory name belongs to an entry still waiting for the

@@ -168,10 +168,10 @@ set_progress(Sira__V1__OutboxEntry *e, Sira__V1__DocOut *doc, const void *arg)
 static void
 set_complete(Sira__V1__OutboxEntry *e, Sira__V1__DocOut *doc, const void *arg)
 {
-	(void)e;
 	(void)arg;
 	doc->uploaded = doc->ct_len;
 	doc->complete = true;
+	book_schedule(e, 0); /* the next blob, or Submit: at once */
 }
 
 static void

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 #include <zmq.h>
@@ -14,6 +15,9 @@
 #include "wire.h"
 
 #define FRAME_MAX (SIRA_ENVELOPE_MAX + 8192)
+/* Until the broker's Welcome says otherwise: 80 % of its defaults. */
+#define PACE_RATE 40
+#define PACE_BURST 400
 
 static int
 nudge_endpoint(const struct home *h, char out[PATH_MAX + 16])
@@ -72,7 +76,60 @@ link_open(struct link *l, const struct agent *a, struct sira_err *err)
 		return sira_err_set(err, SIRA_EIO, "cannot set up the link: %s",
 		    zmq_strerror(e));
 	}
+	l->rate = PACE_RATE;
+	l->burst = l->tokens = PACE_BURST;
 	return 0;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+refill(struct link *l)
+{
+	uint64_t now = mono_ms();
+
+	if (now > l->refill_ms) {
+		l->tokens += (double)(now - l->refill_ms) * l->rate / 1000.0;
+		if (l->tokens > l->burst)
+			l->tokens = l->burst;
+	}
+	l->refill_ms = now;
+}
+
+void
+link_pace(struct link *l, uint32_t rate, uint32_t burst)
+{
+	if (rate == 0 || burst == 0)
+		return; /* an older broker: keep the defaults */
+	l->rate = 0.8 * rate;
+	l->burst = 0.8 * burst < 1.0 ? 1.0 : 0.8 * burst;
+	if (l->tokens > l->burst)
+		l->tokens = l->burst;
+}
+
+void
+link_pause(struct link *l, uint64_t seconds)
+{
+	refill(l);
+	if (seconds > 60)
+		seconds = 60;
+	l->tokens = -(double)(seconds > 0 ? seconds : 1) * l->rate;
+}
+
+/* Work that can wait leaves half the bucket to what cannot: acks of
+ * deliveries, heartbeats, Hello. */
+bool
+link_can_send(struct link *l)
+{
+	refill(l);
+	return l->tokens >= l->burst / 2.0;
 }
 
 void
@@ -106,6 +163,8 @@ link_send(struct link *l, Sira__V1__Frame *f, uint64_t *request_id)
 		return -SIRA_ENOMEM;
 	rc = zmq_send(l->sock, buf, len, ZMQ_DONTWAIT) == -1 ? -SIRA_EIO : 0;
 	free(buf);
+	refill(l);
+	l->tokens -= 1.0 + (double)(len >> 16);
 	return rc;
 }
 

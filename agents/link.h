@@ -23,12 +23,25 @@ struct link {
 	void *mon;   /* PAIR socket receiving monitor events */
 	void *nudge; /* PULL socket the CLI pokes after queueing */
 	uint64_t next_request;
+	/* Pacing under the broker's rate limit (its Welcome says it): a
+	 * token bucket charged like the broker charges, 1 per frame plus 1
+	 * per 64 KiB. */
+	double tokens, rate, burst;
+	uint64_t refill_ms;
 };
 
 enum link_event { LINK_NONE, LINK_UP, LINK_DOWN };
 
 int link_open(struct link *l, const struct agent *a, struct sira_err *err);
 void link_close(struct link *l);
+
+/* Pace at most rate frames/s with bursts of burst (80 % of what the
+ * broker allows, so clocks and rounding never reach its limit). */
+void link_pace(struct link *l, uint32_t rate, uint32_t burst);
+/* The broker said slow down: send nothing for seconds. */
+void link_pause(struct link *l, uint64_t seconds);
+/* May work that can wait (a submission, a proof request) be sent now? */
+bool link_can_send(struct link *l);
 
 /* Send f (request id assigned and returned in *request_id). */
 int link_send(struct link *l, Sira__V1__Frame *f, uint64_t *request_id);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "clock.h"
 #include "daemon.h"
 #include "docs.h"
@@ -26,7 +28,12 @@
 #include "signed.h"
 #include "wire.h"
 
-#define OUT_MAX 256 /* entries handled per pump */
+#define ROUND 64  /* entries per write transaction */
+#define ROUNDS 16 /* transactions per pump; more waits for the next loop */
+#define SUBMIT_WINDOW 64 /* submissions waiting for the broker's answer */
+#define PROOF_RETRY 30   /* seconds before asking a lost proof again */
+#define EXPIRY_GRACE 600 /* clock slack before an accepted one expires */
+#define STEP_RETRY 60    /* after a step failed on its own */
 
 #define Q SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED
 #define SEALED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_SEALED
@@ -35,23 +42,8 @@
 #define REFUSED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_REFUSED
 #define EXPIRED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_EXPIRED
 
-struct todo {
-	uint8_t ids[OUT_MAX][16];
-	size_t n;
-};
-
-static int
-collect(
-    void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
-{
-	struct todo *td = ctx;
-
-	(void)val;
-	(void)vlen;
-	if (klen == 16 && td->n < OUT_MAX)
-		memcpy(td->ids[td->n++], key, 16);
-	return td->n < OUT_MAX ? 0 : 1;
-}
+static void ask_proof(struct daemon *d, struct vault_txn *t, const uint8_t *id,
+    uint64_t leaf, uint64_t size, uint64_t now);
 
 /* Mark e refused; the detail is copied (e owns its strings) with any
  * control character replaced: it may come from the broker. */
@@ -74,7 +66,8 @@ refuse(Sira__V1__OutboxEntry *e, int code, const char *detail)
 	}
 }
 
-/* Next per-pair sequence number with agency (detects dropped messages). */
+/* Next per-pair sequence number with agency (detects dropped messages);
+ * spent by spend_pair_seqs only once the envelope is sealed and stored. */
 static uint64_t
 next_pair_seq(struct vault_txn *t, const char *agency)
 {
@@ -83,8 +76,21 @@ next_pair_seq(struct vault_txn *t, const char *agency)
 
 	(void)snprintf(name, sizeof(name), "seq:%s", agency);
 	(void)vault_counter_get(t, name, &v);
-	(void)vault_counter_put(t, name, v + 1, NULL);
 	return v + 1;
+}
+
+static int
+spend_pair_seqs(struct vault_txn *t, const Sira__V1__OutboxEntry *e,
+    const struct seal_recipient *rs)
+{
+	char name[SIRA_AGENCY_ID_MAX + 8];
+	int rc = 0;
+
+	for (size_t i = 0; i < e->n_to && rc == 0; i++) {
+		(void)snprintf(name, sizeof(name), "seq:%s", e->to[i]);
+		rc = vault_counter_put(t, name, rs[i].pair_seq, NULL);
+	}
+	return rc;
 }
 
 /* Store the sealed envelope and what receipts will be checked against. */
@@ -189,7 +195,10 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 		e->signed_manifest.data = (uint8_t *)(uintptr_t)sm;
 		e->signed_manifest.len = smlen; /* borrowed: see unrecord() */
 	}
-	if ((rc = book_put_out(t, e, now, err)) == 0)
+	e->attempts = 0;       /* from now on: submissions */
+	book_schedule(e, now); /* submit in the pump's next round */
+	if ((rc = spend_pair_seqs(t, e, rs)) == 0 &&
+	    (rc = book_put_out(t, e, now, err)) == 0)
 		rc = book_audit(
 		    t, now, "sealed", e->to[0], m.message_id, 0, err);
 	unrecord(e);
@@ -216,106 +225,357 @@ submit(struct daemon *d, Sira__V1__OutboxEntry *e, uint64_t now)
 	if (link_send(&d->link, &f, &req) != 0)
 		return -SIRA_EIO;
 	daemon_expect(d, req, P_SUBMIT, e->local_id.data, now);
+	/* An answer needs the envelope to travel: 8 KiB/s at worst. */
+	d->pending[d->n_pending - 1].ttl += e->envelope.len / 8192;
 	return 0;
 }
 
-/* Retry gently on bad links: 5 s, doubling up to 5 minutes. */
-static bool
-retry_due(const Sira__V1__OutboxEntry *e, uint64_t now)
+/* Seconds to wait after attempt n (0-based): first, doubling, capped. */
+static uint64_t
+backoff(uint32_t n, uint64_t first, uint64_t cap)
 {
-	uint64_t wait = 5u << (e->attempts < 6 ? e->attempts : 6);
+	uint64_t wait = first << (n < 7 ? n : 7);
 
-	return now >= e->updated_at + (wait > 300 ? 300 : wait);
+	return wait > cap ? cap : wait;
 }
 
-/* One entry's step; returns 0 or a store error. */
+static int
+expire(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now)
+{
+	int rc;
+
+	e->state = EXPIRED;
+	if ((rc = book_put_out(t, e, now, NULL)) != 0)
+		return rc;
+	return book_audit(
+	    t, now, "expired", e->to[0], e->local_id.data, SIRA_EEXPIRED, NULL);
+}
+
+/* A queued entry: seal it, or say why not yet and when to try again. */
+static int
+step_queued(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
+    uint64_t now)
+{
+	struct sira_err why;
+	int rc;
+
+	if (now >= e->queued_at + e->ttl)
+		return expire(t, e, now);
+	sira_err_clear(&why);
+	if ((rc = seal_entry(d, t, e, now, &why)) == 0) {
+		d->dir_wait = 3;
+		return 0; /* stored as sealed, due at once */
+	}
+	if (rc == -SIRA_EUNKNOWN_AGENCY && d->last_dir > e->queued_at) {
+		refuse(e, rc, why.msg);
+		if ((rc = book_put_out(t, e, now, NULL)) != 0)
+			return rc;
+		return book_audit(t, now, "refused", e->to[0], e->local_id.data,
+		    SIRA_EUNKNOWN_AGENCY, NULL);
+	}
+	/* Not sealable yet (no prekey, stale list): ask the directory
+	 * again after 3 s, then backing off to 5 minutes, so a recipient
+	 * that never connected does not flood a 2G link. A directory that
+	 * arrives wakes every queued entry (daemon.c). */
+	if ((rc == -SIRA_EPREKEY || rc == -SIRA_EUNKNOWN_AGENCY ||
+		rc == -SIRA_ECRL_STALE) &&
+	    d->session && now - d->last_dir >= d->dir_wait) {
+		d->last_dir = now;
+		d->dir_wait = d->dir_wait >= 150 ? 300 : 2 * d->dir_wait;
+		(void)daemon_request_directory(d, now);
+	}
+	if (rc != -SIRA_EPREKEY && rc != -SIRA_EUNKNOWN_AGENCY &&
+	    rc != -SIRA_ECRL_STALE)
+		return rc; /* the step failed: the pump undoes and logs it */
+	book_schedule(e, now + backoff(e->attempts++, 3, 300));
+	return book_put_out(t, e, now, NULL);
+}
+
+/* A sealed entry: its documents up, then Submit until Accepted. */
+static int
+step_sealed(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
+    uint64_t now)
+{
+	if (now >= e->expires_at)
+		return expire(t, e, now);
+	if (!docs_uploaded(e)) {
+		docs_up_pump(d, t, e, now); /* every blob before Submit */
+		book_schedule(e, now + 2);  /* an upload is frame-driven */
+	} else if (!d->session) {
+		book_schedule(e, now + 300); /* the next Welcome wakes it */
+	} else if (daemon_pending_has(d, P_SUBMIT, e->local_id.data)) {
+		book_schedule(e, now + 30);
+	} else if (!link_can_send(&d->link)) {
+		book_schedule(e, now + 1); /* under the broker's rate */
+	} else {
+		/* Retry gently on bad links: 5 s, doubling up to 5 min. */
+		book_schedule(e, now + backoff(e->attempts++, 5, 300));
+		(void)submit(d, e, now);
+	}
+	return book_put_out(t, e, now, NULL);
+}
+
+/* Leaf index and checkpoint size of the Accepted kept in e. */
+static int
+accepted_at(const Sira__V1__OutboxEntry *e, uint64_t *leaf, uint64_t *size)
+{
+	Sira__V1__Accepted *acc =
+	    sira__v1__accepted__unpack(NULL, e->accepted.len, e->accepted.data);
+	Sira__V1__Checkpoint *cp = NULL;
+	struct signed_obj so;
+	uint8_t *raw;
+	size_t len;
+	int rc = -SIRA_EMALFORMED;
+
+	if (acc == NULL)
+		return rc;
+	*leaf = acc->leaf_index;
+	*size = acc->leaf_index + 1;
+	/* The checkpoint was verified when the Accepted came in. */
+	if (acc->checkpoint != NULL &&
+	    wire_pack(&acc->checkpoint->base, &raw, &len, NULL) == 0) {
+		if (signed_split(
+			raw, len, 4096, 4096, "checkpoint", &so, NULL) == 0) {
+			cp = sira__v1__checkpoint__unpack(
+			    NULL, so.tbs_len, so.tbs);
+			signed_clear(&so);
+		}
+		free(raw);
+	}
+	if (cp != NULL && cp->size > *leaf)
+		*size = cp->size;
+	if (cp != NULL)
+		sira__v1__checkpoint__free_unpacked(cp, NULL);
+	sira__v1__accepted__free_unpacked(acc, NULL);
+	return 0;
+}
+
+/* The broker holds it: keep its evidence, wait for every receipt. */
+static int
+step_accepted(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
+    uint64_t now)
+{
+	uint64_t leaf, size;
+
+	docs_release(&d->a->home, e); /* the broker holds the blobs */
+	if (now >= e->expires_at + EXPIRY_GRACE) {
+		/* No receipt before the broker dropped it: it can no longer
+		 * arrive (a late receipt still marks it delivered). */
+		return expire(t, e, now);
+	}
+	if (e->accepted_leaf.len == 0) {
+		/* The proof was lost with a connection: ask again. */
+		if (d->session && link_can_send(&d->link) &&
+		    !daemon_pending_has(d, P_PROOF, e->local_id.data) &&
+		    accepted_at(e, &leaf, &size) == 0)
+			ask_proof(d, t, e->local_id.data, leaf, size, now);
+		book_schedule(e, now + PROOF_RETRY);
+	} else {
+		book_schedule(e, e->expires_at + EXPIRY_GRACE);
+	}
+	return book_put_out(t, e, now, NULL);
+}
+
+/* One entry's step, in its own (child) transaction t. */
 static int
 step(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
     uint64_t now)
 {
-	struct sira_err why;
-	uint64_t deadline =
-	    e->state == Q ? e->queued_at + e->ttl : e->expires_at;
+	switch (e->state) {
+	case Q:
+		return step_queued(d, t, e, now);
+	case SEALED:
+		return step_sealed(d, t, e, now);
+	case ACCEPTED:
+		return step_accepted(d, t, e, now);
+	default:
+		return book_put_out(t, e, now, NULL); /* drops its row */
+	}
+}
+
+/* A step failed on its own (a damaged document, say): undone, logged,
+ * and looked at again later without holding back the others. */
+static int
+defer(struct vault_txn *t, const uint8_t *id, uint64_t now)
+{
+	Sira__V1__OutboxEntry *e;
 	int rc;
 
-	if (e->state >= ACCEPTED)
-		docs_release(&d->a->home, e); /* the broker holds the blobs */
-	if (e->state >= DELIVERED)
-		return 0;
-	if (now >= deadline && e->state != ACCEPTED) {
-		e->state = EXPIRED;
-		if ((rc = book_put_out(t, e, now, NULL)) != 0)
-			return rc;
-		return book_audit(t, now, "expired", e->to[0], e->local_id.data,
-		    SIRA_EEXPIRED, NULL);
+	if ((rc = book_get_out(t, id, &e, NULL)) != 0)
+		return rc;
+	book_schedule(e, now + STEP_RETRY);
+	rc = book_put_out(t, e, now, NULL);
+	sira__v1__outbox_entry__free_unpacked(e, NULL);
+	return rc;
+}
+
+/* The entry of one index row: stepped in a child transaction. */
+static int
+pump_one(struct daemon *d, struct vault_txn *t, const struct outq_row *row,
+    uint64_t now)
+{
+	Sira__V1__OutboxEntry *e = NULL;
+	struct vault_txn *c = NULL;
+	struct sira_err err;
+	char hex[33];
+	int rc, before;
+
+	sira_err_clear(&err);
+	if ((rc = vault_begin_child(t, &c, &err)) != 0)
+		return rc;
+	rc = book_get_out(c, row->id, &e, &err);
+	before = e != NULL ? (int)e->state : 0;
+	if (rc == 0 && !outq_claims(e, row)) {
+		rc = outq_drop(c, row, &err); /* stale: the entry moved on */
+	} else if (rc == 0 && (rc = step(d, c, e, now)) == 0 &&
+	    (int)e->state == before && e->index_state != 0 &&
+	    e->index_due <= now) {
+		/* Never busy on one entry. (A step that moved the entry on
+		 * may leave it due at once; it also may have handed parts of
+		 * e to the store, so e is only rewritten when it did not.) */
+		book_schedule(e, now + 1);
+		rc = book_put_out(c, e, now, &err);
+	} else if (rc == -SIRA_ENOTFOUND || rc == -SIRA_EMALFORMED) {
+		rc = outq_drop(c, row, &err); /* no entry to work on */
 	}
-	if (e->state == Q) {
-		rc = seal_entry(d, t, e, now, &why);
-		if (rc == -SIRA_EUNKNOWN_AGENCY && d->last_dir > e->queued_at) {
-			refuse(e, rc, why.msg);
-			if ((rc = book_put_out(t, e, now, NULL)) != 0)
-				return rc;
-			return book_audit(t, now, "refused", e->to[0],
-			    e->local_id.data, SIRA_EUNKNOWN_AGENCY, NULL);
-		}
-		/* Not sealable yet (no prekey, stale list): ask the directory
-		 * again after 3 s, then backing off to 5 minutes, so a
-		 * recipient that never connected does not flood a 2G link. */
-		if (rc == 0)
-			d->dir_wait = 3;
-		else if ((rc == -SIRA_EPREKEY || rc == -SIRA_EUNKNOWN_AGENCY ||
-			     rc == -SIRA_ECRL_STALE) &&
-		    d->session && now - d->last_dir >= d->dir_wait) {
-			d->last_dir = now;
-			d->dir_wait =
-			    d->dir_wait >= 150 ? 300 : 2 * d->dir_wait;
-			(void)daemon_request_directory(d, now);
-		}
-		return rc == -SIRA_EIO || rc == -SIRA_EQUOTA ? rc : 0;
+	if (rc == 0)
+		rc = vault_commit(&c, &err);
+	vault_abort(&c);
+	if (e != NULL)
+		sira__v1__outbox_entry__free_unpacked(e, NULL);
+	if (rc == 0 || rc == -SIRA_EQUOTA)
+		return rc; /* a full store fails every step: stop the round */
+	(void)sodium_bin2hex(hex, sizeof(hex), row->id, 16);
+	log_event(LOG_WARN, "outbox.step_failed", "id=%s reason=%s", hex,
+	    err.msg[0] ? err.msg : sira_strerror(rc));
+	return defer(t, row->id, now);
+}
+
+/* Rows to work on this round: woken ones first, then what is due. */
+static int
+gather(struct daemon *d, struct vault_txn *t, uint64_t now,
+    struct outq_row *rows, size_t *n, struct sira_err *err)
+{
+	unsigned states = (1u << Q) | (1u << ACCEPTED);
+	size_t k = 0, due = 0;
+	int rc;
+
+	while (k < ROUND && d->n_wake > 0)
+		rows[k++] = d->wake[--d->n_wake];
+	/* Keep a bounded number of submissions unanswered, under the
+	 * broker's rate. */
+	if (daemon_pending_count(d, P_SUBMIT) < SUBMIT_WINDOW &&
+	    link_can_send(&d->link))
+		states |= 1u << SEALED;
+	if ((rc = outq_due(t, now, states, rows + k, ROUND - k, &due, err)) !=
+	    0)
+		return rc;
+	/* A woken row may be due too: take it once. */
+	for (size_t i = k; i < k + due; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = rows[j].state == rows[i].state &&
+			    rows[j].due == rows[i].due &&
+			    memcmp(rows[j].id, rows[i].id, 16) == 0;
+		if (!dup)
+			rows[(*n)++ + k] = rows[i];
 	}
-	if (e->state == SEALED && !docs_uploaded(e)) {
-		docs_up_pump(d, t, e, now); /* every blob before Submit */
-		return 0;
-	}
-	if (e->state == SEALED && d->session &&
-	    !daemon_pending_has(d, P_SUBMIT, e->local_id.data) &&
-	    (e->attempts == 0 || retry_due(e, now))) {
-		e->attempts++;
-		if ((rc = book_put_out(t, e, now, NULL)) != 0)
-			return rc;
-		(void)submit(d, e, now);
-	}
+	*n += k;
 	return 0;
+}
+
+/* Ask for rows of the woken states (daemon.c sets d->wake_states). */
+static int
+take_wakes(struct daemon *d, struct vault_txn *t, struct sira_err *err)
+{
+	static const int states[] = { Q, SEALED };
+	int rc = 0;
+
+	for (size_t i = 0; i < 2 && rc == 0; i++) {
+		struct outq_row *rows, *grown;
+		size_t n;
+		if ((d->wake_states & (1u << states[i])) == 0)
+			continue;
+		if ((rc = outq_all(t, states[i], &rows, &n, err)) != 0)
+			break;
+		if (n == 0)
+			continue;
+		grown = realloc(d->wake, (d->n_wake + n) * sizeof(*grown));
+		if (grown == NULL) {
+			free(rows);
+			return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		}
+		d->wake = grown;
+		memcpy(d->wake + d->n_wake, rows, n * sizeof(*rows));
+		d->n_wake += n;
+		free(rows);
+	}
+	d->wake_states = 0;
+	return rc;
+}
+
+/* One round: at most ROUND entries in one write transaction. *n gets how
+ * many rows it took. */
+static int
+pump_round(struct daemon *d, uint64_t now, size_t *n, struct sira_err *err)
+{
+	struct outq_row rows[ROUND];
+	struct vault_txn *t = NULL;
+	int rc;
+
+	*n = 0;
+	if ((rc = vault_begin(d->a->vault, true, &t, err)) != 0)
+		return rc;
+	if (d->wake_states != 0)
+		rc = take_wakes(d, t, err);
+	if (rc == 0)
+		rc = gather(d, t, now, rows, n, err);
+	for (size_t i = 0; rc == 0 && i < *n; i++)
+		rc = pump_one(d, t, &rows[i], now);
+	if (rc == 0)
+		rc = vault_commit(&t, err);
+	vault_abort(&t);
+	return rc;
 }
 
 int
 outbound_pump(struct daemon *d, uint64_t now)
 {
-	struct todo *td = calloc(1, sizeof(*td));
-	struct vault_txn *t = NULL;
 	struct sira_err err;
+	size_t n = 0;
+	int rc = 0;
+
+	d->pump_more = false;
+	for (int r = 0; r < ROUNDS && rc == 0; r++) {
+		sira_err_clear(&err);
+		if ((rc = pump_round(d, now, &n, &err)) != 0 || n < ROUND)
+			break;
+		d->pump_more = r == ROUNDS - 1; /* the loop comes back soon */
+	}
+	if (rc != 0 && now >= d->out_fail_quiet_until) {
+		/* Once a minute at most: a full disk fails every pump. */
+		log_event(LOG_ERROR, "outbox.failed", "reason=%s",
+		    err.msg[0] ? err.msg : sira_strerror(rc));
+		d->out_fail_quiet_until = now + 60;
+	}
+	return rc;
+}
+
+int
+outbound_start(struct daemon *d, uint64_t now, struct sira_err *err)
+{
+	struct vault_txn *t = NULL;
+	size_t n = 0;
 	int rc;
 
-	if (td == NULL)
-		return -SIRA_ENOMEM;
-	if ((rc = vault_begin(d->a->vault, true, &t, &err)) != 0 ||
-	    (rc = vault_each(t, VT_OUTBOX, collect, td, &err)) != 0)
-		goto out;
-	for (size_t i = 0; i < td->n && rc == 0; i++) {
-		Sira__V1__OutboxEntry *e;
-		if (book_get_out(t, td->ids[i], &e, &err) != 0)
-			continue;
-		rc = step(d, t, e, now);
-		sira__v1__outbox_entry__free_unpacked(e, NULL);
-	}
-	if (rc == 0)
-		rc = vault_commit(&t, &err);
-out:
-	if (rc != 0)
-		log_event(
-		    LOG_ERROR, "outbox.failed", "reason=%s", sira_strerror(rc));
+	if ((rc = vault_begin(d->a->vault, true, &t, err)) == 0 &&
+	    (rc = outq_rebuild(t, now, &n, err)) == 0)
+		rc = vault_commit(&t, err);
 	vault_abort(&t);
-	free(td);
+	if (rc == 0 && n > 0)
+		log_event(LOG_INFO, "outbox.indexed", "entries=%zu", n);
+	/* Whatever waited while we were stopped is looked at now. */
+	d->wake_states |= (1u << Q) | (1u << SEALED);
 	return rc;
 }
 
@@ -390,6 +650,7 @@ set_accepted(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	e->state = ACCEPTED;
 	e->accepted.data = raw;
 	e->accepted.len = len;
+	book_schedule(e, now); /* the pump releases its documents */
 	rc = book_put_out(t, e, now, NULL);
 	if (rc == 0)
 		rc = book_audit(
@@ -397,20 +658,32 @@ set_accepted(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	return rc; /* raw is freed with e */
 }
 
-/* Ask for the leaf, its inclusion proof and consistency since ours. */
+/*
+ * Ask for the leaf, its inclusion proof and consistency since ours. The
+ * checkpoint we hold is read in t (the caller's transaction) or in a read
+ * transaction of our own when t is NULL, and remembered with the request.
+ */
 static void
-request_proof(struct daemon *d, const uint8_t *id, uint64_t leaf, uint64_t size,
-    uint64_t now)
+ask_proof(struct daemon *d, struct vault_txn *t, const uint8_t *id,
+    uint64_t leaf, uint64_t size, uint64_t now)
 {
 	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
 	Sira__V1__ProofRequest q = SIRA__V1__PROOF_REQUEST__INIT;
-	struct vault_txn *t;
+	struct vault_txn *own = NULL;
+	uint8_t *root = NULL;
+	size_t rlen = 0;
 	uint64_t old = 0, req;
+	struct pending *p;
 
-	if (vault_begin(d->a->vault, false, &t, NULL) == 0) {
+	if (t == NULL && vault_begin(d->a->vault, false, &own, NULL) == 0)
+		t = own;
+	if (t != NULL) {
 		(void)vault_counter_get(t, "cp.size", &old);
-		vault_abort(&t);
+		if (vault_get(t, VT_META, "cp.root", 7, &root, &rlen, NULL) !=
+		    0)
+			rlen = 0;
 	}
+	vault_abort(&own);
 	q.leaf_index = leaf;
 	q.tree_size = size;
 	q.old_size = old < size ? old : 0;
@@ -418,8 +691,14 @@ request_proof(struct daemon *d, const uint8_t *id, uint64_t leaf, uint64_t size,
 	f.proof_request = &q;
 	if (link_send(&d->link, &f, &req) == 0) {
 		daemon_expect(d, req, P_PROOF, id, now);
-		d->pending[d->n_pending - 1].old_size = q.old_size;
+		p = &d->pending[d->n_pending - 1];
+		p->old_size = q.old_size;
+		if (rlen == 32) {
+			p->held_size = old;
+			memcpy(p->held_root, root, 32);
+		}
 	}
+	vault_free(root, rlen);
 }
 
 void
@@ -436,7 +715,10 @@ outbound_accepted(struct daemon *d, const struct pending *p,
 	if (p->kind == P_SUBMIT &&
 	    update(d, p->id, set_accepted, acc, now) == 0) {
 		d->sent++;
-		request_proof(d, p->id, acc->leaf_index, cp->size, now);
+		docs_release_id(&d->a->home, p->id); /* the broker holds them */
+		if (link_can_send(&d->link)) /* else the pump asks later */
+			ask_proof(
+			    d, NULL, p->id, acc->leaf_index, cp->size, now);
 	}
 	sira__v1__checkpoint__free_unpacked(cp, NULL);
 }
@@ -461,9 +743,12 @@ set_nacked(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 		return 0;
 	if (reason == SIRA_EEXPIRED)
 		e->state = EXPIRED;
-	else if (transient(reason))
-		return book_put_out(t, e, now, NULL); /* retry_due() later */
-	else
+	else if (transient(reason)) {
+		book_schedule(e,
+		    now + backoff(e->attempts, 5, 300) +
+			(n->retry_after < 3600 ? n->retry_after : 3600));
+		return book_put_out(t, e, now, NULL);
+	} else
 		refuse(e, reason, n->detail);
 	if (book_put_out(t, e, now, NULL) != 0)
 		return -SIRA_EIO;
@@ -488,6 +773,8 @@ outbound_nack(struct daemon *d, const struct pending *p,
 
 	log_event(LOG_WARN, "broker.nack", "reason=%s detail=%s",
 	    sira_strerror((int)n->reason), n->detail);
+	if (n->reason == SIRA__V1__REASON__REASON_RATE)
+		link_pause(&d->link, n->retry_after);
 	if (n->reason == SIRA__V1__REASON__REASON_STATE) {
 		/* The broker lost our session (it restarted, or we were
 		 * silent too long): say Hello again, then resend. */
@@ -519,14 +806,21 @@ flatten(ProtobufCBinaryData *h, size_t n, uint8_t *out)
  */
 static int
 check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
-    const Sira__V1__ProofResponse *r, uint64_t asked_from, bool *stale,
+    const Sira__V1__ProofResponse *r, const struct pending *p, bool *stale,
     struct sira_err *err)
 {
+	uint64_t asked_from = p->old_size;
 	uint8_t proof[SIRA_MERKLE_PROOF_MAX * 32], *old = NULL;
 	uint64_t old_size = 0;
 	size_t old_len = 0;
 	int rc = 0;
 
+	/* The very tree we held when asking: every checkpoint we accepted
+	 * since was proven to extend it, so there is nothing to ask again
+	 * (many proofs in flight would otherwise ask each other stale). */
+	if (p->held_size != 0 && cp->size == p->held_size &&
+	    sodium_memcmp(cp->root.data, p->held_root, 32) == 0)
+		return 0;
 	(void)vault_counter_get(t, "cp.size", &old_size);
 	if (old_size > cp->size && asked_from != old_size) {
 		*stale = true; /* we moved past it meanwhile: ask again */
@@ -566,7 +860,7 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 static int
 check_proof(struct daemon *d, struct vault_txn *t,
     const Sira__V1__OutboxEntry *e, const Sira__V1__ProofResponse *r,
-    uint64_t asked_from, bool *included, bool *stale, struct sira_err *err)
+    const struct pending *p, bool *included, bool *stale, struct sira_err *err)
 {
 	uint8_t proof[SIRA_MERKLE_PROOF_MAX * 32], leaf[32];
 	Sira__V1__Checkpoint *cp = NULL;
@@ -593,7 +887,7 @@ check_proof(struct daemon *d, struct vault_txn *t,
 		r->n_inclusion_proof, cp->root.data, NULL) != 0)
 		goto out;
 	*included = true;
-	rc = check_consistency(t, cp, r, asked_from, stale, err);
+	rc = check_consistency(t, cp, r, p, stale, err);
 out:
 	if (acc != NULL)
 		sira__v1__accepted__free_unpacked(acc, NULL);
@@ -614,6 +908,8 @@ keep_leaf(struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	if (e->accepted_leaf.len != 0)
 		return 0;
 	e->accepted_leaf = leaf;
+	if (e->state == ACCEPTED)
+		book_schedule(e, e->expires_at + EXPIRY_GRACE);
 	rc = book_put_out(t, e, now, err);
 	memset(&e->accepted_leaf, 0, sizeof(e->accepted_leaf));
 	return rc;
@@ -643,7 +939,7 @@ reask_proof(struct daemon *d, const struct pending *p,
 	/* The larger of the answer's tree and ours: the leaf is in both, and
 	 * consistency is then asked from what we hold, or not needed. */
 	if (checkpoint_of(d, r->checkpoint, &cp) == 0) {
-		request_proof(d, id, acc->leaf_index,
+		ask_proof(d, NULL, id, acc->leaf_index,
 		    cp->size > held ? cp->size : held, now);
 		sira__v1__checkpoint__free_unpacked(cp, NULL);
 	}
@@ -663,8 +959,7 @@ outbound_proof(struct daemon *d, const struct pending *p,
 	if (vault_begin(d->a->vault, true, &t, &err) != 0)
 		return;
 	if ((rc = book_get_out(t, p->id, &e, &err)) == 0 &&
-	    (rc = check_proof(
-		 d, t, e, r, p->old_size, &included, &stale, &err)) == 0 &&
+	    (rc = check_proof(d, t, e, r, p, &included, &stale, &err)) == 0 &&
 	    !stale)
 		rc = book_audit(
 		    t, now, "evidence-checked", "broker", p->id, 0, &err);

@@ -66,6 +66,7 @@ static const char *const table_names[VT_COUNT] = {
 	[VT_AUDIT] = "audit",
 	[VT_META] = "meta",
 	[VT_CASES] = "cases",
+	[VT_OUTQ] = "outq",
 };
 
 struct vault {
@@ -307,6 +308,32 @@ vault_begin(
 }
 
 int
+vault_begin_child(
+    struct vault_txn *parent, struct vault_txn **t, struct sira_err *err)
+{
+	struct vault_txn *n;
+	int rc;
+
+	*t = NULL;
+	if ((rc = txn_usable(parent, err)) != 0)
+		return rc;
+	if (!parent->write)
+		return sira_err_set(
+		    err, SIRA_EINVAL, "a child of a read-only transaction");
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	if ((rc = mdb_txn_begin(parent->v->env, parent->txn, 0, &n->txn)) !=
+	    0) {
+		free(n);
+		return lmdb_error(rc, "beginning a nested transaction", err);
+	}
+	n->v = parent->v;
+	n->write = true;
+	*t = n;
+	return 0;
+}
+
+int
 vault_commit(struct vault_txn **tp, struct sira_err *err)
 {
 	struct vault_txn *t;
@@ -504,6 +531,39 @@ vault_each(struct vault_txn *t, enum vault_table table,
 	while (rc == 0 && (mrc = mdb_cursor_get(c, &k, &d, op)) == 0) {
 		op = MDB_NEXT;
 		rc = each_row(t, table, &k, &d, fn, ctx, err);
+	}
+	mdb_cursor_close(c);
+	if (rc == 0 && mrc != MDB_NOTFOUND)
+		return txn_fail(t, lmdb_error(mrc, table_names[table], err));
+	return rc > 0 ? 0 : rc;
+}
+
+int
+vault_keys(struct vault_txn *t, enum vault_table table, const void *from,
+    size_t flen, int (*fn)(void *ctx, const uint8_t *key, size_t klen),
+    void *ctx, struct sira_err *err)
+{
+	MDB_cursor_op op = MDB_FIRST;
+	MDB_cursor *c;
+	MDB_val k = { 0, NULL }, d;
+	int rc, mrc;
+
+	if ((rc = txn_usable(t, err)) != 0)
+		return rc;
+	if ((unsigned)table >= VT_COUNT || flen > VKEY_MAX ||
+	    (from == NULL && flen != 0))
+		return sira_err_set(err, SIRA_EINVAL, "bad key range");
+	if ((mrc = mdb_cursor_open(t->txn, t->v->dbi[table], &c)) != 0)
+		return txn_fail(t, lmdb_error(mrc, table_names[table], err));
+	if (flen > 0) {
+		k.mv_size = flen;
+		k.mv_data = (void *)(uintptr_t)from;
+		op = MDB_SET_RANGE;
+	}
+	while (rc == 0 && (mrc = mdb_cursor_get(c, &k, &d, op)) == 0) {
+		op = MDB_NEXT;
+		if (!is_wrap_row(table, k.mv_data, k.mv_size))
+			rc = fn(ctx, k.mv_data, k.mv_size);
 	}
 	mdb_cursor_close(c);
 	if (rc == 0 && mrc != MDB_NOTFOUND)

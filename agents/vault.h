@@ -34,6 +34,7 @@ enum vault_table {
 	VT_AUDIT,    /* be64 seq -> AuditEntry */
 	VT_META,     /* name -> value */
 	VT_CASES,    /* vault_blind("case", case_ref) -> CaseRecord */
+	VT_OUTQ,     /* state(1) be64(due) local id(16) -> empty (outq.c) */
 	VT_COUNT
 };
 
@@ -59,6 +60,16 @@ void vault_close(struct vault **vp);
  * transaction at a time per vault). Returns 0, -SIRA_EIO or -SIRA_ENOMEM.
  */
 int vault_begin(struct vault *v, bool write, struct vault_txn **t,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+/*
+ * Begin a write transaction nested in parent (LMDB child transaction):
+ * its changes reach parent only if it commits, so one failing piece of
+ * work can be undone without losing the rest of parent. parent must not
+ * be used until the child is committed or aborted. Returns 0, -SIRA_EINVAL
+ * (parent read-only or failed), -SIRA_EIO or -SIRA_ENOMEM.
+ */
+int vault_begin_child(struct vault_txn *parent, struct vault_txn **t,
     struct sira_err *err) __attribute__((warn_unused_result));
 
 /*
@@ -110,6 +121,17 @@ int vault_del(struct vault_txn *t, enum vault_table table, const void *key,
 int vault_each(struct vault_txn *t, enum vault_table table,
     int (*fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	size_t vlen),
+    void *ctx, struct sira_err *err);
+
+/*
+ * Call fn with the key of every row of table from the first key >= from
+ * (from may be NULL: the first row), in key order, without reading or
+ * decrypting values: for indexes whose keys are the information. fn
+ * returns 0 to go on, 1 to stop, or a negative code; it must not write to
+ * the vault. Returns 0, fn's code, -SIRA_EINVAL or -SIRA_EIO.
+ */
+int vault_keys(struct vault_txn *t, enum vault_table table, const void *from,
+    size_t flen, int (*fn)(void *ctx, const uint8_t *key, size_t klen),
     void *ctx, struct sira_err *err);
 
 /*

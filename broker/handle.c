@@ -79,6 +79,8 @@ on_hello(struct broker *b, struct batch *bt, struct session *s,
 	w.broker_time = now;
 	w.spooled = count;
 	w.max_frame = (uint32_t)b->cfg.max_frame;
+	w.rate = (uint32_t)b->cfg.rate;
+	w.burst = (uint32_t)b->cfg.burst;
 	f.body_case = SIRA__V1__FRAME__BODY_WELCOME;
 	f.welcome = &w;
 	if (frames_pack(&f, fr->request_id, &out, &len) == 0)

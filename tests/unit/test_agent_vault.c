@@ -42,7 +42,7 @@
 #define WRAP_LEN 72
 
 static const char *const spec_tables[VT_COUNT] = { "outbox", "inbox", "seen",
-	"certs", "prekeys", "peerkeys", "audit", "meta", "cases" };
+	"certs", "prekeys", "peerkeys", "audit", "meta", "cases", "outq" };
 
 struct fx {
 	char dir[64];   /* mkdtemp() */
@@ -1196,6 +1196,113 @@ test_dir_modes(void **state)
 	    vault_open(path, fx->keys, MAP_SMALL, &v, NULL), -SIRA_EIO);
 }
 
+/* vault_keys: keys only, from a start key, in order, stoppable. */
+struct keyrows {
+	char keys[8][8];
+	size_t n, stop_after;
+};
+
+static int
+key_collect(void *ctx, const uint8_t *key, size_t klen)
+{
+	struct keyrows *r = ctx;
+
+	assert_true(klen < 8 && r->n < 8);
+	memcpy(r->keys[r->n], key, klen);
+	r->keys[r->n++][klen] = '\0';
+	return r->stop_after != 0 && r->n == r->stop_after ? 1 : 0;
+}
+
+static void
+test_keys_range(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const order[] = { "c", "a", "ab", "b", "aa", "d" };
+	struct vault *v = open_ok(fx, MAP_SMALL);
+	struct vault_txn *t = begin_ok(v, true);
+	struct keyrows r = { .n = 0 };
+
+	for (size_t i = 0; i < 6; i++)
+		put_str(t, VT_OUTQ, order[i], "");
+	commit_ok(&t);
+	t = begin_ok(v, false);
+	assert_int_equal(
+	    vault_keys(t, VT_OUTQ, NULL, 0, key_collect, &r, NULL), 0);
+	assert_int_equal(r.n, 6);
+	assert_string_equal(r.keys[0], "a");
+	assert_string_equal(r.keys[5], "d");
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(
+	    vault_keys(t, VT_OUTQ, "ab", 2, key_collect, &r, NULL), 0);
+	assert_int_equal(r.n, 4); /* ab b c d */
+	assert_string_equal(r.keys[0], "ab");
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(
+	    vault_keys(t, VT_OUTQ, "b0", 2, key_collect, &r, NULL), 0);
+	assert_int_equal(r.n, 2); /* c d: the first key >= "b0" */
+	assert_string_equal(r.keys[0], "c");
+	memset(&r, 0, sizeof(r));
+	r.stop_after = 2;
+	assert_int_equal(
+	    vault_keys(t, VT_OUTQ, "a", 1, key_collect, &r, NULL), 0);
+	assert_int_equal(r.n, 2);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(
+	    vault_keys(t, VT_OUTQ, "z", 1, key_collect, &r, NULL), 0);
+	assert_int_equal(r.n, 0);
+	/* The reserved key row of VT_META is never handed out. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(
+	    vault_keys(t, VT_META, NULL, 0, key_collect, &r, NULL), 0);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(
+	    vault_keys(t, VT_COUNT, NULL, 0, key_collect, &r, NULL),
+	    -SIRA_EINVAL);
+	vault_abort(&t);
+	vault_close(&v);
+}
+
+/* A child transaction: its writes reach the parent only if it commits. */
+static void
+test_child_txn(void **state)
+{
+	struct fx *fx = *state;
+	struct vault *v = open_ok(fx, MAP_SMALL);
+	struct vault_txn *t = begin_ok(v, true), *c = NULL, *ro;
+	uint8_t *got = NULL;
+	size_t len = 0;
+
+	put_str(t, VT_OUTBOX, "parent", "p");
+	assert_int_equal(vault_begin_child(t, &c, NULL), 0);
+	put_str(c, VT_OUTBOX, "kept", "k");
+	commit_ok(&c);
+	assert_int_equal(vault_begin_child(t, &c, NULL), 0);
+	put_str(c, VT_OUTBOX, "undone", "u");
+	/* A failure inside the child is sticky for the child only. */
+	assert_int_equal(
+	    vault_put(c, VT_OUTBOX, "", 0, "x", 1, NULL), -SIRA_EINVAL);
+	assert_int_not_equal(vault_commit(&c, NULL), 0);
+	assert_null(c);
+	expect_in(t, VT_OUTBOX, "kept", "k", 1);
+	assert_int_equal(vault_get(t, VT_OUTBOX, "undone", 6, &got, &len, NULL),
+	    -SIRA_ENOTFOUND);
+	assert_int_equal(vault_begin_child(t, &c, NULL), 0);
+	put_str(c, VT_OUTBOX, "aborted", "a");
+	vault_abort(&c);
+	commit_ok(&t);
+	t = begin_ok(v, false);
+	expect_in(t, VT_OUTBOX, "parent", "p", 1);
+	expect_in(t, VT_OUTBOX, "kept", "k", 1);
+	assert_int_equal(
+	    vault_get(t, VT_OUTBOX, "aborted", 7, &got, &len, NULL),
+	    -SIRA_ENOTFOUND);
+	/* No child of a read-only transaction. */
+	assert_int_equal(vault_begin_child(t, &c, NULL), -SIRA_EINVAL);
+	ro = t;
+	vault_abort(&ro);
+	vault_close(&v);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1223,6 +1330,8 @@ main(void)
 		T(test_delete),
 		T(test_read_only_txn),
 		T(test_dir_modes),
+		T(test_keys_range),
+		T(test_child_txn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
