@@ -294,34 +294,36 @@ out:
 	envelope_destroy(&e);
 }
 
-/* Record a refusal in the audit chain (sender as claimed, if parsed). */
+/*
+ * Record a refusal in the audit chain, naming the sender as the envelope
+ * claims it only when the strict decoder accepts the header (a valid
+ * agency id: no control characters from a hostile broker reach the log or
+ * the audit); otherwise the sender is "?" and no message id is kept.
+ */
 static void
 record_refusal(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
     const char *why, uint64_t now)
 {
-	Sira__V1__Envelope *env;
-	Sira__V1__EnvelopeHeader *h = NULL;
+	struct envelope *e = NULL;
 	struct vault_txn *t = NULL;
+	const char *from = "?";
+	const uint8_t *msgid = NULL;
 
-	env = sira__v1__envelope__unpack(
-	    NULL, dl->envelope.len, dl->envelope.data);
-	if (env != NULL)
-		h = sira__v1__envelope_header__unpack(
-		    NULL, env->header.len, env->header.data);
+	if (envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) ==
+	    0) {
+		from = e->h->sender_agency_id;
+		msgid = e->h->message_id.data;
+	}
 	log_event(LOG_WARN, "message.refused", "from=%s reason=%s detail=%s",
-	    h ? h->sender_agency_id : "?", sira_strerror(rc), why);
+	    from, sira_strerror(rc), why);
 	if (vault_begin(d->a->vault, true, &t, NULL) == 0 &&
-	    book_audit(t, now, "refused", h ? h->sender_agency_id : "",
-		h && h->message_id.len == 16 ? h->message_id.data : NULL,
+	    book_audit(t, now, "refused", e != NULL ? from : "", msgid,
 		rc < 0 ? -rc : rc, NULL) == 0 &&
 	    vault_commit(&t, NULL) != 0)
 		log_event(LOG_ERROR, "audit.failed", "reason=store");
 	vault_abort(&t);
 	d->refused++;
-	if (h != NULL)
-		sira__v1__envelope_header__free_unpacked(h, NULL);
-	if (env != NULL)
-		sira__v1__envelope__free_unpacked(env, NULL);
+	envelope_destroy(&e);
 }
 
 /*
