@@ -56,6 +56,7 @@ struct inflight {
 /* One agency's live session. */
 struct session {
 	char agency_id[SIRA_AGENCY_ID_MAX + 1];
+	uint8_t cert_id[SIRA_HASH_LEN]; /* the certificate of its Hello */
 	uint8_t rid[256]; /* ZeroMQ routing id of its current connection */
 	size_t rid_len;
 	bool active;
@@ -102,6 +103,7 @@ struct broker {
 	char endpoint[256];  /* the bound endpoint, after binding */
 	struct blobs *blobs; /* attachment blobs (blobs.c) */
 	uint64_t blobs_sweep_at;
+	uint64_t recheck_at; /* sessions' certificates checked again */
 };
 
 /* session.c */
@@ -114,6 +116,14 @@ bool session_take_token(
 void session_reclaim(struct broker *b);
 void session_forget_inflight(struct session *s, uint64_t seq);
 void session_reset(struct session *s);
+/*
+ * End every active session whose certificate the directory no longer
+ * holds as valid at now (revoked by a reload, expired, replaced): nothing
+ * more is delivered to it, including what was in flight. Logged, with a
+ * refusal leaf in bt's commit. Returns how many ended.
+ */
+struct batch;
+size_t session_recheck(struct broker *b, struct batch *bt, uint64_t now);
 
 /* router.c */
 int router_start(struct broker *b, struct sira_err *err);

@@ -68,6 +68,7 @@ on_hello(struct broker *b, struct batch *bt, struct session *s,
 	}
 	memcpy(s->rid, rid, rid_len);
 	s->rid_len = rid_len;
+	memcpy(s->cert_id, c->id, SIRA_HASH_LEN);
 	s->active = true;
 	s->since = now;
 	session_reset(s); /* resend everything not acknowledged */

@@ -229,6 +229,11 @@ round_trip(struct broker *b, struct batch *bt)
 		return -SIRA_EIO;
 	now = clock_now();
 	serve_zap(b, bt, now);
+	if (now >= b->recheck_at) {
+		/* Certificates expire while their sessions live. */
+		(void)session_recheck(b, bt, now);
+		b->recheck_at = now + 60;
+	}
 	for (int i = 0; i < BROKER_BATCH; i++)
 		if (read_message(b, bt, now) == 1)
 			break;
@@ -255,6 +260,11 @@ router_run(struct broker *b, volatile sig_atomic_t *stop,
 		if (*reload) {
 			*reload = 0;
 			broker_reload(b);
+			/* Before anything more is sent: a revoked agency's
+			 * open session gets nothing, not even what was in
+			 * flight. */
+			(void)session_recheck(b, bt, clock_now());
+			session_reclaim(b);
 		}
 		rc = round_trip(b, bt);
 	}

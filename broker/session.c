@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "broker.h"
+#include "log.h"
 
 struct session *
 session_find(struct broker *b, const char *agency_id)
@@ -88,4 +90,27 @@ session_reset(struct session *s)
 {
 	s->n_inflight = 0;
 	s->cursor = 0;
+}
+
+size_t
+session_recheck(struct broker *b, struct batch *bt, uint64_t now)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n_sessions; i++) {
+		struct session *s = &b->sessions[i];
+		if (!s->active ||
+		    directory_by_id(b->dir, s->agency_id, s->cert_id, now) !=
+			NULL)
+			continue;
+		s->active = false;
+		session_reset(s); /* its deliveries in flight are forgotten */
+		batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_REFUSED,
+		    NULL, s->agency_id, "", 0, SIRA_EREVOKED);
+		log_event(LOG_WARN, "peer.dropped",
+		    "agency=%s reason=certificate revoked or expired",
+		    s->agency_id);
+		n++;
+	}
+	return n;
 }

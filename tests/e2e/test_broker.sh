@@ -10,7 +10,7 @@ mkdir -p "$W"
 
 expect_true "PKI" pki "$W" ml.police.bamako:police ml.ngo.espoir:ngo \
     ml.justice.pole:justice ml.social.kayes:social_services \
-    ml.ngo.sikasso:ngo
+    ml.ngo.sikasso:ngo ml.ngo.kati:ngo
 cp "$W/ca/ca.crl" "$W/crl"
 expect_true "broker starts (self-test refused an unknown key)" start_broker
 expect_grep "self-test saw an unknown key refused" "selftest.zap .*decision=refused" "$W/broker.log"
@@ -26,7 +26,7 @@ run "$PROBE" hello --endpoint "$EP" --ca "$W/ca/ca.cert" \
     --key "$W/rogue-ag/ml.police.bamako.key" --timeout 3
 expect_true "unknown CURVE key refused at handshake (exit $rc)" [ "$rc" -ne 0 ]
 
-for a in ml.police.bamako ml.ngo.espoir ml.justice.pole ml.social.kayes ml.ngo.sikasso; do
+for a in ml.police.bamako ml.ngo.espoir ml.justice.pole ml.social.kayes ml.ngo.sikasso ml.ngo.kati; do
 	expect_ok "$a publishes a prekey (logged, with evidence)" \
 	    probe publish-prekey "$a"
 done
@@ -136,13 +136,33 @@ expect_grep "fourth nacked: quota" "nack quota exceeded" "$W/quota.out"
 probe recv ml.justice.pole --count 3 >/dev/null
 
 # --- revocation: dropped on reload, refused on reconnect ---
+# ml.ngo.kati is connected, silent, with a full window of deliveries it has
+# not acknowledged (and more spooled behind them) when it is revoked: from
+# the reload on it must get nothing, not even the redeliveries.
+stop_broker
+start_broker # without the small quota of the test above
+probe send ml.police.bamako --to ml.ngo.kati --kind note --text spooled \
+    --count 20 >/dev/null
+probe recv ml.ngo.kati --no-ack --count 1000 --timeout 12 \
+    >"$W/kati.out" 2>&1 &
+KX=$!
+expect_true "the open session holds a full window (16)" \
+    wait_for 10 has 16 count '^(delivered|duplicate)' "$W/kati.out"
 probe ping-after ml.ngo.sikasso --wait-nack 3 >"$W/ping.out" 2>&1 &
 PX=$!
 sleep 1
-serial=$("$CERT" show --json "$W/ag/ml.ngo.sikasso.cert" | jq .serial)
-"$CERT" revoke --ca-dir "$W/ca" --serial "$serial" --reason key_compromise >/dev/null 2>&1
+for who in ml.ngo.sikasso ml.ngo.kati; do
+	serial=$("$CERT" show --json "$W/ag/$who.cert" | jq .serial)
+	"$CERT" revoke --ca-dir "$W/ca" --serial "$serial" \
+	    --reason key_compromise >/dev/null 2>&1
+done
 cp "$W/ca/ca.crl" "$W/crl"
 kill -HUP "$BPID"
+sleep 7 # past --redeliver 5: a live session would get its window again
+expect_true "a revoked agency's open session gets no more deliveries" \
+    has 16 count '^(delivered|duplicate)' "$W/kati.out"
+expect_grep "its drop is logged at the reload" "peer.dropped agency=ml.ngo.kati" "$W/broker.log"
+kill "$KX" 2>/dev/null
 wait $PX
 expect_grep "reload logged" "broker.reloaded" "$W/broker.log"
 expect_grep "connected revoked agency dropped: its next frame unanswered" "no answer" "$W/ping.out"

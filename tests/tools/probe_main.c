@@ -780,6 +780,7 @@ main(int argc, char **argv)
 
 	if (argc < 2 || sodium_init() < 0)
 		return 2;
+	(void)setvbuf(stdout, NULL, _IOLBF, 0); /* tests follow it live */
 	cmd = argv[1];
 	parse(argc - 1, argv + 1, &a);
 	memset(&p, 0, sizeof(p));
