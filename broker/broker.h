@@ -67,7 +67,13 @@ struct session {
 	uint64_t cursor; /* highest seq handed out in this session */
 	struct inflight inflight[BROKER_WINDOW];
 	size_t n_inflight;
+	/* Malformed frames: the first of a burst is logged, the rest
+	 * counted and logged once when the burst is over. */
+	uint64_t malformed_quiet;
+	uint64_t malformed_since;
 };
+
+#define BROKER_MALFORMED_QUIET 10 /* seconds a burst of bad frames lasts */
 
 struct counters {
 	uint64_t accepted, delivered, acked, nacked, expired, refused,
@@ -104,6 +110,7 @@ struct broker {
 	struct blobs *blobs; /* attachment blobs (blobs.c) */
 	uint64_t blobs_sweep_at;
 	uint64_t recheck_at; /* sessions' certificates checked again */
+	uint64_t dropped_since, dropped_quiet; /* frames not two-part */
 };
 
 /* session.c */
@@ -112,6 +119,13 @@ struct session *session_get(struct broker *b, const char *agency_id);
 /* Charge cost tokens (1 per frame plus 1 per 64 KiB); false if empty. */
 bool session_take_token(
     struct broker *b, struct session *s, uint64_t now_ms, double cost);
+/*
+ * A malformed frame from s: true when it should be logged now (the first
+ * of a burst); otherwise it is counted for session_flush_quiet.
+ */
+bool session_malformed(struct session *s, uint64_t now);
+/* Log the count of every burst of malformed frames that is over. */
+void session_flush_quiet(struct broker *b, uint64_t now);
 /* Drop sessions that are not active (after a reload shrank the table). */
 void session_reclaim(struct broker *b);
 void session_forget_inflight(struct session *s, uint64_t seq);

@@ -447,8 +447,9 @@ handle_frame(struct broker *b, struct batch *bt, const uint8_t *rid,
 	if ((rc = wire_unpack(&sira__v1__frame__descriptor, data, len,
 		 b->cfg.max_frame, &m, &err)) != 0) {
 		b->count.malformed++;
-		log_event(LOG_WARN, "frame.malformed", "agency=%s reason=%s",
-		    agency, err.msg);
+		if (session_malformed(s, now))
+			log_event(LOG_WARN, "frame.malformed",
+			    "agency=%s reason=%s", agency, err.msg);
 		nack_now(b, rid, rid_len, 0, NULL, rc, "malformed frame", 0);
 		return rc;
 	}

@@ -199,8 +199,17 @@ read_message(struct broker *b, struct batch *bt, uint64_t now)
 out:
 	if (rc != 0) {
 		b->count.malformed++;
-		log_event(LOG_WARN, "frame.dropped",
-		    "reason=not a two-part message from an authenticated peer");
+		/* Once per burst, like malformed frames (session.c). */
+		if (b->dropped_since != 0 &&
+		    now - b->dropped_since < BROKER_MALFORMED_QUIET) {
+			b->dropped_quiet++;
+		} else {
+			log_event(LOG_WARN, "frame.dropped",
+			    "reason=not a two-part message from an authenticated peer quieted_since_last=%llu",
+			    (unsigned long long)b->dropped_quiet);
+			b->dropped_since = now;
+			b->dropped_quiet = 0;
+		}
 	}
 	zmq_msg_close(&rid);
 	zmq_msg_close(&data);
@@ -238,6 +247,7 @@ round_trip(struct broker *b, struct batch *bt)
 		if (read_message(b, bt, now) == 1)
 			break;
 	(void)commit_batch(b, bt, now);
+	session_flush_quiet(b, now);
 	if (now >= b->status_at) {
 		status_write(b, now);
 		b->status_at = now + 2;

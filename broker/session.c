@@ -114,3 +114,35 @@ session_recheck(struct broker *b, struct batch *bt, uint64_t now)
 	}
 	return n;
 }
+
+bool
+session_malformed(struct session *s, uint64_t now)
+{
+	if (s->malformed_since != 0 &&
+	    now - s->malformed_since < BROKER_MALFORMED_QUIET) {
+		s->malformed_quiet++;
+		return false;
+	}
+	s->malformed_since = now;
+	s->malformed_quiet = 0;
+	return true;
+}
+
+void
+session_flush_quiet(struct broker *b, uint64_t now)
+{
+	for (size_t i = 0; i < b->n_sessions; i++) {
+		struct session *s = &b->sessions[i];
+		if (s->malformed_since == 0 ||
+		    now - s->malformed_since < BROKER_MALFORMED_QUIET)
+			continue;
+		if (s->malformed_quiet > 0)
+			log_event(LOG_WARN, "frame.malformed",
+			    "agency=%s count=%llu seconds=%d (more of the same burst)",
+			    s->agency_id,
+			    (unsigned long long)s->malformed_quiet,
+			    BROKER_MALFORMED_QUIET);
+		s->malformed_since = 0;
+		s->malformed_quiet = 0;
+	}
+}

@@ -114,6 +114,8 @@ probe send ml.police.bamako --to ml.social.kayes --kind referral \
 wait $GX
 wait $RX
 expect_grep "garbage frames each nacked" "garbage=50 nacks=50" "$W/garbage.out"
+expect_true "a burst of garbage is logged once, not 50 times" \
+    has 1 count 'frame.malformed agency=ml.ngo.espoir reason=' "$W/broker.log"
 expect_true "honest traffic still accepted" [ "$(count '^accepted' "$W/flow-send.out")" = 3 ]
 expect_true "and delivered" [ "$(count 'delivered .*during-attack' "$W/flow.out")" = 3 ]
 expect_true "broker survived" kill -0 "$BPID"
@@ -125,6 +127,8 @@ expect_ok "short-lived message to an offline agency" probe send \
 expect_grep "sender told it expired" "nack expired" "$OUT"
 run probe recv ml.ngo.sikasso --count 1 --timeout 2
 expect_grep "expired message never delivered" "received=0" "$OUT"
+expect_grep "then with its count, once the burst is over" \
+    "frame.malformed agency=ml.ngo.espoir count=49 seconds=10" "$W/broker.log"
 
 # --- quota ---
 stop_broker
