@@ -22,14 +22,14 @@
 
 static const char *const leg_names[] = { "unknown", "awaiting answer",
 	"accepted", "declined", "withdrawn", "services started",
-	"services completed", "not delivered" };
+	"services completed", "not delivered", "replaced by a newer referral" };
 static const char *const request_names[] = { "unknown", "pending", "granted",
 	"refused" };
 
 static const char *
 leg_name(int s)
 {
-	return s >= 0 && s <= 7 ? leg_names[s] : "unknown";
+	return s >= 0 && s <= 8 ? leg_names[s] : "unknown";
 }
 
 static const char *

@@ -164,6 +164,8 @@ leg_state_fr(int s)
 		return "closed, services completed";
 	case SIRA__V1__LEG_STATE__LEG_STATE_UNDELIVERED:
 		return "not delivered";
+	case SIRA__V1__LEG_STATE__LEG_STATE_SUPERSEDED:
+		return "replaced by a newer referral";
 	default:
 		return "in an unknown state";
 	}
@@ -426,6 +428,28 @@ anomaly(Sira__V1__CaseRecord *r, const struct case_msg *m, const char *what)
 	(void)cases_event(r, m->at, m->from, "anomaly", what, m->message_id);
 }
 
+/*
+ * The same referrer sends the case to us again (a resend under a new
+ * message id, a second installation, a restored backup): its earlier
+ * referrals still waiting for our answer are replaced by this one, so one
+ * referral from it waits, and the timeline says so.
+ */
+static void
+supersede(Sira__V1__CaseRecord *r, const struct case_msg *m)
+{
+	for (size_t i = 0; i < r->n_legs; i++) {
+		Sira__V1__CaseLeg *l = r->legs[i];
+		if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING ||
+		    strcmp(l->from, m->from) != 0 || strcmp(l->to, m->to) != 0)
+			continue;
+		l->state = SIRA__V1__LEG_STATE__LEG_STATE_SUPERSEDED;
+		l->updated_at = m->at;
+		anomaly(r, m,
+		    "the same agency referred this case again before an "
+		    "answer: the newer referral replaces the earlier one");
+	}
+}
+
 void
 cases_on_referral(Sira__V1__CaseRecord *r, const struct case_msg *m,
     const uint8_t *referral, size_t len)
@@ -434,6 +458,7 @@ cases_on_referral(Sira__V1__CaseRecord *r, const struct case_msg *m,
 
 	if (leg_by_msg(r, &id) != NULL)
 		return; /* already recorded */
+	supersede(r, m);
 	if (new_leg(r, m) == NULL) {
 		anomaly(r, m, "too many referrals of this case");
 		return;

@@ -428,6 +428,51 @@ test_remote_limits(void **state)
 	sira__v1__case_record__free_unpacked(r, NULL);
 }
 
+/* The same referrer sends the case again under a new message id before
+ * an answer: the newer referral replaces the older, so exactly one waits
+ * and the answer reaches it (hostile finding: two legs waited, and the
+ * case could never be answered). */
+static void
+test_same_referrer_again(void **state)
+{
+	Sira__V1__CaseRecord *r = cases_new("MRN-9", 100);
+	struct case_msg a = msg(POL, NGO, 80, 100), b = msg(POL, NGO, 81, 200);
+	struct case_msg ans = msg(NGO, POL, 82, 300), c;
+	size_t pending = 0;
+	struct sira_err e;
+
+	(void)state;
+	sira_err_clear(&e);
+	cases_on_referral(r, &a, REFERRAL, sizeof(REFERRAL));
+	cases_on_referral(r, &b, REFERRAL, sizeof(REFERRAL));
+	cases_on_referral(r, &b, REFERRAL, sizeof(REFERRAL)); /* redelivered */
+	r = reload(r);
+	assert_int_equal(r->n_legs, 2);
+	for (size_t i = 0; i < r->n_legs; i++)
+		pending +=
+		    r->legs[i]->state == SIRA__V1__LEG_STATE__LEG_STATE_PENDING;
+	assert_int_equal(pending, 1);
+	assert_int_equal(
+	    r->legs[0]->state, SIRA__V1__LEG_STATE__LEG_STATE_SUPERSEDED);
+	assert_false(cases_leg_active(r->legs[0]));
+	assert_string_equal(r->timeline[r->n_timeline - 2]->action, "anomaly");
+	assert_string_equal(last_action(r), "referral.received");
+	assert_int_equal(cases_answer(r, &ans, true, NULL, NULL, &e), 0);
+	assert_int_equal(
+	    r->legs[1]->state, SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED);
+	assert_memory_equal(r->legs[1]->message_id.data, b.message_id, 16);
+	/* Another referrer's pending leg is never replaced by it. */
+	c = msg(NGO2, NGO, 83, 400);
+	cases_on_referral(r, &c, REFERRAL, sizeof(REFERRAL));
+	c = msg(POL, NGO, 84, 500);
+	cases_on_referral(r, &c, REFERRAL, sizeof(REFERRAL));
+	assert_int_equal(
+	    r->legs[2]->state, SIRA__V1__LEG_STATE__LEG_STATE_PENDING);
+	assert_int_equal(
+	    r->legs[1]->state, SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED);
+	sira__v1__case_record__free_unpacked(r, NULL);
+}
+
 int
 main(void)
 {
@@ -437,6 +482,7 @@ main(void)
 		cmocka_unit_test(test_withdraw),
 		cmocka_unit_test(test_file_request),
 		cmocka_unit_test(test_remote_limits),
+		cmocka_unit_test(test_same_referrer_again),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
