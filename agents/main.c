@@ -65,6 +65,7 @@ static const char usage_text[] =
     "  status     [--json]          connection, queues, certificate expiry\n"
     "  directory  [--json]          agencies this agent knows\n"
     "  audit verify                 check the agency's audit chain\n"
+    "  audit show [--json]          every audit entry: who, what, when\n"
     "  export     --case REF --out FILE   evidence bundle of a case\n"
     "  verify-bundle FILE --ca ca.cert [--json]   check one offline\n"
     "\n"
@@ -400,6 +401,8 @@ cmd_report(const char *cmd, const struct opts *o, const char *arg,
 		rc = report_cases(&a, o->json, err);
 	else if (strcmp(cmd, "case") == 0)
 		rc = report_case(&a, arg, o->json, err);
+	else if (strcmp(cmd, "audit-show") == 0)
+		rc = report_audit_show(&a, o->json, err);
 	else
 		rc = report_audit_verify(&a, err);
 	agent_close(&a);
@@ -573,9 +576,13 @@ main(int argc, char **argv)
 	sira_err_clear(&err);
 	cmd = argv[1];
 	if (strcmp(cmd, "audit") == 0) {
-		if (argc < 3 || strcmp(argv[2], "verify") != 0)
+		if (argc < 3 ||
+		    (strcmp(argv[2], "verify") != 0 &&
+			strcmp(argv[2], "show") != 0))
 			return usage_error(
-			    "the audit command is: audit verify");
+			    "the audit command is: audit verify|show");
+		if (strcmp(argv[2], "show") == 0)
+			cmd = "audit-show";
 		argc--;
 		argv++;
 	}
@@ -602,7 +609,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "inbox") == 0 || strcmp(cmd, "outbox") == 0 ||
 	    strcmp(cmd, "show") == 0 || strcmp(cmd, "status") == 0 ||
 	    strcmp(cmd, "directory") == 0 || strcmp(cmd, "audit") == 0 ||
-	    strcmp(cmd, "cases") == 0 || strcmp(cmd, "case") == 0)
+	    strcmp(cmd, "audit-show") == 0 || strcmp(cmd, "cases") == 0 ||
+	    strcmp(cmd, "case") == 0)
 		return cmd_report(cmd, &o, arg, &err);
 	return usage_error("unknown command");
 }

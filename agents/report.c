@@ -609,3 +609,54 @@ report_audit_verify(struct agent *a, struct sira_err *err)
 		    (unsigned long long)n);
 	return rc;
 }
+
+static int
+audit_row(
+    void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct listing *l = ctx;
+	Sira__V1__AuditEntry *e =
+	    sira__v1__audit_entry__unpack(NULL, vlen, val);
+	char id[33], t[SIRA_TIME_STR_LEN];
+	const char *who;
+
+	(void)key;
+	(void)klen;
+	if (e == NULL)
+		return 0;
+	hex16(e->message_id.data, e->message_id.len, id);
+	/* Written by this agent from checked names; shown safely anyway. */
+	who = text_has_control(e->counterpart, strlen(e->counterpart)) ?
+	    "?" :
+	    e->counterpart;
+	(void)json_array_append_new(l->rows,
+	    json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:i}", "seq",
+		(json_int_t)e->seq, "time", when(e->time, t), "unix",
+		(json_int_t)e->time, "action", e->action, "counterpart", who,
+		"message", id, "reason", (int)e->reason));
+	sira__v1__audit_entry__free_unpacked(e, NULL);
+	return 0;
+}
+
+int
+report_audit_show(struct agent *a, int json, struct sira_err *err)
+{
+	json_t *rows = NULL, *r;
+	size_t i;
+	int rc;
+
+	if ((rc = list(a, VT_AUDIT, audit_row, &rows, err)) != 0)
+		return rc;
+	if (json)
+		print_json(rows);
+	else
+		json_array_foreach(rows, i, r)(void) printf(
+		    "%6lld  %s  %-14s %-28s %s\n",
+		    (long long)json_integer_value(json_object_get(r, "seq")),
+		    json_string_value(json_object_get(r, "time")),
+		    json_string_value(json_object_get(r, "action")),
+		    json_string_value(json_object_get(r, "counterpart")),
+		    json_string_value(json_object_get(r, "message")));
+	json_decref(rows);
+	return 0;
+}

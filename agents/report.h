@@ -17,6 +17,8 @@ int report_show(
 int report_status(struct agent *a, int json, struct sira_err *err);
 int report_directory(struct agent *a, int json, struct sira_err *err);
 int report_audit_verify(struct agent *a, struct sira_err *err);
+/* Every audit entry in order, as lines or JSON. */
+int report_audit_show(struct agent *a, int json, struct sira_err *err);
 
 /*
  * progress.c: wait until the broker holds outbox entry id (or it is
