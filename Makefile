@@ -6,6 +6,7 @@
 #   make check      the same tests built with AddressSanitizer + UBSan
 #   make fuzz       build the libFuzzer harnesses (clang); FUZZ_SECONDS=N runs them
 #   make bench      build and run the benchmarks (never part of test)
+#   make soak       the long chaos run: thousands of messages, 100+ crashes
 #   make lint       clang-format check, cppcheck, clang-tidy, trust-boundary checks
 #   make format     clang-format our sources in place
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -68,8 +69,8 @@ ifneq ($(wildcard agents/main.c),)
 PROGS += $(BIN)/sira-agent
 endif
 
-.PHONY: all deps test check fuzz bench lint format install demo clean \
-	unit-bins
+.PHONY: all deps test check soak fuzz bench lint format install demo \
+	clean unit-bins
 .SUFFIXES:
 .SECONDARY:
 
@@ -118,20 +119,23 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(MOD_LIBS) $(LIBSIRA)
 $(O)/tests/%.o: ALL_CFLAGS += -Ibroker -Iagents
 
 # Test tools: real clients for the end-to-end tests (never installed).
-TOOL_SRC := $(wildcard tests/tools/*.c)
-TOOL_O := $(patsubst %.c,$(O)/%.o,$(TOOL_SRC))
+# sira-probe: a hand-driven agency client; sira-fill: months of history.
+PROBE_SRC := $(wildcard tests/tools/probe_*.c)
 PROBE := $(O)/tools/sira-probe
-$(PROBE): $(TOOL_O) $(MOD_LIBS) $(LIBSIRA)
+FILL := $(O)/tools/sira-fill
+$(PROBE): $(patsubst %.c,$(O)/%.o,$(PROBE_SRC)) $(MOD_LIBS) $(LIBSIRA)
+$(FILL): $(O)/tests/tools/fill_history.o $(MOD_LIBS) $(LIBSIRA)
+$(PROBE) $(FILL):
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-unit-bins: $(UNIT_BIN) $(if $(TOOL_SRC),$(PROBE))
+unit-bins: $(UNIT_BIN) $(PROBE) $(FILL)
 
 # ---- dependencies (Debian 12) ----
 
 DEB_PKGS := build-essential pkg-config libzmq3-dev libsodium-dev liblmdb-dev \
 	lmdb-utils libprotobuf-c-dev protobuf-c-compiler libjansson-dev \
-	libcmocka-dev clang clang-format clang-tidy cppcheck jq procps
+	libcmocka-dev clang clang-format clang-tidy cppcheck jq procps python3
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -154,6 +158,16 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all unit-bins
 	@O=$(O) BIN=$(BIN) sh tests/run.sh $(UNIT_BIN) $(CLI_TESTS) $(E2E_TESTS)
+
+# The long chaos run (tests/chaos/chaos.py; make test runs a short one).
+# SOAK_SEED=N replays a plan; SOAK_DIR=D keeps its files in D.
+SOAK_ARGS ?= --agencies 4 --messages 2500 --kills 150 --stops 3 \
+	--stop-seconds 13 --killed-sends 10 --settle 300
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@/usr/bin/python3 tests/chaos/chaos.py --bin $(BIN) $(SOAK_ARGS) \
+	    $(if $(SOAK_SEED),--seed $(SOAK_SEED)) \
+	    $(if $(SOAK_DIR),--work $(SOAK_DIR))
 
 # Same tests, separate object tree, sanitizers on, no _FORTIFY_SOURCE (its
 # wrappers can hide overflows from ASan).
