@@ -137,6 +137,24 @@ daemon_request_directory(struct daemon *d, uint64_t now)
 	return rc;
 }
 
+/* Say why: without a current revocation list nothing can be trusted, and
+ * the operator must hear that, not a vague "did not verify". */
+static void
+log_refused(struct daemon *d, size_t refused, uint64_t now)
+{
+	struct sira_err why;
+
+	sira_err_clear(&why);
+	if (peers_crl_fresh(d->a, now, &why) != 0)
+		log_event(LOG_WARN, "directory.refused",
+		    "items=%zu reason=%s (the broker must serve the CA's "
+		    "current list: sira-broker run --crl FILE)",
+		    refused, why.msg);
+	else
+		log_event(LOG_WARN, "directory.refused",
+		    "items=%zu reason=did not verify against the CA", refused);
+}
+
 static void
 take_directory(
     struct daemon *d, const Sira__V1__DirectoryResponse *r, uint64_t now)
@@ -155,9 +173,7 @@ take_directory(
 		    "certs=%zu prekeys=%zu refused=%zu", r->n_certs,
 		    r->n_prekeys, refused);
 		if (refused > 0)
-			log_event(LOG_WARN, "directory.refused",
-			    "items=%zu reason=did not verify against the CA",
-			    refused);
+			log_refused(d, refused, now);
 	} else
 		log_event(LOG_ERROR, "directory.failed", "reason=%s", err.msg);
 	vault_abort(&t);
@@ -358,16 +374,41 @@ out:
 	vault_abort(&t);
 }
 
+/* A clock off by more than the tolerance makes every date we sign wrong
+ * and every date we check unreliable: seal nothing and refuse nothing on
+ * a date until it is right, and say so where the user looks. */
+static void
+check_clock(struct daemon *d, uint64_t broker_time, uint64_t now)
+{
+	char what[sizeof(d->alarm)];
+
+	d->skew = (int64_t)broker_time - (int64_t)now;
+	if (d->skew > SIRA_CLOCK_SKEW || d->skew < -SIRA_CLOCK_SKEW) {
+		d->clock_bad = true;
+		log_event(LOG_WARN, "clock.skew",
+		    "seconds=%lld (check this computer's clock)",
+		    (long long)d->skew);
+		(void)snprintf(what, sizeof(what),
+		    "clock: this computer is %lld s %s the broker; set the "
+		    "date and time, messages wait until then",
+		    (long long)(d->skew < 0 ? -d->skew : d->skew),
+		    d->skew < 0 ? "ahead of" : "behind");
+		daemon_alarm(d, what);
+	} else if (d->clock_bad) {
+		d->clock_bad = false;
+		if (strncmp(d->alarm, "clock:", 6) == 0)
+			d->alarm[0] = '\0';
+		log_event(
+		    LOG_INFO, "clock.ok", "seconds=%lld", (long long)d->skew);
+	}
+}
+
 static void
 on_welcome(struct daemon *d, const Sira__V1__Welcome *w, uint64_t now)
 {
 	d->session = true;
 	link_pace(&d->link, w->rate, w->burst);
-	d->skew = (int64_t)w->broker_time - (int64_t)now;
-	if (d->skew > 300 || d->skew < -300)
-		log_event(LOG_WARN, "clock.skew",
-		    "seconds=%lld (check this computer's clock)",
-		    (long long)d->skew);
+	check_clock(d, w->broker_time, now);
 	log_event(LOG_INFO, "link.up", "spooled=%llu",
 	    (unsigned long long)w->spooled);
 	/* What waited for a connection is submitted now, not at its next
@@ -554,6 +595,9 @@ write_status(const struct daemon *d, uint64_t now)
 	    (json_int_t)d->sent, "refused", (json_int_t)d->refused,
 	    "missing_messages", (json_int_t)d->gaps, "waiting_for_crl",
 	    d->crl_wait);
+	if (o != NULL)
+		(void)json_object_set_new(
+		    o, "clock_wrong", json_boolean(d->clock_bad));
 	if (o == NULL)
 		return;
 	(void)json_object_set_new(o, "transfers", transfers(d));

@@ -107,6 +107,7 @@ struct daemon {
 	bool session;
 	uint64_t last_rx, last_hb, last_dir, last_pump, last_prekey;
 	int64_t skew;
+	bool clock_bad; /* |skew| beyond SIRA_CLOCK_SKEW: nothing is sealed */
 	struct pending pending[DAEMON_PENDING_MAX];
 	size_t n_pending;
 	char alarm[256];

@@ -22,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "crashpoint.h"
 #include "daemon.h"
 #include "docs.h"
 #include "log.h"
@@ -284,6 +285,7 @@ append(struct download *w, const Sira__V1__AttachmentChunk *c)
 		fdatasync(w->fd) != 0))
 		return false;
 	w->have += n;
+	crashpoint("agent.download.chunk"); /* a document half here */
 	return true;
 }
 

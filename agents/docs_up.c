@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crashpoint.h"
 #include "daemon.h"
 #include "docs.h"
 #include "log.h"
@@ -115,6 +116,8 @@ send_chunk(struct daemon *d)
 		return -1;
 	u->reqs[u->n_reqs] = req;
 	u->ends[u->n_reqs++] = u->next + n;
+	if (u->next > 0)
+		crashpoint("agent.upload.chunk"); /* a document half sent */
 	u->next += n;
 	return 0;
 }

@@ -101,9 +101,20 @@ load_cert(const char *path, const struct cert *ca, const struct crl *crl,
 	rc = ca == NULL ? cert_load_ca(body, len, now, out, err) :
 			  cert_verify(ca, crl, body, len, now, out, err);
 	free(buf);
-	if (rc != 0)
-		return sira_err_set(err, rc, "%s: %s", path,
-		    err ? err->msg : sira_strerror(rc));
+	if (rc != 0) {
+		/* The message is rebuilt from a copy: err->msg cannot be both
+		 * the source and the destination of one format. */
+		char why[SIRA_ERR_MSG_MAX], at[SIRA_TIME_STR_LEN];
+		(void)snprintf(
+		    why, sizeof(why), "%s", err ? err->msg : sira_strerror(rc));
+		clock_format(now, at);
+		if (rc == -SIRA_ENOTYETVALID)
+			return sira_err_set(err, rc,
+			    "%s: %s; this computer's clock says %s: set the "
+			    "date and time",
+			    path, why, at);
+		return sira_err_set(err, rc, "%s: %s", path, why);
+	}
 	return 0;
 }
 

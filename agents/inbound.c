@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "crashpoint.h"
 #include "daemon.h"
 #include "docs.h"
 #include "envelope.h"
@@ -486,11 +487,19 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 		docs_in_tick(d, now); /* start the download */
 	} else if (rc == 0) {
 		d->received++;
+		crashpoint("agent.stored"); /* stored, not yet acknowledged */
 		ack(d, dl);
 		link_nudge(&d->a->home); /* the receipt is waiting */
 	} else if (rc == -SIRA_EREPLAY) {
 		forget_replayed(d, dl); /* blobs a crash left behind */
 		ack(d, dl);             /* stored before: never twice */
+	} else if (d->clock_bad &&
+	    (rc == -SIRA_EFUTURE || rc == -SIRA_EEXPIRED ||
+		rc == -SIRA_ENOTYETVALID)) {
+		/* Our clock is wrong, not the message: the broker keeps it
+		 * until the clock is set right. */
+		log_event(LOG_WARN, "message.held", "reason=%s (clock wrong)",
+		    err.msg);
 	} else if (rc == -SIRA_ECRL_STALE) {
 		d->crl_wait = true; /* hold it at the broker until fresh */
 	} else if (rc == -SIRA_EUNKNOWN_AGENCY &&

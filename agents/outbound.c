@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "crashpoint.h"
 #include "clock.h"
 #include "daemon.h"
 #include "docs.h"
@@ -261,6 +262,10 @@ step_queued(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 
 	if (now >= e->queued_at + e->ttl)
 		return expire(t, e, now);
+	if (d->clock_bad) { /* a wrong date would be signed into it */
+		book_schedule(e, now + 60);
+		return book_put_out(t, e, now, NULL);
+	}
 	sira_err_clear(&why);
 	if ((rc = seal_entry(d, t, e, now, &why)) == 0) {
 		d->dir_wait = 3;
@@ -310,6 +315,8 @@ step_sealed(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	} else {
 		/* Retry gently on bad links: 5 s, doubling up to 5 min. */
 		book_schedule(e, now + backoff(e->attempts++, 5, 300));
+		if (e->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
+			crashpoint("agent.receipt"); /* acked, receipt unsent */
 		(void)submit(d, e, now);
 	}
 	return book_put_out(t, e, now, NULL);
@@ -743,7 +750,9 @@ set_nacked(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 		return 0;
 	if (reason == SIRA_EEXPIRED)
 		e->state = EXPIRED;
-	else if (transient(reason)) {
+	else if (transient(reason) || reason == SIRA_EFUTURE) {
+		/* Dated ahead of the broker: sealed while this clock was
+		 * wrong; it goes once the broker's time reaches its date. */
 		book_schedule(e,
 		    now + backoff(e->attempts, 5, 300) +
 			(n->retry_after < 3600 ? n->retry_after : 3600));

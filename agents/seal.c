@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "clock.h"
 #include "digest.h"
 #include "manifest.h"
 #include "payload.pb-c.h"
@@ -98,7 +99,7 @@ check_recipient(
 
 	if (strcmp(pk->agency_id, r->cert->agency_id) != 0 ||
 	    memcmp(pk->owner_cert_id, r->cert->id, SIRA_HASH_LEN) != 0 ||
-	    now < pk->not_before || now > pk->not_after)
+	    now + SIRA_CLOCK_SKEW < pk->not_before || now > pk->not_after)
 		return sira_err_set(err, SIRA_EPREKEY,
 		    "no valid prekey for %s: fetch the directory again",
 		    r->cert->agency_id);

@@ -35,6 +35,7 @@
 
 #include <sodium.h>
 
+#include "crashpoint.h"
 #include "blobs.h"
 #include "cert.h"
 #include "digest.h"
@@ -413,6 +414,7 @@ append(const struct blobs *bs, const uint8_t id[static BLOBS_ID_LEN],
 	if (close(fd) == -1)
 		return sira_err_set(
 		    err, SIRA_EIO, "upload: %s", strerror(errno));
+	crashpoint("broker.blob.appended"); /* a document half uploaded */
 	return 0;
 }
 

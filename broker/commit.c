@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crashpoint.h"
 #include "batch.h"
 #include "frames.h"
 #include "log.h"
@@ -534,6 +535,7 @@ commit_batch(struct broker *b, struct batch *bt, uint64_t now)
 		for (size_t i = 0; i < bt->n_sub; i++)
 			if (o[i].code == 0)
 				b->count.accepted++;
+		crashpoint("broker.stored"); /* durable, Accepted not sent */
 		send_replies(b, bt);
 	}
 	batch_clear(bt);

@@ -16,7 +16,12 @@ uint64_t
 clock_now(void)
 {
 	time_t t = time(NULL);
+	const char *off = getenv("SIRA_CLOCK_OFFSET");
+	long long shift = 0;
 
+	/* A test stands for a field laptop whose clock is wrong. */
+	if (off != NULL && sscanf(off, "%lld", &shift) == 1)
+		t += (time_t)shift;
 	return t < 0 ? 0 : (uint64_t)t;
 }
 

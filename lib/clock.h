@@ -13,7 +13,8 @@
 #define SIRA_TIME_STR_LEN 21 /* "YYYY-MM-DDTHH:MM:SSZ" plus NUL */
 #define SIRA_CLOCK_SKEW 300  /* seconds of clock difference tolerated */
 
-/* The current time in unix seconds. */
+/* The current time in unix seconds, shifted by SIRA_CLOCK_OFFSET seconds
+ * when that is set (tests of a wrong clock; docs/OPERATIONS.md). */
 uint64_t clock_now(void);
 
 /* Format t into out as ISO 8601 UTC; out is always NUL-terminated. */

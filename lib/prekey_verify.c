@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cert.pb-c.h"
+#include "clock.h"
 #include "prekey_verify.h"
 #include "signed.h"
 #include "wire.h"
@@ -35,7 +36,9 @@ check_fields(const Sira__V1__PrekeyTBS *t, const struct cert *owner,
 	    t->not_after > owner->not_after)
 		return sira_err_set(err, SIRA_EPREKEY,
 		    "prekey of %s outlives its certificate", owner->agency_id);
-	if (at < t->not_before || at > t->not_after)
+	/* The same tolerance as for certificates: a laptop a few minutes
+	 * fast must still be able to publish and be sealed to. */
+	if (at + SIRA_CLOCK_SKEW < t->not_before || at > t->not_after)
 		return sira_err_set(err, SIRA_EPREKEY,
 		    "prekey of %s is not valid at this time", owner->agency_id);
 	return 0;

@@ -44,6 +44,18 @@ start_broker() {
 	[ -n "$EP" ]
 }
 
+# restart_broker [CRASHPOINT]: start again on the port agents were given
+# (after a kill); with CRASHPOINT, SIRA_CRASH_AT is set for this run.
+restart_broker() {
+	env ${1:+SIRA_CRASH_AT=$1} \
+	    "$BROKER" run --listen "tcp://127.0.0.1:${EP##*:}" --data "$W/data" \
+	    --ca "$W/ca/ca.cert" --cert "$W/broker/ml.sira.broker.cert" \
+	    --key "$W/broker/ml.sira.broker.key" --certs "$W/certs" \
+	    --crl "$W/crl" --heartbeat 2 --redeliver 5 2>>"$W/broker.log" &
+	BPID=$!
+	PIDS="$PIDS $BPID"
+}
+
 stop_broker() {
 	kill -TERM "$BPID" 2>/dev/null
 	wait "$BPID" 2>/dev/null
@@ -79,6 +91,22 @@ agent_start() {
 	"$AGENT" run --home "$W/home-$id" "$@" 2>>"$W/agent-$id.log" &
 	echo $! >"$W/pid-$id"
 	PIDS="$PIDS $!"
+}
+
+# agent_start_crashing ID POINT: run ID's daemon until it reaches POINT
+# (lib/crashpoint.h), where it dies as in a power cut.
+agent_start_crashing() {
+	SIRA_CRASH_AT=$2 "$AGENT" run --home "$W/home-$1" \
+	    2>>"$W/agent-$1.log" &
+	echo $! >"$W/pid-$1"
+	PIDS="$PIDS $!"
+}
+
+# await_crash LOG POINT PID: the process reached POINT and is gone.
+await_crash() {
+	wait_for 60 grep -q "crashpoint $2: killed here" "$1" || return 1
+	wait "$3" 2>/dev/null
+	! kill -0 "$3" 2>/dev/null
 }
 
 agent_stop() {
