@@ -35,6 +35,7 @@
 #include <lmdb.h>
 #include <sodium.h>
 
+#include "fileio.h"
 #include "vault.h"
 
 #define KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
@@ -91,6 +92,18 @@ lmdb_error(int rc, const char *what, struct sira_err *err)
 	if (rc == MDB_NOTFOUND)
 		return sira_err_set(err, SIRA_ENOTFOUND, "%s: not found", what);
 	return sira_err_set(err, SIRA_EIO, "%s: %s", what, mdb_strerror(rc));
+}
+
+/* A write LMDB cut short (EIO) on a full disk is a full disk. */
+static int
+full_or(MDB_env *env, int rc)
+{
+	int fd;
+
+	if (rc == EIO && mdb_env_get_fd(env, &fd) == 0 &&
+	    fileio_fd_nearly_full(fd))
+		return ENOSPC;
+	return rc;
 }
 
 /* Record the first failure of t and return rc. */
@@ -353,7 +366,8 @@ vault_commit(struct vault_txn **tp, struct sira_err *err)
 		    "an operation in this transaction failed: nothing was written");
 	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
 		/* mdb_txn_commit frees the transaction even when it fails. */
-		rc = lmdb_error(rc, "committing the vault", err);
+		rc = lmdb_error(
+		    full_or(t->v->env, rc), "committing the vault", err);
 	}
 	free(t);
 	return rc;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "store.h"
 
 static const char *const db_names[DB_COUNT] = {
@@ -28,7 +29,7 @@ static const char *const db_names[DB_COUNT] = {
 int
 store_error(int mdb_rc, const char *what, struct sira_err *err)
 {
-	if (mdb_rc == MDB_MAP_FULL)
+	if (mdb_rc == MDB_MAP_FULL || mdb_rc == ENOSPC || mdb_rc == EDQUOT)
 		return sira_err_set(
 		    err, SIRA_EQUOTA, "broker storage is full (%s)", what);
 	if (mdb_rc == MDB_NOTFOUND)
@@ -131,8 +132,14 @@ store_commit(MDB_txn *txn, struct sira_err *err)
 {
 	int rc;
 
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		int fd;
+		/* A write cut short by a full disk comes back as EIO. */
+		if (rc == EIO && mdb_env_get_fd(mdb_txn_env(txn), &fd) == 0 &&
+		    fileio_fd_nearly_full(fd))
+			rc = ENOSPC;
 		return store_error(rc, "committing", err);
+	}
 	return 0;
 }
 

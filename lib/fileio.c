@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -226,4 +227,14 @@ fileio_read_full(int fd, uint8_t *buf, size_t len)
 		got += (size_t)r;
 	}
 	return (ssize_t)got;
+}
+
+bool
+fileio_fd_nearly_full(int fd)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(fd, &sv) != 0)
+		return false;
+	return (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20);
 }

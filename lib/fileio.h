@@ -50,6 +50,13 @@ int fileio_check_private(int fd, const char *path, struct sira_err *err);
 int fileio_write_all(int fd, const uint8_t *buf, size_t len);
 
 /*
+ * Has the file system holding fd less than 1 MiB left? LMDB reports a
+ * write cut short by a full disk as EIO; this tells that apart from a
+ * failing disk.
+ */
+bool fileio_fd_nearly_full(int fd);
+
+/*
  * Read up to len bytes from fd, stopping early only at end of file;
  * retries on EINTR. Returns the bytes read or -1 (errno).
  */
