@@ -22,6 +22,7 @@
 #include "docs.h"
 #include "envelope.h"
 #include "log.h"
+#include "pairseq.h"
 #include "payload.pb-c.h"
 #include "peers.h"
 #include "receipt.h"
@@ -328,33 +329,40 @@ record_refusal(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
 }
 
 /*
- * Per-pair sequence numbers: each sender numbers its messages to us from 1.
- * A jump means the broker (or the network) lost messages in between: it
- * is logged and counted, never hidden. Reordering is normal and ignored.
+ * Per-pair sequence numbers (pairseq.h): a hole still open a day after it
+ * was noticed means the broker (or the network) lost messages: logged and
+ * counted, never hidden. Reordering is normal and says nothing.
  */
 static void
-check_pair_seq(struct daemon *d, struct vault_txn *t, const struct opened *o)
+check_pair_seq(
+    struct daemon *d, struct vault_txn *t, const struct opened *o, uint64_t now)
 {
-	char name[SIRA_AGENCY_ID_MAX + 8];
-	uint64_t last = 0, seq = 0;
+	const char *from = o->env->h->sender_agency_id;
+	char old[SIRA_AGENCY_ID_MAX + 8];
+	struct pairseq p;
+	uint64_t seq = 0, max = 0;
+	int64_t missing;
 
 	for (size_t i = 0; i < o->manifest->n_recipients; i++)
 		if (strcmp(o->manifest->recipients[i]->agency_id,
 			d->a->me->agency_id) == 0)
 			seq = o->manifest->recipients[i]->pair_seq;
-	(void)snprintf(
-	    name, sizeof(name), "rseq:%s", o->env->h->sender_agency_id);
-	if (seq == 0 || vault_counter_get(t, name, &last) != 0 || seq <= last)
+	if (seq == 0 || pairseq_load(t, from, &p, NULL) != 0)
 		return;
-	if (seq > last + 1) {
-		d->gaps += seq - last - 1;
+	/* A store from before hole tracking kept only the highest number. */
+	(void)snprintf(old, sizeof(old), "rseq:%s", from);
+	if (p.low == 0 && p.n == 0 && vault_counter_get(t, old, &max) == 0)
+		p.low = max;
+	missing = pairseq_take(&p, seq, now);
+	if (missing > 0) {
+		d->gaps += (uint64_t)missing;
 		log_event(LOG_WARN, "messages.missing",
-		    "from=%s count=%llu (sequence %llu after %llu)",
-		    o->env->h->sender_agency_id,
-		    (unsigned long long)(seq - last - 1),
-		    (unsigned long long)seq, (unsigned long long)last);
+		    "from=%s count=%lld (not arrived %d hours after later ones)",
+		    from, (long long)missing, PAIRSEQ_WAIT / 3600);
 	}
-	(void)vault_counter_put(t, name, seq, NULL);
+	(void)pairseq_store(t, from, &p, NULL);
+	(void)vault_counter_put(t, old, p.low, NULL);
+	pairseq_free(&p);
 }
 
 static int
@@ -368,7 +376,7 @@ store_opened(struct daemon *d, struct rx *x, const struct opened *o,
 	for (int i = 7, v = 0; i >= 0; i--, v++)
 		when[i] = (uint8_t)(now >> (8 * v));
 	seen_key(key, h->sender_cert_id.data, h->message_id.data);
-	check_pair_seq(d, x->t, o);
+	check_pair_seq(d, x->t, o, now);
 	if (h->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
 		rc = take_receipt(d, x->t, o, now);
 	else
