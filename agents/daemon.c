@@ -190,9 +190,29 @@ struct prekey_scan {
 	uint8_t newest_id[SIRA_PREKEY_ID_LEN];
 	uint64_t newest_nb;
 	bool newest_published;
-	uint8_t expired[64][SIRA_PREKEY_ID_LEN];
-	size_t n_expired;
+	/* Every secret past retention, however many (owned, freed by
+	 * prekeys()); enomem stops the scan rather than miss one. */
+	uint8_t (*expired)[SIRA_PREKEY_ID_LEN];
+	size_t n_expired, cap;
+	bool enomem;
 };
+
+static int
+note_expired(struct prekey_scan *s, const uint8_t *key)
+{
+	if (s->n_expired == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		void *grown = realloc(s->expired, cap * sizeof(*s->expired));
+		if (grown == NULL) {
+			s->enomem = true;
+			return 1;
+		}
+		s->expired = grown;
+		s->cap = cap;
+	}
+	memcpy(s->expired[s->n_expired++], key, SIRA_PREKEY_ID_LEN);
+	return 0;
+}
 
 static int
 scan_prekey(
@@ -204,9 +224,13 @@ scan_prekey(
 	if (klen != SIRA_PREKEY_ID_LEN ||
 	    (ps = sira__v1__prekey_secret__unpack(NULL, vlen, val)) == NULL)
 		return 0;
-	if (ps->not_after + s->retain < s->now && s->n_expired < 64)
-		memcpy(s->expired[s->n_expired++], key, klen);
-	else if (ps->not_before >= s->newest_nb) {
+	if (ps->not_after + s->retain < s->now) {
+		if (note_expired(s, key) != 0) {
+			sodium_memzero(ps->sk.data, ps->sk.len);
+			sira__v1__prekey_secret__free_unpacked(ps, NULL);
+			return 1;
+		}
+	} else if (ps->not_before >= s->newest_nb) {
 		s->newest_nb = ps->not_before;
 		memcpy(s->newest_id, key, klen);
 		s->newest_published = ps->published;
@@ -256,11 +280,12 @@ maintain_prekeys(struct daemon *d, struct vault_txn *t,
 	struct prekey_secret *sec = NULL;
 	int rc = 0;
 
-	memset(s, 0, sizeof(*s));
 	s->now = now;
 	s->retain = sc->retain;
 	if ((rc = vault_each(t, VT_PREKEYS, scan_prekey, s, err)) != 0)
-		return rc;
+		return s->enomem ?
+		    sira_err_set(err, SIRA_ENOMEM, "out of memory") :
+		    rc;
 	for (size_t i = 0; i < s->n_expired && rc == 0; i++) {
 		if ((rc = vault_del(t, VT_PREKEYS, s->expired[i],
 			 SIRA_PREKEY_ID_LEN, err)) == 0)
@@ -339,6 +364,7 @@ prekeys(struct daemon *d, const struct schedule *sc, uint64_t now)
 		publish_prekey(d, t, s->newest_id, now);
 	vault_abort(&t);
 	d->last_prekey = now;
+	free(s->expired);
 	free(s);
 }
 
