@@ -358,7 +358,7 @@ check_pair_seq(
 		d->gaps += (uint64_t)missing;
 		log_event(LOG_WARN, "messages.missing",
 		    "from=%s count=%lld (not arrived %d hours after later ones)",
-		    from, (long long)missing, PAIRSEQ_WAIT / 3600);
+		    from, (long long)missing, (int)(PAIRSEQ_WAIT / 3600));
 	}
 	(void)pairseq_store(t, from, &p, NULL);
 	(void)vault_counter_put(t, old, p.low, NULL);

@@ -431,9 +431,13 @@ pump_one(struct daemon *d, struct vault_txn *t, const struct outq_row *row,
 	if ((rc = vault_begin_child(t, &c, &err)) != 0)
 		return rc;
 	rc = book_get_out(c, row->id, &e, &err);
+	if (rc == 0 && e == NULL)
+		rc = -SIRA_EMALFORMED;
 	before = e != NULL ? (int)e->state : 0;
-	if (rc == 0 && !outq_claims(e, row)) {
-		rc = outq_drop(c, row, &err); /* stale: the entry moved on */
+	if (rc == -SIRA_ENOTFOUND || rc == -SIRA_EMALFORMED ||
+	    (rc == 0 && !outq_claims(e, row))) {
+		/* No entry to work on, or a stale row: the entry moved on. */
+		rc = outq_drop(c, row, &err);
 	} else if (rc == 0 && (rc = step(d, c, e, now)) == 0 &&
 	    (int)e->state == before && e->index_state != 0 &&
 	    e->index_due <= now) {
@@ -442,8 +446,6 @@ pump_one(struct daemon *d, struct vault_txn *t, const struct outq_row *row,
 		 * e to the store, so e is only rewritten when it did not.) */
 		book_schedule(e, now + 1);
 		rc = book_put_out(c, e, now, &err);
-	} else if (rc == -SIRA_ENOTFOUND || rc == -SIRA_EMALFORMED) {
-		rc = outq_drop(c, row, &err); /* no entry to work on */
 	}
 	if (rc == 0)
 		rc = vault_commit(&c, &err);

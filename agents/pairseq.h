@@ -18,8 +18,8 @@
 
 struct vault_txn;
 
-#define PAIRSEQ_WAIT (24 * 3600) /* a late message may take this long */
-#define PAIRSEQ_SEEN_MAX 4096    /* more out-of-order numbers: holes declared */
+#define PAIRSEQ_WAIT ((uint64_t)24 * 3600) /* a late one may take this */
+#define PAIRSEQ_SEEN_MAX 4096 /* more out-of-order numbers: holes declared */
 
 struct pairseq {
 	uint64_t low, since;

@@ -17,11 +17,15 @@ clock_now(void)
 {
 	time_t t = time(NULL);
 	const char *off = getenv("SIRA_CLOCK_OFFSET");
-	long long shift = 0;
+	char *end = NULL;
+	long long shift;
 
 	/* A test stands for a field laptop whose clock is wrong. */
-	if (off != NULL && sscanf(off, "%lld", &shift) == 1)
-		t += (time_t)shift;
+	if (off != NULL && off[0] != '\0') {
+		shift = strtoll(off, &end, 10);
+		if (end != NULL && *end == '\0')
+			t += (time_t)shift;
+	}
 	return t < 0 ? 0 : (uint64_t)t;
 }
 
