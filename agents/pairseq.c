@@ -34,6 +34,8 @@ absorb(struct pairseq *p)
 
 	while (k < p->n && p->seen[k] == p->low + 1)
 		p->low = p->seen[k++];
+	if (k == 0)
+		return; /* also: seen may be NULL */
 	memmove(p->seen, p->seen + k, (p->n - k) * sizeof(*p->seen));
 	p->n -= k;
 }
