@@ -49,6 +49,24 @@ nack_now(struct broker *b, const uint8_t *rid, size_t rid_len,
 		reply_now(b, rid, rid_len, f, len);
 }
 
+/* The newest signed checkpoint (checkpoints are keyed by be64 size), or
+ * NULL when the log has none yet. The caller frees it. */
+static Sira__V1__SignedCheckpoint *
+latest_checkpoint(const struct broker *b, MDB_txn *txn)
+{
+	Sira__V1__SignedCheckpoint *cp = NULL;
+	MDB_cursor *c;
+	MDB_val k, d;
+
+	if (mdb_cursor_open(txn, b->store->dbi[DB_CHECKPOINTS], &c) != 0)
+		return NULL;
+	if (mdb_cursor_get(c, &k, &d, MDB_LAST) == 0)
+		cp = sira__v1__signed_checkpoint__unpack(
+		    NULL, d.mv_size, d.mv_data);
+	mdb_cursor_close(c);
+	return cp;
+}
+
 static void
 on_hello(struct broker *b, struct batch *bt, struct session *s,
     const struct cert *c, const uint8_t *rid, size_t rid_len,
@@ -74,6 +92,7 @@ on_hello(struct broker *b, struct batch *bt, struct session *s,
 	session_reset(s); /* resend everything not acknowledged */
 	if (store_begin(b->store, 1, &txn, NULL) == 0) {
 		(void)spool_usage(txn, b->store, s->agency_id, &count, &bytes);
+		w.checkpoint = latest_checkpoint(b, txn);
 		mdb_txn_abort(txn);
 	}
 	w.version = 1;
@@ -86,6 +105,8 @@ on_hello(struct broker *b, struct batch *bt, struct session *s,
 	f.welcome = &w;
 	if (frames_pack(&f, fr->request_id, &out, &len) == 0)
 		(void)batch_reply(bt, rid, rid_len, out, len);
+	if (w.checkpoint != NULL)
+		sira__v1__signed_checkpoint__free_unpacked(w.checkpoint, NULL);
 	batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_CONNECTED, c->id,
 	    s->agency_id, "", 0, 0);
 	log_event(LOG_INFO, "peer.connected", "agency=%s spooled=%llu",
@@ -200,6 +221,7 @@ on_prekey(struct broker *b, struct batch *bt, const struct cert *c,
     const uint8_t *rid, size_t rid_len, const Sira__V1__Frame *fr, uint64_t now)
 {
 	const Sira__V1__Prekey *pk = fr->publish_prekey->prekey;
+	struct digest_part part;
 	struct pending_prekey *p;
 	struct prekey *v = NULL;
 	struct sira_err err;
@@ -229,7 +251,11 @@ on_prekey(struct broker *b, struct batch *bt, const struct cert *c,
 	(void)snprintf(p->agency, sizeof(p->agency), "%s", c->agency_id);
 	p->raw = raw;
 	p->len = len;
-	digest_sha256(p->hash, raw, len);
+	/* Its log leaf names it by the prekey id hash (PROTOCOL.md 2): over
+	 * the signed bytes only, like a cert_id. */
+	part.p = pk->tbs.data;
+	part.len = pk->tbs.len;
+	digest_lp(p->hash, SIRA_DH_PREKEY_ID, &part, 1);
 }
 
 /* The directory: every certificate (optionally only some agencies), the

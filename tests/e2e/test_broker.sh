@@ -30,6 +30,9 @@ for a in ml.police.bamako ml.ngo.espoir ml.justice.pole ml.social.kayes ml.ngo.s
 	expect_ok "$a publishes a prekey (logged, with evidence)" \
 	    probe publish-prekey "$a"
 done
+expect_ok "hello after the log has grown" probe hello ml.police.bamako
+expect_grep "Welcome carries the newest checkpoint, signed by the broker" \
+    "welcome checkpoint=([6-9]|[1-9][0-9]+)$" "$OUT"
 
 # --- delivery to an online recipient ---
 probe recv ml.ngo.espoir --count 1 --timeout 10 >"$W/online.out" 2>&1 &

@@ -15,6 +15,7 @@
 #include "log.pb-c.h"
 #include "merkle.h"
 #include "probe.h"
+#include "sign.h"
 #include "signed.h"
 #include "wire.h"
 
@@ -177,6 +178,38 @@ probe_call(struct probe *p, Sira__V1__Frame *f)
 	return NULL;
 }
 
+/* Say what the Welcome's checkpoint is: "welcome checkpoint=SIZE" when it
+ * verifies under the broker's log key, "welcome checkpoint=bad" if not,
+ * "welcome checkpoint=none" when absent. */
+static void
+welcome_checkpoint(const struct probe *p, const Sira__V1__Welcome *w)
+{
+	Sira__V1__Checkpoint *cp = NULL;
+	struct signed_obj so;
+	uint8_t *raw = NULL;
+	size_t len;
+
+	if (w->checkpoint == NULL) {
+		(void)printf("welcome checkpoint=none\n");
+		return;
+	}
+	if (wire_pack(&w->checkpoint->base, &raw, &len, NULL) == 0 &&
+	    signed_split(raw, len, 4096, 4096, "checkpoint", &so, NULL) == 0) {
+		if (sign_verify(p->broker->sign_pk, SIRA_DS_CHECKPOINT, so.tbs,
+			so.tbs_len, so.sig) == 0)
+			cp = sira__v1__checkpoint__unpack(
+			    NULL, so.tbs_len, so.tbs);
+		signed_clear(&so);
+	}
+	free(raw);
+	if (cp == NULL) {
+		(void)printf("welcome checkpoint=bad\n");
+		return;
+	}
+	(void)printf("welcome checkpoint=%llu\n", (unsigned long long)cp->size);
+	sira__v1__checkpoint__free_unpacked(cp, NULL);
+}
+
 int
 probe_hello(struct probe *p)
 {
@@ -190,9 +223,10 @@ probe_hello(struct probe *p)
 	f.hello = &h;
 	if ((r = probe_call(p, &f)) == NULL)
 		return -1;
-	if (r->body_case == SIRA__V1__FRAME__BODY_WELCOME)
+	if (r->body_case == SIRA__V1__FRAME__BODY_WELCOME) {
 		rc = 0;
-	else if (r->body_case == SIRA__V1__FRAME__BODY_NACK)
+		welcome_checkpoint(p, r->welcome);
+	} else if (r->body_case == SIRA__V1__FRAME__BODY_NACK)
 		(void)printf("nack %d %s\n", r->nack->reason, r->nack->detail);
 	sira__v1__frame__free_unpacked(r, NULL);
 	return rc;
