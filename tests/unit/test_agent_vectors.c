@@ -11,6 +11,10 @@
  *   envelope_sender_cert.hex      ml.police.kat's Certificate
  *   envelope_recipient_cert.hex   ml.ngo.kat's Certificate
  *   envelope_recipient_prekey.hex ml.ngo.kat's signed Prekey
+ *   envelope_recipient_prekey_secret.hex  its secret: key_id (8) || X25519
+ *                                 public (32) || secret (32), published so
+ *                                 another implementation can open the
+ *                                 envelope offline (docs/CONFORMANCE.md)
  *   envelope_sealed.hex           the Envelope: payload "Sira KAT v1", one
  *                                 recipient, one attachment
  *   envelope_attachment_blob.hex  that attachment's encrypted blob
@@ -337,6 +341,45 @@ test_recipient_prekey(void **state)
 }
 
 static void
+test_recipient_prekey_secret(void **state)
+{
+	uint8_t raw[SIRA_PREKEY_ID_LEN + 2 * SIRA_CURVE_KEY_LEN];
+	struct kat_buf b = { raw, sizeof(raw) };
+
+	(void)state;
+	memcpy(raw, kat.prekey_sec->key_id, SIRA_PREKEY_ID_LEN);
+	memcpy(
+	    raw + SIRA_PREKEY_ID_LEN, kat.prekey_sec->pk, SIRA_CURVE_KEY_LEN);
+	memcpy(raw + SIRA_PREKEY_ID_LEN + SIRA_CURVE_KEY_LEN,
+	    kat.prekey_sec->sk, SIRA_CURVE_KEY_LEN);
+	vector_check("envelope_recipient_prekey_secret",
+	    "ml.ngo.kat's prekey secret: key_id(8) || x25519 pk(32) || sk(32); "
+	    "public test key, never use it",
+	    &b);
+}
+
+/* The prekey secret as an outside implementation gets it: from the file,
+ * its public half derived again and equal to the signed prekey's. */
+static void
+frozen_prekey_secret(struct prekey_secret *out)
+{
+	struct kat_buf b = vector_read("envelope_recipient_prekey_secret");
+	uint8_t pk[SIRA_CURVE_KEY_LEN];
+
+	assert_int_equal(b.len, SIRA_PREKEY_ID_LEN + 2 * SIRA_CURVE_KEY_LEN);
+	memcpy(out->key_id, b.p, SIRA_PREKEY_ID_LEN);
+	memcpy(out->pk, b.p + SIRA_PREKEY_ID_LEN, SIRA_CURVE_KEY_LEN);
+	memcpy(out->sk, b.p + SIRA_PREKEY_ID_LEN + SIRA_CURVE_KEY_LEN,
+	    SIRA_CURVE_KEY_LEN);
+	assert_int_equal(crypto_scalarmult_base(pk, out->sk), 0);
+	assert_memory_equal(pk, out->pk, SIRA_CURVE_KEY_LEN);
+	assert_memory_equal(out->pk, kat.prekey->pk, SIRA_CURVE_KEY_LEN);
+	assert_memory_equal(
+	    out->key_id, kat.prekey->key_id, SIRA_PREKEY_ID_LEN);
+	vector_free(&b);
+}
+
+static void
 test_sealed_envelope(void **state)
 {
 	(void)state;
@@ -463,13 +506,15 @@ test_frozen_envelope_opens(void **state)
 	struct sira_err err = { 0 };
 	struct store st = { 0 };
 	struct open_keys keys;
+	struct prekey_secret sec;
 	int rc;
 
 	(void)state;
 	load_certs(&fc);
+	frozen_prekey_secret(&sec); /* the vectors alone open it */
 	st.me = fc.rcp;
 	st.sender = fc.snd;
-	st.sec = kat.prekey_sec;
+	st.sec = &sec;
 	keys.me = fc.rcp;
 	keys.ctx = &st;
 	keys.prekey = store_prekey;
@@ -555,6 +600,7 @@ main(void)
 		cmocka_unit_test(test_sender_cert),
 		cmocka_unit_test(test_recipient_cert),
 		cmocka_unit_test(test_recipient_prekey),
+		cmocka_unit_test(test_recipient_prekey_secret),
 		cmocka_unit_test(test_sealed_envelope),
 		cmocka_unit_test(test_attachment_blob),
 		cmocka_unit_test(test_receipt),
