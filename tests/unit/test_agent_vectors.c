@@ -19,6 +19,14 @@
  *                                 recipient, one attachment
  *   envelope_attachment_blob.hex  that attachment's encrypted blob
  *   envelope_receipt.hex          ml.ngo.kat's signed Receipt for it
+ *   broker_cert.hex               the KAT broker ml.kat.broker's Certificate
+ *   log_leaf_prekey.hex           the LogLeaf of the prekey's publication
+ *   log_leaf_envelope.hex         the LogLeaf of the envelope's acceptance
+ *   accepted_prekey.hex           the Accepted answering PublishPrekey
+ *   accepted_envelope.hex         the Accepted answering Submit: leaf
+ *                                 index, signed checkpoint, inclusion proof
+ *                                 (a log of three leaves, the broker's own
+ *                                 tlog code over a real LMDB store)
  *
  * Then the FROZEN bytes go through the normal API: the certificates and the
  * prekey verify, the envelope opens (and its attachment decrypts), and the
@@ -49,7 +57,14 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "control.pb-c.h"
+#include "digest.h"
 #include "envelope_kat.h"
+#include "merkle.h"
+#include "sign.h"
+#include "signed.h"
+#include "tlog.h"
+#include "wire.h"
 
 #define HEX_PER_LINE 32
 
@@ -227,7 +242,7 @@ free_certs(struct frozen_certs *fc)
 
 /* ---- the recipient's store, in memory ---- */
 
-struct store {
+struct kat_store {
 	const struct cert *me, *sender;
 	const struct prekey_secret *sec;
 	int prekey_calls, sender_calls;
@@ -237,7 +252,7 @@ static int
 store_prekey(void *ctx, const uint8_t *cert_id, const uint8_t *key_id,
     const struct prekey_secret **out)
 {
-	struct store *s = ctx;
+	struct kat_store *s = ctx;
 
 	s->prekey_calls++;
 	if (memcmp(cert_id, s->me->id, SIRA_HASH_LEN) != 0 ||
@@ -251,7 +266,7 @@ static int
 store_sender(void *ctx, const char *agency_id, const uint8_t *cert_id,
     uint64_t at, const struct cert **out, struct sira_err *err)
 {
-	struct store *s = ctx;
+	struct kat_store *s = ctx;
 
 	s->sender_calls++;
 	if (strcmp(agency_id, s->sender->agency_id) != 0 ||
@@ -504,7 +519,7 @@ test_frozen_envelope_opens(void **state)
 	struct kat_buf b;
 	struct opened *o = NULL;
 	struct sira_err err = { 0 };
-	struct store st = { 0 };
+	struct kat_store st = { 0 };
 	struct open_keys keys;
 	struct prekey_secret sec;
 	int rc;
@@ -591,6 +606,300 @@ test_frozen_receipt_verifies(void **state)
 	free_certs(&fc);
 }
 
+/* ---- the broker's answers: Accepted, log leaves, checkpoint ---- */
+
+#define KAT_BROKER_ID "ml.kat.broker"
+
+struct logkat {
+	struct sira_keys *bkeys;
+	struct cert *bcert;
+	struct kat_buf leaf[2];     /* prekey, envelope */
+	struct kat_buf accepted[2]; /* prekey, envelope */
+};
+
+static struct kat_buf
+packed(const ProtobufCMessage *m)
+{
+	struct kat_buf b = { NULL, 0 };
+
+	assert_int_equal(wire_pack(m, &b.p, &b.len, NULL), 0);
+	return b;
+}
+
+/* A LogLeaf as the broker writes it (broker/commit.c append). */
+static struct kat_buf
+leaf_of(int type, const uint8_t hash[32], const char *actor, const char *to,
+    uint32_t bucket)
+{
+	Sira__V1__LogLeaf l = SIRA__V1__LOG_LEAF__INIT;
+	char *cp[1] = { (char *)(uintptr_t)to };
+
+	l.version = 1;
+	l.type = (Sira__V1__LeafType)type;
+	l.time = KAT_NOW - KAT_NOW % 60;
+	l.object_hash.data = (uint8_t *)(uintptr_t)hash;
+	l.object_hash.len = 32;
+	l.actor_agency_id = (char *)(uintptr_t)actor;
+	l.n_counterpart_agency_ids = to != NULL ? 1 : 0;
+	l.counterpart_agency_ids = to != NULL ? cp : NULL;
+	l.size_bucket = bucket;
+	return packed(&l.base);
+}
+
+/* The Accepted for leaf index of the tree (as broker/commit.c sends it). */
+static struct kat_buf
+accepted_of(MDB_txn *txn, const struct tlog *t, const uint8_t *msgid,
+    const uint8_t hash[32], uint64_t index, const uint8_t *cp, size_t cplen)
+{
+	Sira__V1__Accepted a = SIRA__V1__ACCEPTED__INIT;
+	uint8_t proof[TLOG_PROOF_MAX][32];
+	ProtobufCBinaryData pb[TLOG_PROOF_MAX];
+	struct kat_buf b;
+	uint64_t size;
+	size_t n;
+
+	assert_int_equal(tlog_size(txn, t, &size), 0);
+	assert_int_equal(
+	    tlog_inclusion(txn, t, index, size, proof, &n, NULL), 0);
+	for (size_t i = 0; i < n; i++) {
+		pb[i].data = proof[i];
+		pb[i].len = 32;
+	}
+	a.message_id.data = (uint8_t *)(uintptr_t)msgid;
+	a.message_id.len = msgid != NULL ? SIRA_MSGID_LEN : 0;
+	a.envelope_hash.data = (uint8_t *)(uintptr_t)hash;
+	a.envelope_hash.len = 32;
+	a.leaf_index = index;
+	assert_non_null(a.checkpoint = sira__v1__signed_checkpoint__unpack(
+			    NULL, cplen, cp));
+	a.n_inclusion_proof = n;
+	a.inclusion_proof = pb;
+	b = packed(&a.base);
+	sira__v1__signed_checkpoint__free_unpacked(a.checkpoint, NULL);
+	return b;
+}
+
+static void
+prekey_hash_of(const struct kat_buf *prekey, uint8_t out[32])
+{
+	Sira__V1__Prekey *p =
+	    sira__v1__prekey__unpack(NULL, prekey->len, prekey->p);
+	struct digest_part part;
+
+	assert_non_null(p);
+	part.p = p->tbs.data;
+	part.len = p->tbs.len;
+	digest_lp(out, SIRA_DH_PREKEY_ID, &part, 1);
+	sira__v1__prekey__free_unpacked(p, NULL);
+}
+
+static void
+remove_store(const char *dir)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb" };
+	char path[64];
+
+	for (size_t i = 0; i < 2; i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		(void)unlink(path);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* A log of three leaves: the prekey's publication, the sender's
+ * connection, the envelope's acceptance; one checkpoint over them. */
+static void
+logkat_build(struct logkat *lk)
+{
+	char dir[] = "/tmp/sira-katlog-XXXXXX";
+	struct kat_buf pk = { kat.prekey->raw, kat.prekey->raw_len };
+	struct kat_buf conn;
+	struct store *st = NULL;
+	struct tlog t;
+	MDB_txn *txn = NULL;
+	uint8_t phash[32], *cp = NULL;
+	size_t cplen;
+	uint64_t idx[3];
+	struct envelope *e = NULL;
+	struct sira_err err = { 0 };
+
+	assert_int_equal(
+	    kat_cert(kat.ca, kat.ca_keys, KAT_BROKER_ID, "KAT broker",
+		SIRA_ROLE_BROKER, 3, 0x66, &lk->bkeys, &lk->bcert, &err),
+	    0);
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_open(dir, 1u << 24, 0, &st, &err), 0);
+	t.st = st;
+	t.keys = lk->bkeys;
+	(void)snprintf(
+	    t.origin, sizeof(t.origin), "%s/sira-log/v1", KAT_BROKER_ID);
+	prekey_hash_of(&pk, phash);
+	lk->leaf[0] = leaf_of(SIRA__V1__LEAF_TYPE__LEAF_TYPE_PREKEY_SERVED,
+	    phash, KAT_RECIPIENT_ID, NULL, 0);
+	conn = leaf_of(SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_CONNECTED,
+	    kat.snd->id, KAT_SENDER_ID, NULL, 0);
+	assert_int_equal(envelope_decode(kat.env.p, kat.env.len, &e, NULL), 0);
+	lk->leaf[1] = leaf_of(SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_ACCEPTED,
+	    kat.meta.envelope_hash, KAT_SENDER_ID, KAT_RECIPIENT_ID,
+	    (uint32_t)e->h->size_bucket);
+	envelope_destroy(&e);
+	assert_int_equal(store_begin(st, 0, &txn, &err), 0);
+	assert_int_equal(
+	    tlog_append(txn, &t, lk->leaf[0].p, lk->leaf[0].len, &idx[0], &err),
+	    0);
+	assert_int_equal(
+	    tlog_append(txn, &t, conn.p, conn.len, &idx[1], &err), 0);
+	assert_int_equal(
+	    tlog_append(txn, &t, lk->leaf[1].p, lk->leaf[1].len, &idx[2], &err),
+	    0);
+	assert_int_equal(
+	    tlog_checkpoint(txn, &t, KAT_NOW, &cp, &cplen, &err), 0);
+	lk->accepted[0] = accepted_of(txn, &t, NULL, phash, idx[0], cp, cplen);
+	lk->accepted[1] = accepted_of(txn, &t, kat.meta.message_id,
+	    kat.meta.envelope_hash, idx[2], cp, cplen);
+	mdb_txn_abort(txn);
+	free(cp);
+	vector_free(&conn);
+	store_close(&st);
+	remove_store(dir);
+}
+
+static void
+logkat_free(struct logkat *lk)
+{
+	for (int i = 0; i < 2; i++) {
+		vector_free(&lk->leaf[i]);
+		vector_free(&lk->accepted[i]);
+	}
+	cert_destroy(&lk->bcert);
+	keys_destroy(&lk->bkeys);
+}
+
+static void
+test_log_vectors(void **state)
+{
+	struct logkat lk = { 0 };
+	struct kat_buf bc;
+
+	(void)state;
+	logkat_build(&lk);
+	bc.p = lk.bcert->raw;
+	bc.len = lk.bcert->raw_len;
+	vector_check("broker_cert",
+	    "Certificate of the KAT broker ml.kat.broker (Ed25519 seed 32 x "
+	    "0x66, transport seed 32 x 0x67), signed by ml.kat.ca",
+	    &bc);
+	vector_check("log_leaf_prekey",
+	    "LogLeaf PREKEY_SERVED of ml.ngo.kat's prekey (index 0)",
+	    &lk.leaf[0]);
+	vector_check("log_leaf_envelope",
+	    "LogLeaf ENVELOPE_ACCEPTED of envelope_sealed (index 2)",
+	    &lk.leaf[1]);
+	vector_check("accepted_prekey",
+	    "Accepted answering PublishPrekey of envelope_recipient_prekey",
+	    &lk.accepted[0]);
+	vector_check("accepted_envelope",
+	    "Accepted answering Submit of envelope_sealed: tree of 3 leaves",
+	    &lk.accepted[1]);
+	logkat_free(&lk);
+}
+
+/* Check a frozen Accepted as an agent does (PROTOCOL.md 13.4), from the
+ * frozen files alone; *out_size receives the checkpoint's tree size. */
+static void
+check_frozen_accepted(const struct cert *broker, const char *accepted,
+    const char *leaf, int type, const char *actor, const uint8_t hash[32],
+    const uint8_t *msgid)
+{
+	struct kat_buf a = vector_read(accepted), l = vector_read(leaf);
+	Sira__V1__Accepted *acc;
+	Sira__V1__Checkpoint *cp;
+	Sira__V1__LogLeaf *ll;
+	struct signed_obj so;
+	uint8_t *raw, lh[32], proof[TLOG_PROOF_MAX * 32];
+	size_t len;
+
+	assert_non_null(acc = sira__v1__accepted__unpack(NULL, a.len, a.p));
+	assert_int_equal(acc->message_id.len, msgid ? SIRA_MSGID_LEN : 0);
+	if (msgid != NULL)
+		assert_memory_equal(
+		    acc->message_id.data, msgid, SIRA_MSGID_LEN);
+	assert_memory_equal(acc->envelope_hash.data, hash, 32);
+	/* The checkpoint, signed by the broker's LOG_SIGN key. */
+	assert_true((broker->key_usage & SIRA_KU_LOG_SIGN) != 0);
+	assert_int_equal(
+	    wire_pack(&acc->checkpoint->base, &raw, &len, NULL), 0);
+	assert_int_equal(
+	    signed_split(raw, len, 4096, 4096, "checkpoint", &so, NULL), 0);
+	assert_int_equal(sign_verify(broker->sign_pk, SIRA_DS_CHECKPOINT,
+			     so.tbs, so.tbs_len, so.sig),
+	    0);
+	assert_non_null(
+	    cp = sira__v1__checkpoint__unpack(NULL, so.tbs_len, so.tbs));
+	assert_string_equal(cp->origin, KAT_BROKER_ID "/sira-log/v1");
+	assert_int_equal(cp->size, 3);
+	/* The leaf (from a ProofRequest): what it names, and by whom. */
+	assert_non_null(ll = sira__v1__log_leaf__unpack(NULL, l.len, l.p));
+	assert_int_equal(ll->type, type);
+	assert_memory_equal(ll->object_hash.data, hash, 32);
+	assert_string_equal(ll->actor_agency_id, actor);
+	/* And its inclusion under the signed root. */
+	for (size_t i = 0; i < acc->n_inclusion_proof; i++) {
+		assert_int_equal(acc->inclusion_proof[i].len, 32);
+		memcpy(proof + 32 * i, acc->inclusion_proof[i].data, 32);
+	}
+	merkle_leaf_hash(l.p, l.len, lh);
+	assert_int_equal(
+	    merkle_verify_inclusion(lh, acc->leaf_index, cp->size, proof,
+		acc->n_inclusion_proof, cp->root.data, NULL),
+	    0);
+	lh[0] ^= 1; /* another leaf does not verify */
+	assert_int_not_equal(
+	    merkle_verify_inclusion(lh, acc->leaf_index, cp->size, proof,
+		acc->n_inclusion_proof, cp->root.data, NULL),
+	    0);
+	sira__v1__log_leaf__free_unpacked(ll, NULL);
+	sira__v1__checkpoint__free_unpacked(cp, NULL);
+	signed_clear(&so);
+	free(raw);
+	sira__v1__accepted__free_unpacked(acc, NULL);
+	vector_free(&a);
+	vector_free(&l);
+}
+
+static void
+test_frozen_accepted_verifies(void **state)
+{
+	struct frozen_certs fc = { 0 };
+	struct kat_buf b = vector_read("broker_cert"), env, pk;
+	struct cert *broker = NULL;
+	struct envelope *e = NULL;
+	uint8_t phash[32];
+
+	(void)state;
+	load_certs(&fc);
+	assert_int_equal(
+	    cert_verify(fc.ca, NULL, b.p, b.len, KAT_OPEN_AT, &broker, NULL),
+	    0);
+	assert_int_equal(broker->role, SIRA_ROLE_BROKER);
+	env = vector_read("envelope_sealed");
+	assert_int_equal(envelope_decode(env.p, env.len, &e, NULL), 0);
+	check_frozen_accepted(broker, "accepted_envelope", "log_leaf_envelope",
+	    SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_ACCEPTED, KAT_SENDER_ID,
+	    e->hash, e->h->message_id.data);
+	pk = vector_read("envelope_recipient_prekey");
+	prekey_hash_of(&pk, phash);
+	check_frozen_accepted(broker, "accepted_prekey", "log_leaf_prekey",
+	    SIRA__V1__LEAF_TYPE__LEAF_TYPE_PREKEY_SERVED, KAT_RECIPIENT_ID,
+	    phash, NULL);
+	envelope_destroy(&e);
+	cert_destroy(&broker);
+	vector_free(&b);
+	vector_free(&env);
+	vector_free(&pk);
+	free_certs(&fc);
+}
+
 int
 main(void)
 {
@@ -607,6 +916,8 @@ main(void)
 		cmocka_unit_test(test_frozen_prekey_verifies),
 		cmocka_unit_test(test_frozen_envelope_opens),
 		cmocka_unit_test(test_frozen_receipt_verifies),
+		cmocka_unit_test(test_log_vectors),
+		cmocka_unit_test(test_frozen_accepted_verifies),
 	};
 
 	if (kat_rng_install() != 0 || sodium_init() < 0)
