@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "be64.h"
 #include "agent.h"
 #include "digest.h"
 #include "wire.h"
@@ -30,13 +31,6 @@ book_state_name(int state)
 	if (state < 0 || state > 6)
 		return "unknown";
 	return state_names[state];
-}
-
-static void
-be64(uint8_t out[8], uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
 }
 
 static void
@@ -82,7 +76,7 @@ book_audit(struct vault_txn *t, uint64_t now, const char *action,
 	if ((rc = wire_pack(&e.base, &bytes, &len, err)) != 0)
 		return rc;
 	entry_hash(bytes, len, head);
-	be64(key, e.seq);
+	be64_put(key, e.seq);
 	if ((rc = vault_put(t, VT_AUDIT, key, 8, bytes, len, err)) == 0 &&
 	    (rc = vault_put(t, VT_META, "audit.head", 10, head, 32, err)) == 0)
 		rc = vault_counter_put(t, "audit.seq", e.seq, err);

@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "be64.h"
 #include "crashpoint.h"
 #include "daemon.h"
 #include "docs.h"
@@ -373,8 +374,7 @@ store_opened(struct daemon *d, struct rx *x, const struct opened *o,
 	uint8_t key[48], when[8];
 	int rc;
 
-	for (int i = 7, v = 0; i >= 0; i--, v++)
-		when[i] = (uint8_t)(now >> (8 * v));
+	be64_put(when, now);
 	seen_key(key, h->sender_cert_id.data, h->message_id.data);
 	check_pair_seq(d, x->t, o, now);
 	if (h->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)

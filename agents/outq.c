@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be64.h"
 #include "agent.h"
 
 #define Q SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED
@@ -25,23 +26,6 @@ bool
 outq_live(int state)
 {
 	return state == Q || state == SEALED || state == ACCEPTED;
-}
-
-static void
-be64_put(uint8_t *out, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
-}
-
-static uint64_t
-be64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
 }
 
 void

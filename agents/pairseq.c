@@ -6,25 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be64.h"
 #include "agent.h"
 #include "pairseq.h"
-
-static void
-put64(uint8_t *out, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
-}
-
-static uint64_t
-get64(const uint8_t *in)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | in[i];
-	return v;
-}
 
 /* Absorb the numbers in seen that now follow low without a hole. */
 static void
@@ -127,8 +111,8 @@ pairseq_load(struct vault_txn *t, const char *sender, struct pairseq *p,
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "sequence state of %s damaged", sender);
 	}
-	p->low = get64(v);
-	p->since = get64(v + 8);
+	p->low = be64_get(v);
+	p->since = be64_get(v + 8);
 	p->n = (len - 16) / 8;
 	if (p->n > 0 && (p->seen = calloc(p->n, sizeof(*p->seen))) == NULL) {
 		vault_free(v, len);
@@ -136,7 +120,7 @@ pairseq_load(struct vault_txn *t, const char *sender, struct pairseq *p,
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < p->n; i++)
-		p->seen[i] = get64(v + 16 + 8 * i);
+		p->seen[i] = be64_get(v + 16 + 8 * i);
 	vault_free(v, len);
 	return 0;
 }
@@ -152,10 +136,10 @@ pairseq_store(struct vault_txn *t, const char *sender, const struct pairseq *p,
 
 	if (v == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	put64(v, p->low);
-	put64(v + 8, p->since);
+	be64_put(v, p->low);
+	be64_put(v + 8, p->since);
 	for (size_t i = 0; i < p->n; i++)
-		put64(v + 16 + 8 * i, p->seen[i]);
+		be64_put(v + 16 + 8 * i, p->seen[i]);
 	key_of(sender, key);
 	rc = vault_put(t, VT_META, key, strlen(key), v, len, err);
 	free(v);

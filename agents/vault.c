@@ -35,6 +35,7 @@
 #include <lmdb.h>
 #include <sodium.h>
 
+#include "be64.h"
 #include "fileio.h"
 #include "vault.h"
 
@@ -632,12 +633,10 @@ vault_counter_get(struct vault_txn *t, const char *name, uint64_t *v)
 		return 0;
 	if (rc != 0)
 		return rc;
-	if (len == 8) {
-		for (size_t i = 0; i < 8; i++)
-			*v = (*v << 8) | buf[i];
-	} else {
+	if (len == 8)
+		*v = be64_get(buf);
+	else
 		rc = -SIRA_EMALFORMED;
-	}
 	vault_free(buf, len);
 	return rc;
 }
@@ -651,9 +650,6 @@ vault_counter_put(
 	if (name == NULL)
 		return txn_fail(
 		    t, sira_err_set(err, SIRA_EINVAL, "no counter name"));
-	for (int i = 7; i >= 0; i--) {
-		buf[i] = (uint8_t)v;
-		v >>= 8;
-	}
+	be64_put(buf, v);
 	return vault_put(t, VT_META, name, strlen(name), buf, sizeof(buf), err);
 }

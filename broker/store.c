@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be64.h"
 #include "fileio.h"
 #include "store.h"
 
@@ -41,20 +42,13 @@ store_error(int mdb_rc, const char *what, struct sira_err *err)
 void
 store_be64(uint8_t out[static 8], uint64_t v)
 {
-	for (int i = 7; i >= 0; i--) {
-		out[i] = (uint8_t)v;
-		v >>= 8;
-	}
+	be64_put(out, v);
 }
 
 uint64_t
 store_get_be64(const uint8_t in[static 8])
 {
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | in[i];
-	return v;
+	return be64_get(in);
 }
 
 static int
