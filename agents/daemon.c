@@ -191,10 +191,9 @@ struct prekey_scan {
 	uint64_t newest_nb;
 	bool newest_published;
 	/* Every secret past retention, however many (owned, freed by
-	 * prekeys()); enomem stops the scan rather than miss one. */
+	 * prekeys()). */
 	uint8_t (*expired)[SIRA_PREKEY_ID_LEN];
 	size_t n_expired, cap;
-	bool enomem;
 };
 
 static int
@@ -203,10 +202,8 @@ note_expired(struct prekey_scan *s, const uint8_t *key)
 	if (s->n_expired == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 16;
 		void *grown = realloc(s->expired, cap * sizeof(*s->expired));
-		if (grown == NULL) {
-			s->enomem = true;
-			return 1;
-		}
+		if (grown == NULL)
+			return -SIRA_ENOMEM;
 		s->expired = grown;
 		s->cap = cap;
 	}
@@ -220,24 +217,21 @@ scan_prekey(
 {
 	struct prekey_scan *s = ctx;
 	Sira__V1__PrekeySecret *ps;
+	int rc = 0;
 
 	if (klen != SIRA_PREKEY_ID_LEN ||
 	    (ps = sira__v1__prekey_secret__unpack(NULL, vlen, val)) == NULL)
 		return 0;
-	if (ps->not_after + s->retain < s->now) {
-		if (note_expired(s, key) != 0) {
-			sodium_memzero(ps->sk.data, ps->sk.len);
-			sira__v1__prekey_secret__free_unpacked(ps, NULL);
-			return 1;
-		}
-	} else if (ps->not_before >= s->newest_nb) {
+	if (ps->not_after + s->retain < s->now)
+		rc = note_expired(s, key);
+	else if (ps->not_before >= s->newest_nb) {
 		s->newest_nb = ps->not_before;
 		memcpy(s->newest_id, key, klen);
 		s->newest_published = ps->published;
 	}
 	sodium_memzero(ps->sk.data, ps->sk.len);
 	sira__v1__prekey_secret__free_unpacked(ps, NULL);
-	return 0;
+	return rc; /* -SIRA_ENOMEM stops the scan rather than miss one */
 }
 
 static int
@@ -283,7 +277,7 @@ maintain_prekeys(struct daemon *d, struct vault_txn *t,
 	s->now = now;
 	s->retain = sc->retain;
 	if ((rc = vault_each(t, VT_PREKEYS, scan_prekey, s, err)) != 0)
-		return s->enomem ?
+		return rc == -SIRA_ENOMEM ?
 		    sira_err_set(err, SIRA_ENOMEM, "out of memory") :
 		    rc;
 	for (size_t i = 0; i < s->n_expired && rc == 0; i++) {
@@ -621,11 +615,9 @@ write_status(const struct daemon *d, uint64_t now)
 	    (json_int_t)d->sent, "refused", (json_int_t)d->refused,
 	    "missing_messages", (json_int_t)d->gaps, "waiting_for_crl",
 	    d->crl_wait);
-	if (o != NULL)
-		(void)json_object_set_new(
-		    o, "clock_wrong", json_boolean(d->clock_bad));
 	if (o == NULL)
 		return;
+	(void)json_object_set_new(o, "clock_wrong", json_boolean(d->clock_bad));
 	(void)json_object_set_new(o, "transfers", transfers(d));
 	if ((text = json_dumps(o, JSON_INDENT(2))) != NULL &&
 	    home_path(&d->a->home, "status.json", path, NULL) == 0 &&

@@ -362,7 +362,6 @@ check_pair_seq(
 		    from, (long long)missing, (int)(PAIRSEQ_WAIT / 3600));
 	}
 	(void)pairseq_store(t, from, &p, NULL);
-	(void)vault_counter_put(t, old, p.low, NULL);
 	pairseq_free(&p);
 }
 

@@ -88,8 +88,8 @@ static int
 lmdb_error(int rc, const char *what, struct sira_err *err)
 {
 	if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
-		return sira_err_set(
-		    err, SIRA_EQUOTA, "the agent's storage is full (%s)", what);
+		return sira_err_set(err, SIRA_EQUOTA,
+		    "the agent's storage is full (%s): free disk space", what);
 	if (rc == MDB_NOTFOUND)
 		return sira_err_set(err, SIRA_ENOTFOUND, "%s: not found", what);
 	return sira_err_set(err, SIRA_EIO, "%s: %s", what, mdb_strerror(rc));
@@ -360,7 +360,8 @@ vault_commit(struct vault_txn **tp, struct sira_err *err)
 	if (t->failed == -SIRA_EQUOTA) {
 		mdb_txn_abort(t->txn);
 		rc = sira_err_set(err, SIRA_EQUOTA,
-		    "the agent's storage is full: nothing was written");
+		    "the agent's storage is full: nothing was written; free "
+		    "disk space and try again");
 	} else if (t->failed != 0) {
 		mdb_txn_abort(t->txn);
 		rc = sira_err_set(err, -t->failed,

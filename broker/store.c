@@ -31,8 +31,9 @@ int
 store_error(int mdb_rc, const char *what, struct sira_err *err)
 {
 	if (mdb_rc == MDB_MAP_FULL || mdb_rc == ENOSPC || mdb_rc == EDQUOT)
-		return sira_err_set(
-		    err, SIRA_EQUOTA, "broker storage is full (%s)", what);
+		return sira_err_set(err, SIRA_EQUOTA,
+		    "broker storage is full (%s): free disk space or raise map-size",
+		    what);
 	if (mdb_rc == MDB_NOTFOUND)
 		return sira_err_set(err, SIRA_ENOTFOUND, "%s: not found", what);
 	return sira_err_set(

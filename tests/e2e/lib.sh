@@ -93,12 +93,14 @@ agent_start() {
 	PIDS="$PIDS $!"
 }
 
-# agent_start_crashing ID POINT: run ID's daemon until it reaches POINT
-# (lib/crashpoint.h), where it dies as in a power cut.
-agent_start_crashing() {
-	SIRA_CRASH_AT=$2 "$AGENT" run --home "$W/home-$1" \
-	    2>>"$W/agent-$1.log" &
-	echo $! >"$W/pid-$1"
+# agent_start_env ID VAR=VALUE...: run ID's daemon with these variables
+# set: SIRA_CRASH_AT=POINT dies at POINT (lib/crashpoint.h) as in a power
+# cut, SIRA_CLOCK_OFFSET=S shifts its clock (docs/OPERATIONS.md).
+agent_start_env() {
+	id=$1
+	shift
+	env "$@" "$AGENT" run --home "$W/home-$id" 2>>"$W/agent-$id.log" &
+	echo $! >"$W/pid-$id"
 	PIDS="$PIDS $!"
 }
 
@@ -149,6 +151,17 @@ n_state() {
 
 # n_inbox ID: messages in ID's inbox.
 n_inbox() { ag "$1" inbox --json | jq length; }
+
+# out_state ID MSG: the state of MSG in ID's outbox.
+out_state() {
+	ag "$1" outbox --json | jq -r ".[] | select(.id==\"$2\") | .state"
+}
+
+# received ID MSG: how many times MSG entered ID's audit as received.
+received() {
+	ag "$1" audit show --json |
+	    jq "[.[] | select(.action==\"received\" and .message==\"$2\")] | length"
+}
 
 # has N CMD...: CMD prints exactly N.
 has() {

@@ -23,23 +23,6 @@ agent_start $N
 expect_true "the shelter publishes its prekey" \
     wait_for 20 grep -q "prekey.published" "$W/agent-$N.log"
 
-# agent_start_at ID OFFSET: run ID's daemon with its clock shifted.
-agent_start_at() {
-	SIRA_CLOCK_OFFSET=$2 "$AGENT" run --home "$W/home-$1" \
-	    2>>"$W/agent-$1.log" &
-	echo $! >"$W/pid-$1"
-	PIDS="$PIDS $!"
-}
-
-out_state() {
-	ag $P outbox --json | jq -r ".[] | select(.id==\"$1\") | .state"
-}
-
-received() {
-	ag "$1" audit show --json |
-	    jq "[.[] | select(.action==\"received\" and .message==\"$2\")] | length"
-}
-
 note() {
 	printf '%s\n' "$1" >"$W/note.txt"
 	ag $P send --to $N --kind note --file "$W/note.txt" >"$W/id" &&
@@ -47,15 +30,15 @@ note() {
 }
 
 # --- 200 s fast: inside the tolerance ---
-agent_start_at $P 200
+agent_start_env $P SIRA_CLOCK_OFFSET=200
 M1=$(note "horloge en avance de 200 s")
 expect_true "200 s ahead: delivered with its receipt" \
-    wait_for 60 has delivered out_state "$M1"
+    wait_for 60 has delivered out_state $P "$M1"
 expect_true "and no clock warning" sh -c "! grep -q clock.skew '$W/agent-$P.log'"
 agent_stop $P
 
 # --- 900 s fast: beyond it ---
-agent_start_at $P 900
+agent_start_env $P SIRA_CLOCK_OFFSET=900
 expect_true "900 s ahead: the log says the clock is wrong" \
     wait_for 30 grep -q "clock.skew seconds=-9" "$W/agent-$P.log"
 M2=$(note "horloge en avance de 900 s")
@@ -65,18 +48,18 @@ expect_ok "status --json" ag $P status --json
 expect_true "and flags it" jq -e '.clock_wrong == true' "$OUT"
 sleep 3
 expect_true "the message waits, not sealed with a wrong date" \
-    has queued out_state "$M2"
+    has queued out_state $P "$M2"
 agent_stop $P
 agent_start $P
 expect_true "clock right again: the message goes" \
-    wait_for 60 has delivered out_state "$M2"
+    wait_for 60 has delivered out_state $P "$M2"
 expect_ok "status --json" ag $P status --json
 expect_true "the alarm is gone" \
     jq -e '.clock_wrong == false and .alarm == "" and (.clock_skew | fabs) < 300' "$OUT"
 
 # --- the recipient 900 s slow: deliveries held, not refused ---
 agent_stop $N
-agent_start_at $N -900
+agent_start_env $N SIRA_CLOCK_OFFSET=-900
 expect_true "900 s behind: the shelter's log says so" \
     wait_for 30 grep -q "clock.skew seconds=9" "$W/agent-$N.log"
 M3=$(note "destinataire en retard de 900 s")
@@ -88,7 +71,7 @@ agent_stop $N
 agent_start $N
 expect_true "clock right again: received once" \
     wait_for 60 has 1 received $N "$M3"
-expect_true "and its receipt comes back" wait_for 60 has delivered out_state "$M3"
+expect_true "and its receipt comes back" wait_for 60 has delivered out_state $P "$M3"
 
 # --- a clock so wrong that even the CA is not valid yet ---
 agent_stop $N

@@ -25,17 +25,6 @@ agent_start $P
 expect_true "both agencies published their prekeys" wait_for 20 sh -c \
     "grep -q prekey.published '$W/agent-$N.log' && grep -q prekey.published '$W/agent-$P.log'"
 
-# received ID MSG: how many times MSG entered ID's audit as received.
-received() {
-	ag "$1" audit show --json |
-	    jq "[.[] | select(.action==\"received\" and .message==\"$2\")] | length"
-}
-
-# out_state MSG: the police's state for MSG.
-out_state() {
-	ag $P outbox --json | jq -r ".[] | select(.id==\"$1\") | .state"
-}
-
 # send_note TEXT [DOC]: queue a note from the police to the shelter.
 send_note() {
 	printf '%s\n' "$1" >"$W/note.txt"
@@ -45,7 +34,7 @@ send_note() {
 # once MSG WHAT: MSG arrives exactly once and its receipt comes back.
 once() {
 	expect_true "$2: delivered" wait_for 90 has 1 received $N "$1"
-	expect_true "$2: receipt back" wait_for 90 has delivered out_state "$1"
+	expect_true "$2: receipt back" wait_for 90 has delivered out_state $P "$1"
 	expect_true "$2: still exactly once" has 1 received $N "$1"
 	expect_true "$2: one inbox entry" sh -c \
 	    "[ \$('$AGENT' inbox --json --home '$W/home-$N' | jq '[.[] | select(.id==\"$1\")] | length') = 1 ]"
@@ -67,7 +56,7 @@ head -c 300000 /dev/urandom >"$W/doc.bin" # five chunks
 
 # --- the recipient dies between storing and acknowledging ---
 agent_stop $N
-agent_start_crashing $N agent.stored
+agent_start_env $N SIRA_CRASH_AT=agent.stored
 send_note "coupure après stockage" >"$W/id" || fail_ "send"
 M=$(cat "$W/id")
 expect_true "the shelter dies after storing" \
@@ -78,12 +67,12 @@ once "$M" "stored, not acknowledged"
 
 # --- the recipient dies between acknowledging and sending its receipt ---
 agent_stop $N
-agent_start_crashing $N agent.receipt
+agent_start_env $N SIRA_CRASH_AT=agent.receipt
 send_note "coupure avant l'accusé de réception" >"$W/id" || fail_ "send"
 M=$(cat "$W/id")
 expect_true "the shelter dies before its receipt leaves" \
     await_crash "$W/agent-$N.log" agent.receipt "$(cat "$W/pid-$N")"
-expect_true "no receipt yet" has "accepted by broker" out_state "$M"
+expect_true "no receipt yet" has "accepted by broker" out_state $P "$M"
 agent_start $N
 once "$M" "acknowledged, receipt unsent"
 
@@ -115,7 +104,7 @@ expect_true "the document arrives intact" doc_intact "$M" "$W/doc.bin"
 
 # --- the sender dies with a document half sent ---
 agent_stop $P
-agent_start_crashing $P agent.upload.chunk
+agent_start_env $P SIRA_CRASH_AT=agent.upload.chunk
 send_note "document coupé à l'envoi" "$W/doc.bin" >"$W/id" || fail_ "send"
 M=$(cat "$W/id")
 expect_true "the police die mid-upload" \
@@ -126,7 +115,7 @@ expect_true "the document arrives intact" doc_intact "$M" "$W/doc.bin"
 
 # --- the recipient dies with a document half downloaded ---
 agent_stop $N
-agent_start_crashing $N agent.download.chunk
+agent_start_env $N SIRA_CRASH_AT=agent.download.chunk
 send_note "document coupé à la réception" "$W/doc.bin" >"$W/id" || fail_ "send"
 M=$(cat "$W/id")
 expect_true "the shelter dies mid-download" \

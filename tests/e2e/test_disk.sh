@@ -39,15 +39,6 @@ expect_true "both agencies published their prekeys" wait_for 20 sh -c \
 # fill DIR: use every free byte of DIR's file system.
 fill() { dd if=/dev/zero of="$1/filler" bs=64k 2>/dev/null || true; sync; }
 
-out_state() {
-	ag $P outbox --json | jq -r ".[] | select(.id==\"$1\") | .state"
-}
-
-received() {
-	ag "$1" audit show --json |
-	    jq "[.[] | select(.action==\"received\" and .message==\"$2\")] | length"
-}
-
 head -c 60000 /dev/urandom | base64 >"$W/big.txt"
 
 # --- the sender's disk is full ---
@@ -60,7 +51,7 @@ rm -f "$W/mnt-p/filler"
 expect_ok "with space again, send works" \
     ag $P send --to $N --kind note --file "$W/big.txt"
 M1=$(cat "$OUT")
-expect_true "and the message goes" wait_for 60 has delivered out_state "$M1"
+expect_true "and the message goes" wait_for 60 has delivered out_state $P "$M1"
 
 # --- the recipient's disk is full ---
 fill "$W/mnt-n"
@@ -70,12 +61,12 @@ M2=$(cat "$OUT")
 expect_true "the shelter says its storage is full" wait_for 60 \
     grep -q "message.store_failed reason=.*storage is full" "$W/agent-$N.log"
 expect_true "the message stays at the broker, not refused" \
-    has "accepted by broker" out_state "$M2"
+    has "accepted by broker" out_state $P "$M2"
 expect_true "not received" has 0 received $N "$M2"
 rm -f "$W/mnt-n/filler"
 expect_true "with space again, it is received once" \
     wait_for 60 has 1 received $N "$M2"
-expect_true "and receipted" wait_for 60 has delivered out_state "$M2"
+expect_true "and receipted" wait_for 60 has delivered out_state $P "$M2"
 
 # --- the broker's disk is full ---
 fill "$W/data"
@@ -85,11 +76,11 @@ M3=$(cat "$OUT")
 expect_true "the broker says its storage is full" wait_for 60 \
     grep -Eq "full|No space" "$W/broker.log"
 expect_true "the message waits at the sender, not refused" \
-    has sealed out_state "$M3"
+    has sealed out_state $P "$M3"
 rm -f "$W/data/filler"
 expect_true "with space again, it is delivered" \
     wait_for 120 has 1 received $N "$M3"
-expect_true "and receipted" wait_for 60 has delivered out_state "$M3"
+expect_true "and receipted" wait_for 60 has delivered out_state $P "$M3"
 expect_true "still exactly once" has 1 received $N "$M3"
 expect_ok "the broker's log verifies" "$BROKER" log verify --data "$W/data"
 expect_ok "the shelter's audit verifies" ag $N audit verify

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "agent_fixture.h"
 #include "sign.h"
 #include "wire.h"
 
@@ -31,35 +32,17 @@
 #define NOW UINT64_C(1772409600)
 #define HISTORY 10000 /* far past OUT_MAX (256) of the scan this replaced */
 
-struct fx {
+struct qfx {
 	char dir[64];
 	char vdir[128];
 	struct sira_keys *keys;
 	struct vault *v;
 };
 
-static void
-rm_dir(const char *dir)
-{
-	char path[512];
-	struct dirent *e;
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' &&
-		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) <
-			(int)sizeof(path))
-			(void)unlink(path);
-	closedir(d);
-	(void)rmdir(dir);
-}
-
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct qfx *fx = calloc(1, sizeof(*fx));
 
 	assert_non_null(fx);
 	assert_true(sodium_init() >= 0);
@@ -77,18 +60,18 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fx *fx = *state;
+	struct qfx *fx = *state;
 
 	vault_close(&fx->v);
-	rm_dir(fx->vdir);
-	rm_dir(fx->dir);
+	fx_rmdir(fx->vdir);
+	fx_rmdir(fx->dir);
 	keys_destroy(&fx->keys);
 	free(fx);
 	return 0;
 }
 
 static struct vault_txn *
-begin(struct fx *fx)
+begin(struct qfx *fx)
 {
 	struct vault_txn *t = NULL;
 
@@ -159,7 +142,7 @@ has_id(const struct outq_row *r, size_t n, const uint8_t id[16])
 static void
 test_history_does_not_hide_new_work(void **state)
 {
-	struct fx *fx = *state;
+	struct qfx *fx = *state;
 	uint8_t id[16], fresh[5][16];
 	struct outq_row due[64];
 	struct vault_txn *t;
@@ -201,7 +184,7 @@ test_history_does_not_hide_new_work(void **state)
 static void
 test_one_row_per_live_entry(void **state)
 {
-	struct fx *fx = *state;
+	struct qfx *fx = *state;
 	struct vault_txn *t = begin(fx);
 	Sira__V1__OutboxEntry *e = NULL;
 	struct outq_row due[8], old;
@@ -240,7 +223,7 @@ test_one_row_per_live_entry(void **state)
 static void
 test_round_takes_oldest(void **state)
 {
-	struct fx *fx = *state;
+	struct qfx *fx = *state;
 	struct vault_txn *t = begin(fx);
 	struct outq_row due[64];
 	uint8_t id[16];
@@ -287,7 +270,7 @@ put_old(struct vault_txn *t, int state, uint8_t id[16])
 static void
 test_rebuild_indexes_an_old_outbox(void **state)
 {
-	struct fx *fx = *state;
+	struct qfx *fx = *state;
 	uint8_t live[300][16], id[16];
 	struct outq_row *all = NULL;
 	struct vault_txn *t = begin(fx);

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "agent_fixture.h"
 #include "pairseq.h"
 #include "sign.h"
 
@@ -96,24 +97,6 @@ test_bounded_state(void **state)
 	pairseq_free(&p);
 }
 
-static void
-rm_dir(const char *dir)
-{
-	char path[512];
-	struct dirent *e;
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' &&
-		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) <
-			(int)sizeof(path))
-			(void)unlink(path);
-	closedir(d);
-	(void)rmdir(dir);
-}
-
 /* The state survives a restart, per sender, and a damaged row is said. */
 static void
 test_stored_in_the_vault(void **state)
@@ -158,8 +141,8 @@ test_stored_in_the_vault(void **state)
 	vault_abort(&t);
 	pairseq_free(&p);
 	vault_close(&v);
-	rm_dir(vdir);
-	rm_dir(dir);
+	fx_rmdir(vdir);
+	fx_rmdir(dir);
 	keys_destroy(&keys);
 }
 

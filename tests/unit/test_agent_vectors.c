@@ -57,6 +57,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "agent_fixture.h"
 #include "control.pb-c.h"
 #include "digest.h"
 #include "envelope_kat.h"
@@ -693,19 +694,6 @@ prekey_hash_of(const struct kat_buf *prekey, uint8_t out[32])
 	sira__v1__prekey__free_unpacked(p, NULL);
 }
 
-static void
-remove_store(const char *dir)
-{
-	static const char *const files[] = { "data.mdb", "lock.mdb" };
-	char path[64];
-
-	for (size_t i = 0; i < 2; i++) {
-		(void)snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		(void)unlink(path);
-	}
-	assert_int_equal(rmdir(dir), 0);
-}
-
 /* A log of three leaves: the prekey's publication, the sender's
  * connection, the envelope's acceptance; one checkpoint over them. */
 static void
@@ -761,7 +749,7 @@ logkat_build(struct logkat *lk)
 	free(cp);
 	vector_free(&conn);
 	store_close(&st);
-	remove_store(dir);
+	fx_rmdir(dir);
 }
 
 static void

@@ -226,6 +226,33 @@ test_now(void **state)
 	assert_true(now >= (uint64_t)before && now <= (uint64_t)after);
 }
 
+/* SIRA_CLOCK_OFFSET shifts clock_now by whole seconds; anything that is
+ * not a whole number (a typo, trailing junk, empty) is ignored, never
+ * half-read. */
+static void
+test_offset(void **state)
+{
+	static const char *const junk[] = { "", "abc", "900s", "9 00", "0x10",
+		"--5" };
+	uint64_t base, shifted;
+
+	(void)state;
+	assert_int_equal(unsetenv("SIRA_CLOCK_OFFSET"), 0);
+	base = clock_now();
+	assert_int_equal(setenv("SIRA_CLOCK_OFFSET", "900", 1), 0);
+	shifted = clock_now();
+	assert_true(shifted >= base + 900 && shifted <= base + 902);
+	assert_int_equal(setenv("SIRA_CLOCK_OFFSET", "-3600", 1), 0);
+	shifted = clock_now();
+	assert_true(shifted + 3600 >= base && shifted + 3600 <= base + 2);
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		assert_int_equal(setenv("SIRA_CLOCK_OFFSET", junk[i], 1), 0);
+		shifted = clock_now();
+		assert_true(shifted >= base && shifted <= base + 2);
+	}
+	assert_int_equal(unsetenv("SIRA_CLOCK_OFFSET"), 0);
+}
+
 int
 main(void)
 {
@@ -234,6 +261,7 @@ main(void)
 		cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_month_lengths),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_offset),
 		cmocka_unit_test(test_time_zone_ignored),
 		cmocka_unit_test(test_now),
 	};
