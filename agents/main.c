@@ -224,10 +224,10 @@ parse(int argc, char **argv, struct opts *o)
 			o->verbose = 1;
 			break;
 		case 'T':
-			if (number(optarg, &o->ttl) || o->ttl == 0 ||
+			if (number(optarg, &o->ttl) || o->ttl < SIRA_TTL_MIN ||
 			    o->ttl > SIRA_TTL_MAX)
 				return usage_error(
-				    "--ttl must be 1 to 2592000 seconds");
+				    "--ttl must be 120 to 2592000 seconds");
 			break;
 		case 'r':
 		case 'R':

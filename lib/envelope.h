@@ -25,7 +25,11 @@
 #define SIRA_HEADER_MAX (64u << 10) /* EnvelopeHeader bytes */
 #define SIRA_ENVELOPE_MAX (SIRA_BODY_MAX + SIRA_HEADER_MAX + 1024)
 #define SIRA_TTL_MAX ((uint64_t)30 * 86400) /* longest life of an envelope */
-#define SIRA_ATTACHMENT_MAX (1ull << 32)    /* 4 GiB of plaintext */
+/* Shortest TTL an agent offers: created_at is rounded down to the minute
+ * and expires_at = created_at + TTL, so a TTL keeps between TTL - 59 s and
+ * TTL of real life; 120 s keeps at least a minute. */
+#define SIRA_TTL_MIN ((uint64_t)120)
+#define SIRA_ATTACHMENT_MAX (1ull << 32) /* 4 GiB of plaintext */
 
 /* A decoded, validated envelope. Owns everything it points to. */
 struct envelope {

@@ -124,14 +124,18 @@ expect_true "and delivered" [ "$(count 'delivered .*during-attack' "$W/flow.out"
 expect_true "broker survived" kill -0 "$BPID"
 
 # --- expiry: a TTL passes with the recipient offline ---
+# --expires-in makes the probe pick, from its own sealing clock, the TTL
+# that ends 5 s after sealing (created_at is rounded down to the minute).
 expect_ok "short-lived message to an offline agency" probe send \
     ml.police.bamako --to ml.ngo.sikasso --kind note --text ephemeral \
-    --ttl 3 --wait-nack 15
+    --expires-in 5 --wait-nack 20
 expect_grep "sender told it expired" "nack expired" "$OUT"
 run probe recv ml.ngo.sikasso --count 1 --timeout 2
 expect_grep "expired message never delivered" "received=0" "$OUT"
-expect_grep "then with its count, once the burst is over" \
-    "frame.malformed agency=ml.ngo.espoir count=49 seconds=10" "$W/broker.log"
+# The count is written when the burst's 10 s window closes: wait for it.
+expect_true "then with its count, once the burst is over" wait_for 15 \
+    grep -q "frame.malformed agency=ml.ngo.espoir count=49 seconds=10" \
+    "$W/broker.log"
 
 # --- quota ---
 stop_broker

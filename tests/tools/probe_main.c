@@ -3,7 +3,8 @@
  *
  *   sira-probe CONN publish-prekey --prekey-file F
  *   sira-probe CONN send --to ID[,ID...] [--kind K] [--text T] [--count N]
- *                        [--ttl S] [--clock-offset S] [--as ID]
+ *                        [--ttl S | --expires-in S] [--clock-offset S]
+ *                        [--as ID]
  *                        [--wait-nack S]
  *   sira-probe CONN recv --prekey-file F [--count N] [--no-ack]
  *                        [--timeout S]
@@ -42,8 +43,8 @@ struct args {
 	const char *endpoint, *ca, *crl, *broker, *cert, *key, *prekey_file;
 	const char *to, *kind, *text, *as, *routing_id;
 	const char *file, *blob_out, *env_out, *env, *blob, *out;
-	long count, ttl, clock_offset, timeout, wait_nack, size, chunk,
-	    delay_ms;
+	long count, ttl, expires_in, clock_offset, timeout, wait_nack, size,
+	    chunk, delay_ms;
 	int no_ack;
 };
 
@@ -62,6 +63,7 @@ static const struct option opts[] = {
 	{ "routing-id", required_argument, NULL, 'r' },
 	{ "count", required_argument, NULL, 'n' },
 	{ "ttl", required_argument, NULL, 'T' },
+	{ "expires-in", required_argument, NULL, 'X' },
 	{ "clock-offset", required_argument, NULL, 'o' },
 	{ "timeout", required_argument, NULL, 'w' },
 	{ "wait-nack", required_argument, NULL, 'W' },
@@ -133,6 +135,9 @@ parse(int argc, char **argv, struct args *a)
 			break;
 		case 'T':
 			a->ttl = atol(optarg);
+			break;
+		case 'X':
+			a->expires_in = atol(optarg);
 			break;
 		case 'o':
 			a->clock_offset = atol(optarg);
@@ -281,6 +286,10 @@ seal_one(struct probe *p, const struct args *a, uint8_t **env, size_t *len)
 	sp.onward_sharing = 1;
 	sp.now = (uint64_t)(time(NULL) + a->clock_offset);
 	sp.ttl = (uint32_t)a->ttl;
+	/* created_at is rounded down to the minute: to end S seconds from
+	 * now, the TTL must cover the part of the minute already gone. */
+	if (a->expires_in > 0)
+		sp.ttl = (uint32_t)(a->expires_in + (long)(sp.now % 60));
 	sp.recipients = rs;
 	sp.n_recipients = n;
 	if (sp.sender == NULL || seal_begin(&sp, &s, NULL) != 0)
@@ -332,10 +341,44 @@ report(struct probe *p, Sira__V1__Frame *r)
 	return -1;
 }
 
+/* An answer to a submission: the broker's Accepted or Nack. */
+static int
+is_answer(const Sira__V1__Frame *r)
+{
+	return r->body_case == SIRA__V1__FRAME__BODY_ACCEPTED ||
+	    r->body_case == SIRA__V1__FRAME__BODY_NACK;
+}
+
+/* Waits up to `seconds` for a late Nack (expiry), saying we are alive: a
+ * silent peer is dropped after three heartbeats. Returns 1 if one came. */
+static int
+wait_late_nack(struct probe *p, long seconds)
+{
+	for (long t = 0; t < seconds; t++) {
+		Sira__V1__Frame hb = SIRA__V1__FRAME__INIT;
+		Sira__V1__Heartbeat h = SIRA__V1__HEARTBEAT__INIT;
+		Sira__V1__Frame *r;
+		int got = 0;
+		hb.body_case = SIRA__V1__FRAME__BODY_HEARTBEAT;
+		hb.heartbeat = &h;
+		(void)probe_send(p, &hb);
+		while (!got && (r = probe_recv(p, 1000)) != NULL) {
+			if (r->body_case == SIRA__V1__FRAME__BODY_NACK)
+				got = report(p, r) == 0;
+			sira__v1__frame__free_unpacked(r, NULL);
+		}
+		if (got)
+			return 1;
+	}
+	return 0;
+}
+
+/* Exit 0 when every submission was answered (accepted or refused) and,
+ * with --wait-nack, the late expiry Nack came too. */
 static int
 cmd_send(struct probe *p, const struct args *a)
 {
-	long accepted = 0, nacked = 0, sent = 0;
+	long accepted = 0, nacked = 0, sent = 0, expired = 0;
 	Sira__V1__Frame *r, *answers[1024];
 	size_t n = 0;
 
@@ -350,41 +393,28 @@ cmd_send(struct probe *p, const struct args *a)
 			sent++;
 		free(env);
 	}
-	/* Collect every answer first: checking evidence asks the broker. */
+	/* Collect every answer first: checking evidence asks the broker.
+	 * Anything else the broker says meanwhile (heartbeats) is dropped. */
 	while ((long)n < sent && n < 1024 &&
-	    (r = probe_recv(p, (int)a->timeout * 1000)) != NULL)
-		answers[n++] = r;
+	    (r = probe_recv(p, (int)a->timeout * 1000)) != NULL) {
+		if (is_answer(r))
+			answers[n++] = r;
+		else
+			sira__v1__frame__free_unpacked(r, NULL);
+	}
 	for (size_t i = 0; i < n; i++) {
 		int k = report(p, answers[i]);
 		accepted += k == 1;
 		nacked += k == 0;
 		sira__v1__frame__free_unpacked(answers[i], NULL);
 	}
-	/* Wait for a late Nack (expiry) if asked. */
-	/* Wait for a late Nack (expiry) if asked, saying we are alive: a
-	 * silent peer is dropped after three heartbeats. */
-	for (long t = 0; t < a->wait_nack; t++) {
-		Sira__V1__Frame hb = SIRA__V1__FRAME__INIT;
-		Sira__V1__Heartbeat h = SIRA__V1__HEARTBEAT__INIT;
-		int got = 0;
-		hb.body_case = SIRA__V1__FRAME__BODY_HEARTBEAT;
-		hb.heartbeat = &h;
-		(void)probe_send(p, &hb);
-		while ((r = probe_recv(p, 1000)) != NULL) {
-			if (r->body_case == SIRA__V1__FRAME__BODY_NACK)
-				got = report(p, r) == 0;
-			sira__v1__frame__free_unpacked(r, NULL);
-			if (got)
-				break;
-		}
-		if (got) {
-			nacked++;
-			break;
-		}
-	}
-	(void)printf(
-	    "sent=%ld accepted=%ld nacked=%ld\n", sent, accepted, nacked);
-	return accepted + nacked == sent ? 0 : 1;
+	if (a->wait_nack > 0)
+		expired = wait_late_nack(p, a->wait_nack);
+	(void)printf("sent=%ld accepted=%ld nacked=%ld expired=%ld\n", sent,
+	    accepted, nacked, expired);
+	if (accepted + nacked != sent)
+		return 1;
+	return a->wait_nack > 0 && expired == 0 ? 1 : 0;
 }
 
 /* Recipient side state for the open callbacks. */
