@@ -45,6 +45,11 @@ struct agent {
 	struct vault *vault;
 };
 
+/* nudge.c: the daemon's doorbell at ipc://HOME/nudge. The endpoint is 0
+ * or -1 (path too long); ringing is a no-op when no daemon listens. */
+int nudge_endpoint(const struct home *h, char out[PATH_MAX + 16]);
+void nudge_daemon(const struct home *h);
+
 /* home.c */
 int home_path(const struct home *h, const char *name, char out[PATH_MAX],
     struct sira_err *err);

@@ -286,7 +286,7 @@ queue_rejection(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
 		"sira.receipt.v1", "", pb, plen, 7 * 86400, now, id,
 		NULL) == 0 &&
 	    vault_commit(&t, NULL) == 0)
-		link_nudge(&d->a->home);
+		nudge_daemon(&d->a->home);
 out:
 	if (p.receipt != NULL)
 		sira__v1__receipt__free_unpacked(p.receipt, NULL);
@@ -496,7 +496,7 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 		d->received++;
 		crashpoint("agent.stored"); /* stored, not yet acknowledged */
 		ack(d, dl);
-		link_nudge(&d->a->home); /* the receipt is waiting */
+		nudge_daemon(&d->a->home); /* the receipt is waiting */
 	} else if (rc == -SIRA_EREPLAY) {
 		forget_replayed(d, dl); /* blobs a crash left behind */
 		ack(d, dl);             /* stored before: never twice */

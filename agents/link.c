@@ -20,14 +20,6 @@
 #define PACE_BURST 400
 
 static int
-nudge_endpoint(const struct home *h, char out[PATH_MAX + 16])
-{
-	int n = snprintf(out, PATH_MAX + 16, "ipc://%s/nudge", h->dir);
-
-	return n < 0 || n >= PATH_MAX + 16 ? -1 : 0;
-}
-
-static int
 curve_setup(void *sock, const struct agent *a)
 {
 	char spk[41], pk[41], sk[41];
@@ -229,22 +221,4 @@ link_poll(struct link *l, int timeout_ms, Sira__V1__Frame **frame,
 	if (it[0].revents & ZMQ_POLLIN)
 		*frame = read_frame(l->sock);
 	return 0;
-}
-
-void
-link_nudge(const struct home *h)
-{
-	char ep[PATH_MAX + 16];
-	void *ctx, *push;
-	int linger = 500; /* long enough for a local ipc connect */
-
-	if (nudge_endpoint(h, ep) != 0 || (ctx = zmq_ctx_new()) == NULL)
-		return;
-	if ((push = zmq_socket(ctx, ZMQ_PUSH)) != NULL) {
-		(void)zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof(linger));
-		if (zmq_connect(push, ep) == 0)
-			(void)zmq_send(push, "", 0, ZMQ_DONTWAIT);
-		zmq_close(push);
-	}
-	zmq_ctx_term(ctx);
 }

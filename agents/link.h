@@ -54,7 +54,4 @@ int link_send(struct link *l, Sira__V1__Frame *f, uint64_t *request_id);
 int link_poll(struct link *l, int timeout_ms, Sira__V1__Frame **frame,
     enum link_event *event, bool *nudged);
 
-/* Poke a running daemon in home h (no-op when none listens). */
-void link_nudge(const struct home *h);
-
 #endif

@@ -365,7 +365,7 @@ cmd_send(const struct opts *o, struct sira_err *err)
 	sodium_memzero(buf, len);
 	free(buf);
 	if (rc == 0)
-		link_nudge(&a.home);
+		nudge_daemon(&a.home);
 	(void)sodium_bin2hex(hex, sizeof(hex), id, 16);
 	if (rc == 0 && o->wait) {
 		(void)printf("%s\n", hex);

@@ -15,7 +15,6 @@
 #include "docs.h"
 #include "envelope.h"
 #include "fileio.h"
-#include "link.h"
 #include "log.h"
 #include "peers.h"
 #include "referral.h"
@@ -143,7 +142,7 @@ finish(struct step *s, struct wf_result *res, int rc, struct sira_err *err)
 		(void)sodium_bin2hex(
 		    res->message_id, sizeof(res->message_id), s->id, 16);
 		memcpy(res->id, s->id, 16);
-		link_nudge(&s->a->home);
+		nudge_daemon(&s->a->home);
 	}
 	if (s->r != NULL)
 		sira__v1__case_record__free_unpacked(s->r, NULL);
