@@ -49,7 +49,7 @@ LIBSIRA := $(O)/libsira.a
 # link any module and the broker can never pick up agent code by accident.
 CERT_SRC := $(wildcard certs/*.c)
 BROKER_SRC := $(wildcard broker/*.c)
-AGENT_SRC := $(wildcard agents/*.c)
+AGENT_SRC := $(wildcard agents/*/*.c)
 mods = $(patsubst %.c,$(O)/%.o,$(filter-out %/main.c,$(1)))
 LIBCERTS := $(O)/libcerts.a
 LIBBROKER := $(O)/libbroker.a
@@ -61,13 +61,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 CLI_TESTS := $(wildcard tests/cli/test_*.sh)
 E2E_TESTS := $(wildcard tests/e2e/test_*.sh)
 
-PROGS := $(BIN)/sira-cert
-ifneq ($(wildcard broker/main.c),)
-PROGS += $(BIN)/sira-broker
-endif
-ifneq ($(wildcard agents/main.c),)
-PROGS += $(BIN)/sira-agent
-endif
+PROGS := $(BIN)/sira-cert $(BIN)/sira-broker $(BIN)/sira-agent
 
 .PHONY: all deps test check soak fuzz bench lint format install demo \
 	clean unit-bins
@@ -104,7 +98,7 @@ $(MOD_LIBS):
 
 $(BIN)/sira-cert: $(O)/certs/main.o $(LIBCERTS) $(LIBSIRA)
 $(BIN)/sira-broker: $(O)/broker/main.o $(LIBBROKER) $(LIBSIRA)
-$(BIN)/sira-agent: $(O)/agents/main.o $(LIBAGENT) $(LIBSIRA)
+$(BIN)/sira-agent: $(O)/agents/cli/main.o $(LIBAGENT) $(LIBSIRA)
 $(PROGS):
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -115,7 +109,9 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(MOD_LIBS) $(LIBSIRA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
-# Tests reach module headers of the broker and the agent.
+# The agent's rooms include each other as "room/file.h"; tests reach
+# module headers of the broker and the agent.
+$(O)/agents/%.o: ALL_CFLAGS += -Iagents
 $(O)/tests/%.o: ALL_CFLAGS += -Ibroker -Iagents
 
 # Test tools: real clients for the end-to-end tests (never installed).
@@ -240,8 +236,8 @@ bench: $(O)/bench/bench_envelope
 # ---- style and static checks ----
 
 # clang-tidy reads the code that ships; tests are formatted and cppchecked.
-PROD_SRC := $(wildcard lib/*.c certs/*.c broker/*.c agents/*.c)
-OUR_SRC := $(wildcard lib/*.[ch] certs/*.[ch] broker/*.[ch] agents/*.[ch] \
+PROD_SRC := $(wildcard lib/*.c certs/*.c broker/*.c agents/*/*.c)
+OUR_SRC := $(wildcard lib/*.[ch] certs/*.[ch] broker/*.[ch] agents/*/*.[ch] \
 	tests/unit/*.c tests/fuzz/*.c tests/tools/*.[ch] tests/bench/*.c)
 
 format:
@@ -251,7 +247,7 @@ lint: $(GEN_H) $(PROGS)
 	clang-format --dry-run -Werror $(OUR_SRC)
 	cppcheck --std=c11 --enable=warning,portability,performance \
 	    --error-exitcode=1 --inline-suppr --quiet \
-	    --suppress=missingIncludeSystem -Ilib -I$(O)/gen/proto \
+	    --suppress=missingIncludeSystem -Ilib -Iagents -I$(O)/gen/proto \
 	    lib certs broker agents
 	clang-tidy --quiet $(filter %.c,$(PROD_SRC)) -- -std=c11 \
 	    -D_POSIX_C_SOURCE=200809L -Ilib -Ibroker -Iagents \

@@ -12,14 +12,13 @@ lib/digest.c:crypto_hash_sha256
 lib/sign.c:crypto_sign_
 lib/keyfile.c:crypto_pwhash|crypto_secretbox|crypto_scalarmult_base|randombytes_buf
 certs/ca.c:crypto_box_keypair
-agents/seal.c:crypto_box_seal|crypto_aead_xchacha20poly1305_ietf|crypto_kdf|crypto_generichash|randombytes_buf
-agents/attach.c:crypto_secretstream_xchacha20poly1305
-agents/prekey.c:crypto_box_keypair|randombytes_buf
-agents/receipt.c:randombytes_buf|sodium_memcmp
-agents/book.c:randombytes_buf
-agents/link.c:randombytes_uniform|sodium_memzero
-agents/vault.c:crypto_aead_xchacha20poly1305_ietf|crypto_secretbox|crypto_generichash|randombytes_buf
-lib/rand.c:randombytes_buf|randombytes_uniform
+agents/crypto/seal.c:crypto_box_seal|crypto_aead_xchacha20poly1305_ietf|crypto_kdf|crypto_generichash|randombytes_buf
+agents/crypto/attach.c:crypto_secretstream_xchacha20poly1305
+agents/crypto/prekey.c:crypto_box_keypair|randombytes_buf
+agents/crypto/receipt.c:randombytes_buf|sodium_memcmp
+agents/store/book.c:randombytes_buf
+agents/daemon/link.c:randombytes_uniform|sodium_memzero
+agents/store/vault.c:crypto_aead_xchacha20poly1305_ietf|crypto_secretbox|crypto_generichash|randombytes_buf
 '
 for f in $(find lib certs broker agents -name '*.c' 2>/dev/null | sort); do
 	calls=$(grep -oE '\b(crypto_[a-z0-9_]+|randombytes_[a-z_]+)\s*\(' "$f" |

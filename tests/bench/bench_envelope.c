@@ -26,8 +26,8 @@
 
 #include "cert.h"
 #include "keyfile.h"
-#include "prekey.h"
-#include "seal.h"
+#include "crypto/prekey.h"
+#include "crypto/seal.h"
 
 #define BENCH_SECONDS 0.5
 #define NOW UINT64_C(1772409600) /* 2026-03-02T00:00:00Z */

@@ -20,7 +20,7 @@
 
 #include <sodium.h>
 
-#include "bundle_verify.h"
+#include "bundle/bundle_verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "referral.h"
+#include "workflow/referral.h"
 #include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

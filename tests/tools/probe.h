@@ -13,7 +13,7 @@
 #include "control.pb-c.h"
 #include "crl.h"
 #include "keyfile.h"
-#include "prekey.h"
+#include "crypto/prekey.h"
 
 struct probe {
 	void *zctx, *sock;

@@ -36,7 +36,7 @@
 #include "digest.h"
 #include "fileio.h"
 #include "probe.h"
-#include "seal.h"
+#include "crypto/seal.h"
 #include "wire.h"
 
 struct args {

@@ -37,8 +37,8 @@
 
 #include "cert.h"
 #include "keyfile.h"
-#include "prekey.h"
-#include "seal.h"
+#include "crypto/prekey.h"
+#include "crypto/seal.h"
 
 #define FX_FN static __attribute__((unused))
 

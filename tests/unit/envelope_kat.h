@@ -29,9 +29,9 @@
 
 #include "cert.h"
 #include "keyfile.h"
-#include "prekey.h"
-#include "receipt.h"
-#include "seal.h"
+#include "crypto/prekey.h"
+#include "crypto/receipt.h"
+#include "crypto/seal.h"
 
 #define KAT_FN static __attribute__((unused))
 

@@ -35,8 +35,8 @@
 #include <sodium.h>
 
 #include "agent_fixture.h"
-#include "attach.h"
-#include "manifest.h"
+#include "crypto/attach.h"
+#include "crypto/manifest.h"
 
 #define HDR 24    /* secretstream header */
 #define ABYTES 17 /* secretstream tag per chunk */

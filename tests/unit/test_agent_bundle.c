@@ -26,13 +26,13 @@
 #include <sodium.h>
 
 #include "agent_fixture.h"
-#include "bundle.h"
+#include "bundle/bundle.h"
 #include "bundle.pb-c.h"
-#include "bundle_verify.h"
+#include "bundle/bundle_verify.h"
 #include "control.pb-c.h"
 #include "crl.h"
 #include "merkle.h"
-#include "receipt.h"
+#include "crypto/receipt.h"
 #include "wire.h"
 
 #define CASE "CASE-0042"

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "cases.h"
+#include "workflow/cases.h"
 
 #define POL "ml.police.segou"
 #define NGO "ml.ngo.espoir"

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "docs.h"
+#include "documents/docs.h"
 #include "sign.h"
 
 #define MARKER "MARKER-Fatoumata-Keita-0077"

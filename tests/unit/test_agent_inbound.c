@@ -15,7 +15,7 @@
 
 #include "agent_fixture.h"
 
-#include "daemon.h"
+#include "daemon/daemon.h"
 #include "envelope.pb-c.h"
 #include "text.h"
 #include "wire.h"

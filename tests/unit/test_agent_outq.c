@@ -19,7 +19,7 @@
 
 #include <sodium.h>
 
-#include "agent.h"
+#include "store/agent.h"
 #include "agent_fixture.h"
 #include "sign.h"
 #include "wire.h"

@@ -17,9 +17,9 @@
 
 #include <sodium.h>
 
-#include "agent.h"
+#include "store/agent.h"
 #include "agent_fixture.h"
-#include "pairseq.h"
+#include "store/pairseq.h"
 #include "sign.h"
 
 #define T0 1800000000ull

@@ -32,9 +32,9 @@
 
 #include "agent_fixture.h"
 #include "clock.h"
-#include "manifest.h"
+#include "crypto/manifest.h"
 #include "payload.pb-c.h"
-#include "receipt.h"
+#include "crypto/receipt.h"
 #include "signed.h"
 
 #define RECEIVED_AT (FX_OPEN_AT + 5)

@@ -22,7 +22,7 @@
 #include <jansson.h>
 
 #include "clock.h"
-#include "referral.h"
+#include "workflow/referral.h"
 #include "text.h"
 
 #define EXAMPLE "tests/data/referral-example.json"

@@ -29,7 +29,7 @@
 #include "cert.pb-c.h"
 #include "clock.h"
 #include "envelope.pb-c.h"
-#include "manifest.h"
+#include "crypto/manifest.h"
 #include "signed.h"
 #include "wire.h"
 

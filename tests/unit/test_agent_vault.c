@@ -32,7 +32,7 @@
 
 #include "keyfile.h"
 #include "sign.h"
-#include "vault.h"
+#include "store/vault.h"
 
 #define MARKER "MARKER-Aminata-Traore-0042"
 #define MAP_SMALL (16U << 20)

@@ -1,0 +1,616 @@
+/*
+ * main.c: sira-agent, the agency's tool and daemon. Subcommands: init,
+ * run, send, inbox, show, outbox, status, directory, audit verify, export,
+ * verify-bundle, and the referral workflows (refer ... grant, cases, case;
+ * agents/workflow.c). The only file that exits or prints; errors are one
+ * line, "sira-agent: <reason>", exit 1 (2 for usage). Commands that queue
+ * write one transaction and return at once, whether the daemon or the
+ * broker runs or not.
+ */
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "store/agent.h"
+#include "cli/case_report.h"
+#include "bundle/bundle.h"
+#include "cli/bundle_report.h"
+#include "clock.h"
+#include "daemon/daemon.h"
+#include "documents/docs.h"
+#include "envelope.h"
+#include "fileio.h"
+#include "log.h"
+#include "crypto/prekey.h"
+#include "cli/report.h"
+#include "workflow/workflow.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct opts {
+	const char *home, *cert, *key, *ca, *broker, *broker_cert, *pass_file;
+	const char *to, *kind, *file, *case_ref, *out;
+	const char *reason, *suggest, *note, *status, *basis, *purpose, *from;
+	uint64_t ttl, rotate, retain;
+	int json, verbose;
+	const char *attach[SIRA_ATTACHMENTS_MAX]; /* send --attach, repeated */
+	size_t n_attach;
+	uint64_t attach_max; /* init --attach-max */
+	int wait;            /* send --wait */
+};
+
+static const char usage_text[] =
+    "usage: sira-agent COMMAND [--home DIR] [OPTIONS]   (or set SIRA_HOME)\n"
+    "\n"
+    "  init       --cert ID.cert --key ID.key --ca ca.cert --broker ENDPOINT\n"
+    "             --broker-cert broker.cert [--passphrase-file F]\n"
+    "             [--attach-max BYTES]   largest document (default 64 MiB)\n"
+    "  run        [--passphrase-file F] [--prekey-rotate S] [--prekey-retain S]\n"
+    "  send       --to ID[,ID...] --kind KIND --file F [--case REF] [--ttl S]\n"
+    "             [--attach DOC]...  [--wait]  (progress bar on a terminal)\n"
+    "  inbox      [--json]          messages received\n"
+    "  show ID    [--json]          one message, received or sent\n"
+    "  outbox     [--json]          messages sent and how far they got\n"
+    "  status     [--json]          connection, queues, certificate expiry\n"
+    "  directory  [--json]          agencies this agent knows\n"
+    "  audit verify                 check the agency's audit chain\n"
+    "  audit show [--json]          every audit entry: who, what, when\n"
+    "  export     --case REF --out FILE   evidence bundle of a case\n"
+    "  verify-bundle FILE --ca ca.cert [--json]   check one offline\n"
+    "\n"
+    "Referral workflows (docs/WORKFLOWS.md); each step is queued at once:\n"
+    "  refer      --to ID --file referral.json [--attach F]... [--wait]\n"
+    "  accept REF [--from ID]       take on a referral addressed to you\n"
+    "  decline REF --reason TEXT [--suggest ID]\n"
+    "  feedback REF --status started|completed [--note TEXT]\n"
+    "  revoke REF --reason TEXT [--to ID]   withdraw a referral not yet answered\n"
+    "  transfer --case REF --to ID [--attach F]... [--note TEXT] [--wait]\n"
+    "  request-file --case REF --from ID --basis TEXT [--purpose TEXT]\n"
+    "  grant REQ | refuse REQ --reason TEXT   answer a case-file request\n"
+    "  cases      [--json]          every case, where it stands\n"
+    "  case REF   [--json]          one case and its timeline\n"
+    "\n"
+    "KIND: referral, referral_response, referral_update, case_transfer,\n"
+    "      file_request, file_response, note\n";
+
+static const struct option longopts[] = {
+	{ "home", required_argument, NULL, 'h' },
+	{ "cert", required_argument, NULL, 'c' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "ca", required_argument, NULL, 'a' },
+	{ "broker", required_argument, NULL, 'b' },
+	{ "broker-cert", required_argument, NULL, 'B' },
+	{ "passphrase-file", required_argument, NULL, 'p' },
+	{ "to", required_argument, NULL, 't' },
+	{ "kind", required_argument, NULL, 'K' },
+	{ "file", required_argument, NULL, 'f' },
+	{ "case", required_argument, NULL, 'C' },
+	{ "out", required_argument, NULL, 'o' },
+	{ "ttl", required_argument, NULL, 'T' },
+	{ "prekey-rotate", required_argument, NULL, 'r' },
+	{ "prekey-retain", required_argument, NULL, 'R' },
+	{ "reason", required_argument, NULL, 'y' },
+	{ "suggest", required_argument, NULL, 'g' },
+	{ "note", required_argument, NULL, 'n' },
+	{ "status", required_argument, NULL, 's' },
+	{ "basis", required_argument, NULL, 'L' },
+	{ "purpose", required_argument, NULL, 'P' },
+	{ "from", required_argument, NULL, 'F' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "attach", required_argument, NULL, 'A' },
+	{ "attach-max", required_argument, NULL, 'M' },
+	{ "wait", no_argument, NULL, 'w' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int
+usage_error(const char *msg)
+{
+	(void)fprintf(stderr, "sira-agent: %s (see sira-agent --help)\n", msg);
+	return 2;
+}
+
+static int
+fail(const struct sira_err *err)
+{
+	(void)fprintf(stderr, "sira-agent: %s\n",
+	    err->msg[0] ? err->msg : sira_strerror(err->code));
+	return 1;
+}
+
+static int
+number(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	*v = strtoull(s, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
+/* Options that only keep their text: option letter -> field. */
+static const struct {
+	int c;
+	size_t off;
+} text_opts[] = {
+	{ 'h', offsetof(struct opts, home) },
+	{ 'c', offsetof(struct opts, cert) },
+	{ 'k', offsetof(struct opts, key) },
+	{ 'a', offsetof(struct opts, ca) },
+	{ 'b', offsetof(struct opts, broker) },
+	{ 'B', offsetof(struct opts, broker_cert) },
+	{ 'p', offsetof(struct opts, pass_file) },
+	{ 't', offsetof(struct opts, to) },
+	{ 'K', offsetof(struct opts, kind) },
+	{ 'f', offsetof(struct opts, file) },
+	{ 'C', offsetof(struct opts, case_ref) },
+	{ 'y', offsetof(struct opts, reason) },
+	{ 'g', offsetof(struct opts, suggest) },
+	{ 'n', offsetof(struct opts, note) },
+	{ 's', offsetof(struct opts, status) },
+	{ 'L', offsetof(struct opts, basis) },
+	{ 'P', offsetof(struct opts, purpose) },
+	{ 'F', offsetof(struct opts, from) },
+	{ 'o', offsetof(struct opts, out) },
+};
+
+static bool
+set_text(struct opts *o, int c)
+{
+	for (size_t i = 0; i < sizeof(text_opts) / sizeof(text_opts[0]); i++)
+		if (text_opts[i].c == c) {
+			*(const char **)(void *)((char *)o + text_opts[i].off) =
+			    optarg;
+			return true;
+		}
+	return false;
+}
+
+/* The options about documents: --attach, --attach-max, --wait. */
+static int
+parse_docs(int c, struct opts *o)
+{
+	switch (c) {
+	case 'A':
+		if (o->n_attach == SIRA_ATTACHMENTS_MAX)
+			return usage_error("too many --attach");
+		o->attach[o->n_attach++] = optarg;
+		return 0;
+	case 'M':
+		if (number(optarg, &o->attach_max) || o->attach_max == 0 ||
+		    o->attach_max > AGENT_ATTACH_MAX_CAP)
+			return usage_error(
+			    "--attach-max must be 1 to 1048576000 bytes");
+		return 0;
+	case 'w':
+		o->wait = 1;
+		return 0;
+	default:
+		return usage_error("unknown or incomplete option");
+	}
+}
+
+static int
+parse(int argc, char **argv, struct opts *o)
+{
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->ttl = SIRA_TTL_MAX;
+	o->rotate = SIRA_PREKEY_ROTATE_DEFAULT;
+	o->retain = SIRA_PREKEY_RETAIN_DEFAULT;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (set_text(o, c))
+			continue;
+		switch (c) {
+		case 'j':
+			o->json = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'T':
+			if (number(optarg, &o->ttl) || o->ttl < SIRA_TTL_MIN ||
+			    o->ttl > SIRA_TTL_MAX)
+				return usage_error(
+				    "--ttl must be 120 to 2592000 seconds");
+			break;
+		case 'r':
+		case 'R':
+			if (number(
+				optarg, c == 'r' ? &o->rotate : &o->retain) ||
+			    (c == 'r' ? o->rotate : o->retain) == 0)
+				return usage_error(
+				    "prekey periods are positive numbers of seconds");
+			break;
+		default:
+			if ((rc = parse_docs(c, o)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+cmd_init(const struct opts *o, struct sira_err *err)
+{
+	struct home h;
+
+	if (o->cert == NULL || o->key == NULL || o->ca == NULL ||
+	    o->broker == NULL || o->broker_cert == NULL)
+		return usage_error(
+		    "init needs --cert, --key, --ca, --broker and --broker-cert");
+	if (home_resolve(o->home, &h, err) != 0)
+		return fail(err);
+	if (o->attach_max != 0)
+		h.attach_max = o->attach_max;
+	if (home_init(&h, o->cert, o->key, o->ca, o->broker, o->broker_cert,
+		o->pass_file, err) != 0)
+		return fail(err);
+	(void)printf(
+	    "agency home ready in %s; start the daemon with: sira-agent run --home %s\n",
+	    h.dir, h.dir);
+	return 0;
+}
+
+static int
+open_agent(const struct opts *o, struct agent *a, struct sira_err *err)
+{
+	memset(a, 0, sizeof(*a));
+	if (home_resolve(o->home, &a->home, err) != 0 ||
+	    agent_open(a, o->pass_file, clock_now(), err) != 0) {
+		agent_close(a);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_run(const struct opts *o, struct sira_err *err)
+{
+	struct sigaction sa;
+	struct agent a;
+	int rc;
+
+	if (o->verbose)
+		log_set_level(LOG_DEBUG);
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)signal(SIGPIPE, SIG_IGN);
+	rc = daemon_run(&a, o->rotate, o->retain, &stop_flag, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
+/* Split a comma-separated list in place into ids[] (at most max). */
+static size_t
+split_ids(char *list, const char **ids, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL;
+
+	for (char *tok = strtok_r(list, ",", &save); tok != NULL && n < max;
+	     tok = strtok_r(NULL, ",", &save))
+		ids[n++] = tok;
+	return n;
+}
+
+static int
+cmd_send(const struct opts *o, struct sira_err *err)
+{
+	const char *to[SIRA_RECIPIENTS_MAX];
+	char list[2048], hex[33];
+	struct vault_txn *t = NULL;
+	struct agent a;
+	uint8_t *buf, id[16];
+	size_t len, n;
+	int kind, rc;
+
+	if (o->to == NULL || o->kind == NULL || o->file == NULL)
+		return usage_error("send needs --to, --kind and --file");
+	if (envelope_kind_parse(o->kind, &kind) != 0 ||
+	    kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
+		return usage_error("unknown kind");
+	/* A case step goes through its workflow command, which checks it
+	 * is legal; send only adds notes to a case. */
+	if (o->case_ref != NULL && !workflow_ref_valid(o->case_ref))
+		return usage_error(
+		    "a case reference is 1 to 64 of A-Z a-z 0-9 - _ /");
+	if (o->case_ref != NULL &&
+	    kind != SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE)
+		return usage_error(
+		    "send --case carries notes only (--kind note); use refer, "
+		    "accept, transfer... for case steps");
+	(void)snprintf(list, sizeof(list), "%s", o->to);
+	if ((n = split_ids(list, to, SIRA_RECIPIENTS_MAX)) == 0)
+		return usage_error("--to names no agency");
+	for (size_t i = 0; i < n; i++)
+		if (!cert_agency_id_valid(to[i]))
+			return usage_error("invalid agency id in --to");
+	if (fileio_read(o->file, AGENT_PAYLOAD_MAX, &buf, &len, err) != 0)
+		return fail(err);
+	if (open_agent(o, &a, err) != 0) {
+		free(buf);
+		return fail(err);
+	}
+	if ((rc = vault_begin(a.vault, true, &t, err)) == 0 &&
+	    (rc = book_queue(t, to, n, kind, "sira.note.v1",
+		 o->case_ref ? o->case_ref : "", buf, len, (uint32_t)o->ttl,
+		 clock_now(), id, err)) == 0 &&
+	    (rc = outbox_attach(&a, t, id, o->attach, o->n_attach, err)) == 0 &&
+	    (o->case_ref == NULL ||
+		(rc = workflow_note(
+		     &a, t, o->case_ref, o->to, id, clock_now(), err)) == 0))
+		rc = vault_commit(&t, err);
+	vault_abort(&t);
+	sodium_memzero(buf, len);
+	free(buf);
+	if (rc == 0)
+		nudge_daemon(&a.home);
+	(void)sodium_bin2hex(hex, sizeof(hex), id, 16);
+	if (rc == 0 && o->wait) {
+		(void)printf("%s\n", hex);
+		(void)fflush(stdout);
+		(void)signal(SIGINT, on_signal);
+		rc = progress_wait(&a, id, &stop_flag, err);
+	} else if (rc == 0)
+		(void)printf("%s\n", hex);
+	agent_close(&a);
+	return rc != 0 ? fail(err) : 0;
+}
+
+static int
+cmd_report(const char *cmd, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct agent a;
+	int rc;
+
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	if (strcmp(cmd, "inbox") == 0)
+		rc = report_inbox(&a, o->json, err);
+	else if (strcmp(cmd, "outbox") == 0)
+		rc = report_outbox(&a, o->json, err);
+	else if (strcmp(cmd, "show") == 0)
+		rc = report_show(&a, arg, o->json, err);
+	else if (strcmp(cmd, "status") == 0)
+		rc = report_status(&a, o->json, err);
+	else if (strcmp(cmd, "directory") == 0)
+		rc = report_directory(&a, o->json, err);
+	else if (strcmp(cmd, "cases") == 0)
+		rc = report_cases(&a, o->json, err);
+	else if (strcmp(cmd, "case") == 0)
+		rc = report_case(&a, arg, o->json, err);
+	else if (strcmp(cmd, "audit-show") == 0)
+		rc = report_audit_show(&a, o->json, err);
+	else
+		rc = report_audit_verify(&a, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
+static const char *const wf_cmds[] = { "refer", "accept", "decline", "feedback",
+	"revoke", "transfer", "request-file", "grant", "refuse" };
+
+static bool
+is_workflow(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(wf_cmds) / sizeof(wf_cmds[0]); i++)
+		if (strcmp(cmd, wf_cmds[i]) == 0)
+			return true;
+	return false;
+}
+
+static int
+wf_dispatch(struct agent *a, const char *cmd, const struct wf_args *w,
+    struct wf_result *res, struct sira_err *err)
+{
+	if (strcmp(cmd, "refer") == 0)
+		return workflow_refer(a, w, res, err);
+	if (strcmp(cmd, "accept") == 0 || strcmp(cmd, "decline") == 0)
+		return workflow_answer(a, w, cmd[0] == 'a', res, err);
+	if (strcmp(cmd, "feedback") == 0)
+		return workflow_feedback(a, w, res, err);
+	if (strcmp(cmd, "revoke") == 0)
+		return workflow_revoke(a, w, res, err);
+	if (strcmp(cmd, "transfer") == 0)
+		return workflow_transfer(a, w, res, err);
+	if (strcmp(cmd, "request-file") == 0)
+		return workflow_request(a, w, res, err);
+	return workflow_decide(a, w, strcmp(cmd, "grant") == 0, res, err);
+}
+
+static void
+wf_print(const char *cmd, const struct wf_args *w, const struct wf_result *r)
+{
+	if (strcmp(cmd, "refer") == 0)
+		(void)printf("%s\n", r->case_ref);
+	else if (strcmp(cmd, "request-file") == 0)
+		(void)printf("%s\n", r->request_id);
+	else
+		(void)printf("%s: %s done for case %s\n", r->message_id, cmd,
+		    r->case_ref);
+	if (strcmp(cmd, "refer") == 0)
+		(void)fprintf(stderr,
+		    "case %s referred to %s; it leaves as soon as the broker is "
+		    "reachable (sira-agent case %s follows it)\n",
+		    r->case_ref, w->to, r->case_ref);
+	if (r->notice[0] != '\0')
+		(void)fprintf(stderr, "note: %s\n", r->notice);
+}
+
+static int
+cmd_workflow(const char *cmd, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct wf_args w;
+	struct wf_result res;
+	struct agent a;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	memset(&res, 0, sizeof(res));
+	w.ref =
+	    strcmp(cmd, "transfer") == 0 || strcmp(cmd, "request-file") == 0 ?
+	    o->case_ref :
+	    arg;
+	if (strcmp(cmd, "refer") != 0 && w.ref == NULL)
+		return usage_error(
+		    strcmp(cmd, "grant") == 0 || strcmp(cmd, "refuse") == 0 ?
+			"give the request id (sira-agent case REF shows it)" :
+			"give the case reference (--case REF for transfer and "
+			"request-file)");
+	if (strcmp(cmd, "refer") == 0 && (o->to == NULL || o->file == NULL))
+		return usage_error("refer needs --to and --file");
+	if (w.ref != NULL && strcmp(cmd, "grant") != 0 &&
+	    strcmp(cmd, "refuse") != 0 && !workflow_ref_valid(w.ref))
+		return usage_error(
+		    "a case reference is 1 to 64 of A-Z a-z 0-9 - _ /");
+	w.to = o->to;
+	w.from = o->from;
+	w.file = o->file;
+	w.reason = o->reason;
+	w.suggest = o->suggest;
+	w.note = o->note;
+	w.basis = o->basis;
+	w.purpose = o->purpose;
+	w.status = o->status;
+	w.attach = o->attach;
+	w.n_attach = o->n_attach;
+	w.ttl = (uint32_t)o->ttl;
+	w.now = clock_now();
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	if ((rc = wf_dispatch(&a, cmd, &w, &res, err)) == 0) {
+		wf_print(cmd, &w, &res);
+		(void)fflush(stdout);
+		if (o->wait) {
+			(void)signal(SIGINT, on_signal);
+			rc = progress_wait(&a, res.id, &stop_flag, err);
+		}
+	}
+	agent_close(&a);
+	return rc != 0 ? fail(err) : 0;
+}
+
+static int
+cmd_export(const struct opts *o, struct sira_err *err)
+{
+	struct bundle_stats st;
+	struct agent a;
+	int rc;
+
+	if (o->case_ref == NULL || o->out == NULL)
+		return usage_error("export needs --case and --out");
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	rc = bundle_export(&a, o->case_ref, o->out, clock_now(), &st, err);
+	agent_close(&a);
+	if (rc != 0)
+		return fail(err);
+	(void)printf("case %s: %zu sent and %zu received messages in %s\n",
+	    o->case_ref, st.sent, st.received, o->out);
+	if (st.no_broker > 0)
+		(void)fprintf(stderr,
+		    "sira-agent: WARNING: %zu sent messages have no broker evidence yet\n",
+		    st.no_broker);
+	if (st.left_out > 0)
+		(void)fprintf(stderr,
+		    "sira-agent: WARNING: %zu messages of the case were left out (not sealed yet, or sealed before evidence was kept)\n",
+		    st.left_out);
+	return 0;
+}
+
+static int
+cmd_verify_bundle(const struct opts *o, const char *file, struct sira_err *err)
+{
+	struct custody *c = NULL;
+	int rc;
+
+	if (file == NULL || o->ca == NULL)
+		return usage_error("verify-bundle needs FILE and --ca");
+	if ((rc = bundle_verify_file(file, o->ca, &c, NULL, err)) == 0)
+		rc = bundle_report(c, o->json, err);
+	custody_destroy(&c);
+	return rc == 0 ? 0 : fail(err);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sira_err err;
+	struct opts o;
+	const char *cmd, *arg = NULL;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		(void)fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (sodium_init() < 0) {
+		(void)fprintf(
+		    stderr, "sira-agent: libsodium failed to start\n");
+		return 1;
+	}
+	sira_err_clear(&err);
+	cmd = argv[1];
+	if (strcmp(cmd, "audit") == 0) {
+		if (argc < 3 ||
+		    (strcmp(argv[2], "verify") != 0 &&
+			strcmp(argv[2], "show") != 0))
+			return usage_error(
+			    "the audit command is: audit verify|show");
+		if (strcmp(argv[2], "show") == 0)
+			cmd = "audit-show";
+		argc--;
+		argv++;
+	}
+	if ((rc = parse(argc - 1, argv + 1, &o)) != 0)
+		return rc;
+	if (optind < argc - 1)
+		arg = argv[optind + 1];
+	if (strcmp(cmd, "init") == 0)
+		return cmd_init(&o, &err);
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(&o, &err);
+	if (strcmp(cmd, "send") == 0)
+		return cmd_send(&o, &err);
+	if (is_workflow(cmd))
+		return cmd_workflow(cmd, &o, arg, &err);
+	if (strcmp(cmd, "export") == 0)
+		return cmd_export(&o, &err);
+	if (strcmp(cmd, "verify-bundle") == 0)
+		return cmd_verify_bundle(&o, arg, &err);
+	if (strcmp(cmd, "show") == 0 && arg == NULL)
+		return usage_error("show needs a message id");
+	if (strcmp(cmd, "case") == 0 && arg == NULL)
+		return usage_error("case needs a case reference");
+	if (strcmp(cmd, "inbox") == 0 || strcmp(cmd, "outbox") == 0 ||
+	    strcmp(cmd, "show") == 0 || strcmp(cmd, "status") == 0 ||
+	    strcmp(cmd, "directory") == 0 || strcmp(cmd, "audit") == 0 ||
+	    strcmp(cmd, "audit-show") == 0 || strcmp(cmd, "cases") == 0 ||
+	    strcmp(cmd, "case") == 0)
+		return cmd_report(cmd, &o, arg, &err);
+	return usage_error("unknown command");
+}

@@ -1,0 +1,526 @@
+/*
+ * inbound.c: deliveries from the broker.
+ *
+ * Exactly once, whatever crashes: the envelope is opened and checked, then
+ * in ONE write transaction the message enters the inbox, its (sender,
+ * message id) enters the seen-set, the audit chain records it and the
+ * signed receipt is queued; only after that commit is the broker told Ack.
+ * A crash before the commit: the broker still has it and redelivers. A
+ * crash after the commit but before the Ack: the redelivery is found in
+ * the seen-set, acknowledged again, and never shown twice. While the
+ * revocation list is stale nothing is acted on: the delivery is left
+ * unacknowledged at the broker until a fresh list arrives.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "be64.h"
+#include "crashpoint.h"
+#include "daemon/daemon.h"
+#include "documents/docs.h"
+#include "envelope.h"
+#include "log.h"
+#include "store/pairseq.h"
+#include "payload.pb-c.h"
+#include "store/peers.h"
+#include "crypto/receipt.h"
+#include "crypto/seal.h"
+#include "wire.h"
+#include "workflow/workflow.h"
+
+struct rx {
+	struct daemon *d;
+	struct vault_txn *t;
+	uint64_t now;
+	struct cert *sender;
+	struct prekey_secret sec;
+	struct docs_in_list *docs; /* the message's documents, once verified */
+	bool docs_failed;          /* a document did not verify */
+};
+
+static int
+rx_prekey(void *ctx, const uint8_t *cert_id, const uint8_t *key_id,
+    const struct prekey_secret **out)
+{
+	struct rx *x = ctx;
+	Sira__V1__PrekeySecret *ps;
+	uint8_t *v;
+	size_t len;
+	int rc = -SIRA_EPREKEY;
+
+	if (vault_get(x->t, VT_PREKEYS, key_id, SIRA_PREKEY_ID_LEN, &v, &len,
+		NULL) != 0)
+		return -SIRA_EPREKEY; /* never ours, or deleted: forward secrecy
+				       */
+	ps = sira__v1__prekey_secret__unpack(NULL, len, v);
+	vault_free(v, len);
+	if (ps != NULL && ps->sk.len == 32 && ps->pk.len == 32 &&
+	    ps->cert_id.len == 32 &&
+	    memcmp(ps->cert_id.data, cert_id, 32) == 0) {
+		memcpy(x->sec.key_id, key_id, SIRA_PREKEY_ID_LEN);
+		memcpy(x->sec.pk, ps->pk.data, 32);
+		memcpy(x->sec.sk, ps->sk.data, 32);
+		*out = &x->sec;
+		rc = 0;
+	}
+	if (ps != NULL) {
+		sodium_memzero(ps->sk.data, ps->sk.len);
+		sira__v1__prekey_secret__free_unpacked(ps, NULL);
+	}
+	return rc;
+}
+
+static int
+rx_sender(void *ctx, const char *agency, const uint8_t *cert_id, uint64_t at,
+    const struct cert **out, struct sira_err *err)
+{
+	struct rx *x = ctx;
+	int rc;
+
+	cert_destroy(&x->sender);
+	if ((rc = peers_cert(x->d->a, x->t, agency, cert_id, at, x->now,
+		 &x->sender, err)) != 0)
+		return rc;
+	*out = x->sender;
+	return 0;
+}
+
+static void
+seen_key(uint8_t key[48], const uint8_t *cert_id, const uint8_t *msgid)
+{
+	memcpy(key, cert_id, 32);
+	memcpy(key + 32, msgid, 16);
+}
+
+static int
+rx_seen(void *ctx, const uint8_t *cert_id, const uint8_t *msgid)
+{
+	struct rx *x = ctx;
+	uint8_t key[48], *v;
+	size_t len;
+
+	seen_key(key, cert_id, msgid);
+	if (vault_get(x->t, VT_SEEN, key, sizeof(key), &v, &len, NULL) != 0)
+		return 0;
+	vault_free(v, len);
+	return 1;
+}
+
+static void
+ack(struct daemon *d, const Sira__V1__Deliver *dl)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Ack a = SIRA__V1__ACK__INIT;
+
+	a.delivery_id = dl->delivery_id;
+	f.body_case = SIRA__V1__FRAME__BODY_ACK;
+	f.ack = &a;
+	(void)link_send(&d->link, &f, NULL);
+}
+
+/* Sign our receipt for o (listing the verified blobs) and queue it. */
+static int
+queue_receipt(struct daemon *d, struct vault_txn *t, const struct opened *o,
+    uint64_t now, Sira__V1__InboxEntry *in, struct sira_err *err)
+{
+	uint8_t blobs[SIRA_ATTACHMENTS_MAX][SIRA_HASH_LEN];
+	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT;
+	struct receipt_fields f;
+	const char *to[1] = { o->env->h->sender_agency_id };
+	uint8_t *r = NULL, *pb = NULL, id[16];
+	size_t rlen, plen;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = RECEIPT_ACCEPTED;
+	memcpy(f.message_id, o->env->h->message_id.data, 16);
+	memcpy(f.envelope_hash, o->env->hash, 32);
+	memcpy(f.manifest_hash, o->env->h->manifest_hash.data, 32);
+	memcpy(f.manifest_sig_sha256, o->manifest_sig_sha256, 32);
+	memcpy(f.sender_cert_id, o->env->h->sender_cert_id.data, 32);
+	f.received_at = now;
+	for (size_t i = 0; i < in->n_docs && i < SIRA_ATTACHMENTS_MAX; i++)
+		memcpy(blobs[i], in->docs[i]->blob_id.data, SIRA_HASH_LEN);
+	f.attachments_verified = (const uint8_t(*)[SIRA_HASH_LEN])blobs;
+	f.n_attachments_verified = in->n_docs;
+	if ((rc = receipt_sign(&f, d->a->me, d->a->keys, &r, &rlen, err)) != 0)
+		return rc;
+	if ((p.receipt = sira__v1__receipt__unpack(NULL, rlen, r)) == NULL) {
+		free(r);
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	}
+	p.body_case = SIRA__V1__PAYLOAD__BODY_RECEIPT;
+	if ((rc = wire_pack(&p.base, &pb, &plen, err)) == 0)
+		rc = book_queue(t, to, 1,
+		    SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT,
+		    "sira.receipt.v1", "", pb, plen, 7 * 86400, now, id, err);
+	in->receipt.data = r;
+	in->receipt.len = rlen;
+	sira__v1__receipt__free_unpacked(p.receipt, NULL);
+	free(pb);
+	return rc; /* r is owned by in now */
+}
+
+/* Store a received message (not a receipt) in the inbox. */
+static int
+store_message(struct daemon *d, struct rx *x, const struct opened *o,
+    const uint8_t *env, size_t env_len, uint64_t now, struct sira_err *err)
+{
+	struct vault_txn *t = x->t;
+	Sira__V1__InboxEntry in = SIRA__V1__INBOX_ENTRY__INIT;
+	const Sira__V1__EnvelopeHeader *h = o->env->h;
+	uint8_t *bytes = NULL;
+	size_t len;
+	int rc;
+
+	in.message_id = h->message_id;
+	in.sender = h->sender_agency_id;
+	in.kind = (int32_t)h->kind;
+	in.content_type = o->manifest->content_type;
+	in.case_ref = o->manifest->case_ref;
+	in.payload.data = o->payload;
+	in.payload.len = o->payload_len;
+	in.created_at = h->created_at;
+	in.received_at = now;
+	in.envelope.data = (uint8_t *)(uintptr_t)env;
+	in.envelope.len = env_len;
+	in.signed_manifest.data = o->signed_manifest;
+	in.signed_manifest.len = o->signed_manifest_len;
+	if (h->n_attachments > 0) {
+		/* Verified and in place before anything is committed. */
+		rc = docs_in_extract(d, o, x->docs, err);
+		x->docs_failed = rc == -SIRA_EAUTH || rc == -SIRA_ETRUNCATED ||
+		    rc == -SIRA_EMALFORMED;
+		if (rc != 0)
+			return x->docs_failed ? rc : -SIRA_EIO; /* retried */
+		in.docs = x->docs->p;
+		in.n_docs = x->docs->n;
+	}
+	if ((rc = queue_receipt(d, t, o, now, &in, err)) == 0 &&
+	    (rc = wire_pack(&in.base, &bytes, &len, err)) == 0 &&
+	    (rc = vault_put(
+		 t, VT_INBOX, h->message_id.data, 16, bytes, len, err)) == 0)
+		rc = workflow_incoming(d->a, t,
+		    &(struct wf_incoming){ h->sender_agency_id, (int)h->kind,
+			o->manifest->case_ref, h->message_id.data, o->payload,
+			o->payload_len, now, (int)x->sender->role },
+		    err);
+	if (bytes != NULL)
+		sodium_memzero(bytes, len);
+	free(bytes);
+	free(in.receipt.data);
+	return rc;
+}
+
+/* A receipt that came back for one of our messages. */
+static int
+take_receipt(
+    struct daemon *d, struct vault_txn *t, const struct opened *o, uint64_t now)
+{
+	Sira__V1__Payload *p;
+	uint8_t *r;
+	size_t len;
+	int rc = -SIRA_EMALFORMED;
+
+	p = sira__v1__payload__unpack(NULL, o->payload_len, o->payload);
+	if (p != NULL && p->body_case == SIRA__V1__PAYLOAD__BODY_RECEIPT &&
+	    wire_pack(&p->receipt->base, &r, &len, NULL) == 0) {
+		rc = outbound_receipt(
+		    d, t, r, len, o->env->h->sender_agency_id, now);
+		free(r);
+	}
+	if (p != NULL)
+		sira__v1__payload__free_unpacked(p, NULL);
+	return rc;
+}
+
+/*
+ * Tell the sender why we refused, where that leaks nothing: only to a
+ * sender that is a valid agency in our directory (never to an unknown or
+ * revoked one), and only for reasons it can act on: the message was sealed
+ * to a prekey we have deleted, it expired on the way, or it was re-addressed
+ * to us by someone else, or a document did not verify (damaged or
+ * truncated on the way: the sender can send it again). The receipt is
+ * signed like any other.
+ */
+static void
+queue_rejection(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
+    bool docs_failed, uint64_t now)
+{
+	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT;
+	struct receipt_fields f;
+	struct envelope *e = NULL;
+	struct vault_txn *t = NULL;
+	struct cert *sender = NULL;
+	uint8_t *r = NULL, *pb = NULL, id[16];
+	size_t rlen, plen;
+	const char *to[1];
+
+	if ((rc != -SIRA_EPREKEY && rc != -SIRA_EEXPIRED &&
+		rc != -SIRA_ENOT_RECIPIENT && !docs_failed) ||
+	    envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) !=
+		0 ||
+	    e->h->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT ||
+	    vault_begin(d->a->vault, true, &t, NULL) != 0 ||
+	    peers_cert(d->a, t, e->h->sender_agency_id,
+		e->h->sender_cert_id.data, now, now, &sender, NULL) != 0)
+		goto out;
+	memset(&f, 0, sizeof(f));
+	f.kind = RECEIPT_REJECTED;
+	f.reject_reason = -rc;
+	memcpy(f.message_id, e->h->message_id.data, 16);
+	memcpy(f.envelope_hash, e->hash, 32);
+	memcpy(f.manifest_hash, e->h->manifest_hash.data, 32);
+	memcpy(f.sender_cert_id, e->h->sender_cert_id.data, 32);
+	f.received_at = now;
+	to[0] = e->h->sender_agency_id;
+	if (receipt_sign(&f, d->a->me, d->a->keys, &r, &rlen, NULL) != 0 ||
+	    (p.receipt = sira__v1__receipt__unpack(NULL, rlen, r)) == NULL)
+		goto out;
+	p.body_case = SIRA__V1__PAYLOAD__BODY_RECEIPT;
+	if (wire_pack(&p.base, &pb, &plen, NULL) == 0 &&
+	    book_queue(t, to, 1, SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT,
+		"sira.receipt.v1", "", pb, plen, 7 * 86400, now, id,
+		NULL) == 0 &&
+	    vault_commit(&t, NULL) == 0)
+		nudge_daemon(&d->a->home);
+out:
+	if (p.receipt != NULL)
+		sira__v1__receipt__free_unpacked(p.receipt, NULL);
+	free(pb);
+	free(r);
+	cert_destroy(&sender);
+	vault_abort(&t);
+	envelope_destroy(&e);
+}
+
+/*
+ * Record a refusal in the audit chain, naming the sender as the envelope
+ * claims it only when the strict decoder accepts the header (a valid
+ * agency id: no control characters from a hostile broker reach the log or
+ * the audit); otherwise the sender is "?" and no message id is kept.
+ */
+static void
+record_refusal(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
+    const char *why, uint64_t now)
+{
+	struct envelope *e = NULL;
+	struct vault_txn *t = NULL;
+	const char *from = "?";
+	const uint8_t *msgid = NULL;
+
+	if (envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) ==
+	    0) {
+		from = e->h->sender_agency_id;
+		msgid = e->h->message_id.data;
+	}
+	log_event(LOG_WARN, "message.refused", "from=%s reason=%s detail=%s",
+	    from, sira_strerror(rc), why);
+	if (vault_begin(d->a->vault, true, &t, NULL) == 0 &&
+	    book_audit(t, now, "refused", e != NULL ? from : "", msgid,
+		rc < 0 ? -rc : rc, NULL) == 0 &&
+	    vault_commit(&t, NULL) != 0)
+		log_event(LOG_ERROR, "audit.failed", "reason=store");
+	vault_abort(&t);
+	d->refused++;
+	envelope_destroy(&e);
+}
+
+/*
+ * Per-pair sequence numbers (pairseq.h): a hole still open a day after it
+ * was noticed means the broker (or the network) lost messages: logged and
+ * counted, never hidden. Reordering is normal and says nothing.
+ */
+static void
+check_pair_seq(
+    struct daemon *d, struct vault_txn *t, const struct opened *o, uint64_t now)
+{
+	const char *from = o->env->h->sender_agency_id;
+	char old[SIRA_AGENCY_ID_MAX + 8];
+	struct pairseq p;
+	uint64_t seq = 0, max = 0;
+	int64_t missing;
+
+	for (size_t i = 0; i < o->manifest->n_recipients; i++)
+		if (strcmp(o->manifest->recipients[i]->agency_id,
+			d->a->me->agency_id) == 0)
+			seq = o->manifest->recipients[i]->pair_seq;
+	if (seq == 0 || pairseq_load(t, from, &p, NULL) != 0)
+		return;
+	/* A store from before hole tracking kept only the highest number. */
+	(void)snprintf(old, sizeof(old), "rseq:%s", from);
+	if (p.low == 0 && p.n == 0 && vault_counter_get(t, old, &max) == 0)
+		p.low = max;
+	missing = pairseq_take(&p, seq, now);
+	if (missing > 0) {
+		d->gaps += (uint64_t)missing;
+		log_event(LOG_WARN, "messages.missing",
+		    "from=%s count=%lld (not arrived %d hours after later ones)",
+		    from, (long long)missing, (int)(PAIRSEQ_WAIT / 3600));
+	}
+	(void)pairseq_store(t, from, &p, NULL);
+	pairseq_free(&p);
+}
+
+static int
+store_opened(struct daemon *d, struct rx *x, const struct opened *o,
+    const Sira__V1__Deliver *dl, uint64_t now, struct sira_err *err)
+{
+	const Sira__V1__EnvelopeHeader *h = o->env->h;
+	uint8_t key[48], when[8];
+	int rc;
+
+	be64_put(when, now);
+	seen_key(key, h->sender_cert_id.data, h->message_id.data);
+	check_pair_seq(d, x->t, o, now);
+	if (h->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
+		rc = take_receipt(d, x->t, o, now);
+	else
+		rc = store_message(
+		    d, x, o, dl->envelope.data, dl->envelope.len, now, err);
+	if (rc == 0)
+		rc = vault_put(x->t, VT_SEEN, key, sizeof(key), when, 8, err);
+	if (rc == 0 && h->kind != SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
+		rc = book_audit(x->t, now, "received", h->sender_agency_id,
+		    h->message_id.data, 0, err);
+	return rc;
+}
+
+/*
+ * Is this sender still unknown although a directory was fetched after we
+ * first asked about this message? Then it is refused. Otherwise remember
+ * when we asked (a small ring: forgetting only delays a refusal).
+ */
+static bool
+unknown_confirmed(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
+{
+	struct envelope *e = NULL;
+	bool confirmed = false;
+	size_t i;
+
+	if (envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) != 0)
+		return true; /* cannot even parse: nothing to wait for */
+	for (i = 0; i < d->n_unknown; i++)
+		if (memcmp(d->unknown[i].msgid, e->h->message_id.data, 16) == 0)
+			break;
+	if (i < d->n_unknown)
+		confirmed = d->last_dir > d->unknown[i].asked_at;
+	else {
+		if (d->n_unknown == 16) {
+			memmove(d->unknown, d->unknown + 1,
+			    15 * sizeof(d->unknown[0]));
+			d->n_unknown--;
+		}
+		memcpy(
+		    d->unknown[d->n_unknown].msgid, e->h->message_id.data, 16);
+		d->unknown[d->n_unknown++].asked_at = now;
+	}
+	envelope_destroy(&e);
+	return confirmed;
+}
+
+/* After the transaction: drop blobs no longer needed, and documents a
+ * failed commit would otherwise leave behind. */
+static void
+docs_after(struct daemon *d, const struct rx *x, const struct opened *o, int rc)
+{
+	char dir[PATH_MAX];
+
+	if (o == NULL || o->env->h->n_attachments == 0 || rc == 1)
+		return;
+	if (rc != 0 && x->docs->extracted &&
+	    docs_message_dir(
+		&d->a->home, o->env->h->message_id.data, false, dir, NULL) == 0)
+		docs_rmtree(dir);
+	if (rc == 0 || x->docs_failed)
+		docs_in_forget(d, o->env->h);
+}
+
+/* A message stored before: its downloaded blobs, if any, can go. */
+static void
+forget_replayed(struct daemon *d, const Sira__V1__Deliver *dl)
+{
+	struct envelope *e = NULL;
+
+	if (envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) ==
+		0 &&
+	    e->h->n_attachments > 0)
+		docs_in_forget(d, e->h);
+	envelope_destroy(&e);
+}
+
+void
+inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
+{
+	struct rx x;
+	struct open_keys keys;
+	struct opened *o = NULL;
+	struct sira_err err;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	if ((x.docs = calloc(1, sizeof(*x.docs))) == NULL)
+		return; /* not acked: the broker keeps it */
+	x.d = d;
+	x.now = now;
+	keys.me = d->a->me;
+	keys.ctx = &x;
+	keys.prekey = rx_prekey;
+	keys.sender_cert = rx_sender;
+	keys.seen = rx_seen;
+	sira_err_clear(&err);
+	if (vault_begin(d->a->vault, true, &x.t, &err) != 0) {
+		free(x.docs);
+		return; /* not acked: the broker keeps it */
+	}
+	rc = seal_open(
+	    dl->envelope.data, dl->envelope.len, &keys, now, &o, &err);
+	/* Attachments first: downloaded before anything is acknowledged. */
+	if (rc == 0 && o->env->h->n_attachments > 0 &&
+	    docs_in_ready(d, dl, o, now) == 0)
+		rc = 1;
+	if (rc == 0 && (rc = store_opened(d, &x, o, dl, now, &err)) == 0)
+		rc = vault_commit(&x.t, &err);
+	vault_abort(&x.t);
+	docs_after(d, &x, o, rc);
+	sodium_memzero(&x.sec, sizeof(x.sec));
+	cert_destroy(&x.sender);
+	seal_opened_destroy(&o);
+	free(x.docs);
+	if (rc == 1) {
+		docs_in_tick(d, now); /* start the download */
+	} else if (rc == 0) {
+		d->received++;
+		crashpoint("agent.stored"); /* stored, not yet acknowledged */
+		ack(d, dl);
+		nudge_daemon(&d->a->home); /* the receipt is waiting */
+	} else if (rc == -SIRA_EREPLAY) {
+		forget_replayed(d, dl); /* blobs a crash left behind */
+		ack(d, dl);             /* stored before: never twice */
+	} else if (d->clock_bad &&
+	    (rc == -SIRA_EFUTURE || rc == -SIRA_EEXPIRED ||
+		rc == -SIRA_ENOTYETVALID)) {
+		/* Our clock is wrong, not the message: the broker keeps it
+		 * until the clock is set right. */
+		log_event(LOG_WARN, "message.held", "reason=%s (clock wrong)",
+		    err.msg);
+	} else if (rc == -SIRA_ECRL_STALE) {
+		d->crl_wait = true; /* hold it at the broker until fresh */
+	} else if (rc == -SIRA_EUNKNOWN_AGENCY &&
+	    !unknown_confirmed(d, dl, now)) {
+		/* A new or renewed agency our directory does not have yet:
+		 * keep it at the broker and fetch the directory now. */
+		d->last_dir = 0;
+	} else if (rc == -SIRA_EIO || rc == -SIRA_ENOMEM ||
+	    rc == -SIRA_EQUOTA) {
+		log_event(
+		    LOG_ERROR, "message.store_failed", "reason=%s", err.msg);
+	} else {
+		record_refusal(d, dl, rc, err.msg, now);
+		queue_rejection(d, dl, rc, x.docs_failed, now);
+		ack(d, dl);
+	}
+}

@@ -1,0 +1,137 @@
+/*
+ * casebook.c: case records in the vault (table VT_CASES). The row key is
+ * vault_blind("case", case_ref), so the store never shows a case
+ * reference; the value is the packed CaseRecord, encrypted by the vault
+ * like every other value. Every function works inside the caller's
+ * transaction, so a case step commits with the message that carries it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "workflow/cases.h"
+#include "wire.h"
+
+#define CASE_PURPOSE "case"
+
+int
+cases_load(struct vault_txn *t, const char *case_ref,
+    Sira__V1__CaseRecord **out, struct sira_err *err)
+{
+	uint8_t key[32], *v;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	vault_blind(t, CASE_PURPOSE, case_ref, key);
+	if ((rc = vault_get(t, VT_CASES, key, sizeof(key), &v, &len, NULL)) ==
+	    -SIRA_ENOTFOUND)
+		return sira_err_set(
+		    err, SIRA_ENOTFOUND, "no case %s in this agency", case_ref);
+	if (rc != 0)
+		return sira_err_set(err, -rc, "case %s unreadable", case_ref);
+	*out = sira__v1__case_record__unpack(NULL, len, v);
+	vault_free(v, len);
+	if (*out == NULL || strcmp((*out)->case_ref, case_ref) != 0) {
+		if (*out != NULL)
+			sira__v1__case_record__free_unpacked(*out, NULL);
+		*out = NULL;
+		return sira_err_set(
+		    err, SIRA_EMALFORMED, "case %s record damaged", case_ref);
+	}
+	return 0;
+}
+
+int
+cases_save(struct vault_txn *t, Sira__V1__CaseRecord *r, uint64_t now,
+    struct sira_err *err)
+{
+	uint8_t key[32], *bytes;
+	size_t len;
+	int rc;
+
+	if (now > r->updated_at)
+		r->updated_at = now;
+	vault_blind(t, CASE_PURPOSE, r->case_ref, key);
+	if ((rc = wire_pack(&r->base, &bytes, &len, err)) != 0)
+		return rc;
+	rc = vault_put(t, VT_CASES, key, sizeof(key), bytes, len, err);
+	sodium_memzero(bytes, len);
+	free(bytes);
+	return rc;
+}
+
+struct each {
+	int (*fn)(void *, const Sira__V1__CaseRecord *);
+	void *ctx;
+};
+
+static int
+each_row(
+    void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct each *e = ctx;
+	Sira__V1__CaseRecord *r;
+	int rc;
+
+	(void)key;
+	(void)klen;
+	if ((r = sira__v1__case_record__unpack(NULL, vlen, val)) == NULL)
+		return 0; /* a damaged row is skipped, never fatal */
+	rc = e->fn(e->ctx, r);
+	sira__v1__case_record__free_unpacked(r, NULL);
+	return rc;
+}
+
+int
+cases_each(struct vault_txn *t,
+    int (*fn)(void *ctx, const Sira__V1__CaseRecord *r), void *ctx,
+    struct sira_err *err)
+{
+	struct each e = { fn, ctx };
+
+	return vault_each(t, VT_CASES, each_row, &e, err);
+}
+
+struct finder {
+	const uint8_t *id;
+	char ref[SIRA_CASE_REF_BUF];
+	size_t n;
+};
+
+static int
+find_row(void *ctx, const Sira__V1__CaseRecord *r)
+{
+	struct finder *f = ctx;
+
+	if (cases_request_by_id(r, f->id) == NULL)
+		return 0;
+	if (f->n++ == 0)
+		(void)strncpy(f->ref, r->case_ref, sizeof(f->ref) - 1);
+	return 0;
+}
+
+int
+cases_find_request(struct vault_txn *t, const uint8_t request_id[16],
+    Sira__V1__CaseRecord **out, struct sira_err *err)
+{
+	struct finder f;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	f.id = request_id;
+	*out = NULL;
+	if ((rc = cases_each(t, find_row, &f, err)) != 0)
+		return rc;
+	if (f.n == 0)
+		return sira_err_set(err, SIRA_ENOTFOUND,
+		    "no file request with that id was made to this agency");
+	/* One id on two cases: answering could send the wrong file. */
+	if (f.n > 1)
+		return sira_err_set(err, SIRA_ESTATE,
+		    "that request id names %zu cases; ask the prosecutor's "
+		    "office to request again",
+		    f.n);
+	return cases_load(t, f.ref, out, err);
+}
