@@ -1,7 +1,9 @@
 #!/bin/sh
-# lint_boundary.sh: the two trust-boundary rules of STYLE.md 2.5, as checks.
+# lint_boundary.sh: the trust-boundary rules of STYLE.md 2.5, as checks.
 #  1. Each libsodium construction is called only from the file that owns it.
 #  2. The broker binary never links code that opens sealed messages.
+#  3. The agent's rooms include only the rooms below them (ARCHITECTURE.md),
+#     and lib/, certs/ and broker/ include nothing of the agent.
 set -u
 status=0
 
@@ -41,5 +43,38 @@ for b in bin/sira-broker build/check/bin/sira-broker; do
 		status=1
 	fi
 done
-[ $status -eq 0 ] && echo "lint: trust boundaries hold"
+# room: the rooms it may include besides itself. Crypto and the store are
+# the floor; the case state machine never reaches the network or the CLI.
+rooms='
+crypto:
+store:
+documents:crypto store
+workflow:store documents
+bundle:crypto store
+daemon:crypto store documents workflow
+cli:crypto store documents workflow daemon bundle
+'
+for d in $(printf '%s\n' "$rooms" | cut -d: -f1); do
+	ok=$(printf '%s\n' "$rooms" | awk -F: -v d="$d" '$1 == d { print $2 }')
+	for f in agents/"$d"/*.[ch]; do
+		for r in $(sed -n 's|^#include "\([a-z]*\)/.*|\1|p' "$f" | sort -u); do
+			[ "$r" = "$d" ] && continue
+			case " $ok " in *" $r "*) continue ;; esac
+			echo "lint: $f includes agents/$r/, which $d/ may not use"
+			status=1
+		done
+	done
+done
+for f in $(find lib certs broker -name '*.[ch]' | sort); do
+	if grep -Eq '^#include "(crypto|store|documents|workflow|bundle|daemon|cli)/' "$f"; then
+		echo "lint: $f includes agent code"
+		status=1
+	fi
+done
+if [ -n "$(find agents -maxdepth 1 -name '*.[ch]')" ]; then
+	echo "lint: agents/ holds files outside its rooms"
+	status=1
+fi
+
+[ $status -eq 0 ] && echo "lint: trust boundaries and layers hold"
 exit $status

@@ -1,6 +1,6 @@
 /*
  * bundle_verify.c: the offline check of an evidence bundle (see
- * bundle_verify.h and docs/PROTOCOL.md "Evidence bundles").
+ * bundle.h and docs/PROTOCOL.md "Evidence bundles").
  *
  * No crypto of its own: certificates and the revocation list go through
  * lib/cert.c and lib/crl.c, manifests through manifest.c, receipts through
@@ -19,7 +19,6 @@
 
 #include "bundle/bundle.h"
 #include "bundle.pb-c.h"
-#include "bundle/bundle_verify.h"
 #include "clock.h"
 #include "control.pb-c.h"
 #include "crl.h"
@@ -27,7 +26,7 @@
 #include "fileio.h"
 #include "merkle.h"
 #include "payload.pb-c.h"
-#include "crypto/receipt.h"
+#include "crypto/crypto.h"
 #include "signed.h"
 #include "text.h"
 #include "wire.h"

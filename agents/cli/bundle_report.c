@@ -1,6 +1,6 @@
 /*
  * bundle_report.c: the chain of custody as people and scripts see it (see
- * bundle_report.h). The result is built once as JSON; the text form is
+ * cli.h). The result is built once as JSON; the text form is
  * printed from it, one block per message, so the two never disagree.
  * Message contents are shown only when they are plain text; every line of
  * content sits behind a bar, so it cannot imitate the lines above it.
@@ -12,8 +12,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "cli/bundle_report.h"
-#include "cli/case_report.h"
+#include "cli/cli.h"
 #include "clock.h"
 #include "text.h"
 

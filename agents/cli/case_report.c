@@ -12,12 +12,11 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "cli/case_report.h"
-#include "workflow/cases.h"
+#include "cli/cli.h"
+#include "workflow/workflow.h"
 #include "clock.h"
-#include "documents/docs.h"
+#include "documents/documents.h"
 #include "envelope.h"
-#include "workflow/referral.h"
 #include "text.h"
 
 static const char *const leg_names[] = { "unknown", "awaiting answer",

@@ -2,8 +2,8 @@
  * main.c: sira-agent, the agency's tool and daemon. Subcommands: init,
  * run, send, inbox, show, outbox, status, directory, audit verify, export,
  * verify-bundle, and the referral workflows (refer ... grant, cases, case;
- * agents/workflow.c). The only file that exits or prints; errors are one
- * line, "sira-agent: <reason>", exit 1 (2 for usage). Commands that queue
+ * agents/workflow/workflow.c). The only file that exits or prints; errors are
+ * one line, "sira-agent: <reason>", exit 1 (2 for usage). Commands that queue
  * write one transaction and return at once, whether the daemon or the
  * broker runs or not.
  */
@@ -15,18 +15,16 @@
 
 #include <sodium.h>
 
-#include "store/agent.h"
-#include "cli/case_report.h"
+#include "store/store.h"
+#include "cli/cli.h"
 #include "bundle/bundle.h"
-#include "cli/bundle_report.h"
 #include "clock.h"
 #include "daemon/daemon.h"
-#include "documents/docs.h"
+#include "documents/documents.h"
 #include "envelope.h"
 #include "fileio.h"
 #include "log.h"
-#include "crypto/prekey.h"
-#include "cli/report.h"
+#include "crypto/crypto.h"
 #include "workflow/workflow.h"
 
 static volatile sig_atomic_t stop_flag;

@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "documents/docs.h"
-#include "cli/report.h"
+#include "documents/documents.h"
+#include "cli/cli.h"
 
 #define BAR 30
 

@@ -1,5 +1,5 @@
 /*
- * report.c: listings and views (see report.h). Everything is read in one
+ * report.c: listings and views (see cli.h). Everything is read in one
  * read-only transaction, so a listing is a consistent snapshot even while
  * the daemon writes.
  */
@@ -10,11 +10,10 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "cli/case_report.h"
+#include "cli/cli.h"
 #include "clock.h"
-#include "documents/docs.h"
+#include "documents/documents.h"
 #include "envelope.h"
-#include "cli/report.h"
 #include "text.h"
 
 struct listing {

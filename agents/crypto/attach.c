@@ -20,7 +20,7 @@
 
 #include <sodium.h>
 
-#include "crypto/attach.h"
+#include "crypto/crypto.h"
 #include "fileio.h"
 
 #define HDR_LEN crypto_secretstream_xchacha20poly1305_HEADERBYTES

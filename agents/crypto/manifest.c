@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "digest.h"
-#include "crypto/manifest.h"
+#include "crypto/crypto.h"
 #include "signed.h"
 #include "text.h"
 #include "wire.h"

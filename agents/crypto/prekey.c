@@ -11,7 +11,7 @@
 #include <sodium.h>
 
 #include "cert.pb-c.h"
-#include "crypto/prekey.h"
+#include "crypto/crypto.h"
 #include "signed.h"
 #include "wire.h"
 

@@ -14,7 +14,7 @@
 
 #include "clock.h"
 #include "payload.pb-c.h"
-#include "crypto/receipt.h"
+#include "crypto/crypto.h"
 #include "signed.h"
 #include "wire.h"
 

@@ -18,9 +18,8 @@
 
 #include "clock.h"
 #include "digest.h"
-#include "crypto/manifest.h"
+#include "crypto/crypto.h"
 #include "payload.pb-c.h"
-#include "crypto/seal.h"
 #include "wire.h"
 
 #define K_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES

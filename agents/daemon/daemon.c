@@ -18,11 +18,11 @@
 
 #include "clock.h"
 #include "daemon/daemon.h"
-#include "documents/docs.h"
+#include "documents/documents.h"
 #include "fileio.h"
 #include "log.h"
-#include "store/peers.h"
-#include "crypto/prekey.h"
+#include "store/store.h"
+#include "crypto/crypto.h"
 #include "wire.h"
 
 #define HEARTBEAT 5

@@ -1,16 +1,71 @@
 /*
- * daemon.h: the agent daemon's state and the modules of its loop:
+ * daemon.h: the agent's network loop: the broker link (link.c), the loop
+ * that owns it (daemon.c), what goes out (outbound.c, docs_up.c) and what
+ * comes in (inbound.c, docs_in.c).
+ */
+#ifndef SIRA_AGENT_DAEMON_H
+#define SIRA_AGENT_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control.pb-c.h"
+#include "crypto/crypto.h"
+#include "store/store.h"
+
+/*
+ * link.c: the agent's connection to the broker: a DEALER socket with
+ * CurveZMQ, the broker's key pinned from its CA-verified certificate,
+ * reconnecting by itself with exponential backoff (libzmq's reconnect
+ * interval doubling up to a minute, started at a random 0.5-1.5 s so that
+ * agencies coming back after a power cut do not all knock at once). A
+ * socket monitor tells the daemon when a connection is up, so it can say
+ * Hello on every new connection.
+ */
+struct link {
+	void *zctx;
+	void *sock;
+	void *mon;   /* PAIR socket receiving monitor events */
+	void *nudge; /* PULL socket the CLI pokes after queueing */
+	uint64_t next_request;
+	/* Pacing under the broker's rate limit (its Welcome says it): a
+	 * token bucket charged like the broker charges, 1 per frame plus 1
+	 * per 64 KiB. */
+	double tokens, rate, burst;
+	uint64_t refill_ms;
+};
+
+enum link_event { LINK_NONE, LINK_UP, LINK_DOWN };
+
+int link_open(struct link *l, const struct agent *a, struct sira_err *err);
+void link_close(struct link *l);
+
+/* Pace at most rate frames/s with bursts of burst (80 % of what the
+ * broker allows, so clocks and rounding never reach its limit). */
+void link_pace(struct link *l, uint32_t rate, uint32_t burst);
+/* The broker said slow down: send nothing for seconds. */
+void link_pause(struct link *l, uint64_t seconds);
+/* May work that can wait (a submission, a proof request) be sent now? */
+bool link_can_send(struct link *l);
+
+/* Send f (request id assigned and returned in *request_id). */
+int link_send(struct link *l, Sira__V1__Frame *f, uint64_t *request_id);
+
+/*
+ * Wait up to timeout_ms for anything. *frame gets a received frame (caller
+ * frees with sira__v1__frame__free_unpacked) or NULL; *event a connection
+ * change; *nudged whether the CLI poked us.
+ */
+int link_poll(struct link *l, int timeout_ms, Sira__V1__Frame **frame,
+    enum link_event *event, bool *nudged);
+
+/*
+ * daemon.c: the agent daemon's state and the modules of its loop:
  * outbound.c (sealing, submitting, evidence, receipts coming back),
  * inbound.c (deliveries: verify, store once, ack, receipt), daemon.c (the
  * loop, timers, directory, prekeys, status).
  */
-#ifndef SIRA_DAEMON_H
-#define SIRA_DAEMON_H
-
-#include "store/agent.h"
-#include "daemon/link.h"
-#include "crypto/seal.h"
-
 #define DAEMON_PENDING_MAX 512
 
 enum pending_kind { P_SUBMIT, P_PREKEY, P_DIRECTORY, P_PROOF, P_HELLO };

@@ -19,7 +19,7 @@
 
 #include "crashpoint.h"
 #include "daemon/daemon.h"
-#include "documents/docs.h"
+#include "documents/documents.h"
 #include "log.h"
 
 #define STALL 30                /* seconds without an answer: ask again */

@@ -20,14 +20,12 @@
 #include "be64.h"
 #include "crashpoint.h"
 #include "daemon/daemon.h"
-#include "documents/docs.h"
+#include "documents/documents.h"
 #include "envelope.h"
 #include "log.h"
-#include "store/pairseq.h"
+#include "store/store.h"
 #include "payload.pb-c.h"
-#include "store/peers.h"
-#include "crypto/receipt.h"
-#include "crypto/seal.h"
+#include "crypto/crypto.h"
 #include "wire.h"
 #include "workflow/workflow.h"
 
@@ -330,7 +328,7 @@ record_refusal(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
 }
 
 /*
- * Per-pair sequence numbers (pairseq.h): a hole still open a day after it
+ * Per-pair sequence numbers (store.h): a hole still open a day after it
  * was noticed means the broker (or the network) lost messages: logged and
  * counted, never hidden. Reordering is normal and says nothing.
  */

@@ -1,5 +1,5 @@
 /*
- * link.c: the agent's sockets (see link.h). Frames from the broker are
+ * link.c: the agent's sockets (see daemon.h). Frames from the broker are
  * parsed strictly and capped in size like everything else from outside.
  */
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include <zmq.h>
 
 #include "envelope.h"
-#include "daemon/link.h"
+#include "daemon/daemon.h"
 #include "wire.h"
 
 #define FRAME_MAX (SIRA_ENVELOPE_MAX + 8192)

@@ -1,6 +1,6 @@
 /*
  * docs_list.c: the documents of a received message, as other commands see
- * them (docs_received in docs.h): names and types from the sender's signed
+ * them (docs_received in documents.h): names and types from the sender's signed
  * manifest, sizes, where the verified plaintext is in the home, and
  * whether it is still there at that size.
  */
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "documents/docs.h"
+#include "documents/documents.h"
 
 static void
 fill(const struct agent *a, const Sira__V1__DocIn *in, struct doc_received *r)

@@ -3,7 +3,7 @@
  *
  * At-rest choice: a document is not put into the vault (LMDB values are
  * whole-in-memory and capped at 8 MiB). It is encrypted at once, as an
- * attachment stream (agents/attach.c: secretstream, 64 KiB chunks, each
+ * attachment stream (agents/crypto/attach.c: secretstream, 64 KiB chunks, each
  * authenticated and bound to the local id and index, final tag required)
  * under a fresh random key, into HOME/spool/<local id>/<i>.spool; the key
  * and the stream's hashes live only in the outbox entry, which the vault
@@ -21,7 +21,7 @@
 
 #include <sodium.h>
 
-#include "documents/docs.h"
+#include "documents/documents.h"
 #include "fileio.h"
 #include "text.h"
 

@@ -1,5 +1,5 @@
 /*
- * docs_path.c: where documents live in the agency home (see docs.h), and
+ * docs_path.c: where documents live in the agency home (see documents.h), and
  * the small file-system steps the document modules share: making the
  * private directories, syncing a directory after a rename, removing a
  * message's directory. Directories are 0700; nothing here follows a
@@ -14,7 +14,7 @@
 
 #include <sodium.h>
 
-#include "documents/docs.h"
+#include "documents/documents.h"
 #include "fileio.h"
 
 static int

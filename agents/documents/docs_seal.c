@@ -1,6 +1,6 @@
 /*
  * docs_seal.c: turning a queued message's spooled documents into the blobs
- * its envelope references (docs.h). Runs in the daemon while the message
+ * its envelope references (documents.h). Runs in the daemon while the message
  * is sealed, inside the same write transaction that stores the sealed
  * envelope: the blobs are written and fsync'd first, so a committed SEALED
  * entry always has its blobs on disk; a crash before the commit leaves
@@ -17,7 +17,7 @@
 
 #include <sodium.h>
 
-#include "documents/docs.h"
+#include "documents/documents.h"
 
 /* The spool stream of document d, as attach_reseal expects it. */
 static int

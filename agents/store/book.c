@@ -16,7 +16,7 @@
 #include <sodium.h>
 
 #include "be64.h"
-#include "store/agent.h"
+#include "store/store.h"
 #include "digest.h"
 #include "wire.h"
 

@@ -14,7 +14,7 @@
 
 #include <sodium.h>
 
-#include "store/agent.h"
+#include "store/store.h"
 #include "clock.h"
 #include "fileio.h"
 #include "passphrase.h"

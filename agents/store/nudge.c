@@ -9,7 +9,7 @@
 
 #include <zmq.h>
 
-#include "store/agent.h"
+#include "store/store.h"
 
 int
 nudge_endpoint(const struct home *h, char out[PATH_MAX + 16])

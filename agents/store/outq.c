@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "be64.h"
-#include "store/agent.h"
+#include "store/store.h"
 
 #define Q SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED
 #define SEALED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_SEALED

@@ -1,5 +1,5 @@
 /*
- * pairseq.c: per-sender sequence tracking (see pairseq.h). Stored as
+ * pairseq.c: per-sender sequence tracking (see store.h). Stored as
  * be64 low, be64 since, then be64 of each number in `seen`.
  */
 #include <stdio.h>
@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "be64.h"
-#include "store/agent.h"
-#include "store/pairseq.h"
+#include "store/store.h"
 
 /* Absorb the numbers in seen that now follow low without a hole. */
 static void

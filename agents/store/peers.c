@@ -1,13 +1,13 @@
 /*
  * peers.c: verified certificates and prekeys of other agencies (see
- * peers.h). Certificates are stored by cert id and never deleted: old
+ * store.h). Certificates are stored by cert id and never deleted: old
  * evidence must stay verifiable after an agency renews its keys.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
-#include "store/peers.h"
+#include "store/store.h"
 #include "wire.h"
 
 int

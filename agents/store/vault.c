@@ -37,7 +37,7 @@
 
 #include "be64.h"
 #include "fileio.h"
-#include "store/vault.h"
+#include "store/store.h"
 
 #define KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES

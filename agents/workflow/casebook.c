@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "workflow/cases.h"
+#include "workflow/workflow.h"
 #include "wire.h"
 
 #define CASE_PURPOSE "case"

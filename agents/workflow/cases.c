@@ -1,5 +1,5 @@
 /*
- * cases.c: the workflow state machine of a case (see cases.h and
+ * cases.c: the workflow state machine of a case (see workflow.h and
  * docs/WORKFLOWS.md). Pure functions on a CaseRecord: no vault, no
  * network, no printing. Every field set here is malloc'd so that
  * sira__v1__case_record__free_unpacked can free it.
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workflow/cases.h"
+#include "workflow/workflow.h"
 #include "clock.h"
 
 static char *

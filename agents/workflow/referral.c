@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "workflow/referral.h"
+#include "workflow/workflow.h"
 #include "text.h"
 
 #define PATH_LEN 96    /* "identifying.guardian_contact", "languages[7]" */

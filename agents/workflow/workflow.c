@@ -11,16 +11,14 @@
 
 #include <sodium.h>
 
-#include "workflow/cases.h"
-#include "documents/docs.h"
+#include "workflow/workflow.h"
+#include "documents/documents.h"
 #include "envelope.h"
 #include "fileio.h"
 #include "log.h"
-#include "store/peers.h"
-#include "workflow/referral.h"
+#include "store/store.h"
 #include "text.h"
 #include "wire.h"
-#include "workflow/workflow.h"
 
 #define TEXT_MAX 2000 /* reason, note, legal basis: bytes of UTF-8 */
 

@@ -1,5 +1,226 @@
 /*
- * workflow.h: the referral mechanism's steps as agent commands
+ * workflow.h: the referral mechanism's rules: the case state machine
+ * (cases.c) and its records (casebook.c), the referral form codec
+ * (referral.c) and the steps a user or an incoming message takes
+ * (workflow.c). It never talks to the network: the daemon and the CLI
+ * call it.
+ */
+#ifndef SIRA_AGENT_WORKFLOW_H
+#define SIRA_AGENT_WORKFLOW_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "case.pb-c.h"
+#include "err.h"
+#include "payload.pb-c.h"
+#include "store/store.h"
+
+/*
+ * cases.c: the workflow state machine of a case (docs/WORKFLOWS.md), as
+ * pure functions on a CaseRecord (proto/case.proto), and the records'
+ * storage in the vault.
+ *
+ * Every step is one function. A step checks that it is legal from the
+ * record's current state and either changes the record and appends a
+ * timeline event, or changes nothing and returns -SIRA_ESTATE (or
+ * -SIRA_ENOTFOUND, -SIRA_EDENIED) with a message a social worker can act
+ * on. Local steps (what this agency does) are refused when illegal;
+ * remote steps (what another agency's signed message says it did) are
+ * never refused, because the message is already verified and stored: an
+ * out-of-order one is recorded as an anomaly on the timeline instead.
+ *
+ * Records are protobuf-c messages whose every field is malloc'd (strings
+ * with strdup, arrays with realloc), so sira__v1__case_record__free_unpacked
+ * frees a record built here as well as one unpacked from the vault.
+ */
+#define SIRA_CASE_REF_BUF 65 /* a case reference and its NUL */
+
+/* Bounds of one record (far above any real case: a record must stay well
+ * under the vault's 8 MiB value limit whatever other agencies send). */
+#define CASES_EVENTS_MAX 1000  /* this agency's timeline */
+#define CASES_HISTORY_MAX 2000 /* events received from earlier holders */
+#define CASES_LEGS_MAX 64
+#define CASES_REQUESTS_MAX 64
+
+/* The message that carried a step: who sent it, which envelope, when. */
+struct case_msg {
+	const char *from;
+	const char *to;
+	const uint8_t *message_id; /* 16 bytes, or NULL for local-only steps */
+	uint64_t at;
+};
+
+/* A new, empty record for case_ref (caller frees). NULL without memory. */
+Sira__V1__CaseRecord *cases_new(const char *case_ref, uint64_t now);
+
+/* Record lookup helpers; NULL when absent. */
+Sira__V1__CaseLeg *cases_leg_to(
+    const Sira__V1__CaseRecord *r, const char *to, bool active_only);
+Sira__V1__FileRequestRecord *cases_request_by_id(
+    const Sira__V1__CaseRecord *r, const uint8_t request_id[16]);
+
+/* Is a leg still waiting for, or living with, an answer? */
+bool cases_leg_active(const Sira__V1__CaseLeg *l);
+
+/* ---- Local steps: this agency acts; refused when illegal. ---- */
+
+/* We refer the case (referral bytes = the packed Referral) to m->to. */
+int cases_refer(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const uint8_t *referral, size_t len, struct sira_err *err);
+
+/* We (m->from) answer the referral addressed to us. */
+int cases_answer(Sira__V1__CaseRecord *r, const struct case_msg *m, bool accept,
+    const char *reason, const char *suggested, struct sira_err *err);
+
+/* We report services started (completed = false) or completed. */
+int cases_feedback(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    bool completed, const char *note, struct sira_err *err);
+
+/* We withdraw our pending referral to m->to. */
+int cases_revoke(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const char *reason, struct sira_err *err);
+
+/* We hand the case over to m->to. */
+int cases_transfer(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const char *note, struct sira_err *err);
+
+/* We (a prosecutor) ask m->to for the case file. */
+int cases_request(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const uint8_t request_id[16], const char *basis, const char *purpose,
+    struct sira_err *err);
+
+/* We answer request_id (grant = send the file). */
+int cases_decide(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const uint8_t request_id[16], bool grant, const char *reason,
+    struct sira_err *err);
+
+/*
+ * Our referral message for leg l was refused or expired on the way: the
+ * leg closes as undelivered (so the case may be referred there again),
+ * with why. Only a pending leg of ours moves; returns whether it did.
+ */
+bool cases_undelivered(Sira__V1__CaseRecord *r, Sira__V1__CaseLeg *l,
+    const char *why, uint64_t at);
+
+/* ---- Remote steps: another agency's signed message; never refused. ---- */
+
+void cases_on_referral(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const uint8_t *referral, size_t len);
+void cases_on_response(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const Sira__V1__ReferralResponse *resp);
+void cases_on_update(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const Sira__V1__ReferralUpdate *u);
+void cases_on_transfer(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const Sira__V1__CaseTransfer *ct);
+void cases_on_request(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const Sira__V1__CaseFileRequest *q);
+void cases_on_file(Sira__V1__CaseRecord *r, const struct case_msg *m,
+    const Sira__V1__CaseFileResponse *f);
+
+/*
+ * Append an event to the timeline (action is a fixed word such as
+ * "referral.accepted"; note may be NULL). Returns 0 or -SIRA_ENOMEM.
+ */
+int cases_event(Sira__V1__CaseRecord *r, uint64_t at, const char *actor,
+    const char *action, const char *note, const uint8_t *message_id);
+
+/* ---- Storage (vault table VT_CASES, key = keyed hash of case_ref) ---- */
+
+/* Load case_ref into *out (caller frees). -SIRA_ENOTFOUND if none. */
+int cases_load(struct vault_txn *t, const char *case_ref,
+    Sira__V1__CaseRecord **out, struct sira_err *err);
+
+/* Store r (inside the caller's write transaction). */
+int cases_save(struct vault_txn *t, Sira__V1__CaseRecord *r, uint64_t now,
+    struct sira_err *err);
+
+/* Find the case holding request_id. -SIRA_ENOTFOUND if none. */
+int cases_find_request(struct vault_txn *t, const uint8_t request_id[16],
+    Sira__V1__CaseRecord **out, struct sira_err *err);
+
+/* Call fn for every case record (read-only); fn returns 0 to go on. */
+int cases_each(struct vault_txn *t,
+    int (*fn)(void *ctx, const Sira__V1__CaseRecord *r), void *ctx,
+    struct sira_err *err);
+
+/*
+ * referral.c: a referral as people write it (JSON, see docs/referral.md)
+ * and as it travels (the protobuf Referral of proto/payload.proto).
+ *
+ * referral_from_json turns what a police officer or social worker wrote
+ * into a Referral, or says which field is wrong and what is expected. It
+ * enforces informed consent: identifying details only travel when the
+ * person (and, for a child, a guardian) agreed, or for a child at risk of
+ * life. referral_validate applies the same rules to a Referral that came
+ * from elsewhere (a payload just opened). Nothing here logs.
+ */
+/* Bounds, in bytes of UTF-8 for texts; docs/referral.md lists them all. */
+#define SIRA_REFERRAL_JSON_MAX ((size_t)64 * 1024) /* whole document */
+#define SIRA_REFERRAL_REF_MAX 64                   /* case_ref, victim_ref */
+#define SIRA_REFERRAL_NAME_MAX 128    /* places, names, organisations */
+#define SIRA_REFERRAL_LANG_MAX 32     /* one language */
+#define SIRA_REFERRAL_LANGS_MAX 8     /* entries of languages */
+#define SIRA_REFERRAL_PHONE_MAX 32    /* identifying.phone */
+#define SIRA_REFERRAL_ADDR_MAX 256    /* current_location, guardian_contact */
+#define SIRA_REFERRAL_CIRC_MAX 1000   /* identification.circumstances */
+#define SIRA_REFERRAL_NOTES_MAX 2000  /* notes */
+#define SIRA_REFERRAL_AGE_MAX 120     /* age.years, min_years, max_years */
+#define SIRA_REFERRAL_ADULT 18        /* below this age a person is a child */
+#define SIRA_REFERRAL_SLACK 86400     /* dates may be this far past now */
+#define SIRA_REFERRAL_SUMMARY_MAX 512 /* a buffer this big never truncates */
+
+/*
+ * Parse the JSON referral text[0..len) (not NUL-terminated), check every
+ * field and the consent rules against the current time now (unix seconds),
+ * and on success store a new Referral in *out. The caller owns *out and
+ * frees it with sira__v1__referral__free_unpacked(*out, NULL); on failure
+ * *out is NULL. err->msg starts with the name of the field at fault (as
+ * "consent.date" or "exploitation[2]") and says what is expected. It never
+ * quotes the value of a field: only a key or an unknown enum word is shown
+ * back, bounded and made printable.
+ *
+ * Returns 0, -SIRA_ETOOBIG (more than SIRA_REFERRAL_JSON_MAX bytes),
+ * -SIRA_EINVAL (not JSON, duplicate key, wrong type, unknown key or value,
+ * out of bounds, missing, inconsistent, date in the future), -SIRA_EDENIED
+ * (the consent rules forbid sending it as written) or -SIRA_ENOMEM.
+ */
+int referral_from_json(const char *text, size_t len, uint64_t now,
+    Sira__V1__Referral **out, struct sira_err *err);
+
+/*
+ * Check a Referral that did not come from referral_from_json (for example
+ * one just unpacked from a payload) with the same rules, as of now. The
+ * message is only read. Returns 0, -SIRA_EINVAL or -SIRA_EDENIED, with the
+ * same messages as referral_from_json.
+ */
+int referral_validate(
+    const Sira__V1__Referral *r, uint64_t now, struct sira_err *err);
+
+/*
+ * The JSON form of r, for display (sira-agent show, case). Returns a new
+ * reference the caller releases with json_decref, or NULL when memory runs
+ * out or a text of r is not UTF-8 (never the case once referral_validate
+ * accepted r). Parsing the result gives back a message equal to r.
+ */
+json_t *referral_to_json(const Sira__V1__Referral *r);
+
+/*
+ * One line in French for an inbox, such as "Mineure, 14 ans, ML —
+ * exploitation: mendicité forcée — besoins: hébergement, médical —
+ * risque: élevé — urgence: immédiate". Built only from ages, the
+ * nationality code and enums: never a name, phone number, place, note or
+ * reference, whatever r carries. Written to buf, always NUL-terminated when
+ * len > 0 and cut on a character boundary if it does not fit (a valid
+ * referral always fits in SIRA_REFERRAL_SUMMARY_MAX); returns buf.
+ */
+const char *referral_summary(
+    const Sira__V1__Referral *r, char *buf, size_t len);
+
+/*
+ * workflow.c: the referral mechanism's steps as agent commands
  * (docs/WORKFLOWS.md). Each local step is ONE vault transaction: the case
  * record moves (cases.c checks the step is legal), the message that tells
  * the other agency is queued in the outbox, and the audit chain records
@@ -8,16 +229,6 @@
  * workflow_incoming is the other half: the daemon calls it, inside the
  * transaction that stores a verified message, to move the case record.
  */
-#ifndef SIRA_WORKFLOW_H
-#define SIRA_WORKFLOW_H
-
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "store/agent.h"
-#include "case.pb-c.h"
-
 #define SIRA_CASE_REF_MAX 64
 
 /* What a command was given (unused fields NULL / 0). */

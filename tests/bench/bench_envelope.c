@@ -1,6 +1,6 @@
 /*
- * bench_envelope.c: how fast envelopes seal and open (agents/seal.c), next
- * to raw Ed25519 on the same machine. Built and run by `make bench`; not a
+ * bench_envelope.c: how fast envelopes seal and open (agents/crypto/seal.c),
+ * next to raw Ed25519 on the same machine. Built and run by `make bench`; not a
  * test: it asserts nothing but that every operation succeeds (it aborts
  * otherwise).
  *
@@ -26,8 +26,7 @@
 
 #include "cert.h"
 #include "keyfile.h"
-#include "crypto/prekey.h"
-#include "crypto/seal.h"
+#include "crypto/crypto.h"
 
 #define BENCH_SECONDS 0.5
 #define NOW UINT64_C(1772409600) /* 2026-03-02T00:00:00Z */

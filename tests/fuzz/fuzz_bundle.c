@@ -1,7 +1,7 @@
 /*
  * fuzz_bundle.c: libFuzzer harness for evidence bundles
- * (agents/bundle_verify.c, with every verifier it calls: lib/cert.c,
- * lib/crl.c, lib/envelope.c, agents/manifest.c, agents/receipt.c,
+ * (agents/bundle/bundle_verify.c, with every verifier it calls: lib/cert.c,
+ * lib/crl.c, lib/envelope.c, agents/crypto/manifest.c, agents/crypto/receipt.c,
  * lib/merkle.c, lib/wire.c). The input is u16le(n) || the CA certificate
  * file (n bytes) || the bundle file, so the seeds can carry a real bundle
  * with the CA that signed it and the fuzzer reaches every check. Must
@@ -20,7 +20,7 @@
 
 #include <sodium.h>
 
-#include "bundle/bundle_verify.h"
+#include "bundle/bundle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

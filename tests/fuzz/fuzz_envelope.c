@@ -1,12 +1,13 @@
 /*
- * fuzz_envelope.c: libFuzzer harness for opening envelopes (agents/seal.c
- * seal_open, with lib/envelope.c, agents/manifest.c, lib/wire.c behind it).
- * Arbitrary bytes are opened by the recipient of the envelope known-answer
- * vectors (tests/unit/envelope_kat.h): its prekey secret, the KAT sender's
- * certificate and an in-memory store are fixed, so the frozen envelope in
- * the seed corpus opens, and mutants reach every check up to the first
- * authenticator they break. Must never crash, leak or accept anything but
- * a fully verified envelope.
+ * fuzz_envelope.c: libFuzzer harness for opening envelopes
+ * (agents/crypto/seal.c seal_open, with lib/envelope.c,
+ * agents/crypto/manifest.c, lib/wire.c behind it). Arbitrary bytes are opened
+ * by the recipient of the envelope known-answer vectors
+ * (tests/unit/envelope_kat.h): its prekey secret, the KAT sender's certificate
+ * and an in-memory store are fixed, so the frozen envelope in the seed corpus
+ * opens, and mutants reach every check up to the first authenticator they
+ * break. Must never crash, leak or accept anything but a fully verified
+ * envelope.
  *
  * Seeds: tests/fuzz/corpus/fuzz_envelope/, raw bytes of
  * tests/vectors/envelope_sealed.hex:

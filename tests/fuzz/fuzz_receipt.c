@@ -1,6 +1,6 @@
 /*
  * fuzz_receipt.c: libFuzzer harness for receipt verification
- * (agents/receipt.c receipt_verify, with lib/signed.c and lib/wire.c).
+ * (agents/crypto/receipt.c receipt_verify, with lib/signed.c and lib/wire.c).
  * Arbitrary bytes are checked against the recipient certificate of the
  * envelope known-answer vectors (tests/unit/envelope_kat.h) and what the
  * KAT sender recorded when it sealed, so the frozen receipt in the seed

@@ -1,6 +1,6 @@
 /*
  * fuzz_referral.c: libFuzzer harness for the referral form parser
- * (agents/referral.c referral_from_json, with jansson, lib/clock.c and
+ * (agents/workflow/referral.c referral_from_json, with jansson, lib/clock.c and
  * lib/text.c). Arbitrary bytes, read at a fixed "now", must never crash or
  * leak. What it accepts must pass referral_validate, turn into JSON, parse
  * back to the same message (compared as packed bytes) and give an inbox
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workflow/referral.h"
+#include "workflow/workflow.h"
 #include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

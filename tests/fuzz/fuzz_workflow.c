@@ -1,7 +1,7 @@
 /*
  * fuzz_workflow.c: libFuzzer harness for the workflow's reading of
- * incoming payloads (agents/workflow.c workflow_apply, with the remote
- * steps of agents/cases.c). The first byte picks the message kind (its
+ * incoming payloads (agents/workflow/workflow.c workflow_apply, with the remote
+ * steps of agents/workflow/cases.c). The first byte picks the message kind (its
  * units) and the sender's role (its tens), the rest is the payload; each input
  * is applied three times to one record (as the referrer, the receiver and a
  * third agency would see it), so sequences of steps on an existing record are
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workflow/cases.h"
 #include "workflow/workflow.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,7 +16,7 @@
 
 #include <sodium.h>
 
-#include "store/agent.h"
+#include "store/store.h"
 #include "clock.h"
 #include "envelope.h"
 #include "wire.h"

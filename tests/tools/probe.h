@@ -13,7 +13,7 @@
 #include "control.pb-c.h"
 #include "crl.h"
 #include "keyfile.h"
-#include "crypto/prekey.h"
+#include "crypto/crypto.h"
 
 struct probe {
 	void *zctx, *sock;

@@ -36,7 +36,7 @@
 #include "digest.h"
 #include "fileio.h"
 #include "probe.h"
-#include "crypto/seal.h"
+#include "crypto/crypto.h"
 #include "wire.h"
 
 struct args {

@@ -37,8 +37,7 @@
 
 #include "cert.h"
 #include "keyfile.h"
-#include "crypto/prekey.h"
-#include "crypto/seal.h"
+#include "crypto/crypto.h"
 
 #define FX_FN static __attribute__((unused))
 

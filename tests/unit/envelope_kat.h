@@ -29,9 +29,7 @@
 
 #include "cert.h"
 #include "keyfile.h"
-#include "crypto/prekey.h"
-#include "crypto/receipt.h"
-#include "crypto/seal.h"
+#include "crypto/crypto.h"
 
 #define KAT_FN static __attribute__((unused))
 

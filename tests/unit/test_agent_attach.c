@@ -1,5 +1,5 @@
 /*
- * test_agent_attach.c: agents/attach.c through the envelope API
+ * test_agent_attach.c: agents/crypto/attach.c through the envelope API
  * (seal_attach, seal_open_attachment) and directly (attach_seal,
  * attach_open, attach_open_to_path), against the attachment cases of the
  * design note, section 10:
@@ -35,8 +35,7 @@
 #include <sodium.h>
 
 #include "agent_fixture.h"
-#include "crypto/attach.h"
-#include "crypto/manifest.h"
+#include "crypto/crypto.h"
 
 #define HDR 24    /* secretstream header */
 #define ABYTES 17 /* secretstream tag per chunk */

@@ -1,5 +1,5 @@
 /*
- * test_agent_bundle.c: agents/bundle_verify.c, the offline check of an
+ * test_agent_bundle.c: agents/bundle/bundle_verify.c, the offline check of an
  * evidence bundle.
  *
  * A bundle is built here the way bundle_export() lays it out, from real
@@ -28,11 +28,10 @@
 #include "agent_fixture.h"
 #include "bundle/bundle.h"
 #include "bundle.pb-c.h"
-#include "bundle/bundle_verify.h"
 #include "control.pb-c.h"
 #include "crl.h"
 #include "merkle.h"
-#include "crypto/receipt.h"
+#include "crypto/crypto.h"
 #include "wire.h"
 
 #define CASE "CASE-0042"

@@ -1,11 +1,11 @@
 /*
- * test_agent_cases.c: agents/cases.c, the workflow state machine, without
- * a network. A case is walked through every local step; each illegal step
- * is tried and must change nothing (the packed record is byte-identical
+ * test_agent_cases.c: agents/workflow/cases.c, the workflow state machine,
+ * without a network. A case is walked through every local step; each illegal
+ * step is tried and must change nothing (the packed record is byte-identical
  * afterwards) and say why; remote steps out of order become anomalies on
  * the timeline. Records are packed and unpacked along the way, and freed
  * with free_unpacked, so ASan (make check) checks the ownership rule of
- * cases.h.
+ * workflow.h.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "workflow/cases.h"
+#include "workflow/workflow.h"
 
 #define POL "ml.police.segou"
 #define NGO "ml.ngo.espoir"

@@ -1,8 +1,8 @@
 /*
  * test_agent_docs.c: queueing documents with an outbox entry
- * (agents/docs_out.c) on a real vault in a fresh mkdtemp() home: the spool
- * round trip (encrypted at rest, the original may go away), the size limit
- * at its edge and one past it, refusal of directories, FIFOs, missing and
+ * (agents/documents/docs_out.c) on a real vault in a fresh mkdtemp() home: the
+ * spool round trip (encrypted at rest, the original may go away), the size
+ * limit at its edge and one past it, refusal of directories, FIFOs, missing and
  * unnamed files, too many documents and entries already sealed; name
  * sanitizing; and re-encryption of a spool into a blob (attach_reseal),
  * including a damaged spool. Tests assert exact codes, never messages.
@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "documents/docs.h"
+#include "documents/documents.h"
 #include "sign.h"
 
 #define MARKER "MARKER-Fatoumata-Keita-0077"

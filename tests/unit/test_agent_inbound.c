@@ -1,6 +1,6 @@
 /*
  * test_agent_inbound.c: what the agent's daemon does with deliveries a
- * hostile broker makes up (agents/inbound.c), on a real vault: the
+ * hostile broker makes up (agents/daemon/inbound.c), on a real vault: the
  * refusal is recorded in the audit chain, and no text from the forged
  * envelope that the strict decoder refuses reaches the audit (a sender id
  * with terminal escapes, say), nor a message id it claims. The daemon has no

@@ -1,8 +1,8 @@
 /*
- * test_agent_outq.c: the outbox's index of unfinished work (agents/outq.c)
- * on a real vault: whatever the history, every unfinished entry is found,
- * each entry has exactly one row while it is worked on and none after,
- * an outbox older than the index is indexed once, and a round takes the
+ * test_agent_outq.c: the outbox's index of unfinished work
+ * (agents/store/outq.c) on a real vault: whatever the history, every unfinished
+ * entry is found, each entry has exactly one row while it is worked on and none
+ * after, an outbox older than the index is indexed once, and a round takes the
  * most overdue work first.
  */
 #include <setjmp.h>
@@ -19,7 +19,7 @@
 
 #include <sodium.h>
 
-#include "store/agent.h"
+#include "store/store.h"
 #include "agent_fixture.h"
 #include "sign.h"
 #include "wire.h"

@@ -17,9 +17,8 @@
 
 #include <sodium.h>
 
-#include "store/agent.h"
+#include "store/store.h"
 #include "agent_fixture.h"
-#include "store/pairseq.h"
 #include "sign.h"
 
 #define T0 1800000000ull

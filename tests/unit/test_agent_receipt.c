@@ -1,6 +1,6 @@
 /*
- * test_agent_receipt.c: agents/receipt.c, signed delivery receipts, against
- * the receipt cases of the design note, section 10:
+ * test_agent_receipt.c: agents/crypto/receipt.c, signed delivery receipts,
+ * against the receipt cases of the design note, section 10:
  *
  *   R1 signed by a non-recipient -> -SIRA_ENOT_RECIPIENT; by a certificate
  *      without RECEIPT_SIGN -> -SIRA_EKEY_USAGE; by another key ->
@@ -32,9 +32,8 @@
 
 #include "agent_fixture.h"
 #include "clock.h"
-#include "crypto/manifest.h"
+#include "crypto/crypto.h"
 #include "payload.pb-c.h"
-#include "crypto/receipt.h"
 #include "signed.h"
 
 #define RECEIVED_AT (FX_OPEN_AT + 5)

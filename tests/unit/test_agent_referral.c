@@ -1,6 +1,6 @@
 /*
- * test_agent_referral.c: agents/referral.c, the referral form (JSON) to
- * and from the wire Referral. The valid example of docs/referral.md
+ * test_agent_referral.c: agents/workflow/referral.c, the referral form (JSON)
+ * to and from the wire Referral. The valid example of docs/referral.md
  * (tests/data/referral-example.json, read from the repository root like
  * the other fixtures) round-trips with its accents; then each rule is
  * broken once: every required field left out, wrong types, unknown keys and
@@ -22,7 +22,7 @@
 #include <jansson.h>
 
 #include "clock.h"
-#include "workflow/referral.h"
+#include "workflow/workflow.h"
 #include "text.h"
 
 #define EXAMPLE "tests/data/referral-example.json"

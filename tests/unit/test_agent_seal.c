@@ -1,7 +1,8 @@
 /*
- * test_agent_seal.c: agents/seal.c (with lib/envelope.c, agents/manifest.c
- * and the prekeys) against the attacker list of the design note, section 10
- * (E1-E8, E10, E11), plus round trips, size buckets and prekey_verify.
+ * test_agent_seal.c: agents/crypto/seal.c (with lib/envelope.c,
+ * agents/crypto/manifest.c and the prekeys) against the attacker list of the
+ * design note, section 10 (E1-E8, E10, E11), plus round trips, size buckets and
+ * prekey_verify.
  *
  * The world is tests/unit/agent_fixture.h: a CA, police (the usual sender),
  * an NGO, social services, justice, ten more NGOs, certificates verified in
@@ -29,7 +30,7 @@
 #include "cert.pb-c.h"
 #include "clock.h"
 #include "envelope.pb-c.h"
-#include "crypto/manifest.h"
+#include "crypto/crypto.h"
 #include "signed.h"
 #include "wire.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_agent_vault.c: agents/vault.c on real LMDB environments in fresh
+ * test_agent_vault.c: agents/store/vault.c on real LMDB environments in fresh
  * mkdtemp() directories: round trips in every table, reopening with the
  * same and with other keys, values moved or altered on disk, the S1 check
  * of the design note (no marker, key or vault key in any file of the
@@ -32,7 +32,7 @@
 
 #include "keyfile.h"
 #include "sign.h"
-#include "store/vault.h"
+#include "store/store.h"
 
 #define MARKER "MARKER-Aminata-Traore-0042"
 #define MAP_SMALL (16U << 20)

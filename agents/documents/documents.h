@@ -1,5 +1,5 @@
 /*
- * docs.h: documents (attachments) on the agent side: queueing them with an
+ * documents.h: documents (attachments) on the agent side: queueing them with an
  * outbox entry (docs_out.c), where they live in the agency home
  * (docs_path.c), sealing the spool into blobs (docs_seal.c) and the list
  * of a received message's documents (docs_list.c). The daemon's transfers
@@ -12,16 +12,15 @@
  *   incoming/<blob id hex>.blob     a blob downloaded, not yet verified
  *   documents/<message id hex>/<i>-<name>   received, verified plaintext
  */
-#ifndef SIRA_DOCS_H
-#define SIRA_DOCS_H
+#ifndef SIRA_AGENT_DOCUMENTS_H
+#define SIRA_AGENT_DOCUMENTS_H
 
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store/agent.h"
-#include "crypto/manifest.h"
-#include "crypto/seal.h"
+#include "crypto/crypto.h"
+#include "store/store.h"
 
 /*
  * Attach the files paths[0..n) to the queued outbox entry local_id, inside

@@ -1,0 +1,64 @@
+/*
+ * cli.h: what sira-agent prints: status and message reports (report.c,
+ * progress.c), case views (case_report.c) and bundle verdicts
+ * (bundle_report.c). main.c holds the command table.
+ */
+#ifndef SIRA_AGENT_CLI_H
+#define SIRA_AGENT_CLI_H
+
+#include <jansson.h>
+#include <signal.h>
+
+#include "bundle/bundle.h"
+#include "store/store.h"
+
+/*
+ * report.c: what sira-agent shows people and scripts: inbox, outbox, one
+ * message, status, the directory, and the audit check. Text for a social
+ * worker; --json for scripts. Message contents are shown only by `show`.
+ */
+int report_inbox(struct agent *a, int json, struct sira_err *err);
+int report_outbox(struct agent *a, int json, struct sira_err *err);
+int report_show(
+    struct agent *a, const char *id, int json, struct sira_err *err);
+int report_status(struct agent *a, int json, struct sira_err *err);
+int report_directory(struct agent *a, int json, struct sira_err *err);
+int report_audit_verify(struct agent *a, struct sira_err *err);
+/* Every audit entry in order, as lines or JSON. */
+int report_audit_show(struct agent *a, int json, struct sira_err *err);
+
+/*
+ * progress.c: wait until the broker holds outbox entry id (or it is
+ * refused or expires, which is returned as the error), showing the upload
+ * of its documents as a bar on stderr when stderr is a terminal. Returns
+ * 0 early when *stop is set (the message stays queued).
+ */
+int progress_wait(struct agent *a, const uint8_t id[16],
+    volatile sig_atomic_t *stop, struct sira_err *err);
+
+/*
+ * case_report.c: the views of cases (sira-agent cases, case REF) and the
+ * readable form of workflow payloads for sira-agent show.
+ */
+/* Every case this agency holds or took part in, one line each. */
+int report_cases(struct agent *a, int json, struct sira_err *err);
+
+/* One case: status, referral, referrals, file requests, timeline with the
+ * delivery of each message this agency sent. -SIRA_ENOTFOUND if unknown. */
+int report_case(
+    struct agent *a, const char *ref, int json, struct sira_err *err);
+
+/* The JSON form of a workflow payload of that kind, or NULL (a note, or
+ * not a payload). Caller json_decref's it. */
+json_t *report_payload_json(int kind, const uint8_t *p, size_t len);
+
+/*
+ * bundle_report.c: showing a verified chain of custody (bundle.h),
+ * as text a court clerk can read (French, UTF-8) or as JSON for machines.
+ * Only facts bundle_verify() checked are shown; the informative fields of
+ * the bundle (who exported it, when) are marked as unsigned.
+ */
+/* Print c to stdout. Returns 0 or -SIRA_ENOMEM. */
+int bundle_report(const struct custody *c, int json, struct sira_err *err);
+
+#endif

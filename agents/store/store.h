@@ -1,0 +1,372 @@
+/*
+ * store.h: what an agency keeps on disk: the encrypted vault (vault.c),
+ * the agency home (home.c) and its doorbell (nudge.c), the outbox, inbox
+ * and audit chain (book.c) with the index of unfinished work (outq.c),
+ * per-sender numbering (pairseq.c) and other agencies' certificates and
+ * prekeys (peers.c). It includes nothing from the other rooms.
+ */
+#ifndef SIRA_AGENT_STORE_H
+#define SIRA_AGENT_STORE_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent.pb-c.h"
+#include "cert.h"
+#include "control.pb-c.h"
+#include "crl.h"
+#include "err.h"
+#include "keyfile.h"
+#include "prekey_verify.h"
+
+/*
+ * vault.c: the agent's durable store, encrypted at rest.
+ *
+ * One LMDB environment per agency (HOME/vault/). Tables hold opaque keys
+ * (message ids, sequence numbers, key ids: never names) and values that are
+ * always encrypted with XChaCha20-Poly1305 under the vault key, with the
+ * table and the key as associated data, so a value cannot be moved to
+ * another row or table unnoticed. The vault key is random, made at init,
+ * and stored in the environment wrapped (secretbox) under a key derived from
+ * the agency's secret signing key: someone who copies the data file without
+ * the key file learns no victim's name or case content. Every change is one
+ * LMDB write transaction: a power cut leaves the last committed state.
+ */
+#define VAULT_MAP_DEFAULT (1ull << 30)
+#define VAULT_VALUE_MAX (8u << 20)
+
+enum vault_table {
+	VT_OUTBOX,   /* local id -> OutboxEntry */
+	VT_INBOX,    /* message id -> InboxEntry */
+	VT_SEEN,     /* sender cert id || message id -> be64 time */
+	VT_CERTS,    /* cert id -> Certificate bytes (kept forever) */
+	VT_PREKEYS,  /* key id -> PrekeySecret (ours) */
+	VT_PEERKEYS, /* agency id -> signed Prekey bytes (theirs, latest) */
+	VT_AUDIT,    /* be64 seq -> AuditEntry */
+	VT_META,     /* name -> value */
+	VT_CASES,    /* vault_blind("case", case_ref) -> CaseRecord */
+	VT_OUTQ,     /* state(1) be64(due) local id(16) -> empty (outq.c) */
+	VT_COUNT
+};
+
+struct vault;
+struct vault_txn;
+
+/*
+ * Open the vault in dir (created if missing) for keys. A new vault gets a
+ * fresh random vault key, wrapped under keys; an existing one is unwrapped
+ * (-SIRA_EAUTH if keys are not the ones it was made with). Returns 0,
+ * -SIRA_EAUTH, -SIRA_EQUOTA (mapsize too small to create it), -SIRA_EIO or
+ * -SIRA_ENOMEM. LMDB allows one open of a given dir per process.
+ */
+int vault_open(const char *dir, const struct sira_keys *keys, uint64_t mapsize,
+    struct vault **out, struct sira_err *err)
+    __attribute__((warn_unused_result));
+
+/* Wipe the vault key and close; accepts NULL. */
+void vault_close(struct vault **vp);
+
+/*
+ * Begin a read or write transaction (one at a time per thread; one write
+ * transaction at a time per vault). Returns 0, -SIRA_EIO or -SIRA_ENOMEM.
+ */
+int vault_begin(struct vault *v, bool write, struct vault_txn **t,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+/*
+ * Begin a write transaction nested in parent (LMDB child transaction):
+ * its changes reach parent only if it commits, so one failing piece of
+ * work can be undone without losing the rest of parent. parent must not
+ * be used until the child is committed or aborted. Returns 0, -SIRA_EINVAL
+ * (parent read-only or failed), -SIRA_EIO or -SIRA_ENOMEM.
+ */
+int vault_begin_child(struct vault_txn *parent, struct vault_txn **t,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+/*
+ * Commit and free *t. Errors are sticky: if an earlier vault_put,
+ * vault_del or LMDB operation on *t failed, nothing is written and that
+ * error is returned. Returns 0, -SIRA_EQUOTA (disk or map full: nothing
+ * was written), -SIRA_EIO or the earlier error. *t is NULL afterwards either
+ * way.
+ */
+int vault_commit(struct vault_txn **t, struct sira_err *err)
+    __attribute__((warn_unused_result));
+
+/* Abort and free *t; accepts NULL. */
+void vault_abort(struct vault_txn **t);
+
+/*
+ * Encrypt val[0..vlen) and store it at key (1 to 511 bytes, stored in
+ * clear) in table. Any failure makes the transaction fail as a whole (see
+ * vault_commit). Returns 0, -SIRA_EINVAL (bad key, the reserved
+ * "vault.key" of VT_META, or a read-only transaction), -SIRA_ETOOBIG
+ * (vlen > VAULT_VALUE_MAX), -SIRA_EQUOTA or -SIRA_EIO.
+ */
+int vault_put(struct vault_txn *t, enum vault_table table, const void *key,
+    size_t klen, const void *val, size_t vlen, struct sira_err *err)
+    __attribute__((warn_unused_result));
+
+/*
+ * Fetch and decrypt key from table into a fresh *val (caller wipes with
+ * vault_free). Returns 0, -SIRA_ENOTFOUND, -SIRA_EAUTH (the stored value was
+ * altered or moved), -SIRA_EINVAL (bad key), -SIRA_ENOMEM or -SIRA_EIO.
+ */
+int vault_get(struct vault_txn *t, enum vault_table table, const void *key,
+    size_t klen, uint8_t **val, size_t *vlen, struct sira_err *err)
+    __attribute__((warn_unused_result));
+
+/*
+ * Delete key from table. Returns 0, -SIRA_ENOTFOUND (harmless: the
+ * transaction stays usable), -SIRA_EINVAL or -SIRA_EIO.
+ */
+int vault_del(struct vault_txn *t, enum vault_table table, const void *key,
+    size_t klen, struct sira_err *err);
+
+/*
+ * Call fn for every row of table in key order (decrypted; the buffers are
+ * valid during the call only; fn must not write to the vault). fn returns
+ * 0 to go on, 1 to stop, or a negative code to stop with that error.
+ * Returns 0, fn's code, -SIRA_EAUTH, -SIRA_ENOMEM or -SIRA_EIO.
+ */
+int vault_each(struct vault_txn *t, enum vault_table table,
+    int (*fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+	size_t vlen),
+    void *ctx, struct sira_err *err);
+
+/*
+ * Call fn with the key of every row of table from the first key >= from
+ * (from may be NULL: the first row), in key order, without reading or
+ * decrypting values: for indexes whose keys are the information. fn
+ * returns 0 to go on, 1 to stop, or a negative code; it must not write to
+ * the vault. Returns 0, fn's code, -SIRA_EINVAL or -SIRA_EIO.
+ */
+int vault_keys(struct vault_txn *t, enum vault_table table, const void *from,
+    size_t flen, int (*fn)(void *ctx, const uint8_t *key, size_t klen),
+    void *ctx, struct sira_err *err);
+
+/*
+ * A key for a table row named by a human-chosen name (a case reference):
+ * BLAKE2b-256 of purpose and name keyed with a subkey of the vault key, so
+ * the LMDB file never shows the name and a guessable name cannot be
+ * confirmed without the agency's keys.
+ */
+void vault_blind(struct vault_txn *t, const char *purpose, const char *name,
+    uint8_t out[32]);
+
+/* Wipe and free a value from vault_get; accepts NULL. */
+void vault_free(uint8_t *val, size_t vlen);
+
+/*
+ * Named uint64 counters in VT_META (0 when absent), stored as be64 values
+ * sealed like any other. Return 0 or vault_get's and vault_put's codes;
+ * vault_counter_get also -SIRA_EMALFORMED (the row is not 8 bytes).
+ */
+int vault_counter_get(struct vault_txn *t, const char *name, uint64_t *v);
+int vault_counter_put(
+    struct vault_txn *t, const char *name, uint64_t v, struct sira_err *err);
+
+/*
+ * struct agent: what the agent's modules share. One struct agent is owned
+ * by main() (CLI commands) or by the daemon loop, and passed down; there is
+ * no other process-wide state.
+ */
+#define AGENT_CRL_GRACE \
+	((uint64_t)2 * 86400) /* accept a list this long past due */
+#define AGENT_EXPIRY_WARN ((uint64_t)30 * 86400)
+#define AGENT_PAYLOAD_MAX (1u << 20)
+/* Largest document an agent queues (agent.conf "attach_max", set by
+ * `init --attach-max`): 64 MiB by default, at most 1000 MiB so that the
+ * blob stays under the broker's 1 GiB (blob-max-bytes). */
+#define AGENT_ATTACH_MAX_DEFAULT ((uint64_t)64 << 20)
+#define AGENT_ATTACH_MAX_CAP ((uint64_t)1000 << 20)
+
+/* Files of an agency's home directory. */
+struct home {
+	char dir[PATH_MAX];
+	char broker[256];    /* broker endpoint */
+	uint64_t attach_max; /* largest document to queue, bytes */
+};
+
+struct agent {
+	struct home home;
+	struct cert *ca;
+	struct crl *crl;        /* latest verified list, may be NULL */
+	struct cert *me;        /* our certificate (verified) */
+	struct cert *broker;    /* the broker's certificate (verified) */
+	struct sira_keys *keys; /* our secret keys */
+	struct vault *vault;
+};
+
+/* nudge.c: the daemon's doorbell at ipc://HOME/nudge. The endpoint is 0
+ * or -1 (path too long); ringing is a no-op when no daemon listens. */
+int nudge_endpoint(const struct home *h, char out[PATH_MAX + 16]);
+void nudge_daemon(const struct home *h);
+
+/* home.c */
+int home_path(const struct home *h, const char *name, char out[PATH_MAX],
+    struct sira_err *err);
+int home_resolve(const char *opt, struct home *h, struct sira_err *err);
+int home_init(const struct home *h, const char *cert, const char *key,
+    const char *ca, const char *broker, const char *broker_cert,
+    const char *pass_file, struct sira_err *err);
+int agent_open(
+    struct agent *a, const char *pass_file, uint64_t now, struct sira_err *err);
+void agent_close(struct agent *a);
+int agent_save_crl(struct agent *a, const uint8_t *bytes, size_t len,
+    uint64_t now, struct sira_err *err);
+
+/* book.c: the outbox, the inbox and the audit chain, on the vault. */
+int book_audit(struct vault_txn *t, uint64_t now, const char *action,
+    const char *counterpart, const uint8_t *msgid, int reason,
+    struct sira_err *err);
+int book_audit_verify(
+    struct vault_txn *t, uint64_t *n, uint64_t *bad, struct sira_err *err);
+int book_queue(struct vault_txn *t, const char *const *to, size_t n_to,
+    int kind, const char *content_type, const char *case_ref,
+    const uint8_t *payload, size_t len, uint32_t ttl, uint64_t now,
+    uint8_t local_id[16], struct sira_err *err);
+int book_get_out(struct vault_txn *t, const uint8_t *local_id,
+    Sira__V1__OutboxEntry **out, struct sira_err *err);
+int book_put_out(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now,
+    struct sira_err *err);
+int book_get_in(struct vault_txn *t, const uint8_t *msgid,
+    Sira__V1__InboxEntry **out, struct sira_err *err);
+const char *book_state_name(int state);
+/* The next time the daemon should look at e (outq.c indexes it). */
+void book_schedule(Sira__V1__OutboxEntry *e, uint64_t at);
+/* 16 fresh random bytes: message ids, request ids. */
+void book_new_id(uint8_t id[16]);
+
+/*
+ * outq.c: the index of outbox entries still being worked on (see the
+ * file). book_put_out keeps it in step with every entry it stores.
+ */
+#define OUTQ_KEY_LEN 25
+#define OUTQ_VERSION 1 /* vault counter "outq.version": index complete */
+
+/* One index row: an entry in state, due at due. */
+struct outq_row {
+	int state;
+	uint64_t due;
+	uint8_t id[16];
+};
+
+/* Is state one the daemon still works on (queued, sealed, accepted)? */
+bool outq_live(int state);
+void outq_key(int state, uint64_t due, const uint8_t id[16],
+    uint8_t key[static OUTQ_KEY_LEN]);
+void outq_parse(const uint8_t key[static OUTQ_KEY_LEN], struct outq_row *row);
+/* Make e's index row agree with its state and next_at (inside t). */
+int outq_sync(
+    struct vault_txn *t, Sira__V1__OutboxEntry *e, struct sira_err *err);
+/* Is row the one e records as its own? */
+bool outq_claims(const Sira__V1__OutboxEntry *e, const struct outq_row *row);
+/* Delete a row (gone already is fine). */
+int outq_drop(
+    struct vault_txn *t, const struct outq_row *row, struct sira_err *err);
+/*
+ * Up to max rows due at now (next_at <= now) of the states whose bit
+ * (1 << state) is in states, most overdue first, into rows[0..*n).
+ */
+int outq_due(struct vault_txn *t, uint64_t now, unsigned states,
+    struct outq_row *rows, size_t max, size_t *n, struct sira_err *err);
+/* Every row of state, due or not, into a fresh *rows (caller frees). */
+int outq_all(struct vault_txn *t, int state, struct outq_row **rows, size_t *n,
+    struct sira_err *err);
+/* Index the live entries of an outbox written before the index existed
+ * (once: sets "outq.version"); *indexed receives how many. */
+int outq_rebuild(
+    struct vault_txn *t, uint64_t now, size_t *indexed, struct sira_err *err);
+
+/*
+ * pairseq.c: telling lost messages from late ones. Each sender numbers its
+ * messages to us from 1 (pair_seq, in the signed manifest). Messages often
+ * arrive out of order (a message with documents waits for its upload, a
+ * retry comes after a newer message), so a jump is not a loss: the numbers
+ * not yet seen are awaited for PAIRSEQ_WAIT seconds and only then declared
+ * missing (logged and counted). State per sender: every number up to
+ * `low` has arrived; `seen` holds those above it (sorted), `since` is when
+ * the oldest hole was noticed.
+ */
+struct vault_txn;
+
+#define PAIRSEQ_WAIT ((uint64_t)24 * 3600) /* a late one may take this */
+#define PAIRSEQ_SEEN_MAX 4096 /* more out-of-order numbers: holes declared */
+
+struct pairseq {
+	uint64_t low, since;
+	uint64_t *seen; /* owned; sorted, all > low + 1 */
+	size_t n;
+};
+
+/*
+ * Take number seq at time now. Returns how many numbers this declares
+ * missing (0 normally), or a negative code (-SIRA_ENOMEM). A number at or
+ * below low, or already seen, changes nothing.
+ */
+int64_t pairseq_take(struct pairseq *p, uint64_t seq, uint64_t now);
+
+/* Numbers between low and the highest seen that have not arrived yet. */
+uint64_t pairseq_awaited(const struct pairseq *p);
+
+/* Load and store a sender's state in the vault (VT_META "rgap:SENDER");
+ * a sender never heard of loads as all zero. */
+int pairseq_load(struct vault_txn *t, const char *sender, struct pairseq *p,
+    struct sira_err *err);
+int pairseq_store(struct vault_txn *t, const char *sender,
+    const struct pairseq *p, struct sira_err *err);
+void pairseq_free(struct pairseq *p);
+
+/*
+ * peers.c: the other agencies as this agent knows them: certificates and
+ * prekeys fetched through the broker, each verified against the CA and the
+ * revocation list before it is stored, and looked up again (and checked
+ * again) every time it is used. The broker cannot substitute a key: it can
+ * only withhold one.
+ */
+/* Is our revocation list fresh enough to act on messages at now? */
+int peers_crl_fresh(const struct agent *a, uint64_t now, struct sira_err *err);
+
+/*
+ * Take a DirectoryResponse: a newer revocation list first (verified, never
+ * older than ours), then every certificate (verified, stored forever) and
+ * every prekey (verified against its owner's certificate). Items that do
+ * not verify are counted in *refused and dropped. Returns 0 or a store
+ * error.
+ */
+int peers_take(struct agent *a, struct vault_txn *t,
+    const Sira__V1__DirectoryResponse *d, uint64_t now, size_t *refused,
+    struct sira_err *err);
+
+/*
+ * The certificate cert_id of agency, verified for use at time `at` against
+ * the CA and our revocation list (which must be fresh at now). *out is
+ * fresh (cert_destroy). Returns 0, -SIRA_EUNKNOWN_AGENCY, -SIRA_ECRL_STALE,
+ * -SIRA_EREVOKED, -SIRA_EEXPIRED...
+ */
+int peers_cert(struct agent *a, struct vault_txn *t, const char *agency,
+    const uint8_t *cert_id, uint64_t at, uint64_t now, struct cert **out,
+    struct sira_err *err);
+
+/*
+ * The newest valid certificate of agency and its current prekey, for
+ * sealing at now. Returns 0, -SIRA_EUNKNOWN_AGENCY or -SIRA_EPREKEY.
+ */
+int peers_current(struct agent *a, struct vault_txn *t, const char *agency,
+    uint64_t now, struct cert **cert, struct prekey **prekey,
+    struct sira_err *err);
+
+/*
+ * The role of agency as its newest valid certificate in our directory
+ * says (no freshness demanded of the revocation list: this only guides a
+ * person at the keyboard; the daemon checks everything again at sealing).
+ * Returns 0 or -SIRA_EUNKNOWN_AGENCY.
+ */
+int peers_role(struct agent *a, struct vault_txn *t, const char *agency,
+    uint64_t now, enum sira_role *role, struct sira_err *err);
+
+#endif
