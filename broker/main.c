@@ -4,6 +4,7 @@
  * handlers only set the two flags the main loop polls.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "inspect_log.h"
 #include "log.h"
 #include "passphrase.h"
+#include "usage.h"
 #include "wire.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -32,20 +34,6 @@ on_signal(int sig)
 	else
 		stop_flag = 1;
 }
-
-static const char usage_text[] =
-    "usage: sira-broker run --listen ENDPOINT --data DIR --ca CA.cert\n"
-    "                       --cert broker.cert --key broker.key --certs DIR\n"
-    "                       [--crl FILE] [--policy FILE] [--config FILE]\n"
-    "                       [--key-passphrase-file F] [--quota-messages N]\n"
-    "                       [--quota-bytes N] [--ttl-cap S] [--rate N]\n"
-    "                       [--burst N] [--heartbeat S] [--redeliver S]\n"
-    "                       [--max-frame N] [--map-size N]\n"
-    "                       [--blob-quota-bytes N] [--blob-max-bytes N]\n"
-    "       sira-broker status --data DIR [--json]\n"
-    "       sira-broker log verify --data DIR\n"
-    "       sira-broker log show --data DIR [--json]\n"
-    "Signals: SIGTERM drains and exits; SIGHUP reloads certs, CRL, policy.\n";
 
 static int
 fail(const char *what, const struct sira_err *err)
@@ -344,19 +332,144 @@ cmd_run(struct broker *b, struct sira_err *err)
 	return rc;
 }
 
+/* The command table: each row runs one command on a parsed config. */
+struct command {
+	const char *name; /* "log verify": two words after sira-broker */
+	int (*run)(struct broker *b, int json, struct sira_err *err);
+	const char *usage; /* the options, after the name */
+	const char *help;  /* what it does, one line */
+};
+
+static int
+run_broker(struct broker *b, int json, struct sira_err *err)
+{
+	(void)json;
+	return cmd_run(b, err);
+}
+
+static int
+run_status(struct broker *b, int json, struct sira_err *err)
+{
+	return inspect_status(b->cfg.data, json, err);
+}
+
+static int
+run_log_verify(struct broker *b, int json, struct sira_err *err)
+{
+	(void)json;
+	return inspect_log_verify(b->cfg.data, err);
+}
+
+static int
+run_log_show(struct broker *b, int json, struct sira_err *err)
+{
+	return inspect_log_show(b->cfg.data, json, err);
+}
+
+static const struct command commands[] = {
+	{ "run", run_broker,
+	    "--listen ENDPOINT --data DIR --ca CA.cert\n"
+	    "--cert broker.cert --key broker.key --certs DIR\n"
+	    "[--crl FILE] [--policy FILE] [--config FILE]\n"
+	    "[--key-passphrase-file F] [--quota-messages N]\n"
+	    "[--quota-bytes N] [--ttl-cap S] [--rate N]\n"
+	    "[--burst N] [--heartbeat S] [--redeliver S]\n"
+	    "[--max-frame N] [--map-size N]\n"
+	    "[--blob-quota-bytes N] [--blob-max-bytes N]",
+	    "the broker: authenticates agencies, routes, keeps, logs" },
+	{ "status", run_status, "--data DIR [--json]",
+	    "spool depths, connected agencies, counters (works while it runs)" },
+	{ "log verify", run_log_verify, "--data DIR",
+	    "recompute the transparency log: every node and checkpoint" },
+	{ "log show", run_log_show, "--data DIR [--json]",
+	    "every log entry: routing metadata only, never contents" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char signals_text[] =
+    "Signals: SIGTERM drains and exits; SIGHUP reloads certs, CRL, policy.\n";
+
+static void
+print_usage(FILE *f)
+{
+	(void)fputs("usage: sira-broker COMMAND [OPTIONS]\n"
+		    "       sira-broker COMMAND --help\n\n",
+	    f);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		(void)fprintf(f, "  %-11s ", commands[i].name);
+		usage_lines(f, commands[i].usage, 14);
+		(void)fprintf(f, "%14s%s\n", "", commands[i].help);
+	}
+	(void)fprintf(f, "\n%s", signals_text);
+}
+
+static int
+print_command_help(const struct command *c)
+{
+	(void)printf("usage: sira-broker %s ", c->name);
+	usage_lines(stdout, c->usage, (int)strlen(c->name) + 19);
+	(void)printf("\n  %s\n", c->help);
+	if (c->run == run_broker)
+		(void)printf("\n%s", signals_text);
+	return EXIT_SUCCESS;
+}
+
+/* The row of argv's command (one word, or "log verify"), and how many
+ * words it took; NULL when unknown. */
+static const struct command *
+find_command(int argc, char **argv, int *words)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const char *name = commands[i].name, *sp = strchr(name, ' ');
+		if (sp == NULL && strcmp(argv[1], name) == 0) {
+			*words = 1;
+			return &commands[i];
+		}
+		if (sp != NULL && argc > 2 &&
+		    strncmp(argv[1], name, (size_t)(sp - name)) == 0 &&
+		    argv[1][sp - name] == '\0' &&
+		    strcmp(argv[2], sp + 1) == 0) {
+			*words = 2;
+			return &commands[i];
+		}
+	}
+	return NULL;
+}
+
+static bool
+asks_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
 int
 main(int argc, char **argv)
 {
+	const struct command *c;
 	struct broker b;
 	struct sira_err err;
-	const char *cmd;
-	int json = 0, rc;
+	int json = 0, rc, words = 0;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		(void)fputs(usage_text, argc < 2 ? stderr : stdout);
+	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0 &&
+		    (c = find_command(argc - 1, argv + 1, &words)) != NULL)
+			return print_command_help(c);
+		print_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if ((c = find_command(argc, argv, &words)) == NULL) {
+		(void)fprintf(stderr,
+		    "sira-broker: unknown command (see sira-broker --help)\n");
+		return 2;
+	}
+	if (asks_help(argc, argv))
+		return print_command_help(c);
 	if (sodium_init() < 0) {
 		(void)fprintf(
 		    stderr, "sira-broker: libsodium failed to start\n");
@@ -364,31 +477,11 @@ main(int argc, char **argv)
 	}
 	memset(&b, 0, sizeof(b));
 	sira_err_clear(&err);
-	cmd = argv[1];
-	if (strcmp(cmd, "log") == 0 && argc >= 3) {
-		argc--;
-		argv++;
-		cmd = strcmp(argv[1], "verify") == 0 ? "log-verify" :
-		    strcmp(argv[1], "show") == 0     ? "log-show" :
-						       "?";
-	}
-	if (parse_run(argc - 1, argv + 1, &b.cfg, &json, &err) != 0) {
+	if (parse_run(argc - words, argv + words, &b.cfg, &json, &err) != 0) {
 		(void)fprintf(stderr, "sira-broker: %s\n", err.msg);
 		return 2;
 	}
-	if (strcmp(cmd, "run") == 0)
-		rc = cmd_run(&b, &err);
-	else if (strcmp(cmd, "status") == 0)
-		rc = inspect_status(b.cfg.data, json, &err);
-	else if (strcmp(cmd, "log-verify") == 0)
-		rc = inspect_log_verify(b.cfg.data, &err);
-	else if (strcmp(cmd, "log-show") == 0)
-		rc = inspect_log_show(b.cfg.data, json, &err);
-	else {
-		(void)fprintf(
-		    stderr, "sira-broker: unknown command (see --help)\n");
-		return 2;
-	}
+	rc = c->run(&b, json, &err);
 	broker_close(&b);
 	return rc == 0 ? EXIT_SUCCESS : fail("", &err);
 }

@@ -22,6 +22,7 @@
 #include "inspect.h"
 #include "passphrase.h"
 #include "sirafile.h"
+#include "usage.h"
 #include "wire.h"
 
 #define EXIT_USAGE 2
@@ -85,22 +86,7 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char usage_text[] =
-    "usage: sira-cert COMMAND [OPTIONS]\n"
-    "\n"
-    "  init    --ca-dir DIR --name NAME [--id ID] [--days N]\n"
-    "          [--passphrase-file F | --insecure-no-passphrase] [--kdf LEVEL]\n"
-    "  issue   --ca-dir DIR --id ID --name NAME --role ROLE --out OUTDIR\n"
-    "          [--days N] [--not-before TIME] [--passphrase-file F]\n"
-    "          [--key-passphrase-file F]\n"
-    "  renew   --ca-dir DIR --cert OLD.cert --out OUTDIR [--days N]\n"
-    "          [--passphrase-file F] [--key-passphrase-file F]\n"
-    "  revoke  --ca-dir DIR --serial N --reason REASON\n"
-    "          [--compromised-since TIME] [--crl-days N] [--passphrase-file F]\n"
-    "  crl     --ca-dir DIR --out FILE [--crl-days N] [--passphrase-file F]\n"
-    "  verify  --ca CA.cert [--crl CRL] [--at TIME] FILE...\n"
-    "  show    FILE [--json]\n"
-    "\n"
+static const char glossary[] =
     "ROLE: police, justice, social_services, ngo, coordination, broker\n"
     "REASON: key_compromise, superseded, offboarded, ca_compromise, unspecified\n"
     "TIME: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) or @UNIXSECONDS\n"
@@ -489,15 +475,61 @@ static const struct {
 	int (*fn)(
 	    const struct opts *, int, char **, uint64_t, struct sira_err *);
 	bool takes_files;
+	const char *usage; /* the options, after the name */
+	const char *help;  /* what it does, one line */
 } commands[] = {
-	{ "init", cmd_init, false },
-	{ "issue", cmd_issue, false },
-	{ "renew", cmd_renew, false },
-	{ "revoke", cmd_revoke, false },
-	{ "crl", cmd_crl, false },
-	{ "verify", cmd_verify, true },
-	{ "show", cmd_show, true },
+	{ "init", cmd_init, false,
+	    "--ca-dir DIR --name NAME [--id ID] [--days N]\n"
+	    "[--passphrase-file F | --insecure-no-passphrase] [--kdf LEVEL]",
+	    "create the national CA in DIR" },
+	{ "issue", cmd_issue, false,
+	    "--ca-dir DIR --id ID --name NAME --role ROLE --out OUTDIR\n"
+	    "[--days N] [--not-before TIME] [--passphrase-file F]\n"
+	    "[--key-passphrase-file F]",
+	    "issue an agency's certificate and its key file" },
+	{ "renew", cmd_renew, false,
+	    "--ca-dir DIR --cert OLD.cert --out OUTDIR [--days N]\n"
+	    "[--passphrase-file F] [--key-passphrase-file F]",
+	    "a new certificate and keys for the same agency" },
+	{ "revoke", cmd_revoke, false,
+	    "--ca-dir DIR --serial N --reason REASON\n"
+	    "[--compromised-since TIME] [--crl-days N] [--passphrase-file F]",
+	    "revoke a certificate and write a new revocation list" },
+	{ "crl", cmd_crl, false,
+	    "--ca-dir DIR --out FILE [--crl-days N] [--passphrase-file F]",
+	    "write the current revocation list, freshly signed" },
+	{ "verify", cmd_verify, true,
+	    "--ca CA.cert [--crl CRL] [--at TIME] FILE...",
+	    "check certificates against the CA (and a revocation list)" },
+	{ "show", cmd_show, true, "FILE [--json]",
+	    "print a certificate, revocation list or key file (no secrets)" },
 };
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+print_usage(FILE *f)
+{
+	(void)fputs("usage: sira-cert COMMAND [OPTIONS]\n"
+		    "       sira-cert COMMAND --help\n\n",
+	    f);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		(void)fprintf(f, "  %-7s ", commands[i].name);
+		usage_lines(f, commands[i].usage, 10);
+		(void)fprintf(f, "%10s%s\n", "", commands[i].help);
+	}
+	(void)fprintf(f, "\n%s", glossary);
+}
+
+static int
+print_command_help(size_t i)
+{
+	(void)printf("usage: sira-cert %s ", commands[i].name);
+	usage_lines(
+	    stdout, commands[i].usage, (int)strlen(commands[i].name) + 17);
+	(void)printf("\n  %s\n\n%s", commands[i].help, glossary);
+	return EXIT_SUCCESS;
+}
 
 int
 main(int argc, char **argv)
@@ -509,8 +541,11 @@ main(int argc, char **argv)
 	int rc;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		(void)fputs(usage_text, argc < 2 ? stderr : stdout);
+	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		for (size_t i = 0; argc > 2 && i < N_COMMANDS; i++)
+			if (strcmp(argv[2], commands[i].name) == 0)
+				return print_command_help(i);
+		print_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_SUCCESS;
 	}
 	if (sodium_init() < 0) {
@@ -520,7 +555,10 @@ main(int argc, char **argv)
 	sira_err_clear(&err);
 	cmd = argv[1];
 	if ((rc = parse_opts(argc - 1, argv + 1, &o)) == -1) {
-		(void)fputs(usage_text, stdout);
+		for (size_t i = 0; i < N_COMMANDS; i++)
+			if (strcmp(cmd, commands[i].name) == 0)
+				return print_command_help(i);
+		print_usage(stdout);
 		return EXIT_SUCCESS;
 	}
 	if (rc != 0)
@@ -528,7 +566,7 @@ main(int argc, char **argv)
 	now = clock_now();
 	argc -= optind + 1;
 	argv += optind + 1;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (size_t i = 0; i < N_COMMANDS; i++) {
 		if (strcmp(cmd, commands[i].name) != 0)
 			continue;
 		if (!commands[i].takes_files && argc != 0)

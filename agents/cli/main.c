@@ -24,6 +24,7 @@
 #include "envelope.h"
 #include "fileio.h"
 #include "log.h"
+#include "usage.h"
 #include "crypto/crypto.h"
 #include "workflow/workflow.h"
 
@@ -47,40 +48,6 @@ struct opts {
 	uint64_t attach_max; /* init --attach-max */
 	int wait;            /* send --wait */
 };
-
-static const char usage_text[] =
-    "usage: sira-agent COMMAND [--home DIR] [OPTIONS]   (or set SIRA_HOME)\n"
-    "\n"
-    "  init       --cert ID.cert --key ID.key --ca ca.cert --broker ENDPOINT\n"
-    "             --broker-cert broker.cert [--passphrase-file F]\n"
-    "             [--attach-max BYTES]   largest document (default 64 MiB)\n"
-    "  run        [--passphrase-file F] [--prekey-rotate S] [--prekey-retain S]\n"
-    "  send       --to ID[,ID...] --kind KIND --file F [--case REF] [--ttl S]\n"
-    "             [--attach DOC]...  [--wait]  (progress bar on a terminal)\n"
-    "  inbox      [--json]          messages received\n"
-    "  show ID    [--json]          one message, received or sent\n"
-    "  outbox     [--json]          messages sent and how far they got\n"
-    "  status     [--json]          connection, queues, certificate expiry\n"
-    "  directory  [--json]          agencies this agent knows\n"
-    "  audit verify                 check the agency's audit chain\n"
-    "  audit show [--json]          every audit entry: who, what, when\n"
-    "  export     --case REF --out FILE   evidence bundle of a case\n"
-    "  verify-bundle FILE --ca ca.cert [--json]   check one offline\n"
-    "\n"
-    "Referral workflows (docs/WORKFLOWS.md); each step is queued at once:\n"
-    "  refer      --to ID --file referral.json [--attach F]... [--wait]\n"
-    "  accept REF [--from ID]       take on a referral addressed to you\n"
-    "  decline REF --reason TEXT [--suggest ID]\n"
-    "  feedback REF --status started|completed [--note TEXT]\n"
-    "  revoke REF --reason TEXT [--to ID]   withdraw a referral not yet answered\n"
-    "  transfer --case REF --to ID [--attach F]... [--note TEXT] [--wait]\n"
-    "  request-file --case REF --from ID --basis TEXT [--purpose TEXT]\n"
-    "  grant REQ | refuse REQ --reason TEXT   answer a case-file request\n"
-    "  cases      [--json]          every case, where it stands\n"
-    "  case REF   [--json]          one case and its timeline\n"
-    "\n"
-    "KIND: referral, referral_response, referral_update, case_transfer,\n"
-    "      file_request, file_response, note\n";
 
 static const struct option longopts[] = {
 	{ "home", required_argument, NULL, 'h' },
@@ -243,11 +210,37 @@ parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/*
+ * The command table. Every command is one row: what runs it, its usage
+ * and one line of help, generated into `sira-agent --help` and answered by
+ * `sira-agent COMMAND --help`. A view (inbox, case...) opens the agency's
+ * store, shows something and closes it; other commands run themselves.
+ */
+struct command;
+typedef int command_fn(const struct command *c, const struct opts *o,
+    const char *arg, struct sira_err *err);
+typedef int view_fn(struct agent *a, const struct opts *o, const char *arg,
+    struct sira_err *err);
+
+struct command {
+	const char *name;    /* "audit verify": two words after sira-agent */
+	command_fn *run;     /* or NULL for a view */
+	view_fn *view;       /* the view cmd_view shows */
+	const char *usage;   /* the options, after the name */
+	const char *help;    /* what it does, one line */
+	const char *needs;   /* the argument it must have, or NULL */
+	bool needs_home;     /* reads or writes an agency home */
+	const char *section; /* a heading printed before it, or NULL */
+};
+
 static int
-cmd_init(const struct opts *o, struct sira_err *err)
+cmd_init(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
 {
 	struct home h;
 
+	(void)c;
+	(void)arg;
 	if (o->cert == NULL || o->key == NULL || o->ca == NULL ||
 	    o->broker == NULL || o->broker_cert == NULL)
 		return usage_error(
@@ -278,12 +271,15 @@ open_agent(const struct opts *o, struct agent *a, struct sira_err *err)
 }
 
 static int
-cmd_run(const struct opts *o, struct sira_err *err)
+cmd_run(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
 {
 	struct sigaction sa;
 	struct agent a;
 	int rc;
 
+	(void)c;
+	(void)arg;
 	if (o->verbose)
 		log_set_level(LOG_DEBUG);
 	if (open_agent(o, &a, err) != 0)
@@ -313,7 +309,8 @@ split_ids(char *list, const char **ids, size_t max)
 }
 
 static int
-cmd_send(const struct opts *o, struct sira_err *err)
+cmd_send(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
 {
 	const char *to[SIRA_RECIPIENTS_MAX];
 	char list[2048], hex[33];
@@ -323,6 +320,8 @@ cmd_send(const struct opts *o, struct sira_err *err)
 	size_t len, n;
 	int kind, rc;
 
+	(void)c;
+	(void)arg;
 	if (o->to == NULL || o->kind == NULL || o->file == NULL)
 		return usage_error("send needs --to, --kind and --file");
 	if (envelope_kind_parse(o->kind, &kind) != 0 ||
@@ -377,46 +376,74 @@ cmd_send(const struct opts *o, struct sira_err *err)
 }
 
 static int
-cmd_report(const char *cmd, const struct opts *o, const char *arg,
+view_inbox(struct agent *a, const struct opts *o, const char *arg,
     struct sira_err *err)
 {
-	struct agent a;
-	int rc;
-
-	if (open_agent(o, &a, err) != 0)
-		return fail(err);
-	if (strcmp(cmd, "inbox") == 0)
-		rc = report_inbox(&a, o->json, err);
-	else if (strcmp(cmd, "outbox") == 0)
-		rc = report_outbox(&a, o->json, err);
-	else if (strcmp(cmd, "show") == 0)
-		rc = report_show(&a, arg, o->json, err);
-	else if (strcmp(cmd, "status") == 0)
-		rc = report_status(&a, o->json, err);
-	else if (strcmp(cmd, "directory") == 0)
-		rc = report_directory(&a, o->json, err);
-	else if (strcmp(cmd, "cases") == 0)
-		rc = report_cases(&a, o->json, err);
-	else if (strcmp(cmd, "case") == 0)
-		rc = report_case(&a, arg, o->json, err);
-	else if (strcmp(cmd, "audit-show") == 0)
-		rc = report_audit_show(&a, o->json, err);
-	else
-		rc = report_audit_verify(&a, err);
-	agent_close(&a);
-	return rc == 0 ? 0 : fail(err);
+	(void)arg;
+	return report_inbox(a, o->json, err);
 }
 
-static const char *const wf_cmds[] = { "refer", "accept", "decline", "feedback",
-	"revoke", "transfer", "request-file", "grant", "refuse" };
-
-static bool
-is_workflow(const char *cmd)
+static int
+view_outbox(struct agent *a, const struct opts *o, const char *arg,
+    struct sira_err *err)
 {
-	for (size_t i = 0; i < sizeof(wf_cmds) / sizeof(wf_cmds[0]); i++)
-		if (strcmp(cmd, wf_cmds[i]) == 0)
-			return true;
-	return false;
+	(void)arg;
+	return report_outbox(a, o->json, err);
+}
+
+static int
+view_show(struct agent *a, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	return report_show(a, arg, o->json, err);
+}
+
+static int
+view_status(struct agent *a, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	(void)arg;
+	return report_status(a, o->json, err);
+}
+
+static int
+view_directory(struct agent *a, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	(void)arg;
+	return report_directory(a, o->json, err);
+}
+
+static int
+view_cases(struct agent *a, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	(void)arg;
+	return report_cases(a, o->json, err);
+}
+
+static int
+view_case(struct agent *a, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	return report_case(a, arg, o->json, err);
+}
+
+static int
+view_audit_show(struct agent *a, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	(void)arg;
+	return report_audit_show(a, o->json, err);
+}
+
+static int
+view_audit_verify(struct agent *a, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	(void)arg;
+	(void)o;
+	return report_audit_verify(a, err);
 }
 
 static int
@@ -458,9 +485,10 @@ wf_print(const char *cmd, const struct wf_args *w, const struct wf_result *r)
 }
 
 static int
-cmd_workflow(const char *cmd, const struct opts *o, const char *arg,
+cmd_workflow(const struct command *c, const struct opts *o, const char *arg,
     struct sira_err *err)
 {
+	const char *cmd = c->name;
 	struct wf_args w;
 	struct wf_result res;
 	struct agent a;
@@ -512,12 +540,15 @@ cmd_workflow(const char *cmd, const struct opts *o, const char *arg,
 }
 
 static int
-cmd_export(const struct opts *o, struct sira_err *err)
+cmd_export(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
 {
 	struct bundle_stats st;
 	struct agent a;
 	int rc;
 
+	(void)c;
+	(void)arg;
 	if (o->case_ref == NULL || o->out == NULL)
 		return usage_error("export needs --case and --out");
 	if (open_agent(o, &a, err) != 0)
@@ -540,75 +571,230 @@ cmd_export(const struct opts *o, struct sira_err *err)
 }
 
 static int
-cmd_verify_bundle(const struct opts *o, const char *file, struct sira_err *err)
+cmd_verify_bundle(const struct command *c, const struct opts *o,
+    const char *file, struct sira_err *err)
 {
-	struct custody *c = NULL;
+	struct custody *cu = NULL;
 	int rc;
 
+	(void)c;
 	if (file == NULL || o->ca == NULL)
 		return usage_error("verify-bundle needs FILE and --ca");
-	if ((rc = bundle_verify_file(file, o->ca, &c, NULL, err)) == 0)
-		rc = bundle_report(c, o->json, err);
-	custody_destroy(&c);
+	if ((rc = bundle_verify_file(file, o->ca, &cu, NULL, err)) == 0)
+		rc = bundle_report(cu, o->json, err);
+	custody_destroy(&cu);
 	return rc == 0 ? 0 : fail(err);
+}
+
+static int
+cmd_view(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct agent a;
+	int rc;
+
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	rc = c->view(&a, o, arg, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
+static const struct command commands[] = {
+	{ "init", cmd_init, NULL,
+	    "--cert ID.cert --key ID.key --ca ca.cert --broker ENDPOINT\n"
+	    "--broker-cert broker.cert [--passphrase-file F]\n"
+	    "[--attach-max BYTES]",
+	    "make the agency home (largest document: 64 MiB unless said)", NULL,
+	    true, NULL },
+	{ "run", cmd_run, NULL,
+	    "[--passphrase-file F] [--prekey-rotate S] [--prekey-retain S]\n"
+	    "[--verbose]",
+	    "the daemon: talks to the broker, sends, receives, receipts", NULL,
+	    true, NULL },
+	{ "send", cmd_send, NULL,
+	    "--to ID[,ID...] --kind KIND --file F [--case REF] [--ttl S]\n"
+	    "[--attach DOC]... [--wait]",
+	    "queue a message (--wait: follow it, a progress bar on a terminal)",
+	    NULL, true, NULL },
+	{ "inbox", NULL, view_inbox, "[--json]", "messages received", NULL,
+	    true, NULL },
+	{ "show", NULL, view_show, "ID [--json]",
+	    "one message, received or sent", "a message id", true, NULL },
+	{ "outbox", NULL, view_outbox, "[--json]",
+	    "messages sent and how far they got", NULL, true, NULL },
+	{ "status", NULL, view_status, "[--json]",
+	    "connection, queues, certificate expiry", NULL, true, NULL },
+	{ "directory", NULL, view_directory, "[--json]",
+	    "agencies this agent knows", NULL, true, NULL },
+	{ "audit verify", NULL, view_audit_verify, "",
+	    "check the agency's audit chain", NULL, true, NULL },
+	{ "audit show", NULL, view_audit_show, "[--json]",
+	    "every audit entry: who, what, when", NULL, true, NULL },
+	{ "export", cmd_export, NULL, "--case REF --out FILE",
+	    "the evidence bundle of a case", NULL, true, NULL },
+	{ "verify-bundle", cmd_verify_bundle, NULL,
+	    "FILE --ca ca.cert [--json]",
+	    "check a bundle offline, with the CA certificate alone", NULL,
+	    false, NULL },
+	{ "refer", cmd_workflow, NULL,
+	    "--to ID --file referral.json [--attach F]... [--wait]",
+	    "refer a victim's case to a service provider", NULL, true,
+	    "Referral workflows (docs/WORKFLOWS.md); each step is queued at "
+	    "once:" },
+	{ "accept", cmd_workflow, NULL, "REF [--from ID]",
+	    "take on a referral addressed to you", NULL, true, NULL },
+	{ "decline", cmd_workflow, NULL, "REF --reason TEXT [--suggest ID]",
+	    "decline a referral, saying why (and whom to try)", NULL, true,
+	    NULL },
+	{ "feedback", cmd_workflow, NULL,
+	    "REF --status started|completed [--note TEXT]",
+	    "tell the referrer services started or completed", NULL, true,
+	    NULL },
+	{ "revoke", cmd_workflow, NULL, "REF --reason TEXT [--to ID]",
+	    "withdraw a referral not yet answered", NULL, true, NULL },
+	{ "transfer", cmd_workflow, NULL,
+	    "--case REF --to ID [--attach F]... [--note TEXT] [--wait]",
+	    "hand the whole case over to another agency", NULL, true, NULL },
+	{ "request-file", cmd_workflow, NULL,
+	    "--case REF --from ID --basis TEXT [--purpose TEXT]",
+	    "ask a holder for a case file, with its legal basis", NULL, true,
+	    NULL },
+	{ "grant", cmd_workflow, NULL, "REQ",
+	    "answer a case-file request: send the file", NULL, true, NULL },
+	{ "refuse", cmd_workflow, NULL, "REQ --reason TEXT",
+	    "answer a case-file request: refuse, saying why", NULL, true,
+	    NULL },
+	{ "cases", NULL, view_cases, "[--json]", "every case, where it stands",
+	    NULL, true, NULL },
+	{ "case", NULL, view_case, "REF [--json]", "one case and its timeline",
+	    "a case reference", true, NULL },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+print_usage(FILE *f)
+{
+	(void)fputs("usage: sira-agent COMMAND [--home DIR] [OPTIONS]   "
+		    "(or set SIRA_HOME)\n"
+		    "       sira-agent COMMAND --help\n\n",
+	    f);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const struct command *c = &commands[i];
+		if (c->section != NULL)
+			(void)fprintf(f, "\n%s\n", c->section);
+		(void)fprintf(f, "  %-14s ", c->name);
+		usage_lines(f, c->usage, 17);
+		(void)fprintf(f, "%17s%s\n", "", c->help);
+	}
+	(void)fputs("\nKIND: referral, referral_response, referral_update, "
+		    "case_transfer,\n      file_request, file_response, note\n",
+	    f);
+}
+
+static int
+print_command_help(const struct command *c)
+{
+	(void)printf("usage: sira-agent %s ", c->name);
+	usage_lines(stdout, c->usage, (int)strlen(c->name) + 19);
+	(void)printf("\n  %s\n", c->help);
+	if (c->needs_home)
+		(void)printf(
+		    "\n  The agency home: --home DIR, or SIRA_HOME.\n");
+	if (strcmp(c->name, "send") == 0)
+		(void)printf("\n  KIND: referral, referral_response, "
+			     "referral_update, case_transfer,\n"
+			     "        file_request, file_response, note\n");
+	return 0;
+}
+
+/* The row of argv's command (one word, or "audit verify"), and how many
+ * words it took; NULL when unknown. */
+static const struct command *
+find_command(int argc, char **argv, int *words)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const char *name = commands[i].name, *sp = strchr(name, ' ');
+		if (sp == NULL && strcmp(argv[1], name) == 0) {
+			*words = 1;
+			return &commands[i];
+		}
+		if (sp != NULL && argc > 2 &&
+		    strncmp(argv[1], name, (size_t)(sp - name)) == 0 &&
+		    argv[1][sp - name] == '\0' &&
+		    strcmp(argv[2], sp + 1) == 0) {
+			*words = 2;
+			return &commands[i];
+		}
+	}
+	return NULL;
+}
+
+static bool
+asks_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+run_command(const struct command *c, int argc, char **argv)
+{
+	struct sira_err err;
+	struct opts o;
+	const char *arg = NULL;
+	int rc;
+
+	sira_err_clear(&err);
+	if ((rc = parse(argc, argv, &o)) != 0)
+		return rc;
+	if (optind < argc)
+		arg = argv[optind];
+	if (c->needs != NULL && arg == NULL) {
+		(void)fprintf(stderr,
+		    "sira-agent: %s needs %s (see sira-agent %s --help)\n",
+		    c->name, c->needs, c->name);
+		return 2;
+	}
+	return c->run != NULL ? c->run(c, &o, arg, &err) :
+				cmd_view(c, &o, arg, &err);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct sira_err err;
-	struct opts o;
-	const char *cmd, *arg = NULL;
-	int rc;
+	const struct command *c;
+	int words = 0;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		(void)fputs(usage_text, argc < 2 ? stderr : stdout);
+	    strcmp(argv[1], "-h") == 0) {
+		print_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc > 2 && (c = find_command(argc - 1, argv + 1, &words)))
+			return print_command_help(c);
+		print_usage(stdout);
+		return argc > 2 ? usage_error("unknown command") : 0;
+	}
+	if ((c = find_command(argc, argv, &words)) == NULL)
+		return usage_error(strcmp(argv[1], "audit") == 0 ?
+			"the audit command is: audit verify|show" :
+			"unknown command");
+	if (asks_help(argc, argv))
+		return print_command_help(c);
 	if (sodium_init() < 0) {
 		(void)fprintf(
 		    stderr, "sira-agent: libsodium failed to start\n");
 		return 1;
 	}
-	sira_err_clear(&err);
-	cmd = argv[1];
-	if (strcmp(cmd, "audit") == 0) {
-		if (argc < 3 ||
-		    (strcmp(argv[2], "verify") != 0 &&
-			strcmp(argv[2], "show") != 0))
-			return usage_error(
-			    "the audit command is: audit verify|show");
-		if (strcmp(argv[2], "show") == 0)
-			cmd = "audit-show";
-		argc--;
-		argv++;
-	}
-	if ((rc = parse(argc - 1, argv + 1, &o)) != 0)
-		return rc;
-	if (optind < argc - 1)
-		arg = argv[optind + 1];
-	if (strcmp(cmd, "init") == 0)
-		return cmd_init(&o, &err);
-	if (strcmp(cmd, "run") == 0)
-		return cmd_run(&o, &err);
-	if (strcmp(cmd, "send") == 0)
-		return cmd_send(&o, &err);
-	if (is_workflow(cmd))
-		return cmd_workflow(cmd, &o, arg, &err);
-	if (strcmp(cmd, "export") == 0)
-		return cmd_export(&o, &err);
-	if (strcmp(cmd, "verify-bundle") == 0)
-		return cmd_verify_bundle(&o, arg, &err);
-	if (strcmp(cmd, "show") == 0 && arg == NULL)
-		return usage_error("show needs a message id");
-	if (strcmp(cmd, "case") == 0 && arg == NULL)
-		return usage_error("case needs a case reference");
-	if (strcmp(cmd, "inbox") == 0 || strcmp(cmd, "outbox") == 0 ||
-	    strcmp(cmd, "show") == 0 || strcmp(cmd, "status") == 0 ||
-	    strcmp(cmd, "directory") == 0 || strcmp(cmd, "audit") == 0 ||
-	    strcmp(cmd, "audit-show") == 0 || strcmp(cmd, "cases") == 0 ||
-	    strcmp(cmd, "case") == 0)
-		return cmd_report(cmd, &o, arg, &err);
-	return usage_error("unknown command");
+	/* getopt sees the command's own words as argv[0] and skips them. */
+	return run_command(c, argc - words, argv + words);
 }
