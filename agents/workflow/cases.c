@@ -171,6 +171,89 @@ leg_state_fr(int s)
 	}
 }
 
+/*
+ * The state machine of a leg, as one table used by local steps and by
+ * incoming messages alike. A row says: from state, on event, the leg goes
+ * to next. A local step finds no row and is refused; an incoming message
+ * finds no row and is recorded as an anomaly, changing nothing. Rows with
+ * a remote_note are taken only on another agency's word (its signed
+ * message is already stored), and the note goes on the timeline.
+ */
+enum leg_event {
+	LEG_ACCEPT,      /* the recipient accepts */
+	LEG_DECLINE,     /* the recipient declines */
+	LEG_START,       /* the recipient reports services started */
+	LEG_COMPLETE,    /* the recipient reports services completed */
+	LEG_WITHDRAW,    /* the referrer withdraws */
+	LEG_UNDELIVERED, /* the referral's message was refused or expired */
+	LEG_SUPERSEDE,   /* the same referrer sent the case again */
+};
+
+struct leg_rule {
+	int state;
+	enum leg_event event;
+	int next;
+	const char *remote_note; /* NULL: legal for local steps too */
+};
+
+#define LEG(s) SIRA__V1__LEG_STATE__LEG_STATE_##s
+static const struct leg_rule leg_rules[] = {
+	{ LEG(PENDING), LEG_ACCEPT, LEG(ACCEPTED), NULL },
+	{ LEG(PENDING), LEG_DECLINE, LEG(DECLINED), NULL },
+	{ LEG(ACCEPTED), LEG_START, LEG(STARTED), NULL },
+	{ LEG(ACCEPTED), LEG_COMPLETE, LEG(COMPLETED), NULL },
+	{ LEG(STARTED), LEG_COMPLETE, LEG(COMPLETED), NULL },
+	{ LEG(PENDING), LEG_WITHDRAW, LEG(WITHDRAWN), NULL },
+	{ LEG(ACCEPTED), LEG_WITHDRAW, LEG(WITHDRAWN),
+	    "withdrawn after this agency answered: contact the referrer" },
+	{ LEG(STARTED), LEG_WITHDRAW, LEG(WITHDRAWN),
+	    "withdrawn after this agency answered: contact the referrer" },
+	{ LEG(PENDING), LEG_UNDELIVERED, LEG(UNDELIVERED), NULL },
+	{ LEG(PENDING), LEG_SUPERSEDE, LEG(SUPERSEDED), NULL },
+};
+#undef LEG
+
+/* The rule for event on a leg in its state, or NULL when there is none
+ * (or, for a local step, none a local step may take). */
+static const struct leg_rule *
+leg_rule(const Sira__V1__CaseLeg *l, enum leg_event event, bool remote)
+{
+	for (size_t i = 0; i < sizeof(leg_rules) / sizeof(leg_rules[0]); i++)
+		if (leg_rules[i].state == (int)l->state &&
+		    leg_rules[i].event == event &&
+		    (remote || leg_rules[i].remote_note == NULL))
+			return &leg_rules[i];
+	return NULL;
+}
+
+/* Move l by event at time at; false (and nothing changed) when illegal. */
+static bool
+leg_move(Sira__V1__CaseLeg *l, enum leg_event event, bool remote, uint64_t at,
+    const char **note)
+{
+	const struct leg_rule *rule = leg_rule(l, event, remote);
+
+	if (rule == NULL)
+		return false;
+	l->state = (Sira__V1__LegState)rule->next;
+	l->updated_at = at;
+	if (note != NULL)
+		*note = rule->remote_note;
+	return true;
+}
+
+/* A file request: pending, then granted or refused, once. */
+static bool
+request_move(Sira__V1__FileRequestRecord *q, bool grant, uint64_t at)
+{
+	if (q->state != SIRA__V1__REQUEST_STATE__REQUEST_STATE_PENDING)
+		return false;
+	q->state = grant ? SIRA__V1__REQUEST_STATE__REQUEST_STATE_GRANTED :
+			   SIRA__V1__REQUEST_STATE__REQUEST_STATE_REFUSED;
+	q->answered_at = at;
+	return true;
+}
+
 static Sira__V1__CaseLeg *
 new_leg(Sira__V1__CaseRecord *r, const struct case_msg *m)
 {
@@ -255,14 +338,11 @@ cases_answer(Sira__V1__CaseRecord *r, const struct case_msg *m, bool accept,
 
 	if ((l = my_leg(r, m->from, m->to, err)) == NULL)
 		return -SIRA_ESTATE;
-	if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING)
+	if (!leg_move(l, accept ? LEG_ACCEPT : LEG_DECLINE, false, m->at, NULL))
 		return sira_err_set(err, SIRA_ESTATE,
 		    "the referral of case %s from %s is %s", r->case_ref,
 		    l->from, leg_state_fr(l->state));
-	l->state = accept ? SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED :
-			    SIRA__V1__LEG_STATE__LEG_STATE_DECLINED;
 	l->answered_at = m->at;
-	l->updated_at = m->at;
 	if (set_str(&l->reason, reason) != 0 ||
 	    set_str(&l->suggested, suggested) != 0 ||
 	    cases_event(r, m->at, m->from,
@@ -285,14 +365,11 @@ cases_feedback(Sira__V1__CaseRecord *r, const struct case_msg *m,
 
 	if ((l = my_leg(r, m->from, m->to, err)) == NULL)
 		return -SIRA_ESTATE;
-	if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED &&
-	    (l->state != SIRA__V1__LEG_STATE__LEG_STATE_STARTED || !completed))
+	if (!leg_move(
+		l, completed ? LEG_COMPLETE : LEG_START, false, m->at, NULL))
 		return sira_err_set(err, SIRA_ESTATE,
 		    "feedback on case %s needs an accepted referral; it is %s",
 		    r->case_ref, leg_state_fr(l->state));
-	l->state = completed ? SIRA__V1__LEG_STATE__LEG_STATE_COMPLETED :
-			       SIRA__V1__LEG_STATE__LEG_STATE_STARTED;
-	l->updated_at = m->at;
 	if (cases_event(r, m->at, m->from,
 		completed ? "service.completed" : "service.started", note,
 		m->message_id) != 0)
@@ -310,12 +387,10 @@ cases_revoke(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		return sira_err_set(err, SIRA_ESTATE,
 		    "this agency has not referred case %s to %s", r->case_ref,
 		    m->to);
-	if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING)
+	if (!leg_move(l, LEG_WITHDRAW, false, m->at, NULL))
 		return sira_err_set(err, SIRA_ESTATE,
 		    "the referral of case %s to %s cannot be withdrawn: it is %s",
 		    r->case_ref, m->to, leg_state_fr(l->state));
-	l->state = SIRA__V1__LEG_STATE__LEG_STATE_WITHDRAWN;
-	l->updated_at = m->at;
 	if (set_str(&l->reason, reason) != 0 ||
 	    cases_event(r, m->at, m->from, "referral.withdrawn", reason,
 		m->message_id) != 0)
@@ -387,17 +462,15 @@ cases_decide(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		return sira_err_set(err, SIRA_ENOTFOUND,
 		    "no request for the file of case %s was made to this agency",
 		    r->case_ref);
-	if (q->state != SIRA__V1__REQUEST_STATE__REQUEST_STATE_PENDING)
+	if (grant && !r->held &&
+	    q->state == SIRA__V1__REQUEST_STATE__REQUEST_STATE_PENDING)
+		return not_held(r, err);
+	if (!request_move(q, grant, m->at))
 		return sira_err_set(err, SIRA_ESTATE,
 		    "the request from %s was already %s", q->requester,
 		    q->state == SIRA__V1__REQUEST_STATE__REQUEST_STATE_GRANTED ?
 			"granted" :
 			"refused");
-	if (grant && !r->held)
-		return not_held(r, err);
-	q->state = grant ? SIRA__V1__REQUEST_STATE__REQUEST_STATE_GRANTED :
-			   SIRA__V1__REQUEST_STATE__REQUEST_STATE_REFUSED;
-	q->answered_at = m->at;
 	if (set_str(&q->reason, reason) != 0 ||
 	    cases_event(r, m->at, m->from,
 		grant ? "file.granted" : "file.refused", reason,
@@ -410,10 +483,8 @@ bool
 cases_undelivered(
     Sira__V1__CaseRecord *r, Sira__V1__CaseLeg *l, const char *why, uint64_t at)
 {
-	if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING)
+	if (!leg_move(l, LEG_UNDELIVERED, false, at, NULL))
 		return false;
-	l->state = SIRA__V1__LEG_STATE__LEG_STATE_UNDELIVERED;
-	l->updated_at = at;
 	(void)set_str(&l->reason, why);
 	(void)cases_event(r, at, l->from, "referral.undelivered", l->to,
 	    l->message_id.len == 16 ? l->message_id.data : NULL);
@@ -439,11 +510,10 @@ supersede(Sira__V1__CaseRecord *r, const struct case_msg *m)
 {
 	for (size_t i = 0; i < r->n_legs; i++) {
 		Sira__V1__CaseLeg *l = r->legs[i];
-		if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING ||
-		    strcmp(l->from, m->from) != 0 || strcmp(l->to, m->to) != 0)
+		if (strcmp(l->from, m->from) != 0 ||
+		    strcmp(l->to, m->to) != 0 ||
+		    !leg_move(l, LEG_SUPERSEDE, true, m->at, NULL))
 			continue;
-		l->state = SIRA__V1__LEG_STATE__LEG_STATE_SUPERSEDED;
-		l->updated_at = m->at;
 		anomaly(r, m,
 		    "the same agency referred this case again before an "
 		    "answer: the newer referral replaces the earlier one");
@@ -510,17 +580,15 @@ cases_on_response(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		anomaly(r, m, "an answer that neither accepts nor declines");
 		return;
 	}
-	if (l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING) {
+	if (!leg_move(
+		l, accept ? LEG_ACCEPT : LEG_DECLINE, true, m->at, NULL)) {
 		anomaly(r, m,
 		    l->state == SIRA__V1__LEG_STATE__LEG_STATE_WITHDRAWN ?
 			"an answer arrived after the referral was withdrawn" :
 			"a second answer to the same referral");
 		return;
 	}
-	l->state = accept ? SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED :
-			    SIRA__V1__LEG_STATE__LEG_STATE_DECLINED;
 	l->answered_at = m->at;
-	l->updated_at = m->at;
 	(void)set_str(&l->reason, resp->reason_text);
 	(void)set_str(&l->suggested, resp->suggested_agency_id);
 	(void)cases_event(r, m->at, m->from,
@@ -552,25 +620,21 @@ withdrawn(Sira__V1__CaseRecord *r, const struct case_msg *m,
     const Sira__V1__ReferralUpdate *u)
 {
 	Sira__V1__CaseLeg *l = leg_by_msg(r, &u->referral_message_id);
-	bool answered;
+	const char *note = NULL;
 
 	if (l == NULL || strcmp(l->from, m->from) != 0 ||
 	    strcmp(l->to, m->to) != 0) {
 		anomaly(r, m, "a withdrawal of an unknown referral");
 		return;
 	}
-	if (!cases_leg_active(l)) {
+	if (!leg_move(l, LEG_WITHDRAW, true, m->at, &note)) {
 		anomaly(r, m, "a withdrawal of a referral already closed");
 		return;
 	}
-	answered = l->state != SIRA__V1__LEG_STATE__LEG_STATE_PENDING;
-	if (answered)
-		anomaly(r, m,
-		    "withdrawn after this agency answered: contact the referrer");
-	l->state = SIRA__V1__LEG_STATE__LEG_STATE_WITHDRAWN;
-	l->updated_at = m->at;
+	if (note != NULL) /* it had been answered */
+		anomaly(r, m, note);
 	(void)set_str(&l->reason, u->note);
-	if (answered && !holds_otherwise(r, l, m->to))
+	if (note != NULL && !holds_otherwise(r, l, m->to))
 		r->held = false;
 	(void)cases_event(
 	    r, m->at, m->from, "referral.withdrawn", u->note, m->message_id);
@@ -592,17 +656,22 @@ cases_on_update(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		anomaly(r, m, "an update of an unknown kind");
 		return;
 	}
-	if ((l = answered_leg(r, m, ref)) == NULL ||
-	    (l->state != SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED &&
-		l->state != SIRA__V1__LEG_STATE__LEG_STATE_STARTED)) {
-		anomaly(r, m, "feedback on a referral that was not accepted");
+	if ((l = answered_leg(r, m, ref)) == NULL) {
+		anomaly(r, m, "feedback on a referral this agency never made");
 		return;
 	}
-	l->state =
-	    u->kind == SIRA__V1__UPDATE_KIND__UPDATE_KIND_SERVICE_COMPLETED ?
-	    SIRA__V1__LEG_STATE__LEG_STATE_COMPLETED :
-	    SIRA__V1__LEG_STATE__LEG_STATE_STARTED;
-	l->updated_at = m->at;
+	if (!leg_move(l,
+		u->kind ==
+			SIRA__V1__UPDATE_KIND__UPDATE_KIND_SERVICE_COMPLETED ?
+		    LEG_COMPLETE :
+		    LEG_START,
+		true, m->at, NULL)) {
+		anomaly(r, m,
+		    l->state == SIRA__V1__LEG_STATE__LEG_STATE_STARTED ?
+			"services reported started a second time" :
+			"feedback on a referral that was not accepted");
+		return;
+	}
 	(void)cases_event(r, m->at, m->from,
 	    l->state == SIRA__V1__LEG_STATE__LEG_STATE_COMPLETED ?
 		"service.completed" :
@@ -731,18 +800,15 @@ cases_on_file(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		anomaly(r, m, "an answer to a file request never made");
 		return;
 	}
-	if (q->state != SIRA__V1__REQUEST_STATE__REQUEST_STATE_PENDING) {
-		anomaly(r, m, "a second answer to the same file request");
-		return;
-	}
 	if (!grant &&
 	    f->decision != SIRA__V1__FILE_DECISION__FILE_DECISION_REFUSE) {
 		anomaly(r, m, "an answer that neither grants nor refuses");
 		return;
 	}
-	q->state = grant ? SIRA__V1__REQUEST_STATE__REQUEST_STATE_GRANTED :
-			   SIRA__V1__REQUEST_STATE__REQUEST_STATE_REFUSED;
-	q->answered_at = m->at;
+	if (!request_move(q, grant, m->at)) {
+		anomaly(r, m, "a second answer to the same file request");
+		return;
+	}
 	(void)set_str(&q->reason, f->reason);
 	if (grant)
 		take_file(r, f->file);

@@ -473,6 +473,63 @@ test_same_referrer_again(void **state)
 	sira__v1__case_record__free_unpacked(r, NULL);
 }
 
+/*
+ * Local steps and incoming messages follow one table: what a local step is
+ * refused (a second "started", feedback before acceptance), an incoming
+ * message may not do either; it becomes an anomaly and the leg stays.
+ */
+static void
+test_same_rules_both_ways(void **state)
+{
+	Sira__V1__CaseRecord *r = cases_new("MRN-9", 100);
+	struct case_msg m = msg(POL, NGO, 90, 100);
+	Sira__V1__ReferralResponse resp = SIRA__V1__REFERRAL_RESPONSE__INIT;
+	Sira__V1__ReferralUpdate u = SIRA__V1__REFERRAL_UPDATE__INIT;
+	struct sira_err e;
+
+	(void)state;
+	sira_err_clear(&e);
+	assert_int_equal(cases_refer(r, &m, REFERRAL, sizeof(REFERRAL), &e), 0);
+	u.referral_message_id.data = (uint8_t *)(uintptr_t)m.message_id;
+	u.referral_message_id.len = 16;
+	resp.referral_message_id = u.referral_message_id;
+	/* Feedback before the answer: an anomaly, the leg is still pending. */
+	u.kind = SIRA__V1__UPDATE_KIND__UPDATE_KIND_SERVICE_STARTED;
+	m = msg(NGO, POL, 91, 101);
+	cases_on_update(r, &m, &u);
+	assert_string_equal(last_action(r), "anomaly");
+	assert_int_equal(
+	    r->legs[0]->state, SIRA__V1__LEG_STATE__LEG_STATE_PENDING);
+	resp.decision = SIRA__V1__RESPONSE_DECISION__RESPONSE_DECISION_ACCEPT;
+	m = msg(NGO, POL, 92, 102);
+	cases_on_response(r, &m, &resp);
+	assert_string_equal(last_action(r), "referral.accepted");
+	m = msg(NGO, POL, 93, 103);
+	cases_on_update(r, &m, &u);
+	assert_string_equal(last_action(r), "service.started");
+	/* "started" twice: refused locally (test_receiver), and from a peer
+	 * an anomaly that leaves the leg where it was. */
+	m = msg(NGO, POL, 94, 104);
+	cases_on_update(r, &m, &u);
+	assert_string_equal(last_action(r), "anomaly");
+	assert_non_null(
+	    strstr(r->timeline[r->n_timeline - 1]->note, "second time"));
+	assert_int_equal(
+	    r->legs[0]->state, SIRA__V1__LEG_STATE__LEG_STATE_STARTED);
+	assert_int_equal(r->legs[0]->updated_at, 103);
+	u.kind = SIRA__V1__UPDATE_KIND__UPDATE_KIND_SERVICE_COMPLETED;
+	m = msg(NGO, POL, 95, 105);
+	cases_on_update(r, &m, &u);
+	assert_string_equal(last_action(r), "service.completed");
+	/* Nothing follows completion, from anyone. */
+	m = msg(NGO, POL, 96, 106);
+	cases_on_update(r, &m, &u);
+	assert_string_equal(last_action(r), "anomaly");
+	assert_int_equal(
+	    r->legs[0]->state, SIRA__V1__LEG_STATE__LEG_STATE_COMPLETED);
+	sira__v1__case_record__free_unpacked(r, NULL);
+}
+
 int
 main(void)
 {
@@ -483,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_file_request),
 		cmocka_unit_test(test_remote_limits),
 		cmocka_unit_test(test_same_referrer_again),
+		cmocka_unit_test(test_same_rules_both_ways),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
