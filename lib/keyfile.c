@@ -3,7 +3,7 @@
  *
  * Owns crypto_pwhash (Argon2id), crypto_secretbox and crypto_scalarmult_base.
  * Decrypted secrets only ever live in sodium_malloc'd memory: the KeySecrets
- * message is unpacked with an allocator built on sodium_malloc/sodium_free,
+ * message is unpacked by wire_unpack_secret (sodium_malloc'd, canonical),
  * and every ordinary heap buffer that held secret bytes is wiped before it
  * is freed. The KDF parameters read from a file are bounded on both sides:
  * too weak is refused, and too costly is refused (a crafted file must not
@@ -300,32 +300,17 @@ keyfile_agency_id(const struct keyfile *kf)
 	return kf->m->agency_id;
 }
 
-/* protobuf-c allocator that keeps unpacked secrets in guarded memory. */
-static void *
-secure_alloc(void *data, size_t len)
-{
-	(void)data;
-	return sodium_malloc(len > 0 ? len : 1);
-}
-
-static void
-secure_free(void *data, void *p)
-{
-	(void)data;
-	sodium_free(p);
-}
-
 /* Unpack KeySecrets from plain into k and check it against the file. */
 static int
 load_secrets(const struct keyfile *kf, const uint8_t *plain, size_t len,
     struct sira_keys *k, struct sira_err *err)
 {
-	ProtobufCAllocator alloc = { secure_alloc, secure_free, NULL };
-	Sira__V1__KeySecrets *s;
+	Sira__V1__KeySecrets *s = NULL;
 	int rc = 0;
 
-	s = sira__v1__key_secrets__unpack(&alloc, len, plain);
-	if (s == NULL || s->sign_sk.len != SIRA_SIGN_SK_LEN ||
+	if (wire_unpack_secret(&sira__v1__key_secrets__descriptor, plain, len,
+		SIRA_KEYFILE_MAX, (ProtobufCMessage **)&s, NULL) != 0 ||
+	    s->sign_sk.len != SIRA_SIGN_SK_LEN ||
 	    (s->transport_sk.len != 0 &&
 		s->transport_sk.len != SIRA_CURVE_KEY_LEN)) {
 		rc = sira_err_set(err, SIRA_EMALFORMED,
@@ -352,8 +337,7 @@ load_secrets(const struct keyfile *kf, const uint8_t *plain, size_t len,
 	(void)snprintf(
 	    k->agency_id, sizeof(k->agency_id), "%s", kf->m->agency_id);
 out:
-	if (s != NULL)
-		sira__v1__key_secrets__free_unpacked(s, &alloc);
+	wire_free_secret((ProtobufCMessage *)s);
 	return rc;
 }
 

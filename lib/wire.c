@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "text.h"
 #include "wire.h"
 
@@ -83,44 +85,134 @@ message_ok(const ProtobufCMessage *m, int depth) // NOLINT(misc-no-recursion)
 	return true;
 }
 
+/* protobuf-c allocator keeping unpacked secrets in guarded memory. */
+static void *
+secure_alloc(void *data, size_t len)
+{
+	(void)data;
+	return sodium_malloc(len > 0 ? len : 1);
+}
+
+static void
+secure_free(void *data, void *p)
+{
+	(void)data;
+	sodium_free(p);
+}
+
+static void *
+plain_alloc(void *data, size_t len)
+{
+	(void)data;
+	return malloc(len > 0 ? len : 1);
+}
+
+static void
+plain_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
+static ProtobufCAllocator *
+allocator(ProtobufCAllocator *a, bool secret)
+{
+	a->alloc = secret ? secure_alloc : plain_alloc;
+	a->free = secret ? secure_free : plain_free;
+	a->allocator_data = NULL;
+	return a;
+}
+
+/* Are the bytes protobuf-c would write for m exactly untrusted[0..len)?
+ * 0, -SIRA_EMALFORMED or -SIRA_ENOMEM. The re-encoding lives in memory
+ * from a (it may hold secrets) and is wiped. */
+static int
+canonical(const ProtobufCMessage *m, const uint8_t *untrusted, size_t len,
+    ProtobufCAllocator *a)
+{
+	uint8_t *again;
+	bool ok;
+
+	if (protobuf_c_message_get_packed_size(m) != len)
+		return -SIRA_EMALFORMED;
+	if (len == 0)
+		return 0;
+	if ((again = a->alloc(a->allocator_data, len)) == NULL)
+		return -SIRA_ENOMEM;
+	ok = protobuf_c_message_pack(m, again) == len &&
+	    sodium_memcmp(again, untrusted, len) == 0;
+	sodium_memzero(again, len);
+	a->free(a->allocator_data, again);
+	return ok ? 0 : -SIRA_EMALFORMED;
+}
+
+/* What to decode, and whether it holds secrets (guarded memory). */
+struct request {
+	const ProtobufCMessageDescriptor *desc;
+	const uint8_t *bytes;
+	size_t len, max;
+	bool secret;
+};
+
+static int
+unpack(const struct request *rq, ProtobufCMessage **out, struct sira_err *err)
+{
+	ProtobufCAllocator mem, *a = allocator(&mem, rq->secret);
+	const char *name = rq->desc->short_name;
+	ProtobufCMessage *m;
+	int rc;
+
+	*out = NULL;
+	if (rq->len > rq->max)
+		return sira_err_set(err, SIRA_ETOOBIG,
+		    "%s of %zu bytes exceeds the limit of %zu", name, rq->len,
+		    rq->max);
+	m = protobuf_c_message_unpack(
+	    rq->desc, rq->secret ? a : NULL, rq->len, rq->bytes);
+	if (m == NULL)
+		return sira_err_set(
+		    err, SIRA_EMALFORMED, "%s does not parse", name);
+	if (!message_ok(m, 0))
+		rc = sira_err_set(err, SIRA_EMALFORMED,
+		    "%s has unknown fields or invalid text", name);
+	else if ((rc = canonical(m, rq->bytes, rq->len, a)) == -SIRA_ENOMEM)
+		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	else if (rc != 0)
+		rc = sira_err_set(err, SIRA_EMALFORMED,
+		    "%s is not canonically encoded", name);
+	else {
+		*out = m;
+		return 0;
+	}
+	protobuf_c_message_free_unpacked(m, rq->secret ? a : NULL);
+	return rc;
+}
+
 int
 wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *untrusted,
     size_t len, size_t max, ProtobufCMessage **out, struct sira_err *err)
 {
-	ProtobufCMessage *m;
-	uint8_t *again = NULL;
-	size_t againlen = 0;
-	int rc;
+	const struct request rq = { desc, untrusted, len, max, false };
 
-	*out = NULL;
-	if (len > max)
-		return sira_err_set(err, SIRA_ETOOBIG,
-		    "%s of %zu bytes exceeds the limit of %zu",
-		    desc->short_name, len, max);
-	m = protobuf_c_message_unpack(desc, NULL, len, untrusted);
-	if (m == NULL)
-		return sira_err_set(err, SIRA_EMALFORMED, "%s does not parse",
-		    desc->short_name);
-	if (!message_ok(m, 0)) {
-		rc = sira_err_set(err, SIRA_EMALFORMED,
-		    "%s has unknown fields or invalid text", desc->short_name);
-		goto fail;
-	}
-	if ((rc = wire_pack(m, &again, &againlen, err)) != 0)
-		goto fail;
-	if (againlen != len ||
-	    (len > 0 && memcmp(again, untrusted, len) != 0)) {
-		rc = sira_err_set(err, SIRA_EMALFORMED,
-		    "%s is not canonically encoded", desc->short_name);
-		goto fail;
-	}
-	free(again);
-	*out = m;
-	return 0;
-fail:
-	free(again);
-	protobuf_c_message_free_unpacked(m, NULL);
-	return rc;
+	return unpack(&rq, out, err);
+}
+
+int
+wire_unpack_secret(const ProtobufCMessageDescriptor *desc, const uint8_t *plain,
+    size_t len, size_t max, ProtobufCMessage **out, struct sira_err *err)
+{
+	const struct request rq = { desc, plain, len, max, true };
+
+	return unpack(&rq, out, err);
+}
+
+void
+wire_free_secret(ProtobufCMessage *m)
+{
+	ProtobufCAllocator mem;
+
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(m, allocator(&mem, true));
 }
 
 int

@@ -23,6 +23,11 @@
 #define SIRA_MAGIC_KEY "SIRAKEY1"
 #define SIRA_MAGIC_STATE "SIRASTA1"
 
+/* Caps on the broker's log objects as parties see them. */
+#define SIRA_CHECKPOINT_MAX 4096     /* a SignedCheckpoint or its tbs */
+#define SIRA_LEAF_MAX 4096           /* a LogLeaf */
+#define SIRA_ACCEPTED_MAX (8u << 10) /* an Accepted with its checkpoint */
+
 /*
  * Unpack untrusted[0..len) as a desc message into *out. The caller owns *out
  * and frees it with protobuf_c_message_free_unpacked(*out, NULL). Returns 0,
@@ -32,6 +37,16 @@
 int wire_unpack(const ProtobufCMessageDescriptor *desc,
     const uint8_t *untrusted, size_t len, size_t max, ProtobufCMessage **out,
     struct sira_err *err) __attribute__((warn_unused_result));
+
+/*
+ * wire_unpack for decrypted secrets: the message lives in guarded memory
+ * (sodium_malloc), the re-encoding is compared with sodium_memcmp and
+ * wiped. Free *out with wire_free_secret only.
+ */
+int wire_unpack_secret(const ProtobufCMessageDescriptor *desc,
+    const uint8_t *plain, size_t len, size_t max, ProtobufCMessage **out,
+    struct sira_err *err) __attribute__((warn_unused_result));
+void wire_free_secret(ProtobufCMessage *m);
 
 /*
  * Pack m into a fresh malloc'd buffer *out of *outlen bytes (caller frees).

@@ -77,7 +77,7 @@ take_out(
 
 	(void)key;
 	(void)klen;
-	if ((e = sira__v1__outbox_entry__unpack(NULL, vlen, val)) == NULL)
+	if ((e = book_out_decode(val, vlen)) == NULL)
 		return -SIRA_EMALFORMED;
 	if (e->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT ||
 	    strcmp(e->case_ref, g->case_ref) != 0) {
@@ -121,7 +121,7 @@ take_in(
 
 	(void)key;
 	(void)klen;
-	if ((e = sira__v1__inbox_entry__unpack(NULL, vlen, val)) == NULL)
+	if ((e = book_in_decode(val, vlen)) == NULL)
 		return -SIRA_EMALFORMED;
 	if (strcmp(e->case_ref, g->case_ref) != 0 || e->envelope.len == 0 ||
 	    e->signed_manifest.len == 0) {

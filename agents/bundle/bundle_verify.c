@@ -31,9 +31,9 @@
 #include "text.h"
 #include "wire.h"
 
-#define CHECKPOINT_MAX 4096
-#define LEAF_MAX 4096
-#define ACCEPTED_MAX (8u << 10)
+#define CHECKPOINT_MAX SIRA_CHECKPOINT_MAX
+#define LEAF_MAX SIRA_LEAF_MAX
+#define ACCEPTED_MAX SIRA_ACCEPTED_MAX
 #define ORIGIN_SUFFIX "/sira-log/v1"
 
 /* A certificate of the bundle, parsed for lookup only (not trusted). */

@@ -18,6 +18,7 @@
 #include "documents/documents.h"
 #include "envelope.h"
 #include "text.h"
+#include "wire.h"
 
 static const char *const leg_names[] = { "unknown", "awaiting answer",
 	"accepted", "declined", "withdrawn", "services started",
@@ -234,7 +235,8 @@ referral_json(
 
 	summary[0] = '\0';
 	if (b->len == 0 ||
-	    (ref = sira__v1__referral__unpack(NULL, b->len, b->data)) == NULL)
+	    wire_unpack(&sira__v1__referral__descriptor, b->data, b->len,
+		AGENT_PAYLOAD_MAX, (ProtobufCMessage **)&ref, NULL) != 0)
 		return json_null();
 	(void)referral_summary(ref, summary, SIRA_REFERRAL_SUMMARY_MAX);
 	j = referral_to_json(ref);
@@ -473,11 +475,12 @@ report_case(struct agent *a, const char *ref, int json, struct sira_err *err)
 json_t *
 report_payload_json(int kind, const uint8_t *p, size_t len)
 {
-	Sira__V1__Payload *pl;
+	Sira__V1__Payload *pl = NULL;
 	json_t *j = NULL;
 
 	if (kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE ||
-	    (pl = sira__v1__payload__unpack(NULL, len, p)) == NULL)
+	    wire_unpack(&sira__v1__payload__descriptor, p, len,
+		AGENT_PAYLOAD_MAX, (ProtobufCMessage **)&pl, NULL) != 0)
 		return NULL;
 	switch (pl->body_case) {
 	case SIRA__V1__PAYLOAD__BODY_REFERRAL:

@@ -43,8 +43,7 @@ inbox_row(
     void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct listing *l = ctx;
-	Sira__V1__InboxEntry *e =
-	    sira__v1__inbox_entry__unpack(NULL, vlen, val);
+	Sira__V1__InboxEntry *e = book_in_decode(val, vlen);
 	char id[33], t[SIRA_TIME_STR_LEN];
 
 	(void)key;
@@ -78,8 +77,7 @@ outbox_row(
     void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct listing *l = ctx;
-	Sira__V1__OutboxEntry *e =
-	    sira__v1__outbox_entry__unpack(NULL, vlen, val);
+	Sira__V1__OutboxEntry *e = book_out_decode(val, vlen);
 	char id[33], t[SIRA_TIME_STR_LEN];
 	json_t *to;
 
@@ -415,8 +413,7 @@ count_out(
     void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct counts *c = ctx;
-	Sira__V1__OutboxEntry *e =
-	    sira__v1__outbox_entry__unpack(NULL, vlen, val);
+	Sira__V1__OutboxEntry *e = book_out_decode(val, vlen);
 
 	(void)key;
 	(void)klen;
@@ -614,8 +611,7 @@ audit_row(
     void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct listing *l = ctx;
-	Sira__V1__AuditEntry *e =
-	    sira__v1__audit_entry__unpack(NULL, vlen, val);
+	Sira__V1__AuditEntry *e = book_audit_decode(val, vlen);
 	char id[33], t[SIRA_TIME_STR_LEN];
 	const char *who;
 

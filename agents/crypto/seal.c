@@ -549,47 +549,10 @@ seal_signed_manifest(
 
 /* ---- opening ---- */
 
-static void *
-secure_alloc(void *data, size_t len)
-{
-	(void)data;
-	return sodium_malloc(len > 0 ? len : 1);
-}
-
-static void
-secure_free(void *data, void *p)
-{
-	(void)data;
-	sodium_free(p);
-}
-
 static int
 same(ProtobufCBinaryData a, const uint8_t *b, size_t len)
 {
 	return a.len == len && memcmp(a.data, b, len) == 0;
-}
-
-/*
- * Is wp the canonical decoding of plain[0..len) (as lib/wire.c demands of
- * everything decoded from outside: no unknown fields, and re-encoding gives
- * back the exact bytes)? Done here because the wrap holds K, which must stay
- * in sodium_malloc memory.
- */
-static bool
-wrap_canonical(
-    const Sira__V1__WrapPayload *wp, const uint8_t *plain, size_t len)
-{
-	uint8_t *re;
-	bool ok;
-
-	if (wp->base.n_unknown_fields != 0 ||
-	    protobuf_c_message_get_packed_size(&wp->base) != len ||
-	    (re = sodium_malloc(len)) == NULL)
-		return false;
-	ok = protobuf_c_message_pack(&wp->base, re) == len &&
-	    sodium_memcmp(re, plain, len) == 0;
-	sodium_free(re);
-	return ok;
 }
 
 /* Open my wrap into K (o->key) and check it names this message and me. */
@@ -597,7 +560,6 @@ static int
 unwrap(const struct envelope *e, const Sira__V1__RecipientWrap *w,
     const struct prekey_secret *pks, uint8_t *k, struct sira_err *err)
 {
-	ProtobufCAllocator alloc = { secure_alloc, secure_free, NULL };
 	Sira__V1__WrapPayload *wp = NULL;
 	uint8_t *plain;
 	size_t len;
@@ -610,8 +572,9 @@ unwrap(const struct envelope *e, const Sira__V1__RecipientWrap *w,
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	if (crypto_box_seal_open(
 		plain, w->sealed.data, w->sealed.len, pks->pk, pks->sk) != 0 ||
-	    (wp = sira__v1__wrap_payload__unpack(&alloc, len, plain)) == NULL ||
-	    !wrap_canonical(wp, plain, len) ||
+	    /* K stays in guarded memory */
+	    wire_unpack_secret(&sira__v1__wrap_payload__descriptor, plain, len,
+		SIRA_WRAP_MAX, (ProtobufCMessage **)&wp, NULL) != 0 ||
 	    wp->version != SIRA_ENVELOPE_VERSION ||
 	    wp->content_key.len != K_LEN ||
 	    !same(wp->message_id, e->h->message_id.data, SIRA_MSGID_LEN) ||
@@ -621,8 +584,7 @@ unwrap(const struct envelope *e, const Sira__V1__RecipientWrap *w,
 		    "the key wrap does not open or does not belong to this message");
 	else
 		memcpy(k, wp->content_key.data, K_LEN);
-	if (wp != NULL)
-		sira__v1__wrap_payload__free_unpacked(wp, &alloc);
+	wire_free_secret((ProtobufCMessage *)wp);
 	sodium_free(plain);
 	return rc;
 }

@@ -1,7 +1,10 @@
 /*
  * daemon.h: the agent's network loop: the broker link (link.c), the loop
- * that owns it (daemon.c), what goes out (outbound.c, docs_up.c) and what
- * comes in (inbound.c, docs_in.c).
+ * that owns it (daemon.c), what goes out (outbound.c, docs_up.c), what
+ * comes in (inbound.c, docs_in.c), and what both share: requests waiting
+ * for an answer (pending.c), our prekeys (prekeys.c), receipts
+ * (receipts.c), the log-proof client (logproof.c), outbox edits
+ * (outbox_edit.c) and the operator's status file (status.c).
  */
 #ifndef SIRA_AGENT_DAEMON_H
 #define SIRA_AGENT_DAEMON_H
@@ -62,9 +65,10 @@ int link_poll(struct link *l, int timeout_ms, Sira__V1__Frame **frame,
 
 /*
  * daemon.c: the agent daemon's state and the modules of its loop:
- * outbound.c (sealing, submitting, evidence, receipts coming back),
- * inbound.c (deliveries: verify, store once, ack, receipt), daemon.c (the
- * loop, timers, directory, prekeys, status).
+ * outbound.c (sealing, submitting, the broker's answers), inbound.c
+ * (deliveries: verify, store once, ack, receipt), daemon.c (the loop,
+ * timers, directory). Modules never call back into the loop: what only the
+ * loop does (Hello, directory) they ask with d->asks.
  */
 #define DAEMON_PENDING_MAX 512
 
@@ -81,6 +85,31 @@ struct pending {
 	uint64_t held_size; /* proof: the checkpoint we held when asking */
 	uint8_t held_root[32];
 };
+
+/* pending.c: requests sent to the broker, waiting for their answer. */
+struct pending_table {
+	struct pending p[DAEMON_PENDING_MAX];
+	size_t n;
+};
+
+/* Remember request_id (id: 16 bytes or NULL); returns its entry, which the
+ * caller may complete (proof sizes, a longer ttl). */
+struct pending *pending_expect(struct pending_table *pt, uint64_t request_id,
+    enum pending_kind kind, const uint8_t *id, uint64_t now);
+bool pending_has(
+    const struct pending_table *pt, enum pending_kind kind, const uint8_t *id);
+size_t pending_count(const struct pending_table *pt, enum pending_kind kind);
+/* Forget requests unanswered for their time; their work is asked again. */
+void pending_expire(struct pending_table *pt, uint64_t now);
+/* Remove and return the request answered by request_id. */
+bool pending_take(
+    struct pending_table *pt, uint64_t request_id, struct pending *out);
+/* A new connection: answers of the old one never come. */
+void pending_clear(struct pending_table *pt);
+
+/* What a module asks of the loop (d->asks), which alone says Hello and
+ * fetches the directory. */
+enum daemon_ask { ASK_HELLO = 1u << 0, ASK_DIRECTORY = 1u << 1 };
 
 /* A delivery held until this session's directory (and CRL) is in. */
 struct held {
@@ -151,6 +180,10 @@ struct download {
 	uint64_t stale[UP_STALE];
 	size_t n_stale;
 	uint64_t last_rx, wait_until;
+	/* Deliveries whose blobs are all here, for the loop to hand to
+	 * inbound_deliver again (docs_in_take_ready). */
+	struct held ready[IN_FETCH_MAX];
+	size_t n_ready;
 };
 
 struct daemon {
@@ -163,8 +196,8 @@ struct daemon {
 	uint64_t last_rx, last_hb, last_dir, last_pump, last_prekey;
 	int64_t skew;
 	bool clock_bad; /* |skew| beyond SIRA_CLOCK_SKEW: nothing is sealed */
-	struct pending pending[DAEMON_PENDING_MAX];
-	size_t n_pending;
+	struct pending_table pending;
+	unsigned asks; /* enum daemon_ask bits, done by the loop */
 	char alarm[256];
 	bool crl_wait;
 	uint64_t dir_wait; /* seconds between directory retries, backing off */
@@ -186,18 +219,30 @@ struct daemon {
 	uint64_t out_fail_quiet_until;
 };
 
-/* daemon.c */
+/* daemon.c: the loop; the only caller of everything below. */
 int daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
     volatile sig_atomic_t *stop, struct sira_err *err);
-void daemon_expect(struct daemon *d, uint64_t request_id,
-    enum pending_kind kind, const uint8_t *id, uint64_t now);
-bool daemon_pending_has(
-    struct daemon *d, enum pending_kind kind, const uint8_t *id);
-void daemon_alarm(struct daemon *d, const char *what);
-bool daemon_pending_kind(struct daemon *d, enum pending_kind kind);
-size_t daemon_pending_count(const struct daemon *d, enum pending_kind kind);
-void daemon_rehello(struct daemon *d, uint64_t now);
-int daemon_request_directory(struct daemon *d, uint64_t now);
+
+/* status.c: the operator's view. */
+void status_alarm(struct daemon *d, const char *what);
+/* Clear the alarm if it starts with prefix (its cause is gone). */
+void status_clear_alarm(struct daemon *d, const char *prefix);
+void status_write(const struct daemon *d, uint64_t now);
+
+/* prekeys.c: the agency's own prekeys (seconds of the schedule). */
+struct prekey_schedule {
+	uint64_t rotate;
+	uint64_t retain;
+};
+/* Rotate, delete past retention, publish the newest when connected. */
+void prekeys_maintain(
+    struct daemon *d, const struct prekey_schedule *sc, uint64_t now);
+/* The broker accepted the publication of key_id. */
+void prekeys_published(struct daemon *d, const uint8_t *key_id);
+/* The secret of key_id if it belongs to our certificate cert_id: 0, or
+ * -SIRA_EPREKEY (never ours, or deleted). The caller wipes *out. */
+int prekeys_secret(struct vault_txn *t, const uint8_t *cert_id,
+    const uint8_t *key_id, struct prekey_secret *out);
 
 /* outbound.c */
 /* At start: index an outbox older than its index, wake what waited. */
@@ -208,10 +253,57 @@ void outbound_accepted(struct daemon *d, const struct pending *p,
     const Sira__V1__Accepted *acc, uint64_t now);
 void outbound_nack(struct daemon *d, const struct pending *p,
     const Sira__V1__Nack *n, uint64_t now);
-void outbound_proof(struct daemon *d, const struct pending *p,
+
+/* Seconds of clock slack before an accepted entry counts as expired. */
+#define OUTBOX_EXPIRY_GRACE 600
+
+/* outbox_edit.c: changes to one outbox entry, shared by outbound.c,
+ * logproof.c and receipts.c. */
+typedef int (*outbox_edit_fn)(struct daemon *d, struct vault_txn *t,
+    Sira__V1__OutboxEntry *e, const void *arg, uint64_t now);
+/* Mark e refused for code, with detail (copied, control bytes masked). */
+void outbox_refuse(Sira__V1__OutboxEntry *e, int code, const char *detail);
+/* Load entry id, apply fn(arg) and store it, in one transaction. */
+int outbox_update(struct daemon *d, const uint8_t *id, outbox_edit_fn fn,
+    const void *arg, uint64_t now);
+
+/* logproof.c: the transparency log client (the only checker of the
+ * broker's proofs). */
+/* The checkpoint in sc, signed by the broker's log key: 0 and *out
+ * (caller frees), or -SIRA_EMALFORMED / -SIRA_EBADSIG. */
+int logproof_checkpoint(const struct daemon *d,
+    const Sira__V1__SignedCheckpoint *sc, Sira__V1__Checkpoint **out);
+/* Leaf index and tree size of the Accepted kept in e. */
+int logproof_accepted_at(const struct daemon *d, const Sira__V1__OutboxEntry *e,
+    uint64_t *leaf, uint64_t *size);
+/* Ask for entry id's leaf, inclusion and consistency (t may be NULL). */
+void logproof_ask(struct daemon *d, struct vault_txn *t, const uint8_t *id,
+    uint64_t leaf, uint64_t size, uint64_t now);
+/* Check the broker's answer to the proof request p. */
+void logproof_answer(struct daemon *d, const struct pending *p,
     const Sira__V1__ProofResponse *r, uint64_t now);
-int outbound_receipt(struct daemon *d, struct vault_txn *t,
-    const uint8_t *receipt, size_t len, const char *from, uint64_t now);
+
+/* receipts.c: the receipts we give and those we get back. */
+/* Sign and queue, in t, our receipt for the stored message o (listing the
+ * documents of in); in->receipt gets the signed bytes (caller frees). */
+int receipts_accept(struct daemon *d, struct vault_txn *t,
+    const struct opened *o, Sira__V1__InboxEntry *in, uint64_t now,
+    struct sira_err *err);
+/*
+ * Tell the sender why we refused dl, where that leaks nothing: only to a
+ * sender that is a valid agency in our directory (never to an unknown or
+ * revoked one), and only for reasons it can act on: the message was sealed
+ * to a prekey we have deleted, it expired on the way, it was re-addressed
+ * to us by someone else, or a document did not verify (damaged or
+ * truncated on the way: the sender can send it again). In its own
+ * transaction; failures only mean the sender is not told.
+ */
+void receipts_refuse(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
+    bool docs_failed, uint64_t now);
+/* A receipt message o came back: verify it against what we sealed and
+ * record it on the outbox entry in t. */
+int receipts_take(struct daemon *d, struct vault_txn *t, const struct opened *o,
+    uint64_t now);
 
 /* inbound.c */
 void inbound_deliver(
@@ -258,6 +350,10 @@ void docs_in_forget(struct daemon *d, const Sira__V1__EnvelopeHeader *h);
 bool docs_in_frame(struct daemon *d, const Sira__V1__Frame *f, uint64_t now);
 /* A new session: forget the queue (the broker delivers again). */
 void docs_in_reset(struct daemon *d);
+/* A delivery whose blobs are all on disk, for the loop to pass to
+ * inbound_deliver again: true and *out filled (caller frees
+ * out->envelope), or false when none waits. */
+bool docs_in_take_ready(struct daemon *d, struct held *out);
 /* Timers: retry a stalled or postponed download. */
 void docs_in_tick(struct daemon *d, uint64_t now);
 

@@ -7,8 +7,9 @@
  * while they are fetched one at a time with IN_WINDOW requests in flight.
  * Bytes are appended to HOME/incoming/<blob id>.part and fsync'd, so after
  * a broken link or a restart the download resumes at the file's length;
- * a finished blob is renamed to .blob. Then the delivery goes through
- * inbound_deliver again, which opens it, has every attachment verified
+ * a finished blob is renamed to .blob. Then the delivery is handed back to
+ * the loop (docs_in_take_ready), which passes it to inbound_deliver again;
+ * that opens it, has every attachment verified
  * and decrypted by docs_in_extract into a hidden staging directory, and
  * renames that directory into place only when all of them verified.
  */
@@ -85,6 +86,9 @@ docs_in_reset(struct daemon *d)
 
 	while (w->n > 0)
 		drop(w, 0);
+	for (size_t i = 0; i < w->n_ready; i++)
+		free(w->ready[i].envelope);
+	w->n_ready = 0;
 	pause_blob(w);
 	w->n_stale = 0;
 }
@@ -155,21 +159,32 @@ open_part(struct daemon *d)
 	return 0;
 }
 
-/* Every blob of q[0] is here: hand the delivery back to inbound. */
+/* Every blob of q[0] is here: it waits for the loop to deliver it again.
+ * There is room: enqueue keeps q and ready together within IN_FETCH_MAX. */
 static void
-complete(struct daemon *d, uint64_t now)
+complete(struct download *w)
 {
-	struct download *w = &d->down;
-	Sira__V1__Deliver dl = SIRA__V1__DELIVER__INIT;
-	uint8_t *env = w->q[0].envelope;
+	struct held *r = &w->ready[w->n_ready++];
 
-	dl.delivery_id = w->q[0].delivery_id;
-	dl.envelope.data = env;
-	dl.envelope.len = w->q[0].len;
+	r->delivery_id = w->q[0].delivery_id;
+	r->envelope = w->q[0].envelope;
+	r->len = w->q[0].len;
 	w->q[0].envelope = NULL;
 	drop(w, 0);
-	inbound_deliver(d, &dl, now);
-	free(env);
+}
+
+bool
+docs_in_take_ready(struct daemon *d, struct held *out)
+{
+	struct download *w = &d->down;
+
+	if (w->n_ready == 0)
+		return false;
+	*out = w->ready[0];
+	memmove(
+	    &w->ready[0], &w->ready[1], (w->n_ready - 1) * sizeof(w->ready[0]));
+	w->n_ready--;
+	return true;
 }
 
 /* Start or continue the first waiting download. */
@@ -184,7 +199,7 @@ kick(struct daemon *d, uint64_t now)
 			if (!blob_done(&d->a->home, f->blob_id[w->cur]))
 				break;
 		if (w->cur == f->n_blobs) {
-			complete(d, now);
+			complete(w);
 			continue;
 		}
 		if (open_part(d) != 0) {
@@ -210,7 +225,7 @@ enqueue(struct daemon *d, const Sira__V1__Deliver *dl, const struct opened *o)
 			w->q[i].delivery_id = dl->delivery_id;
 			return;
 		}
-	if (w->n == IN_FETCH_MAX)
+	if (w->n + w->n_ready >= IN_FETCH_MAX)
 		return; /* the broker delivers it again later */
 	f = &w->q[w->n];
 	memset(f, 0, sizeof(*f));

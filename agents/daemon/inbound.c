@@ -44,30 +44,10 @@ rx_prekey(void *ctx, const uint8_t *cert_id, const uint8_t *key_id,
     const struct prekey_secret **out)
 {
 	struct rx *x = ctx;
-	Sira__V1__PrekeySecret *ps;
-	uint8_t *v;
-	size_t len;
-	int rc = -SIRA_EPREKEY;
+	int rc = prekeys_secret(x->t, cert_id, key_id, &x->sec);
 
-	if (vault_get(x->t, VT_PREKEYS, key_id, SIRA_PREKEY_ID_LEN, &v, &len,
-		NULL) != 0)
-		return -SIRA_EPREKEY; /* never ours, or deleted: forward secrecy
-				       */
-	ps = sira__v1__prekey_secret__unpack(NULL, len, v);
-	vault_free(v, len);
-	if (ps != NULL && ps->sk.len == 32 && ps->pk.len == 32 &&
-	    ps->cert_id.len == 32 &&
-	    memcmp(ps->cert_id.data, cert_id, 32) == 0) {
-		memcpy(x->sec.key_id, key_id, SIRA_PREKEY_ID_LEN);
-		memcpy(x->sec.pk, ps->pk.data, 32);
-		memcpy(x->sec.sk, ps->sk.data, 32);
+	if (rc == 0)
 		*out = &x->sec;
-		rc = 0;
-	}
-	if (ps != NULL) {
-		sodium_memzero(ps->sk.data, ps->sk.len);
-		sira__v1__prekey_secret__free_unpacked(ps, NULL);
-	}
 	return rc;
 }
 
@@ -79,8 +59,9 @@ rx_sender(void *ctx, const char *agency, const uint8_t *cert_id, uint64_t at,
 	int rc;
 
 	cert_destroy(&x->sender);
-	if ((rc = peers_cert(x->d->a, x->t, agency, cert_id, at, x->now,
-		 &x->sender, err)) != 0)
+	if ((rc = peers_cert(x->d->a, x->t,
+		 &(struct peer_ref){ agency, cert_id, at }, x->now, &x->sender,
+		 err)) != 0)
 		return rc;
 	*out = x->sender;
 	return 0;
@@ -119,55 +100,14 @@ ack(struct daemon *d, const Sira__V1__Deliver *dl)
 	(void)link_send(&d->link, &f, NULL);
 }
 
-/* Sign our receipt for o (listing the verified blobs) and queue it. */
-static int
-queue_receipt(struct daemon *d, struct vault_txn *t, const struct opened *o,
-    uint64_t now, Sira__V1__InboxEntry *in, struct sira_err *err)
-{
-	uint8_t blobs[SIRA_ATTACHMENTS_MAX][SIRA_HASH_LEN];
-	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT;
-	struct receipt_fields f;
-	const char *to[1] = { o->env->h->sender_agency_id };
-	uint8_t *r = NULL, *pb = NULL, id[16];
-	size_t rlen, plen;
-	int rc;
-
-	memset(&f, 0, sizeof(f));
-	f.kind = RECEIPT_ACCEPTED;
-	memcpy(f.message_id, o->env->h->message_id.data, 16);
-	memcpy(f.envelope_hash, o->env->hash, 32);
-	memcpy(f.manifest_hash, o->env->h->manifest_hash.data, 32);
-	memcpy(f.manifest_sig_sha256, o->manifest_sig_sha256, 32);
-	memcpy(f.sender_cert_id, o->env->h->sender_cert_id.data, 32);
-	f.received_at = now;
-	for (size_t i = 0; i < in->n_docs && i < SIRA_ATTACHMENTS_MAX; i++)
-		memcpy(blobs[i], in->docs[i]->blob_id.data, SIRA_HASH_LEN);
-	f.attachments_verified = (const uint8_t(*)[SIRA_HASH_LEN])blobs;
-	f.n_attachments_verified = in->n_docs;
-	if ((rc = receipt_sign(&f, d->a->me, d->a->keys, &r, &rlen, err)) != 0)
-		return rc;
-	if ((p.receipt = sira__v1__receipt__unpack(NULL, rlen, r)) == NULL) {
-		free(r);
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	}
-	p.body_case = SIRA__V1__PAYLOAD__BODY_RECEIPT;
-	if ((rc = wire_pack(&p.base, &pb, &plen, err)) == 0)
-		rc = book_queue(t, to, 1,
-		    SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT,
-		    "sira.receipt.v1", "", pb, plen, 7 * 86400, now, id, err);
-	in->receipt.data = r;
-	in->receipt.len = rlen;
-	sira__v1__receipt__free_unpacked(p.receipt, NULL);
-	free(pb);
-	return rc; /* r is owned by in now */
-}
-
 /* Store a received message (not a receipt) in the inbox. */
 static int
-store_message(struct daemon *d, struct rx *x, const struct opened *o,
-    const uint8_t *env, size_t env_len, uint64_t now, struct sira_err *err)
+store_message(struct rx *x, const struct opened *o, const Sira__V1__Deliver *dl,
+    struct sira_err *err)
 {
+	struct daemon *d = x->d;
 	struct vault_txn *t = x->t;
+	uint64_t now = x->now;
 	Sira__V1__InboxEntry in = SIRA__V1__INBOX_ENTRY__INIT;
 	const Sira__V1__EnvelopeHeader *h = o->env->h;
 	uint8_t *bytes = NULL;
@@ -183,8 +123,7 @@ store_message(struct daemon *d, struct rx *x, const struct opened *o,
 	in.payload.len = o->payload_len;
 	in.created_at = h->created_at;
 	in.received_at = now;
-	in.envelope.data = (uint8_t *)(uintptr_t)env;
-	in.envelope.len = env_len;
+	in.envelope = dl->envelope;
 	in.signed_manifest.data = o->signed_manifest;
 	in.signed_manifest.len = o->signed_manifest_len;
 	if (h->n_attachments > 0) {
@@ -197,7 +136,7 @@ store_message(struct daemon *d, struct rx *x, const struct opened *o,
 		in.docs = x->docs->p;
 		in.n_docs = x->docs->n;
 	}
-	if ((rc = queue_receipt(d, t, o, now, &in, err)) == 0 &&
+	if ((rc = receipts_accept(d, t, o, &in, now, err)) == 0 &&
 	    (rc = wire_pack(&in.base, &bytes, &len, err)) == 0 &&
 	    (rc = vault_put(
 		 t, VT_INBOX, h->message_id.data, 16, bytes, len, err)) == 0)
@@ -211,88 +150,6 @@ store_message(struct daemon *d, struct rx *x, const struct opened *o,
 	free(bytes);
 	free(in.receipt.data);
 	return rc;
-}
-
-/* A receipt that came back for one of our messages. */
-static int
-take_receipt(
-    struct daemon *d, struct vault_txn *t, const struct opened *o, uint64_t now)
-{
-	Sira__V1__Payload *p;
-	uint8_t *r;
-	size_t len;
-	int rc = -SIRA_EMALFORMED;
-
-	p = sira__v1__payload__unpack(NULL, o->payload_len, o->payload);
-	if (p != NULL && p->body_case == SIRA__V1__PAYLOAD__BODY_RECEIPT &&
-	    wire_pack(&p->receipt->base, &r, &len, NULL) == 0) {
-		rc = outbound_receipt(
-		    d, t, r, len, o->env->h->sender_agency_id, now);
-		free(r);
-	}
-	if (p != NULL)
-		sira__v1__payload__free_unpacked(p, NULL);
-	return rc;
-}
-
-/*
- * Tell the sender why we refused, where that leaks nothing: only to a
- * sender that is a valid agency in our directory (never to an unknown or
- * revoked one), and only for reasons it can act on: the message was sealed
- * to a prekey we have deleted, it expired on the way, or it was re-addressed
- * to us by someone else, or a document did not verify (damaged or
- * truncated on the way: the sender can send it again). The receipt is
- * signed like any other.
- */
-static void
-queue_rejection(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
-    bool docs_failed, uint64_t now)
-{
-	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT;
-	struct receipt_fields f;
-	struct envelope *e = NULL;
-	struct vault_txn *t = NULL;
-	struct cert *sender = NULL;
-	uint8_t *r = NULL, *pb = NULL, id[16];
-	size_t rlen, plen;
-	const char *to[1];
-
-	if ((rc != -SIRA_EPREKEY && rc != -SIRA_EEXPIRED &&
-		rc != -SIRA_ENOT_RECIPIENT && !docs_failed) ||
-	    envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) !=
-		0 ||
-	    e->h->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT ||
-	    vault_begin(d->a->vault, true, &t, NULL) != 0 ||
-	    peers_cert(d->a, t, e->h->sender_agency_id,
-		e->h->sender_cert_id.data, now, now, &sender, NULL) != 0)
-		goto out;
-	memset(&f, 0, sizeof(f));
-	f.kind = RECEIPT_REJECTED;
-	f.reject_reason = -rc;
-	memcpy(f.message_id, e->h->message_id.data, 16);
-	memcpy(f.envelope_hash, e->hash, 32);
-	memcpy(f.manifest_hash, e->h->manifest_hash.data, 32);
-	memcpy(f.sender_cert_id, e->h->sender_cert_id.data, 32);
-	f.received_at = now;
-	to[0] = e->h->sender_agency_id;
-	if (receipt_sign(&f, d->a->me, d->a->keys, &r, &rlen, NULL) != 0 ||
-	    (p.receipt = sira__v1__receipt__unpack(NULL, rlen, r)) == NULL)
-		goto out;
-	p.body_case = SIRA__V1__PAYLOAD__BODY_RECEIPT;
-	if (wire_pack(&p.base, &pb, &plen, NULL) == 0 &&
-	    book_queue(t, to, 1, SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT,
-		"sira.receipt.v1", "", pb, plen, 7 * 86400, now, id,
-		NULL) == 0 &&
-	    vault_commit(&t, NULL) == 0)
-		nudge_daemon(&d->a->home);
-out:
-	if (p.receipt != NULL)
-		sira__v1__receipt__free_unpacked(p.receipt, NULL);
-	free(pb);
-	free(r);
-	cert_destroy(&sender);
-	vault_abort(&t);
-	envelope_destroy(&e);
 }
 
 /*
@@ -375,10 +232,9 @@ store_opened(struct daemon *d, struct rx *x, const struct opened *o,
 	seen_key(key, h->sender_cert_id.data, h->message_id.data);
 	check_pair_seq(d, x->t, o, now);
 	if (h->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
-		rc = take_receipt(d, x->t, o, now);
+		rc = receipts_take(d, x->t, o, now);
 	else
-		rc = store_message(
-		    d, x, o, dl->envelope.data, dl->envelope.len, now, err);
+		rc = store_message(x, o, dl, err);
 	if (rc == 0)
 		rc = vault_put(x->t, VT_SEEN, key, sizeof(key), when, 8, err);
 	if (rc == 0 && h->kind != SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
@@ -518,7 +374,7 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 		    LOG_ERROR, "message.store_failed", "reason=%s", err.msg);
 	} else {
 		record_refusal(d, dl, rc, err.msg, now);
-		queue_rejection(d, dl, rc, x.docs_failed, now);
+		receipts_refuse(d, dl, rc, x.docs_failed, now);
 		ack(d, dl);
 	}
 }

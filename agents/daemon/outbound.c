@@ -32,7 +32,6 @@
 #define ROUNDS 16 /* transactions per pump; more waits for the next loop */
 #define SUBMIT_WINDOW 64 /* submissions waiting for the broker's answer */
 #define PROOF_RETRY 30   /* seconds before asking a lost proof again */
-#define EXPIRY_GRACE 600 /* clock slack before an accepted one expires */
 #define STEP_RETRY 60    /* after a step failed on its own */
 
 #define Q SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED
@@ -42,29 +41,13 @@
 #define REFUSED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_REFUSED
 #define EXPIRED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_EXPIRED
 
-static void ask_proof(struct daemon *d, struct vault_txn *t, const uint8_t *id,
-    uint64_t leaf, uint64_t size, uint64_t now);
-
-/* Mark e refused; the detail is copied (e owns its strings) with any
- * control character replaced: it may come from the broker. */
-static void
-refuse(Sira__V1__OutboxEntry *e, int code, const char *detail)
-{
-	char *copy = strdup(detail);
-
-	for (char *c = copy; c != NULL && *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f ||
-		    (unsigned char)*c >= 0x80)
-			*c = '?';
-	e->state = REFUSED;
-	e->refused_reason = code < 0 ? -code : code;
-	if (copy != NULL) {
-		if (e->refused_detail != NULL &&
-		    e->refused_detail != protobuf_c_empty_string)
-			free(e->refused_detail);
-		e->refused_detail = copy;
-	}
-}
+/* The recipients of one entry, resolved and verified for sealing. */
+struct resolved {
+	struct peer peers[SIRA_RECIPIENTS_MAX];
+	struct seal_recipient rs[SIRA_RECIPIENTS_MAX];
+	ProtobufCBinaryData ids[SIRA_RECIPIENTS_MAX];
+	size_t n;
+};
 
 /* Next per-pair sequence number with agency (detects dropped messages);
  * spent by spend_pair_seqs only once the envelope is sealed and stored. */
@@ -96,8 +79,7 @@ spend_pair_seqs(struct vault_txn *t, const Sira__V1__OutboxEntry *e,
 /* Store the sealed envelope and what receipts will be checked against. */
 static void
 record_sealed(Sira__V1__OutboxEntry *e, uint8_t *env, size_t len,
-    const struct sealed_meta *m, struct cert **certs, size_t n,
-    ProtobufCBinaryData *ids)
+    const struct sealed_meta *m, struct resolved *r)
 {
 	e->state = SEALED;
 	e->envelope.data = env;
@@ -113,12 +95,12 @@ record_sealed(Sira__V1__OutboxEntry *e, uint8_t *env, size_t len,
 	e->manifest_sig_sha256.len = 32;
 	e->created_at = m->created_at;
 	e->expires_at = m->expires_at;
-	for (size_t i = 0; i < n; i++) {
-		ids[i].data = certs[i]->id;
-		ids[i].len = SIRA_HASH_LEN;
+	for (size_t i = 0; i < r->n; i++) {
+		r->ids[i].data = r->peers[i].cert->id;
+		r->ids[i].len = SIRA_HASH_LEN;
 	}
-	e->n_recipient_cert_ids = n;
-	e->recipient_cert_ids = ids;
+	e->n_recipient_cert_ids = r->n;
+	e->recipient_cert_ids = r->ids;
 }
 
 /* Forget the borrowed pointers record_sealed put in e (they were empty). */
@@ -137,31 +119,35 @@ unrecord(Sira__V1__OutboxEntry *e)
 
 /* Resolve every recipient: certificate and current prekey, verified. */
 static int
-resolve(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
-    uint64_t now, struct cert **certs, struct prekey **pks,
-    struct seal_recipient *rs, struct sira_err *err)
+resolve(struct daemon *d, struct vault_txn *t, const Sira__V1__OutboxEntry *e,
+    uint64_t now, struct resolved *r, struct sira_err *err)
 {
 	int rc;
 
-	for (size_t i = 0; i < e->n_to; i++) {
+	for (r->n = 0; r->n < e->n_to; r->n++) {
+		size_t i = r->n;
 		if ((rc = peers_current(
-			 d->a, t, e->to[i], now, &certs[i], &pks[i], err)) != 0)
+			 d->a, t, e->to[i], now, &r->peers[i], err)) != 0)
 			return rc;
-		rs[i].cert = certs[i];
-		rs[i].prekey = pks[i];
-		rs[i].pair_seq = next_pair_seq(t, e->to[i]);
+		r->rs[i].cert = r->peers[i].cert;
+		r->rs[i].prekey = r->peers[i].prekey;
+		r->rs[i].pair_seq = next_pair_seq(t, e->to[i]);
 	}
 	return 0;
+}
+
+static void
+resolved_free(struct resolved *r)
+{
+	for (size_t i = 0; i < SIRA_RECIPIENTS_MAX; i++)
+		peer_release(&r->peers[i]);
 }
 
 static int
 seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
     uint64_t now, struct sira_err *err)
 {
-	struct cert *certs[SIRA_RECIPIENTS_MAX] = { 0 };
-	struct prekey *pks[SIRA_RECIPIENTS_MAX] = { 0 };
-	struct seal_recipient rs[SIRA_RECIPIENTS_MAX];
-	ProtobufCBinaryData ids[SIRA_RECIPIENTS_MAX];
+	struct resolved r = { 0 };
 	struct seal_params sp = { 0 };
 	struct sealed_meta m;
 	struct seal *s = NULL;
@@ -172,7 +158,7 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 
 	if (e->n_to == 0 || e->n_to > SIRA_RECIPIENTS_MAX)
 		return sira_err_set(err, SIRA_EINVAL, "bad recipient list");
-	if ((rc = resolve(d, t, e, now, certs, pks, rs, err)) != 0)
+	if ((rc = resolve(d, t, e, now, &r, err)) != 0)
 		goto out;
 	sp.sender = d->a->me;
 	sp.sender_keys = d->a->keys;
@@ -182,7 +168,7 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	sp.onward_sharing = SIRA__V1__ONWARD_SHARING__ONWARD_SHARING_NONE;
 	sp.now = now;
 	sp.ttl = e->ttl;
-	sp.recipients = rs;
+	sp.recipients = r.rs;
 	sp.n_recipients = e->n_to;
 	sp.message_id = e->local_id.data;
 	if ((rc = seal_begin(&sp, &s, err)) != 0 ||
@@ -190,14 +176,14 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	    (rc = seal_finish(
 		 s, e->payload.data, e->payload.len, &env, &len, &m, err)) != 0)
 		goto out;
-	record_sealed(e, env, len, &m, certs, e->n_to, ids);
+	record_sealed(e, env, len, &m, &r);
 	if (seal_signed_manifest(s, &sm, &smlen) == 0) {
 		e->signed_manifest.data = (uint8_t *)(uintptr_t)sm;
 		e->signed_manifest.len = smlen; /* borrowed: see unrecord() */
 	}
 	e->attempts = 0;       /* from now on: submissions */
 	book_schedule(e, now); /* submit in the pump's next round */
-	if ((rc = spend_pair_seqs(t, e, rs)) == 0 &&
+	if ((rc = spend_pair_seqs(t, e, r.rs)) == 0 &&
 	    (rc = book_put_out(t, e, now, err)) == 0)
 		rc = book_audit(
 		    t, now, "sealed", e->to[0], m.message_id, 0, err);
@@ -205,10 +191,7 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 out:
 	seal_destroy(&s);
 	free(env);
-	for (size_t i = 0; i < e->n_to && i < SIRA_RECIPIENTS_MAX; i++) {
-		cert_destroy(&certs[i]);
-		prekey_destroy(&pks[i]);
-	}
+	resolved_free(&r);
 	return rc;
 }
 
@@ -224,9 +207,9 @@ submit(struct daemon *d, Sira__V1__OutboxEntry *e, uint64_t now)
 	f.submit = &sb;
 	if (link_send(&d->link, &f, &req) != 0)
 		return -SIRA_EIO;
-	daemon_expect(d, req, P_SUBMIT, e->local_id.data, now);
 	/* An answer needs the envelope to travel: 8 KiB/s at worst. */
-	d->pending[d->n_pending - 1].ttl += e->envelope.len / 8192;
+	pending_expect(&d->pending, req, P_SUBMIT, e->local_id.data, now)
+	    ->ttl += e->envelope.len / 8192;
 	return 0;
 }
 
@@ -271,7 +254,7 @@ step_queued(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 		return 0; /* stored as sealed, due at once */
 	}
 	if (rc == -SIRA_EUNKNOWN_AGENCY && d->last_dir > e->queued_at) {
-		refuse(e, rc, why.msg);
+		outbox_refuse(e, rc, why.msg);
 		if ((rc = book_put_out(t, e, now, NULL)) != 0)
 			return rc;
 		return book_audit(t, now, "refused", e->to[0], e->local_id.data,
@@ -286,7 +269,7 @@ step_queued(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	    d->session && now - d->last_dir >= d->dir_wait) {
 		d->last_dir = now;
 		d->dir_wait = d->dir_wait >= 150 ? 300 : 2 * d->dir_wait;
-		(void)daemon_request_directory(d, now);
+		d->asks |= ASK_DIRECTORY;
 	}
 	if (rc != -SIRA_EPREKEY && rc != -SIRA_EUNKNOWN_AGENCY &&
 	    rc != -SIRA_ECRL_STALE)
@@ -307,7 +290,7 @@ step_sealed(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 		book_schedule(e, now + 2);  /* an upload is frame-driven */
 	} else if (!d->session) {
 		book_schedule(e, now + 300); /* the next Welcome wakes it */
-	} else if (daemon_pending_has(d, P_SUBMIT, e->local_id.data)) {
+	} else if (pending_has(&d->pending, P_SUBMIT, e->local_id.data)) {
 		book_schedule(e, now + 30);
 	} else if (!link_can_send(&d->link)) {
 		book_schedule(e, now + 1); /* under the broker's rate */
@@ -321,41 +304,6 @@ step_sealed(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	return book_put_out(t, e, now, NULL);
 }
 
-/* Leaf index and checkpoint size of the Accepted kept in e. */
-static int
-accepted_at(const Sira__V1__OutboxEntry *e, uint64_t *leaf, uint64_t *size)
-{
-	Sira__V1__Accepted *acc =
-	    sira__v1__accepted__unpack(NULL, e->accepted.len, e->accepted.data);
-	Sira__V1__Checkpoint *cp = NULL;
-	struct signed_obj so;
-	uint8_t *raw;
-	size_t len;
-	int rc = -SIRA_EMALFORMED;
-
-	if (acc == NULL)
-		return rc;
-	*leaf = acc->leaf_index;
-	*size = acc->leaf_index + 1;
-	/* The checkpoint was verified when the Accepted came in. */
-	if (acc->checkpoint != NULL &&
-	    wire_pack(&acc->checkpoint->base, &raw, &len, NULL) == 0) {
-		if (signed_split(
-			raw, len, 4096, 4096, "checkpoint", &so, NULL) == 0) {
-			cp = sira__v1__checkpoint__unpack(
-			    NULL, so.tbs_len, so.tbs);
-			signed_clear(&so);
-		}
-		free(raw);
-	}
-	if (cp != NULL && cp->size > *leaf)
-		*size = cp->size;
-	if (cp != NULL)
-		sira__v1__checkpoint__free_unpacked(cp, NULL);
-	sira__v1__accepted__free_unpacked(acc, NULL);
-	return 0;
-}
-
 /* The broker holds it: keep its evidence, wait for every receipt. */
 static int
 step_accepted(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
@@ -364,7 +312,7 @@ step_accepted(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	uint64_t leaf, size;
 
 	docs_release(&d->a->home, e); /* the broker holds the blobs */
-	if (now >= e->expires_at + EXPIRY_GRACE) {
+	if (now >= e->expires_at + OUTBOX_EXPIRY_GRACE) {
 		/* No receipt before the broker dropped it: it can no longer
 		 * arrive (a late receipt still marks it delivered). */
 		return expire(t, e, now);
@@ -372,12 +320,12 @@ step_accepted(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	if (e->accepted_leaf.len == 0) {
 		/* The proof was lost with a connection: ask again. */
 		if (d->session && link_can_send(&d->link) &&
-		    !daemon_pending_has(d, P_PROOF, e->local_id.data) &&
-		    accepted_at(e, &leaf, &size) == 0)
-			ask_proof(d, t, e->local_id.data, leaf, size, now);
+		    !pending_has(&d->pending, P_PROOF, e->local_id.data) &&
+		    logproof_accepted_at(d, e, &leaf, &size) == 0)
+			logproof_ask(d, t, e->local_id.data, leaf, size, now);
 		book_schedule(e, now + PROOF_RETRY);
 	} else {
-		book_schedule(e, e->expires_at + EXPIRY_GRACE);
+		book_schedule(e, e->expires_at + OUTBOX_EXPIRY_GRACE);
 	}
 	return book_put_out(t, e, now, NULL);
 }
@@ -472,7 +420,7 @@ gather(struct daemon *d, struct vault_txn *t, uint64_t now,
 		rows[k++] = d->wake[--d->n_wake];
 	/* Keep a bounded number of submissions unanswered, under the
 	 * broker's rate. */
-	if (daemon_pending_count(d, P_SUBMIT) < SUBMIT_WINDOW &&
+	if (pending_count(&d->pending, P_SUBMIT) < SUBMIT_WINDOW &&
 	    link_can_send(&d->link))
 		states |= 1u << SEALED;
 	if ((rc = outq_due(t, now, states, rows + k, ROUND - k, &due, err)) !=
@@ -577,64 +525,13 @@ outbound_start(struct daemon *d, uint64_t now, struct sira_err *err)
 	int rc;
 
 	if ((rc = vault_begin(d->a->vault, true, &t, err)) == 0 &&
-	    (rc = outq_rebuild(t, now, &n, err)) == 0)
+	    (rc = book_reindex(t, now, &n, err)) == 0)
 		rc = vault_commit(&t, err);
 	vault_abort(&t);
 	if (rc == 0 && n > 0)
 		log_event(LOG_INFO, "outbox.indexed", "entries=%zu", n);
 	/* Whatever waited while we were stopped is looked at now. */
 	d->wake_states |= (1u << Q) | (1u << SEALED);
-	return rc;
-}
-
-/* Load, change and store one outbox entry in its own transaction. */
-static int
-update(struct daemon *d, const uint8_t *id,
-    int (*fn)(struct daemon *, struct vault_txn *, Sira__V1__OutboxEntry *,
-	const void *, uint64_t),
-    const void *arg, uint64_t now)
-{
-	Sira__V1__OutboxEntry *e = NULL;
-	struct vault_txn *t = NULL;
-	struct sira_err err;
-	int rc;
-
-	if ((rc = vault_begin(d->a->vault, true, &t, &err)) != 0 ||
-	    (rc = book_get_out(t, id, &e, &err)) != 0 ||
-	    (rc = fn(d, t, e, arg, now)) != 0 ||
-	    (rc = vault_commit(&t, &err)) != 0)
-		log_event(LOG_WARN, "outbox.update_failed", "reason=%s",
-		    sira_strerror(rc));
-	if (e != NULL)
-		sira__v1__outbox_entry__free_unpacked(e, NULL);
-	vault_abort(&t);
-	return rc;
-}
-
-/* The checkpoint in acc must be signed by the broker's log key. */
-static int
-checkpoint_of(const struct daemon *d, const Sira__V1__SignedCheckpoint *sc,
-    Sira__V1__Checkpoint **out)
-{
-	struct signed_obj so;
-	uint8_t *raw;
-	size_t len;
-	int rc = -SIRA_EBADSIG;
-
-	*out = NULL;
-	if (sc == NULL || (d->a->broker->key_usage & SIRA_KU_LOG_SIGN) == 0 ||
-	    wire_pack(&sc->base, &raw, &len, NULL) != 0)
-		return -SIRA_EMALFORMED;
-	if (signed_split(raw, len, 4096, 4096, "checkpoint", &so, NULL) == 0) {
-		if (sign_verify(d->a->broker->sign_pk, SIRA_DS_CHECKPOINT,
-			so.tbs, so.tbs_len, so.sig) == 0 &&
-		    (*out = sira__v1__checkpoint__unpack(
-			 NULL, so.tbs_len, so.tbs)) != NULL &&
-		    (*out)->root.len == 32)
-			rc = 0;
-		signed_clear(&so);
-	}
-	free(raw);
 	return rc;
 }
 
@@ -666,66 +563,23 @@ set_accepted(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	return rc; /* raw is freed with e */
 }
 
-/*
- * Ask for the leaf, its inclusion proof and consistency since ours. The
- * checkpoint we hold is read in t (the caller's transaction) or in a read
- * transaction of our own when t is NULL, and remembered with the request.
- */
-static void
-ask_proof(struct daemon *d, struct vault_txn *t, const uint8_t *id,
-    uint64_t leaf, uint64_t size, uint64_t now)
-{
-	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
-	Sira__V1__ProofRequest q = SIRA__V1__PROOF_REQUEST__INIT;
-	struct vault_txn *own = NULL;
-	uint8_t *root = NULL;
-	size_t rlen = 0;
-	uint64_t old = 0, req;
-	struct pending *p;
-
-	if (t == NULL && vault_begin(d->a->vault, false, &own, NULL) == 0)
-		t = own;
-	if (t != NULL) {
-		(void)vault_counter_get(t, "cp.size", &old);
-		if (vault_get(t, VT_META, "cp.root", 7, &root, &rlen, NULL) !=
-		    0)
-			rlen = 0;
-	}
-	vault_abort(&own);
-	q.leaf_index = leaf;
-	q.tree_size = size;
-	q.old_size = old < size ? old : 0;
-	f.body_case = SIRA__V1__FRAME__BODY_PROOF_REQUEST;
-	f.proof_request = &q;
-	if (link_send(&d->link, &f, &req) == 0) {
-		daemon_expect(d, req, P_PROOF, id, now);
-		p = &d->pending[d->n_pending - 1];
-		p->old_size = q.old_size;
-		if (rlen == 32) {
-			p->held_size = old;
-			memcpy(p->held_root, root, 32);
-		}
-	}
-	vault_free(root, rlen);
-}
-
 void
 outbound_accepted(struct daemon *d, const struct pending *p,
     const Sira__V1__Accepted *acc, uint64_t now)
 {
 	Sira__V1__Checkpoint *cp = NULL;
 
-	if (checkpoint_of(d, acc->checkpoint, &cp) != 0) {
-		daemon_alarm(d,
+	if (logproof_checkpoint(d, acc->checkpoint, &cp) != 0) {
+		status_alarm(d,
 		    "the broker's Accepted carries no valid signed checkpoint");
 		return;
 	}
 	if (p->kind == P_SUBMIT &&
-	    update(d, p->id, set_accepted, acc, now) == 0) {
+	    outbox_update(d, p->id, set_accepted, acc, now) == 0) {
 		d->sent++;
 		docs_release_id(&d->a->home, p->id); /* the broker holds them */
 		if (link_can_send(&d->link)) /* else the pump asks later */
-			ask_proof(
+			logproof_ask(
 			    d, NULL, p->id, acc->leaf_index, cp->size, now);
 	}
 	sira__v1__checkpoint__free_unpacked(cp, NULL);
@@ -759,7 +613,7 @@ set_nacked(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 			(n->retry_after < 3600 ? n->retry_after : 3600));
 		return book_put_out(t, e, now, NULL);
 	} else
-		refuse(e, reason, n->detail);
+		outbox_refuse(e, reason, n->detail);
 	if (book_put_out(t, e, now, NULL) != 0)
 		return -SIRA_EIO;
 	return book_audit(t, now,
@@ -788,332 +642,9 @@ outbound_nack(struct daemon *d, const struct pending *p,
 	if (n->reason == SIRA__V1__REASON__REASON_STATE) {
 		/* The broker lost our session (it restarted, or we were
 		 * silent too long): say Hello again, then resend. */
-		daemon_rehello(d, now);
+		d->asks |= ASK_HELLO;
 		return;
 	}
 	if (id != NULL)
-		(void)update(d, id, set_nacked, n, now);
-}
-
-/* Copy n proof hashes into a flat buffer; -1 if a hash is not 32 bytes. */
-static int
-flatten(ProtobufCBinaryData *h, size_t n, uint8_t *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (h[i].len != 32)
-			return -1;
-		memcpy(out + 32 * i, h[i].data, 32);
-	}
-	return 0;
-}
-
-/*
- * The tree only grew since the checkpoint we accepted last; keep the new.
- * The broker proved consistency from asked_from, our size when the
- * request left; if another proof moved our checkpoint since, this one
- * proves nothing about it: *stale is set and nothing is checked or kept,
- * and the caller asks again from the size we hold now.
- */
-static int
-check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
-    const Sira__V1__ProofResponse *r, const struct pending *p, bool *stale,
-    struct sira_err *err)
-{
-	uint64_t asked_from = p->old_size;
-	uint8_t proof[SIRA_MERKLE_PROOF_MAX * 32], *old = NULL;
-	uint64_t old_size = 0;
-	size_t old_len = 0;
-	int rc = 0;
-
-	/* The very tree we held when asking: every checkpoint we accepted
-	 * since was proven to extend it, so there is nothing to ask again
-	 * (many proofs in flight would otherwise ask each other stale). */
-	if (p->held_size != 0 && cp->size == p->held_size &&
-	    sodium_memcmp(cp->root.data, p->held_root, 32) == 0)
-		return 0;
-	(void)vault_counter_get(t, "cp.size", &old_size);
-	if (old_size > cp->size && asked_from != old_size) {
-		*stale = true; /* we moved past it meanwhile: ask again */
-		return 0;
-	}
-	if (old_size > cp->size)
-		return sira_err_set(err, SIRA_EAUTH,
-		    "the broker's log shrank from %llu to %llu leaves",
-		    (unsigned long long)old_size, (unsigned long long)cp->size);
-	if (old_size != asked_from && old_size != cp->size) {
-		*stale = true;
-		return 0;
-	}
-	if (old_size > 0 && old_size != cp->size &&
-	    (vault_get(t, VT_META, "cp.root", 7, &old, &old_len, NULL) != 0 ||
-		old_len != 32 ||
-		flatten(r->consistency_proof, r->n_consistency_proof, proof) !=
-		    0 ||
-		merkle_verify_consistency(old_size, cp->size, old,
-		    cp->root.data, proof, r->n_consistency_proof, NULL) != 0))
-		rc = sira_err_set(err, SIRA_EAUTH,
-		    "the broker's log is not consistent with its earlier checkpoint");
-	if (rc == 0 && old_size == cp->size &&
-	    (vault_get(t, VT_META, "cp.root", 7, &old, &old_len, NULL) != 0 ||
-		old_len != 32 || memcmp(old, cp->root.data, 32) != 0))
-		rc = sira_err_set(err, SIRA_EAUTH,
-		    "the broker signed two different logs of the same size");
-	vault_free(old, old_len);
-	if (rc == 0 && cp->size > old_size)
-		rc = vault_counter_put(t, "cp.size", cp->size, err) ?:
-		    vault_put(t, VT_META, "cp.root", 7, cp->root.data, 32, err);
-	return rc;
-}
-
-/* The evidence: our leaf is in the signed tree (*included), and the tree
- * only grew. */
-static int
-check_proof(struct daemon *d, struct vault_txn *t,
-    const Sira__V1__OutboxEntry *e, const Sira__V1__ProofResponse *r,
-    const struct pending *p, bool *included, bool *stale, struct sira_err *err)
-{
-	uint8_t proof[SIRA_MERKLE_PROOF_MAX * 32], leaf[32];
-	Sira__V1__Checkpoint *cp = NULL;
-	Sira__V1__LogLeaf *l = NULL;
-	Sira__V1__Accepted *acc = NULL;
-	int rc = sira_err_set(err, SIRA_EAUTH,
-	    "the broker's proof for this message does not hold");
-
-	if (checkpoint_of(d, r->checkpoint, &cp) != 0 ||
-	    r->n_inclusion_proof > SIRA_MERKLE_PROOF_MAX ||
-	    r->n_consistency_proof > SIRA_MERKLE_PROOF_MAX ||
-	    (acc = sira__v1__accepted__unpack(
-		 NULL, e->accepted.len, e->accepted.data)) == NULL ||
-	    (l = sira__v1__log_leaf__unpack(NULL, r->leaf.len, r->leaf.data)) ==
-		NULL ||
-	    l->object_hash.len != 32 ||
-	    memcmp(l->object_hash.data, e->envelope_hash.data, 32) != 0 ||
-	    l->type != SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_ACCEPTED ||
-	    strcmp(l->actor_agency_id, d->a->me->agency_id) != 0 ||
-	    flatten(r->inclusion_proof, r->n_inclusion_proof, proof) != 0)
-		goto out;
-	merkle_leaf_hash(r->leaf.data, r->leaf.len, leaf);
-	if (merkle_verify_inclusion(leaf, acc->leaf_index, cp->size, proof,
-		r->n_inclusion_proof, cp->root.data, NULL) != 0)
-		goto out;
-	*included = true;
-	rc = check_consistency(t, cp, r, p, stale, err);
-out:
-	if (acc != NULL)
-		sira__v1__accepted__free_unpacked(acc, NULL);
-	if (l != NULL)
-		sira__v1__log_leaf__free_unpacked(l, NULL);
-	if (cp != NULL)
-		sira__v1__checkpoint__free_unpacked(cp, NULL);
-	return rc;
-}
-
-/* Keep the checked leaf for evidence bundles (borrowed while stored). */
-static int
-keep_leaf(struct vault_txn *t, Sira__V1__OutboxEntry *e,
-    ProtobufCBinaryData leaf, uint64_t now, struct sira_err *err)
-{
-	int rc;
-
-	if (e->accepted_leaf.len != 0)
-		return 0;
-	e->accepted_leaf = leaf;
-	if (e->state == ACCEPTED)
-		book_schedule(e, e->expires_at + EXPIRY_GRACE);
-	rc = book_put_out(t, e, now, err);
-	memset(&e->accepted_leaf, 0, sizeof(e->accepted_leaf));
-	return rc;
-}
-
-/* Another proof moved our checkpoint while this one travelled: ask again
- * for the same tree, consistency from what we hold now. */
-static void
-reask_proof(struct daemon *d, const struct pending *p,
-    const Sira__V1__OutboxEntry *e, const Sira__V1__ProofResponse *r,
-    uint64_t now)
-{
-	Sira__V1__Checkpoint *cp = NULL;
-	Sira__V1__Accepted *acc;
-	struct vault_txn *t = NULL;
-	uint64_t held = 0;
-	uint8_t id[16];
-
-	if ((acc = sira__v1__accepted__unpack(
-		 NULL, e->accepted.len, e->accepted.data)) == NULL)
-		return;
-	memcpy(id, p->id, 16); /* p lives in the table request_proof grows */
-	if (vault_begin(d->a->vault, false, &t, NULL) == 0) {
-		(void)vault_counter_get(t, "cp.size", &held);
-		vault_abort(&t);
-	}
-	/* The larger of the answer's tree and ours: the leaf is in both, and
-	 * consistency is then asked from what we hold, or not needed. */
-	if (checkpoint_of(d, r->checkpoint, &cp) == 0) {
-		ask_proof(d, NULL, id, acc->leaf_index,
-		    cp->size > held ? cp->size : held, now);
-		sira__v1__checkpoint__free_unpacked(cp, NULL);
-	}
-	sira__v1__accepted__free_unpacked(acc, NULL);
-}
-
-void
-outbound_proof(struct daemon *d, const struct pending *p,
-    const Sira__V1__ProofResponse *r, uint64_t now)
-{
-	Sira__V1__OutboxEntry *e = NULL;
-	struct vault_txn *t = NULL;
-	struct sira_err err;
-	bool included = false, stale = false;
-	int rc;
-
-	if (vault_begin(d->a->vault, true, &t, &err) != 0)
-		return;
-	if ((rc = book_get_out(t, p->id, &e, &err)) == 0 &&
-	    (rc = check_proof(d, t, e, r, p, &included, &stale, &err)) == 0 &&
-	    !stale)
-		rc = book_audit(
-		    t, now, "evidence-checked", "broker", p->id, 0, &err);
-	/* The leaf is evidence once its inclusion holds, even when the log's
-	 * consistency could not be checked (that raises the alarm below). */
-	if (included &&
-	    keep_leaf(t, e, r->leaf, now, rc == 0 ? &err : NULL) != 0 &&
-	    rc == 0)
-		rc = -SIRA_EIO;
-	if (rc == 0)
-		rc = vault_commit(&t, &err);
-	else if (included && vault_commit(&t, NULL) != 0)
-		log_event(
-		    LOG_WARN, "outbox.update_failed", "reason=leaf not kept");
-	vault_abort(&t);
-	if (rc == 0 && stale)
-		reask_proof(d, p, e, r, now);
-	if (e != NULL)
-		sira__v1__outbox_entry__free_unpacked(e, NULL);
-	if (rc != 0)
-		daemon_alarm(d, err.msg);
-}
-
-/* Index of agency in e's recipients, or -1. */
-static int
-recipient_index(const Sira__V1__OutboxEntry *e, const char *agency)
-{
-	for (size_t i = 0; i < e->n_to; i++)
-		if (strcmp(e->to[i], agency) == 0)
-			return (int)i;
-	return -1;
-}
-
-static int
-add_receipt(Sira__V1__OutboxEntry *e, const uint8_t *receipt, size_t len,
-    const char *from)
-{
-	ProtobufCBinaryData *r;
-	char **f;
-
-	for (size_t i = 0; i < e->n_receipt_from; i++)
-		if (strcmp(e->receipt_from[i], from) == 0)
-			return 0; /* already have this one's receipt */
-	if ((r = realloc(e->receipts, (e->n_receipts + 1) * sizeof(*r))) ==
-	    NULL)
-		return -SIRA_ENOMEM;
-	e->receipts = r;
-	if ((f = realloc(e->receipt_from,
-		 (e->n_receipt_from + 1) * sizeof(*f))) == NULL)
-		return -SIRA_ENOMEM;
-	e->receipt_from = f;
-	if ((r[e->n_receipts].data = malloc(len)) == NULL ||
-	    (f[e->n_receipt_from] = strdup(from)) == NULL) {
-		free(r[e->n_receipts].data);
-		return -SIRA_ENOMEM;
-	}
-	memcpy(r[e->n_receipts].data, receipt, len);
-	r[e->n_receipts++].len = len;
-	e->n_receipt_from++;
-	return 1;
-}
-
-/* The (verified) receipt lists exactly the blobs of e, in order. */
-static bool
-docs_all_verified(
-    const Sira__V1__OutboxEntry *e, const Sira__V1__ReceiptTBS *tbs)
-{
-	if (tbs->n_attachments_verified != e->n_docs)
-		return false;
-	for (size_t i = 0; i < e->n_docs; i++)
-		if (tbs->attachments_verified[i].len != 32 ||
-		    e->docs[i]->blob_id.len != 32 ||
-		    memcmp(tbs->attachments_verified[i].data,
-			e->docs[i]->blob_id.data, 32) != 0)
-			return false;
-	return true;
-}
-
-int
-outbound_receipt(struct daemon *d, struct vault_txn *t, const uint8_t *receipt,
-    size_t len, const char *from, uint64_t now)
-{
-	Sira__V1__ReceiptTBS *tbs = NULL;
-	Sira__V1__OutboxEntry *e = NULL;
-	struct receipt_expect x;
-	struct receipt_info info;
-	struct cert *rc_cert = NULL;
-	const char *ids[SIRA_RECIPIENTS_MAX];
-	uint8_t cids[SIRA_RECIPIENTS_MAX][32];
-	struct sira_err err;
-	int i, rc = -SIRA_EAUTH;
-
-	/* Which message: read the claim, then verify it for real. */
-	Sira__V1__Receipt *r = sira__v1__receipt__unpack(NULL, len, receipt);
-	if (r == NULL ||
-	    (tbs = sira__v1__receipt_tbs__unpack(
-		 NULL, r->tbs.len, r->tbs.data)) == NULL ||
-	    tbs->message_id.len != 16 ||
-	    book_get_out(t, tbs->message_id.data, &e, NULL) != 0 ||
-	    (i = recipient_index(e, from)) < 0 ||
-	    (size_t)i >= e->n_recipient_cert_ids ||
-	    peers_cert(d->a, t, from, e->recipient_cert_ids[i].data,
-		tbs->received_at, now, &rc_cert, &err) != 0)
-		goto out;
-	memset(&x, 0, sizeof(x));
-	memcpy(x.message_id, e->message_id.data, 16);
-	memcpy(x.envelope_hash, e->envelope_hash.data, 32);
-	memcpy(x.manifest_hash, e->manifest_hash.data, 32);
-	memcpy(x.manifest_sig_sha256, e->manifest_sig_sha256.data, 32);
-	memcpy(x.sender_cert_id, d->a->me->id, 32);
-	x.created_at = e->created_at;
-	for (size_t k = 0; k < e->n_to && k < e->n_recipient_cert_ids; k++) {
-		if (e->recipient_cert_ids[k].len != 32)
-			goto out;
-		ids[k] = e->to[k];
-		memcpy(cids[k], e->recipient_cert_ids[k].data, 32);
-		x.n_recipients++;
-	}
-	x.recipient_ids = ids;
-	x.recipient_cert_ids = (const uint8_t(*)[32])cids;
-	rc = receipt_verify(receipt, len, rc_cert, &x, &info, &err);
-	if (rc == 0 && info.kind == RECEIPT_ACCEPTED &&
-	    !docs_all_verified(e, tbs))
-		rc = -SIRA_EAUTH; /* "accepted" must name every document */
-	if (rc == 0 && (rc = add_receipt(e, receipt, len, from)) == 1) {
-		if (info.kind == RECEIPT_REJECTED)
-			refuse(
-			    e, info.reject_reason, "refused by the recipient");
-		else if (e->n_receipts >= e->n_to)
-			e->state = DELIVERED;
-		rc = book_put_out(t, e, now, NULL);
-		if (rc == 0)
-			rc = book_audit(t, now,
-			    info.kind == RECEIPT_REJECTED ? "rejected" :
-							    "receipt",
-			    from, e->local_id.data, info.reject_reason, NULL);
-	}
-out:
-	cert_destroy(&rc_cert);
-	if (e != NULL)
-		sira__v1__outbox_entry__free_unpacked(e, NULL);
-	if (tbs != NULL)
-		sira__v1__receipt_tbs__free_unpacked(tbs, NULL);
-	if (r != NULL)
-		sira__v1__receipt__free_unpacked(r, NULL);
-	return rc < 0 ? rc : 0;
+		(void)outbox_update(d, id, set_nacked, n, now);
 }

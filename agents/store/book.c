@@ -1,6 +1,7 @@
 /*
  * book.c: the agency's records in the vault: the outbox (what it sends and
- * how far each message got), the inbox, and the audit chain.
+ * how far each message got, kept in step with its outq.c index), the
+ * inbox, and the audit chain.
  *
  * The audit chain is the agency's own account of everything it sent,
  * received, accepted or refused: entry n carries the hash of entry n-1
@@ -39,6 +40,30 @@ entry_hash(const uint8_t *bytes, size_t len, uint8_t out[32])
 	struct digest_part part = { bytes, len };
 
 	digest_lp(out, DH_AUDIT, &part, 1);
+}
+
+/*
+ * The rows of the outbox, the inbox and the audit chain, decoded by their
+ * owner only. They are our own bytes, authenticated by the vault (vault.c),
+ * so protobuf-c's decoder suffices; a newer version's extra fields are
+ * kept, never refused, so history stays readable. NULL when damaged.
+ */
+Sira__V1__OutboxEntry *
+book_out_decode(const uint8_t *row, size_t len)
+{
+	return sira__v1__outbox_entry__unpack(NULL, len, row);
+}
+
+Sira__V1__InboxEntry *
+book_in_decode(const uint8_t *row, size_t len)
+{
+	return sira__v1__inbox_entry__unpack(NULL, len, row);
+}
+
+Sira__V1__AuditEntry *
+book_audit_decode(const uint8_t *row, size_t len)
+{
+	return sira__v1__audit_entry__unpack(NULL, len, row);
 }
 
 int
@@ -100,7 +125,7 @@ walk_one(
 
 	(void)key;
 	(void)klen;
-	if ((e = sira__v1__audit_entry__unpack(NULL, vlen, val)) == NULL) {
+	if ((e = book_audit_decode(val, vlen)) == NULL) {
 		w->bad = w->n + 1;
 		return 1;
 	}
@@ -228,7 +253,7 @@ book_get_out(struct vault_txn *t, const uint8_t *local_id,
 
 	if ((rc = vault_get(t, VT_OUTBOX, local_id, 16, &v, &len, err)) != 0)
 		return rc;
-	*out = sira__v1__outbox_entry__unpack(NULL, len, v);
+	*out = book_out_decode(v, len);
 	vault_free(v, len);
 	return *out != NULL ?
 	    0 :
@@ -245,9 +270,76 @@ book_get_in(struct vault_txn *t, const uint8_t *msgid,
 
 	if ((rc = vault_get(t, VT_INBOX, msgid, 16, &v, &len, err)) != 0)
 		return rc;
-	*out = sira__v1__inbox_entry__unpack(NULL, len, v);
+	*out = book_in_decode(v, len);
 	vault_free(v, len);
 	return *out != NULL ?
 	    0 :
 	    sira_err_set(err, SIRA_EMALFORMED, "inbox entry damaged");
+}
+
+/* Ids of the entries an index that predates them does not know. */
+struct missing {
+	uint8_t (*id)[16];
+	size_t n, cap;
+	int rc;
+};
+
+static int
+find_missing(
+    void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct missing *m = ctx;
+	Sira__V1__OutboxEntry *e;
+	bool want;
+
+	if (klen != 16 || (e = book_out_decode(val, vlen)) == NULL)
+		return 0; /* damaged rows are shown by outbox, not pumped */
+	want = outq_live(e->state) && e->index_state == 0;
+	sira__v1__outbox_entry__free_unpacked(e, NULL);
+	if (!want)
+		return 0;
+	if (m->n == m->cap) {
+		uint8_t(*grown)[16];
+		m->cap = m->cap ? 2 * m->cap : 256;
+		if ((grown = realloc(m->id, m->cap * sizeof(*grown))) == NULL) {
+			m->rc = -SIRA_ENOMEM;
+			return 1;
+		}
+		m->id = grown;
+	}
+	memcpy(m->id[m->n++], key, 16);
+	return 0;
+}
+
+int
+book_reindex(
+    struct vault_txn *t, uint64_t now, size_t *indexed, struct sira_err *err)
+{
+	struct missing m = { NULL, 0, 0, 0 };
+	uint64_t version = 0;
+	int rc;
+
+	*indexed = 0;
+	if ((rc = vault_counter_get(t, "outq.version", &version)) != 0)
+		return sira_err_set(
+		    err, -rc, "outbox index version unreadable");
+	if (version >= OUTQ_VERSION)
+		return 0;
+	if ((rc = vault_each(t, VT_OUTBOX, find_missing, &m, err)) == 0 &&
+	    m.rc != 0)
+		rc = sira_err_set(err, -m.rc, "out of memory");
+	for (size_t i = 0; rc == 0 && i < m.n; i++) {
+		Sira__V1__OutboxEntry *e;
+		if ((rc = book_get_out(t, m.id[i], &e, err)) != 0)
+			break;
+		e->next_at = now;
+		rc = book_put_out(t, e, now, err);
+		sira__v1__outbox_entry__free_unpacked(e, NULL);
+	}
+	free(m.id);
+	if (rc == 0)
+		rc = vault_counter_put(t, "outq.version", OUTQ_VERSION, err);
+	if (rc == 0)
+		*indexed = m.n;
+	return rc;
 }

@@ -57,7 +57,7 @@ take_prekeys(struct agent *a, struct vault_txn *t,
     struct sira_err *err)
 {
 	for (size_t i = 0; i < d->n_prekeys; i++) {
-		Sira__V1__PrekeyTBS *tbs;
+		Sira__V1__PrekeyTBS *tbs = NULL;
 		struct cert *owner = NULL;
 		struct prekey *pk = NULL;
 		uint8_t *raw;
@@ -66,11 +66,15 @@ take_prekeys(struct agent *a, struct vault_txn *t,
 		if (wire_pack(&d->prekeys[i]->base, &raw, &len, NULL) != 0)
 			return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 		/* Which owner: read the claim, then verify under that cert. */
-		tbs = sira__v1__prekey_tbs__unpack(
-		    NULL, d->prekeys[i]->tbs.len, d->prekeys[i]->tbs.data);
-		if (tbs == NULL || tbs->owner_cert_id.len != SIRA_HASH_LEN ||
-		    peers_cert(a, t, tbs->agency_id, tbs->owner_cert_id.data,
-			now, now, &owner, NULL) != 0 ||
+		if (wire_unpack(&sira__v1__prekey_tbs__descriptor,
+			d->prekeys[i]->tbs.data, d->prekeys[i]->tbs.len,
+			SIRA_PREKEY_MAX, (ProtobufCMessage **)&tbs,
+			NULL) != 0 ||
+		    tbs->owner_cert_id.len != SIRA_HASH_LEN ||
+		    peers_cert(a, t,
+			&(struct peer_ref){
+			    tbs->agency_id, tbs->owner_cert_id.data, now },
+			now, &owner, NULL) != 0 ||
 		    prekey_verify(owner, raw, len, now, &pk, NULL) != 0)
 			(*refused)++;
 		else
@@ -109,10 +113,10 @@ peers_take(struct agent *a, struct vault_txn *t,
 }
 
 int
-peers_cert(struct agent *a, struct vault_txn *t, const char *agency,
-    const uint8_t *cert_id, uint64_t at, uint64_t now, struct cert **out,
-    struct sira_err *err)
+peers_cert(struct agent *a, struct vault_txn *t, const struct peer_ref *ref,
+    uint64_t now, struct cert **out, struct sira_err *err)
 {
+	const char *agency = ref->agency;
 	uint8_t *raw;
 	size_t len;
 	int rc;
@@ -120,11 +124,11 @@ peers_cert(struct agent *a, struct vault_txn *t, const char *agency,
 	*out = NULL;
 	if ((rc = peers_crl_fresh(a, now, err)) != 0)
 		return rc;
-	if (vault_get(t, VT_CERTS, cert_id, SIRA_HASH_LEN, &raw, &len, NULL) !=
-	    0)
+	if (vault_get(t, VT_CERTS, ref->cert_id, SIRA_HASH_LEN, &raw, &len,
+		NULL) != 0)
 		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
 		    "no certificate of %s with that id", agency);
-	rc = cert_verify(a->ca, a->crl, raw, len, at, out, err);
+	rc = cert_verify(a->ca, a->crl, raw, len, ref->at, out, err);
 	vault_free(raw, len);
 	if (rc == 0 && strcmp((*out)->agency_id, agency) != 0) {
 		cert_destroy(out);
@@ -161,18 +165,24 @@ pick_newest(
 	return 0;
 }
 
+void
+peer_release(struct peer *p)
+{
+	cert_destroy(&p->cert);
+	prekey_destroy(&p->prekey);
+}
+
 int
 peers_current(struct agent *a, struct vault_txn *t, const char *agency,
-    uint64_t now, struct cert **cert, struct prekey **prekey,
-    struct sira_err *err)
+    uint64_t now, struct peer *out, struct sira_err *err)
 {
 	struct newest n = { a, agency, now, NULL };
 	uint8_t *raw;
 	size_t len;
 	int rc;
 
-	*cert = NULL;
-	*prekey = NULL;
+	out->cert = NULL;
+	out->prekey = NULL;
 	if ((rc = peers_crl_fresh(a, now, err)) != 0)
 		return rc;
 	if ((rc = vault_each(t, VT_CERTS, pick_newest, &n, err)) != 0)
@@ -186,14 +196,14 @@ peers_current(struct agent *a, struct vault_txn *t, const char *agency,
 		return sira_err_set(err, SIRA_EPREKEY,
 		    "%s has not published an encryption key yet", agency);
 	}
-	rc = prekey_verify(n.best, raw, len, now, prekey, err);
+	rc = prekey_verify(n.best, raw, len, now, &out->prekey, err);
 	vault_free(raw, len);
 	if (rc != 0) {
 		cert_destroy(&n.best);
 		return sira_err_set(err, SIRA_EPREKEY,
 		    "no valid encryption key for %s yet", agency);
 	}
-	*cert = n.best;
+	out->cert = n.best;
 	return 0;
 }
 

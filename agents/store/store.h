@@ -233,9 +233,18 @@ int book_get_out(struct vault_txn *t, const uint8_t *local_id,
     Sira__V1__OutboxEntry **out, struct sira_err *err);
 int book_put_out(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now,
     struct sira_err *err);
+/* A row of VT_OUTBOX, VT_INBOX or VT_AUDIT read by vault_each: a fresh
+ * entry (caller frees) or NULL if damaged. */
+Sira__V1__OutboxEntry *book_out_decode(const uint8_t *row, size_t len);
+Sira__V1__InboxEntry *book_in_decode(const uint8_t *row, size_t len);
+Sira__V1__AuditEntry *book_audit_decode(const uint8_t *row, size_t len);
 int book_get_in(struct vault_txn *t, const uint8_t *msgid,
     Sira__V1__InboxEntry **out, struct sira_err *err);
 const char *book_state_name(int state);
+/* Index the live entries of an outbox written before the outq index
+ * existed (once: sets "outq.version"); *indexed receives how many. */
+int book_reindex(
+    struct vault_txn *t, uint64_t now, size_t *indexed, struct sira_err *err);
 /* The next time the daemon should look at e (outq.c indexes it). */
 void book_schedule(Sira__V1__OutboxEntry *e, uint64_t at);
 /* 16 fresh random bytes: message ids, request ids. */
@@ -277,10 +286,6 @@ int outq_due(struct vault_txn *t, uint64_t now, unsigned states,
 /* Every row of state, due or not, into a fresh *rows (caller frees). */
 int outq_all(struct vault_txn *t, int state, struct outq_row **rows, size_t *n,
     struct sira_err *err);
-/* Index the live entries of an outbox written before the index existed
- * (once: sets "outq.version"); *indexed receives how many. */
-int outq_rebuild(
-    struct vault_txn *t, uint64_t now, size_t *indexed, struct sira_err *err);
 
 /*
  * pairseq.c: telling lost messages from late ones. Each sender numbers its
@@ -348,17 +353,26 @@ int peers_take(struct agent *a, struct vault_txn *t,
  * fresh (cert_destroy). Returns 0, -SIRA_EUNKNOWN_AGENCY, -SIRA_ECRL_STALE,
  * -SIRA_EREVOKED, -SIRA_EEXPIRED...
  */
-int peers_cert(struct agent *a, struct vault_txn *t, const char *agency,
-    const uint8_t *cert_id, uint64_t at, uint64_t now, struct cert **out,
-    struct sira_err *err);
+struct peer_ref {
+	const char *agency;
+	const uint8_t *cert_id; /* SIRA_HASH_LEN bytes */
+	uint64_t at;
+};
+int peers_cert(struct agent *a, struct vault_txn *t, const struct peer_ref *ref,
+    uint64_t now, struct cert **out, struct sira_err *err);
 
 /*
  * The newest valid certificate of agency and its current prekey, for
- * sealing at now. Returns 0, -SIRA_EUNKNOWN_AGENCY or -SIRA_EPREKEY.
+ * sealing at now, into *out (both fresh, peer_release). Returns 0,
+ * -SIRA_EUNKNOWN_AGENCY or -SIRA_EPREKEY.
  */
+struct peer {
+	struct cert *cert;
+	struct prekey *prekey;
+};
 int peers_current(struct agent *a, struct vault_txn *t, const char *agency,
-    uint64_t now, struct cert **cert, struct prekey **prekey,
-    struct sira_err *err);
+    uint64_t now, struct peer *out, struct sira_err *err);
+void peer_release(struct peer *p);
 
 /*
  * The role of agency as its newest valid certificate in our directory

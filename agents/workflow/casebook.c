@@ -15,6 +15,14 @@
 
 #define CASE_PURPOSE "case"
 
+/* A row of VT_CASES: our own bytes, authenticated by the vault; NULL when
+ * damaged. The only decoder of case records. */
+static Sira__V1__CaseRecord *
+record_decode(const uint8_t *row, size_t len)
+{
+	return sira__v1__case_record__unpack(NULL, len, row);
+}
+
 int
 cases_load(struct vault_txn *t, const char *case_ref,
     Sira__V1__CaseRecord **out, struct sira_err *err)
@@ -31,7 +39,7 @@ cases_load(struct vault_txn *t, const char *case_ref,
 		    err, SIRA_ENOTFOUND, "no case %s in this agency", case_ref);
 	if (rc != 0)
 		return sira_err_set(err, -rc, "case %s unreadable", case_ref);
-	*out = sira__v1__case_record__unpack(NULL, len, v);
+	*out = record_decode(v, len);
 	vault_free(v, len);
 	if (*out == NULL || strcmp((*out)->case_ref, case_ref) != 0) {
 		if (*out != NULL)
@@ -77,7 +85,7 @@ each_row(
 
 	(void)key;
 	(void)klen;
-	if ((r = sira__v1__case_record__unpack(NULL, vlen, val)) == NULL)
+	if ((r = record_decode(val, vlen)) == NULL)
 		return 0; /* a damaged row is skipped, never fatal */
 	rc = e->fn(e->ctx, r);
 	sira__v1__case_record__free_unpacked(r, NULL);

@@ -435,8 +435,9 @@ build_file(const Sira__V1__CaseRecord *r, enum sira_role role,
 	*ref = NULL;
 	f->case_ref = r->case_ref;
 	if (r->referral.len > 0 &&
-	    (*ref = sira__v1__referral__unpack(
-		 NULL, r->referral.len, r->referral.data)) == NULL)
+	    wire_unpack(&sira__v1__referral__descriptor, r->referral.data,
+		r->referral.len, AGENT_PAYLOAD_MAX, (ProtobufCMessage **)ref,
+		NULL) != 0)
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "the referral of case %s is damaged", r->case_ref);
 	if (*ref != NULL && (*ref)->identifying != NULL &&

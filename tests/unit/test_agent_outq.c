@@ -285,7 +285,7 @@ test_rebuild_indexes_an_old_outbox(void **state)
 	commit(&t);
 	t = begin(fx);
 	assert_int_equal(rows(t), 0);
-	assert_int_equal(outq_rebuild(t, NOW, &n, NULL), 0);
+	assert_int_equal(book_reindex(t, NOW, &n, NULL), 0);
 	assert_int_equal(n, 300);
 	assert_int_equal(rows(t), 300);
 	assert_int_equal(vault_counter_get(t, "outq.version", &version), 0);
@@ -298,7 +298,7 @@ test_rebuild_indexes_an_old_outbox(void **state)
 		assert_true(has_id(all, n, live[i]));
 	free(all);
 	/* Once is enough: a second start does not scan again. */
-	assert_int_equal(outq_rebuild(t, NOW, &n, NULL), 0);
+	assert_int_equal(book_reindex(t, NOW, &n, NULL), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(rows(t), 300);
 	vault_abort(&t);
