@@ -31,15 +31,19 @@ load_trust(struct directory *d, const char *ca_path, const char *crl_path,
 	size_t len;
 	int rc;
 
-	if ((rc = sirafile_read(ca_path, SIRA_MAGIC_CERT, "certificate",
-		 FILE_MAX, &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read(ca_path,
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_CERT, "certificate", FILE_MAX },
+		 &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = cert_load_ca(body, len, now, &d->ca, err);
 	free(buf);
 	if (rc != 0 || crl_path == NULL)
 		return rc;
-	if ((rc = sirafile_read(crl_path, SIRA_MAGIC_CRL, "revocation list",
-		 FILE_MAX, &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read(crl_path,
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_CRL, "revocation list", FILE_MAX },
+		 &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = crl_verify(d->ca, body, len, &d->crl, err);
 	free(buf);
@@ -61,7 +65,9 @@ add_cert(
 	size_t len;
 	int rc;
 
-	if ((rc = sirafile_read(path, SIRA_MAGIC_CERT, "certificate", FILE_MAX,
+	if ((rc = sirafile_read(path,
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_CERT, "certificate", FILE_MAX },
 		 &buf, &body, &len, &why)) == 0)
 		rc = cert_verify(d->ca, d->crl, body, len, now, &c, &why);
 	free(buf);

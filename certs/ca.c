@@ -22,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "bytes.h"
 #include "ca.h"
 #include "cert.pb-c.h"
 #include "fileio.h"
@@ -56,12 +57,18 @@ path_in(char out[static PATH_MAX], const char *dir, const char *name,
 	return 0;
 }
 
-/* Write body with magic to dir/name. */
+/* How a CA file is written: its state is private and replaced; the
+ * revocation list is public and replaced; a certificate is public and
+ * never overwritten. */
+enum object_kind { OBJ_STATE, OBJ_PUBLISHED, OBJ_ISSUED };
+
+/* Write body with magic to dir/name as kind says. */
 static int
 write_object(const char *dir, const char *name, const char *magic,
-    const uint8_t *body, size_t len, bool exclusive, mode_t mode,
-    struct sira_err *err)
+    struct bytes body, enum object_kind kind, struct sira_err *err)
 {
+	mode_t mode = kind == OBJ_STATE ? 0600 : 0644;
+	bool exclusive = kind == OBJ_ISSUED;
 	char path[PATH_MAX];
 	uint8_t *file;
 	size_t filelen;
@@ -69,18 +76,17 @@ write_object(const char *dir, const char *name, const char *magic,
 
 	if ((rc = path_in(path, dir, name, err)) != 0)
 		return rc;
-	if ((file = wire_add_magic(magic, body, len, &filelen)) == NULL)
+	if ((file = wire_add_magic(magic, body.p, body.len, &filelen)) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	rc = fileio_write(path, file, filelen, mode, exclusive, err);
 	free(file);
 	return rc;
 }
 
-/* Read dir/name (at most max bytes) and strip magic; *buf is the file. */
+/* Read dir/name of kind k and strip its magic; *buf is the file. */
 static int
-read_object(const char *dir, const char *name, const char *magic,
-    const char *what, size_t max, uint8_t **buf, const uint8_t **body,
-    size_t *len, struct sira_err *err)
+read_object(const char *dir, const char *name, const struct sirafile_kind *k,
+    uint8_t **buf, struct bytes *body, struct sira_err *err)
 {
 	char path[PATH_MAX];
 	int rc;
@@ -88,7 +94,7 @@ read_object(const char *dir, const char *name, const char *magic,
 	*buf = NULL;
 	if ((rc = path_in(path, dir, name, err)) != 0)
 		return rc;
-	return sirafile_read(path, magic, what, max, buf, body, len, err);
+	return sirafile_read(path, k, buf, &body->p, &body->len, err);
 }
 
 static int
@@ -123,8 +129,8 @@ save_state(const struct ca *ca, struct sira_err *err)
 	st.n_revoked = ca->n_revoked;
 	st.revoked = evp;
 	if ((rc = wire_pack(&st.base, &body, &len, err)) == 0)
-		rc = write_object(ca->dir, "ca.state", SIRA_MAGIC_STATE, body,
-		    len, false, 0600, err);
+		rc = write_object(ca->dir, "ca.state", SIRA_MAGIC_STATE,
+		    bytes_of(body, len), OBJ_STATE, err);
 out:
 	free(body);
 	free(evp);
@@ -160,18 +166,19 @@ add_revoked(struct ca *ca, const struct crl_entry *e, struct sira_err *err)
 static int
 load_state(struct ca *ca, struct sira_err *err)
 {
-	const uint8_t *body;
+	struct bytes body;
 	uint8_t *buf;
-	size_t len;
 	ProtobufCMessage *m;
 	Sira__V1__CaState *st;
 	int rc;
 
-	if ((rc = read_object(ca->dir, "ca.state", SIRA_MAGIC_STATE, "CA state",
-		 STATE_MAX, &buf, &body, &len, err)) != 0)
+	if ((rc = read_object(ca->dir, "ca.state",
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_STATE, "CA state", STATE_MAX },
+		 &buf, &body, err)) != 0)
 		return rc;
-	rc = wire_unpack(
-	    &sira__v1__ca_state__descriptor, body, len, STATE_MAX, &m, err);
+	rc = wire_unpack(&sira__v1__ca_state__descriptor, body.p, body.len,
+	    STATE_MAX, &m, err);
 	free(buf);
 	if (rc != 0)
 		return sira_err_set(err, rc, "%s/ca.state is damaged", ca->dir);
@@ -203,16 +210,17 @@ load_state(struct ca *ca, struct sira_err *err)
 static int
 merge_published_crl(struct ca *ca, struct sira_err *err)
 {
-	const uint8_t *body;
+	struct bytes body;
 	uint8_t *buf;
-	size_t len;
 	struct crl *crl = NULL;
 	int rc;
 
-	if ((rc = read_object(ca->dir, "ca.crl", SIRA_MAGIC_CRL,
-		 "revocation list", SIRA_CRL_MAX, &buf, &body, &len, err)) != 0)
+	if ((rc = read_object(ca->dir, "ca.crl",
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_CRL, "revocation list", SIRA_CRL_MAX },
+		 &buf, &body, err)) != 0)
 		return rc == -SIRA_ENOTFOUND ? 0 : rc;
-	rc = crl_verify(ca->cert, body, len, &crl, err);
+	rc = crl_verify(ca->cert, body.p, body.len, &crl, err);
 	free(buf);
 	if (rc != 0)
 		return rc;
@@ -264,24 +272,25 @@ int
 ca_open(const char *dir, uint64_t now, struct ca **out, struct sira_err *err)
 {
 	struct ca *ca;
-	const uint8_t *body;
+	struct bytes body;
 	uint8_t *buf = NULL;
 	char path[PATH_MAX];
-	size_t len;
 	int rc;
 
 	*out = NULL;
 	if ((ca = ca_alloc(dir)) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	if ((rc = read_object(dir, "ca.cert", SIRA_MAGIC_CERT, "certificate",
-		 SIRA_CERT_MAX, &buf, &body, &len, err)) != 0) {
+	if ((rc = read_object(dir, "ca.cert",
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_CERT, "certificate", SIRA_CERT_MAX },
+		 &buf, &body, err)) != 0) {
 		if (rc == -SIRA_ENOTFOUND)
 			rc = sira_err_set(err, SIRA_ENOTFOUND,
 			    "%s holds no CA (run sira-cert init first)", dir);
 		goto fail;
 	}
 	if ((rc = lock_dir(ca, err)) != 0 ||
-	    (rc = cert_load_ca(body, len, now, &ca->cert, err)) != 0 ||
+	    (rc = cert_load_ca(body.p, body.len, now, &ca->cert, err)) != 0 ||
 	    (rc = path_in(path, dir, "ca.key", err)) != 0 ||
 	    (rc = keyfile_open(path, &ca->kf, err)) != 0 ||
 	    (rc = load_state(ca, err)) != 0 ||
@@ -360,14 +369,16 @@ ca_publish_crl(struct ca *ca, uint64_t now, uint32_t crl_days, const char *out,
 		    "revocation list validity must be 1 to 366 days");
 	ca->crl_sequence++;
 	if ((rc = save_state(ca, err)) != 0 ||
-	    (rc = crl_encode_tbs(ca->cert->id, ca->crl_sequence, now,
-		 now + (uint64_t)crl_days * DAY, ca->revoked, ca->n_revoked,
+	    (rc = crl_encode_tbs(
+		 &(struct crl_fields){ ca->cert->id, ca->crl_sequence, now,
+		     now + (uint64_t)crl_days * DAY, ca->revoked,
+		     ca->n_revoked },
 		 &tbs, &tbslen, err)) != 0 ||
 	    (rc = sign_detached(
 		 ca->keys->sign_sk, SIRA_DS_CRL, tbs, tbslen, sig)) != 0 ||
 	    (rc = crl_encode(tbs, tbslen, sig, &crl, &crllen, err)) != 0 ||
-	    (rc = write_object(ca->dir, "ca.crl", SIRA_MAGIC_CRL, crl, crllen,
-		 false, 0644, err)) != 0)
+	    (rc = write_object(ca->dir, "ca.crl", SIRA_MAGIC_CRL,
+		 bytes_of(crl, crllen), OBJ_PUBLISHED, err)) != 0)
 		goto out;
 	if (out != NULL) {
 		if ((file = wire_add_magic(
@@ -384,10 +395,11 @@ out:
 }
 
 int
-ca_create(const char *dir, const char *agency_id, const char *name,
-    uint32_t days, uint64_t now, const char *pass, size_t passlen,
-    enum keyfile_kdf kdf, struct sira_err *err)
+ca_create(const char *dir, const struct ca_request *req, uint64_t now,
+    struct sira_err *err)
 {
+	const char *agency_id = req->agency_id, *name = req->display_name;
+	uint32_t days = req->days;
 	struct ca *ca;
 	struct cert c = { 0 };
 	uint8_t *raw = NULL;
@@ -438,10 +450,10 @@ ca_create(const char *dir, const char *agency_id, const char *name,
 	if ((rc = path_in(path, dir, "issued", err)) != 0 ||
 	    (rc = fileio_mkdir(path, 0700, err)) != 0 ||
 	    (rc = path_in(path, dir, "ca.key", err)) != 0 ||
-	    (rc = keyfile_write(path, ca->keys, pass, passlen, kdf, err)) !=
-		0 ||
-	    (rc = write_object(dir, "ca.cert", SIRA_MAGIC_CERT, raw, rawlen,
-		 true, 0644, err)) != 0)
+	    (rc = keyfile_write(path, ca->keys, req->key_pass, req->key_passlen,
+		 req->kdf, err)) != 0 ||
+	    (rc = write_object(dir, "ca.cert", SIRA_MAGIC_CERT,
+		 bytes_of(raw, rawlen), OBJ_ISSUED, err)) != 0)
 		goto out;
 	ca->next_serial = 1;
 	rc = ca_publish_crl(ca, now, CA_DEFAULT_CRL_DAYS, NULL, err);
@@ -528,27 +540,35 @@ refuse_existing(const char *outdir, const char *id, struct sira_err *err)
 	return 0;
 }
 
+/* What issuing made: the certificate, its signed bytes, the new keys. */
+struct issued {
+	const struct cert *cert;
+	struct bytes raw;
+	const struct sira_keys *keys;
+};
+
 static int
-write_issued(struct ca *ca, const struct cert *c, const struct sira_keys *keys,
-    const struct ca_request *req, const uint8_t *raw, size_t rawlen,
-    const char *outdir, struct sira_err *err)
+write_issued(struct ca *ca, const struct issued *is,
+    const struct ca_request *req, const char *outdir, struct sira_err *err)
 {
+	const struct cert *c = is->cert;
+	struct bytes raw = is->raw;
 	char name[PATH_MAX], path[PATH_MAX];
 	int rc;
 
 	(void)snprintf(
 	    name, sizeof(name), "issued/%" PRIu64 ".cert", c->serial);
-	if ((rc = write_object(ca->dir, name, SIRA_MAGIC_CERT, raw, rawlen,
-		 true, 0644, err)) != 0)
+	if ((rc = write_object(
+		 ca->dir, name, SIRA_MAGIC_CERT, raw, OBJ_ISSUED, err)) != 0)
 		return rc;
 	(void)snprintf(name, sizeof(name), "%s.key", c->agency_id);
 	if ((rc = path_in(path, outdir, name, err)) != 0 ||
-	    (rc = keyfile_write(path, keys, req->key_pass, req->key_passlen,
+	    (rc = keyfile_write(path, is->keys, req->key_pass, req->key_passlen,
 		 req->kdf, err)) != 0)
 		return rc;
 	(void)snprintf(name, sizeof(name), "%s.cert", c->agency_id);
 	return write_object(
-	    outdir, name, SIRA_MAGIC_CERT, raw, rawlen, true, 0644, err);
+	    outdir, name, SIRA_MAGIC_CERT, raw, OBJ_ISSUED, err);
 }
 
 int
@@ -576,8 +596,9 @@ ca_issue(struct ca *ca, const struct ca_request *req, const char *outdir,
 	/* The serial is spent before anything carries it. */
 	ca->next_serial++;
 	if ((rc = save_state(ca, err)) != 0 ||
-	    (rc = write_issued(ca, &c, keys, req, raw, rawlen, outdir, err)) !=
-		0)
+	    (rc = write_issued(ca,
+		 &(struct issued){ &c, bytes_of(raw, rawlen), keys }, req,
+		 outdir, err)) != 0)
 		goto out;
 	/* Check what we wrote with the verifiers' code, at a time it is valid.
 	 */
@@ -591,16 +612,15 @@ out:
 }
 
 int
-ca_revoke(struct ca *ca, uint64_t serial, int reason,
-    uint64_t compromised_since, uint64_t now, uint32_t crl_days,
+ca_revoke(struct ca *ca, const struct ca_revocation *rv, uint64_t now,
     struct sira_err *err)
 {
+	uint64_t serial = rv->serial;
 	struct crl_entry e = { 0 };
 	struct cert *c = NULL;
-	const uint8_t *body;
+	struct bytes body;
 	uint8_t *buf;
 	char name[64];
-	size_t len;
 	int rc;
 
 	if (ca->keys == NULL)
@@ -609,26 +629,28 @@ ca_revoke(struct ca *ca, uint64_t serial, int reason,
 		return sira_err_set(err, SIRA_ENOTFOUND,
 		    "this CA never issued serial %" PRIu64, serial);
 	(void)snprintf(name, sizeof(name), "issued/%" PRIu64 ".cert", serial);
-	if ((rc = read_object(ca->dir, name, SIRA_MAGIC_CERT, "certificate",
-		 SIRA_CERT_MAX, &buf, &body, &len, err)) != 0)
+	if ((rc = read_object(ca->dir, name,
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_CERT, "certificate", SIRA_CERT_MAX },
+		 &buf, &body, err)) != 0)
 		return sira_err_set(err, rc,
 		    "no record of serial %" PRIu64 " in %s/issued", serial,
 		    ca->dir);
-	rc = cert_unsafe_decode(body, len, &c, err);
+	rc = cert_unsafe_decode(body.p, body.len, &c, err);
 	free(buf);
 	if (rc != 0)
 		return rc;
 	e.serial = serial;
 	memcpy(e.cert_id, c->id, SIRA_HASH_LEN);
 	e.revoked_at = now;
-	e.reason = reason;
-	if (reason == SIRA_REVOKE_KEY_COMPROMISE)
+	e.reason = rv->reason;
+	if (rv->reason == SIRA_REVOKE_KEY_COMPROMISE)
 		e.compromised_since =
-		    compromised_since ? compromised_since : now;
+		    rv->compromised_since ? rv->compromised_since : now;
 	cert_destroy(&c);
 	if ((rc = add_revoked(ca, &e, err)) != 0)
 		return rc;
-	return ca_publish_crl(ca, now, crl_days, NULL, err);
+	return ca_publish_crl(ca, now, rv->crl_days, NULL, err);
 }
 
 void

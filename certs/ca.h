@@ -36,15 +36,14 @@ struct ca_request {
 };
 
 /*
- * Create a new CA in dir (created if missing; must not already hold a CA):
- * fresh Ed25519 key, self-signed certificate valid for days from now, key
- * file encrypted under pass (NULL: in clear), an empty first CRL. Returns 0
- * or a negative SIRA_E* code.
+ * Create a new CA in dir (created if missing; must not already hold a CA)
+ * named by req (agency_id, display_name): fresh Ed25519 key, self-signed
+ * certificate valid for req->days from now (req->role and not_before are
+ * not used), key file encrypted under req->key_pass (NULL: in clear), an
+ * empty first CRL. Returns 0 or a negative SIRA_E* code.
  */
-int ca_create(const char *dir, const char *agency_id, const char *name,
-    uint32_t days, uint64_t now, const char *pass, size_t passlen,
-    enum keyfile_kdf kdf, struct sira_err *err)
-    __attribute__((warn_unused_result));
+int ca_create(const char *dir, const struct ca_request *req, uint64_t now,
+    struct sira_err *err) __attribute__((warn_unused_result));
 
 /*
  * Open the CA in dir, lock it and load its certificate, state and latest CRL
@@ -74,12 +73,17 @@ int ca_issue(struct ca *ca, const struct ca_request *req, const char *outdir,
     __attribute__((warn_unused_result));
 
 /*
- * Revoke the certificate with serial and publish a new CRL valid for
- * crl_days. Returns 0, -SIRA_ENOTFOUND (never issued), -SIRA_EEXIST
+ * Revoke the certificate rv->serial and publish a new CRL valid for
+ * rv->crl_days. Returns 0, -SIRA_ENOTFOUND (never issued), -SIRA_EEXIST
  * (already revoked) or another negative SIRA_E* code.
  */
-int ca_revoke(struct ca *ca, uint64_t serial, int reason,
-    uint64_t compromised_since, uint64_t now, uint32_t crl_days,
+struct ca_revocation {
+	uint64_t serial;
+	int reason;                 /* enum crl_reason */
+	uint64_t compromised_since; /* key_compromise: since when, or 0 */
+	uint32_t crl_days;
+};
+int ca_revoke(struct ca *ca, const struct ca_revocation *rv, uint64_t now,
     struct sira_err *err) __attribute__((warn_unused_result));
 
 /*

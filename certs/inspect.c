@@ -17,6 +17,7 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "bytes.h"
 #include "cert.h"
 #include "clock.h"
 #include "crl.h"
@@ -249,15 +250,19 @@ load_trust(const char *ca_path, const char *crl_path, uint64_t at,
 	int rc;
 
 	*crl = NULL;
-	if ((rc = sirafile_read(ca_path, SIRA_MAGIC_CERT, "certificate",
-		 FILE_MAX, &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read(ca_path,
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_CERT, "certificate", FILE_MAX },
+		 &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = cert_load_ca(body, len, at, ca, err);
 	free(buf);
 	if (rc != 0 || crl_path == NULL)
 		return rc;
-	if ((rc = sirafile_read(crl_path, SIRA_MAGIC_CRL, "revocation list",
-		 FILE_MAX, &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read(crl_path,
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_CRL, "revocation list", FILE_MAX },
+		 &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = crl_verify(*ca, body, len, crl, err);
 	free(buf);
@@ -270,14 +275,13 @@ load_trust(const char *ca_path, const char *crl_path, uint64_t at,
  */
 static int
 verify_crl_file(const struct cert *ca, const struct crl *current,
-    const char *path, const uint8_t *body, size_t len, uint64_t at,
-    struct sira_err *err)
+    const char *path, struct bytes body, uint64_t at, struct sira_err *err)
 {
 	struct crl *l = NULL;
 	char nu[SIRA_TIME_STR_LEN];
 	int rc;
 
-	if ((rc = crl_verify(ca, body, len, &l, err)) == 0 &&
+	if ((rc = crl_verify(ca, body.p, body.len, &l, err)) == 0 &&
 	    (rc = crl_may_replace(current, l, err)) == 0 &&
 	    (rc = crl_check_fresh(l, at, err)) == 0) {
 		clock_format(l->next_update, nu);
@@ -291,18 +295,18 @@ verify_crl_file(const struct cert *ca, const struct crl *current,
 
 static int
 verify_cert_file(const struct cert *ca, const struct crl *crl, const char *path,
-    const uint8_t *body, size_t len, uint64_t at, struct sira_err *err)
+    struct bytes body, uint64_t at, struct sira_err *err)
 {
 	struct cert *c = NULL;
 	char na[SIRA_TIME_STR_LEN];
 	int rc;
 
-	if (len == ca->raw_len && memcmp(body, ca->raw, len) == 0) {
+	if (body.len == ca->raw_len && memcmp(body.p, ca->raw, body.len) == 0) {
 		(void)printf("%s: OK the CA certificate itself (%s)\n", path,
 		    ca->display_name);
 		return 0;
 	}
-	if ((rc = cert_verify(ca, crl, body, len, at, &c, err)) != 0)
+	if ((rc = cert_verify(ca, crl, body.p, body.len, at, &c, err)) != 0)
 		return rc;
 	clock_format(c->not_after, na);
 	(void)printf("%s: OK %s \"%s\" (%s), serial %" PRIu64
@@ -329,9 +333,11 @@ inspect_verify(const char *ca_path, const char *crl_path, const char *path,
 	if ((rc = fileio_read(path, FILE_MAX, &buf, &len, err)) != 0)
 		goto out;
 	if (len >= SIRA_MAGIC_LEN && memcmp(buf, SIRA_MAGIC_CRL, 8) == 0)
-		rc = verify_crl_file(ca, crl, path, buf + 8, len - 8, at, err);
+		rc = verify_crl_file(
+		    ca, crl, path, bytes_of(buf + 8, len - 8), at, err);
 	else if (len >= SIRA_MAGIC_LEN && memcmp(buf, SIRA_MAGIC_CERT, 8) == 0)
-		rc = verify_cert_file(ca, crl, path, buf + 8, len - 8, at, err);
+		rc = verify_cert_file(
+		    ca, crl, path, bytes_of(buf + 8, len - 8), at, err);
 	else
 		rc = sira_err_set(err, SIRA_EMALFORMED,
 		    "%s: not a Sira certificate or revocation list", path);

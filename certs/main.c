@@ -275,9 +275,14 @@ cmd_init(const struct opts *o, int nfiles, char **files, uint64_t now,
 	} else if (passphrase_prompt("New CA passphrase: ", true, &pass, err) !=
 	    0)
 		return fail(err);
-	rc = ca_create(o->ca_dir, o->id ? o->id : "ml.cnlctp", o->name,
-	    o->days ? o->days : CA_DEFAULT_DAYS, now, pass.p, pass.len, kdf,
-	    err);
+	rc = ca_create(o->ca_dir,
+	    &(struct ca_request){ .agency_id = o->id ? o->id : "ml.cnlctp",
+		.display_name = o->name,
+		.days = o->days ? o->days : CA_DEFAULT_DAYS,
+		.key_pass = pass.p,
+		.key_passlen = pass.len,
+		.kdf = kdf },
+	    now, err);
 	passphrase_free(&pass);
 	if (rc != 0)
 		return fail(err);
@@ -363,8 +368,10 @@ cmd_renew(const struct opts *o, int nfiles, char **files, uint64_t now,
 
 	if (o->ca_dir == NULL || o->cert == NULL || o->out == NULL)
 		return usage_error("renew needs --ca-dir, --cert and --out");
-	if (sirafile_read(o->cert, SIRA_MAGIC_CERT, "certificate",
-		SIRA_CERT_MAX + SIRA_MAGIC_LEN, &buf, &body, &len, err) != 0 ||
+	if (sirafile_read(o->cert,
+		&(struct sirafile_kind){ SIRA_MAGIC_CERT, "certificate",
+		    SIRA_CERT_MAX + SIRA_MAGIC_LEN },
+		&buf, &body, &len, err) != 0 ||
 	    cert_unsafe_decode(body, len, &old, err) != 0) {
 		free(buf);
 		return fail(err);
@@ -407,8 +414,10 @@ cmd_revoke(const struct opts *o, int nfiles, char **files, uint64_t now,
 	    clock_parse(o->compromised_since, &since, err) != 0)
 		return fail(err);
 	if ((rc = open_ca(o, now, &ca, err)) == 0)
-		rc = ca_revoke(
-		    ca, o->serial, reason, since, now, o->crl_days, err);
+		rc = ca_revoke(ca,
+		    &(struct ca_revocation){
+			o->serial, reason, since, o->crl_days },
+		    now, err);
 	ca_close(&ca);
 	if (rc != 0)
 		return fail(err);

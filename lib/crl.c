@@ -228,10 +228,14 @@ crl_find(const struct crl *crl, const struct cert *c)
 }
 
 int
-crl_encode_tbs(const uint8_t issuer_id[static SIRA_HASH_LEN], uint64_t sequence,
-    uint64_t this_update, uint64_t next_update, const struct crl_entry *entries,
-    size_t n, uint8_t **tbs, size_t *len, struct sira_err *err)
+crl_encode_tbs(const struct crl_fields *f, uint8_t **tbs, size_t *len,
+    struct sira_err *err)
 {
+	const uint8_t *issuer_id = f->issuer_id;
+	uint64_t sequence = f->sequence, this_update = f->this_update;
+	uint64_t next_update = f->next_update;
+	const struct crl_entry *entries = f->entries;
+	size_t n = f->n;
 	Sira__V1__CrlTBS t = SIRA__V1__CRL_TBS__INIT;
 	Sira__V1__RevokedEntry *ev = NULL, **evp = NULL;
 	int rc;

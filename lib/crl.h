@@ -76,14 +76,20 @@ int crl_may_replace(const struct crl *current, const struct crl *candidate,
 /* The entry revoking c, or NULL (matches serial or cert_id). Borrowed. */
 const struct crl_entry *crl_find(const struct crl *crl, const struct cert *c);
 
+/* What a revocation list states (borrowed for the call). */
+struct crl_fields {
+	const uint8_t *issuer_id; /* SIRA_HASH_LEN bytes */
+	uint64_t sequence, this_update, next_update;
+	const struct crl_entry *entries; /* sorted by serial */
+	size_t n;
+};
+
 /*
  * Encode a CrlTBS for the given fields into a fresh malloc'd buffer (caller
  * frees). entries must be sorted by serial without duplicates. Returns 0,
  * -SIRA_EINVAL or -SIRA_ENOMEM.
  */
-int crl_encode_tbs(const uint8_t issuer_id[static SIRA_HASH_LEN],
-    uint64_t sequence, uint64_t this_update, uint64_t next_update,
-    const struct crl_entry *entries, size_t n, uint8_t **tbs, size_t *len,
+int crl_encode_tbs(const struct crl_fields *f, uint8_t **tbs, size_t *len,
     struct sira_err *err) __attribute__((warn_unused_result));
 
 /* Encode tbs and sig as a Crl (fresh malloc'd, caller frees). */

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "bytes.h"
 #include "cert.pb-c.h"
 #include "fileio.h"
 #include "keyfile.h"
@@ -120,12 +121,23 @@ pack_secrets(
 	return 0;
 }
 
-/* Encrypt plain into a fresh malloc'd ciphertext under pass. */
+/* The secrets sealed under a passphrase, as the key file keeps them. */
+struct sealed_secrets {
+	Sira__V1__KdfParams *kdf; /* its limits set; the salt is added */
+	uint8_t salt[crypto_pwhash_SALTBYTES];
+	uint8_t nonce[crypto_secretbox_NONCEBYTES];
+	uint8_t *ct; /* fresh malloc'd: plain's length + MAC */
+};
+
+/* Encrypt plain into a fresh ciphertext under pass, into *out. */
 static int
-seal_secrets(const uint8_t *plain, size_t len, const char *pass, size_t passlen,
-    Sira__V1__KdfParams *kdf, uint8_t *salt, uint8_t *nonce, uint8_t **ct,
+seal_secrets(struct bytes plain, struct bytes pass, struct sealed_secrets *out,
     struct sira_err *err)
 {
+	const uint8_t *nonce = out->nonce;
+	Sira__V1__KdfParams *kdf = out->kdf;
+	size_t len = plain.len;
+	uint8_t **ct = &out->ct;
 	uint8_t *key;
 	int rc;
 
@@ -134,12 +146,12 @@ seal_secrets(const uint8_t *plain, size_t len, const char *pass, size_t passlen,
 		sodium_free(key);
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	}
-	randombytes_buf(salt, crypto_pwhash_SALTBYTES);
-	randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
-	kdf->salt.data = salt;
+	randombytes_buf(out->salt, crypto_pwhash_SALTBYTES);
+	randombytes_buf(out->nonce, crypto_secretbox_NONCEBYTES);
+	kdf->salt.data = out->salt;
 	kdf->salt.len = crypto_pwhash_SALTBYTES;
-	if ((rc = derive(pass, passlen, kdf, key, err)) == 0 &&
-	    crypto_secretbox_easy(*ct, plain, len, nonce, key) != 0)
+	if ((rc = derive((const char *)pass.p, pass.len, kdf, key, err)) == 0 &&
+	    crypto_secretbox_easy(*ct, plain.p, len, nonce, key) != 0)
 		rc = sira_err_set(err, SIRA_ECRYPTO, "encryption failed");
 	sodium_free(key);
 	if (rc != 0) {
@@ -155,9 +167,8 @@ keyfile_write(const char *path, const struct sira_keys *k, const char *pass,
 {
 	Sira__V1__KeyFile f = SIRA__V1__KEY_FILE__INIT;
 	Sira__V1__KdfParams kdf = SIRA__V1__KDF_PARAMS__INIT;
-	uint8_t salt[crypto_pwhash_SALTBYTES];
-	uint8_t nonce[crypto_secretbox_NONCEBYTES];
-	uint8_t *plain = NULL, *ct = NULL, *body = NULL, *file = NULL;
+	struct sealed_secrets ss = { .kdf = &kdf };
+	uint8_t *plain = NULL, *body = NULL, *file = NULL;
 	size_t plainlen = 0, bodylen = 0, filelen = 0;
 	int rc;
 
@@ -173,13 +184,13 @@ keyfile_write(const char *path, const struct sira_keys *k, const char *pass,
 	f.sign_pk.len = SIRA_SIGN_PK_LEN;
 	if (pass != NULL) {
 		kdf_limits(kdf_level, &kdf.opslimit, &kdf.memlimit);
-		if ((rc = seal_secrets(plain, plainlen, pass, passlen, &kdf,
-			 salt, nonce, &ct, err)) != 0)
+		if ((rc = seal_secrets(bytes_of(plain, plainlen),
+			 bytes_of(pass, passlen), &ss, err)) != 0)
 			goto out;
 		f.kdf = &kdf;
-		f.nonce.data = nonce;
-		f.nonce.len = sizeof(nonce);
-		f.secret.data = ct;
+		f.nonce.data = ss.nonce;
+		f.nonce.len = sizeof(ss.nonce);
+		f.secret.data = ss.ct;
 		f.secret.len = plainlen + crypto_secretbox_MACBYTES;
 	} else {
 		f.secret.data = plain;
@@ -200,7 +211,7 @@ out:
 		sodium_memzero(file, filelen);
 	free(body);
 	free(file);
-	free(ct);
+	free(ss.ct);
 	sodium_free(plain);
 	return rc;
 }

@@ -9,15 +9,16 @@
 #include "wire.h"
 
 int
-sirafile_read(const char *path, const char *magic, const char *what, size_t max,
-    uint8_t **buf, const uint8_t **body, size_t *len, struct sira_err *err)
+sirafile_read(const char *path, const struct sirafile_kind *k, uint8_t **buf,
+    const uint8_t **body, size_t *len, struct sira_err *err)
 {
+	const char *what = k->what;
 	size_t filelen;
 	int rc;
 
-	if ((rc = fileio_read(path, max, buf, &filelen, err)) != 0)
+	if ((rc = fileio_read(path, k->max, buf, &filelen, err)) != 0)
 		return rc;
-	if (wire_strip_magic(*buf, filelen, magic, what, body, len, NULL) !=
+	if (wire_strip_magic(*buf, filelen, k->magic, what, body, len, NULL) !=
 	    0) {
 		free(*buf);
 		*buf = NULL;

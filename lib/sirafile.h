@@ -13,14 +13,19 @@
 #include "err.h"
 
 /*
- * Read path (at most max bytes), check it starts with magic, and point
- * *body past the magic (borrowed from *buf, the whole file, which the
- * caller frees). what names the kind of file in messages. Returns 0,
+ * Read path (at most k->max bytes), check it starts with k->magic, and
+ * point *body past the magic (borrowed from *buf, the whole file, which
+ * the caller frees). k->what names the kind of file in messages. Returns 0,
  * -SIRA_ENOTFOUND, -SIRA_ETOOBIG, -SIRA_EMALFORMED ("not a Sira <what>
  * file"), -SIRA_EIO or -SIRA_ENOMEM; *buf is NULL on failure.
  */
-int sirafile_read(const char *path, const char *magic, const char *what,
-    size_t max, uint8_t **buf, const uint8_t **body, size_t *len,
-    struct sira_err *err) __attribute__((warn_unused_result));
+struct sirafile_kind {
+	const char *magic; /* SIRA_MAGIC_* */
+	const char *what;  /* "certificate", "revocation list"... */
+	size_t max;        /* bytes, magic included */
+};
+int sirafile_read(const char *path, const struct sirafile_kind *k,
+    uint8_t **buf, const uint8_t **body, size_t *len, struct sira_err *err)
+    __attribute__((warn_unused_result));
 
 #endif

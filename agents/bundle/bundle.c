@@ -168,8 +168,8 @@ add_cert(struct gather *g, struct agent *a, struct vault_txn *t,
 		known = a->me;
 	else if (memcmp(a->broker->id, cert_id, SIRA_HASH_LEN) == 0)
 		known = a->broker;
-	else if (vault_get(t, VT_CERTS, cert_id, SIRA_HASH_LEN, &raw, &len,
-		     NULL) != 0)
+	else if (vault_get(t, VT_CERTS, bytes_of(cert_id, SIRA_HASH_LEN), &raw,
+		     &len, NULL) != 0)
 		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
 		    "the certificate of %s a message names is not in this agent's directory",
 		    agency);

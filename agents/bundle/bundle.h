@@ -145,15 +145,15 @@ struct custody {
 };
 
 /*
- * Verify the bundle file contents untrusted[0..len) (magic included)
- * against the CA certificate file contents ca[0..ca_len) (magic included).
+ * Verify the bundle file contents `untrusted` (magic included) against the
+ * CA certificate file contents `ca` (magic included).
  * On success *out is fresh (custody_destroy). On failure *why (if not
  * NULL) says which message and which check, and err one line naming both.
  * Returns 0 or a negative SIRA_E* code (the failing check's).
  */
-int bundle_verify(const uint8_t *untrusted, size_t len, const uint8_t *ca,
-    size_t ca_len, struct custody **out, struct bundle_failure *why,
-    struct sira_err *err) __attribute__((warn_unused_result));
+int bundle_verify(struct bytes untrusted, struct bytes ca, struct custody **out,
+    struct bundle_failure *why, struct sira_err *err)
+    __attribute__((warn_unused_result));
 
 /*
  * Read the files at bundle_path and ca_path (size-capped, no symlinks) and

@@ -260,13 +260,21 @@ cert_good_at(struct vctx *v, const struct cert_ref *r, uint64_t at,
 	    r->agency, crl_reason_name(ce->reason), when);
 }
 
-/* The certificate cert_id of agency, good at `at`, as a custody party. */
+/* A party as a message names it: which certificate, and when it acted
+ * (proven_at: the time the log proves it acted by, or 0). */
+struct party_claim {
+	const uint8_t *cert_id;
+	const char *agency;
+	uint64_t at, proven_at;
+};
+
+/* The certificate claimed by q, good at q->at, as a custody party. */
 static int
-party_at(struct vctx *v, const uint8_t *cert_id, const char *agency,
-    uint64_t at, uint64_t proven_at, struct custody_party *p,
+party_at(struct vctx *v, const struct party_claim *q, struct custody_party *p,
     struct cert **keep)
 {
-	const struct cert_ref *r = find_cert(v, cert_id);
+	const struct cert_ref *r = find_cert(v, q->cert_id);
+	const char *agency = q->agency;
 	const struct crl_entry *ce;
 	struct cert *c = NULL;
 	struct sira_err e;
@@ -278,7 +286,7 @@ party_at(struct vctx *v, const uint8_t *cert_id, const char *agency,
 		    "the certificate of %s is missing from the bundle", agency);
 		return failf(v, BC_CERT, SIRA_EUNKNOWN_AGENCY, msg);
 	}
-	if ((rc = cert_good_at(v, r, at, proven_at, &c, &e)) != 0)
+	if ((rc = cert_good_at(v, r, q->at, q->proven_at, &c, &e)) != 0)
 		return fail(v, BC_CERT, rc, &e);
 	party_copy(p, c);
 	if ((ce = crl_find(v->crl, c)) != NULL)
@@ -495,8 +503,10 @@ check_manifest(struct vctx *v, struct mctx *x)
 	if (!same(h->manifest_hash, hash, SIRA_HASH_LEN))
 		return failf(v, BC_MANIFEST_HASH, SIRA_EAUTH,
 		    "the envelope header does not commit to this signed manifest");
-	if ((rc = party_at(v, h->sender_cert_id.data, h->sender_agency_id,
-		 h->created_at, x->proven_at, &x->cm->sender, &sender)) != 0)
+	if ((rc = party_at(v,
+		 &(struct party_claim){ h->sender_cert_id.data,
+		     h->sender_agency_id, h->created_at, x->proven_at },
+		 &x->cm->sender, &sender)) != 0)
 		return rc;
 	rc =
 	    manifest_verify(part.p, part.len, sender, &x->m, x->sig_sha256, &e);
@@ -546,9 +556,11 @@ check_recipients(struct vctx *v, struct mctx *x)
 		return failf(v, BC_FORMAT, SIRA_ENOMEM, "out of memory");
 	for (size_t i = 0; i < m->n_recipients; i++) {
 		/* Not a signer: it must not have been revoked when sealed. */
-		if ((rc = party_at(v, m->recipients[i]->cert_id.data,
-			 m->recipients[i]->agency_id, m->created_at,
-			 m->created_at, &x->cm->recipients[i], NULL)) != 0)
+		if ((rc = party_at(v,
+			 &(struct party_claim){ m->recipients[i]->cert_id.data,
+			     m->recipients[i]->agency_id, m->created_at,
+			     m->created_at },
+			 &x->cm->recipients[i], NULL)) != 0)
 			return rc;
 		x->cm->n_recipients++;
 	}
@@ -625,8 +637,9 @@ check_receipt(struct vctx *v, struct mctx *x, const ProtobufCBinaryData *r,
 	if (to == NULL)
 		return failf(v, BC_RECEIPT, SIRA_ENOT_RECIPIENT,
 		    "a receipt is signed by no recipient, or twice by one");
-	if ((rc = party_at(v, to->cert_id.data, agency, at, 0, &out->by, &c)) !=
-	    0)
+	if ((rc = party_at(v,
+		 &(struct party_claim){ to->cert_id.data, agency, at, 0 },
+		 &out->by, &c)) != 0)
 		return rc;
 	rc = receipt_verify(r->data, r->len, c, xp, &info, &e);
 	cert_destroy(&c);
@@ -724,9 +737,8 @@ check_all(struct vctx *v, const uint8_t *ca, size_t ca_len)
 }
 
 int
-bundle_verify(const uint8_t *untrusted, size_t len, const uint8_t *ca,
-    size_t ca_len, struct custody **out, struct bundle_failure *why,
-    struct sira_err *err)
+bundle_verify(struct bytes untrusted, struct bytes ca, struct custody **out,
+    struct bundle_failure *why, struct sira_err *err)
 {
 	struct vctx *v;
 	ProtobufCMessage *b = NULL;
@@ -745,7 +757,7 @@ bundle_verify(const uint8_t *untrusted, size_t len, const uint8_t *ca,
 	}
 	v->why = why;
 	v->err = err;
-	if ((rc = wire_strip_magic(untrusted, len, BUNDLE_MAGIC,
+	if ((rc = wire_strip_magic(untrusted.p, untrusted.len, BUNDLE_MAGIC,
 		 "evidence bundle", &body, &blen, &e)) != 0)
 		rc = fail(v, BC_FORMAT, rc, &e);
 	else if ((rc = wire_unpack(&sira__v1__bundle__descriptor, body, blen,
@@ -755,7 +767,7 @@ bundle_verify(const uint8_t *untrusted, size_t len, const uint8_t *ca,
 	else {
 		v->b = (Sira__V1__Bundle *)b;
 		if ((rc = check_counts(v)) == 0)
-			rc = check_all(v, ca, ca_len);
+			rc = check_all(v, ca.p, ca.len);
 	}
 	if (rc == 0) {
 		*out = v->out;
@@ -789,7 +801,8 @@ bundle_verify_file(const char *bundle_path, const char *ca_path,
 		if (why != NULL)
 			why->check = buf == NULL ? BC_FORMAT : BC_CA;
 	} else
-		rc = bundle_verify(buf, len, ca, ca_len, out, why, err);
+		rc = bundle_verify(
+		    bytes_of(buf, len), bytes_of(ca, ca_len), out, why, err);
 	if (buf != NULL)
 		sodium_memzero(buf, len);
 	free(buf);

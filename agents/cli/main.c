@@ -249,8 +249,10 @@ cmd_init(const struct command *c, const struct opts *o, const char *arg,
 		return fail(err);
 	if (o->attach_max != 0)
 		h.attach_max = o->attach_max;
-	if (home_init(&h, o->cert, o->key, o->ca, o->broker, o->broker_cert,
-		o->pass_file, err) != 0)
+	if (home_init(&h,
+		&(struct home_files){ o->cert, o->key, o->ca, o->broker,
+		    o->broker_cert, o->pass_file },
+		err) != 0)
 		return fail(err);
 	(void)printf(
 	    "agency home ready in %s; start the daemon with: sira-agent run --home %s\n",
@@ -350,13 +352,17 @@ cmd_send(const struct command *c, const struct opts *o, const char *arg,
 		return fail(err);
 	}
 	if ((rc = vault_begin(a.vault, true, &t, err)) == 0 &&
-	    (rc = book_queue(t, to, n, kind, "sira.note.v1",
-		 o->case_ref ? o->case_ref : "", buf, len, (uint32_t)o->ttl,
+	    (rc = book_queue(t,
+		 &(struct outgoing){ to, n, kind, "sira.note.v1",
+		     o->case_ref ? o->case_ref : "", bytes_of(buf, len),
+		     (uint32_t)o->ttl },
 		 clock_now(), id, err)) == 0 &&
 	    (rc = outbox_attach(&a, t, id, o->attach, o->n_attach, err)) == 0 &&
 	    (o->case_ref == NULL ||
-		(rc = workflow_note(
-		     &a, t, o->case_ref, o->to, id, clock_now(), err)) == 0))
+		(rc = workflow_note(&a, t,
+		     &(struct wf_args){
+			 .ref = o->case_ref, .to = o->to, .now = clock_now() },
+		     id, err)) == 0))
 		rc = vault_commit(&t, err);
 	vault_abort(&t);
 	sodium_memzero(buf, len);

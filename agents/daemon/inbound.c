@@ -82,7 +82,8 @@ rx_seen(void *ctx, const uint8_t *cert_id, const uint8_t *msgid)
 	size_t len;
 
 	seen_key(key, cert_id, msgid);
-	if (vault_get(x->t, VT_SEEN, key, sizeof(key), &v, &len, NULL) != 0)
+	if (vault_get(
+		x->t, VT_SEEN, bytes_of(key, sizeof(key)), &v, &len, NULL) != 0)
 		return 0;
 	vault_free(v, len);
 	return 1;
@@ -138,8 +139,8 @@ store_message(struct rx *x, const struct opened *o, const Sira__V1__Deliver *dl,
 	}
 	if ((rc = receipts_accept(d, t, o, &in, now, err)) == 0 &&
 	    (rc = wire_pack(&in.base, &bytes, &len, err)) == 0 &&
-	    (rc = vault_put(
-		 t, VT_INBOX, h->message_id.data, 16, bytes, len, err)) == 0)
+	    (rc = vault_put(t, VT_INBOX, bytes_of(h->message_id.data, 16),
+		 bytes, len, err)) == 0)
 		rc = workflow_incoming(d->a, t,
 		    &(struct wf_incoming){ h->sender_agency_id, (int)h->kind,
 			o->manifest->case_ref, h->message_id.data, o->payload,
@@ -175,8 +176,10 @@ record_refusal(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
 	log_event(LOG_WARN, "message.refused", "from=%s reason=%s detail=%s",
 	    from, sira_strerror(rc), why);
 	if (vault_begin(d->a->vault, true, &t, NULL) == 0 &&
-	    book_audit(t, now, "refused", e != NULL ? from : "", msgid,
-		rc < 0 ? -rc : rc, NULL) == 0 &&
+	    book_audit(t, now,
+		&(struct audit_event){ "refused", e != NULL ? from : "", msgid,
+		    rc < 0 ? -rc : rc },
+		NULL) == 0 &&
 	    vault_commit(&t, NULL) != 0)
 		log_event(LOG_ERROR, "audit.failed", "reason=store");
 	vault_abort(&t);
@@ -236,10 +239,13 @@ store_opened(struct daemon *d, struct rx *x, const struct opened *o,
 	else
 		rc = store_message(x, o, dl, err);
 	if (rc == 0)
-		rc = vault_put(x->t, VT_SEEN, key, sizeof(key), when, 8, err);
+		rc = vault_put(
+		    x->t, VT_SEEN, bytes_of(key, sizeof(key)), when, 8, err);
 	if (rc == 0 && h->kind != SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
-		rc = book_audit(x->t, now, "received", h->sender_agency_id,
-		    h->message_id.data, 0, err);
+		rc = book_audit(x->t, now,
+		    &(struct audit_event){ "received", h->sender_agency_id,
+			h->message_id.data, 0 },
+		    err);
 	return rc;
 }
 

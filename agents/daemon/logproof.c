@@ -123,8 +123,8 @@ logproof_ask(struct daemon *d, struct vault_txn *t, const uint8_t *id,
 		t = own;
 	if (t != NULL) {
 		(void)vault_counter_get(t, "cp.size", &old);
-		if (vault_get(t, VT_META, "cp.root", 7, &root, &rlen, NULL) !=
-		    0)
+		if (vault_get(t, VT_META, bytes_of("cp.root", 7), &root, &rlen,
+			NULL) != 0)
 			rlen = 0;
 	}
 	vault_abort(&own);
@@ -205,7 +205,8 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 		return 0;
 	}
 	if (old_size > 0 && old_size != cp->size &&
-	    (vault_get(t, VT_META, "cp.root", 7, &old, &old_len, NULL) != 0 ||
+	    (vault_get(t, VT_META, bytes_of("cp.root", 7), &old, &old_len,
+		 NULL) != 0 ||
 		old_len != 32 ||
 		flatten(r->consistency_proof, r->n_consistency_proof, proof) !=
 		    0 ||
@@ -214,14 +215,16 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 		rc = sira_err_set(err, SIRA_EAUTH,
 		    "the broker's log is not consistent with its earlier checkpoint");
 	if (rc == 0 && old_size == cp->size &&
-	    (vault_get(t, VT_META, "cp.root", 7, &old, &old_len, NULL) != 0 ||
+	    (vault_get(t, VT_META, bytes_of("cp.root", 7), &old, &old_len,
+		 NULL) != 0 ||
 		old_len != 32 || memcmp(old, cp->root.data, 32) != 0))
 		rc = sira_err_set(err, SIRA_EAUTH,
 		    "the broker signed two different logs of the same size");
 	vault_free(old, old_len);
 	if (rc == 0 && cp->size > old_size)
 		rc = vault_counter_put(t, "cp.size", cp->size, err) ?:
-		    vault_put(t, VT_META, "cp.root", 7, cp->root.data, 32, err);
+		    vault_put(t, VT_META, bytes_of("cp.root", 7), cp->root.data,
+			32, err);
 	return rc;
 }
 
@@ -338,8 +341,10 @@ logproof_answer(struct daemon *d, const struct pending *p,
 	if ((rc = book_get_out(t, p->id, &e, &err)) == 0) {
 		c.e = e;
 		if ((rc = check_proof(d, t, &c, &err)) == 0 && !c.stale)
-			rc = book_audit(t, now, "evidence-checked", "broker",
-			    p->id, 0, &err);
+			rc = book_audit(t, now,
+			    &(struct audit_event){
+				"evidence-checked", "broker", p->id, 0 },
+			    &err);
 	}
 	/* The leaf is evidence once its inclusion holds, even when the log's
 	 * consistency could not be checked (that raises the alarm below). */

@@ -185,8 +185,10 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	book_schedule(e, now); /* submit in the pump's next round */
 	if ((rc = spend_pair_seqs(t, e, r.rs)) == 0 &&
 	    (rc = book_put_out(t, e, now, err)) == 0)
-		rc = book_audit(
-		    t, now, "sealed", e->to[0], m.message_id, 0, err);
+		rc = book_audit(t, now,
+		    &(struct audit_event){
+			"sealed", e->to[0], m.message_id, 0 },
+		    err);
 	unrecord(e);
 out:
 	seal_destroy(&s);
@@ -230,8 +232,10 @@ expire(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now)
 	e->state = EXPIRED;
 	if ((rc = book_put_out(t, e, now, NULL)) != 0)
 		return rc;
-	return book_audit(
-	    t, now, "expired", e->to[0], e->local_id.data, SIRA_EEXPIRED, NULL);
+	return book_audit(t, now,
+	    &(struct audit_event){
+		"expired", e->to[0], e->local_id.data, SIRA_EEXPIRED },
+	    NULL);
 }
 
 /* A queued entry: seal it, or say why not yet and when to try again. */
@@ -257,8 +261,10 @@ step_queued(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 		outbox_refuse(e, rc, why.msg);
 		if ((rc = book_put_out(t, e, now, NULL)) != 0)
 			return rc;
-		return book_audit(t, now, "refused", e->to[0], e->local_id.data,
-		    SIRA_EUNKNOWN_AGENCY, NULL);
+		return book_audit(t, now,
+		    &(struct audit_event){ "refused", e->to[0],
+			e->local_id.data, SIRA_EUNKNOWN_AGENCY },
+		    NULL);
 	}
 	/* Not sealable yet (no prekey, stale list): ask the directory
 	 * again after 3 s, then backing off to 5 minutes, so a recipient
@@ -423,8 +429,8 @@ gather(struct daemon *d, struct vault_txn *t, uint64_t now,
 	if (pending_count(&d->pending, P_SUBMIT) < SUBMIT_WINDOW &&
 	    link_can_send(&d->link))
 		states |= 1u << SEALED;
-	if ((rc = outq_due(t, now, states, rows + k, ROUND - k, &due, err)) !=
-	    0)
+	if ((rc = outq_due(t, &(struct outq_ask){ now, states }, rows + k,
+		 ROUND - k, &due, err)) != 0)
 		return rc;
 	/* A woken row may be due too: take it once. */
 	for (size_t i = k; i < k + due; i++) {
@@ -558,8 +564,10 @@ set_accepted(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	book_schedule(e, now); /* the pump releases its documents */
 	rc = book_put_out(t, e, now, NULL);
 	if (rc == 0)
-		rc = book_audit(
-		    t, now, "accepted", "broker", e->local_id.data, 0, NULL);
+		rc = book_audit(t, now,
+		    &(struct audit_event){
+			"accepted", "broker", e->local_id.data, 0 },
+		    NULL);
 	return rc; /* raw is freed with e */
 }
 
@@ -617,8 +625,10 @@ set_nacked(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	if (book_put_out(t, e, now, NULL) != 0)
 		return -SIRA_EIO;
 	return book_audit(t, now,
-	    reason == SIRA_EEXPIRED ? "expired" : "refused", "broker",
-	    e->local_id.data, reason, NULL);
+	    &(struct audit_event){
+		reason == SIRA_EEXPIRED ? "expired" : "refused", "broker",
+		e->local_id.data, reason },
+	    NULL);
 }
 
 void

@@ -52,8 +52,8 @@ row_read(
 	int rc;
 
 	*out = NULL;
-	if ((rc = vault_get(t, VT_PREKEYS, key_id, SIRA_PREKEY_ID_LEN, &v, &len,
-		 NULL)) != 0)
+	if ((rc = vault_get(t, VT_PREKEYS, bytes_of(key_id, SIRA_PREKEY_ID_LEN),
+		 &v, &len, NULL)) != 0)
 		return rc;
 	rc = row_decode(v, len, out);
 	vault_free(v, len);
@@ -151,8 +151,8 @@ store_prekey(struct vault_txn *t, const struct prekey *pub,
 	ps.signed_prekey.len = pub->raw_len;
 	if ((rc = wire_pack(&ps.base, &bytes, &len, err)) != 0)
 		return rc;
-	rc = vault_put(
-	    t, VT_PREKEYS, sec->key_id, SIRA_PREKEY_ID_LEN, bytes, len, err);
+	rc = vault_put(t, VT_PREKEYS, bytes_of(sec->key_id, SIRA_PREKEY_ID_LEN),
+	    bytes, len, err);
 	sodium_memzero(bytes, len);
 	free(bytes);
 	return rc;
@@ -166,10 +166,13 @@ delete_expired(const struct agent *a, struct vault_txn *t,
 	int rc = 0;
 
 	for (size_t i = 0; i < s->n_expired && rc == 0; i++) {
-		if ((rc = vault_del(t, VT_PREKEYS, s->expired[i],
-			 SIRA_PREKEY_ID_LEN, err)) == 0)
-			rc = book_audit(t, now, "prekey-deleted",
-			    a->me->agency_id, NULL, 0, err);
+		if ((rc = vault_del(t, VT_PREKEYS,
+			 bytes_of(s->expired[i], SIRA_PREKEY_ID_LEN), err)) ==
+		    0)
+			rc = book_audit(t, now,
+			    &(struct audit_event){
+				"prekey-deleted", a->me->agency_id, NULL, 0 },
+			    err);
 		if (rc == 0)
 			log_event(LOG_INFO, "prekey.deleted",
 			    "reason=retention over: old messages sealed to it can no longer be opened");
@@ -200,8 +203,10 @@ maintain(const struct agent *a, struct vault_txn *t,
 	if ((rc = prekey_generate(
 		 a->me, a->keys, now, 2 * sc->rotate, &pub, &sec, err)) == 0 &&
 	    (rc = store_prekey(t, pub, sec, err)) == 0 &&
-	    (rc = book_audit(
-		 t, now, "prekey-made", a->me->agency_id, NULL, 0, err)) == 0) {
+	    (rc = book_audit(t, now,
+		 &(struct audit_event){
+		     "prekey-made", a->me->agency_id, NULL, 0 },
+		 err)) == 0) {
 		memcpy(s->newest_id, sec->key_id, SIRA_PREKEY_ID_LEN);
 		s->newest_nb = now;
 		s->newest_published = false;
@@ -277,8 +282,8 @@ prekeys_published(struct daemon *d, const uint8_t *key_id)
 		goto out;
 	ps->published = true;
 	if (wire_pack(&ps->base, &bytes, &blen, NULL) == 0 &&
-	    vault_put(t, VT_PREKEYS, key_id, SIRA_PREKEY_ID_LEN, bytes, blen,
-		NULL) == 0 &&
+	    vault_put(t, VT_PREKEYS, bytes_of(key_id, SIRA_PREKEY_ID_LEN),
+		bytes, blen, NULL) == 0 &&
 	    vault_commit(&t, NULL) == 0)
 		log_event(LOG_INFO, "prekey.published", "agency=%s",
 		    d->a->me->agency_id);

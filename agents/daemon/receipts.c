@@ -43,8 +43,10 @@ give(const struct agent *a, struct vault_txn *t, const struct receipt_fields *f,
 	    0) {
 		p.body_case = SIRA__V1__PAYLOAD__BODY_RECEIPT;
 		if ((rc = wire_pack(&p.base, &pb, &plen, err)) == 0)
-			rc = book_queue(t, dest, 1, KIND_RECEIPT,
-			    "sira.receipt.v1", "", pb, plen, RECEIPT_TTL,
+			rc = book_queue(t,
+			    &(struct outgoing){ dest, 1, KIND_RECEIPT,
+				"sira.receipt.v1", "", bytes_of(pb, plen),
+				RECEIPT_TTL },
 			    f->received_at, id, err);
 		sira__v1__receipt__free_unpacked(p.receipt, NULL);
 	}
@@ -235,8 +237,10 @@ record(struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	if ((rc = book_put_out(t, e, now, NULL)) != 0)
 		return rc;
 	return book_audit(t, now,
-	    info->kind == RECEIPT_REJECTED ? "rejected" : "receipt", from,
-	    e->local_id.data, info->reject_reason, NULL);
+	    &(struct audit_event){
+		info->kind == RECEIPT_REJECTED ? "rejected" : "receipt", from,
+		e->local_id.data, info->reject_reason },
+	    NULL);
 }
 
 /* Verify the Receipt bytes r from `from` and record them on our entry. */

@@ -107,12 +107,15 @@ open_document(const struct agent *a, const char *path, uint64_t *size,
 	return fd;
 }
 
-/* Encrypt in_fd into the spool file for (local_id, index); fills *info. */
+/* Encrypt in_fd into the spool file of e's next document (index
+ * e->n_docs); fills *info. */
 static int
-spool_write(const struct agent *a, const uint8_t *local_id, uint32_t index,
+spool_write(const struct agent *a, const Sira__V1__OutboxEntry *e,
     const uint8_t key[static SIRA_ATTACH_KEY_LEN], int in_fd,
     struct attach_info *info, struct sira_err *err)
 {
+	const uint8_t *local_id = e->local_id.data;
+	uint32_t index = (uint32_t)e->n_docs;
 	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 8];
 	int fd, rc;
 
@@ -209,8 +212,7 @@ attach_one(struct agent *a, Sira__V1__OutboxEntry *e, const char *path,
 		return fd;
 	memset(&info, 0, sizeof(info));
 	attach_keygen(key);
-	rc = spool_write(
-	    a, e->local_id.data, (uint32_t)e->n_docs, key, fd, &info, err);
+	rc = spool_write(a, e, key, fd, &info, err);
 	(void)close(fd);
 	if (rc == 0 && info.plaintext_len != size)
 		rc = sira_err_set(

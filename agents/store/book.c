@@ -67,10 +67,10 @@ book_audit_decode(const uint8_t *row, size_t len)
 }
 
 int
-book_audit(struct vault_txn *t, uint64_t now, const char *action,
-    const char *counterpart, const uint8_t *msgid, int reason,
+book_audit(struct vault_txn *t, uint64_t now, const struct audit_event *ev,
     struct sira_err *err)
 {
+	const char *counterpart = ev->counterpart;
 	Sira__V1__AuditEntry e = SIRA__V1__AUDIT_ENTRY__INIT;
 	uint8_t prev[32] = { 0 }, head[32], key[8], *bytes = NULL, *h = NULL;
 	size_t len, hlen;
@@ -80,8 +80,8 @@ book_audit(struct vault_txn *t, uint64_t now, const char *action,
 	if (vault_counter_get(t, "audit.seq", &seq) != 0)
 		return sira_err_set(err, SIRA_EIO, "audit counter unreadable");
 	if (seq > 0) {
-		if ((rc = vault_get(
-			 t, VT_META, "audit.head", 10, &h, &hlen, err)) != 0)
+		if ((rc = vault_get(t, VT_META, bytes_of("audit.head", 10), &h,
+			 &hlen, err)) != 0)
 			return rc;
 		if (hlen == 32)
 			memcpy(prev, h, 32);
@@ -89,21 +89,23 @@ book_audit(struct vault_txn *t, uint64_t now, const char *action,
 	}
 	e.seq = seq + 1;
 	e.time = now;
-	e.action = (char *)(uintptr_t)action;
+	e.action = (char *)(uintptr_t)ev->action;
 	e.counterpart = (char *)(uintptr_t)(counterpart ? counterpart : "");
-	if (msgid != NULL) {
-		e.message_id.data = (uint8_t *)(uintptr_t)msgid;
+	if (ev->msgid != NULL) {
+		e.message_id.data = (uint8_t *)(uintptr_t)ev->msgid;
 		e.message_id.len = 16;
 	}
-	e.reason = reason;
+	e.reason = ev->reason;
 	e.prev_hash.data = prev;
 	e.prev_hash.len = 32;
 	if ((rc = wire_pack(&e.base, &bytes, &len, err)) != 0)
 		return rc;
 	entry_hash(bytes, len, head);
 	be64_put(key, e.seq);
-	if ((rc = vault_put(t, VT_AUDIT, key, 8, bytes, len, err)) == 0 &&
-	    (rc = vault_put(t, VT_META, "audit.head", 10, head, 32, err)) == 0)
+	if ((rc = vault_put(t, VT_AUDIT, bytes_of(key, 8), bytes, len, err)) ==
+		0 &&
+	    (rc = vault_put(
+		 t, VT_META, bytes_of("audit.head", 10), head, 32, err)) == 0)
 		rc = vault_counter_put(t, "audit.seq", e.seq, err);
 	free(bytes);
 	return rc;
@@ -168,8 +170,8 @@ book_audit_verify(
 	}
 	if (vault_counter_get(t, "audit.seq", &seq) != 0 || seq != w.n ||
 	    (w.n > 0 &&
-		(vault_get(t, VT_META, "audit.head", 10, &head, &hlen, NULL) !=
-			0 ||
+		(vault_get(t, VT_META, bytes_of("audit.head", 10), &head, &hlen,
+		     NULL) != 0 ||
 		    hlen != 32 || memcmp(head, w.prev, 32) != 0))) {
 		vault_free(head, hlen);
 		*bad = w.n;
@@ -194,8 +196,8 @@ book_put_out(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now,
 		return rc;
 	if ((rc = wire_pack(&e->base, &bytes, &len, err)) != 0)
 		return rc;
-	rc = vault_put(
-	    t, VT_OUTBOX, e->local_id.data, e->local_id.len, bytes, len, err);
+	rc = vault_put(t, VT_OUTBOX,
+	    bytes_of(e->local_id.data, e->local_id.len), bytes, len, err);
 	sodium_memzero(bytes, len);
 	free(bytes);
 	return rc;
@@ -214,32 +216,32 @@ book_new_id(uint8_t id[16])
 }
 
 int
-book_queue(struct vault_txn *t, const char *const *to, size_t n_to, int kind,
-    const char *content_type, const char *case_ref, const uint8_t *payload,
-    size_t len, uint32_t ttl, uint64_t now, uint8_t local_id[16],
-    struct sira_err *err)
+book_queue(struct vault_txn *t, const struct outgoing *m, uint64_t now,
+    uint8_t local_id[16], struct sira_err *err)
 {
 	Sira__V1__OutboxEntry e = SIRA__V1__OUTBOX_ENTRY__INIT;
+	const char *const *to = m->to;
 	int rc;
 
 	book_new_id(local_id);
 	e.local_id.data = local_id;
 	e.local_id.len = 16;
 	e.state = SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED;
-	e.n_to = n_to;
+	e.n_to = m->n_to;
 	e.to = (char **)(uintptr_t)to;
-	e.kind = kind;
-	e.content_type = (char *)(uintptr_t)content_type;
-	e.case_ref = (char *)(uintptr_t)case_ref;
-	e.payload.data = (uint8_t *)(uintptr_t)payload;
-	e.payload.len = len;
+	e.kind = m->kind;
+	e.content_type = (char *)(uintptr_t)m->content_type;
+	e.case_ref = (char *)(uintptr_t)m->case_ref;
+	e.payload.data = (uint8_t *)(uintptr_t)m->payload.p;
+	e.payload.len = m->payload.len;
 	e.queued_at = now;
-	e.ttl = ttl;
+	e.ttl = m->ttl;
 	e.next_at = now; /* the daemon seals it at once */
 	if ((rc = book_put_out(t, &e, now, err)) != 0)
 		return rc;
-	for (size_t i = 0; i < n_to && rc == 0; i++)
-		rc = book_audit(t, now, "queued", to[i], local_id, 0, err);
+	for (size_t i = 0; i < m->n_to && rc == 0; i++)
+		rc = book_audit(t, now,
+		    &(struct audit_event){ "queued", to[i], local_id, 0 }, err);
 	return rc;
 }
 
@@ -251,7 +253,8 @@ book_get_out(struct vault_txn *t, const uint8_t *local_id,
 	size_t len;
 	int rc;
 
-	if ((rc = vault_get(t, VT_OUTBOX, local_id, 16, &v, &len, err)) != 0)
+	if ((rc = vault_get(
+		 t, VT_OUTBOX, bytes_of(local_id, 16), &v, &len, err)) != 0)
 		return rc;
 	*out = book_out_decode(v, len);
 	vault_free(v, len);
@@ -268,7 +271,8 @@ book_get_in(struct vault_txn *t, const uint8_t *msgid,
 	size_t len;
 	int rc;
 
-	if ((rc = vault_get(t, VT_INBOX, msgid, 16, &v, &len, err)) != 0)
+	if ((rc = vault_get(t, VT_INBOX, bytes_of(msgid, 16), &v, &len, err)) !=
+	    0)
 		return rc;
 	*out = book_in_decode(v, len);
 	vault_free(v, len);

@@ -95,8 +95,10 @@ load_cert(const char *path, const struct cert *ca, const struct crl *crl,
 	size_t len;
 	int rc;
 
-	if ((rc = sirafile_read(path, SIRA_MAGIC_CERT, "certificate",
-		 HOME_FILE_MAX, &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read(path,
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_CERT, "certificate", HOME_FILE_MAX },
+		 &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = ca == NULL ? cert_load_ca(body, len, now, out, err) :
 			  cert_verify(ca, crl, body, len, now, out, err);
@@ -203,30 +205,28 @@ write_conf(const struct home *h, const char *broker, const char *agency,
 
 /* Check what init is given before anything is written. */
 static int
-init_checks(const char *cert, const char *key, const char *ca,
-    const char *broker_cert, const char *pass_file, uint64_t now,
-    struct cert **me, struct sira_keys **keys, struct sira_err *err)
+init_checks(const struct home_files *f, uint64_t now, struct cert **me,
+    struct sira_keys **keys, struct sira_err *err)
 {
 	struct cert *cac = NULL, *br = NULL;
 	int rc;
 
-	if ((rc = load_cert(ca, NULL, NULL, now, &cac, err)) == 0 &&
-	    (rc = load_cert(cert, cac, NULL, now, me, err)) == 0 &&
-	    (rc = load_cert(broker_cert, cac, NULL, now, &br, err)) == 0 &&
-	    (rc = unlock_key(key, pass_file, keys, err)) == 0 &&
+	if ((rc = load_cert(f->ca, NULL, NULL, now, &cac, err)) == 0 &&
+	    (rc = load_cert(f->cert, cac, NULL, now, me, err)) == 0 &&
+	    (rc = load_cert(f->broker_cert, cac, NULL, now, &br, err)) == 0 &&
+	    (rc = unlock_key(f->key, f->pass_file, keys, err)) == 0 &&
 	    (rc = check_pair(*me, *keys, err)) == 0 &&
 	    br->role != SIRA_ROLE_BROKER)
 		rc = sira_err_set(err, SIRA_EKEY_USAGE,
-		    "%s is not a broker certificate", broker_cert);
+		    "%s is not a broker certificate", f->broker_cert);
 	cert_destroy(&cac);
 	cert_destroy(&br);
 	return rc;
 }
 
 int
-home_init(const struct home *h, const char *cert, const char *key,
-    const char *ca, const char *broker, const char *broker_cert,
-    const char *pass_file, struct sira_err *err)
+home_init(
+    const struct home *h, const struct home_files *f, struct sira_err *err)
 {
 	struct cert *me = NULL;
 	struct sira_keys *keys = NULL;
@@ -236,22 +236,23 @@ home_init(const struct home *h, const char *cert, const char *key,
 	uint64_t now = clock_now();
 	int rc;
 
-	if ((rc = init_checks(cert, key, ca, broker_cert, pass_file, now, &me,
-		 &keys, err)) != 0 ||
+	if ((rc = init_checks(f, now, &me, &keys, err)) != 0 ||
 	    (rc = fileio_mkdir(h->dir, 0700, err)) != 0 ||
-	    (rc = write_conf(h, broker, me->agency_id, err)) != 0 ||
-	    (rc = copy_in(h, ca, "ca.cert", 0644, false, err)) != 0 ||
-	    (rc = copy_in(h, broker_cert, "broker.cert", 0644, false, err)) !=
-		0 ||
-	    (rc = copy_in(h, cert, "agency.cert", 0644, false, err)) != 0 ||
-	    (rc = copy_in(h, key, "agency.key", 0600, true, err)) != 0 ||
+	    (rc = write_conf(h, f->broker, me->agency_id, err)) != 0 ||
+	    (rc = copy_in(h, f->ca, "ca.cert", 0644, false, err)) != 0 ||
+	    (rc = copy_in(
+		 h, f->broker_cert, "broker.cert", 0644, false, err)) != 0 ||
+	    (rc = copy_in(h, f->cert, "agency.cert", 0644, false, err)) != 0 ||
+	    (rc = copy_in(h, f->key, "agency.key", 0600, true, err)) != 0 ||
 	    (rc = home_path(h, "vault", path, err)) != 0 ||
 	    (rc = vault_open(path, keys, VAULT_MAP_DEFAULT, &v, err)) != 0 ||
 	    (rc = vault_begin(v, true, &t, err)) != 0)
 		goto out;
-	if ((rc = vault_put(t, VT_CERTS, me->id, SIRA_HASH_LEN, me->raw,
-		 me->raw_len, err)) == 0 &&
-	    (rc = book_audit(t, now, "init", me->agency_id, NULL, 0, err)) == 0)
+	if ((rc = vault_put(t, VT_CERTS, bytes_of(me->id, SIRA_HASH_LEN),
+		 me->raw, me->raw_len, err)) == 0 &&
+	    (rc = book_audit(t, now,
+		 &(struct audit_event){ "init", me->agency_id, NULL, 0 },
+		 err)) == 0)
 		rc = vault_commit(&t, err);
 out:
 	vault_abort(&t);
@@ -275,8 +276,10 @@ load_own(const char *path, const struct cert *ca, uint64_t now,
 	if ((rc = load_cert(path, ca, NULL, now, out, err)) != -SIRA_EEXPIRED)
 		return rc;
 	/* Expired: still ours, still readable; only sending will fail. */
-	if ((rc = sirafile_read(path, SIRA_MAGIC_CERT, "certificate",
-		 HOME_FILE_MAX, &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read(path,
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_CERT, "certificate", HOME_FILE_MAX },
+		 &buf, &body, &len, err)) != 0)
 		return rc;
 	if ((rc = cert_unsafe_decode(body, len, &tmp, err)) == 0)
 		rc = cert_verify(ca, NULL, body, len, tmp->not_after, out, err);
@@ -296,8 +299,10 @@ load_crl(struct agent *a, struct sira_err *err)
 
 	if ((rc = home_path(&a->home, "crl", path, err)) != 0)
 		return rc;
-	if ((rc = sirafile_read(path, SIRA_MAGIC_CRL, "revocation list",
-		 HOME_FILE_MAX, &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read(path,
+		 &(struct sirafile_kind){
+		     SIRA_MAGIC_CRL, "revocation list", HOME_FILE_MAX },
+		 &buf, &body, &len, err)) != 0)
 		return rc == -SIRA_ENOTFOUND ? 0 : rc;
 	rc = crl_verify(a->ca, body, len, &a->crl, err);
 	free(buf);

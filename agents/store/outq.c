@@ -61,14 +61,14 @@ outq_sync(struct vault_txn *t, Sira__V1__OutboxEntry *e, struct sira_err *err)
 	if (e->index_state != 0) {
 		outq_key(
 		    (int)e->index_state, e->index_due, e->local_id.data, key);
-		rc = vault_del(t, VT_OUTQ, key, sizeof(key), err);
+		rc = vault_del(t, VT_OUTQ, bytes_of(key, sizeof(key)), err);
 		if (rc != 0 && rc != -SIRA_ENOTFOUND)
 			return rc;
 	}
 	if (state != 0) {
 		outq_key((int)state, due, e->local_id.data, key);
-		if ((rc = vault_put(
-			 t, VT_OUTQ, key, sizeof(key), NULL, 0, err)) != 0)
+		if ((rc = vault_put(t, VT_OUTQ, bytes_of(key, sizeof(key)),
+			 NULL, 0, err)) != 0)
 			return rc;
 	}
 	e->index_state = state;
@@ -91,7 +91,7 @@ outq_drop(struct vault_txn *t, const struct outq_row *row, struct sira_err *err)
 	int rc;
 
 	outq_key(row->state, row->due, row->id, key);
-	rc = vault_del(t, VT_OUTQ, key, sizeof(key), err);
+	rc = vault_del(t, VT_OUTQ, bytes_of(key, sizeof(key)), err);
 	return rc == -SIRA_ENOTFOUND ? 0 : rc;
 }
 
@@ -137,7 +137,7 @@ static int
 scan_state(struct vault_txn *t, struct scan *s, struct sira_err *err)
 {
 	uint8_t from[1] = { (uint8_t)s->state };
-	int rc = vault_keys(t, VT_OUTQ, from, 1, take_row, s, err);
+	int rc = vault_keys(t, VT_OUTQ, bytes_of(from, 1), take_row, s, err);
 
 	if (rc == 0 && s->rc != 0)
 		rc = sira_err_set(err, -s->rc, "out of memory");
@@ -155,9 +155,11 @@ by_due(const void *a, const void *b)
 }
 
 int
-outq_due(struct vault_txn *t, uint64_t now, unsigned states,
-    struct outq_row *rows, size_t max, size_t *n, struct sira_err *err)
+outq_due(struct vault_txn *t, const struct outq_ask *q, struct outq_row *rows,
+    size_t max, size_t *n, struct sira_err *err)
 {
+	uint64_t now = q->now;
+	unsigned states = q->states;
 	static const int order[] = { Q, SEALED, ACCEPTED };
 	struct outq_row *all;
 	size_t total = 0;

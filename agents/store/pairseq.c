@@ -100,7 +100,7 @@ pairseq_load(struct vault_txn *t, const char *sender, struct pairseq *p,
 
 	memset(p, 0, sizeof(*p));
 	key_of(sender, key);
-	rc = vault_get(t, VT_META, key, strlen(key), &v, &len, err);
+	rc = vault_get(t, VT_META, bytes_of(key, strlen(key)), &v, &len, err);
 	if (rc == -SIRA_ENOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -140,7 +140,7 @@ pairseq_store(struct vault_txn *t, const char *sender, const struct pairseq *p,
 	for (size_t i = 0; i < p->n; i++)
 		be64_put(v + 16 + 8 * i, p->seen[i]);
 	key_of(sender, key);
-	rc = vault_put(t, VT_META, key, strlen(key), v, len, err);
+	rc = vault_put(t, VT_META, bytes_of(key, strlen(key)), v, len, err);
 	free(v);
 	return rc;
 }

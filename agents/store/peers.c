@@ -41,8 +41,8 @@ take_certs(struct agent *a, struct vault_txn *t,
 			free(raw);
 			continue;
 		}
-		rc =
-		    vault_put(t, VT_CERTS, c->id, SIRA_HASH_LEN, raw, len, err);
+		rc = vault_put(
+		    t, VT_CERTS, bytes_of(c->id, SIRA_HASH_LEN), raw, len, err);
 		free(raw);
 		cert_destroy(&c);
 		if (rc != 0)
@@ -78,8 +78,9 @@ take_prekeys(struct agent *a, struct vault_txn *t,
 		    prekey_verify(owner, raw, len, now, &pk, NULL) != 0)
 			(*refused)++;
 		else
-			rc = vault_put(t, VT_PEERKEYS, pk->agency_id,
-			    strlen(pk->agency_id), raw, len, err);
+			rc = vault_put(t, VT_PEERKEYS,
+			    bytes_of(pk->agency_id, strlen(pk->agency_id)), raw,
+			    len, err);
 		if (tbs != NULL)
 			sira__v1__prekey_tbs__free_unpacked(tbs, NULL);
 		prekey_destroy(&pk);
@@ -124,8 +125,8 @@ peers_cert(struct agent *a, struct vault_txn *t, const struct peer_ref *ref,
 	*out = NULL;
 	if ((rc = peers_crl_fresh(a, now, err)) != 0)
 		return rc;
-	if (vault_get(t, VT_CERTS, ref->cert_id, SIRA_HASH_LEN, &raw, &len,
-		NULL) != 0)
+	if (vault_get(t, VT_CERTS, bytes_of(ref->cert_id, SIRA_HASH_LEN), &raw,
+		&len, NULL) != 0)
 		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
 		    "no certificate of %s with that id", agency);
 	rc = cert_verify(a->ca, a->crl, raw, len, ref->at, out, err);
@@ -190,8 +191,8 @@ peers_current(struct agent *a, struct vault_txn *t, const char *agency,
 	if (n.best == NULL)
 		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
 		    "%s is not a known, valid agency", agency);
-	if (vault_get(t, VT_PEERKEYS, agency, strlen(agency), &raw, &len,
-		NULL) != 0) {
+	if (vault_get(t, VT_PEERKEYS, bytes_of(agency, strlen(agency)), &raw,
+		&len, NULL) != 0) {
 		cert_destroy(&n.best);
 		return sira_err_set(err, SIRA_EPREKEY,
 		    "%s has not published an encryption key yet", agency);

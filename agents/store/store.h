@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "agent.pb-c.h"
+#include "bytes.h"
 #include "cert.h"
 #include "control.pb-c.h"
 #include "crl.h"
@@ -106,8 +107,8 @@ void vault_abort(struct vault_txn **t);
  * "vault.key" of VT_META, or a read-only transaction), -SIRA_ETOOBIG
  * (vlen > VAULT_VALUE_MAX), -SIRA_EQUOTA or -SIRA_EIO.
  */
-int vault_put(struct vault_txn *t, enum vault_table table, const void *key,
-    size_t klen, const void *val, size_t vlen, struct sira_err *err)
+int vault_put(struct vault_txn *t, enum vault_table table, struct bytes key,
+    const void *val, size_t vlen, struct sira_err *err)
     __attribute__((warn_unused_result));
 
 /*
@@ -115,16 +116,16 @@ int vault_put(struct vault_txn *t, enum vault_table table, const void *key,
  * vault_free). Returns 0, -SIRA_ENOTFOUND, -SIRA_EAUTH (the stored value was
  * altered or moved), -SIRA_EINVAL (bad key), -SIRA_ENOMEM or -SIRA_EIO.
  */
-int vault_get(struct vault_txn *t, enum vault_table table, const void *key,
-    size_t klen, uint8_t **val, size_t *vlen, struct sira_err *err)
+int vault_get(struct vault_txn *t, enum vault_table table, struct bytes key,
+    uint8_t **val, size_t *vlen, struct sira_err *err)
     __attribute__((warn_unused_result));
 
 /*
  * Delete key from table. Returns 0, -SIRA_ENOTFOUND (harmless: the
  * transaction stays usable), -SIRA_EINVAL or -SIRA_EIO.
  */
-int vault_del(struct vault_txn *t, enum vault_table table, const void *key,
-    size_t klen, struct sira_err *err);
+int vault_del(struct vault_txn *t, enum vault_table table, struct bytes key,
+    struct sira_err *err);
 
 /*
  * Call fn for every row of table in key order (decrypted; the buffers are
@@ -139,14 +140,14 @@ int vault_each(struct vault_txn *t, enum vault_table table,
 
 /*
  * Call fn with the key of every row of table from the first key >= from
- * (from may be NULL: the first row), in key order, without reading or
+ * (from.p may be NULL: the first row), in key order, without reading or
  * decrypting values: for indexes whose keys are the information. fn
  * returns 0 to go on, 1 to stop, or a negative code; it must not write to
  * the vault. Returns 0, fn's code, -SIRA_EINVAL or -SIRA_EIO.
  */
-int vault_keys(struct vault_txn *t, enum vault_table table, const void *from,
-    size_t flen, int (*fn)(void *ctx, const uint8_t *key, size_t klen),
-    void *ctx, struct sira_err *err);
+int vault_keys(struct vault_txn *t, enum vault_table table, struct bytes from,
+    int (*fn)(void *ctx, const uint8_t *key, size_t klen), void *ctx,
+    struct sira_err *err);
 
 /*
  * A key for a table row named by a human-chosen name (a case reference):
@@ -210,9 +211,17 @@ void nudge_daemon(const struct home *h);
 int home_path(const struct home *h, const char *name, char out[PATH_MAX],
     struct sira_err *err);
 int home_resolve(const char *opt, struct home *h, struct sira_err *err);
-int home_init(const struct home *h, const char *cert, const char *key,
-    const char *ca, const char *broker, const char *broker_cert,
-    const char *pass_file, struct sira_err *err);
+/* What `sira-agent init` is given: file paths and the broker endpoint. */
+struct home_files {
+	const char *cert, *key, *ca; /* the agency's certificate, key, CA */
+	const char *broker;          /* tcp://host:port */
+	const char *broker_cert;
+	const char *pass_file; /* the key's passphrase, or NULL: ask */
+};
+/* Check f (certificates verify, the key opens and matches) and make the
+ * home h: configuration, copies, a fresh vault. */
+int home_init(
+    const struct home *h, const struct home_files *f, struct sira_err *err);
 int agent_open(
     struct agent *a, const char *pass_file, uint64_t now, struct sira_err *err);
 void agent_close(struct agent *a);
@@ -220,14 +229,29 @@ int agent_save_crl(struct agent *a, const uint8_t *bytes, size_t len,
     uint64_t now, struct sira_err *err);
 
 /* book.c: the outbox, the inbox and the audit chain, on the vault. */
-int book_audit(struct vault_txn *t, uint64_t now, const char *action,
-    const char *counterpart, const uint8_t *msgid, int reason,
+/* One entry of the audit chain; borrowed for the call. */
+struct audit_event {
+	const char *action;      /* "queued", "sealed", "received"... */
+	const char *counterpart; /* an agency id, "broker", or NULL */
+	const uint8_t *msgid;    /* 16 bytes, or NULL */
+	int reason;              /* a SIRA_E* code (positive), or 0 */
+};
+int book_audit(struct vault_txn *t, uint64_t now, const struct audit_event *ev,
     struct sira_err *err);
 int book_audit_verify(
     struct vault_txn *t, uint64_t *n, uint64_t *bad, struct sira_err *err);
-int book_queue(struct vault_txn *t, const char *const *to, size_t n_to,
-    int kind, const char *content_type, const char *case_ref,
-    const uint8_t *payload, size_t len, uint32_t ttl, uint64_t now,
+/* A message to queue in the outbox; everything borrowed for the call. */
+struct outgoing {
+	const char *const *to; /* agency ids */
+	size_t n_to;
+	int kind; /* Sira__V1__MessageKind */
+	const char *content_type;
+	const char *case_ref; /* "" when none */
+	struct bytes payload;
+	uint32_t ttl; /* seconds */
+};
+/* Queue m at now under a fresh local_id, with its audit entries. */
+int book_queue(struct vault_txn *t, const struct outgoing *m, uint64_t now,
     uint8_t local_id[16], struct sira_err *err);
 int book_get_out(struct vault_txn *t, const uint8_t *local_id,
     Sira__V1__OutboxEntry **out, struct sira_err *err);
@@ -277,11 +301,14 @@ bool outq_claims(const Sira__V1__OutboxEntry *e, const struct outq_row *row);
 /* Delete a row (gone already is fine). */
 int outq_drop(
     struct vault_txn *t, const struct outq_row *row, struct sira_err *err);
-/*
- * Up to max rows due at now (next_at <= now) of the states whose bit
- * (1 << state) is in states, most overdue first, into rows[0..*n).
- */
-int outq_due(struct vault_txn *t, uint64_t now, unsigned states,
+/* Which rows: due at now (next_at <= now), of the states whose bit
+ * (1 << state) is in states. */
+struct outq_ask {
+	uint64_t now;
+	unsigned states;
+};
+/* Up to max rows answering q, most overdue first, into rows[0..*n). */
+int outq_due(struct vault_txn *t, const struct outq_ask *q,
     struct outq_row *rows, size_t max, size_t *n, struct sira_err *err);
 /* Every row of state, due or not, into a fresh *rows (caller frees). */
 int outq_all(struct vault_txn *t, int state, struct outq_row **rows, size_t *n,

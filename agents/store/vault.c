@@ -126,22 +126,21 @@ txn_usable(const struct vault_txn *t, struct sira_err *err)
 }
 
 static bool
-is_wrap_row(enum vault_table table, const void *key, size_t klen)
+is_wrap_row(enum vault_table table, struct bytes key)
 {
-	return table == VT_META && klen == sizeof(WRAP_NAME) - 1 &&
-	    memcmp(key, WRAP_NAME, klen) == 0;
+	return table == VT_META && key.len == sizeof(WRAP_NAME) - 1 &&
+	    memcmp(key.p, WRAP_NAME, key.len) == 0;
 }
 
 static int
-check_key(
-    enum vault_table table, const void *key, size_t klen, struct sira_err *err)
+check_key(enum vault_table table, struct bytes key, struct sira_err *err)
 {
 	if ((unsigned)table >= VT_COUNT)
 		return sira_err_set(err, SIRA_EINVAL, "no such vault table");
-	if (key == NULL || klen == 0 || klen > VKEY_MAX)
+	if (key.p == NULL || key.len == 0 || key.len > VKEY_MAX)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "a vault key is 1 to %d bytes, not %zu", VKEY_MAX, klen);
-	if (is_wrap_row(table, key, klen))
+		    "a vault key is 1 to %d bytes, not %zu", VKEY_MAX, key.len);
+	if (is_wrap_row(table, key))
 		return sira_err_set(err, SIRA_EINVAL,
 		    "%s is reserved for the vault", WRAP_NAME);
 	return 0;
@@ -149,12 +148,32 @@ check_key(
 
 /* ad = table number || key; ad has room for 1 + VKEY_MAX bytes. */
 static size_t
-make_ad(uint8_t *ad, enum vault_table table, const void *key, size_t klen)
+make_ad(uint8_t *ad, enum vault_table table, struct bytes key)
 {
 	ad[0] = (uint8_t)table;
-	memcpy(ad + 1, key, klen);
-	return 1 + klen;
+	memcpy(ad + 1, key.p, key.len);
+	return 1 + key.len;
 }
+
+/* An LMDB key as the vault's borrowed bytes, and back. */
+static struct bytes
+key_of(const MDB_val *k)
+{
+	return bytes_of(k->mv_data, k->mv_size);
+}
+
+static MDB_val
+mdb_key(struct bytes key)
+{
+	return (MDB_val){ key.len, (void *)(uintptr_t)key.p };
+}
+
+/* A row as LMDB holds it: where, and its sealed value d. */
+struct stored {
+	enum vault_table table;
+	struct bytes key;
+	const MDB_val *d;
+};
 
 static void
 derive_kek(const struct sira_keys *keys, uint8_t kek[static KEY_LEN])
@@ -386,15 +405,15 @@ vault_abort(struct vault_txn **tp)
 }
 
 static int
-put_row(struct vault_txn *t, enum vault_table table, const void *key,
-    size_t klen, const uint8_t *val, size_t vlen, struct sira_err *err)
+put_row(struct vault_txn *t, enum vault_table table, struct bytes key,
+    const uint8_t *val, size_t vlen, struct sira_err *err)
 {
 	uint8_t ad[1 + VKEY_MAX], *p;
-	MDB_val k = { klen, (void *)(uintptr_t)key }, d;
+	MDB_val k = mdb_key(key), d;
 	size_t adlen;
 	int rc;
 
-	if ((rc = check_key(table, key, klen, err)) != 0)
+	if ((rc = check_key(table, key, err)) != 0)
 		return rc;
 	if (!t->write)
 		return sira_err_set(
@@ -408,7 +427,7 @@ put_row(struct vault_txn *t, enum vault_table table, const void *key,
 	if ((rc = mdb_put(t->txn, t->v->dbi[table], &k, &d, MDB_RESERVE)) != 0)
 		return lmdb_error(rc, table_names[table], err);
 	p = d.mv_data;
-	adlen = make_ad(ad, table, key, klen);
+	adlen = make_ad(ad, table, key);
 	randombytes_buf(p, NONCE_LEN);
 	(void)crypto_aead_xchacha20poly1305_ietf_encrypt(
 	    p + NONCE_LEN, NULL, val, vlen, ad, adlen, NULL, p, t->v->key);
@@ -416,8 +435,8 @@ put_row(struct vault_txn *t, enum vault_table table, const void *key,
 }
 
 int
-vault_put(struct vault_txn *t, enum vault_table table, const void *key,
-    size_t klen, const void *val, size_t vlen, struct sira_err *err)
+vault_put(struct vault_txn *t, enum vault_table table, struct bytes key,
+    const void *val, size_t vlen, struct sira_err *err)
 {
 	static const uint8_t empty[1];
 	int rc;
@@ -429,16 +448,17 @@ vault_put(struct vault_txn *t, enum vault_table table, const void *key,
 	if (val == NULL)
 		rc = sira_err_set(err, SIRA_EINVAL, "no value");
 	else
-		rc = put_row(t, table, key, klen, val, vlen, err);
+		rc = put_row(t, table, key, val, vlen, err);
 	return rc != 0 ? txn_fail(t, rc) : 0;
 }
 
-/* Check and decrypt the stored d of (table, key) into a fresh *out. */
+/* Check and decrypt the stored row s into a fresh *out. */
 static int
-open_row(const struct vault *v, enum vault_table table, const void *key,
-    size_t klen, const MDB_val *d, uint8_t **out, size_t *outlen,
-    struct sira_err *err)
+open_row(const struct vault *v, const struct stored *s, uint8_t **out,
+    size_t *outlen, struct sira_err *err)
 {
+	enum vault_table table = s->table;
+	const MDB_val *d = s->d;
 	uint8_t ad[1 + VKEY_MAX], *buf;
 	const uint8_t *c = d->mv_data;
 	size_t adlen, len;
@@ -449,7 +469,7 @@ open_row(const struct vault *v, enum vault_table table, const void *key,
 	len = d->mv_size - SEAL_OVERHEAD;
 	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	adlen = make_ad(ad, table, key, klen);
+	adlen = make_ad(ad, table, s->key);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(buf, NULL, NULL,
 		c + NONCE_LEN, d->mv_size - NONCE_LEN, ad, adlen, c,
 		v->key) != 0) {
@@ -463,35 +483,36 @@ open_row(const struct vault *v, enum vault_table table, const void *key,
 }
 
 int
-vault_get(struct vault_txn *t, enum vault_table table, const void *key,
-    size_t klen, uint8_t **val, size_t *vlen, struct sira_err *err)
+vault_get(struct vault_txn *t, enum vault_table table, struct bytes key,
+    uint8_t **val, size_t *vlen, struct sira_err *err)
 {
-	MDB_val k = { klen, (void *)(uintptr_t)key }, d;
+	MDB_val k = mdb_key(key), d;
 	int rc;
 
 	*val = NULL;
 	*vlen = 0;
 	if ((rc = txn_usable(t, err)) != 0 ||
-	    (rc = check_key(table, key, klen, err)) != 0)
+	    (rc = check_key(table, key, err)) != 0)
 		return rc;
 	if ((rc = mdb_get(t->txn, t->v->dbi[table], &k, &d)) == MDB_NOTFOUND)
 		return sira_err_set(err, SIRA_ENOTFOUND, "no such row in %s",
 		    table_names[table]);
 	if (rc != 0)
 		return txn_fail(t, lmdb_error(rc, table_names[table], err));
-	return open_row(t->v, table, key, klen, &d, val, vlen, err);
+	return open_row(
+	    t->v, &(struct stored){ table, key, &d }, val, vlen, err);
 }
 
 int
-vault_del(struct vault_txn *t, enum vault_table table, const void *key,
-    size_t klen, struct sira_err *err)
+vault_del(struct vault_txn *t, enum vault_table table, struct bytes key,
+    struct sira_err *err)
 {
-	MDB_val k = { klen, (void *)(uintptr_t)key };
+	MDB_val k = mdb_key(key);
 	int rc;
 
 	if ((rc = txn_usable(t, err)) != 0)
 		return rc;
-	if ((rc = check_key(table, key, klen, err)) != 0)
+	if ((rc = check_key(table, key, err)) != 0)
 		return txn_fail(t, rc);
 	if (!t->write)
 		return txn_fail(t,
@@ -507,8 +528,7 @@ vault_del(struct vault_txn *t, enum vault_table table, const void *key,
 
 /* One row of vault_each: 0 to go on, 1 to stop, or a negative code. */
 static int
-each_row(const struct vault_txn *t, enum vault_table table, const MDB_val *k,
-    const MDB_val *d,
+each_row(const struct vault_txn *t, const struct stored *s,
     int (*fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	size_t vlen),
     void *ctx, struct sira_err *err)
@@ -517,12 +537,11 @@ each_row(const struct vault_txn *t, enum vault_table table, const MDB_val *k,
 	size_t vlen = 0;
 	int rc;
 
-	if (is_wrap_row(table, k->mv_data, k->mv_size))
+	if (is_wrap_row(s->table, s->key))
 		return 0;
-	if ((rc = open_row(t->v, table, k->mv_data, k->mv_size, d, &val, &vlen,
-		 err)) != 0)
+	if ((rc = open_row(t->v, s, &val, &vlen, err)) != 0)
 		return rc;
-	rc = fn(ctx, k->mv_data, k->mv_size, val, vlen);
+	rc = fn(ctx, s->key.p, s->key.len, val, vlen);
 	vault_free(val, vlen);
 	return rc > 0 ? 1 : rc;
 }
@@ -546,7 +565,8 @@ vault_each(struct vault_txn *t, enum vault_table table,
 		return txn_fail(t, lmdb_error(mrc, table_names[table], err));
 	while (rc == 0 && (mrc = mdb_cursor_get(c, &k, &d, op)) == 0) {
 		op = MDB_NEXT;
-		rc = each_row(t, table, &k, &d, fn, ctx, err);
+		rc = each_row(
+		    t, &(struct stored){ table, key_of(&k), &d }, fn, ctx, err);
 	}
 	mdb_cursor_close(c);
 	if (rc == 0 && mrc != MDB_NOTFOUND)
@@ -555,10 +575,11 @@ vault_each(struct vault_txn *t, enum vault_table table,
 }
 
 int
-vault_keys(struct vault_txn *t, enum vault_table table, const void *from,
-    size_t flen, int (*fn)(void *ctx, const uint8_t *key, size_t klen),
-    void *ctx, struct sira_err *err)
+vault_keys(struct vault_txn *t, enum vault_table table, struct bytes from,
+    int (*fn)(void *ctx, const uint8_t *key, size_t klen), void *ctx,
+    struct sira_err *err)
 {
+	size_t flen = from.len;
 	MDB_cursor_op op = MDB_FIRST;
 	MDB_cursor *c;
 	MDB_val k = { 0, NULL }, d;
@@ -567,18 +588,17 @@ vault_keys(struct vault_txn *t, enum vault_table table, const void *from,
 	if ((rc = txn_usable(t, err)) != 0)
 		return rc;
 	if ((unsigned)table >= VT_COUNT || flen > VKEY_MAX ||
-	    (from == NULL && flen != 0))
+	    (from.p == NULL && flen != 0))
 		return sira_err_set(err, SIRA_EINVAL, "bad key range");
 	if ((mrc = mdb_cursor_open(t->txn, t->v->dbi[table], &c)) != 0)
 		return txn_fail(t, lmdb_error(mrc, table_names[table], err));
 	if (flen > 0) {
-		k.mv_size = flen;
-		k.mv_data = (void *)(uintptr_t)from;
+		k = mdb_key(from);
 		op = MDB_SET_RANGE;
 	}
 	while (rc == 0 && (mrc = mdb_cursor_get(c, &k, &d, op)) == 0) {
 		op = MDB_NEXT;
-		if (!is_wrap_row(table, k.mv_data, k.mv_size))
+		if (!is_wrap_row(table, key_of(&k)))
 			rc = fn(ctx, k.mv_data, k.mv_size);
 	}
 	mdb_cursor_close(c);
@@ -629,7 +649,8 @@ vault_counter_get(struct vault_txn *t, const char *name, uint64_t *v)
 	*v = 0;
 	if (name == NULL)
 		return -SIRA_EINVAL;
-	rc = vault_get(t, VT_META, name, strlen(name), &buf, &len, NULL);
+	rc = vault_get(
+	    t, VT_META, bytes_of(name, strlen(name)), &buf, &len, NULL);
 	if (rc == -SIRA_ENOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -652,5 +673,6 @@ vault_counter_put(
 		return txn_fail(
 		    t, sira_err_set(err, SIRA_EINVAL, "no counter name"));
 	be64_put(buf, v);
-	return vault_put(t, VT_META, name, strlen(name), buf, sizeof(buf), err);
+	return vault_put(
+	    t, VT_META, bytes_of(name, strlen(name)), buf, sizeof(buf), err);
 }

@@ -33,8 +33,8 @@ cases_load(struct vault_txn *t, const char *case_ref,
 
 	*out = NULL;
 	vault_blind(t, CASE_PURPOSE, case_ref, key);
-	if ((rc = vault_get(t, VT_CASES, key, sizeof(key), &v, &len, NULL)) ==
-	    -SIRA_ENOTFOUND)
+	if ((rc = vault_get(t, VT_CASES, bytes_of(key, sizeof(key)), &v, &len,
+		 NULL)) == -SIRA_ENOTFOUND)
 		return sira_err_set(
 		    err, SIRA_ENOTFOUND, "no case %s in this agency", case_ref);
 	if (rc != 0)
@@ -64,7 +64,8 @@ cases_save(struct vault_txn *t, Sira__V1__CaseRecord *r, uint64_t now,
 	vault_blind(t, CASE_PURPOSE, r->case_ref, key);
 	if ((rc = wire_pack(&r->base, &bytes, &len, err)) != 0)
 		return rc;
-	rc = vault_put(t, VT_CASES, key, sizeof(key), bytes, len, err);
+	rc =
+	    vault_put(t, VT_CASES, bytes_of(key, sizeof(key)), bytes, len, err);
 	sodium_memzero(bytes, len);
 	free(bytes);
 	return rc;

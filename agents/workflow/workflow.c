@@ -118,8 +118,10 @@ queue(struct step *s, const struct wf_args *w, int kind, const char *ctype,
 		rc = sira_err_set(err, SIRA_ETOOBIG,
 		    "the message would be %zu bytes; the limit is %u", len,
 		    AGENT_PAYLOAD_MAX);
-	else if ((rc = book_queue(s->t, to, 1, kind, ctype, s->r->case_ref, buf,
-		      len, w->ttl, w->now, s->id, err)) == 0)
+	else if ((rc = book_queue(s->t,
+		      &(struct outgoing){ to, 1, kind, ctype, s->r->case_ref,
+			  bytes_of(buf, len), w->ttl },
+		      w->now, s->id, err)) == 0)
 		rc = outbox_attach(
 		    s->a, s->t, s->id, w->attach, w->n_attach, err);
 	sodium_memzero(buf, len);
@@ -427,7 +429,7 @@ consent_covers(const Sira__V1__Referral *ref, enum sira_role role)
  * with case_file_free. */
 static int
 build_file(const Sira__V1__CaseRecord *r, enum sira_role role,
-    Sira__V1__CaseFile *f, Sira__V1__Referral **ref, char *notice, size_t nlen,
+    Sira__V1__CaseFile *f, Sira__V1__Referral **ref, struct wf_result *res,
     struct sira_err *err)
 {
 	size_t n = r->n_history + r->n_timeline;
@@ -445,7 +447,7 @@ build_file(const Sira__V1__CaseRecord *r, enum sira_role role,
 		sira__v1__identifying_details__free_unpacked(
 		    (*ref)->identifying, NULL);
 		(*ref)->identifying = NULL;
-		(void)snprintf(notice, nlen,
+		(void)snprintf(res->notice, sizeof(res->notice),
 		    "identifying details withheld: the person's consent does "
 		    "not cover a %s agency",
 		    cert_role_name(role));
@@ -492,8 +494,7 @@ workflow_transfer(struct agent *a, const struct wf_args *w,
 		return finish(&s, res, rc, err);
 	s.m.to = w->to;
 	/* The file carries the history up to the hand-over. */
-	if ((rc = build_file(s.r, role, &f, &ref, res->notice,
-		 sizeof(res->notice), err)) == 0 &&
+	if ((rc = build_file(s.r, role, &f, &ref, res, err)) == 0 &&
 	    (rc = cases_transfer(s.r, &s.m, w->note, err)) == 0) {
 		ct.case_ref = s.r->case_ref;
 		ct.note = (char *)(uintptr_t)(w->note ? w->note : "");
@@ -593,8 +594,7 @@ workflow_decide(struct agent *a, const struct wf_args *w, bool grant,
 	p.file_response = &fr;
 	/* The file shows the history up to the grant, then it is recorded. */
 	if (grant && s.r->held &&
-	    (rc = build_file(s.r, role, &f, &ref, res->notice,
-		 sizeof(res->notice), err)) == 0)
+	    (rc = build_file(s.r, role, &f, &ref, res, err)) == 0)
 		fr.file = &f;
 	if (rc == 0 &&
 	    (rc = cases_decide(s.r, &s.m, rid, grant, w->reason, err)) == 0)
@@ -840,10 +840,12 @@ workflow_incoming(struct agent *a, struct vault_txn *t,
 }
 
 int
-workflow_note(struct agent *a, struct vault_txn *t, const char *ref,
-    const char *to, const uint8_t id[16], uint64_t now, struct sira_err *err)
+workflow_note(struct agent *a, struct vault_txn *t, const struct wf_args *w,
+    const uint8_t id[16], struct sira_err *err)
 {
 	Sira__V1__CaseRecord *r = NULL;
+	const char *ref = w->ref, *to = w->to;
+	uint64_t now = w->now;
 	int rc;
 
 	if ((rc = cases_load(t, ref, &r, err)) == -SIRA_ENOTFOUND) {

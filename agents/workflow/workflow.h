@@ -277,11 +277,12 @@ int workflow_decide(struct agent *a, const struct wf_args *w, bool grant,
     struct wf_result *res, struct sira_err *err);
 
 /*
- * A note sent about case ref (sira-agent send --case): recorded on the
- * case timeline inside the caller's transaction t.
+ * A note (queued as message id) sent about case w->ref to w->to at w->now
+ * (sira-agent send --case): recorded on the case timeline inside the
+ * caller's transaction t.
  */
-int workflow_note(struct agent *a, struct vault_txn *t, const char *ref,
-    const char *to, const uint8_t id[16], uint64_t now, struct sira_err *err);
+int workflow_note(struct agent *a, struct vault_txn *t, const struct wf_args *w,
+    const uint8_t id[16], struct sira_err *err);
 
 /* A verified, stored message as the workflow sees it. */
 struct wf_incoming {

@@ -38,8 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = (size_t)data[0] | (size_t)data[1] << 8;
 	if (n > size - 2)
 		return 0;
-	rc = bundle_verify(
-	    data + 2 + n, size - 2 - n, data + 2, n, &c, &why, &err);
+	rc = bundle_verify(bytes_of(data + 2 + n, size - 2 - n),
+	    bytes_of(data + 2, n), &c, &why, &err);
 	if (rc == 0) {
 		if (c == NULL || c->n_msgs == 0 || why.check != BC_NONE)
 			abort();

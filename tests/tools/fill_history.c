@@ -50,10 +50,11 @@ put_in(struct vault_txn *t, const char *peer, uint64_t at, struct sira_err *err)
 	e.read = 1;
 	if ((rc = wire_pack(&e.base, &bytes, &len, err)) != 0)
 		return rc;
-	rc = vault_put(t, VT_INBOX, id, 16, bytes, len, err);
+	rc = vault_put(t, VT_INBOX, bytes_of(id, 16), bytes, len, err);
 	free(bytes);
 	if (rc == 0)
-		rc = book_audit(t, at + 5, "received", peer, id, 0, err);
+		rc = book_audit(t, at + 5,
+		    &(struct audit_event){ "received", peer, id, 0 }, err);
 	return rc;
 }
 
@@ -66,16 +67,19 @@ put_out(
 	uint8_t id[16];
 	int rc;
 
-	if ((rc = book_queue(t, to, 1,
-		 SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE, "sira.note.v1", "",
-		 (const uint8_t *)"historique", 10, 0, at, id, err)) != 0 ||
+	if ((rc = book_queue(t,
+		 &(struct outgoing){ to, 1,
+		     SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE, "sira.note.v1",
+		     "", bytes_of("historique", 10), 0 },
+		 at, id, err)) != 0 ||
 	    (rc = book_get_out(t, id, &e, err)) != 0)
 		return rc;
 	e->state = SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_DELIVERED;
 	book_schedule(e, 0);
 	rc = book_put_out(t, e, at + 10, err);
 	if (rc == 0)
-		rc = book_audit(t, at + 10, "delivered", peer, id, 0, err);
+		rc = book_audit(t, at + 10,
+		    &(struct audit_event){ "delivered", peer, id, 0 }, err);
 	sira__v1__outbox_entry__free_unpacked(e, NULL);
 	return rc;
 }

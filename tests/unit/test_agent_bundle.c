@@ -76,9 +76,11 @@ make_crl(const struct crl_entry *entries, size_t n, uint8_t **out, size_t *len)
 	uint8_t sig[SIRA_SIG_LEN], *tbs = NULL;
 	size_t tbs_len;
 
-	assert_int_equal(crl_encode_tbs(W->fx->ca->id, 1, FX_NOW - FX_DAY,
-			     FX_NOW + 30 * (uint64_t)FX_DAY, entries, n, &tbs,
-			     &tbs_len, NULL),
+	assert_int_equal(
+	    crl_encode_tbs(
+		&(struct crl_fields){ W->fx->ca->id, 1, FX_NOW - FX_DAY,
+		    FX_NOW + 30 * (uint64_t)FX_DAY, entries, n },
+		&tbs, &tbs_len, NULL),
 	    0);
 	assert_int_equal(sign_detached(W->fx->ca_keys->sign_sk, SIRA_DS_CRL,
 			     tbs, tbs_len, sig),
@@ -309,7 +311,8 @@ verify_draft(struct draft *d, struct bundle_failure *why)
 
 	memset(&err, 0, sizeof(err));
 	file = draft_pack(d, &len);
-	rc = bundle_verify(file, len, W->ca_file, W->ca_len, &c, why, &err);
+	rc = bundle_verify(bytes_of(file, len), bytes_of(W->ca_file, W->ca_len),
+	    &c, why, &err);
 	if (rc != 0) {
 		assert_null(c);
 		assert_int_equal(err.code, -rc);
@@ -344,8 +347,9 @@ test_round_trip(void **state)
 	(void)state;
 	draft_init(&d);
 	file = draft_pack(&d, &len);
-	assert_int_equal(
-	    bundle_verify(file, len, W->ca_file, W->ca_len, &c, &why, NULL), 0);
+	assert_int_equal(bundle_verify(bytes_of(file, len),
+			     bytes_of(W->ca_file, W->ca_len), &c, &why, NULL),
+	    0);
 	free(file);
 	assert_non_null(c);
 	assert_string_equal(c->case_ref, CASE);
@@ -443,8 +447,9 @@ test_checkpoints_consistent(void **state)
 	d.msg[1].accepted = bin(acc, len);
 	d.msg[1].accepted_leaf = bin(leaf, leaf_len);
 	file = draft_pack(&d, &len);
-	assert_int_equal(
-	    bundle_verify(file, len, W->ca_file, W->ca_len, &c, NULL, NULL), 0);
+	assert_int_equal(bundle_verify(bytes_of(file, len),
+			     bytes_of(W->ca_file, W->ca_len), &c, NULL, NULL),
+	    0);
 	assert_int_equal(c->n_checkpoints, 2);
 	assert_true(c->msgs[1].broker);
 	custody_destroy(&c);
@@ -543,7 +548,8 @@ test_wrong_ca(void **state)
 	    SIRA_MAGIC_CERT, other.cert->raw, other.cert->raw_len, &ca2_len);
 	draft_init(&d);
 	file = draft_pack(&d, &len);
-	assert_int_equal(bundle_verify(file, len, ca2, ca2_len, &c, &why, NULL),
+	assert_int_equal(bundle_verify(bytes_of(file, len),
+			     bytes_of(ca2, ca2_len), &c, &why, NULL),
 	    -SIRA_EBADSIG);
 	assert_null(c);
 	assert_int_equal(why.check, BC_CRL);
@@ -551,11 +557,13 @@ test_wrong_ca(void **state)
 	free(ca2);
 	ca2 = with_magic(SIRA_MAGIC_CERT, W->fx->police.cert->raw,
 	    W->fx->police.cert->raw_len, &ca2_len);
-	assert_int_equal(bundle_verify(file, len, ca2, ca2_len, &c, &why, NULL),
+	assert_int_equal(bundle_verify(bytes_of(file, len),
+			     bytes_of(ca2, ca2_len), &c, &why, NULL),
 	    -SIRA_EKEY_USAGE);
 	assert_int_equal(why.check, BC_CA);
-	assert_int_equal(bundle_verify(file, len, W->fx->ca->raw,
-			     W->fx->ca->raw_len, &c, &why, NULL),
+	assert_int_equal(
+	    bundle_verify(bytes_of(file, len),
+		bytes_of(W->fx->ca->raw, W->fx->ca->raw_len), &c, &why, NULL),
 	    -SIRA_EMALFORMED);
 	assert_int_equal(why.check, BC_CA);
 	free(ca2);
@@ -577,16 +585,17 @@ test_truncated(void **state)
 	draft_init(&d);
 	file = draft_pack(&d, &len);
 	for (size_t cut = 0; cut < len; cut++) {
-		assert_int_not_equal(bundle_verify(file, cut, W->ca_file,
-					 W->ca_len, &c, &why, NULL),
+		assert_int_not_equal(
+		    bundle_verify(bytes_of(file, cut),
+			bytes_of(W->ca_file, W->ca_len), &c, &why, NULL),
 		    0);
 		assert_null(c);
 		assert_int_equal(why.msg, 0);
 		assert_int_equal(why.check, BC_FORMAT);
 	}
 	file[0] ^= 1;
-	assert_int_equal(
-	    bundle_verify(file, len, W->ca_file, W->ca_len, &c, &why, NULL),
+	assert_int_equal(bundle_verify(bytes_of(file, len),
+			     bytes_of(W->ca_file, W->ca_len), &c, &why, NULL),
 	    -SIRA_EMALFORMED);
 	assert_int_equal(why.check, BC_FORMAT);
 	free(file);
@@ -628,8 +637,9 @@ test_revocation_time(void **state)
 	(void)state;
 	revoke(police, SIRA_REVOKE_SUPERSEDED, FX_NOW + FX_DAY, &d, &crl);
 	file = draft_pack(&d, &len);
-	assert_int_equal(
-	    bundle_verify(file, len, W->ca_file, W->ca_len, &c, NULL, NULL), 0);
+	assert_int_equal(bundle_verify(bytes_of(file, len),
+			     bytes_of(W->ca_file, W->ca_len), &c, NULL, NULL),
+	    0);
 	assert_int_equal(c->msgs[0].sender.revoked_at, FX_NOW + FX_DAY);
 	custody_destroy(&c);
 	free(file);

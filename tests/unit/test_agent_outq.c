@@ -91,8 +91,10 @@ queue(struct vault_txn *t, uint64_t at, uint8_t id[16])
 {
 	static const char *const to[1] = { "ml.ngo.espoir" };
 
-	assert_int_equal(book_queue(t, to, 1, 1, "text/plain", "",
-			     (const uint8_t *)"note", 4, 86400, at, id, NULL),
+	assert_int_equal(book_queue(t,
+			     &(struct outgoing){ to, 1, 1, "text/plain", "",
+				 bytes_of("note", 4), 86400 },
+			     at, id, NULL),
 	    0);
 }
 
@@ -124,7 +126,7 @@ rows(struct vault_txn *t)
 	size_t n = 0;
 
 	assert_int_equal(
-	    vault_keys(t, VT_OUTQ, NULL, 0, count_key, &n, NULL), 0);
+	    vault_keys(t, VT_OUTQ, bytes_of(NULL, 0), count_key, &n, NULL), 0);
 	return n;
 }
 
@@ -164,7 +166,9 @@ test_history_does_not_hide_new_work(void **state)
 	commit(&t);
 	t = begin(fx);
 	assert_int_equal(rows(t), 5);
-	assert_int_equal(outq_due(t, NOW + 10, ALL, due, 64, &n, NULL), 0);
+	assert_int_equal(
+	    outq_due(t, &(struct outq_ask){ NOW + 10, ALL }, due, 64, &n, NULL),
+	    0);
 	assert_int_equal(n, 5);
 	for (int i = 0; i < 5; i++) {
 		assert_true(has_id(due, n, fresh[i]));
@@ -174,7 +178,9 @@ test_history_does_not_hide_new_work(void **state)
 	for (size_t i = 1; i < n; i++)
 		assert_true(due[i - 1].due <= due[i].due);
 	/* Not due yet: not handed out. */
-	assert_int_equal(outq_due(t, NOW + 2, ALL, due, 64, &n, NULL), 0);
+	assert_int_equal(
+	    outq_due(t, &(struct outq_ask){ NOW + 2, ALL }, due, 64, &n, NULL),
+	    0);
 	assert_int_equal(n, 3);
 	vault_abort(&t);
 }
@@ -192,14 +198,18 @@ test_one_row_per_live_entry(void **state)
 	size_t n = 0;
 
 	queue(t, NOW, id);
-	assert_int_equal(outq_due(t, NOW, ALL, due, 8, &n, NULL), 0);
+	assert_int_equal(
+	    outq_due(t, &(struct outq_ask){ NOW, ALL }, due, 8, &n, NULL), 0);
 	assert_int_equal(n, 1);
 	old = due[0];
 	move(t, id, SEALED, NOW + 30);
 	assert_int_equal(rows(t), 1);
-	assert_int_equal(outq_due(t, NOW, ALL, due, 8, &n, NULL), 0);
+	assert_int_equal(
+	    outq_due(t, &(struct outq_ask){ NOW, ALL }, due, 8, &n, NULL), 0);
 	assert_int_equal(n, 0); /* due in 30 s */
-	assert_int_equal(outq_due(t, NOW + 30, ALL, due, 8, &n, NULL), 0);
+	assert_int_equal(
+	    outq_due(t, &(struct outq_ask){ NOW + 30, ALL }, due, 8, &n, NULL),
+	    0);
 	assert_int_equal(n, 1);
 	assert_int_equal(due[0].state, SEALED);
 	assert_int_equal(book_get_out(t, id, &e, NULL), 0);
@@ -207,7 +217,9 @@ test_one_row_per_live_entry(void **state)
 	assert_false(outq_claims(e, &old));
 	sira__v1__outbox_entry__free_unpacked(e, NULL);
 	/* States not asked for are not handed out. */
-	assert_int_equal(outq_due(t, NOW + 30, 1u << Q, due, 8, &n, NULL), 0);
+	assert_int_equal(outq_due(t, &(struct outq_ask){ NOW + 30, 1u << Q },
+			     due, 8, &n, NULL),
+	    0);
 	assert_int_equal(n, 0);
 	move(t, id, ACCEPTED, NOW + 100);
 	assert_int_equal(rows(t), 1);
@@ -235,7 +247,9 @@ test_round_takes_oldest(void **state)
 		move(t, id, SEALED, NOW + 2 * (uint64_t)i + 1); /* odd */
 	}
 	assert_int_equal(rows(t), 400);
-	assert_int_equal(outq_due(t, NOW + 1000, ALL, due, 64, &n, NULL), 0);
+	assert_int_equal(outq_due(t, &(struct outq_ask){ NOW + 1000, ALL }, due,
+			     64, &n, NULL),
+	    0);
 	assert_int_equal(n, 64);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(due[i].due, NOW + i);
@@ -263,7 +277,8 @@ put_old(struct vault_txn *t, int state, uint8_t id[16])
 	e.queued_at = NOW - 86400;
 	e.ttl = 7 * 86400;
 	assert_int_equal(wire_pack(&e.base, &bytes, &len, NULL), 0);
-	assert_int_equal(vault_put(t, VT_OUTBOX, id, 16, bytes, len, NULL), 0);
+	assert_int_equal(
+	    vault_put(t, VT_OUTBOX, bytes_of(id, 16), bytes, len, NULL), 0);
 	free(bytes);
 }
 

@@ -135,7 +135,7 @@ test_stored_in_the_vault(void **state)
 	assert_int_equal(pairseq_load(t, "ml.ngo.espoir", &q, NULL), 0);
 	assert_int_equal(q.low, 0);
 	assert_int_equal(
-	    vault_put(t, VT_META, "rgap:ml.x", 9, "bad", 3, NULL), 0);
+	    vault_put(t, VT_META, bytes_of("rgap:ml.x", 9), "bad", 3, NULL), 0);
 	assert_int_equal(pairseq_load(t, "ml.x", &q, NULL), -SIRA_EMALFORMED);
 	vault_abort(&t);
 	pairseq_free(&p);

@@ -149,8 +149,9 @@ static void
 put_str(struct vault_txn *t, enum vault_table table, const char *key,
     const char *val)
 {
-	assert_int_equal(
-	    vault_put(t, table, key, strlen(key), val, strlen(val), NULL), 0);
+	assert_int_equal(vault_put(t, table, bytes_of(key, strlen(key)), val,
+			     strlen(val), NULL),
+	    0);
 }
 
 /* One put in its own committed transaction. */
@@ -161,7 +162,8 @@ put1(struct vault *v, enum vault_table table, const char *key, const void *val,
 	struct vault_txn *t = begin_ok(v, true);
 
 	assert_int_equal(
-	    vault_put(t, table, key, strlen(key), val, vlen, NULL), 0);
+	    vault_put(t, table, bytes_of(key, strlen(key)), val, vlen, NULL),
+	    0);
 	commit_ok(&t);
 }
 
@@ -174,7 +176,8 @@ expect_in(struct vault_txn *t, enum vault_table table, const char *key,
 	size_t len = 0;
 
 	assert_int_equal(
-	    vault_get(t, table, key, strlen(key), &got, &len, NULL), 0);
+	    vault_get(t, table, bytes_of(key, strlen(key)), &got, &len, NULL),
+	    0);
 	assert_non_null(got);
 	assert_int_equal(len, vlen);
 	if (vlen > 0)
@@ -202,7 +205,7 @@ get_rc(struct vault *v, enum vault_table table, const char *key)
 	size_t len = 1;
 	int rc;
 
-	rc = vault_get(t, table, key, strlen(key), &got, &len, &err);
+	rc = vault_get(t, table, bytes_of(key, strlen(key)), &got, &len, &err);
 	if (rc != 0) {
 		assert_null(got);
 		assert_int_equal(len, 0);
@@ -452,11 +455,12 @@ test_round_trip_every_table(void **state)
 	randombytes_buf(big, sizeof(big));
 	for (int i = 0; i < VT_COUNT; i++) {
 		put_str(t, (enum vault_table)i, "row-a", spec_tables[i]);
-		assert_int_equal(vault_put(t, (enum vault_table)i, "row-b", 5,
-				     big, sizeof(big), NULL),
+		assert_int_equal(
+		    vault_put(t, (enum vault_table)i, bytes_of("row-b", 5), big,
+			sizeof(big), NULL),
 		    0);
-		assert_int_equal(vault_put(t, (enum vault_table)i, "row-c", 5,
-				     NULL, 0, NULL),
+		assert_int_equal(vault_put(t, (enum vault_table)i,
+				     bytes_of("row-c", 5), NULL, 0, NULL),
 		    0);
 		/* Visible inside the writing transaction already. */
 		expect_in(t, (enum vault_table)i, "row-a", spec_tables[i],
@@ -742,19 +746,21 @@ test_s1_no_plaintext_on_disk(void **state)
 	put_str(t, VT_INBOX, "msg-0001", payload);
 	put_str(t, VT_OUTBOX, "local-0001", payload);
 	put_str(t, VT_OUTBOX, "local-0002", payload);
-	assert_int_equal(
-	    vault_put(t, VT_OUTBOX, "local-big", 9, big, biglen, NULL), 0);
-	assert_int_equal(vault_put(t, VT_PREKEYS, "prekey-1", 8, agency_secret,
-			     sizeof(agency_secret), NULL),
+	assert_int_equal(vault_put(t, VT_OUTBOX, bytes_of("local-big", 9), big,
+			     biglen, NULL),
 	    0);
-	assert_int_equal(vault_put(t, VT_PREKEYS, "sign-sk", 7,
+	assert_int_equal(vault_put(t, VT_PREKEYS, bytes_of("prekey-1", 8),
+			     agency_secret, sizeof(agency_secret), NULL),
+	    0);
+	assert_int_equal(vault_put(t, VT_PREKEYS, bytes_of("sign-sk", 7),
 			     fx->keys->sign_sk, SIRA_SIGN_SK_LEN, NULL),
 	    0);
 	commit_ok(&t);
 	/* Overwritten, deleted and aborted rows leave nothing either. */
 	t = begin_ok(v, true);
 	put_str(t, VT_OUTBOX, "local-0001", "sent");
-	assert_int_equal(vault_del(t, VT_OUTBOX, "local-0002", 10, NULL), 0);
+	assert_int_equal(
+	    vault_del(t, VT_OUTBOX, bytes_of("local-0002", 10), NULL), 0);
 	commit_ok(&t);
 	t = begin_ok(v, true);
 	put_str(t, VT_INBOX, "msg-0002", payload);
@@ -822,12 +828,14 @@ check_sticky(struct vault *v, enum vault_table table, const void *key,
 	static uint8_t val[VAULT_VALUE_MAX + 1];
 
 	put_str(t, VT_INBOX, "good", "kept only if committed");
-	assert_int_equal(vault_put(t, table, key, klen, val, vlen, &err), code);
+	assert_int_equal(
+	    vault_put(t, table, bytes_of(key, klen), val, vlen, &err), code);
 	assert_int_equal(err.code, -code);
 	/* Everything after the failure refuses too. */
 	assert_int_equal(
-	    vault_put(t, VT_INBOX, "later", 5, "x", 1, NULL), code);
-	assert_int_equal(vault_del(t, VT_INBOX, "good", 4, NULL), code);
+	    vault_put(t, VT_INBOX, bytes_of("later", 5), "x", 1, NULL), code);
+	assert_int_equal(
+	    vault_del(t, VT_INBOX, bytes_of("good", 4), NULL), code);
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(vault_commit(&t, &err), code);
 	assert_int_equal(err.code, -code);
@@ -850,23 +858,30 @@ test_key_limits(void **state)
 	key[sizeof(key) - 1] = '\0';
 	/* 511 bytes is the largest key; keys are stored in clear. */
 	t = begin_ok(v, true);
-	assert_int_equal(vault_put(t, VT_SEEN, key, 511, "t", 1, NULL), 0);
-	assert_int_equal(vault_put(t, VT_SEEN, key, 1, "u", 1, NULL), 0);
+	assert_int_equal(
+	    vault_put(t, VT_SEEN, bytes_of(key, 511), "t", 1, NULL), 0);
+	assert_int_equal(
+	    vault_put(t, VT_SEEN, bytes_of(key, 1), "u", 1, NULL), 0);
 	commit_ok(&t);
 	t = begin_ok(v, false);
-	assert_int_equal(vault_get(t, VT_SEEN, key, 511, &got, &len, NULL), 0);
+	assert_int_equal(
+	    vault_get(t, VT_SEEN, bytes_of(key, 511), &got, &len, NULL), 0);
 	vault_free(got, len);
 	assert_int_equal(
-	    vault_get(t, VT_SEEN, key, 512, &got, &len, NULL), -SIRA_EINVAL);
-	assert_int_equal(
-	    vault_get(t, VT_SEEN, key, 0, &got, &len, NULL), -SIRA_EINVAL);
-	assert_int_equal(
-	    vault_get(t, VT_META, "vault.key", 9, &got, &len, NULL),
+	    vault_get(t, VT_SEEN, bytes_of(key, 512), &got, &len, NULL),
 	    -SIRA_EINVAL);
 	assert_int_equal(
-	    vault_get(t, VT_COUNT, key, 1, &got, &len, NULL), -SIRA_EINVAL);
+	    vault_get(t, VT_SEEN, bytes_of(key, 0), &got, &len, NULL),
+	    -SIRA_EINVAL);
+	assert_int_equal(
+	    vault_get(t, VT_META, bytes_of("vault.key", 9), &got, &len, NULL),
+	    -SIRA_EINVAL);
+	assert_int_equal(
+	    vault_get(t, VT_COUNT, bytes_of(key, 1), &got, &len, NULL),
+	    -SIRA_EINVAL);
 	/* A refused read does not poison a read transaction. */
-	assert_int_equal(vault_get(t, VT_SEEN, key, 1, &got, &len, NULL), 0);
+	assert_int_equal(
+	    vault_get(t, VT_SEEN, bytes_of(key, 1), &got, &len, NULL), 0);
 	vault_free(got, len);
 	vault_abort(&t);
 	check_sticky(v, VT_SEEN, key, 512, 1, -SIRA_EINVAL);
@@ -875,8 +890,8 @@ test_key_limits(void **state)
 	check_sticky(v, VT_COUNT, key, 1, 1, -SIRA_EINVAL);
 	/* Nobody can delete the wrapped vault key or overwrite it. */
 	t = begin_ok(v, true);
-	assert_int_equal(
-	    vault_del(t, VT_META, "vault.key", 9, NULL), -SIRA_EINVAL);
+	assert_int_equal(vault_del(t, VT_META, bytes_of("vault.key", 9), NULL),
+	    -SIRA_EINVAL);
 	vault_abort(&t);
 	t = begin_ok(v, true);
 	assert_int_equal(
@@ -918,7 +933,8 @@ fill_one_by_one(struct vault *v, const uint8_t *val)
 	for (n = 0; n < 10000; n++) {
 		(void)snprintf(key, sizeof(key), "row-%05zu", n);
 		t = begin_ok(v, true);
-		rc = vault_put(t, VT_AUDIT, key, strlen(key), val, 1000, &err);
+		rc = vault_put(
+		    t, VT_AUDIT, bytes_of(key, strlen(key)), val, 1000, &err);
 		if (rc == 0)
 			rc = vault_commit(&t, &err);
 		else
@@ -950,7 +966,8 @@ test_map_full_loses_nothing(void **state)
 	t = begin_ok(v, true);
 	for (i = 0; i < 1000 && rc == 0; i++) {
 		(void)snprintf(key, sizeof(key), "big-%05zu", i);
-		rc = vault_put(t, VT_INBOX, key, strlen(key), val, 1000, NULL);
+		rc = vault_put(
+		    t, VT_INBOX, bytes_of(key, strlen(key)), val, 1000, NULL);
 	}
 	assert_int_equal(rc, -SIRA_EQUOTA);
 	assert_int_equal(vault_commit(&t, NULL), -SIRA_EQUOTA);
@@ -996,7 +1013,8 @@ test_map_too_small_to_create(void **state)
 	assert_int_equal(count_rows(v, VT_META), 0);
 	t = begin_ok(v, true);
 	assert_int_equal(
-	    vault_put(t, VT_META, "name", 4, "x", 1, NULL), -SIRA_EQUOTA);
+	    vault_put(t, VT_META, bytes_of("name", 4), "x", 1, NULL),
+	    -SIRA_EQUOTA);
 	assert_int_equal(vault_commit(&t, &err), -SIRA_EQUOTA);
 	vault_close(&v);
 	v = open_ok(fx, MAP_SMALL);
@@ -1132,13 +1150,13 @@ test_delete(void **state)
 	put1(v, VT_INBOX, "msg-1", "one", 3);
 	put1(v, VT_INBOX, "msg-2", "two", 3);
 	t = begin_ok(v, true);
-	assert_int_equal(vault_del(t, VT_INBOX, "msg-1", 5, &err), 0);
+	assert_int_equal(vault_del(t, VT_INBOX, bytes_of("msg-1", 5), &err), 0);
 	/* Deleting a missing row is harmless: the transaction commits. */
-	assert_int_equal(
-	    vault_del(t, VT_INBOX, "msg-9", 5, &err), -SIRA_ENOTFOUND);
+	assert_int_equal(vault_del(t, VT_INBOX, bytes_of("msg-9", 5), &err),
+	    -SIRA_ENOTFOUND);
 	assert_int_equal(err.code, SIRA_ENOTFOUND);
-	assert_int_equal(
-	    vault_del(t, VT_OUTBOX, "msg-2", 5, &err), -SIRA_ENOTFOUND);
+	assert_int_equal(vault_del(t, VT_OUTBOX, bytes_of("msg-2", 5), &err),
+	    -SIRA_ENOTFOUND);
 	commit_ok(&t);
 	assert_int_equal(get_rc(v, VT_INBOX, "msg-1"), -SIRA_ENOTFOUND);
 	expect_row(v, VT_INBOX, "msg-2", "two", 3);
@@ -1155,11 +1173,12 @@ test_read_only_txn(void **state)
 	put1(v, VT_INBOX, "msg-1", "one", 3);
 	t = begin_ok(v, false);
 	assert_int_equal(
-	    vault_put(t, VT_INBOX, "msg-2", 5, "x", 1, NULL), -SIRA_EINVAL);
+	    vault_put(t, VT_INBOX, bytes_of("msg-2", 5), "x", 1, NULL),
+	    -SIRA_EINVAL);
 	assert_int_equal(vault_commit(&t, NULL), -SIRA_EINVAL);
 	t = begin_ok(v, false);
 	assert_int_equal(
-	    vault_del(t, VT_INBOX, "msg-1", 5, NULL), -SIRA_EINVAL);
+	    vault_del(t, VT_INBOX, bytes_of("msg-1", 5), NULL), -SIRA_EINVAL);
 	vault_abort(&t);
 	t = begin_ok(v, false);
 	expect_in(t, VT_INBOX, "msg-1", "one", 3);
@@ -1227,36 +1246,40 @@ test_keys_range(void **state)
 	commit_ok(&t);
 	t = begin_ok(v, false);
 	assert_int_equal(
-	    vault_keys(t, VT_OUTQ, NULL, 0, key_collect, &r, NULL), 0);
+	    vault_keys(t, VT_OUTQ, bytes_of(NULL, 0), key_collect, &r, NULL),
+	    0);
 	assert_int_equal(r.n, 6);
 	assert_string_equal(r.keys[0], "a");
 	assert_string_equal(r.keys[5], "d");
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(
-	    vault_keys(t, VT_OUTQ, "ab", 2, key_collect, &r, NULL), 0);
+	    vault_keys(t, VT_OUTQ, bytes_of("ab", 2), key_collect, &r, NULL),
+	    0);
 	assert_int_equal(r.n, 4); /* ab b c d */
 	assert_string_equal(r.keys[0], "ab");
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(
-	    vault_keys(t, VT_OUTQ, "b0", 2, key_collect, &r, NULL), 0);
+	    vault_keys(t, VT_OUTQ, bytes_of("b0", 2), key_collect, &r, NULL),
+	    0);
 	assert_int_equal(r.n, 2); /* c d: the first key >= "b0" */
 	assert_string_equal(r.keys[0], "c");
 	memset(&r, 0, sizeof(r));
 	r.stop_after = 2;
 	assert_int_equal(
-	    vault_keys(t, VT_OUTQ, "a", 1, key_collect, &r, NULL), 0);
+	    vault_keys(t, VT_OUTQ, bytes_of("a", 1), key_collect, &r, NULL), 0);
 	assert_int_equal(r.n, 2);
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(
-	    vault_keys(t, VT_OUTQ, "z", 1, key_collect, &r, NULL), 0);
+	    vault_keys(t, VT_OUTQ, bytes_of("z", 1), key_collect, &r, NULL), 0);
 	assert_int_equal(r.n, 0);
 	/* The reserved key row of VT_META is never handed out. */
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(
-	    vault_keys(t, VT_META, NULL, 0, key_collect, &r, NULL), 0);
+	    vault_keys(t, VT_META, bytes_of(NULL, 0), key_collect, &r, NULL),
+	    0);
 	assert_int_equal(r.n, 0);
 	assert_int_equal(
-	    vault_keys(t, VT_COUNT, NULL, 0, key_collect, &r, NULL),
+	    vault_keys(t, VT_COUNT, bytes_of(NULL, 0), key_collect, &r, NULL),
 	    -SIRA_EINVAL);
 	vault_abort(&t);
 	vault_close(&v);
@@ -1279,12 +1302,13 @@ test_child_txn(void **state)
 	assert_int_equal(vault_begin_child(t, &c, NULL), 0);
 	put_str(c, VT_OUTBOX, "undone", "u");
 	/* A failure inside the child is sticky for the child only. */
-	assert_int_equal(
-	    vault_put(c, VT_OUTBOX, "", 0, "x", 1, NULL), -SIRA_EINVAL);
+	assert_int_equal(vault_put(c, VT_OUTBOX, bytes_of("", 0), "x", 1, NULL),
+	    -SIRA_EINVAL);
 	assert_int_not_equal(vault_commit(&c, NULL), 0);
 	assert_null(c);
 	expect_in(t, VT_OUTBOX, "kept", "k", 1);
-	assert_int_equal(vault_get(t, VT_OUTBOX, "undone", 6, &got, &len, NULL),
+	assert_int_equal(
+	    vault_get(t, VT_OUTBOX, bytes_of("undone", 6), &got, &len, NULL),
 	    -SIRA_ENOTFOUND);
 	assert_int_equal(vault_begin_child(t, &c, NULL), 0);
 	put_str(c, VT_OUTBOX, "aborted", "a");
@@ -1294,7 +1318,7 @@ test_child_txn(void **state)
 	expect_in(t, VT_OUTBOX, "parent", "p", 1);
 	expect_in(t, VT_OUTBOX, "kept", "k", 1);
 	assert_int_equal(
-	    vault_get(t, VT_OUTBOX, "aborted", 7, &got, &len, NULL),
+	    vault_get(t, VT_OUTBOX, bytes_of("aborted", 7), &got, &len, NULL),
 	    -SIRA_ENOTFOUND);
 	/* No child of a read-only transaction. */
 	assert_int_equal(vault_begin_child(t, &c, NULL), -SIRA_EINVAL);

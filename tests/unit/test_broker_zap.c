@@ -167,7 +167,8 @@ revoke(const struct world *w, const struct cert *ca, const struct cert *c)
 	memcpy(e.cert_id, c->id, SIRA_HASH_LEN);
 	e.revoked_at = CRL_THIS;
 	e.reason = SIRA_REVOKE_KEY_COMPROMISE;
-	assert_int_equal(crl_encode_tbs(ca->id, 1, CRL_THIS, CRL_NEXT, &e, 1,
+	assert_int_equal(crl_encode_tbs(&(struct crl_fields){ ca->id, 1,
+					    CRL_THIS, CRL_NEXT, &e, 1 },
 			     &tbs, &tbslen, NULL),
 	    0);
 	assert_int_equal(

@@ -219,8 +219,9 @@ make_crl(const uint8_t issuer[static SIRA_HASH_LEN], const uint8_t *sk,
 	size_t len;
 	struct blob b;
 
-	assert_int_equal(
-	    crl_encode_tbs(issuer, seq, this_u, next_u, e, n, &tbs, &len, NULL),
+	assert_int_equal(crl_encode_tbs(&(struct crl_fields){ issuer, seq,
+					    this_u, next_u, e, n },
+			     &tbs, &len, NULL),
 	    0);
 	b = make_crl_tbs_signed(tbs, len, sk, SIRA_DS_CRL);
 	free(tbs);
@@ -614,8 +615,10 @@ test_domain_separation(void **state)
 		uint8_t *ctbs;
 		size_t clen;
 
-		assert_int_equal(crl_encode_tbs(f->ca->id, 1, CRL_THIS,
-				     CRL_NEXT, NULL, 0, &ctbs, &clen, NULL),
+		assert_int_equal(
+		    crl_encode_tbs(&(struct crl_fields){ f->ca->id, 1, CRL_THIS,
+				       CRL_NEXT, NULL, 0 },
+			&ctbs, &clen, NULL),
 		    0);
 		b = make_crl_tbs_signed(ctbs, clen, f->ca_key.sk, SIRA_DS_CERT);
 		expect_crl(f->ca, b, -SIRA_EBADSIG);
@@ -1629,7 +1632,8 @@ test_crl_verify(void **state)
 	assert_int_equal(l->entries[1].compromised_since, CRL_THIS - 86400);
 	assert_int_equal(l->raw_len, b.len);
 	assert_memory_equal(l->raw, b.p, b.len);
-	assert_int_equal(crl_encode_tbs(f->ca->id, 7, CRL_THIS, CRL_NEXT, e, 2,
+	assert_int_equal(crl_encode_tbs(&(struct crl_fields){ f->ca->id, 7,
+					    CRL_THIS, CRL_NEXT, e, 2 },
 			     &tbs, &len, NULL),
 	    0);
 	{
@@ -1872,22 +1876,28 @@ test_crl_malformed(void **state)
 	e[0] = entry(9, NULL, SIRA_REVOKE_SUPERSEDED);
 	e[1] = entry(3, NULL, SIRA_REVOKE_SUPERSEDED);
 	sira_err_clear(&err);
-	check_err(crl_encode_tbs(
-		      f->ca->id, 1, CRL_THIS, CRL_NEXT, e, 2, &tbs, &len, &err),
+	check_err(crl_encode_tbs(&(struct crl_fields){ f->ca->id, 1, CRL_THIS,
+				     CRL_NEXT, e, 2 },
+		      &tbs, &len, &err),
 	    -SIRA_EINVAL, &err);
 	assert_null(tbs);
 	e[1].serial = 9;
-	assert_int_equal(crl_encode_tbs(f->ca->id, 1, CRL_THIS, CRL_NEXT, e, 2,
+	assert_int_equal(crl_encode_tbs(&(struct crl_fields){ f->ca->id, 1,
+					    CRL_THIS, CRL_NEXT, e, 2 },
 			     &tbs, &len, NULL),
 	    -SIRA_EINVAL);
-	assert_int_equal(crl_encode_tbs(f->ca->id, 0, CRL_THIS, CRL_NEXT, NULL,
-			     0, &tbs, &len, NULL),
+	assert_int_equal(crl_encode_tbs(&(struct crl_fields){ f->ca->id, 0,
+					    CRL_THIS, CRL_NEXT, NULL, 0 },
+			     &tbs, &len, NULL),
 	    -SIRA_EINVAL);
-	assert_int_equal(crl_encode_tbs(f->ca->id, 1, CRL_NEXT, CRL_THIS, NULL,
-			     0, &tbs, &len, NULL),
+	assert_int_equal(crl_encode_tbs(&(struct crl_fields){ f->ca->id, 1,
+					    CRL_NEXT, CRL_THIS, NULL, 0 },
+			     &tbs, &len, NULL),
 	    -SIRA_EINVAL);
-	assert_int_equal(crl_encode_tbs(f->ca->id, 1, CRL_THIS, CRL_NEXT, e,
-			     SIRA_CRL_ENTRIES_MAX + 1, &tbs, &len, NULL),
+	assert_int_equal(
+	    crl_encode_tbs(&(struct crl_fields){ f->ca->id, 1, CRL_THIS,
+			       CRL_NEXT, e, SIRA_CRL_ENTRIES_MAX + 1 },
+		&tbs, &len, NULL),
 	    -SIRA_EINVAL);
 	assert_null(tbs);
 }
@@ -1903,7 +1913,8 @@ test_crl_nested_unknown_field(void **state)
 	size_t len, off, elen;
 	struct blob b;
 
-	assert_int_equal(crl_encode_tbs(f->ca->id, 1, CRL_THIS, CRL_NEXT, &e, 1,
+	assert_int_equal(crl_encode_tbs(&(struct crl_fields){ f->ca->id, 1,
+					    CRL_THIS, CRL_NEXT, &e, 1 },
 			     &tbs, &len, NULL),
 	    0);
 	/* The entries field (6, bytes) is last; its size is the entry's. */

@@ -152,7 +152,8 @@ build(void)
 	e[1].revoked_at = UINT64_C(1772184600); /* 2026-02-27T09:30:00Z */
 	e[1].reason = SIRA_REVOKE_KEY_COMPROMISE;
 	e[1].compromised_since = UINT64_C(1771977600); /* 2026-02-25 */
-	assert_int_equal(crl_encode_tbs(loaded->id, 3, CRL_THIS, CRL_NEXT, e, 2,
+	assert_int_equal(crl_encode_tbs(&(struct crl_fields){ loaded->id, 3,
+					    CRL_THIS, CRL_NEXT, e, 2 },
 			     &tbs, &len, NULL),
 	    0);
 	assert_int_equal(sign_detached(ca_sk, SIRA_DS_CRL, tbs, len, sig), 0);
