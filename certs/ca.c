@@ -181,7 +181,8 @@ load_state(struct ca *ca, struct sira_err *err)
 	    STATE_MAX, &m, err);
 	free(buf);
 	if (rc != 0)
-		return sira_err_set(err, rc, "%s/ca.state is damaged", ca->dir);
+		return sira_err_set(
+		    err, -rc, "%s/ca.state is damaged", ca->dir);
 	st = (Sira__V1__CaState *)m;
 	ca->next_serial = st->next_serial;
 	ca->crl_sequence = st->crl_sequence;
@@ -309,12 +310,6 @@ bool
 ca_key_encrypted(const struct ca *ca)
 {
 	return keyfile_encrypted(ca->kf);
-}
-
-const struct cert *
-ca_cert(const struct ca *ca)
-{
-	return ca->cert;
 }
 
 int
@@ -633,7 +628,7 @@ ca_revoke(struct ca *ca, const struct ca_revocation *rv, uint64_t now,
 		 &(struct sirafile_kind){
 		     SIRA_MAGIC_CERT, "certificate", SIRA_CERT_MAX },
 		 &buf, &body, err)) != 0)
-		return sira_err_set(err, rc,
+		return sira_err_set(err, -rc,
 		    "no record of serial %" PRIu64 " in %s/issued", serial,
 		    ca->dir);
 	rc = cert_unsafe_decode(body.p, body.len, &c, err);

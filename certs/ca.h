@@ -60,9 +60,6 @@ bool ca_key_encrypted(const struct ca *ca);
 int ca_unlock(struct ca *ca, const char *pass, size_t passlen,
     struct sira_err *err) __attribute__((warn_unused_result));
 
-/* The CA's certificate (borrowed, valid until ca_close). */
-const struct cert *ca_cert(const struct ca *ca);
-
 /*
  * Issue a certificate for req, write OUTDIR/<id>.cert and OUTDIR/<id>.key
  * (0600, never overwriting) and record it. *issued (optional) receives the

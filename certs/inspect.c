@@ -231,7 +231,7 @@ inspect_show(const char *path, bool json, struct sira_err *err)
 		    path);
 	if (rc != 0 && err != NULL && strstr(err->msg, path) == NULL) {
 		struct sira_err copy = *err;
-		rc = sira_err_set(err, rc, "%s: %s", path, copy.msg);
+		rc = sira_err_set(err, -rc, "%s: %s", path, copy.msg);
 	}
 	cert_destroy(&c);
 	crl_destroy(&l);
@@ -343,7 +343,7 @@ inspect_verify(const char *ca_path, const char *crl_path, const char *path,
 		    "%s: not a Sira certificate or revocation list", path);
 	if (rc != 0 && err != NULL && strstr(err->msg, path) == NULL) {
 		struct sira_err copy = *err;
-		rc = sira_err_set(err, rc, "%s: %s", path, copy.msg);
+		rc = sira_err_set(err, -rc, "%s: %s", path, copy.msg);
 	}
 out:
 	free(buf);

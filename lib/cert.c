@@ -328,7 +328,7 @@ cert_verify(const struct cert *ca, const struct crl *crl,
 		return rc;
 	if ((rc = sign_verify(
 		 ca->sign_pk, SIRA_DS_CERT, so.tbs, so.tbs_len, so.sig)) != 0) {
-		rc = sira_err_set(err, rc,
+		rc = sira_err_set(err, -rc,
 		    "certificate signature does not verify against CA %s (altered, or issued by another CA)",
 		    ca->agency_id);
 		goto out;

@@ -147,7 +147,7 @@ crl_verify(const struct cert *ca, const uint8_t *untrusted, size_t len,
 		return rc;
 	if ((rc = sign_verify(
 		 ca->sign_pk, SIRA_DS_CRL, so.tbs, so.tbs_len, so.sig)) != 0)
-		rc = sira_err_set(err, rc,
+		rc = sira_err_set(err, -rc,
 		    "revocation list signature does not verify against CA %s",
 		    ca->agency_id);
 	else

@@ -5,11 +5,19 @@
  * are stable and equal the wire's Reason numbers (proto/control.proto), so a
  * broker refusal and an agent error are the same word. Functions that can
  * explain themselves take an optional struct sira_err * as last argument.
+ *
+ * One sign each: what a function returns (rc) is negative; what is stored
+ * or sent (a Nack's reason, a receipt's reject_reason, an audit entry's
+ * reason, err->code) and what sira_err_set takes is the positive code, so
+ * the only conversions are -rc going out and -code coming back. A function
+ * never returns a positive value in the same rc as its errors: a second
+ * answer ("added", "waiting") goes in its own out parameter.
  */
 #ifndef SIRA_ERR_H
 #define SIRA_ERR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum sira_code {
@@ -61,9 +69,11 @@ void sira_err_vfill(struct sira_err *err, int code, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
 /*
- * Record code and a printf-style explanation in err (which may be NULL) and
- * return -code, so that a failing path reads: return sira_err_set(err, ...).
- * Never returns 0 (a zero code becomes SIRA_EINVAL). Inline so that static
+ * Record the positive code and a printf-style explanation in err (which
+ * may be NULL) and return -code, so that a failing path reads: return
+ * sira_err_set(err, ...). Never returns 0 (a zero code becomes
+ * SIRA_EINVAL); a negative code is taken as its positive (defensive: the
+ * callers pass -rc). Inline so that static
  * analysers see that every error path returns non-zero.
  */
 static inline int __attribute__((format(printf, 3, 4)))
@@ -89,5 +99,9 @@ void sira_err_clear(struct sira_err *err);
  * negative. The string is static.
  */
 const char *sira_strerror(int code);
+
+/* May a request refused with code succeed if simply tried again later
+ * (err.c's table)? code may be positive or negative. */
+bool sira_err_transient(int code);
 
 #endif

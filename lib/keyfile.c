@@ -254,7 +254,7 @@ parse_file(const char *path, const uint8_t *buf, size_t len, struct keyfile *kf,
 		return rc;
 	if ((rc = wire_unpack(&sira__v1__key_file__descriptor, body, bodylen,
 		 SIRA_KEYFILE_MAX, &m, err)) != 0)
-		return sira_err_set(err, rc, "%s: not a valid key file", path);
+		return sira_err_set(err, -rc, "%s: not a valid key file", path);
 	kf->m = (Sira__V1__KeyFile *)m;
 	if (kf->m->version != 1 || kf->m->sign_pk.len != SIRA_SIGN_PK_LEN ||
 	    !cert_agency_id_valid(kf->m->agency_id))

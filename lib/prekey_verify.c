@@ -84,7 +84,7 @@ prekey_verify(const struct cert *owner, const uint8_t *untrusted, size_t len,
 		return rc;
 	if ((rc = sign_verify(owner->sign_pk, SIRA_DS_PREKEY, so.tbs,
 		 so.tbs_len, so.sig)) != 0) {
-		rc = sira_err_set(err, rc, "prekey signature of %s is invalid",
+		rc = sira_err_set(err, -rc, "prekey signature of %s is invalid",
 		    owner->agency_id);
 		goto out;
 	}

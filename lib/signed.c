@@ -28,7 +28,7 @@ signed_split(const uint8_t *untrusted, size_t len, size_t max, size_t tbs_max,
 		    "%s of %zu bytes exceeds the limit of %zu", what, len, max);
 	if ((rc = wire_unpack(&sira__v1__certificate__descriptor, untrusted,
 		 len, max, &m, err)) != 0)
-		return sira_err_set(err, rc, "%s does not parse", what);
+		return sira_err_set(err, -rc, "%s does not parse", what);
 	w = (Sira__V1__Certificate *)m;
 	if (w->sig.len != SIRA_SIG_LEN || w->tbs.len == 0) {
 		rc = sira_err_set(err, SIRA_EMALFORMED,

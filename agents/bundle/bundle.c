@@ -298,7 +298,7 @@ bundle_export(struct agent *a, const char *case_ref, const char *path,
 		rc = sira_err_set(err, SIRA_ENOTFOUND,
 		    "no message of case %s can be exported", case_ref);
 	if (rc == -SIRA_ETOOBIG)
-		rc = sira_err_set(err, rc, "more than %d messages in case %s",
+		rc = sira_err_set(err, -rc, "more than %d messages in case %s",
 		    BUNDLE_MESSAGES_MAX, case_ref);
 	if (rc == 0)
 		rc = add_certs(g, a, t, err);

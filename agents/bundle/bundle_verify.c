@@ -75,7 +75,8 @@ struct mctx {
 	struct custody_msg *cm;
 };
 
-/* Record the failure of check c and return the code, naming the message. */
+/* Record the failure of check c with rc (a negative SIRA_E* code, like
+ * every code here) and return it, naming the message. */
 static int
 fail(struct vctx *v, enum bundle_check c, int rc, const struct sira_err *in)
 {
@@ -87,9 +88,9 @@ fail(struct vctx *v, enum bundle_check c, int rc, const struct sira_err *in)
 		v->why->check = c;
 	}
 	if (v->cur == 0)
-		return sira_err_set(v->err, rc, "bundle: %s", why);
+		return sira_err_set(v->err, -rc, "bundle: %s", why);
 	return sira_err_set(
-	    v->err, rc, "message %zu (%s): %s", v->cur, v->cur_id, why);
+	    v->err, -rc, "message %zu (%s): %s", v->cur, v->cur_id, why);
 }
 
 /* Like fail(), with a message of our own. */
@@ -98,7 +99,7 @@ failf(struct vctx *v, enum bundle_check c, int rc, const char *what)
 {
 	struct sira_err e;
 
-	(void)sira_err_set(&e, rc, "%s", what);
+	(void)sira_err_set(&e, -rc, "%s", what);
 	return fail(v, c, rc, &e);
 }
 
@@ -124,24 +125,24 @@ check_counts(struct vctx *v)
 	size_t clen = strlen(b->case_ref);
 
 	if (b->version != BUNDLE_VERSION)
-		return failf(v, BC_FORMAT, SIRA_EVERSION,
+		return failf(v, BC_FORMAT, -SIRA_EVERSION,
 		    "unknown bundle version (this tool reads version 1)");
 	if (b->n_messages == 0 || b->n_messages > BUNDLE_MESSAGES_MAX ||
 	    b->n_certificates > BUNDLE_CERTS_MAX)
-		return failf(v, BC_FORMAT, SIRA_EMALFORMED,
+		return failf(v, BC_FORMAT, -SIRA_EMALFORMED,
 		    "the bundle holds no message, or too many messages or certificates");
 	if (b->message_count != b->n_messages)
-		return failf(v, BC_FORMAT, SIRA_ETRUNCATED,
+		return failf(v, BC_FORMAT, -SIRA_ETRUNCATED,
 		    "the file is damaged or truncated (messages are missing from its end)");
 	if (clen == 0 || clen > SIRA_CASE_REF_MAX ||
 	    text_has_control(b->case_ref, clen) ||
 	    (b->exported_by[0] != '\0' &&
 		!cert_agency_id_valid(b->exported_by)))
-		return failf(v, BC_FORMAT, SIRA_EMALFORMED,
+		return failf(v, BC_FORMAT, -SIRA_EMALFORMED,
 		    "the bundle's case reference or exporter is malformed");
 	for (size_t i = 0; i < b->n_messages; i++)
 		if (b->messages[i]->n_receipts > SIRA_RECIPIENTS_MAX)
-			return failf(v, BC_FORMAT, SIRA_EMALFORMED,
+			return failf(v, BC_FORMAT, -SIRA_EMALFORMED,
 			    "a message carries too many receipts");
 	return 0;
 }
@@ -177,7 +178,7 @@ load_crl(struct vctx *v)
 	int rc;
 
 	if (v->b->crl.len == 0)
-		return failf(v, BC_CRL, SIRA_EMALFORMED,
+		return failf(v, BC_CRL, -SIRA_EMALFORMED,
 		    "the bundle holds no revocation list");
 	if ((rc = crl_verify(
 		 v->ca, v->b->crl.data, v->b->crl.len, &v->crl, &e)) != 0)
@@ -198,7 +199,7 @@ index_certs(struct vctx *v)
 	if (v->b->n_certificates > 0 &&
 	    (v->certs = calloc(v->b->n_certificates, sizeof(*v->certs))) ==
 		NULL)
-		return failf(v, BC_FORMAT, SIRA_ENOMEM, "out of memory");
+		return failf(v, BC_FORMAT, -SIRA_ENOMEM, "out of memory");
 	for (size_t i = 0; i < v->b->n_certificates; i++) {
 		ProtobufCBinaryData raw = v->b->certificates[i];
 		if ((rc = cert_unsafe_decode(raw.data, raw.len, &c, &e)) != 0)
@@ -284,7 +285,7 @@ party_at(struct vctx *v, const struct party_claim *q, struct custody_party *p,
 	if (r == NULL || strcmp(r->agency, agency) != 0) {
 		(void)snprintf(msg, sizeof(msg),
 		    "the certificate of %s is missing from the bundle", agency);
-		return failf(v, BC_CERT, SIRA_EUNKNOWN_AGENCY, msg);
+		return failf(v, BC_CERT, -SIRA_EUNKNOWN_AGENCY, msg);
 	}
 	if ((rc = cert_good_at(v, r, q->at, q->proven_at, &c, &e)) != 0)
 		return fail(v, BC_CERT, rc, &e);
@@ -321,19 +322,19 @@ check_accepted(struct vctx *v, struct mctx *x, Sira__V1__Accepted **acc,
 	    !same((*acc)->envelope_hash, x->env->hash, SIRA_HASH_LEN) ||
 	    (*acc)->checkpoint == NULL ||
 	    (*acc)->n_inclusion_proof > SIRA_MERKLE_PROOF_MAX)
-		return failf(v, BC_BROKER, SIRA_EAUTH,
+		return failf(v, BC_BROKER, -SIRA_EAUTH,
 		    "the broker's Accepted is about another envelope");
 	l = *leaf;
 	if (l->type != SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_ACCEPTED ||
 	    !same(l->object_hash, x->env->hash, SIRA_HASH_LEN) ||
 	    strcmp(l->actor_agency_id, h->sender_agency_id) != 0 ||
 	    l->n_counterpart_agency_ids != h->n_recipients)
-		return failf(v, BC_BROKER, SIRA_EAUTH,
+		return failf(v, BC_BROKER, -SIRA_EAUTH,
 		    "the broker's log leaf is not this envelope's acceptance");
 	for (size_t i = 0; i < h->n_recipients; i++)
 		if (strcmp(l->counterpart_agency_ids[i],
 			h->recipients[i]->agency_id) != 0)
-			return failf(v, BC_BROKER, SIRA_EAUTH,
+			return failf(v, BC_BROKER, -SIRA_EAUTH,
 			    "the broker's log leaf names other recipients");
 	return 0;
 }
@@ -353,11 +354,11 @@ checkpoint_signed_by(struct vctx *v, const struct cert_ref *r,
 		return fail(v, BC_CERT, rc, &e);
 	if (c->role != SIRA_ROLE_BROKER ||
 	    (c->key_usage & SIRA_KU_LOG_SIGN) == 0)
-		rc = failf(v, BC_CHECKPOINT, SIRA_EKEY_USAGE,
+		rc = failf(v, BC_CHECKPOINT, -SIRA_EKEY_USAGE,
 		    "the checkpoint's signer is not a broker");
 	else if (sign_verify(c->sign_pk, SIRA_DS_CHECKPOINT, so->tbs,
 		     so->tbs_len, so->sig) != 0)
-		rc = failf(v, BC_CHECKPOINT, SIRA_EBADSIG,
+		rc = failf(v, BC_CHECKPOINT, -SIRA_EBADSIG,
 		    "the broker's checkpoint signature does not verify");
 	cert_destroy(&c);
 	return rc;
@@ -396,10 +397,10 @@ check_checkpoint(struct vctx *v, const Sira__V1__SignedCheckpoint *sc,
 			ORIGIN_SUFFIX) == 0)
 			r = &v->certs[i];
 	if (r == NULL)
-		rc = failf(v, BC_CERT, SIRA_EUNKNOWN_AGENCY,
+		rc = failf(v, BC_CERT, -SIRA_EUNKNOWN_AGENCY,
 		    "the certificate of the broker that signed the checkpoint is missing from the bundle");
 	else if ((*cp)->root.len != SIRA_HASH_LEN)
-		rc = failf(v, BC_CHECKPOINT, SIRA_EMALFORMED,
+		rc = failf(v, BC_CHECKPOINT, -SIRA_EMALFORMED,
 		    "the checkpoint is malformed");
 	else
 		rc = checkpoint_signed_by(v, r, &so, (*cp)->time);
@@ -417,7 +418,7 @@ note_checkpoint(struct vctx *v, const Sira__V1__Checkpoint *cp)
 		if (v->cps[i].size != cp->size)
 			continue;
 		if (memcmp(v->cps[i].root, cp->root.data, SIRA_HASH_LEN) != 0)
-			return failf(v, BC_CONSISTENCY, SIRA_EAUTH,
+			return failf(v, BC_CONSISTENCY, -SIRA_EAUTH,
 			    "two checkpoints of the broker's log have the same size and different roots");
 		return 0;
 	}
@@ -439,7 +440,7 @@ check_inclusion(struct vctx *v, const Sira__V1__Accepted *acc,
 
 	for (size_t i = 0; i < acc->n_inclusion_proof; i++) {
 		if (acc->inclusion_proof[i].len != SIRA_HASH_LEN)
-			return failf(v, BC_INCLUSION, SIRA_EMALFORMED,
+			return failf(v, BC_INCLUSION, -SIRA_EMALFORMED,
 			    "the inclusion proof is malformed");
 		memcpy(proof + i * SIRA_HASH_LEN, acc->inclusion_proof[i].data,
 		    SIRA_HASH_LEN);
@@ -464,7 +465,7 @@ check_broker(struct vctx *v, struct mctx *x)
 	if (x->bm->accepted.len == 0)
 		return x->bm->accepted_leaf.len == 0 ?
 		    0 :
-		    failf(v, BC_BROKER, SIRA_EMALFORMED,
+		    failf(v, BC_BROKER, -SIRA_EMALFORMED,
 			"a log leaf without the broker's Accepted");
 	if ((rc = check_accepted(v, x, &acc, &leaf)) == 0 &&
 	    (rc = check_checkpoint(v, acc->checkpoint, &cp)) == 0 &&
@@ -501,7 +502,7 @@ check_manifest(struct vctx *v, struct mctx *x)
 
 	digest_lp(hash, SIRA_DH_MANIFEST, &part, 1);
 	if (!same(h->manifest_hash, hash, SIRA_HASH_LEN))
-		return failf(v, BC_MANIFEST_HASH, SIRA_EAUTH,
+		return failf(v, BC_MANIFEST_HASH, -SIRA_EAUTH,
 		    "the envelope header does not commit to this signed manifest");
 	if ((rc = party_at(v,
 		 &(struct party_claim){ h->sender_cert_id.data,
@@ -517,7 +518,7 @@ check_manifest(struct vctx *v, struct mctx *x)
 		 x->m, x->env, x->m->recipients[0]->agency_id, &e)) != 0)
 		return fail(v, BC_MANIFEST_MATCH, rc, &e);
 	if (strcmp(x->m->case_ref, v->b->case_ref) != 0)
-		return failf(v, BC_CASE, SIRA_EAUTH,
+		return failf(v, BC_CASE, -SIRA_EAUTH,
 		    "the signed manifest names another case");
 	return 0;
 }
@@ -531,13 +532,13 @@ check_payload(struct vctx *v, struct mctx *x)
 	digest_sha256(hash, p->data, p->len);
 	if (p->len != x->m->payload_len ||
 	    !same(x->m->payload_sha256, hash, SIRA_HASH_LEN))
-		return failf(v, BC_PAYLOAD, SIRA_EAUTH,
+		return failf(v, BC_PAYLOAD, -SIRA_EAUTH,
 		    "the content differs from what the sender signed");
 	memcpy(x->cm->payload_sha256, hash, SIRA_HASH_LEN);
 	if (p->len > 0) {
 		if ((x->cm->payload = malloc(p->len)) == NULL)
 			return failf(
-			    v, BC_FORMAT, SIRA_ENOMEM, "out of memory");
+			    v, BC_FORMAT, -SIRA_ENOMEM, "out of memory");
 		memcpy(x->cm->payload, p->data, p->len);
 	}
 	x->cm->payload_len = p->len;
@@ -553,7 +554,7 @@ check_recipients(struct vctx *v, struct mctx *x)
 
 	if ((x->cm->recipients = calloc(
 		 m->n_recipients, sizeof(*x->cm->recipients))) == NULL)
-		return failf(v, BC_FORMAT, SIRA_ENOMEM, "out of memory");
+		return failf(v, BC_FORMAT, -SIRA_ENOMEM, "out of memory");
 	for (size_t i = 0; i < m->n_recipients; i++) {
 		/* Not a signer: it must not have been revoked when sealed. */
 		if ((rc = party_at(v,
@@ -635,7 +636,7 @@ check_receipt(struct vctx *v, struct mctx *x, const ProtobufCBinaryData *r,
 		if (strcmp(x->cm->receipts[i].by.agency, agency) == 0)
 			to = NULL;
 	if (to == NULL)
-		return failf(v, BC_RECEIPT, SIRA_ENOT_RECIPIENT,
+		return failf(v, BC_RECEIPT, -SIRA_ENOT_RECIPIENT,
 		    "a receipt is signed by no recipient, or twice by one");
 	if ((rc = party_at(v,
 		 &(struct party_claim){ to->cert_id.data, agency, at, 0 },
@@ -663,7 +664,7 @@ check_receipts(struct vctx *v, struct mctx *x)
 		return 0;
 	if ((x->cm->receipts = calloc(
 		 x->bm->n_receipts, sizeof(*x->cm->receipts))) == NULL)
-		return failf(v, BC_FORMAT, SIRA_ENOMEM, "out of memory");
+		return failf(v, BC_FORMAT, -SIRA_ENOMEM, "out of memory");
 	expect_of(x, &xp, ids, cids);
 	for (size_t i = 0; i < x->bm->n_receipts; i++) {
 		if ((rc = check_receipt(v, x, &x->bm->receipts[i], &xp,
@@ -723,7 +724,7 @@ check_all(struct vctx *v, const uint8_t *ca, size_t ca_len)
 		return rc;
 	if ((v->out->msgs = calloc(b->n_messages, sizeof(*v->out->msgs))) ==
 	    NULL)
-		return failf(v, BC_FORMAT, SIRA_ENOMEM, "out of memory");
+		return failf(v, BC_FORMAT, -SIRA_ENOMEM, "out of memory");
 	for (size_t i = 0; i < b->n_messages; i++) {
 		v->cur = i + 1;
 		(void)snprintf(v->cur_id, sizeof(v->cur_id), "?");

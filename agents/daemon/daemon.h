@@ -261,8 +261,9 @@ void outbound_nack(struct daemon *d, const struct pending *p,
  * logproof.c and receipts.c. */
 typedef int (*outbox_edit_fn)(struct daemon *d, struct vault_txn *t,
     Sira__V1__OutboxEntry *e, const void *arg, uint64_t now);
-/* Mark e refused for code, with detail (copied, control bytes masked). */
-void outbox_refuse(Sira__V1__OutboxEntry *e, int code, const char *detail);
+/* Mark e refused for reason (a SIRA_E* code as the protocol carries it:
+ * positive), with detail (copied, control bytes masked). */
+void outbox_refuse(Sira__V1__OutboxEntry *e, int reason, const char *detail);
 /* Load entry id, apply fn(arg) and store it, in one transaction. */
 int outbox_update(struct daemon *d, const uint8_t *id, outbox_edit_fn fn,
     const void *arg, uint64_t now);
@@ -331,11 +332,11 @@ struct docs_in_list {
 };
 
 /*
- * docs_in.c: 1 when every blob of the opened envelope o (delivered as dl)
- * is on disk, else 0 after starting or continuing its download (the
- * delivery is then left unacknowledged).
+ * docs_in.c: true when every blob of the opened envelope o (delivered as
+ * dl) is on disk, else false after starting or continuing its download
+ * (the delivery is then left unacknowledged).
  */
-int docs_in_ready(struct daemon *d, const Sira__V1__Deliver *dl,
+bool docs_in_ready(struct daemon *d, const Sira__V1__Deliver *dl,
     const struct opened *o, uint64_t now);
 /*
  * Decrypt and verify every attachment of o into documents/<id>/ (which

@@ -243,7 +243,7 @@ enqueue(struct daemon *d, const Sira__V1__Deliver *dl, const struct opened *o)
 	w->n++;
 }
 
-int
+bool
 docs_in_ready(struct daemon *d, const Sira__V1__Deliver *dl,
     const struct opened *o, uint64_t now)
 {
@@ -254,10 +254,10 @@ docs_in_ready(struct daemon *d, const Sira__V1__Deliver *dl,
 		if (!blob_done(&d->a->home, m->attachments[i]->blob_id.data))
 			break;
 	if (i == m->n_attachments)
-		return 1;
+		return true;
 	enqueue(d, dl, o);
 	kick(d, now);
-	return 0;
+	return false;
 }
 
 /* The blob being fetched is whole (or the broker says it ends here). */

@@ -177,8 +177,8 @@ record_refusal(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
 	    from, sira_strerror(rc), why);
 	if (vault_begin(d->a->vault, true, &t, NULL) == 0 &&
 	    book_audit(t, now,
-		&(struct audit_event){ "refused", e != NULL ? from : "", msgid,
-		    rc < 0 ? -rc : rc },
+		&(struct audit_event){
+		    "refused", e != NULL ? from : "", msgid, -rc },
 		NULL) == 0 &&
 	    vault_commit(&t, NULL) != 0)
 		log_event(LOG_ERROR, "audit.failed", "reason=store");
@@ -289,7 +289,7 @@ docs_after(struct daemon *d, const struct rx *x, const struct opened *o, int rc)
 {
 	char dir[PATH_MAX];
 
-	if (o == NULL || o->env->h->n_attachments == 0 || rc == 1)
+	if (o == NULL || o->env->h->n_attachments == 0)
 		return;
 	if (rc != 0 && x->docs->extracted &&
 	    docs_message_dir(
@@ -319,6 +319,7 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 	struct open_keys keys;
 	struct opened *o = NULL;
 	struct sira_err err;
+	bool waiting = false; /* for its documents: nothing is stored yet */
 	int rc;
 
 	memset(&x, 0, sizeof(x));
@@ -339,18 +340,19 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 	rc = seal_open(
 	    dl->envelope.data, dl->envelope.len, &keys, now, &o, &err);
 	/* Attachments first: downloaded before anything is acknowledged. */
-	if (rc == 0 && o->env->h->n_attachments > 0 &&
-	    docs_in_ready(d, dl, o, now) == 0)
-		rc = 1;
-	if (rc == 0 && (rc = store_opened(d, &x, o, dl, now, &err)) == 0)
+	if (rc == 0 && o->env->h->n_attachments > 0)
+		waiting = !docs_in_ready(d, dl, o, now);
+	if (rc == 0 && !waiting &&
+	    (rc = store_opened(d, &x, o, dl, now, &err)) == 0)
 		rc = vault_commit(&x.t, &err);
 	vault_abort(&x.t);
-	docs_after(d, &x, o, rc);
+	if (!waiting)
+		docs_after(d, &x, o, rc);
 	sodium_memzero(&x.sec, sizeof(x.sec));
 	cert_destroy(&x.sender);
 	seal_opened_destroy(&o);
 	free(x.docs);
-	if (rc == 1) {
+	if (waiting) {
 		docs_in_tick(d, now); /* start the download */
 	} else if (rc == 0) {
 		d->received++;

@@ -258,7 +258,7 @@ step_queued(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 		return 0; /* stored as sealed, due at once */
 	}
 	if (rc == -SIRA_EUNKNOWN_AGENCY && d->last_dir > e->queued_at) {
-		outbox_refuse(e, rc, why.msg);
+		outbox_refuse(e, -rc, why.msg);
 		if ((rc = book_put_out(t, e, now, NULL)) != 0)
 			return rc;
 		return book_audit(t, now,
@@ -593,14 +593,6 @@ outbound_accepted(struct daemon *d, const struct pending *p,
 	sira__v1__checkpoint__free_unpacked(cp, NULL);
 }
 
-static bool
-transient(int reason)
-{
-	return reason == SIRA_ERATE || reason == SIRA_EIO ||
-	    reason == SIRA_EQUOTA || reason == SIRA_ESTATE ||
-	    reason == SIRA_ENOMEM;
-}
-
 static int
 set_nacked(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
     const void *arg, uint64_t now)
@@ -613,7 +605,7 @@ set_nacked(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 		return 0;
 	if (reason == SIRA_EEXPIRED)
 		e->state = EXPIRED;
-	else if (transient(reason) || reason == SIRA_EFUTURE) {
+	else if (sira_err_transient(reason) || reason == SIRA_EFUTURE) {
 		/* Dated ahead of the broker: sealed while this clock was
 		 * wrong; it goes once the broker's time reaches its date. */
 		book_schedule(e,

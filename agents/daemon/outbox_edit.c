@@ -14,7 +14,7 @@
 /* Mark e refused; the detail is copied (e owns its strings) with any
  * control character replaced: it may come from the broker. */
 void
-outbox_refuse(Sira__V1__OutboxEntry *e, int code, const char *detail)
+outbox_refuse(Sira__V1__OutboxEntry *e, int reason, const char *detail)
 {
 	char *copy = strdup(detail);
 
@@ -23,7 +23,7 @@ outbox_refuse(Sira__V1__OutboxEntry *e, int code, const char *detail)
 		    (unsigned char)*c >= 0x80)
 			*c = '?';
 	e->state = SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_REFUSED;
-	e->refused_reason = code < 0 ? -code : code;
+	e->refused_reason = reason;
 	if (copy != NULL) {
 		if (e->refused_detail != NULL &&
 		    e->refused_detail != protobuf_c_empty_string)

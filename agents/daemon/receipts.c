@@ -138,7 +138,17 @@ recipient_index(const Sira__V1__OutboxEntry *e, const char *agency)
 	return -1;
 }
 
-/* Keep receipt from `from` on e: 1 added, 0 already there, or < 0. */
+/* Is a receipt from `from` already kept on e? */
+static bool
+has_receipt(const Sira__V1__OutboxEntry *e, const char *from)
+{
+	for (size_t i = 0; i < e->n_receipt_from; i++)
+		if (strcmp(e->receipt_from[i], from) == 0)
+			return true;
+	return false;
+}
+
+/* Keep receipt from `from` on e: 0 or -SIRA_ENOMEM. */
 static int
 add_receipt(Sira__V1__OutboxEntry *e, const ProtobufCBinaryData *receipt,
     const char *from)
@@ -146,9 +156,6 @@ add_receipt(Sira__V1__OutboxEntry *e, const ProtobufCBinaryData *receipt,
 	ProtobufCBinaryData *r;
 	char **f;
 
-	for (size_t i = 0; i < e->n_receipt_from; i++)
-		if (strcmp(e->receipt_from[i], from) == 0)
-			return 0;
 	if ((r = realloc(e->receipts, (e->n_receipts + 1) * sizeof(*r))) ==
 	    NULL)
 		return -SIRA_ENOMEM;
@@ -165,7 +172,7 @@ add_receipt(Sira__V1__OutboxEntry *e, const ProtobufCBinaryData *receipt,
 	memcpy(r[e->n_receipts].data, receipt->data, receipt->len);
 	r[e->n_receipts++].len = receipt->len;
 	e->n_receipt_from++;
-	return 1;
+	return 0;
 }
 
 /* The (verified) receipt lists exactly the blobs of e, in order. */
@@ -225,9 +232,11 @@ record(struct vault_txn *t, Sira__V1__OutboxEntry *e,
     const ProtobufCBinaryData *receipt, const struct receipt_info *info,
     const char *from, uint64_t now)
 {
-	int rc = add_receipt(e, receipt, from);
+	int rc;
 
-	if (rc != 1)
+	if (has_receipt(e, from))
+		return 0; /* a copy of one we have */
+	if ((rc = add_receipt(e, receipt, from)) != 0)
 		return rc;
 	if (info->kind == RECEIPT_REJECTED)
 		outbox_refuse(

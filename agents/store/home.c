@@ -111,11 +111,11 @@ load_cert(const char *path, const struct cert *ca, const struct crl *crl,
 		    why, sizeof(why), "%s", err ? err->msg : sira_strerror(rc));
 		clock_format(now, at);
 		if (rc == -SIRA_ENOTYETVALID)
-			return sira_err_set(err, rc,
+			return sira_err_set(err, -rc,
 			    "%s: %s; this computer's clock says %s: set the "
 			    "date and time",
 			    path, why, at);
-		return sira_err_set(err, rc, "%s: %s", path, why);
+		return sira_err_set(err, -rc, "%s: %s", path, why);
 	}
 	return 0;
 }

@@ -55,12 +55,35 @@ test_err_set(void **state)
 	assert_string_equal(sira_strerror(9999), "unknown error");
 }
 
+/* Transient: retried later; every other code is final for a request. */
+static void
+test_transient(void **state)
+{
+	static const int retry[] = { SIRA_ENOMEM, SIRA_EIO, SIRA_EQUOTA,
+		SIRA_ERATE, SIRA_ESTATE };
+	size_t n = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++) {
+		assert_true(sira_err_transient(retry[i]));
+		assert_true(sira_err_transient(-retry[i])); /* either sign */
+	}
+	for (int c = 0; c <= SIRA_CODE_MAX; c++)
+		n += sira_err_transient(c);
+	assert_int_equal(n, sizeof(retry) / sizeof(retry[0]));
+	assert_false(sira_err_transient(SIRA_EBADSIG));
+	assert_false(sira_err_transient(SIRA_EEXPIRED));
+	assert_false(sira_err_transient(9999));
+	assert_false(sira_err_transient(-9999));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codes_match_wire),
 		cmocka_unit_test(test_err_set),
+		cmocka_unit_test(test_transient),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
