@@ -149,11 +149,10 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 {
 	struct resolved r = { 0 };
 	struct seal_params sp = { 0 };
-	struct sealed_meta m;
+	struct sealed_out so = { 0 };
 	struct seal *s = NULL;
 	const uint8_t *sm;
-	uint8_t *env = NULL;
-	size_t len = 0, smlen;
+	size_t smlen;
 	int rc;
 
 	if (e->n_to == 0 || e->n_to > SIRA_RECIPIENTS_MAX)
@@ -173,10 +172,10 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	sp.message_id = e->local_id.data;
 	if ((rc = seal_begin(&sp, &s, err)) != 0 ||
 	    (rc = docs_seal(d->a, e, s, err)) != 0 ||
-	    (rc = seal_finish(
-		 s, e->payload.data, e->payload.len, &env, &len, &m, err)) != 0)
+	    (rc = seal_finish(s, e->payload.data, e->payload.len, &so, err)) !=
+		0)
 		goto out;
-	record_sealed(e, env, len, &m, &r);
+	record_sealed(e, so.env, so.len, &so.meta, &r);
 	if (seal_signed_manifest(s, &sm, &smlen) == 0) {
 		e->signed_manifest.data = (uint8_t *)(uintptr_t)sm;
 		e->signed_manifest.len = smlen; /* borrowed: see unrecord() */
@@ -186,11 +185,11 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	if ((rc = spend_pair_seqs(t, e, r.rs)) == 0 &&
 	    (rc = book_put_out(t, e, now, err)) == 0)
 		rc = book_audit(
-		    t, now, "sealed", e->to[0], m.message_id, 0, err);
+		    t, now, "sealed", e->to[0], so.meta.message_id, 0, err);
 	unrecord(e);
 out:
 	seal_destroy(&s);
-	free(env);
+	free(so.env);
 	resolved_free(&r);
 	return rc;
 }

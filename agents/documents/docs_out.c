@@ -113,6 +113,7 @@ spool_write(const struct agent *a, const uint8_t *local_id, uint32_t index,
     const uint8_t key[static SIRA_ATTACH_KEY_LEN], int in_fd,
     struct attach_info *info, struct sira_err *err)
 {
+	const struct attach_key ak = { key, local_id, index };
 	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 8];
 	int fd, rc;
 
@@ -128,7 +129,7 @@ spool_write(const struct agent *a, const uint8_t *local_id, uint32_t index,
 	if (fd == -1)
 		return sira_err_set(
 		    err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
-	rc = attach_seal(key, local_id, index, in_fd, fd, info, err);
+	rc = attach_seal(&ak, in_fd, fd, info, err);
 	if (rc == 0 && fsync(fd) != 0)
 		rc =
 		    sira_err_set(err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
