@@ -30,11 +30,20 @@
 /* Working state of one stream, on the heap: one chunk of each. */
 struct stream {
 	crypto_secretstream_xchacha20poly1305_state st;
+	int fd;      /* the blob or spool file; borrowed, not closed here */
 	uint8_t *pt; /* chunk_size bytes */
 	uint8_t *ct; /* chunk_size + TAG_LEN bytes */
 	uint8_t ad[AD_LEN];
 	struct digest_stream blob_hash;
 	struct digest_stream pt_hash;
+};
+
+/* One chunk's place in its stream: its number, plaintext bytes, and whether
+ * it is the final chunk (the one tagged TAG_FINAL). */
+struct chunk {
+	uint64_t no;
+	size_t len;
+	bool last;
 };
 
 uint64_t
@@ -88,8 +97,9 @@ set_ad(uint8_t ad[static AD_LEN], const uint8_t *msgid, uint32_t index,
 		ad[12 + SIRA_MSGID_LEN + i] = (uint8_t)(chunk_no >> (8 * i));
 }
 
+/* A fresh stream of chunk-byte chunks whose ciphertext file is fd. */
 static int
-stream_new(struct stream **sp, uint32_t chunk)
+stream_new(struct stream **sp, uint32_t chunk, int fd)
 {
 	struct stream *s = calloc(1, sizeof(*s));
 
@@ -100,6 +110,7 @@ stream_new(struct stream **sp, uint32_t chunk)
 		free(s);
 		return -1;
 	}
+	s->fd = fd;
 	*sp = s;
 	return 0;
 }
@@ -132,8 +143,8 @@ fill_chunk(struct stream *s, int in_fd, uint64_t off, size_t n, uint64_t len,
 }
 
 static int
-seal_chunks(struct stream *s, const uint8_t *msgid, uint32_t index, int in_fd,
-    int blob_fd, const struct attach_info *info, struct sira_err *err)
+seal_chunks(struct stream *s, const struct attach_key *ak, int in_fd,
+    const struct attach_info *info, struct sira_err *err)
 {
 	uint64_t padded = attach_padme(info->plaintext_len);
 	uint64_t n_chunks = chunks_for(padded, info->chunk_size);
@@ -150,12 +161,12 @@ seal_chunks(struct stream *s, const uint8_t *msgid, uint32_t index, int in_fd,
 		if ((rc = fill_chunk(
 			 s, in_fd, off, n, info->plaintext_len, err)) != 0)
 			return rc;
-		set_ad(s->ad, msgid, index, i);
+		set_ad(s->ad, ak->msgid, ak->index, i);
 		if (crypto_secretstream_xchacha20poly1305_push(&s->st, s->ct,
 			&ctlen, s->pt, n, s->ad, AD_LEN, tag) != 0)
 			return sira_err_set(
 			    err, SIRA_ECRYPTO, "attachment encryption failed");
-		if (fileio_write_all(blob_fd, s->ct, (size_t)ctlen) != 0)
+		if (fileio_write_all(s->fd, s->ct, (size_t)ctlen) != 0)
 			return sira_err_set(err, SIRA_EIO,
 			    "cannot write attachment: %s", strerror(errno));
 		digest_stream_update(&s->blob_hash, s->ct, (size_t)ctlen);
@@ -164,9 +175,8 @@ seal_chunks(struct stream *s, const uint8_t *msgid, uint32_t index, int in_fd,
 }
 
 int
-attach_seal(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
-    const uint8_t msgid[static SIRA_MSGID_LEN], uint32_t index, int in_fd,
-    int blob_fd, struct attach_info *info, struct sira_err *err)
+attach_seal(const struct attach_key *ak, int in_fd, int blob_fd,
+    struct attach_info *info, struct sira_err *err)
 {
 	uint8_t hdr[HDR_LEN];
 	struct stream *s = NULL;
@@ -182,18 +192,18 @@ attach_seal(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
 		    err, SIRA_ETOOBIG, "attachment is larger than 4 GiB");
 	info->plaintext_len = (uint64_t)st.st_size;
 	info->chunk_size = SIRA_CHUNK_DEFAULT;
-	if (stream_new(&s, info->chunk_size) != 0)
+	if (stream_new(&s, info->chunk_size, blob_fd) != 0)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	digest_stream_init(&s->blob_hash);
 	digest_stream_init(&s->pt_hash);
-	crypto_secretstream_xchacha20poly1305_init_push(&s->st, hdr, key);
-	if (fileio_write_all(blob_fd, hdr, sizeof(hdr)) != 0) {
+	crypto_secretstream_xchacha20poly1305_init_push(&s->st, hdr, ak->key);
+	if (fileio_write_all(s->fd, hdr, sizeof(hdr)) != 0) {
 		rc = sira_err_set(err, SIRA_EIO, "cannot write attachment: %s",
 		    strerror(errno));
 		goto out;
 	}
 	digest_stream_update(&s->blob_hash, hdr, sizeof(hdr));
-	if ((rc = seal_chunks(s, msgid, index, in_fd, blob_fd, info, err)) != 0)
+	if ((rc = seal_chunks(s, ak, in_fd, info, err)) != 0)
 		goto out;
 	digest_stream_final(&s->blob_hash, info->blob_id);
 	digest_stream_final(&s->pt_hash, info->plaintext_sha256);
@@ -223,39 +233,40 @@ emit_chunk(struct stream *s, int out_fd, uint64_t off, size_t n, uint64_t len,
 	return 0;
 }
 
+/* Read chunk c of stream ak from s->fd and decrypt it into s->pt. */
 static int
-open_chunk(struct stream *s, const uint8_t *msgid, uint32_t index, uint64_t i,
-    bool last, size_t n, int blob_fd, struct sira_err *err)
+open_chunk(struct stream *s, const struct attach_key *ak, const struct chunk *c,
+    struct sira_err *err)
 {
+	size_t n = c->len;
 	unsigned long long ptlen;
 	uint8_t tag;
 	ssize_t r;
 
-	if ((r = fileio_read_full(blob_fd, s->ct, n + TAG_LEN)) == -1)
+	if ((r = fileio_read_full(s->fd, s->ct, n + TAG_LEN)) == -1)
 		return sira_err_set(err, SIRA_EIO, "cannot read attachment");
 	if ((size_t)r != n + TAG_LEN)
 		return sira_err_set(err, SIRA_ETRUNCATED,
-		    "attachment %u ends before its final chunk", index);
-	set_ad(s->ad, msgid, index, i);
+		    "attachment %u ends before its final chunk", ak->index);
+	set_ad(s->ad, ak->msgid, ak->index, c->no);
 	if (crypto_secretstream_xchacha20poly1305_pull(&s->st, s->pt, &ptlen,
 		&tag, s->ct, n + TAG_LEN, s->ad, AD_LEN) != 0 ||
 	    ptlen != n)
 		return sira_err_set(err, SIRA_EAUTH,
-		    "attachment %u chunk %llu does not authenticate", index,
-		    (unsigned long long)i);
-	if (last && tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL)
+		    "attachment %u chunk %llu does not authenticate", ak->index,
+		    (unsigned long long)c->no);
+	if (c->last && tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL)
 		return sira_err_set(err, SIRA_ETRUNCATED,
-		    "attachment %u has no final chunk", index);
-	if (!last && tag != 0)
+		    "attachment %u has no final chunk", ak->index);
+	if (!c->last && tag != 0)
 		return sira_err_set(err, SIRA_EMALFORMED,
-		    "attachment %u has data after its final chunk", index);
+		    "attachment %u has data after its final chunk", ak->index);
 	return 0;
 }
 
 static int
-open_chunks(struct stream *s, const uint8_t *msgid, uint32_t index,
-    const struct attach_info *expect, int blob_fd, int out_fd,
-    struct sira_err *err)
+open_chunks(struct stream *s, const struct attach_key *ak,
+    const struct attach_info *expect, int out_fd, struct sira_err *err)
 {
 	uint64_t padded = attach_padme(expect->plaintext_len);
 	uint64_t n_chunks = chunks_for(padded, expect->chunk_size);
@@ -264,18 +275,19 @@ open_chunks(struct stream *s, const uint8_t *msgid, uint32_t index,
 
 	for (uint64_t i = 0; i < n_chunks; i++) {
 		uint64_t off = i * expect->chunk_size;
-		size_t n = chunk_bytes(padded, i, expect->chunk_size);
-		if ((rc = open_chunk(s, msgid, index, i, i + 1 == n_chunks, n,
-			 blob_fd, err)) != 0)
+		struct chunk c = { i,
+			chunk_bytes(padded, i, expect->chunk_size),
+			i + 1 == n_chunks };
+		if ((rc = open_chunk(s, ak, &c, err)) != 0)
 			return rc;
-		digest_stream_update(&s->blob_hash, s->ct, n + TAG_LEN);
-		if ((rc = emit_chunk(
-			 s, out_fd, off, n, expect->plaintext_len, err)) != 0)
+		digest_stream_update(&s->blob_hash, s->ct, c.len + TAG_LEN);
+		if ((rc = emit_chunk(s, out_fd, off, c.len,
+			 expect->plaintext_len, err)) != 0)
 			return rc;
 	}
-	if (fileio_read_full(blob_fd, &extra, 1) != 0)
+	if (fileio_read_full(s->fd, &extra, 1) != 0)
 		return sira_err_set(err, SIRA_EMALFORMED,
-		    "attachment %u has bytes after its final chunk", index);
+		    "attachment %u has bytes after its final chunk", ak->index);
 	return 0;
 }
 
@@ -291,10 +303,8 @@ check_expect(const struct attach_info *e, struct sira_err *err)
 }
 
 int
-attach_open(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
-    const uint8_t msgid[static SIRA_MSGID_LEN], uint32_t index,
-    const struct attach_info *expect, int blob_fd, int out_fd,
-    struct sira_err *err)
+attach_open(const struct attach_key *ak, const struct attach_info *expect,
+    int blob_fd, int out_fd, struct sira_err *err)
 {
 	uint8_t hdr[HDR_LEN], blob_id[SIRA_HASH_LEN], pt_hash[SIRA_HASH_LEN];
 	struct stream *s = NULL;
@@ -303,40 +313,39 @@ attach_open(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
 
 	if ((rc = check_expect(expect, err)) != 0)
 		return rc;
-	if (stream_new(&s, expect->chunk_size) != 0)
+	if (stream_new(&s, expect->chunk_size, blob_fd) != 0)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	digest_stream_init(&s->blob_hash);
 	digest_stream_init(&s->pt_hash);
-	if ((r = fileio_read_full(blob_fd, hdr, sizeof(hdr))) !=
+	if ((r = fileio_read_full(s->fd, hdr, sizeof(hdr))) !=
 	    (ssize_t)sizeof(hdr)) {
 		rc = sira_err_set(err, r == -1 ? SIRA_EIO : SIRA_ETRUNCATED,
-		    "attachment %u is truncated", index);
+		    "attachment %u is truncated", ak->index);
 		goto out;
 	}
 	digest_stream_update(&s->blob_hash, hdr, sizeof(hdr));
-	if (crypto_secretstream_xchacha20poly1305_init_pull(&s->st, hdr, key) !=
-	    0) {
+	if (crypto_secretstream_xchacha20poly1305_init_pull(
+		&s->st, hdr, ak->key) != 0) {
 		rc = sira_err_set(
-		    err, SIRA_EAUTH, "attachment %u header invalid", index);
+		    err, SIRA_EAUTH, "attachment %u header invalid", ak->index);
 		goto out;
 	}
-	if ((rc = open_chunks(s, msgid, index, expect, blob_fd, out_fd, err)) !=
-	    0)
+	if ((rc = open_chunks(s, ak, expect, out_fd, err)) != 0)
 		goto out;
 	digest_stream_final(&s->blob_hash, blob_id);
 	digest_stream_final(&s->pt_hash, pt_hash);
 	if (memcmp(blob_id, expect->blob_id, SIRA_HASH_LEN) != 0 ||
 	    memcmp(pt_hash, expect->plaintext_sha256, SIRA_HASH_LEN) != 0)
 		rc = sira_err_set(err, SIRA_EAUTH,
-		    "attachment %u does not match its signed hashes", index);
+		    "attachment %u does not match its signed hashes",
+		    ak->index);
 out:
 	stream_free(s, expect->chunk_size);
 	return rc;
 }
 
 int
-attach_open_to_path(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
-    const uint8_t msgid[static SIRA_MSGID_LEN], uint32_t index,
+attach_open_to_path(const struct attach_key *ak,
     const struct attach_info *expect, const char *blob_path,
     const char *dest_path, struct sira_err *err)
 {
@@ -360,7 +369,7 @@ attach_open_to_path(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
 		return sira_err_set(
 		    err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
 	}
-	rc = attach_open(key, msgid, index, expect, in, out, err);
+	rc = attach_open(ak, expect, in, out, err);
 	if (rc == 0 && fsync(out) != 0)
 		rc =
 		    sira_err_set(err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
@@ -387,15 +396,16 @@ attach_keygen(uint8_t key[static SIRA_ATTACH_KEY_LEN])
 	crypto_secretstream_xchacha20poly1305_keygen(key);
 }
 
-/* Start both streams: read and check the spool header, write ours. */
+/* Start both streams: read and check the spool header (in, under
+ * spool_key), write ours (out, under key). */
 static int
 reseal_begin(struct stream *in, struct stream *out, const uint8_t *spool_key,
-    int spool_fd, const uint8_t *key, int blob_fd, struct sira_err *err)
+    const uint8_t *key, struct sira_err *err)
 {
 	uint8_t hdr[HDR_LEN];
 	ssize_t r;
 
-	if ((r = fileio_read_full(spool_fd, hdr, sizeof(hdr))) !=
+	if ((r = fileio_read_full(in->fd, hdr, sizeof(hdr))) !=
 	    (ssize_t)sizeof(hdr))
 		return sira_err_set(err, r == -1 ? SIRA_EIO : SIRA_ETRUNCATED,
 		    "spooled document is truncated");
@@ -405,29 +415,28 @@ reseal_begin(struct stream *in, struct stream *out, const uint8_t *spool_key,
 		return sira_err_set(
 		    err, SIRA_EAUTH, "spooled document header invalid");
 	crypto_secretstream_xchacha20poly1305_init_push(&out->st, hdr, key);
-	if (fileio_write_all(blob_fd, hdr, sizeof(hdr)) != 0)
+	if (fileio_write_all(out->fd, hdr, sizeof(hdr)) != 0)
 		return sira_err_set(err, SIRA_EIO,
 		    "cannot write attachment: %s", strerror(errno));
 	digest_stream_update(&out->blob_hash, hdr, sizeof(hdr));
 	return 0;
 }
 
-/* Push the n bytes in in->pt as chunk i of the new stream. */
+/* Push the c->len bytes in in->pt as chunk c of the new stream ak. */
 static int
-reseal_push(struct stream *in, struct stream *out, const uint8_t *msgid,
-    uint32_t index, uint64_t i, bool last, size_t n, int blob_fd,
-    struct sira_err *err)
+reseal_push(struct stream *in, struct stream *out, const struct attach_key *ak,
+    const struct chunk *c, struct sira_err *err)
 {
 	unsigned long long ctlen;
 
-	set_ad(out->ad, msgid, index, i);
+	set_ad(out->ad, ak->msgid, ak->index, c->no);
 	if (crypto_secretstream_xchacha20poly1305_push(&out->st, out->ct,
-		&ctlen, in->pt, n, out->ad, AD_LEN,
-		last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0) !=
-	    0)
+		&ctlen, in->pt, c->len, out->ad, AD_LEN,
+		c->last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL :
+			  0) != 0)
 		return sira_err_set(
 		    err, SIRA_ECRYPTO, "attachment encryption failed");
-	if (fileio_write_all(blob_fd, out->ct, (size_t)ctlen) != 0)
+	if (fileio_write_all(out->fd, out->ct, (size_t)ctlen) != 0)
 		return sira_err_set(err, SIRA_EIO,
 		    "cannot write attachment: %s", strerror(errno));
 	digest_stream_update(&out->blob_hash, out->ct, (size_t)ctlen);
@@ -436,10 +445,12 @@ reseal_push(struct stream *in, struct stream *out, const uint8_t *msgid,
 
 static int
 reseal_chunks(struct stream *in, struct stream *out,
-    const struct attach_spool *sp, int spool_fd, const uint8_t *msgid,
-    uint32_t index, int blob_fd, struct sira_err *err)
+    const struct attach_spool *sp, const struct attach_key *ak,
+    struct sira_err *err)
 {
 	const struct attach_info *x = &sp->info;
+	/* The stream the spool was written as, at queueing. */
+	const struct attach_key from = { sp->key, sp->msgid, sp->index };
 	uint64_t padded = attach_padme(x->plaintext_len);
 	uint64_t n_chunks = chunks_for(padded, x->chunk_size);
 	uint8_t extra;
@@ -447,30 +458,26 @@ reseal_chunks(struct stream *in, struct stream *out,
 
 	for (uint64_t i = 0; i < n_chunks; i++) {
 		uint64_t off = i * x->chunk_size;
-		size_t n = chunk_bytes(padded, i, x->chunk_size);
-		bool last = i + 1 == n_chunks;
-		if ((rc = open_chunk(in, sp->msgid, sp->index, i, last, n,
-			 spool_fd, err)) != 0)
+		struct chunk c = { i, chunk_bytes(padded, i, x->chunk_size),
+			i + 1 == n_chunks };
+		if ((rc = open_chunk(in, &from, &c, err)) != 0)
 			return rc;
-		digest_stream_update(&in->blob_hash, in->ct, n + TAG_LEN);
+		digest_stream_update(&in->blob_hash, in->ct, c.len + TAG_LEN);
 		/* Checks the padding and hashes the real bytes; writes none. */
-		if ((rc = emit_chunk(in, -1, off, n, x->plaintext_len, err)) !=
-			0 ||
-		    (rc = reseal_push(
-			 in, out, msgid, index, i, last, n, blob_fd, err)) != 0)
+		if ((rc = emit_chunk(
+			 in, -1, off, c.len, x->plaintext_len, err)) != 0 ||
+		    (rc = reseal_push(in, out, ak, &c, err)) != 0)
 			return rc;
 	}
-	if (fileio_read_full(spool_fd, &extra, 1) != 0)
+	if (fileio_read_full(in->fd, &extra, 1) != 0)
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "spooled document has bytes after its final chunk");
 	return 0;
 }
 
 int
-attach_reseal(const struct attach_spool *spool, int spool_fd,
-    const uint8_t key[static SIRA_ATTACH_KEY_LEN],
-    const uint8_t msgid[static SIRA_MSGID_LEN], uint32_t index, int blob_fd,
-    struct attach_info *info, struct sira_err *err)
+attach_reseal(const struct attach_spool *spool, const struct attach_key *ak,
+    int blob_fd, struct attach_info *info, struct sira_err *err)
 {
 	struct stream *in = NULL, *out = NULL;
 	uint8_t spool_id[SIRA_HASH_LEN];
@@ -480,17 +487,16 @@ attach_reseal(const struct attach_spool *spool, int spool_fd,
 	memset(info, 0, sizeof(*info));
 	if ((rc = check_expect(&spool->info, err)) != 0)
 		return rc;
-	if (stream_new(&in, chunk) != 0 || stream_new(&out, chunk) != 0) {
+	if (stream_new(&in, chunk, spool->fd) != 0 ||
+	    stream_new(&out, chunk, blob_fd) != 0) {
 		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
 		goto out;
 	}
 	digest_stream_init(&in->blob_hash);
 	digest_stream_init(&in->pt_hash);
 	digest_stream_init(&out->blob_hash);
-	if ((rc = reseal_begin(
-		 in, out, spool->key, spool_fd, key, blob_fd, err)) != 0 ||
-	    (rc = reseal_chunks(
-		 in, out, spool, spool_fd, msgid, index, blob_fd, err)) != 0)
+	if ((rc = reseal_begin(in, out, spool->key, ak->key, err)) != 0 ||
+	    (rc = reseal_chunks(in, out, spool, ak, err)) != 0)
 		goto out;
 	digest_stream_final(&in->blob_hash, spool_id);
 	digest_stream_final(&in->pt_hash, info->plaintext_sha256);

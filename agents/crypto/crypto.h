@@ -48,30 +48,40 @@ uint64_t attach_padme(uint64_t len);
 uint64_t attach_ct_len(uint64_t plaintext_len, uint32_t chunk_size);
 
 /*
- * Encrypt everything readable from in_fd into blob_fd, as attachment index
- * of message msgid, under key. Fills *info. Returns 0, -SIRA_ETOOBIG (over
- * SIRA_ATTACHMENT_MAX), -SIRA_EIO or -SIRA_ECRYPTO.
+ * One attachment stream's key and what its chunks are bound to: the
+ * associated data of every chunk names msgid and index, so a blob cannot be
+ * moved to another message or another attachment slot. Borrowed: key
+ * (SIRA_ATTACH_KEY_LEN bytes) and msgid (SIRA_MSGID_LEN bytes) belong to the
+ * caller and must stay valid for the call.
  */
-int attach_seal(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
-    const uint8_t msgid[static SIRA_MSGID_LEN], uint32_t index, int in_fd,
-    int blob_fd, struct attach_info *info, struct sira_err *err)
+struct attach_key {
+	const uint8_t *key;
+	const uint8_t *msgid;
+	uint32_t index;
+};
+
+/*
+ * Encrypt everything readable from in_fd into blob_fd, as the stream ak
+ * names. Fills *info. Returns 0, -SIRA_ETOOBIG (over SIRA_ATTACHMENT_MAX),
+ * -SIRA_EIO or -SIRA_ECRYPTO.
+ */
+int attach_seal(const struct attach_key *ak, int in_fd, int blob_fd,
+    struct attach_info *info, struct sira_err *err)
     __attribute__((warn_unused_result));
 
 /*
- * Decrypt and verify the blob readable from blob_fd against expect, writing
- * the plaintext to out_fd. Every chunk is authenticated before it is
- * written, but the attachment as a whole is only known good when this
+ * Decrypt and verify the blob of stream ak readable from blob_fd against
+ * expect, writing the plaintext to out_fd. Every chunk is authenticated before
+ * it is written, but the attachment as a whole is only known good when this
  * returns 0: write out_fd to a temporary file and keep it only then (see
  * attach_open_to_path). Returns 0, -SIRA_ETRUNCATED (stream ends before its
  * final chunk), -SIRA_EMALFORMED (bytes after the final chunk, reordered or
  * foreign chunks, non-zero padding, wrong lengths), -SIRA_EAUTH (a chunk does
- * not authenticate, or a hash differs from the signed manifest) or
- * -SIRA_EIO.
+ * not authenticate, or a hash differs from the signed manifest) or -SIRA_EIO.
  */
-int attach_open(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
-    const uint8_t msgid[static SIRA_MSGID_LEN], uint32_t index,
-    const struct attach_info *expect, int blob_fd, int out_fd,
-    struct sira_err *err) __attribute__((warn_unused_result));
+int attach_open(const struct attach_key *ak, const struct attach_info *expect,
+    int blob_fd, int out_fd, struct sira_err *err)
+    __attribute__((warn_unused_result));
 
 /*
  * attach_open from the file blob_path into dest_path: the plaintext goes to
@@ -81,8 +91,7 @@ int attach_open(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
  * one that appears meanwhile) is never replaced. Returns attach_open's codes,
  * -SIRA_EEXIST if dest_path exists, or -SIRA_ENOTFOUND.
  */
-int attach_open_to_path(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
-    const uint8_t msgid[static SIRA_MSGID_LEN], uint32_t index,
+int attach_open_to_path(const struct attach_key *ak,
     const struct attach_info *expect, const char *blob_path,
     const char *dest_path, struct sira_err *err)
     __attribute__((warn_unused_result));
@@ -90,32 +99,31 @@ int attach_open_to_path(const uint8_t key[static SIRA_ATTACH_KEY_LEN],
 /*
  * An attachment stream kept at rest (the agent's spool,
  * agents/documents/docs_out.c): the same format as a blob, under its own random
- * key, bound to the queued message's local id and the attachment index.
- * Borrowed.
+ * key, bound to the queued message's local id and the attachment index,
+ * and the spool file open on it. Borrowed: the pointers and fd belong to
+ * the caller, which closes fd; nothing here is freed or closed.
  */
 struct attach_spool {
 	const uint8_t *key;   /* SIRA_ATTACH_KEY_LEN bytes */
 	const uint8_t *msgid; /* SIRA_MSGID_LEN bytes */
 	uint32_t index;
 	struct attach_info info; /* what attach_seal reported for it */
+	int fd;                  /* the spool file, open for reading at 0 */
 };
 
 /* A fresh random stream key (for a spool file). */
 void attach_keygen(uint8_t key[static SIRA_ATTACH_KEY_LEN]);
 
 /*
- * Re-encrypt the spool stream readable from spool_fd into blob_fd as
- * attachment index of message msgid under key, one chunk at a time: every
- * spool chunk is authenticated before it is re-encrypted, and the spool's
- * hashes must equal spool->info at the end, so the blob carries exactly
- * the bytes captured at queueing. No plaintext touches the disk. Fills
- * *info like attach_seal. Returns 0, attach_open's codes for a damaged
- * spool, -SIRA_EIO or -SIRA_ECRYPTO.
+ * Re-encrypt the spool stream readable from spool->fd into blob_fd as the
+ * stream ak names, one chunk at a time: every spool chunk is authenticated
+ * before it is re-encrypted, and the spool's hashes must equal spool->info at
+ * the end, so the blob carries exactly the bytes captured at queueing. No
+ * plaintext touches the disk. Fills *info like attach_seal. Returns 0,
+ * attach_open's codes for a damaged spool, -SIRA_EIO or -SIRA_ECRYPTO.
  */
-int attach_reseal(const struct attach_spool *spool, int spool_fd,
-    const uint8_t key[static SIRA_ATTACH_KEY_LEN],
-    const uint8_t msgid[static SIRA_MSGID_LEN], uint32_t index, int blob_fd,
-    struct attach_info *info, struct sira_err *err)
+int attach_reseal(const struct attach_spool *spool, const struct attach_key *ak,
+    int blob_fd, struct attach_info *info, struct sira_err *err)
     __attribute__((warn_unused_result));
 
 /*
@@ -187,16 +195,25 @@ struct prekey_secret {
 };
 
 /*
- * Make a fresh prekey for owner, valid from now for lifetime seconds (cut to
- * the owner certificate's end), signed with owner_keys. *pub is the verified
- * public prekey (prekey_destroy), *sec its secret (prekey_secret_destroy).
- * Returns 0, -SIRA_EKEY_USAGE, -SIRA_EEXPIRED (owner cert ended),
- * -SIRA_ECRYPTO or -SIRA_ENOMEM.
+ * The agency a prekey is made for: its verified certificate and the keys
+ * that belong to it (keys->sign_sk signs the prekey). Borrowed: both stay
+ * the caller's and must stay valid for the call.
  */
-int prekey_generate(const struct cert *owner,
-    const struct sira_keys *owner_keys, uint64_t now, uint64_t lifetime,
-    struct prekey **pub, struct prekey_secret **sec, struct sira_err *err)
-    __attribute__((warn_unused_result));
+struct prekey_owner {
+	const struct cert *cert;
+	const struct sira_keys *keys;
+};
+
+/*
+ * Make a fresh prekey for po->cert, valid from now for lifetime seconds
+ * (cut to the owner certificate's end), signed with po->keys. *pub is the
+ * verified public prekey (prekey_destroy), *sec its secret
+ * (prekey_secret_destroy). Returns 0, -SIRA_EKEY_USAGE, -SIRA_EEXPIRED (owner
+ * cert ended), -SIRA_ECRYPTO or -SIRA_ENOMEM.
+ */
+int prekey_generate(const struct prekey_owner *po, uint64_t now,
+    uint64_t lifetime, struct prekey **pub, struct prekey_secret **sec,
+    struct sira_err *err) __attribute__((warn_unused_result));
 
 /* Wipe and free *sp and set it to NULL; accepts NULL. */
 void prekey_secret_destroy(struct prekey_secret **sp);
@@ -353,12 +370,12 @@ int seal_attach(struct seal *s, int in_fd, int blob_fd, const char *filename,
 
 /*
  * seal_attach for a document kept in the agent's encrypted spool: the
- * spool stream open on spool_fd is checked and re-encrypted chunk by chunk
+ * spool stream open on spool->fd is checked and re-encrypted chunk by chunk
  * (attach_reseal), so no plaintext is written. Returns seal_attach's codes
  * and attach_reseal's.
  */
 int seal_attach_spool(struct seal *s, const struct attach_spool *spool,
-    int spool_fd, int blob_fd, const char *filename, const char *media_type,
+    int blob_fd, const char *filename, const char *media_type,
     struct sira_err *err) __attribute__((warn_unused_result));
 
 /* What attachment index of s was sealed as; -SIRA_EINVAL if none. */
@@ -366,21 +383,32 @@ int seal_attachment_info(const struct seal *s, uint32_t index,
     struct attach_info *out, struct sira_err *err);
 
 /*
+ * What seal_finish produces: the Envelope bytes env[0..len) and what the
+ * sender keeps about them. env is fresh and the caller's to free once
+ * seal_finish returns 0; on failure env is NULL and nothing is owned.
+ */
+struct sealed_out {
+	uint8_t *env;
+	size_t len;
+	struct sealed_meta meta;
+};
+
+/*
  * Finish: sign the manifest over payload[0..len) and the attachments, pad,
- * encrypt, wrap K for every recipient, and return the Envelope bytes in a
- * fresh *out (caller frees) and *meta. K is wiped, success or not, so a
+ * encrypt, wrap K for every recipient, and fill *out (the Envelope bytes,
+ * caller frees out->env, and their meta). K is wiped, success or not, so a
  * seal is finished once: a second call is -SIRA_ESTATE (after -SIRA_ETOOBIG,
  * start again with seal_begin). Returns 0, -SIRA_ETOOBIG (body beyond the
  * largest bucket: use attachments), -SIRA_ESTATE, -SIRA_ECRYPTO or
  * -SIRA_ENOMEM.
  */
 int seal_finish(struct seal *s, const uint8_t *payload, size_t len,
-    uint8_t **out, size_t *outlen, struct sealed_meta *meta,
-    struct sira_err *err) __attribute__((warn_unused_result));
+    struct sealed_out *out, struct sira_err *err)
+    __attribute__((warn_unused_result));
 
 /*
  * The SignedManifest bytes of a successfully finished seal (what
- * meta->manifest_hash commits to), borrowed until seal_destroy(). Returns 0
+ * out->meta.manifest_hash commits to), borrowed until seal_destroy(). Returns 0
  * or -SIRA_ESTATE (not finished, or finishing failed).
  */
 int seal_signed_manifest(

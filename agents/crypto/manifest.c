@@ -39,7 +39,7 @@ manifest_sign(const Sira__V1__ManifestTBS *tbs,
 		 sk, SIRA_DS_MANIFEST, *tbs_bytes, *tbs_len, sig)) != 0) {
 		free(*tbs_bytes);
 		*tbs_bytes = NULL;
-		return sira_err_set(err, rc, "cannot sign the manifest");
+		return sira_err_set(err, -rc, "cannot sign the manifest");
 	}
 	return 0;
 }
@@ -101,7 +101,7 @@ manifest_verify(const uint8_t *untrusted, size_t len, const struct cert *sender,
 		return rc;
 	if ((rc = sign_verify(sender->sign_pk, SIRA_DS_MANIFEST, so.tbs,
 		 so.tbs_len, so.sig)) != 0) {
-		rc = sira_err_set(err, rc,
+		rc = sira_err_set(err, -rc,
 		    "manifest signature of %s does not verify",
 		    sender->agency_id);
 		goto out;

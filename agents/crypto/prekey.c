@@ -45,10 +45,10 @@ encode_signed(const struct prekey *p, const struct sira_keys *owner_keys,
 }
 
 int
-prekey_generate(const struct cert *owner, const struct sira_keys *owner_keys,
-    uint64_t now, uint64_t lifetime, struct prekey **pub,
-    struct prekey_secret **sec, struct sira_err *err)
+prekey_generate(const struct prekey_owner *po, uint64_t now, uint64_t lifetime,
+    struct prekey **pub, struct prekey_secret **sec, struct sira_err *err)
 {
+	const struct cert *owner = po->cert;
 	struct prekey p = { 0 };
 	struct prekey_secret *s;
 	uint8_t *raw = NULL;
@@ -78,7 +78,7 @@ prekey_generate(const struct cert *owner, const struct sira_keys *owner_keys,
 	p.not_before = now;
 	p.not_after = owner->not_after - now < lifetime ? owner->not_after :
 							  now + lifetime;
-	if ((rc = encode_signed(&p, owner_keys, &raw, &rawlen, err)) == 0)
+	if ((rc = encode_signed(&p, po->keys, &raw, &rawlen, err)) == 0)
 		rc = prekey_verify(owner, raw, rawlen, now, pub, err);
 	free(raw);
 	if (rc != 0)

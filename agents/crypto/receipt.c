@@ -160,8 +160,8 @@ receipt_verify(const uint8_t *untrusted, size_t len,
 		return rc;
 	if ((rc = sign_verify(recipient->sign_pk, SIRA_DS_RECEIPT, so.tbs,
 		 so.tbs_len, so.sig)) != 0) {
-		rc = sira_err_set(err, rc, "receipt signature of %s is invalid",
-		    recipient->agency_id);
+		rc = sira_err_set(err, -rc,
+		    "receipt signature of %s is invalid", recipient->agency_id);
 		goto out;
 	}
 	if ((rc = wire_unpack(&sira__v1__receipt_tbs__descriptor, so.tbs,

@@ -47,6 +47,31 @@ struct seal {
 	size_t n_att;
 };
 
+/*
+ * An envelope body before encryption: the padded InnerBody, bucket bytes
+ * long (owned: wiped, then freed, by seal_finish), and the fresh nonce it is
+ * encrypted under.
+ */
+struct body {
+	uint8_t *padded;
+	uint32_t bucket;
+	uint8_t nonce[NONCE_LEN];
+};
+
+/* The packed EnvelopeHeader: the exact bytes the body's associated data and
+ * the envelope hash cover. bytes is owned (malloc'd by wire_pack). */
+struct packed_header {
+	uint8_t *bytes;
+	size_t len;
+};
+
+/* The SignedManifest of a seal and the storage its sig field points into,
+ * so never copied. pb.tbs.data is owned (malloc'd by manifest_sign). */
+struct signed_manifest {
+	Sira__V1__SignedManifest pb;
+	uint8_t sig[SIRA_SIG_LEN];
+};
+
 _Static_assert(K_LEN == crypto_kdf_KEYBYTES, "K must be a kdf master key");
 _Static_assert(NONCE_LEN == 24 && TAG_LEN == 16, "envelope.c constants");
 
@@ -195,19 +220,18 @@ attach_done(struct seal *s, const char *filename, const char *media_type)
 }
 
 int
-seal_attach_spool(struct seal *s, const struct attach_spool *spool,
-    int spool_fd, int blob_fd, const char *filename, const char *media_type,
-    struct sira_err *err)
+seal_attach_spool(struct seal *s, const struct attach_spool *spool, int blob_fd,
+    const char *filename, const char *media_type, struct sira_err *err)
 {
 	uint8_t key[K_LEN];
 	size_t i = s->n_att;
+	struct attach_key ak = { key, s->msgid, (uint32_t)i };
 	int rc;
 
 	if ((rc = attach_check(s, filename, media_type, err)) != 0)
 		return rc;
 	subkey(s->k, SUBKEY_ATTACH_BASE + i, key);
-	rc = attach_reseal(spool, spool_fd, key, s->msgid, (uint32_t)i, blob_fd,
-	    &s->att[i].info, err);
+	rc = attach_reseal(spool, &ak, blob_fd, &s->att[i].info, err);
 	sodium_memzero(key, sizeof(key));
 	if (rc == 0)
 		attach_done(s, filename, media_type);
@@ -220,13 +244,13 @@ seal_attach(struct seal *s, int in_fd, int blob_fd, const char *filename,
 {
 	uint8_t key[K_LEN];
 	size_t i = s->n_att;
+	struct attach_key ak = { key, s->msgid, (uint32_t)i };
 	int rc;
 
 	if ((rc = attach_check(s, filename, media_type, err)) != 0)
 		return rc;
 	subkey(s->k, SUBKEY_ATTACH_BASE + i, key);
-	rc = attach_seal(
-	    key, s->msgid, (uint32_t)i, in_fd, blob_fd, &s->att[i].info, err);
+	rc = attach_seal(&ak, in_fd, blob_fd, &s->att[i].info, err);
 	sodium_memzero(key, sizeof(key));
 	if (rc == 0)
 		attach_done(s, filename, media_type);
@@ -295,8 +319,7 @@ fill_manifest_lists(const struct seal *s, struct build *b)
 /* Sign the manifest; sm gets owned tbs bytes and the signature. */
 static int
 sign_manifest(const struct seal *s, struct build *b, const uint8_t *payload,
-    size_t len, Sira__V1__SignedManifest *sm, uint8_t sig[static SIRA_SIG_LEN],
-    struct sira_err *err)
+    size_t len, struct signed_manifest *sm, struct sira_err *err)
 {
 	const struct seal_params *p = s->p;
 	Sira__V1__ManifestTBS m = SIRA__V1__MANIFEST_TBS__INIT;
@@ -324,15 +347,16 @@ sign_manifest(const struct seal *s, struct build *b, const uint8_t *payload,
 	policy.onward_sharing = (Sira__V1__OnwardSharing)p->onward_sharing;
 	m.policy = &policy;
 	m.kind = (Sira__V1__MessageKind)p->kind;
-	BIN(sm->sig, sig, SIRA_SIG_LEN);
-	return manifest_sign(
-	    &m, p->sender_keys->sign_sk, &sm->tbs.data, &sm->tbs.len, sig, err);
+	BIN(sm->pb.sig, sm->sig, SIRA_SIG_LEN);
+	return manifest_sign(&m, p->sender_keys->sign_sk, &sm->pb.tbs.data,
+	    &sm->pb.tbs.len, sm->sig, err);
 }
 
-/* InnerBody, padded to its size bucket, in *padded (wipe before free). */
+/* InnerBody, padded to its size bucket, in body->padded (wipe before
+ * free) and body->bucket. */
 static int
 pad_inner(Sira__V1__SignedManifest *sm, const uint8_t *payload, size_t len,
-    uint8_t **padded, uint32_t *bucket, struct sira_err *err)
+    struct body *body, struct sira_err *err)
 {
 	Sira__V1__InnerBody inner = SIRA__V1__INNER_BODY__INIT;
 	size_t inlen, plen;
@@ -340,18 +364,19 @@ pad_inner(Sira__V1__SignedManifest *sm, const uint8_t *payload, size_t len,
 	inner.manifest = sm;
 	BIN(inner.payload, payload, len);
 	inlen = protobuf_c_message_get_packed_size(&inner.base);
-	if ((*bucket = envelope_bucket_for(inlen)) == 0)
+	if ((body->bucket = envelope_bucket_for(inlen)) == 0)
 		return sira_err_set(err, SIRA_ETOOBIG,
 		    "message body of %zu bytes is too big; send large content as an attachment",
 		    inlen);
-	if ((*padded = malloc(*bucket)) == NULL)
+	if ((body->padded = malloc(body->bucket)) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	(void)protobuf_c_message_pack(&inner.base, *padded);
-	if (sodium_pad(&plen, *padded, inlen, *bucket, *bucket) != 0 ||
-	    plen != *bucket) {
-		sodium_memzero(*padded, *bucket);
-		free(*padded);
-		*padded = NULL;
+	(void)protobuf_c_message_pack(&inner.base, body->padded);
+	if (sodium_pad(
+		&plen, body->padded, inlen, body->bucket, body->bucket) != 0 ||
+	    plen != body->bucket) {
+		sodium_memzero(body->padded, body->bucket);
+		free(body->padded);
+		body->padded = NULL;
 		return sira_err_set(err, SIRA_ECRYPTO, "padding failed");
 	}
 	return 0;
@@ -389,10 +414,11 @@ wrap_one(const struct seal *s, const struct seal_recipient *r,
 	return rc;
 }
 
+/* Wrap K for every recipient and pack the header for body into *hdr. */
 static int
-pack_header(const struct seal *s, struct build *b, uint32_t bucket,
-    const uint8_t *manifest_hash, const uint8_t *nonce, uint8_t **hdr,
-    size_t *hdrlen, struct sira_err *err)
+pack_header(const struct seal *s, struct build *b, const struct body *body,
+    const uint8_t *manifest_hash, struct packed_header *hdr,
+    struct sira_err *err)
 {
 	Sira__V1__EnvelopeHeader h = SIRA__V1__ENVELOPE_HEADER__INIT;
 	uint8_t commit[SIRA_HASH_LEN];
@@ -423,19 +449,18 @@ pack_header(const struct seal *s, struct build *b, uint32_t bucket,
 	h.recipients = b->wp;
 	BIN(h.key_commitment, commit, SIRA_HASH_LEN);
 	BIN(h.manifest_hash, manifest_hash, SIRA_HASH_LEN);
-	h.size_bucket = (Sira__V1__SizeBucket)bucket;
+	h.size_bucket = (Sira__V1__SizeBucket)body->bucket;
 	h.n_attachments = s->n_att;
 	h.attachments = b->arp;
-	BIN(h.body_nonce, nonce, NONCE_LEN);
-	return wire_pack(&h.base, hdr, hdrlen, err);
+	BIN(h.body_nonce, body->nonce, NONCE_LEN);
+	return wire_pack(&h.base, &hdr->bytes, &hdr->len, err);
 }
 
-/* Encrypt padded[0..bucket) with the header as AD into Envelope bytes. */
+/* Encrypt body with the header as AD into Envelope bytes: out->env,
+ * out->len and out->meta.envelope_hash. */
 static int
-encrypt_body(const struct seal *s, const uint8_t *hdr, size_t hdrlen,
-    const uint8_t *padded, uint32_t bucket, const uint8_t *nonce, uint8_t **out,
-    size_t *outlen, uint8_t env_hash[static SIRA_HASH_LEN],
-    struct sira_err *err)
+encrypt_body(const struct seal *s, const struct packed_header *hdr,
+    const struct body *body, struct sealed_out *out, struct sira_err *err)
 {
 	Sira__V1__Envelope env = SIRA__V1__ENVELOPE__INIT;
 	uint8_t key[K_LEN], *ad, *ct = NULL;
@@ -443,21 +468,22 @@ encrypt_body(const struct seal *s, const uint8_t *hdr, size_t hdrlen,
 	unsigned long long ctlen;
 	int rc = 0;
 
-	if ((ad = body_ad(hdr, hdrlen, &adlen)) == NULL ||
-	    (ct = malloc((size_t)bucket + TAG_LEN)) == NULL) {
+	if ((ad = body_ad(hdr->bytes, hdr->len, &adlen)) == NULL ||
+	    (ct = malloc((size_t)body->bucket + TAG_LEN)) == NULL) {
 		free(ad);
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	}
 	subkey(s->k, SUBKEY_BODY, key);
-	if (crypto_aead_xchacha20poly1305_ietf_encrypt(
-		ct, &ctlen, padded, bucket, ad, adlen, NULL, nonce, key) != 0)
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ctlen, body->padded,
+		body->bucket, ad, adlen, NULL, body->nonce, key) != 0)
 		rc = sira_err_set(err, SIRA_ECRYPTO, "encryption failed");
 	sodium_memzero(key, sizeof(key));
 	if (rc == 0) {
-		envelope_hash_of(hdr, hdrlen, ct, (size_t)ctlen, env_hash);
-		BIN(env.header, hdr, hdrlen);
+		envelope_hash_of(hdr->bytes, hdr->len, ct, (size_t)ctlen,
+		    out->meta.envelope_hash);
+		BIN(env.header, hdr->bytes, hdr->len);
 		BIN(env.body_ct, ct, (size_t)ctlen);
-		rc = wire_pack(&env.base, out, outlen, err);
+		rc = wire_pack(&env.base, &out->env, &out->len, err);
 	}
 	free(ad);
 	free(ct);
@@ -473,53 +499,51 @@ build_free(struct build *b, size_t n)
 }
 
 int
-seal_finish(struct seal *s, const uint8_t *payload, size_t len, uint8_t **out,
-    size_t *outlen, struct sealed_meta *meta, struct sira_err *err)
+seal_finish(struct seal *s, const uint8_t *payload, size_t len,
+    struct sealed_out *out, struct sira_err *err)
 {
-	Sira__V1__SignedManifest sm = SIRA__V1__SIGNED_MANIFEST__INIT;
-	uint8_t sig[SIRA_SIG_LEN], nonce[NONCE_LEN], *padded = NULL;
-	uint8_t *smbytes = NULL, *hdr = NULL;
-	size_t smlen, hdrlen;
-	uint32_t bucket = 0;
+	struct signed_manifest sm = { SIRA__V1__SIGNED_MANIFEST__INIT, { 0 } };
+	struct body body = { NULL, 0, { 0 } };
+	struct packed_header hdr = { NULL, 0 };
+	uint8_t *smbytes = NULL;
+	size_t smlen;
 	struct digest_part part;
 	struct build *b;
 	int rc;
 
-	*out = NULL;
-	memset(meta, 0, sizeof(*meta));
+	memset(out, 0, sizeof(*out));
 	if (s->finished) /* K is wiped: never seal under a zero key */
 		return sira_err_set(err, SIRA_ESTATE,
 		    "message already finished: start a new one");
 	s->finished = true;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	randombytes_buf(nonce, sizeof(nonce));
-	if ((rc = sign_manifest(s, b, payload, len, &sm, sig, err)) != 0 ||
-	    (rc = wire_pack(&sm.base, &smbytes, &smlen, err)) != 0 ||
-	    (rc = pad_inner(&sm, payload, len, &padded, &bucket, err)) != 0)
+	randombytes_buf(body.nonce, sizeof(body.nonce));
+	if ((rc = sign_manifest(s, b, payload, len, &sm, err)) != 0 ||
+	    (rc = wire_pack(&sm.pb.base, &smbytes, &smlen, err)) != 0 ||
+	    (rc = pad_inner(&sm.pb, payload, len, &body, err)) != 0)
 		goto out;
 	part.p = smbytes;
 	part.len = smlen;
-	digest_lp(meta->manifest_hash, SIRA_DH_MANIFEST, &part, 1);
-	if ((rc = pack_header(s, b, bucket, meta->manifest_hash, nonce, &hdr,
-		 &hdrlen, err)) != 0 ||
-	    (rc = encrypt_body(s, hdr, hdrlen, padded, bucket, nonce, out,
-		 outlen, meta->envelope_hash, err)) != 0)
+	digest_lp(out->meta.manifest_hash, SIRA_DH_MANIFEST, &part, 1);
+	if ((rc = pack_header(
+		 s, b, &body, out->meta.manifest_hash, &hdr, err)) != 0 ||
+	    (rc = encrypt_body(s, &hdr, &body, out, err)) != 0)
 		goto out;
-	memcpy(meta->message_id, s->msgid, SIRA_MSGID_LEN);
-	digest_sha256(meta->manifest_sig_sha256, sig, sizeof(sig));
-	meta->created_at = s->created_at;
-	meta->expires_at = s->expires_at;
+	memcpy(out->meta.message_id, s->msgid, SIRA_MSGID_LEN);
+	digest_sha256(out->meta.manifest_sig_sha256, sm.sig, sizeof(sm.sig));
+	out->meta.created_at = s->created_at;
+	out->meta.expires_at = s->expires_at;
 	s->manifest = smbytes;
 	s->manifest_len = smlen;
 	smbytes = NULL;
 out:
-	if (padded != NULL)
-		sodium_memzero(padded, bucket);
-	free(padded);
-	free(hdr);
+	if (body.padded != NULL)
+		sodium_memzero(body.padded, body.bucket);
+	free(body.padded);
+	free(hdr.bytes);
 	free(smbytes);
-	free(sm.tbs.data);
+	free(sm.pb.tbs.data);
 	build_free(b, s->p->n_recipients);
 	sodium_memzero(s->k, K_LEN); /* K is used once */
 	return rc;
@@ -747,6 +771,7 @@ seal_open_attachment(const struct opened *o, uint32_t index,
 	const Sira__V1__AttachmentManifest *a;
 	struct attach_info expect;
 	uint8_t key[K_LEN];
+	struct attach_key ak = { key, o->env->h->message_id.data, index };
 	int rc;
 
 	if (index >= o->manifest->n_attachments)
@@ -761,8 +786,7 @@ seal_open_attachment(const struct opened *o, uint32_t index,
 	expect.plaintext_len = a->plaintext_len;
 	expect.chunk_size = a->chunk_size;
 	subkey(o->key, SUBKEY_ATTACH_BASE + index, key);
-	rc = attach_open_to_path(key, o->env->h->message_id.data, index,
-	    &expect, blob_path, dest_path, err);
+	rc = attach_open_to_path(&ak, &expect, blob_path, dest_path, err);
 	sodium_memzero(key, sizeof(key));
 	return rc;
 }

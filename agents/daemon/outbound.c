@@ -78,12 +78,14 @@ spend_pair_seqs(struct vault_txn *t, const Sira__V1__OutboxEntry *e,
 
 /* Store the sealed envelope and what receipts will be checked against. */
 static void
-record_sealed(Sira__V1__OutboxEntry *e, uint8_t *env, size_t len,
-    const struct sealed_meta *m, struct resolved *r)
+record_sealed(
+    Sira__V1__OutboxEntry *e, const struct sealed_out *so, struct resolved *r)
 {
+	const struct sealed_meta *m = &so->meta;
+
 	e->state = SEALED;
-	e->envelope.data = env;
-	e->envelope.len = len;
+	e->envelope.data = so->env;
+	e->envelope.len = so->len;
 	e->message_id.data = (uint8_t *)(uintptr_t)m->message_id;
 	e->message_id.len = 16;
 	e->envelope_hash.data = (uint8_t *)(uintptr_t)m->envelope_hash;
@@ -149,11 +151,10 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 {
 	struct resolved r = { 0 };
 	struct seal_params sp = { 0 };
-	struct sealed_meta m;
+	struct sealed_out so = { 0 };
 	struct seal *s = NULL;
 	const uint8_t *sm;
-	uint8_t *env = NULL;
-	size_t len = 0, smlen;
+	size_t smlen;
 	int rc;
 
 	if (e->n_to == 0 || e->n_to > SIRA_RECIPIENTS_MAX)
@@ -173,10 +174,10 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	sp.message_id = e->local_id.data;
 	if ((rc = seal_begin(&sp, &s, err)) != 0 ||
 	    (rc = docs_seal(d->a, e, s, err)) != 0 ||
-	    (rc = seal_finish(
-		 s, e->payload.data, e->payload.len, &env, &len, &m, err)) != 0)
+	    (rc = seal_finish(s, e->payload.data, e->payload.len, &so, err)) !=
+		0)
 		goto out;
-	record_sealed(e, env, len, &m, &r);
+	record_sealed(e, &so, &r);
 	if (seal_signed_manifest(s, &sm, &smlen) == 0) {
 		e->signed_manifest.data = (uint8_t *)(uintptr_t)sm;
 		e->signed_manifest.len = smlen; /* borrowed: see unrecord() */
@@ -187,12 +188,12 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	    (rc = book_put_out(t, e, now, err)) == 0)
 		rc = book_audit(t, now,
 		    &(struct audit_event){
-			"sealed", e->to[0], m.message_id, 0 },
+			"sealed", e->to[0], so.meta.message_id, 0 },
 		    err);
 	unrecord(e);
 out:
 	seal_destroy(&s);
-	free(env);
+	free(so.env);
 	resolved_free(&r);
 	return rc;
 }

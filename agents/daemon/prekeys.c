@@ -186,6 +186,7 @@ maintain(const struct agent *a, struct vault_txn *t,
     const struct prekey_schedule *sc, uint64_t now, struct prekey_scan *s,
     struct sira_err *err)
 {
+	const struct prekey_owner owner = { a->me, a->keys };
 	struct prekey *pub = NULL;
 	struct prekey_secret *sec = NULL;
 	int rc;
@@ -201,7 +202,7 @@ maintain(const struct agent *a, struct vault_txn *t,
 		return rc;
 	/* Senders may use a prekey for two rotation periods. */
 	if ((rc = prekey_generate(
-		 a->me, a->keys, now, 2 * sc->rotate, &pub, &sec, err)) == 0 &&
+		 &owner, now, 2 * sc->rotate, &pub, &sec, err)) == 0 &&
 	    (rc = store_prekey(t, pub, sec, err)) == 0 &&
 	    (rc = book_audit(t, now,
 		 &(struct audit_event){

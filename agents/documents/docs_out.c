@@ -116,6 +116,7 @@ spool_write(const struct agent *a, const Sira__V1__OutboxEntry *e,
 {
 	const uint8_t *local_id = e->local_id.data;
 	uint32_t index = (uint32_t)e->n_docs;
+	const struct attach_key ak = { key, local_id, index };
 	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 8];
 	int fd, rc;
 
@@ -131,7 +132,7 @@ spool_write(const struct agent *a, const Sira__V1__OutboxEntry *e,
 	if (fd == -1)
 		return sira_err_set(
 		    err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
-	rc = attach_seal(key, local_id, index, in_fd, fd, info, err);
+	rc = attach_seal(&ak, in_fd, fd, info, err);
 	if (rc == 0 && fsync(fd) != 0)
 		rc =
 		    sira_err_set(err, SIRA_EIO, "%s: %s", tmp, strerror(errno));

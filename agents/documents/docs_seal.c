@@ -39,6 +39,7 @@ spool_of(const Sira__V1__OutboxEntry *e, const Sira__V1__DocOut *d,
 	    sp->info.plaintext_sha256, d->plaintext_sha256.data, SIRA_HASH_LEN);
 	sp->info.plaintext_len = d->size;
 	sp->info.chunk_size = d->chunk_size;
+	sp->fd = -1; /* the caller opens the spool file */
 	return 0;
 }
 
@@ -60,14 +61,15 @@ seal_one(const struct agent *a, const Sira__V1__OutboxEntry *e, uint32_t i,
 	if ((in = open(spool, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return sira_err_set(err, SIRA_EIO,
 		    "spooled document %s is gone: %s", spool, strerror(errno));
+	sp.fd = in;
 	out = open(
 	    blob, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out == -1)
 		rc = sira_err_set(
 		    err, SIRA_EIO, "%s: %s", blob, strerror(errno));
 	else
-		rc = seal_attach_spool(s, &sp, in, out, e->docs[i]->name,
-		    e->docs[i]->media_type, err);
+		rc = seal_attach_spool(
+		    s, &sp, out, e->docs[i]->name, e->docs[i]->media_type, err);
 	if (rc == 0 && fsync(out) != 0)
 		rc = sira_err_set(
 		    err, SIRA_EIO, "%s: %s", blob, strerror(errno));

@@ -105,9 +105,10 @@ make_party(struct party *p, const char *id, enum sira_role role, bool is_ca)
 	free(tbs);
 	free(raw);
 	if (!is_ca && role != SIRA_ROLE_POLICE)
-		CHECK(prekey_generate(p->cert, p->keys, NOW,
-			  SIRA_PREKEY_ROTATE_DEFAULT, &p->prekey, &p->sec,
-			  &err) == 0);
+		CHECK(
+		    prekey_generate(&(struct prekey_owner){ p->cert, p->keys },
+			NOW, SIRA_PREKEY_ROTATE_DEFAULT, &p->prekey, &p->sec,
+			&err) == 0);
 }
 
 static void
@@ -155,12 +156,13 @@ job_init(struct job *j, size_t body_len, size_t n)
 static void
 seal_one(const struct job *j, uint8_t **env, size_t *envlen)
 {
-	struct sealed_meta meta;
+	struct sealed_out out;
 	struct seal *s;
 
 	CHECK(seal_begin(&j->p, &s, &err) == 0);
-	CHECK(seal_finish(s, j->body, j->body_len, env, envlen, &meta, &err) ==
-	    0);
+	CHECK(seal_finish(s, j->body, j->body_len, &out, &err) == 0);
+	*env = out.env;
+	*envlen = out.len;
 	seal_destroy(&s);
 }
 

@@ -201,8 +201,8 @@ cmd_publish(struct probe *p, const struct args *a)
 	uint8_t buf[72];
 	int rc = 1;
 
-	if (prekey_generate(p->me, p->keys, (uint64_t)time(NULL), 7 * 86400,
-		&pub, &sec, NULL) != 0)
+	if (prekey_generate(&(struct prekey_owner){ p->me, p->keys },
+		(uint64_t)time(NULL), 7 * 86400, &pub, &sec, NULL) != 0)
 		return 1;
 	memcpy(buf, sec->key_id, 8);
 	memcpy(buf + 8, sec->pk, 32);
@@ -258,7 +258,7 @@ seal_one(struct probe *p, const struct args *a, uint8_t **env, size_t *len)
 {
 	struct seal_recipient rs[SIRA_RECIPIENTS_MAX];
 	struct seal_params sp = { 0 };
-	struct sealed_meta meta;
+	struct sealed_out out;
 	struct seal *s;
 	char list[1024], *tok, *save = NULL;
 	size_t n = 0;
@@ -299,8 +299,10 @@ seal_one(struct probe *p, const struct args *a, uint8_t **env, size_t *len)
 		seal_destroy(&s);
 		return -1;
 	}
-	rc = seal_finish(s, (const uint8_t *)a->text, strlen(a->text), env, len,
-	    &meta, NULL);
+	rc = seal_finish(
+	    s, (const uint8_t *)a->text, strlen(a->text), &out, NULL);
+	*env = out.env;
+	*len = out.len;
 	seal_destroy(&s);
 	return rc;
 }

@@ -146,12 +146,13 @@ out:
 FX_FN int
 fx_prekeys(struct fx_agent *a)
 {
+	const struct prekey_owner owner = { a->cert, a->keys };
 	struct sira_err err;
 	int rc;
 
 	for (size_t i = 0; i < FX_PREKEYS; i++)
-		if ((rc = prekey_generate(a->cert, a->keys, FX_NOW,
-			 FX_PREKEY_LIFE, &a->pk[i], &a->sec[i], &err)) != 0)
+		if ((rc = prekey_generate(&owner, FX_NOW, FX_PREKEY_LIFE,
+			 &a->pk[i], &a->sec[i], &err)) != 0)
 			return rc;
 	return 0;
 }
@@ -351,10 +352,16 @@ fx_seal(const struct fx_spec *sp, struct fx_msg *m, struct sira_err *err)
 		close(in);
 		close(blob);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		struct sealed_out out;
+
 		rc = seal_finish(s,
 		    sp->payload != NULL ? sp->payload : (const uint8_t *)"",
-		    sp->len, &m->env, &m->len, &m->meta, err);
+		    sp->len, &out, err);
+		m->env = out.env;
+		m->len = out.len;
+		m->meta = out.meta;
+	}
 	seal_destroy(&s);
 	return rc;
 }

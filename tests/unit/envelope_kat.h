@@ -209,6 +209,7 @@ kat_seal(struct kat *k, struct sira_err *err)
 {
 	struct seal_recipient r = { k->rcp, k->prekey, KAT_PAIR_SEQ };
 	struct seal_params p = { 0 };
+	struct sealed_out out;
 	struct seal *s = NULL;
 	FILE *in = NULL, *blob = NULL;
 	const char *att = KAT_ATT_DATA;
@@ -236,8 +237,11 @@ kat_seal(struct kat *k, struct sira_err *err)
 		 KAT_ATT_TYPE, err)) != 0 ||
 	    (rc = kat_slurp(fileno(blob), &k->blob, err)) != 0)
 		goto out;
-	rc = seal_finish(s, (const uint8_t *)KAT_PAYLOAD, strlen(KAT_PAYLOAD),
-	    &k->env.p, &k->env.len, &k->meta, err);
+	rc = seal_finish(
+	    s, (const uint8_t *)KAT_PAYLOAD, strlen(KAT_PAYLOAD), &out, err);
+	k->env.p = out.env;
+	k->env.len = out.len;
+	k->meta = out.meta;
 out:
 	seal_destroy(&s);
 	if (in != NULL)
@@ -306,8 +310,9 @@ kat_build(struct kat *k, struct sira_err *err)
 		 SIRA_ROLE_POLICE, 1, 0x22, &k->snd_keys, &k->snd, err)) != 0 ||
 	    (rc = kat_cert(k->ca, k->ca_keys, KAT_RECIPIENT_ID, "KAT NGO",
 		 SIRA_ROLE_NGO, 2, 0x44, &k->rcp_keys, &k->rcp, err)) != 0 ||
-	    (rc = prekey_generate(k->rcp, k->rcp_keys, KAT_NOW, KAT_PREKEY_LIFE,
-		 &k->prekey, &k->prekey_sec, err)) != 0 ||
+	    (rc = prekey_generate(&(struct prekey_owner){ k->rcp, k->rcp_keys },
+		 KAT_NOW, KAT_PREKEY_LIFE, &k->prekey, &k->prekey_sec, err)) !=
+		0 ||
 	    (rc = kat_seal(k, err)) != 0 || (rc = kat_receipt(k, err)) != 0)
 		kat_free(k);
 	return rc;

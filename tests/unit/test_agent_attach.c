@@ -585,22 +585,29 @@ test_a4_foreign_blob(void **state)
 	assert_true((ifd = open(in, O_RDONLY | O_CLOEXEC)) != -1);
 	assert_true((bfd = open(blob, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 			 0600)) != -1);
-	assert_int_equal(attach_seal(key, id1, 3, ifd, bfd, &info, NULL), 0);
+	assert_int_equal(attach_seal(&(struct attach_key){ key, id1, 3 }, ifd,
+			     bfd, &info, NULL),
+	    0);
 	close(ifd);
 	close(bfd);
 	assert_int_equal(
-	    attach_open_to_path(key, id2, 3, &info, blob, dest, NULL),
+	    attach_open_to_path(
+		&(struct attach_key){ key, id2, 3 }, &info, blob, dest, NULL),
 	    -SIRA_EAUTH);
 	assert_false(exists(dest));
 	assert_int_equal(
-	    attach_open_to_path(key, id1, 2, &info, blob, dest, NULL),
+	    attach_open_to_path(
+		&(struct attach_key){ key, id1, 2 }, &info, blob, dest, NULL),
 	    -SIRA_EAUTH);
 	assert_int_equal(
-	    attach_open_to_path(key, id1, 4, &info, blob, dest, NULL),
+	    attach_open_to_path(
+		&(struct attach_key){ key, id1, 4 }, &info, blob, dest, NULL),
 	    -SIRA_EAUTH);
 	assert_false(exists(dest));
 	assert_int_equal(
-	    attach_open_to_path(key, id1, 3, &info, blob, dest, NULL), 0);
+	    attach_open_to_path(
+		&(struct attach_key){ key, id1, 3 }, &info, blob, dest, NULL),
+	    0);
 	assert_true(exists(dest));
 	(void)unlink(dest);
 	(void)unlink(in);
@@ -635,12 +642,11 @@ static void
 expect_path_fail(const uint8_t *key, const struct opened *o, uint32_t i,
     const struct attach_info *x, const char *blob, const char *dest, int code)
 {
+	const struct attach_key ak = { key, o->env->h->message_id.data, i };
 	char partial[600];
 
 	(void)snprintf(partial, sizeof(partial), "%s.partial", dest);
-	assert_int_equal(attach_open_to_path(key, o->env->h->message_id.data, i,
-			     x, blob, dest, NULL),
-	    code);
+	assert_int_equal(attach_open_to_path(&ak, x, blob, dest, NULL), code);
 	assert_false(exists(dest));
 	assert_false(exists(partial));
 }
@@ -711,8 +717,10 @@ test_a5_manifest_mismatch(void **state)
 	x.plaintext_len -= 1;
 	expect_path_fail(key, am.o, 1, &x, am.blob[1], dest, -SIRA_EMALFORMED);
 	expect_of(am.o, 1, &x);
-	assert_int_equal(attach_open_to_path(key, am.o->env->h->message_id.data,
-			     1, &x, am.blob[1], dest, NULL),
+	assert_int_equal(
+	    attach_open_to_path(
+		&(struct attach_key){ key, am.o->env->h->message_id.data, 1 },
+		&x, am.blob[1], dest, NULL),
 	    0);
 	(void)unlink(dest);
 	sodium_memzero(key, sizeof(key));
@@ -774,6 +782,7 @@ test_a5_crafted_streams(void **state)
 	const char *blob = fx_path(fx, "a5c.blob");
 	const char *dest = fx_path(fx, "a5c.out");
 	uint8_t key[32], msgid[SIRA_MSGID_LEN], pt[2048];
+	const struct attach_key ak = { key, msgid, 0 };
 	struct attach_info x;
 	size_t lens[2];
 	uint8_t tags[2];
@@ -792,15 +801,13 @@ test_a5_crafted_streams(void **state)
 	tags[0] = FINAL;
 	craft(blob, key, msgid, 0, pt, lens, tags, 1, &x);
 	assert_int_equal(x.ct_len, attach_ct_len(100, CHUNK));
-	assert_int_equal(
-	    attach_open_to_path(key, msgid, 0, &x, blob, dest, NULL), 0);
+	assert_int_equal(attach_open_to_path(&ak, &x, blob, dest, NULL), 0);
 	(void)unlink(dest);
 	/* Non-zero padding. */
 	pt[102] = 0x5a;
 	craft(blob, key, msgid, 0, pt, lens, tags, 1, &x);
 	assert_int_equal(
-	    attach_open_to_path(key, msgid, 0, &x, blob, dest, NULL),
-	    -SIRA_EMALFORMED);
+	    attach_open_to_path(&ak, &x, blob, dest, NULL), -SIRA_EMALFORMED);
 	assert_false(exists(dest));
 	/* Two 1 KiB chunks (chunk size SIRA_CHUNK_MIN, Padmé(2048) = 2048). */
 	x.plaintext_len = 2048;
@@ -810,33 +817,28 @@ test_a5_crafted_streams(void **state)
 	tags[0] = 0;
 	tags[1] = FINAL;
 	craft(blob, key, msgid, 0, pt, lens, tags, 2, &x);
-	assert_int_equal(
-	    attach_open_to_path(key, msgid, 0, &x, blob, dest, NULL), 0);
+	assert_int_equal(attach_open_to_path(&ak, &x, blob, dest, NULL), 0);
 	(void)unlink(dest);
 	/* TAG_FINAL on the first chunk too: data after the final chunk. */
 	tags[0] = FINAL;
 	craft(blob, key, msgid, 0, pt, lens, tags, 2, &x);
 	assert_int_equal(
-	    attach_open_to_path(key, msgid, 0, &x, blob, dest, NULL),
-	    -SIRA_EMALFORMED);
+	    attach_open_to_path(&ak, &x, blob, dest, NULL), -SIRA_EMALFORMED);
 	/* Any other tag in the middle (a rekey, a push) is refused too. */
 	tags[0] = crypto_secretstream_xchacha20poly1305_TAG_REKEY;
 	craft(blob, key, msgid, 0, pt, lens, tags, 2, &x);
 	assert_int_equal(
-	    attach_open_to_path(key, msgid, 0, &x, blob, dest, NULL),
-	    -SIRA_EMALFORMED);
+	    attach_open_to_path(&ak, &x, blob, dest, NULL), -SIRA_EMALFORMED);
 	/* No TAG_FINAL at the end: truncated. */
 	tags[0] = 0;
 	tags[1] = 0;
 	craft(blob, key, msgid, 0, pt, lens, tags, 2, &x);
 	assert_int_equal(
-	    attach_open_to_path(key, msgid, 0, &x, blob, dest, NULL),
-	    -SIRA_ETRUNCATED);
+	    attach_open_to_path(&ak, &x, blob, dest, NULL), -SIRA_ETRUNCATED);
 	tags[1] = crypto_secretstream_xchacha20poly1305_TAG_PUSH;
 	craft(blob, key, msgid, 0, pt, lens, tags, 2, &x);
 	assert_int_equal(
-	    attach_open_to_path(key, msgid, 0, &x, blob, dest, NULL),
-	    -SIRA_ETRUNCATED);
+	    attach_open_to_path(&ak, &x, blob, dest, NULL), -SIRA_ETRUNCATED);
 	assert_false(exists(dest));
 	(void)unlink(blob);
 	sodium_memzero(key, sizeof(key));
@@ -965,11 +967,9 @@ test_attach_limits(void **state)
 		"line\nbreak", "tab\tname", "\xff\xfe" };
 	char long_name[SIRA_FILENAME_MAX + 2],
 	    long_type[SIRA_MEDIA_TYPE_MAX + 2];
-	struct sealed_meta meta;
+	struct sealed_out so;
 	struct opened *o;
 	struct seal *s;
-	uint8_t *env;
-	size_t len;
 	int ifd, bfd, pfd[2];
 
 	write_file(in, (const uint8_t *)"", 0);
@@ -1010,13 +1010,12 @@ test_attach_limits(void **state)
 	assert_int_equal(
 	    seal_attach(s, ifd, bfd, "one-more.txt", "text/plain", NULL),
 	    -SIRA_ETOOBIG);
-	assert_int_equal(seal_finish(s, (const uint8_t *)"files", 5, &env, &len,
-			     &meta, NULL),
-	    0);
+	assert_int_equal(
+	    seal_finish(s, (const uint8_t *)"files", 5, &so, NULL), 0);
 	seal_destroy(&s);
 	close(ifd);
 	close(bfd);
-	assert_int_equal(fx_open_as(fx, &fx->ngo, env, len, &o), 0);
+	assert_int_equal(fx_open_as(fx, &fx->ngo, so.env, so.len, &o), 0);
 	assert_int_equal(o->manifest->n_attachments, SIRA_ATTACHMENTS_MAX);
 	assert_int_equal(o->env->h->n_attachments, SIRA_ATTACHMENTS_MAX);
 	assert_string_equal(o->manifest->attachments[0]->filename, long_name);
@@ -1039,7 +1038,7 @@ test_attach_limits(void **state)
 		free(all);
 	}
 	seal_opened_destroy(&o);
-	free(env);
+	free(so.env);
 	(void)unlink(in);
 	(void)unlink(blob);
 }
@@ -1148,8 +1147,9 @@ test_streaming_five_mib(void **state)
 	close(out_p[0]);
 	close(go_p[0]);
 	close(go_p[1]);
-	rc = attach_open(key, am.o->env->h->message_id.data, 0, &x, blob_p[0],
-	    out_p[1], NULL);
+	rc = attach_open(
+	    &(struct attach_key){ key, am.o->env->h->message_id.data, 0 }, &x,
+	    blob_p[0], out_p[1], NULL);
 	close(blob_p[0]);
 	close(out_p[1]);
 	assert_int_equal(waitpid(w, &status, 0), w);

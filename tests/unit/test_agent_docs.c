@@ -166,6 +166,7 @@ spool_of(const Sira__V1__OutboxEntry *e, uint32_t i, struct attach_spool *sp)
 	memcpy(sp->info.plaintext_sha256, d->plaintext_sha256.data, 32);
 	sp->info.plaintext_len = d->size;
 	sp->info.chunk_size = d->chunk_size;
+	sp->fd = -1;
 }
 
 static void
@@ -195,8 +196,9 @@ test_spool_round_trip(void **state)
 	assert_false(file_has(spool, MARKER)); /* encrypted at rest */
 	spool_of(e, 0, &sp);
 	(void)snprintf(out, sizeof(out), "%s/back", fx->dir);
-	assert_int_equal(attach_open_to_path(
-			     sp.key, sp.msgid, 0, &sp.info, spool, out, NULL),
+	assert_int_equal(
+	    attach_open_to_path(&(struct attach_key){ sp.key, sp.msgid, 0 },
+		&sp.info, spool, out, NULL),
 	    0);
 	(void)snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s/orig'", out, fx->dir);
 	assert_int_equal(system(cmd), 0);
@@ -330,7 +332,9 @@ reseal(struct fx *fx, const Sira__V1__OutboxEntry *e, const uint8_t *key,
 	assert_true((in = open(spool, O_RDONLY)) >= 0);
 	assert_true(
 	    (out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
-	rc = attach_reseal(&sp, in, key, msgid, 0, out, info, NULL);
+	sp.fd = in;
+	rc = attach_reseal(
+	    &sp, &(struct attach_key){ key, msgid, 0 }, out, info, NULL);
 	(void)close(in);
 	(void)close(out);
 	return rc;
@@ -343,6 +347,7 @@ test_reseal(void **state)
 	char src[256], blob[PATH_MAX], back[PATH_MAX], spool[PATH_MAX];
 	const char *paths[1] = { src };
 	uint8_t key[32], msgid[16];
+	const struct attach_key ak = { key, msgid, 0 };
 	struct attach_info info;
 	Sira__V1__OutboxEntry *e;
 	FILE *f;
@@ -361,8 +366,7 @@ test_reseal(void **state)
 	    info.plaintext_sha256, e->docs[0]->plaintext_sha256.data, 32);
 	assert_false(file_has(blob, MARKER));
 	/* The blob opens under the new key, to the original bytes. */
-	assert_int_equal(
-	    attach_open_to_path(key, msgid, 0, &info, blob, back, NULL), 0);
+	assert_int_equal(attach_open_to_path(&ak, &info, blob, back, NULL), 0);
 	assert_true(file_has(back, MARKER));
 	/* A damaged spool is refused, and not re-encrypted. */
 	assert_int_equal(

@@ -1538,6 +1538,7 @@ static void
 test_e8_seal_refuses_prekeys(void **state)
 {
 	struct fx *fx = *state;
+	const struct prekey_owner ngo = { fx->ngo.cert, fx->ngo.keys };
 	struct fx_spec spec = { .from = &fx->police,
 		.to = { &fx->ngo },
 		.n_to = 1,
@@ -1549,9 +1550,8 @@ test_e8_seal_refuses_prekeys(void **state)
 	struct fx_msg m;
 
 	/* Expired: an hour's prekey, used two hours later. */
-	assert_int_equal(prekey_generate(fx->ngo.cert, fx->ngo.keys, FX_NOW,
-			     3600, &shortpk, &shortsec, &err),
-	    0);
+	assert_int_equal(
+	    prekey_generate(&ngo, FX_NOW, 3600, &shortpk, &shortsec, &err), 0);
 	spec.to_pk[0] = shortpk;
 	spec.now = FX_NOW + 3600;
 	assert_int_equal(fx_seal(&spec, &m, NULL), 0); /* its last second */
@@ -1562,8 +1562,8 @@ test_e8_seal_refuses_prekeys(void **state)
 	spec.now = FX_NOW + 7200;
 	assert_int_equal(fx_seal(&spec, &m, NULL), -SIRA_EPREKEY);
 	/* Not valid yet. */
-	assert_int_equal(prekey_generate(fx->ngo.cert, fx->ngo.keys,
-			     FX_NOW + 3600, 3600, &laterpk, &latersec, &err),
+	assert_int_equal(prekey_generate(&ngo, FX_NOW + 3600, 3600, &laterpk,
+			     &latersec, &err),
 	    0);
 	spec.to_pk[0] = laterpk;
 	spec.now = FX_NOW;
@@ -1603,6 +1603,7 @@ static void
 test_e8_deleted_prekey_forward_secrecy(void **state)
 {
 	struct fx *fx = *state;
+	const struct prekey_owner ngo = { fx->ngo.cert, fx->ngo.keys };
 	struct fx_spec spec = { .from = &fx->police,
 		.to = { &fx->ngo },
 		.n_to = 1,
@@ -1616,9 +1617,8 @@ test_e8_deleted_prekey_forward_secrecy(void **state)
 	struct fx_msg m;
 	uint8_t plain[SIRA_WRAP_MAX];
 
-	assert_int_equal(prekey_generate(fx->ngo.cert, fx->ngo.keys, FX_NOW,
-			     FX_PREKEY_LIFE, &p, &psec, &err),
-	    0);
+	assert_int_equal(
+	    prekey_generate(&ngo, FX_NOW, FX_PREKEY_LIFE, &p, &psec, &err), 0);
 	spec.to_pk[0] = p;
 	assert_int_equal(fx_seal(&spec, &m, NULL), 0);
 	split_env(m.env, m.len, &sp);
@@ -1921,12 +1921,10 @@ test_recipient_limits(void **state)
 	Sira__V1__RecipientWrap extra, *rl[N];
 	char ids[N][SIRA_AGENCY_ID_MAX + 1];
 	Sira__V1__EnvelopeHeader h;
-	struct sealed_meta meta;
 	struct opened *o;
 	struct seal *s;
 	struct split sp;
-	uint8_t *env;
-	size_t len;
+	struct sealed_out so;
 
 	assert_non_null(bulk);
 	for (size_t i = 0; i < N; i++) {
@@ -1936,8 +1934,10 @@ test_recipient_limits(void **state)
 				     FX_AG_NB, FX_AG_NA, NULL, &bulk[i]),
 		    0);
 		assert_int_equal(
-		    prekey_generate(bulk[i].cert, bulk[i].keys, FX_NOW,
-			FX_PREKEY_LIFE, &bulk[i].pk[0], &bulk[i].sec[0], &err),
+		    prekey_generate(
+			&(struct prekey_owner){ bulk[i].cert, bulk[i].keys },
+			FX_NOW, FX_PREKEY_LIFE, &bulk[i].pk[0], &bulk[i].sec[0],
+			&err),
 		    0);
 		r[i].cert = bulk[i].cert;
 		r[i].prekey = bulk[i].pk[0];
@@ -1948,19 +1948,17 @@ test_recipient_limits(void **state)
 	assert_null(s);
 	p.n_recipients = N - 1;
 	assert_int_equal(seal_begin(&p, &s, NULL), 0);
-	assert_int_equal(
-	    seal_finish(s, (const uint8_t *)"x", 1, &env, &len, &meta, NULL),
-	    0);
+	assert_int_equal(seal_finish(s, (const uint8_t *)"x", 1, &so, NULL), 0);
 	seal_destroy(&s);
 	/* The first and the last of the 64 open it. */
-	assert_int_equal(fx_open_as(fx, &bulk[0], env, len, &o), 0);
+	assert_int_equal(fx_open_as(fx, &bulk[0], so.env, so.len, &o), 0);
 	assert_int_equal(o->manifest->n_recipients, SIRA_RECIPIENTS_MAX);
 	seal_opened_destroy(&o);
-	assert_int_equal(fx_open_as(fx, &bulk[N - 2], env, len, NULL), 0);
-	assert_int_equal(
-	    fx_open_as(fx, &bulk[N - 1], env, len, NULL), -SIRA_ENOT_RECIPIENT);
+	assert_int_equal(fx_open_as(fx, &bulk[N - 2], so.env, so.len, NULL), 0);
+	assert_int_equal(fx_open_as(fx, &bulk[N - 1], so.env, so.len, NULL),
+	    -SIRA_ENOT_RECIPIENT);
 	/* A 65th wrap added to the header: the decoder refuses the count. */
-	split_env(env, len, &sp);
+	split_env(so.env, so.len, &sp);
 	h = *sp.h;
 	for (size_t i = 0; i < N - 1; i++)
 		rl[i] = sp.h->recipients[i];
@@ -1971,7 +1969,7 @@ test_recipient_limits(void **state)
 	h.n_recipients = N;
 	assert_int_equal(open_changed(fx, &bulk[0], &h, &sp), -SIRA_EMALFORMED);
 	split_free(&sp);
-	free(env);
+	free(so.env);
 	for (size_t i = 0; i < N; i++)
 		fx_agent_free(&bulk[i]);
 	free(bulk);
@@ -1999,12 +1997,11 @@ test_seal_finish_once(void **state)
 		.ttl = FX_TTL,
 		.recipients = &r,
 		.n_recipients = 1 };
-	uint8_t *big = big_payload(), *env = NULL, zero[32] = { 0 }, c[32];
+	uint8_t *big = big_payload(), zero[32] = { 0 }, c[32];
 	const char *in = fx_path(fx, "once.txt"), *blob = fx_path(fx, "once.b");
-	struct sealed_meta meta;
+	struct sealed_out so = { 0 };
 	struct sira_err err;
 	struct seal *s;
-	size_t len;
 	int rc, ifd, bfd;
 	FILE *f;
 
@@ -2014,24 +2011,23 @@ test_seal_finish_once(void **state)
 	/* Too big, then a retry on the same seal. */
 	assert_int_equal(seal_begin(&p, &s, &err), 0);
 	assert_int_equal(
-	    seal_finish(s, big, SIRA_BODY_MAX, &env, &len, &meta, &err),
-	    -SIRA_ETOOBIG);
-	assert_null(env);
-	rc = seal_finish(s, (const uint8_t *)"x", 1, &env, &len, &meta, &err);
+	    seal_finish(s, big, SIRA_BODY_MAX, &so, &err), -SIRA_ETOOBIG);
+	assert_null(so.env);
+	rc = seal_finish(s, (const uint8_t *)"x", 1, &so, &err);
 	if (rc == 0) {
 		struct envelope *e;
-		assert_int_equal(envelope_decode(env, len, &e, NULL), 0);
+		assert_int_equal(envelope_decode(so.env, so.len, &e, NULL), 0);
 		commit_of(zero, e->h->message_id.data, c);
 		print_message("second seal_finish sealed under K = 0: %s\n",
 		    memcmp(c, e->h->key_commitment.data, 32) == 0 ? "yes" :
 								    "no");
 		envelope_destroy(&e);
-		free(env);
-		env = NULL;
+		free(so.env);
+		so.env = NULL;
 	}
 	assert_int_equal(rc, -SIRA_ESTATE);
 	assert_int_equal(err.code, SIRA_ESTATE);
-	assert_null(env);
+	assert_null(so.env);
 	assert_true((ifd = open(in, O_RDONLY | O_CLOEXEC)) != -1);
 	assert_true((bfd = open(blob, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 			 0600)) != -1);
@@ -2041,15 +2037,12 @@ test_seal_finish_once(void **state)
 	assert_null(s);
 	/* After a successful finish, too. */
 	assert_int_equal(seal_begin(&p, &s, &err), 0);
+	assert_int_equal(seal_finish(s, (const uint8_t *)"x", 1, &so, &err), 0);
+	free(so.env);
+	so.env = NULL;
 	assert_int_equal(
-	    seal_finish(s, (const uint8_t *)"x", 1, &env, &len, &meta, &err),
-	    0);
-	free(env);
-	env = NULL;
-	assert_int_equal(
-	    seal_finish(s, (const uint8_t *)"x", 1, &env, &len, &meta, &err),
-	    -SIRA_ESTATE);
-	assert_null(env);
+	    seal_finish(s, (const uint8_t *)"x", 1, &so, &err), -SIRA_ESTATE);
+	assert_null(so.env);
 	assert_int_equal(seal_attach(s, ifd, bfd, "a.txt", "text/plain", &err),
 	    -SIRA_ESTATE);
 	seal_destroy(&s);
@@ -2165,8 +2158,10 @@ test_prekey_verify(void **state)
 	assert_int_equal(fx_cert(fx, "ml.ngo.short", SIRA_ROLE_NGO, FX_AG_NB,
 			     FX_NOW + 2 * FX_DAY, NULL, &shortlived),
 	    0);
-	assert_int_equal(prekey_generate(shortlived.cert, shortlived.keys,
-			     FX_NOW, FX_PREKEY_LIFE, &gen, &sec, NULL),
+	assert_int_equal(
+	    prekey_generate(
+		&(struct prekey_owner){ shortlived.cert, shortlived.keys },
+		FX_NOW, FX_PREKEY_LIFE, &gen, &sec, NULL),
 	    0);
 	assert_int_equal(gen->not_after, FX_NOW + 2 * FX_DAY); /* cut */
 	prekey_destroy(&gen);
@@ -2194,7 +2189,8 @@ test_prekey_verify(void **state)
 	free(raw);
 	/* No prekey once the certificate has ended. */
 	assert_int_equal(
-	    prekey_generate(shortlived.cert, shortlived.keys,
+	    prekey_generate(
+		&(struct prekey_owner){ shortlived.cert, shortlived.keys },
 		FX_NOW + 2 * FX_DAY, FX_PREKEY_LIFE, &gen, &sec, NULL),
 	    -SIRA_EEXPIRED);
 	fx_agent_free(&shortlived);
@@ -2232,8 +2228,10 @@ test_prekey_verify(void **state)
 	    -SIRA_EKEY_USAGE);
 	assert_int_equal(err.code, SIRA_EKEY_USAGE);
 	free(raw);
-	assert_int_equal(prekey_generate(fx->broker.cert, fx->broker.keys,
-			     FX_NOW, FX_PREKEY_LIFE, &gen, &sec, NULL),
+	assert_int_equal(
+	    prekey_generate(
+		&(struct prekey_owner){ fx->broker.cert, fx->broker.keys },
+		FX_NOW, FX_PREKEY_LIFE, &gen, &sec, NULL),
 	    -SIRA_EKEY_USAGE);
 	assert_null(gen);
 	assert_null(sec);
