@@ -43,6 +43,7 @@
 #include "fileio.h"
 #include "frames.h"
 #include "log.h"
+#include "wire.h"
 
 #define HEX_LEN ((size_t)2 * BLOBS_ID_LEN)
 #define NAME_LEN (HEX_LEN + 8) /* hex, ".owner", NUL */
@@ -576,76 +577,16 @@ blobs_read(struct blobs *bs, const uint8_t id[static BLOBS_ID_LEN],
 	return 0;
 }
 
-static int
-varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
-{
-	const uint8_t *p = *pp;
-
-	*v = 0;
-	for (unsigned shift = 0; shift < 64 && p < end; shift += 7) {
-		uint8_t byte = *p++;
-		*v |= (uint64_t)(byte & 0x7f) << shift;
-		if ((byte & 0x80) == 0) {
-			*pp = p;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/*
- * The first length-delimited field number field of the protobuf message
- * m[0..len), borrowed from m, or -1 if absent or malformed. Used only on
- * the broker's own stored records, never on a peer's bytes.
- */
-static int
-pb_bytes(const uint8_t *m, size_t len, uint64_t field, const uint8_t **out,
-    size_t *out_len)
-{
-	const uint8_t *p = m, *end = m + len;
-	uint64_t key, n;
-
-	while (p < end) {
-		if (varint(&p, end, &key) != 0)
-			return -1;
-		switch (key & 7) {
-		case 0:
-			if (varint(&p, end, &n) != 0)
-				return -1;
-			break;
-		case 1:
-		case 5:
-			n = (key & 7) == 1 ? 8 : 4;
-			if (n > (size_t)(end - p))
-				return -1;
-			p += n;
-			break;
-		case 2:
-			if (varint(&p, end, &n) != 0 || n > (size_t)(end - p))
-				return -1;
-			if (key >> 3 == field) {
-				*out = p;
-				*out_len = (size_t)n;
-				return 0;
-			}
-			p += n;
-			break;
-		default:
-			return -1;
-		}
-	}
-	return -1;
-}
-
-/* The header of a stored SpoolEntry (fresh; free_unpacked), or NULL. */
+/* The header of a stored SpoolEntry (fresh; free_unpacked), or NULL. Read
+ * only from the broker's own stored records, never from a peer's bytes. */
 static Sira__V1__EnvelopeHeader *
 entry_header(const MDB_val *v)
 {
 	const uint8_t *env, *hdr;
 	size_t env_len, hdr_len;
 
-	if (pb_bytes(v->mv_data, v->mv_size, 1, &env, &env_len) != 0 ||
-	    pb_bytes(env, env_len, 1, &hdr, &hdr_len) != 0 ||
+	if (wire_field_bytes(v->mv_data, v->mv_size, 1, &env, &env_len) != 0 ||
+	    wire_field_bytes(env, env_len, 1, &hdr, &hdr_len) != 0 ||
 	    hdr_len > SIRA_HEADER_MAX)
 		return NULL;
 	return sira__v1__envelope_header__unpack(NULL, hdr_len, hdr);
