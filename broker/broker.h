@@ -107,7 +107,7 @@ struct broker {
 	uint64_t next_expiry;
 	uint64_t status_at;
 	char endpoint[256];  /* the bound endpoint, after binding */
-	struct blobs *blobs; /* attachment blobs (blobs.c) */
+	struct blobs *blobs; /* attachment blobs (blob_*.c) */
 	uint64_t blobs_sweep_at;
 	uint64_t recheck_at; /* sessions' certificates checked again */
 	uint64_t dropped_since, dropped_quiet; /* frames not two-part */

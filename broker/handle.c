@@ -405,7 +405,7 @@ on_query(struct broker *b, const uint8_t *rid, size_t rid_len,
 		nack_now(b, rid, rid_len, fr->request_id, NULL, rc, err.msg, 0);
 }
 
-/* Attachment chunks (blobs.c): no store write, answered at once. */
+/* Attachment chunks (blob_serve.c): no store write, answered at once. */
 static void
 on_chunk(struct broker *b, const uint8_t *rid, size_t rid_len,
     const char *agency, const Sira__V1__Frame *fr)

@@ -216,7 +216,7 @@ out:
 	return rc;
 }
 
-/* Attachment blobs nobody needs any more (blobs.c), every few minutes. */
+/* Attachment blobs nobody needs any more (blob_refs.c), every few minutes. */
 static void
 sweep_blobs(struct broker *b, uint64_t now)
 {
