@@ -3,9 +3,9 @@
  * download a blob, and the sweep that deletes blobs no one needs (see
  * blobs.h).
  *
- * References come from the spool (store.h layout: DB_QUEUE agency NUL
- * be64 seq, DB_ENVELOPES be64 seq -> SpoolEntry), read without copying
- * envelopes: only each header is unpacked. A download's authorisation
+ * References come from the spool, walked with spool_each_entry (the spool
+ * owns its tables), read without copying envelopes: only each header is
+ * unpacked. A download's authorisation
  * decodes the headers of the downloader's own queue until one references
  * the blob; a sweep decodes every spooled header and lists the directory
  * once.
@@ -22,76 +22,55 @@
 #include "blobs.h"
 #include "envelope.h"
 #include "log.h"
+#include "spool.h"
 #include "wire.h"
 
 /* The header of a stored SpoolEntry (fresh; free_unpacked), or NULL. Read
  * only from the broker's own stored records, never from a peer's bytes. */
 static Sira__V1__EnvelopeHeader *
-entry_header(const MDB_val *v)
+entry_header(const uint8_t *entry, size_t len)
 {
 	const uint8_t *env, *hdr;
 	size_t env_len, hdr_len;
 
-	if (wire_field_bytes(v->mv_data, v->mv_size, 1, &env, &env_len) != 0 ||
+	if (wire_field_bytes(entry, len, 1, &env, &env_len) != 0 ||
 	    wire_field_bytes(env, env_len, 1, &hdr, &hdr_len) != 0 ||
 	    hdr_len > SIRA_HEADER_MAX)
 		return NULL;
 	return sira__v1__envelope_header__unpack(NULL, hdr_len, hdr);
 }
 
-/* Does spooled envelope seq reference blob id? */
-static bool
-references(MDB_txn *txn, const struct store *st, uint64_t seq,
-    const uint8_t id[static BLOBS_ID_LEN])
+/* Does a spooled envelope reference blob *ctx? 1 stops the walk there. */
+static int
+references(void *ctx, const uint8_t *entry, size_t len)
 {
+	const uint8_t *id = ctx;
 	Sira__V1__EnvelopeHeader *h;
-	uint8_t kb[8];
-	MDB_val k = { 8, kb }, d;
 	bool found = false;
 
-	store_be64(kb, seq);
-	if (mdb_get(txn, st->dbi[DB_ENVELOPES], &k, &d) != 0 ||
-	    (h = entry_header(&d)) == NULL)
-		return false;
+	if ((h = entry_header(entry, len)) == NULL)
+		return 0;
 	for (size_t i = 0; i < h->n_attachments && !found; i++)
 		found = h->attachments[i]->blob_id.len == BLOBS_ID_LEN &&
 		    memcmp(h->attachments[i]->blob_id.data, id, BLOBS_ID_LEN) ==
 			0;
 	sira__v1__envelope_header__free_unpacked(h, NULL);
-	return found;
+	return found ? 1 : 0;
 }
 
 int
 blobs_may_read(MDB_txn *txn, const struct store *st, const char *agency,
     const uint8_t id[static BLOBS_ID_LEN], struct sira_err *err)
 {
-	uint8_t kb[SIRA_AGENCY_ID_MAX + 1];
-	size_t plen = strlen(agency) + 1;
-	bool found = false;
-	MDB_cursor *c;
-	MDB_val k, d;
 	int rc;
 
-	if (plen > sizeof(kb))
+	if (strlen(agency) > SIRA_AGENCY_ID_MAX)
 		return sira_err_set(err, SIRA_EDENIED, "no such agency");
-	memcpy(kb, agency, plen); /* the prefix "agency NUL" */
-	k.mv_size = plen;
-	k.mv_data = kb;
-	if (mdb_cursor_open(txn, st->dbi[DB_QUEUE], &c) != 0)
-		return sira_err_set(err, SIRA_EIO, "queue unreadable");
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != plen + 8 || memcmp(k.mv_data, kb, plen) != 0)
-			break; /* past this agency's queue */
-		if ((found = references(txn, st,
-			 store_get_be64((const uint8_t *)k.mv_data + plen),
-			 id)))
-			break;
-	}
-	mdb_cursor_close(c);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return store_error(rc, "queue", err);
-	if (!found)
+	rc = spool_each_entry(
+	    txn, st, agency, references, (void *)(uintptr_t)id, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
 		return sira_err_set(err, SIRA_EDENIED,
 		    "no envelope waiting for %s references this blob", agency);
 	return 0;
@@ -110,59 +89,52 @@ cmp_id(const void *a, const void *b)
 	return memcmp(a, b, BLOBS_ID_LEN);
 }
 
+/* Add the blob ids a spooled envelope's header names to refs *ctx. */
 static int
-refs_add(struct refs *r, const Sira__V1__EnvelopeHeader *h)
+refs_add(void *ctx, const uint8_t *entry, size_t len)
 {
+	struct refs *r = ctx;
+	Sira__V1__EnvelopeHeader *h;
 	uint8_t(*grown)[BLOBS_ID_LEN];
+	int rc = 0;
 
-	for (size_t i = 0; i < h->n_attachments; i++) {
+	if ((h = entry_header(entry, len)) == NULL)
+		return 0; /* unreadable: its blobs age out */
+	for (size_t i = 0; rc == 0 && i < h->n_attachments; i++) {
 		if (h->attachments[i]->blob_id.len != BLOBS_ID_LEN)
 			continue;
 		if (r->n == r->cap) {
 			size_t cap = r->cap ? 2 * r->cap : 64;
 			if ((grown = realloc(r->id, cap * sizeof(*grown))) ==
-			    NULL)
-				return -SIRA_ENOMEM;
+			    NULL) {
+				rc = -SIRA_ENOMEM;
+				break;
+			}
 			r->id = grown;
 			r->cap = cap;
 		}
 		memcpy(r->id[r->n++], h->attachments[i]->blob_id.data,
 		    BLOBS_ID_LEN);
 	}
-	return 0;
+	sira__v1__envelope_header__free_unpacked(h, NULL);
+	return rc;
 }
 
 /* Every blob id referenced by a spooled envelope, sorted. */
 static int
 collect_refs(struct store *st, struct refs *r, struct sira_err *err)
 {
-	Sira__V1__EnvelopeHeader *h;
-	MDB_cursor *c = NULL;
 	MDB_txn *txn;
-	MDB_val k, d;
 	int rc;
 
 	if ((rc = store_begin(st, 1, &txn, err)) != 0)
 		return rc;
-	if (mdb_cursor_open(txn, st->dbi[DB_ENVELOPES], &c) != 0) {
-		mdb_txn_abort(txn);
-		return sira_err_set(err, SIRA_EIO, "spool unreadable");
-	}
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if ((h = entry_header(&d)) == NULL)
-			continue; /* unreadable: its blobs age out */
-		rc = refs_add(r, h);
-		sira__v1__envelope_header__free_unpacked(h, NULL);
-		if (rc != 0)
-			break;
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	rc = spool_each_entry(txn, st, NULL, refs_add, r, err);
+	store_abort(txn);
 	if (rc == -SIRA_ENOMEM)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	if (rc != MDB_NOTFOUND)
-		return store_error(rc, "spool", err);
+	if (rc != 0)
+		return rc;
 	if (r->n > 0)
 		qsort(r->id, r->n, BLOBS_ID_LEN, cmp_id);
 	return 0;

@@ -162,7 +162,7 @@ serve_get(struct blobs *bs, struct store *st, const char *agency,
 	}
 	if ((rc = store_begin(st, 1, &txn, &err)) == 0) {
 		rc = blobs_may_read(txn, st, agency, g->blob_id.data, &err);
-		mdb_txn_abort(txn);
+		store_abort(txn);
 	}
 	if (rc == 0 && (buf = malloc(BLOBS_CHUNK_MAX)) == NULL)
 		rc = sira_err_set(&err, SIRA_ENOMEM, "out of memory");

@@ -15,6 +15,7 @@
 #include "batch.h"
 #include "frames.h"
 #include "log.h"
+#include "prekeys.h"
 #include "wire.h"
 
 /* The outcome of one submission inside the transaction. */
@@ -184,11 +185,9 @@ apply_prekeys(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now,
 
 	for (size_t i = 0; i < bt->n_prekey; i++) {
 		struct pending_prekey *p = &bt->prekey[i];
-		MDB_val k = { strlen(p->agency), p->agency };
-		MDB_val d = { p->len, p->raw };
-		if ((rc = mdb_put(txn, b->store->dbi[DB_PREKEYS], &k, &d, 0)) !=
-		    0)
-			return store_error(rc, "prekey", NULL);
+		if ((rc = prekeys_put(
+			 txn, b->store, p->agency, p->raw, p->len, NULL)) != 0)
+			return rc;
 		if ((rc = append(b, txn,
 			 SIRA__V1__LEAF_TYPE__LEAF_TYPE_PREKEY_SERVED, p->hash,
 			 p->agency, NULL, 0, 0, 0, now, &leaves[i])) != 0)
@@ -516,13 +515,13 @@ commit_batch(struct broker *b, struct batch *bt, uint64_t now)
 	}
 	rc = apply_all(b, txn, bt, now, o, prekey_leaves);
 	if (rc == 1) {
-		mdb_txn_abort(txn);
+		store_abort(txn);
 		send_replies(b, bt);
 		batch_clear(bt);
 		return 0;
 	}
 	if (rc != 0) {
-		mdb_txn_abort(txn);
+		store_abort(txn);
 	} else if ((rc = store_commit(txn, &err)) != 0) {
 		log_event(
 		    LOG_ERROR, "store.commit_failed", "reason=%s", err.msg);

@@ -126,12 +126,8 @@ log_served(struct broker *b, uint64_t now, struct sira_err *err)
 		int type = i < b->dir->n ?
 		    SIRA__V1__LEAF_TYPE__LEAF_TYPE_CERT_SERVED :
 		    SIRA__V1__LEAF_TYPE__LEAF_TYPE_CRL_SERVED;
-		MDB_val k = { 32, (void *)(uintptr_t)id }, d;
-		uint64_t index;
-		uint8_t ib[8];
 		Sira__V1__LogLeaf l = SIRA__V1__LOG_LEAF__INIT;
-		if (id == NULL ||
-		    mdb_get(txn, b->store->dbi[DB_OBJECTS], &k, &d) == 0)
+		if (id == NULL)
 			continue;
 		l.version = 1;
 		l.type = (Sira__V1__LeafType)type;
@@ -141,20 +137,14 @@ log_served(struct broker *b, uint64_t now, struct sira_err *err)
 		l.actor_agency_id = i < b->dir->n ?
 		    b->dir->certs[i]->agency_id :
 		    b->dir->ca->agency_id;
-		if ((rc = tlog_append_leaf(txn, &b->tlog, &l, &index, err)) ==
-		    0) {
-			store_be64(ib, index);
-			d.mv_size = 8;
-			d.mv_data = ib;
-			rc = mdb_put(txn, b->store->dbi[DB_OBJECTS], &k, &d, 0);
-		}
+		rc = tlog_append_object(txn, &b->tlog, &l, err);
 	}
 	if (rc == 0 &&
 	    (rc = tlog_checkpoint(txn, &b->tlog, now, &cp, &cplen, err)) == 0)
 		free(cp);
 	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return rc < 0 ? rc : store_error(rc, "log", err);
+		store_abort(txn);
+		return rc;
 	}
 	return store_commit(txn, err);
 }

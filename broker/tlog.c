@@ -9,6 +9,8 @@
  * generators (the same code agents' proofs are tested against) reading the
  * stored subtrees through struct merkle_tree. The log never rewrites a leaf
  * or a node: DB_LEAVES and DB_NODES are append-only (MDB_NOOVERWRITE).
+ * This file is the one owner of DB_LEAVES, DB_NODES, DB_CHECKPOINTS and
+ * DB_OBJECTS (the served certificates and CRLs, each logged once).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +243,96 @@ out:
 		*out = NULL;
 	}
 	return rc;
+}
+
+int
+tlog_append_object(MDB_txn *txn, const struct tlog *t,
+    const Sira__V1__LogLeaf *leaf, struct sira_err *err)
+{
+	MDB_val k = { leaf->object_hash.len, leaf->object_hash.data }, d;
+	uint64_t index;
+	uint8_t ib[8];
+	int rc;
+
+	if (mdb_get(txn, t->st->dbi[DB_OBJECTS], &k, &d) == 0)
+		return 0; /* logged before */
+	if ((rc = tlog_append_leaf(txn, t, leaf, &index, err)) != 0)
+		return rc;
+	store_be64(ib, index);
+	d.mv_size = 8;
+	d.mv_data = ib;
+	if ((rc = mdb_put(txn, t->st->dbi[DB_OBJECTS], &k, &d, 0)) != 0)
+		return store_error(rc, "log", err);
+	return 0;
+}
+
+/* The value under be64 key n in table db, borrowed until txn ends. */
+static int
+get_be64_key(MDB_txn *txn, const struct tlog *t, enum store_db db, uint64_t n,
+    const uint8_t **v, size_t *len)
+{
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, d;
+	int rc;
+
+	store_be64(kb, n);
+	if ((rc = mdb_get(txn, t->st->dbi[db], &k, &d)) != 0)
+		return store_error(rc, "log", NULL);
+	*v = d.mv_data;
+	*len = d.mv_size;
+	return 0;
+}
+
+int
+tlog_leaf_get(MDB_txn *txn, const struct tlog *t, uint64_t index,
+    const uint8_t **leaf, size_t *len)
+{
+	return get_be64_key(txn, t, DB_LEAVES, index, leaf, len);
+}
+
+int
+tlog_checkpoint_get(MDB_txn *txn, const struct tlog *t, uint64_t size,
+    const uint8_t **cp, size_t *len)
+{
+	return get_be64_key(txn, t, DB_CHECKPOINTS, size, cp, len);
+}
+
+int
+tlog_checkpoint_last(
+    MDB_txn *txn, const struct tlog *t, const uint8_t **cp, size_t *len)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, t->st->dbi[DB_CHECKPOINTS], &c)) != 0)
+		return store_error(rc, "checkpoints", NULL);
+	/* Keys are be64 sizes, so the last one is the newest. */
+	if ((rc = mdb_cursor_get(c, &k, &d, MDB_LAST)) == 0) {
+		*cp = d.mv_data;
+		*len = d.mv_size;
+	}
+	mdb_cursor_close(c);
+	return rc == 0 ? 0 : store_error(rc, "checkpoints", NULL);
+}
+
+int
+tlog_each_leaf(MDB_txn *txn, const struct tlog *t, tlog_leaf_fn fn, void *ctx)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int op = MDB_FIRST;
+
+	if (mdb_cursor_open(txn, t->st->dbi[DB_LEAVES], &c) != 0)
+		return -SIRA_EIO;
+	while (mdb_cursor_get(c, &k, &d, (MDB_cursor_op)op) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size == 8)
+			fn(ctx, store_get_be64(k.mv_data), d.mv_data,
+			    d.mv_size);
+	}
+	mdb_cursor_close(c);
+	return 0;
 }
 
 /* Does the stored node equal h? A missing node counts as a mismatch. */
