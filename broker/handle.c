@@ -27,12 +27,7 @@ static void
 reply_now(struct broker *b, const uint8_t *rid, size_t rid_len, uint8_t *frame,
     size_t len)
 {
-	struct session tmp;
-
-	memset(&tmp, 0, sizeof(tmp));
-	memcpy(tmp.rid, rid, rid_len);
-	tmp.rid_len = rid_len;
-	(void)router_send(b, &tmp, frame, len);
+	(void)send_frame(b, rid, rid_len, frame, len);
 	free(frame);
 }
 

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "batch.h"
 #include "blobs.h"
 #include "broker.h"
 #include "clock.h"
@@ -190,7 +191,8 @@ broker_open(struct broker *b, struct sira_err *err)
 	return router_start(b, err);
 }
 
-void
+/* Reload certificates, revocation list and policy (SIGHUP). */
+static void
 broker_reload(struct broker *b)
 {
 	struct directory *d = NULL;
@@ -296,6 +298,33 @@ parse_run(int argc, char **argv, struct broker_config *cfg, int *json,
 				    "unexpected argument '%s'", argv[optind]);
 }
 
+/* The daemon's loop: rounds of router.c until a signal says stop. */
+static int
+run_loop(struct broker *b)
+{
+	struct batch *bt = batch_new();
+	int rc = 0;
+
+	if (bt == NULL)
+		return -SIRA_ENOMEM;
+	while (!stop_flag && rc == 0) {
+		if (reload_flag) {
+			reload_flag = 0;
+			broker_reload(b);
+			/* Before anything more is sent: a revoked agency's
+			 * open session gets nothing, not even what was in
+			 * flight. */
+			(void)session_recheck(b, bt, clock_now());
+			session_reclaim(b);
+		}
+		rc = router_round(b, bt);
+	}
+	/* Drain: what was read is committed and answered before exit. */
+	router_drain(b, bt);
+	batch_destroy(&bt);
+	return rc;
+}
+
 static int
 cmd_run(struct broker *b, struct sira_err *err)
 {
@@ -315,7 +344,7 @@ cmd_run(struct broker *b, struct sira_err *err)
 		return rc;
 	log_event(LOG_INFO, "broker.started", "endpoint=%s id=%s", b->endpoint,
 	    b->me->agency_id);
-	rc = router_run(b, &stop_flag, &reload_flag);
+	rc = run_loop(b);
 	log_event(LOG_INFO, "broker.stopped", "accepted=%llu delivered=%llu",
 	    (unsigned long long)b->count.accepted,
 	    (unsigned long long)b->count.delivered);
