@@ -1,7 +1,8 @@
 /*
  * batch.h: the work gathered from one round of received frames, applied
  * in one LMDB write transaction (group commit), and the replies that may
- * only be sent once that transaction is durable.
+ * only be sent once that transaction is durable. batch.c fills and empties
+ * it; commit.c applies it.
  */
 #ifndef SIRA_BATCH_H
 #define SIRA_BATCH_H
@@ -74,7 +75,15 @@ int batch_reply(struct batch *bt, const uint8_t *rid, size_t rid_len,
 /* Free everything the batch owns and empty it. */
 void batch_clear(struct batch *bt);
 
-/* commit.c: apply bt and the periodic work in one write transaction. */
+/* An empty batch (batch_destroy), or NULL when out of memory. */
+struct batch *batch_new(void);
+
+/* Clear and free *btp, set it to NULL; accepts NULL. */
+void batch_destroy(struct batch **btp);
+
+/* commit.c: apply bt and the periodic work in one write transaction. The
+ * replies are sent once it is durable (or the refusals if it failed), and
+ * bt is emptied. */
 int commit_batch(struct broker *b, struct batch *bt, uint64_t now);
 
 #endif

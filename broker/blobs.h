@@ -10,6 +10,11 @@
  * bytes until the blob is swept. A blob is read only by an agency that has
  * an envelope referencing it in its spool queue. File names are always the
  * hex of a 32-byte id made here, never a name a client chose.
+ *
+ * One header for four files: blob_store.c (the directory, its files and
+ * quota usage, reads), blob_upload.c (uploads), blob_refs.c (references
+ * from the spool, download rights, the sweep) and blob_serve.c (the chunk
+ * frames). blob_store.h is what they share among themselves.
  */
 #ifndef SIRA_BLOBS_H
 #define SIRA_BLOBS_H

@@ -107,7 +107,7 @@ struct broker {
 	uint64_t next_expiry;
 	uint64_t status_at;
 	char endpoint[256];  /* the bound endpoint, after binding */
-	struct blobs *blobs; /* attachment blobs (blobs.c) */
+	struct blobs *blobs; /* attachment blobs (blob_*.c) */
 	uint64_t blobs_sweep_at;
 	uint64_t recheck_at; /* sessions' certificates checked again */
 	uint64_t dropped_since, dropped_quiet; /* frames not two-part */
@@ -141,14 +141,20 @@ size_t session_recheck(struct broker *b, struct batch *bt, uint64_t now);
 
 /* router.c */
 int router_start(struct broker *b, struct sira_err *err);
-int router_run(struct broker *b, volatile sig_atomic_t *stop,
-    volatile sig_atomic_t *reload);
-int router_send(struct broker *b, const struct session *s, const uint8_t *frame,
-    size_t len);
+/*
+ * One round of the loop: ZAP, up to BROKER_BATCH frames into bt, one group
+ * commit, the periodic work. Waits at most a second for traffic (a signal
+ * ends the wait). Returns 0, or -SIRA_EIO when polling fails.
+ */
+struct batch;
+int router_round(struct broker *b, struct batch *bt);
+/* Before exit: what was read is committed and answered, status written. */
+void router_drain(struct broker *b, struct batch *bt);
 void router_stop(struct broker *b);
 
-/* main.c: reload certificates, revocation list and policy (SIGHUP). */
-void broker_reload(struct broker *b);
+/* send.c: frame to the connection rid; 0 or -SIRA_EIO (peer gone). */
+int send_frame(struct broker *b, const uint8_t *rid, size_t rid_len,
+    const uint8_t *frame, size_t len);
 
 /* status.c: DATA/status.json for `sira-broker status`. */
 void status_write(const struct broker *b, uint64_t now);

@@ -15,6 +15,7 @@
 #include "batch.h"
 #include "frames.h"
 #include "log.h"
+#include "prekeys.h"
 #include "wire.h"
 
 /* The outcome of one submission inside the transaction. */
@@ -23,63 +24,6 @@ struct outcome {
 	const char *detail;
 	uint64_t leaf;
 };
-
-void
-batch_leaf(struct batch *bt, int type, const uint8_t *hash, const char *actor,
-    const char *counterpart, uint32_t bucket, uint32_t reason)
-{
-	struct pending_leaf *l;
-
-	if (bt->n_leaf >= sizeof(bt->leaf) / sizeof(bt->leaf[0]))
-		return;
-	l = &bt->leaf[bt->n_leaf++];
-	memset(l, 0, sizeof(*l));
-	l->type = type;
-	if (hash != NULL)
-		memcpy(l->hash, hash, 32);
-	(void)snprintf(l->actor, sizeof(l->actor), "%s", actor);
-	(void)snprintf(
-	    l->counterpart, sizeof(l->counterpart), "%s", counterpart);
-	l->bucket = bucket;
-	l->reason = reason;
-}
-
-int
-batch_reply(struct batch *bt, const uint8_t *rid, size_t rid_len,
-    uint8_t *frame, size_t len)
-{
-	struct reply *grown;
-
-	if (bt->n_replies == bt->cap_replies) {
-		size_t cap = bt->cap_replies ? 2 * bt->cap_replies : 64;
-		if ((grown = realloc(bt->replies, cap * sizeof(*grown))) ==
-		    NULL) {
-			free(frame);
-			return -SIRA_ENOMEM;
-		}
-		bt->replies = grown;
-		bt->cap_replies = cap;
-	}
-	memcpy(bt->replies[bt->n_replies].rid, rid, rid_len);
-	bt->replies[bt->n_replies].rid_len = rid_len;
-	bt->replies[bt->n_replies].frame = frame;
-	bt->replies[bt->n_replies++].len = len;
-	return 0;
-}
-
-void
-batch_clear(struct batch *bt)
-{
-	for (size_t i = 0; i < bt->n_sub; i++) {
-		envelope_destroy(&bt->sub[i].env);
-		free(bt->sub[i].raw);
-	}
-	for (size_t i = 0; i < bt->n_prekey; i++)
-		free(bt->prekey[i].raw);
-	for (size_t i = 0; i < bt->n_replies; i++)
-		free(bt->replies[i].frame);
-	bt->n_sub = bt->n_ack = bt->n_leaf = bt->n_prekey = bt->n_replies = 0;
-}
 
 /* Append one leaf now (inside txn). */
 static int
@@ -184,11 +128,9 @@ apply_prekeys(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now,
 
 	for (size_t i = 0; i < bt->n_prekey; i++) {
 		struct pending_prekey *p = &bt->prekey[i];
-		MDB_val k = { strlen(p->agency), p->agency };
-		MDB_val d = { p->len, p->raw };
-		if ((rc = mdb_put(txn, b->store->dbi[DB_PREKEYS], &k, &d, 0)) !=
-		    0)
-			return store_error(rc, "prekey", NULL);
+		if ((rc = prekeys_put(
+			 txn, b->store, p->agency, p->raw, p->len, NULL)) != 0)
+			return rc;
 		if ((rc = append(b, txn,
 			 SIRA__V1__LEAF_TYPE__LEAF_TYPE_PREKEY_SERVED, p->hash,
 			 p->agency, NULL, 0, 0, 0, now, &leaves[i])) != 0)
@@ -465,13 +407,9 @@ apply_all(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now,
 static void
 send_replies(struct broker *b, struct batch *bt)
 {
-	for (size_t i = 0; i < bt->n_replies; i++) {
-		struct session tmp;
-		memcpy(tmp.rid, bt->replies[i].rid, bt->replies[i].rid_len);
-		tmp.rid_len = bt->replies[i].rid_len;
-		(void)router_send(
-		    b, &tmp, bt->replies[i].frame, bt->replies[i].len);
-	}
+	for (size_t i = 0; i < bt->n_replies; i++)
+		(void)send_frame(b, bt->replies[i].rid, bt->replies[i].rid_len,
+		    bt->replies[i].frame, bt->replies[i].len);
 }
 
 /* The commit failed: refuse every submission; nothing was promised. */
@@ -516,13 +454,13 @@ commit_batch(struct broker *b, struct batch *bt, uint64_t now)
 	}
 	rc = apply_all(b, txn, bt, now, o, prekey_leaves);
 	if (rc == 1) {
-		mdb_txn_abort(txn);
+		store_abort(txn);
 		send_replies(b, bt);
 		batch_clear(bt);
 		return 0;
 	}
 	if (rc != 0) {
-		mdb_txn_abort(txn);
+		store_abort(txn);
 	} else if ((rc = store_commit(txn, &err)) != 0) {
 		log_event(
 		    LOG_ERROR, "store.commit_failed", "reason=%s", err.msg);

@@ -20,18 +20,14 @@
 #include "digest.h"
 #include "log.h"
 #include "prekey_verify.h"
+#include "prekeys.h"
 #include "wire.h"
 
 static void
 reply_now(struct broker *b, const uint8_t *rid, size_t rid_len, uint8_t *frame,
     size_t len)
 {
-	struct session tmp;
-
-	memset(&tmp, 0, sizeof(tmp));
-	memcpy(tmp.rid, rid, rid_len);
-	tmp.rid_len = rid_len;
-	(void)router_send(b, &tmp, frame, len);
+	(void)send_frame(b, rid, rid_len, frame, len);
 	free(frame);
 }
 
@@ -54,17 +50,12 @@ nack_now(struct broker *b, const uint8_t *rid, size_t rid_len,
 static Sira__V1__SignedCheckpoint *
 latest_checkpoint(const struct broker *b, MDB_txn *txn)
 {
-	Sira__V1__SignedCheckpoint *cp = NULL;
-	MDB_cursor *c;
-	MDB_val k, d;
+	const uint8_t *cp;
+	size_t len;
 
-	if (mdb_cursor_open(txn, b->store->dbi[DB_CHECKPOINTS], &c) != 0)
+	if (tlog_checkpoint_last(txn, &b->tlog, &cp, &len) != 0)
 		return NULL;
-	if (mdb_cursor_get(c, &k, &d, MDB_LAST) == 0)
-		cp = sira__v1__signed_checkpoint__unpack(
-		    NULL, d.mv_size, d.mv_data);
-	mdb_cursor_close(c);
-	return cp;
+	return sira__v1__signed_checkpoint__unpack(NULL, len, cp);
 }
 
 static void
@@ -93,7 +84,7 @@ on_hello(struct broker *b, struct batch *bt, struct session *s,
 	if (store_begin(b->store, 1, &txn, NULL) == 0) {
 		(void)spool_usage(txn, b->store, s->agency_id, &count, &bytes);
 		w.checkpoint = latest_checkpoint(b, txn);
-		mdb_txn_abort(txn);
+		store_abort(txn);
 	}
 	w.version = 1;
 	w.broker_time = now;
@@ -276,9 +267,8 @@ pack_directory(struct broker *b, const Sira__V1__DirectoryRequest *q,
 	(void)store_begin(b->store, 1, &txn, NULL);
 	for (size_t i = 0; i < b->dir->n; i++) {
 		const struct cert *c = b->dir->certs[i];
-		MDB_val k = { strlen(c->agency_id),
-			(void *)(uintptr_t)c->agency_id },
-			d;
+		const uint8_t *raw;
+		size_t raw_len;
 		int wanted = q->n_agency_ids == 0;
 		for (size_t j = 0; j < q->n_agency_ids; j++)
 			wanted |= strcmp(q->agency_ids[j], c->agency_id) == 0;
@@ -288,9 +278,10 @@ pack_directory(struct broker *b, const Sira__V1__DirectoryRequest *q,
 			 NULL, c->raw_len, c->raw)) != NULL)
 			r.n_certs++;
 		if (txn != NULL &&
-		    mdb_get(txn, b->store->dbi[DB_PREKEYS], &k, &d) == 0 &&
+		    prekeys_get(txn, b->store, c->agency_id, &raw, &raw_len) ==
+			0 &&
 		    (r.prekeys[r.n_prekeys] = sira__v1__prekey__unpack(
-			 NULL, d.mv_size, d.mv_data)) != NULL)
+			 NULL, raw_len, raw)) != NULL)
 			r.n_prekeys++;
 	}
 	if (b->dir->crl != NULL)
@@ -300,8 +291,7 @@ pack_directory(struct broker *b, const Sira__V1__DirectoryRequest *q,
 	f.directory_response = &r;
 	rc = frames_pack(&f, request_id, out, len);
 out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
+	store_abort(txn);
 	for (size_t i = 0; r.certs != NULL && i < r.n_certs; i++)
 		sira__v1__certificate__free_unpacked(r.certs[i], NULL);
 	for (size_t i = 0; r.prekeys != NULL && i < r.n_prekeys; i++)
@@ -320,10 +310,10 @@ pack_proof(struct broker *b, const Sira__V1__ProofRequest *q,
 {
 	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
 	Sira__V1__ProofResponse r = SIRA__V1__PROOF_RESPONSE__INIT;
-	uint8_t incl[TLOG_PROOF_MAX][32], cons[TLOG_PROOF_MAX][32], kb[8];
+	uint8_t incl[TLOG_PROOF_MAX][32], cons[TLOG_PROOF_MAX][32];
 	ProtobufCBinaryData ib[TLOG_PROOF_MAX], cb[TLOG_PROOF_MAX];
-	MDB_val k = { 8, kb }, d;
-	size_t ni = 0, nc = 0;
+	const uint8_t *leaf, *cp;
+	size_t ni = 0, nc = 0, leaf_len, cp_len;
 	uint64_t size;
 	MDB_txn *txn;
 	int rc;
@@ -338,15 +328,14 @@ pack_proof(struct broker *b, const Sira__V1__ProofRequest *q,
 		(rc = tlog_consistency(
 		     txn, &b->tlog, q->old_size, size, cons, &nc, err)) != 0))
 		goto out;
-	store_be64(kb, q->leaf_index);
-	if (mdb_get(txn, b->store->dbi[DB_LEAVES], &k, &d) == 0) {
-		r.leaf.data = d.mv_data;
-		r.leaf.len = d.mv_size;
+	if (tlog_leaf_get(txn, &b->tlog, q->leaf_index, &leaf, &leaf_len) ==
+	    0) {
+		r.leaf.data = (uint8_t *)(uintptr_t)leaf;
+		r.leaf.len = leaf_len;
 	}
-	store_be64(kb, size);
-	if (mdb_get(txn, b->store->dbi[DB_CHECKPOINTS], &k, &d) == 0)
-		r.checkpoint = sira__v1__signed_checkpoint__unpack(
-		    NULL, d.mv_size, d.mv_data);
+	if (tlog_checkpoint_get(txn, &b->tlog, size, &cp, &cp_len) == 0)
+		r.checkpoint =
+		    sira__v1__signed_checkpoint__unpack(NULL, cp_len, cp);
 	for (size_t i = 0; i < ni; i++)
 		ib[i].data = incl[i], ib[i].len = 32;
 	for (size_t i = 0; i < nc; i++)
@@ -361,7 +350,7 @@ pack_proof(struct broker *b, const Sira__V1__ProofRequest *q,
 	if (r.checkpoint != NULL)
 		sira__v1__signed_checkpoint__free_unpacked(r.checkpoint, NULL);
 out:
-	mdb_txn_abort(txn);
+	store_abort(txn);
 	return rc;
 }
 
@@ -405,7 +394,7 @@ on_query(struct broker *b, const uint8_t *rid, size_t rid_len,
 		nack_now(b, rid, rid_len, fr->request_id, NULL, rc, err.msg, 0);
 }
 
-/* Attachment chunks (blobs.c): no store write, answered at once. */
+/* Attachment chunks (blob_serve.c): no store write, answered at once. */
 static void
 on_chunk(struct broker *b, const uint8_t *rid, size_t rid_len,
     const char *agency, const Sira__V1__Frame *fr)

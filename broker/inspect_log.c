@@ -59,32 +59,32 @@ open_ro(
 	return rc;
 }
 
+struct depths {
+	MDB_txn *txn;
+	const struct store *st;
+	json_t *a;
+};
+
+static void
+depth_of(void *ctx, const char *agency)
+{
+	const struct depths *d = ctx;
+	uint64_t count, bytes;
+
+	if (spool_usage(d->txn, d->st, agency, &count, &bytes) == 0)
+		(void)json_array_append_new(d->a,
+		    json_pack("{s:s, s:I, s:I}", "agency", agency, "spooled",
+			(json_int_t)count, "bytes", (json_int_t)bytes));
+}
+
 static json_t *
 depths(MDB_txn *txn, const struct store *st)
 {
-	json_t *a = json_array();
-	MDB_cursor *c;
-	MDB_val k, d;
-	int op = MDB_FIRST;
+	struct depths d = { txn, st, json_array() };
 
-	if (a == NULL || mdb_cursor_open(txn, st->dbi[DB_QUOTA], &c) != 0)
-		return a;
-	while (mdb_cursor_get(c, &k, &d, (MDB_cursor_op)op) == 0) {
-		char agency[SIRA_AGENCY_ID_MAX + 1];
-		uint64_t count, bytes;
-		op = MDB_NEXT;
-		if (k.mv_size >= sizeof(agency))
-			continue;
-		memcpy(agency, k.mv_data, k.mv_size);
-		agency[k.mv_size] = '\0';
-		if (spool_usage(txn, st, agency, &count, &bytes) == 0)
-			(void)json_array_append_new(a,
-			    json_pack("{s:s, s:I, s:I}", "agency", agency,
-				"spooled", (json_int_t)count, "bytes",
-				(json_int_t)bytes));
-	}
-	mdb_cursor_close(c);
-	return a;
+	if (d.a != NULL)
+		(void)spool_each_agency(txn, st, depth_of, &d);
+	return d.a;
 }
 
 static void
@@ -137,7 +137,7 @@ inspect_status(const char *data, int json, struct sira_err *err)
 	(void)json_object_set_new(
 	    o, "log_size", json_integer((json_int_t)size));
 	(void)json_object_set_new(o, "spool", depths(txn, st));
-	mdb_txn_abort(txn);
+	store_abort(txn);
 	store_close(&st);
 	if (json) {
 		(void)json_dumpf(o, stdout, JSON_INDENT(2));
@@ -162,7 +162,7 @@ inspect_log_verify(const char *data, struct sira_err *err)
 	t.st = st;
 	(void)tlog_size(txn, &t, &size);
 	rc = tlog_verify(txn, &t, &bad, err);
-	mdb_txn_abort(txn);
+	store_abort(txn);
 	store_close(&st);
 	if (rc == 0)
 		(void)printf(
@@ -194,48 +194,51 @@ leaf_json(uint64_t index, const Sira__V1__LogLeaf *l)
 	    (json_int_t)l->reason);
 }
 
+struct show {
+	int json;
+	json_t *all;
+};
+
+/* One leaf: kept for the JSON array, or printed as a line. */
+static void
+show_leaf(void *ctx, uint64_t index, const uint8_t *leaf, size_t len)
+{
+	const struct show *s = ctx;
+	Sira__V1__LogLeaf *l = sira__v1__log_leaf__unpack(NULL, len, leaf);
+	json_t *j;
+
+	if (l == NULL)
+		return;
+	j = leaf_json(index, l);
+	sira__v1__log_leaf__free_unpacked(l, NULL);
+	if (s->json) {
+		(void)json_array_append_new(s->all, j);
+		return;
+	}
+	(void)printf("%6lld %s %-14s %-28s %.16s\n",
+	    (long long)json_integer_value(json_object_get(j, "index")),
+	    json_string_value(json_object_get(j, "time")),
+	    json_string_value(json_object_get(j, "type")),
+	    json_string_value(json_object_get(j, "actor")),
+	    json_string_value(json_object_get(j, "object")));
+	json_decref(j);
+}
+
 int
 inspect_log_show(const char *data, int json, struct sira_err *err)
 {
 	struct store *st = NULL;
 	MDB_txn *txn = NULL;
-	MDB_cursor *c;
-	MDB_val k, d;
+	struct tlog t = { 0 };
 	json_t *all = json_array();
-	int op = MDB_FIRST, rc;
+	struct show s = { json, all };
+	int rc;
 
 	if ((rc = open_ro(data, &st, &txn, err)) != 0 || st == NULL)
 		return rc != 0 ? rc : -SIRA_EIO;
-	if (mdb_cursor_open(txn, st->dbi[DB_LEAVES], &c) == 0) {
-		while (mdb_cursor_get(c, &k, &d, (MDB_cursor_op)op) == 0) {
-			Sira__V1__LogLeaf *l = sira__v1__log_leaf__unpack(
-			    NULL, d.mv_size, d.mv_data);
-			json_t *j;
-			op = MDB_NEXT;
-			if (l == NULL || k.mv_size != 8)
-				continue;
-			j = leaf_json(store_get_be64(k.mv_data), l);
-			sira__v1__log_leaf__free_unpacked(l, NULL);
-			if (json)
-				(void)json_array_append_new(all, j);
-			else {
-				(void)printf("%6lld %s %-14s %-28s %.16s\n",
-				    (long long)json_integer_value(
-					json_object_get(j, "index")),
-				    json_string_value(
-					json_object_get(j, "time")),
-				    json_string_value(
-					json_object_get(j, "type")),
-				    json_string_value(
-					json_object_get(j, "actor")),
-				    json_string_value(
-					json_object_get(j, "object")));
-				json_decref(j);
-			}
-		}
-		mdb_cursor_close(c);
-	}
-	mdb_txn_abort(txn);
+	t.st = st;
+	(void)tlog_each_leaf(txn, &t, show_leaf, &s);
+	store_abort(txn);
 	store_close(&st);
 	if (json) {
 		(void)json_dumpf(all, stdout, JSON_INDENT(2));

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "batch.h"
 #include "blobs.h"
 #include "broker.h"
 #include "clock.h"
@@ -126,12 +127,8 @@ log_served(struct broker *b, uint64_t now, struct sira_err *err)
 		int type = i < b->dir->n ?
 		    SIRA__V1__LEAF_TYPE__LEAF_TYPE_CERT_SERVED :
 		    SIRA__V1__LEAF_TYPE__LEAF_TYPE_CRL_SERVED;
-		MDB_val k = { 32, (void *)(uintptr_t)id }, d;
-		uint64_t index;
-		uint8_t ib[8];
 		Sira__V1__LogLeaf l = SIRA__V1__LOG_LEAF__INIT;
-		if (id == NULL ||
-		    mdb_get(txn, b->store->dbi[DB_OBJECTS], &k, &d) == 0)
+		if (id == NULL)
 			continue;
 		l.version = 1;
 		l.type = (Sira__V1__LeafType)type;
@@ -141,20 +138,14 @@ log_served(struct broker *b, uint64_t now, struct sira_err *err)
 		l.actor_agency_id = i < b->dir->n ?
 		    b->dir->certs[i]->agency_id :
 		    b->dir->ca->agency_id;
-		if ((rc = tlog_append_leaf(txn, &b->tlog, &l, &index, err)) ==
-		    0) {
-			store_be64(ib, index);
-			d.mv_size = 8;
-			d.mv_data = ib;
-			rc = mdb_put(txn, b->store->dbi[DB_OBJECTS], &k, &d, 0);
-		}
+		rc = tlog_append_object(txn, &b->tlog, &l, err);
 	}
 	if (rc == 0 &&
 	    (rc = tlog_checkpoint(txn, &b->tlog, now, &cp, &cplen, err)) == 0)
 		free(cp);
 	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return rc < 0 ? rc : store_error(rc, "log", err);
+		store_abort(txn);
+		return rc;
 	}
 	return store_commit(txn, err);
 }
@@ -200,7 +191,8 @@ broker_open(struct broker *b, struct sira_err *err)
 	return router_start(b, err);
 }
 
-void
+/* Reload certificates, revocation list and policy (SIGHUP). */
+static void
 broker_reload(struct broker *b)
 {
 	struct directory *d = NULL;
@@ -306,6 +298,33 @@ parse_run(int argc, char **argv, struct broker_config *cfg, int *json,
 				    "unexpected argument '%s'", argv[optind]);
 }
 
+/* The daemon's loop: rounds of router.c until a signal says stop. */
+static int
+run_loop(struct broker *b)
+{
+	struct batch *bt = batch_new();
+	int rc = 0;
+
+	if (bt == NULL)
+		return -SIRA_ENOMEM;
+	while (!stop_flag && rc == 0) {
+		if (reload_flag) {
+			reload_flag = 0;
+			broker_reload(b);
+			/* Before anything more is sent: a revoked agency's
+			 * open session gets nothing, not even what was in
+			 * flight. */
+			(void)session_recheck(b, bt, clock_now());
+			session_reclaim(b);
+		}
+		rc = router_round(b, bt);
+	}
+	/* Drain: what was read is committed and answered before exit. */
+	router_drain(b, bt);
+	batch_destroy(&bt);
+	return rc;
+}
+
 static int
 cmd_run(struct broker *b, struct sira_err *err)
 {
@@ -325,7 +344,7 @@ cmd_run(struct broker *b, struct sira_err *err)
 		return rc;
 	log_event(LOG_INFO, "broker.started", "endpoint=%s id=%s", b->endpoint,
 	    b->me->agency_id);
-	rc = router_run(b, &stop_flag, &reload_flag);
+	rc = run_loop(b);
 	log_event(LOG_INFO, "broker.stopped", "accepted=%llu delivered=%llu",
 	    (unsigned long long)b->count.accepted,
 	    (unsigned long long)b->count.delivered);

@@ -2,11 +2,13 @@
  * router.c: the broker's sockets and main loop.
  *
  * One thread owns everything: the ROUTER socket (CURVE server), the ZAP
- * handler and the store. Each round answers pending ZAP requests, reads up
+ * handler and the store. Each round (router_round, which main.c's loop
+ * calls between its signal checks) answers pending ZAP requests, reads up
  * to BROKER_BATCH frames, and applies them in one group commit
- * (commit.c). A frame is accepted only with exactly two parts (routing id,
- * payload) and a ZAP User-Id; anything else is dropped and counted. The
- * peer cannot crash the loop: every failure is a refusal, never an assert.
+ * (commit.c); frames leave through send.c. A frame is accepted only with
+ * exactly two parts (routing id, payload) and a ZAP User-Id; anything else is
+ * dropped and counted. The peer cannot crash the loop: every failure is a
+ * refusal, never an assert.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -68,18 +70,6 @@ router_start(struct broker *b, struct sira_err *err)
 	(void)snprintf(path, sizeof(path), "%s/endpoint", b->cfg.data);
 	return fileio_write(path, (const uint8_t *)b->endpoint,
 	    strlen(b->endpoint), 0644, false, err);
-}
-
-int
-router_send(
-    struct broker *b, const struct session *s, const uint8_t *frame, size_t len)
-{
-	if (zmq_send(b->router, s->rid, s->rid_len,
-		ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
-		return -SIRA_EIO; /* peer gone: the spool keeps what matters */
-	if (zmq_send(b->router, frame, len, ZMQ_DONTWAIT) == -1)
-		return -SIRA_EIO;
-	return 0;
 }
 
 /*
@@ -216,7 +206,7 @@ out:
 	return rc;
 }
 
-/* Attachment blobs nobody needs any more (blobs.c), every few minutes. */
+/* Attachment blobs nobody needs any more (blob_refs.c), every few minutes. */
 static void
 sweep_blobs(struct broker *b, uint64_t now)
 {
@@ -227,8 +217,8 @@ sweep_blobs(struct broker *b, uint64_t now)
 		log_event(LOG_WARN, "blob.sweep_failed", "reason=%s", err.msg);
 }
 
-static int
-round_trip(struct broker *b, struct batch *bt)
+int
+router_round(struct broker *b, struct batch *bt)
 {
 	zmq_pollitem_t items[2] = { { b->router, 0, ZMQ_POLLIN, 0 },
 		{ b->zap, 0, ZMQ_POLLIN, 0 } };
@@ -257,34 +247,11 @@ round_trip(struct broker *b, struct batch *bt)
 	return 0;
 }
 
-int
-router_run(struct broker *b, volatile sig_atomic_t *stop,
-    volatile sig_atomic_t *reload)
+void
+router_drain(struct broker *b, struct batch *bt)
 {
-	struct batch *bt = calloc(1, sizeof(*bt));
-	int rc = 0;
-
-	if (bt == NULL)
-		return -SIRA_ENOMEM;
-	while (!*stop && rc == 0) {
-		if (*reload) {
-			*reload = 0;
-			broker_reload(b);
-			/* Before anything more is sent: a revoked agency's
-			 * open session gets nothing, not even what was in
-			 * flight. */
-			(void)session_recheck(b, bt, clock_now());
-			session_reclaim(b);
-		}
-		rc = round_trip(b, bt);
-	}
-	/* Drain: what was read is committed and answered before exit. */
 	(void)commit_batch(b, bt, clock_now());
 	status_write(b, clock_now());
-	batch_clear(bt);
-	free(bt->replies);
-	free(bt);
-	return rc;
 }
 
 void

@@ -420,3 +420,89 @@ spool_expire(MDB_txn *txn, const struct store *st, uint64_t now, size_t max,
 	mdb_cursor_close(c);
 	return 0;
 }
+
+int
+spool_each_agency(
+    MDB_txn *txn, const struct store *st, spool_agency_fn fn, void *ctx)
+{
+	char agency[SIRA_AGENCY_ID_MAX + 1];
+	MDB_cursor *c;
+	MDB_val k, d;
+	int op = MDB_FIRST;
+
+	if (mdb_cursor_open(txn, st->dbi[DB_QUOTA], &c) != 0)
+		return -SIRA_EIO;
+	while (mdb_cursor_get(c, &k, &d, (MDB_cursor_op)op) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size >= sizeof(agency))
+			continue;
+		memcpy(agency, k.mv_data, k.mv_size);
+		agency[k.mv_size] = '\0';
+		fn(ctx, agency);
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+/* Every stored envelope, in sequence order. */
+static int
+each_spooled(MDB_txn *txn, const struct store *st, spool_entry_fn fn, void *ctx,
+    struct sira_err *err)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc, stop = 0;
+
+	if (mdb_cursor_open(txn, st->dbi[DB_ENVELOPES], &c) != 0)
+		return sira_err_set(err, SIRA_EIO, "spool unreadable");
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && stop == 0;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
+		stop = fn(ctx, d.mv_data, d.mv_size);
+	mdb_cursor_close(c);
+	if (stop != 0)
+		return stop;
+	return rc == MDB_NOTFOUND ? 0 : store_error(rc, "spool", err);
+}
+
+/* The envelopes queued for agency, in its queue's order. */
+static int
+each_queued(MDB_txn *txn, const struct store *st, const char *agency,
+    spool_entry_fn fn, void *ctx, struct sira_err *err)
+{
+	uint8_t kb[KEY_MAX], sk[8];
+	size_t plen = strlen(agency) + 1;
+	MDB_cursor *c;
+	MDB_val k, d, e = { 8, sk };
+	int rc, stop = 0;
+
+	if (plen > SIRA_AGENCY_ID_MAX + 1)
+		return sira_err_set(err, SIRA_EINVAL, "no such agency");
+	memcpy(kb, agency, plen); /* the prefix "agency NUL" */
+	k.mv_size = plen;
+	k.mv_data = kb;
+	if (mdb_cursor_open(txn, st->dbi[DB_QUEUE], &c) != 0)
+		return sira_err_set(err, SIRA_EIO, "queue unreadable");
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	     rc == 0 && stop == 0; rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != plen + 8 || memcmp(k.mv_data, kb, plen) != 0)
+			break; /* past this agency's queue */
+		memcpy(sk, (const uint8_t *)k.mv_data + plen, 8); /* be64 seq */
+		if (mdb_get(txn, st->dbi[DB_ENVELOPES], &e, &d) == 0)
+			stop = fn(ctx, d.mv_data, d.mv_size);
+	}
+	mdb_cursor_close(c);
+	if (stop != 0)
+		return stop;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_error(rc, "queue", err);
+	return 0;
+}
+
+int
+spool_each_entry(MDB_txn *txn, const struct store *st, const char *agency,
+    spool_entry_fn fn, void *ctx, struct sira_err *err)
+{
+	if (agency == NULL)
+		return each_spooled(txn, st, fn, ctx, err);
+	return each_queued(txn, st, agency, fn, ctx, err);
+}

@@ -92,4 +92,31 @@ int spool_expire(MDB_txn *txn, const struct store *st, uint64_t now, size_t max,
 int spool_usage(MDB_txn *txn, const struct store *st, const char *agency,
     uint64_t *count, uint64_t *bytes);
 
+/* Called by spool_each_agency with each agency id (NUL-terminated). */
+typedef void (*spool_agency_fn)(void *ctx, const char *agency);
+
+/*
+ * Call fn for every agency that has a usage record, in key order. Returns
+ * 0 or -SIRA_EIO (nothing was called).
+ */
+int spool_each_agency(
+    MDB_txn *txn, const struct store *st, spool_agency_fn fn, void *ctx);
+
+/*
+ * Called by spool_each_entry with the bytes of a stored SpoolEntry
+ * (borrowed from LMDB, valid until txn ends). Returns 0 to go on, any
+ * other value to stop with it.
+ */
+typedef int (*spool_entry_fn)(void *ctx, const uint8_t *entry, size_t len);
+
+/*
+ * Call fn for every spooled envelope in sequence order or, when agency is
+ * not NULL, for each envelope queued for agency in its queue's order (a
+ * queued delivery whose envelope is gone is skipped). Reads only. Returns
+ * 0 after the last, the non-zero value fn stopped with, -SIRA_EINVAL (agency
+ * too long) or -SIRA_EIO.
+ */
+int spool_each_entry(MDB_txn *txn, const struct store *st, const char *agency,
+    spool_entry_fn fn, void *ctx, struct sira_err *err);
+
 #endif

@@ -2,7 +2,9 @@
  * store.c: opening the broker's LMDB environment, transactions and error
  * mapping. LMDB gives the durability guarantee the broker promises: a
  * committed transaction survives SIGKILL and power loss (default sync mode,
- * never MDB_NOSYNC), an uncommitted one leaves no trace.
+ * never MDB_NOSYNC), an uncommitted one leaves no trace. It owns DB_META;
+ * every other table has one owner module (store.h), and no other file
+ * calls LMDB (tests/lint_boundary.sh).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -136,6 +138,13 @@ store_commit(MDB_txn *txn, struct sira_err *err)
 		return store_error(rc, "committing", err);
 	}
 	return 0;
+}
+
+void
+store_abort(MDB_txn *txn)
+{
+	if (txn != NULL)
+		mdb_txn_abort(txn);
 }
 
 int

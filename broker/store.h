@@ -17,19 +17,23 @@
 
 #define STORE_MAP_DEFAULT (4ull << 30)
 
-/* The named databases. */
+/* The named databases, each read and written only by its owner module. */
 enum store_db {
+	/* spool.c */
 	DB_ENVELOPES, /* be64 seq -> SpoolEntry */
 	DB_QUEUE,     /* agency NUL be64 seq -> (empty): per-recipient order */
 	DB_MSGIDS,    /* sender NUL message_id -> SeenSubmit */
 	DB_EXPIRY,    /* be64 expires_at be64 seq -> (empty) */
 	DB_QUOTA,     /* agency -> QuotaUsage */
-	DB_LEAVES,    /* be64 index -> LogLeaf bytes */
-	DB_NODES,     /* u8 level be64 index -> 32-byte Merkle node */
+	/* tlog.c */
+	DB_LEAVES,      /* be64 index -> LogLeaf bytes */
+	DB_NODES,       /* u8 level be64 index -> 32-byte Merkle node */
 	DB_CHECKPOINTS, /* be64 size -> SignedCheckpoint bytes */
 	DB_OBJECTS,     /* object hash -> be64 leaf index (logged once) */
-	DB_PREKEYS,     /* agency -> signed Prekey bytes (latest) */
-	DB_META,        /* name -> value (counters) */
+	/* prekeys.c */
+	DB_PREKEYS, /* agency -> signed Prekey bytes (latest) */
+	/* store.c */
+	DB_META, /* name -> value (counters) */
 	DB_COUNT
 };
 
@@ -58,6 +62,9 @@ int store_begin(
  * -SIRA_EIO. The transaction is gone either way.
  */
 int store_commit(MDB_txn *txn, struct sira_err *err);
+
+/* Abort txn (a read transaction's end, or a write given up); accepts NULL. */
+void store_abort(MDB_txn *txn);
 
 /* Map an LMDB return code to a SIRA_E* code with context. */
 int store_error(int mdb_rc, const char *what, struct sira_err *err);

@@ -5,8 +5,12 @@
  * right), the empty tree = SHA-256(""). The recursion of RFC 6962 always
  * splits a range at the largest power of two below its size, so the left
  * part of every split is a perfect, aligned subtree whose hash is stored;
- * only the right edge is recomputed. The log never rewrites a leaf or a
- * node: DB_LEAVES and DB_NODES are append-only (MDB_NOOVERWRITE).
+ * only the right edge is recomputed. Roots and proofs are lib/merkle.c's
+ * generators (the same code agents' proofs are tested against) reading the
+ * stored subtrees through struct merkle_tree. The log never rewrites a leaf
+ * or a node: DB_LEAVES and DB_NODES are append-only (MDB_NOOVERWRITE).
+ * This file is the one owner of DB_LEAVES, DB_NODES, DB_CHECKPOINTS and
+ * DB_OBJECTS (the served certificates and CRLs, each logged once).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -127,147 +131,69 @@ tlog_append_leaf(MDB_txn *txn, const struct tlog *t,
 	return rc;
 }
 
-/*
- * Largest power of two strictly below n (n >= 2). Written as k < n - k, not
- * 2k < n: for n > 2^63, 2k wraps to 0 and the loop would never end.
- */
-static uint64_t
-split_point(uint64_t n)
-{
-	uint64_t k = 1;
+/* What lib/merkle.c's generators read: this log's stored subtrees. */
+struct tree_ctx {
+	MDB_txn *txn;
+	const struct tlog *t;
+};
 
-	while (k < n - k)
-		k <<= 1;
-	return k;
+static int
+tree_node(void *ctx, unsigned level, uint64_t index, uint8_t out[SIRA_HASH_LEN])
+{
+	const struct tree_ctx *c = ctx;
+
+	return get_node(c->txn, c->t, level, index, out, NULL);
 }
 
-/* MTH(D[start:end]) for 0 < end - start, end <= log size. */
+/* A leaf's hash is its level-0 node. */
 static int
-// NOLINTNEXTLINE(misc-no-recursion): depth is at most 64 levels
-mth(MDB_txn *txn, const struct tlog *t, uint64_t start, uint64_t end,
-    uint8_t out[static 32], struct sira_err *err) // NOLINT(misc-no-recursion)
+tree_leaf(void *ctx, uint64_t index, uint8_t out[SIRA_HASH_LEN])
 {
-	uint64_t n = end - start, k;
-	uint8_t l[32], r[32];
-	unsigned level = 0;
-	int rc;
-
-	if (n == 0)
-		return sira_err_set(err, SIRA_EINVAL, "empty range");
-	/* n > 0 here (checked above). */
-	if ((n & (n - 1)) == 0 &&
-	    start % n == 0) { // NOLINT(clang-analyzer-core.DivideZero)
-		while ((1ull << level) < n)
-			level++;
-		return get_node(txn, t, level, start >> level, out, err);
-	}
-	k = split_point(n);
-	if ((rc = mth(txn, t, start, start + k, l, err)) != 0 ||
-	    (rc = mth(txn, t, start + k, end, r, err)) != 0)
-		return rc;
-	node_hash(l, r, out);
-	return 0;
+	return tree_node(ctx, 0, index, out);
 }
 
 int
 tlog_root(MDB_txn *txn, const struct tlog *t, uint64_t size,
     uint8_t root[static 32], struct sira_err *err)
 {
+	struct tree_ctx c = { txn, t };
+	struct merkle_tree mt = { { tree_leaf, &c }, tree_node };
 	uint64_t n;
 
 	if (tlog_size(txn, t, &n) != 0 || size > n)
 		return sira_err_set(err, SIRA_EINVAL, "no tree of that size");
-	if (size == 0) {
-		merkle_empty_root(root);
-		return 0;
-	}
-	return mth(txn, t, 0, size, root, err);
-}
-
-/*
- * Append MTH(D[start:end]) to proof. The recursions below append on their
- * way back up, so this is the one place the bound can be checked.
- */
-static int
-proof_add(MDB_txn *txn, const struct tlog *t, uint64_t start, uint64_t end,
-    uint8_t proof[][32], size_t *n, struct sira_err *err)
-{
-	if (*n >= TLOG_PROOF_MAX)
-		return sira_err_set(err, SIRA_EINVAL, "proof too long");
-	return mth(txn, t, start, end, proof[(*n)++], err);
-}
-
-/* PATH(m, D[start:end]) appended to proof (RFC 6962 2.1.1). */
-static int
-// NOLINTNEXTLINE(misc-no-recursion): depth is at most 64 levels
-path(MDB_txn *txn, const struct tlog *t, uint64_t m, uint64_t start,
-    uint64_t end, uint8_t proof[][32], size_t *n,
-    struct sira_err *err) // NOLINT(misc-no-recursion)
-{
-	uint64_t k;
-	int rc;
-
-	if (end - start <= 1)
-		return 0;
-	k = split_point(end - start);
-	if (m < k) {
-		if ((rc = path(txn, t, m, start, start + k, proof, n, err)) !=
-		    0)
-			return rc;
-		return proof_add(txn, t, start + k, end, proof, n, err);
-	}
-	if ((rc = path(txn, t, m - k, start + k, end, proof, n, err)) != 0)
-		return rc;
-	return proof_add(txn, t, start, start + k, proof, n, err);
+	return merkle_tree_root(&mt, size, root, err);
 }
 
 int
 tlog_inclusion(MDB_txn *txn, const struct tlog *t, uint64_t index,
     uint64_t size, uint8_t proof[][32], size_t *n, struct sira_err *err)
 {
+	struct tree_ctx c = { txn, t };
+	struct merkle_tree mt = { { tree_leaf, &c }, tree_node };
+	struct merkle_proof p = { proof[0], TLOG_PROOF_MAX, 0 };
 	uint64_t cur;
+	int rc;
 
 	*n = 0;
 	if (tlog_size(txn, t, &cur) != 0 || size > cur || index >= size)
 		return sira_err_set(err, SIRA_EINVAL,
 		    "no leaf %llu in a tree of %llu", (unsigned long long)index,
 		    (unsigned long long)size);
-	return path(txn, t, index, 0, size, proof, n, err);
-}
-
-/* SUBPROOF(m, D[start:end], b) appended to proof (RFC 6962 2.1.2). */
-static int
-// NOLINTNEXTLINE(misc-no-recursion): depth is at most 64 levels
-subproof(MDB_txn *txn, const struct tlog *t, uint64_t m, uint64_t start,
-    uint64_t end, int b, uint8_t proof[][32], size_t *n,
-    struct sira_err *err) // NOLINT(misc-no-recursion)
-{
-	uint64_t k;
-	int rc;
-
-	if (m == end - start) {
-		if (b)
-			return 0;
-		return proof_add(txn, t, start, end, proof, n, err);
-	}
-	k = split_point(end - start);
-	if (m <= k) {
-		if ((rc = subproof(
-			 txn, t, m, start, start + k, b, proof, n, err)) != 0)
-			return rc;
-		return proof_add(txn, t, start + k, end, proof, n, err);
-	}
-	if ((rc = subproof(txn, t, m - k, start + k, end, 0, proof, n, err)) !=
-	    0)
-		return rc;
-	return proof_add(txn, t, start, start + k, proof, n, err);
+	rc = merkle_tree_inclusion(&mt, index, size, &p, err);
+	*n = p.n;
+	return rc;
 }
 
 int
 tlog_consistency(MDB_txn *txn, const struct tlog *t, uint64_t old_size,
     uint64_t new_size, uint8_t proof[][32], size_t *n, struct sira_err *err)
 {
+	struct tree_ctx c = { txn, t };
+	struct merkle_tree mt = { { tree_leaf, &c }, tree_node };
+	struct merkle_proof p = { proof[0], TLOG_PROOF_MAX, 0 };
 	uint64_t cur;
+	int rc;
 
 	*n = 0;
 	if (tlog_size(txn, t, &cur) != 0 || new_size > cur ||
@@ -275,9 +201,9 @@ tlog_consistency(MDB_txn *txn, const struct tlog *t, uint64_t old_size,
 		return sira_err_set(err, SIRA_EINVAL,
 		    "no consistency proof from %llu to %llu",
 		    (unsigned long long)old_size, (unsigned long long)new_size);
-	if (old_size == 0 || old_size == new_size)
-		return 0;
-	return subproof(txn, t, old_size, 0, new_size, 1, proof, n, err);
+	rc = merkle_tree_consistency(&mt, old_size, new_size, &p, err);
+	*n = p.n;
+	return rc;
 }
 
 int
@@ -317,6 +243,96 @@ out:
 		*out = NULL;
 	}
 	return rc;
+}
+
+int
+tlog_append_object(MDB_txn *txn, const struct tlog *t,
+    const Sira__V1__LogLeaf *leaf, struct sira_err *err)
+{
+	MDB_val k = { leaf->object_hash.len, leaf->object_hash.data }, d;
+	uint64_t index;
+	uint8_t ib[8];
+	int rc;
+
+	if (mdb_get(txn, t->st->dbi[DB_OBJECTS], &k, &d) == 0)
+		return 0; /* logged before */
+	if ((rc = tlog_append_leaf(txn, t, leaf, &index, err)) != 0)
+		return rc;
+	store_be64(ib, index);
+	d.mv_size = 8;
+	d.mv_data = ib;
+	if ((rc = mdb_put(txn, t->st->dbi[DB_OBJECTS], &k, &d, 0)) != 0)
+		return store_error(rc, "log", err);
+	return 0;
+}
+
+/* The value under be64 key n in table db, borrowed until txn ends. */
+static int
+get_be64_key(MDB_txn *txn, const struct tlog *t, enum store_db db, uint64_t n,
+    const uint8_t **v, size_t *len)
+{
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, d;
+	int rc;
+
+	store_be64(kb, n);
+	if ((rc = mdb_get(txn, t->st->dbi[db], &k, &d)) != 0)
+		return store_error(rc, "log", NULL);
+	*v = d.mv_data;
+	*len = d.mv_size;
+	return 0;
+}
+
+int
+tlog_leaf_get(MDB_txn *txn, const struct tlog *t, uint64_t index,
+    const uint8_t **leaf, size_t *len)
+{
+	return get_be64_key(txn, t, DB_LEAVES, index, leaf, len);
+}
+
+int
+tlog_checkpoint_get(MDB_txn *txn, const struct tlog *t, uint64_t size,
+    const uint8_t **cp, size_t *len)
+{
+	return get_be64_key(txn, t, DB_CHECKPOINTS, size, cp, len);
+}
+
+int
+tlog_checkpoint_last(
+    MDB_txn *txn, const struct tlog *t, const uint8_t **cp, size_t *len)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, t->st->dbi[DB_CHECKPOINTS], &c)) != 0)
+		return store_error(rc, "checkpoints", NULL);
+	/* Keys are be64 sizes, so the last one is the newest. */
+	if ((rc = mdb_cursor_get(c, &k, &d, MDB_LAST)) == 0) {
+		*cp = d.mv_data;
+		*len = d.mv_size;
+	}
+	mdb_cursor_close(c);
+	return rc == 0 ? 0 : store_error(rc, "checkpoints", NULL);
+}
+
+int
+tlog_each_leaf(MDB_txn *txn, const struct tlog *t, tlog_leaf_fn fn, void *ctx)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int op = MDB_FIRST;
+
+	if (mdb_cursor_open(txn, t->st->dbi[DB_LEAVES], &c) != 0)
+		return -SIRA_EIO;
+	while (mdb_cursor_get(c, &k, &d, (MDB_cursor_op)op) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size == 8)
+			fn(ctx, store_get_be64(k.mv_data), d.mv_data,
+			    d.mv_size);
+	}
+	mdb_cursor_close(c);
+	return 0;
 }
 
 /* Does the stored node equal h? A missing node counts as a mismatch. */

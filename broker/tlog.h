@@ -69,6 +69,40 @@ int tlog_checkpoint(MDB_txn *txn, const struct tlog *t, uint64_t now,
     uint8_t **out, size_t *outlen, struct sira_err *err);
 
 /*
+ * Append leaf, which names a certificate or CRL the broker serves by its
+ * 32-byte object_hash, unless that object is logged already (DB_OBJECTS:
+ * object hash -> be64 leaf index, so each object is logged once).
+ * Returns 0 either way, -SIRA_EQUOTA (store full) or -SIRA_EIO.
+ */
+int tlog_append_object(MDB_txn *txn, const struct tlog *t,
+    const Sira__V1__LogLeaf *leaf, struct sira_err *err);
+
+/*
+ * The bytes of leaf index (*leaf borrowed from LMDB, valid until txn
+ * ends). Returns 0, -SIRA_ENOTFOUND or -SIRA_EIO.
+ */
+int tlog_leaf_get(MDB_txn *txn, const struct tlog *t, uint64_t index,
+    const uint8_t **leaf, size_t *len);
+
+/* Called by tlog_each_leaf with each leaf (borrowed, valid until txn ends). */
+typedef void (*tlog_leaf_fn)(
+    void *ctx, uint64_t index, const uint8_t *leaf, size_t len);
+
+/* Call fn for every stored leaf, in index order. Returns 0 or -SIRA_EIO. */
+int tlog_each_leaf(
+    MDB_txn *txn, const struct tlog *t, tlog_leaf_fn fn, void *ctx);
+
+/*
+ * The SignedCheckpoint stored for tree size size, or (tlog_checkpoint_last)
+ * the newest one: *cp borrowed from LMDB, valid until txn ends. Returns 0,
+ * -SIRA_ENOTFOUND or -SIRA_EIO.
+ */
+int tlog_checkpoint_get(MDB_txn *txn, const struct tlog *t, uint64_t size,
+    const uint8_t **cp, size_t *len);
+int tlog_checkpoint_last(
+    MDB_txn *txn, const struct tlog *t, const uint8_t **cp, size_t *len);
+
+/*
  * Recompute every node from the leaves and compare with the stored nodes
  * and checkpoints. *bad receives the first leaf index that does not match
  * (or UINT64_MAX). Returns 0 when the log is intact, -SIRA_EAUTH when it is

@@ -1,8 +1,11 @@
 /*
  * merkle.c: owns RFC 6962 tree hashing, proof generation and proof
  * verification for the transparency log. It never reads storage itself:
- * the generators pull leaf hashes through struct merkle_leaves, and the
- * verifiers see only hashes and sizes. Every hash goes through
+ * the generators pull leaf hashes through struct merkle_leaves, and stored
+ * subtree hashes through struct merkle_tree where the caller keeps them
+ * (the broker's log), and the verifiers see only hashes and sizes. There is
+ * one generator; the merkle_leaves functions are the merkle_tree ones
+ * without stored subtrees. Every hash goes through
  * digest_sha256_parts(); this file calls no libsodium function.
  *
  * Invariants: no recursion and no heap, so whatever the sizes, memory is a
@@ -87,12 +90,12 @@ is_pow2(uint64_t n)
 }
 
 static int
-fetch(const struct merkle_leaves *leaves, uint64_t index,
+fetch(const struct merkle_tree *t, uint64_t index,
     uint8_t out[static SIRA_HASH_LEN], struct sira_err *err)
 {
 	int rc;
 
-	if ((rc = leaves->get_leaf_hash(leaves->ctx, index, out)) == 0)
+	if ((rc = t->leaves.get_leaf_hash(t->leaves.ctx, index, out)) == 0)
 		return 0;
 	if (rc < 0 && rc >= -SIRA_CODE_MAX)
 		return sira_err_set(
@@ -102,14 +105,33 @@ fetch(const struct merkle_leaves *leaves, uint64_t index,
 	    rc);
 }
 
+static int
+fetch_node(const struct merkle_tree *t, unsigned level, uint64_t index,
+    uint8_t out[static SIRA_HASH_LEN], struct sira_err *err)
+{
+	int rc;
+
+	if ((rc = t->get_node_hash(t->leaves.ctx, level, index, out)) == 0)
+		return 0;
+	if (rc < 0 && rc >= -SIRA_CODE_MAX)
+		return sira_err_set(err, -rc,
+		    "subtree %" PRIu64 " of level %u could not be read", index,
+		    level);
+	return sira_err_set(err, SIRA_EIO,
+	    "subtree %" PRIu64
+	    " of level %u could not be read (callback returned %d)",
+	    index, level, rc);
+}
+
 /*
- * out = MTH(D[r.lo : r.lo + r.n]). Leaves are read in order and folded as a
- * binary counter: after i leaves the stack holds one complete subtree per
- * set bit of i, so it never holds more than 64. Folding what is left from
- * the right gives RFC 6962's split at the largest power of two.
+ * out = MTH(D[r.lo : r.lo + r.n]) from the leaves. Leaves are read in order
+ * and folded as a binary counter: after i leaves the stack holds one
+ * complete subtree per set bit of i, so it never holds more than 64.
+ * Folding what is left from the right gives RFC 6962's split at the largest
+ * power of two.
  */
 static int
-subtree_hash(const struct merkle_leaves *leaves, struct range r,
+leaf_fold(const struct merkle_tree *t, struct range r,
     uint8_t out[static SIRA_HASH_LEN], struct sira_err *err)
 {
 	uint8_t stack[MAX_HEIGHT][SIRA_HASH_LEN];
@@ -118,7 +140,7 @@ subtree_hash(const struct merkle_leaves *leaves, struct range r,
 
 	for (uint64_t i = 0; i < r.n; i++) {
 		/* depth == popcount(i) <= 63, as i < r.n <= UINT64_MAX. */
-		if ((rc = fetch(leaves, r.lo + i, stack[depth], err)) != 0)
+		if ((rc = fetch(t, r.lo + i, stack[depth], err)) != 0)
 			return rc;
 		depth++;
 		for (uint64_t c = i + 1; (c & 1) == 0; c >>= 1) {
@@ -134,6 +156,65 @@ subtree_hash(const struct merkle_leaves *leaves, struct range r,
 	}
 	memcpy(out, stack[0], SIRA_HASH_LEN);
 	return 0;
+}
+
+/*
+ * The hash of the perfect subtree of 2^level leaves from leaf lo: stored
+ * when lo is a multiple of its size, which every subtree of an RFC 6962
+ * split is; hashed from its leaves otherwise, so that node_fold is right
+ * for any range.
+ */
+static int
+perfect_hash(const struct merkle_tree *t, uint64_t lo, unsigned level,
+    uint8_t out[static SIRA_HASH_LEN], struct sira_err *err)
+{
+	uint64_t n = UINT64_C(1) << level;
+
+	if (lo % n != 0)
+		return leaf_fold(t, (struct range){ lo, n }, out, err);
+	return fetch_node(t, level, lo >> level, out, err);
+}
+
+/*
+ * out = MTH(D[r.lo : r.lo + r.n]) from stored subtrees. RFC 6962 splits at
+ * the largest power of two, so the range is one perfect subtree per set
+ * bit of r.n, largest first, folded from the right: the same stack as
+ * leaf_fold's once its leaves are read.
+ */
+static int
+node_fold(const struct merkle_tree *t, struct range r,
+    uint8_t out[static SIRA_HASH_LEN], struct sira_err *err)
+{
+	uint8_t stack[MAX_HEIGHT][SIRA_HASH_LEN];
+	uint64_t lo = r.lo;
+	size_t depth = 0;
+	int rc;
+
+	for (unsigned level = MAX_HEIGHT; level-- > 0;) {
+		if ((r.n & (UINT64_C(1) << level)) == 0)
+			continue;
+		if ((rc = perfect_hash(t, lo, level, stack[depth], err)) != 0)
+			return rc;
+		depth++;
+		lo += UINT64_C(1) << level;
+	}
+	while (depth > 1) {
+		merkle_node_hash(
+		    stack[depth - 2], stack[depth - 1], stack[depth - 2]);
+		depth--;
+	}
+	memcpy(out, stack[0], SIRA_HASH_LEN);
+	return 0;
+}
+
+/* out = MTH(D[r.lo : r.lo + r.n]), from stored subtrees when there are. */
+static int
+subtree_hash(const struct merkle_tree *t, struct range r,
+    uint8_t out[static SIRA_HASH_LEN], struct sira_err *err)
+{
+	if (t->get_node_hash != NULL)
+		return node_fold(t, r, out, err);
+	return leaf_fold(t, r, out, err);
 }
 
 /*
@@ -200,13 +281,13 @@ consistency_ranges(uint64_t old_size, uint64_t new_size,
 
 /* Write the hashes of the top-down subtrees sib bottom up into proof. */
 static int
-emit(const struct merkle_leaves *leaves, const struct range *sib, size_t len,
+emit(const struct merkle_tree *t, const struct range *sib, size_t len,
     uint8_t *proof, struct sira_err *err)
 {
 	int rc;
 
 	for (size_t i = 0; i < len; i++) {
-		if ((rc = subtree_hash(leaves, sib[i],
+		if ((rc = subtree_hash(t, sib[i],
 			 proof + (len - 1 - i) * SIRA_HASH_LEN, err)) != 0)
 			return rc;
 	}
@@ -214,73 +295,93 @@ emit(const struct merkle_leaves *leaves, const struct range *sib, size_t len,
 }
 
 static int
-check_source(const struct merkle_leaves *leaves, struct sira_err *err)
+check_tree(const struct merkle_tree *t, struct sira_err *err)
 {
-	if (leaves == NULL || leaves->get_leaf_hash == NULL)
+	if (t == NULL || t->leaves.get_leaf_hash == NULL)
 		return sira_err_set(err, SIRA_EINVAL, "no leaf source");
 	return 0;
 }
 
+/* Check the source and the buffer, and empty the buffer's count. */
+static int
+check_proof(
+    const struct merkle_tree *t, struct merkle_proof *p, struct sira_err *err)
+{
+	int rc;
+
+	if (p != NULL)
+		p->n = 0;
+	if ((rc = check_tree(t, err)) != 0)
+		return rc;
+	if (p == NULL || (p->hash == NULL && p->max > 0))
+		return sira_err_set(err, SIRA_EINVAL, "no proof buffer");
+	return 0;
+}
+
+/* The merkle_leaves functions: a tree without stored subtrees. */
+static int
+tree_of(const struct merkle_leaves *leaves, struct merkle_tree *t,
+    struct sira_err *err)
+{
+	if (leaves == NULL)
+		return sira_err_set(err, SIRA_EINVAL, "no leaf source");
+	t->leaves = *leaves;
+	t->get_node_hash = NULL;
+	return check_tree(t, err);
+}
+
 int
-merkle_root(const struct merkle_leaves *leaves, uint64_t size,
+merkle_tree_root(const struct merkle_tree *t, uint64_t size,
     uint8_t root[static SIRA_HASH_LEN], struct sira_err *err)
 {
 	int rc;
 
-	if ((rc = check_source(leaves, err)) != 0)
+	if ((rc = check_tree(t, err)) != 0)
 		return rc;
 	if (size == 0) {
 		merkle_empty_root(root);
 		return 0;
 	}
-	return subtree_hash(leaves, (struct range){ 0, size }, root, err);
+	return subtree_hash(t, (struct range){ 0, size }, root, err);
 }
 
 int
-merkle_inclusion_proof(const struct merkle_leaves *leaves, uint64_t index,
-    uint64_t size, uint8_t *proof, size_t max, size_t *np, struct sira_err *err)
+merkle_tree_inclusion(const struct merkle_tree *t, uint64_t index,
+    uint64_t size, struct merkle_proof *p, struct sira_err *err)
 {
 	struct range sib[MAX_HEIGHT];
 	size_t len;
 	int rc;
 
-	if (np != NULL)
-		*np = 0;
-	if ((rc = check_source(leaves, err)) != 0)
+	if ((rc = check_proof(t, p, err)) != 0)
 		return rc;
-	if (np == NULL || (proof == NULL && max > 0))
-		return sira_err_set(err, SIRA_EINVAL, "no proof buffer");
 	if (index >= size)
 		return sira_err_set(err, SIRA_EINVAL,
 		    "leaf %" PRIu64 " is not in a tree of %" PRIu64, index,
 		    size);
 	len = inclusion_ranges(index, size, sib);
-	if (len > max)
+	if (len > p->max)
 		return sira_err_set(err, SIRA_ETOOBIG,
 		    "inclusion proof needs %zu hashes, buffer holds %zu", len,
-		    max);
-	if ((rc = emit(leaves, sib, len, proof, err)) != 0)
+		    p->max);
+	if ((rc = emit(t, sib, len, p->hash, err)) != 0)
 		return rc;
-	*np = len;
+	p->n = len;
 	return 0;
 }
 
 int
-merkle_consistency_proof(const struct merkle_leaves *leaves, uint64_t old_size,
-    uint64_t new_size, uint8_t *proof, size_t max, size_t *np,
-    struct sira_err *err)
+merkle_tree_consistency(const struct merkle_tree *t, uint64_t old_size,
+    uint64_t new_size, struct merkle_proof *p, struct sira_err *err)
 {
 	struct range sib[MAX_HEIGHT], seed;
+	uint8_t *out;
 	size_t nsib, len;
 	bool has_seed;
 	int rc;
 
-	if (np != NULL)
-		*np = 0;
-	if ((rc = check_source(leaves, err)) != 0)
+	if ((rc = check_proof(t, p, err)) != 0)
 		return rc;
-	if (np == NULL || (proof == NULL && max > 0))
-		return sira_err_set(err, SIRA_EINVAL, "no proof buffer");
 	if (old_size > new_size)
 		return sira_err_set(err, SIRA_EINVAL,
 		    "tree size %" PRIu64 " is older than %" PRIu64, new_size,
@@ -289,19 +390,71 @@ merkle_consistency_proof(const struct merkle_leaves *leaves, uint64_t old_size,
 		return 0;
 	nsib = consistency_ranges(old_size, new_size, sib, &seed, &has_seed);
 	len = nsib + (has_seed ? 1 : 0);
-	if (len > max)
+	if (len > p->max)
 		return sira_err_set(err, SIRA_ETOOBIG,
 		    "consistency proof needs %zu hashes, buffer holds %zu", len,
-		    max);
+		    p->max);
+	out = p->hash;
 	if (has_seed) {
-		if ((rc = subtree_hash(leaves, seed, proof, err)) != 0)
+		if ((rc = subtree_hash(t, seed, out, err)) != 0)
 			return rc;
-		proof += SIRA_HASH_LEN;
+		out += SIRA_HASH_LEN;
 	}
-	if ((rc = emit(leaves, sib, nsib, proof, err)) != 0)
+	if ((rc = emit(t, sib, nsib, out, err)) != 0)
 		return rc;
-	*np = len;
+	p->n = len;
 	return 0;
+}
+
+int
+merkle_root(const struct merkle_leaves *leaves, uint64_t size,
+    uint8_t root[static SIRA_HASH_LEN], struct sira_err *err)
+{
+	struct merkle_tree t = { { NULL, NULL }, NULL };
+	int rc;
+
+	if ((rc = tree_of(leaves, &t, err)) != 0)
+		return rc;
+	return merkle_tree_root(&t, size, root, err);
+}
+
+int
+merkle_inclusion_proof(const struct merkle_leaves *leaves, uint64_t index,
+    uint64_t size, uint8_t *proof, size_t max, size_t *np, struct sira_err *err)
+{
+	struct merkle_proof p = { proof, max, 0 };
+	struct merkle_tree t = { { NULL, NULL }, NULL };
+	int rc;
+
+	if (np != NULL)
+		*np = 0;
+	if ((rc = tree_of(leaves, &t, err)) != 0)
+		return rc;
+	if (np == NULL)
+		return sira_err_set(err, SIRA_EINVAL, "no proof buffer");
+	rc = merkle_tree_inclusion(&t, index, size, &p, err);
+	*np = p.n;
+	return rc;
+}
+
+int
+merkle_consistency_proof(const struct merkle_leaves *leaves, uint64_t old_size,
+    uint64_t new_size, uint8_t *proof, size_t max, size_t *np,
+    struct sira_err *err)
+{
+	struct merkle_proof p = { proof, max, 0 };
+	struct merkle_tree t = { { NULL, NULL }, NULL };
+	int rc;
+
+	if (np != NULL)
+		*np = 0;
+	if ((rc = tree_of(leaves, &t, err)) != 0)
+		return rc;
+	if (np == NULL)
+		return sira_err_set(err, SIRA_EINVAL, "no proof buffer");
+	rc = merkle_tree_consistency(&t, old_size, new_size, &p, err);
+	*np = p.n;
+	return rc;
 }
 
 /* Roots and proof hashes are public, so memcmp (not constant time) is fine. */

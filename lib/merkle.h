@@ -63,6 +63,34 @@ struct merkle_leaves {
 	void *ctx;
 };
 
+/*
+ * A tree that also keeps the hashes of its perfect subtrees, as the broker's
+ * log does (broker/tlog.c stores each one as its last leaf is appended).
+ * leaves is read as for the merkle_leaves generators. get_node_hash, which
+ * may be NULL, writes the hash of the perfect subtree of the 2^level leaves
+ * [index << level, (index + 1) << level) into out and returns 0, or a
+ * negative SIRA_E* code that is passed back unchanged (any other non-zero
+ * value is reported as -SIRA_EIO). It is only asked for subtrees that lie
+ * below the tree size given to the generator. With it, the hash of a range
+ * of n leaves costs one fetch per set bit of n instead of n leaf fetches,
+ * so a root or a proof costs O(log size) fetches.
+ */
+struct merkle_tree {
+	struct merkle_leaves leaves;
+	int (*get_node_hash)(void *ctx, unsigned level, uint64_t index,
+	    uint8_t out[SIRA_HASH_LEN]);
+};
+
+/*
+ * A caller's proof buffer: room for max hashes at hash (max *
+ * SIRA_HASH_LEN bytes; NULL allowed when max is 0); n receives the count.
+ */
+struct merkle_proof {
+	uint8_t *hash;
+	size_t max;
+	size_t n;
+};
+
 /* out = SHA-256(0x00 || leaf[0..len)). leaf may be NULL when len is 0. */
 void merkle_leaf_hash(
     const uint8_t *leaf, size_t len, uint8_t out[static SIRA_HASH_LEN]);
@@ -129,6 +157,23 @@ int merkle_inclusion_proof(const struct merkle_leaves *leaves, uint64_t index,
 int merkle_consistency_proof(const struct merkle_leaves *leaves,
     uint64_t old_size, uint64_t new_size, uint8_t *proof, size_t max,
     size_t *np, struct sira_err *err) __attribute__((warn_unused_result));
+
+/*
+ * merkle_root(), merkle_inclusion_proof() and merkle_consistency_proof()
+ * over a merkle_tree: the same generators, the same proofs and the same
+ * codes (p->n takes the place of *np, -SIRA_EINVAL also for p NULL), and
+ * stored subtree hashes used wherever get_node_hash is given. The
+ * merkle_leaves functions above are these with get_node_hash NULL.
+ */
+int merkle_tree_root(const struct merkle_tree *t, uint64_t size,
+    uint8_t root[static SIRA_HASH_LEN], struct sira_err *err)
+    __attribute__((warn_unused_result));
+int merkle_tree_inclusion(const struct merkle_tree *t, uint64_t index,
+    uint64_t size, struct merkle_proof *p, struct sira_err *err)
+    __attribute__((warn_unused_result));
+int merkle_tree_consistency(const struct merkle_tree *t, uint64_t old_size,
+    uint64_t new_size, struct merkle_proof *p, struct sira_err *err)
+    __attribute__((warn_unused_result));
 
 /*
  * Check that leaf_hash is leaf index of the tree of size leaves whose root

@@ -6,6 +6,8 @@
  * default values). Signatures and ids in Sira are over bytes, so this file
  * accepts only the one encoding protobuf-c itself would produce. It walks the
  * descriptor generically, so every message of proto/ gets the same checks.
+ * It also owns the bounded varint and field reader used where bytes are
+ * looked into without unpacking them (the broker's stored spool entries).
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -255,4 +257,80 @@ wire_add_magic(
 		memcpy(buf + SIRA_MAGIC_LEN, body, len);
 	*outlen = len + SIRA_MAGIC_LEN;
 	return buf;
+}
+
+int
+wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *q = *p;
+	uint64_t acc = 0;
+
+	for (unsigned i = 0; i < SIRA_VARINT_MAX && q < end; i++) {
+		uint8_t byte = *q++;
+
+		/* The 10th byte carries bit 63 only. */
+		if (i == SIRA_VARINT_MAX - 1 && byte > 1)
+			return -SIRA_EMALFORMED;
+		acc |= (uint64_t)(byte & 0x7f) << (7 * i);
+		if ((byte & 0x80) == 0) {
+			*p = q;
+			*v = acc;
+			return 0;
+		}
+	}
+	return -SIRA_EMALFORMED;
+}
+
+/* Skip the value of a field with wire type wt at *p. */
+static int
+skip_value(const uint8_t **p, const uint8_t *end, unsigned wt)
+{
+	uint64_t n;
+
+	switch (wt) {
+	case 0:
+		return wire_varint(p, end, &n);
+	case 1:
+	case 5:
+		n = wt == 1 ? 8 : 4;
+		break;
+	case 2:
+		if (wire_varint(p, end, &n) != 0)
+			return -SIRA_EMALFORMED;
+		break;
+	default:
+		return -SIRA_EMALFORMED;
+	}
+	if (n > (size_t)(end - *p))
+		return -SIRA_EMALFORMED;
+	*p += n;
+	return 0;
+}
+
+int
+wire_field_bytes(const uint8_t *m, size_t len, uint64_t field,
+    const uint8_t **out, size_t *out_len)
+{
+	const uint8_t *p = m, *end, *v;
+	uint64_t key, n;
+
+	if (len == 0)
+		return -SIRA_ENOTFOUND; /* m may be NULL then */
+	end = m + len;
+	while (p < end) {
+		if (wire_varint(&p, end, &key) != 0)
+			return -SIRA_EMALFORMED;
+		if ((key & 7) == 2 && key >> 3 == field) {
+			v = p;
+			if (wire_varint(&v, end, &n) != 0 ||
+			    n > (size_t)(end - v))
+				return -SIRA_EMALFORMED;
+			*out = v;
+			*out_len = (size_t)n;
+			return 0;
+		}
+		if (skip_value(&p, end, (unsigned)(key & 7)) != 0)
+			return -SIRA_EMALFORMED;
+	}
+	return -SIRA_ENOTFOUND;
 }

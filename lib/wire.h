@@ -6,6 +6,8 @@
  * UTF-8, and re-packing yields exactly the input bytes. So one meaning has
  * one encoding, and a signature or an id over bytes identifies a meaning.
  * Files on disk carry an 8-byte magic in front of the protobuf bytes.
+ * wire_varint() and wire_field_bytes() are the bounded reader for the few
+ * places that look into protobuf bytes without unpacking them.
  */
 #ifndef SIRA_WIRE_H
 #define SIRA_WIRE_H
@@ -69,5 +71,29 @@ int wire_strip_magic(const uint8_t *buf, size_t len, const char *magic,
  */
 uint8_t *wire_add_magic(
     const char *magic, const uint8_t *body, size_t len, size_t *outlen);
+
+/* The longest varint: 64 bits in 7-bit groups. */
+#define SIRA_VARINT_MAX 10
+
+/*
+ * Read one protobuf base-128 varint from *p, reading no byte at or past end,
+ * into *v, and advance *p past it. Non-minimal encodings (0x80 0x00) are
+ * read as protobuf reads them; what does not fit in 64 bits is refused.
+ * Returns 0, or -SIRA_EMALFORMED (no bytes, truncated, more than
+ * SIRA_VARINT_MAX bytes, or a 10th byte above 1); *p and *v are unchanged
+ * then.
+ */
+int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+    __attribute__((warn_unused_result));
+
+/*
+ * Find the first length-delimited (wire type 2) field number field in the
+ * protobuf message m[0..len) without unpacking it, skipping the fields
+ * before it. *out (borrowed from m, valid as long as m) and *out_len receive
+ * its bytes. Returns 0, -SIRA_ENOTFOUND (no such field) or -SIRA_EMALFORMED
+ * (a bad key, varint or length, or a group wire type before it).
+ */
+int wire_field_bytes(const uint8_t *m, size_t len, uint64_t field,
+    const uint8_t **out, size_t *out_len) __attribute__((warn_unused_result));
 
 #endif

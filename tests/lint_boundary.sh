@@ -4,6 +4,8 @@
 #  2. The broker binary never links code that opens sealed messages.
 #  3. The agent's rooms include only the rooms below them (ARCHITECTURE.md),
 #     and lib/, certs/ and broker/ include nothing of the agent.
+#  4. Each broker LMDB table has one owner: LMDB calls (mdb_*) and table
+#     handles (dbi[DB_*]) appear only in the broker's store modules.
 set -u
 status=0
 
@@ -68,6 +70,15 @@ done
 for f in $(find lib certs broker -name '*.[ch]' | sort); do
 	if grep -Eq '^#include "(crypto|store|documents|workflow|bundle|daemon|cli)/' "$f"; then
 		echo "lint: $f includes agent code"
+		status=1
+	fi
+done
+# The broker's store modules (broker/store.h says which owns which table).
+lmdb_owners='broker/store.c broker/spool.c broker/tlog.c broker/prekeys.c'
+for f in broker/*.c; do
+	case " $lmdb_owners " in *" $f "*) continue ;; esac
+	if grep -n 'mdb_\|dbi\[DB_' "$f"; then
+		echo "lint: $f calls LMDB or names a table; only $lmdb_owners may"
 		status=1
 	fi
 done

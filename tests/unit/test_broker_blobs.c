@@ -1,5 +1,5 @@
 /*
- * test_broker_blobs.c: the broker's attachment blob store (broker/blobs.c)
+ * test_broker_blobs.c: the broker's attachment blob store (broker/blob_*.c)
  * with real files in a fresh mkdtemp() data directory and a real LMDB
  * spool.
  *

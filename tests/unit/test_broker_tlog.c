@@ -14,6 +14,9 @@
  * index, size, proof hash or root must make the proof fail with the exact
  * code lib/merkle.h promises. The expected proof lengths come from the
  * closed forms of RFC 9162 2.1.3.2 / 2.1.4.2, not from the code under test.
+ * The log's proofs come from lib/merkle.c reading stored subtrees; every
+ * pair of the BIG tree, and sizes around each power of two up to 2^12 + 1,
+ * must verify and (where compared) equal the leaf-only generator's bytes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -685,6 +688,135 @@ test_consistency_proofs(void **state)
 	mdb_txn_abort(txn);
 }
 
+/*
+ * tlog proofs come from lib/merkle.c's generator reading the stored
+ * subtrees; the same generator reading only leaves must give the same
+ * bytes, and merkle_verify_* must accept them.
+ */
+static void
+leaf_proofs_equal(
+    uint64_t a, uint64_t b, int consistency, const uint8_t *proof, size_t n)
+{
+	struct merkle_leaves l = { leaf_cb, NULL };
+	uint8_t ref[TLOG_PROOF_MAX][H];
+	size_t rn = 99;
+
+	if (consistency)
+		assert_int_equal(merkle_consistency_proof(&l, a, b, ref[0],
+				     TLOG_PROOF_MAX, &rn, NULL),
+		    0);
+	else
+		assert_int_equal(merkle_inclusion_proof(&l, a, b, ref[0],
+				     TLOG_PROOF_MAX, &rn, NULL),
+		    0);
+	assert_int_equal(rn, n);
+	if (n > 0)
+		assert_memory_equal(ref, proof, n * H);
+}
+
+/* Inclusion of index in size verifies against the independent root. */
+static void
+inclusion_verifies(struct tlog *t, MDB_txn *txn, uint64_t index, uint64_t size,
+    const uint8_t root[static H], int compare)
+{
+	uint8_t proof[TLOG_PROOF_MAX][H], leaf[H], lh[H];
+	size_t n = 99;
+
+	assert_int_equal(
+	    tlog_inclusion(txn, t, index, size, proof, &n, NULL), 0);
+	assert_int_equal(n, incl_len(index, size));
+	leaf_bytes(index, leaf);
+	merkle_leaf_hash(leaf, H, lh);
+	assert_int_equal(
+	    merkle_verify_inclusion(lh, index, size, proof[0], n, root, NULL),
+	    0);
+	if (compare)
+		leaf_proofs_equal(index, size, 0, proof[0], n);
+}
+
+static void
+consistency_verifies(struct tlog *t, MDB_txn *txn, uint64_t m, uint64_t n,
+    const uint8_t r1[static H], const uint8_t r2[static H], int compare)
+{
+	uint8_t proof[TLOG_PROOF_MAX][H];
+	size_t len = 99;
+
+	assert_int_equal(tlog_consistency(txn, t, m, n, proof, &len, NULL), 0);
+	assert_int_equal(len, cons_len(m, n));
+	assert_int_equal(
+	    merkle_verify_consistency(m, n, r1, r2, proof[0], len, NULL), 0);
+	if (compare)
+		leaf_proofs_equal(m, n, 1, proof[0], len);
+}
+
+/* Every (index, size) and every (old, new) pair of the BIG-leaf log. */
+static void
+test_every_pair_verifies(void **state)
+{
+	struct fx *f = *state;
+	MDB_txn *txn = begin(f, 1);
+
+	for (uint64_t size = 1; size <= BIG; size++)
+		for (uint64_t i = 0; i < size; i++)
+			inclusion_verifies(&f->t, txn, i, size, f->roots[size],
+			    size <= 80 || i % 37 == 0);
+	for (uint64_t n = 0; n <= BIG; n++)
+		for (uint64_t m = 0; m <= n; m++)
+			consistency_verifies(&f->t, txn, m, n, f->roots[m],
+			    f->roots[n], n <= 80 || m % 37 == 0);
+	mdb_txn_abort(txn);
+}
+
+/* Sizes 2^k - 1, 2^k and 2^k + 1, k = 0..POW2_MAX, of a log of 2^POW2_MAX
+ * + 1 leaves appended in uneven commits. */
+#define POW2_MAX 12
+#define POW2_SIZES (3 * (POW2_MAX + 1))
+
+static void
+test_powers_of_two(void **state)
+{
+	static uint8_t root[POW2_SIZES][H];
+	const uint64_t total = (UINT64_C(1) << POW2_MAX) + 1;
+	uint64_t size[POW2_SIZES], from = 0;
+	size_t ns = 0;
+	struct fx f;
+	MDB_txn *txn;
+
+	(void)state;
+	for (unsigned k = 0; k <= POW2_MAX; k++)
+		for (uint64_t d = 0; d < 3; d++) {
+			uint64_t v = (UINT64_C(1) << k) + d - 1;
+			if (v > 0 && (ns == 0 || v > size[ns - 1]))
+				size[ns++] = v;
+		}
+	fx_open(&f);
+	for (uint64_t to = 5; from < total; to = to * 3 + 1) {
+		append_range(&f, from, to < total ? to : total);
+		from = to < total ? to : total;
+	}
+	for (size_t i = 0; i < ns; i++)
+		ref_root(size[i], root[i]);
+	txn = begin(&f, 1);
+	assert_int_equal(log_size(&f, txn), total);
+	for (size_t i = 0; i < ns; i++) {
+		uint8_t got[H];
+		uint64_t s = size[i];
+		const uint64_t idx[] = { 0, 1, s / 2, s - 2, s - 1 };
+
+		assert_int_equal(tlog_root(txn, &f.t, s, got, NULL), 0);
+		assert_memory_equal(got, root[i], H);
+		for (size_t j = 0; j < sizeof(idx) / sizeof(idx[0]); j++)
+			if (idx[j] < s)
+				inclusion_verifies(
+				    &f.t, txn, idx[j], s, root[i], 1);
+		for (size_t j = 0; j <= i; j++)
+			consistency_verifies(
+			    &f.t, txn, size[j], s, root[j], root[i], 1);
+	}
+	mdb_txn_abort(txn);
+	fx_close(&f);
+}
+
 static void
 test_bad_arguments(void **state)
 {
@@ -1150,6 +1282,7 @@ main(void)
 		cmocka_unit_test(test_roots_match_merkle),
 		cmocka_unit_test(test_inclusion_proofs),
 		cmocka_unit_test(test_consistency_proofs),
+		cmocka_unit_test(test_every_pair_verifies),
 		cmocka_unit_test(test_bad_arguments),
 	};
 	const struct CMUnitTest alone[] = {
@@ -1161,6 +1294,7 @@ main(void)
 		cmocka_unit_test(test_verify_bad_checkpoint),
 		cmocka_unit_test(test_durable_across_reopen),
 		cmocka_unit_test(test_longest_proofs),
+		cmocka_unit_test(test_powers_of_two),
 	};
 	int rc;
 

@@ -11,7 +11,9 @@
  * NodeHashes, RootHashes, EmptyRootHash), proof/verify_test.go
  * (inclusionProofs with 1-based leaf numbers, made 0-based here, and
  * consistencyProofs) and proof/proof_test.go (TestInclusion and
- * TestConsistency: which tree nodes make each proof).
+ * TestConsistency: which tree nodes make each proof). The merkle_tree
+ * functions, which read stored subtrees, must give the leaf-only bytes in
+ * O(log size) subtree fetches and refuse with the same codes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1126,6 +1128,155 @@ test_random_trees(void **state)
 	}
 }
 
+/* ---- stored subtrees (struct merkle_tree) ---- */
+
+/* A tree that serves perfect subtrees, hashed here from its leaves. */
+struct nodes {
+	struct tree t;
+	uint64_t size;       /* the tree size the generator was given */
+	uint64_t node_fetch; /* subtrees served */
+	int fail_rc;         /* when non-zero, the node callback returns it */
+};
+
+static int
+nodes_leaf(void *ctx, uint64_t index, uint8_t out[H])
+{
+	struct nodes *s = ctx;
+
+	return tree_get(&s->t, index, out);
+}
+
+static int
+nodes_node(void *ctx, unsigned level, uint64_t index, uint8_t out[H])
+{
+	struct nodes *s = ctx;
+	struct tree sub;
+	uint64_t n = UINT64_C(1) << level;
+
+	if (s->fail_rc != 0)
+		return s->fail_rc;
+	/* Only whole subtrees below the size the generator works on. */
+	assert_true(level < 64 && (index + 1) * n <= s->size);
+	memset(&sub, 0, sizeof(sub));
+	memcpy(sub.h, s->t.h[index * n], n * H);
+	ref_root(&sub, n, out);
+	s->node_fetch++;
+	return 0;
+}
+
+static struct merkle_tree
+nodes_tree(struct nodes *s)
+{
+	struct merkle_tree mt = { { nodes_leaf, s }, nodes_node };
+
+	return mt;
+}
+
+static unsigned
+popcount(uint64_t x)
+{
+	unsigned n = 0;
+
+	for (; x != 0; x >>= 1)
+		n += (unsigned)(x & 1);
+	return n;
+}
+
+/* Same bytes as the leaf-only generator, in O(log size) node fetches. */
+static void
+test_tree_nodes(void **state)
+{
+	static struct nodes s;
+	struct merkle_tree mt = nodes_tree(&s);
+	uint8_t want[PMAX][H], got_root[H], ref[H];
+	uint8_t got[PMAX][H];
+	struct merkle_proof p = { got[0], PMAX, 0 };
+	size_t wn;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	index_tree(&s.t);
+	for (uint64_t size = 0; size <= BIG; size++) {
+		s.size = size;
+		s.node_fetch = 0;
+		s.t.fetches = 0;
+		assert_int_equal(
+		    merkle_tree_root(&mt, size, got_root, NULL), 0);
+		ref_root(&s.t, size, ref);
+		assert_memory_equal(got_root, ref, H);
+		assert_int_equal(s.node_fetch, popcount(size));
+		assert_int_equal(s.t.fetches, 0);
+		for (uint64_t i = 0; i < size; i += 1 + size / 17) {
+			s.node_fetch = 0;
+			wn = incl(&s.t, i, size, want);
+			assert_int_equal(
+			    merkle_tree_inclusion(&mt, i, size, &p, NULL), 0);
+			assert_int_equal(p.n, wn);
+			assert_memory_equal(got, want, wn * H);
+			assert_true(s.node_fetch <= 2 * (size_t)PMAX);
+		}
+		for (uint64_t m = 0; m <= size; m += 1 + size / 13) {
+			wn = cons(&s.t, m, size, want);
+			assert_int_equal(
+			    merkle_tree_consistency(&mt, m, size, &p, NULL), 0);
+			assert_int_equal(p.n, wn);
+			if (wn > 0)
+				assert_memory_equal(got, want, wn * H);
+		}
+	}
+}
+
+/* The merkle_tree functions refuse as the merkle_leaves ones do. */
+static void
+test_tree_errors(void **state)
+{
+	static struct nodes s;
+	struct merkle_tree mt = nodes_tree(&s), none = { { NULL, &s }, NULL };
+	uint8_t got[PMAX][H], root[H];
+	struct merkle_proof p = { got[0], PMAX, 7 }, small = { got[0], 2, 7 };
+	struct merkle_proof nobuf = { NULL, 1, 7 };
+	struct sira_err err;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	index_tree(&s.t);
+	s.size = 100;
+	assert_int_equal(merkle_tree_root(NULL, 1, root, NULL), -SIRA_EINVAL);
+	assert_int_equal(merkle_tree_root(&none, 1, root, NULL), -SIRA_EINVAL);
+	assert_int_equal(
+	    merkle_tree_inclusion(&mt, 0, 100, NULL, NULL), -SIRA_EINVAL);
+	assert_int_equal(
+	    merkle_tree_inclusion(&mt, 0, 100, &nobuf, NULL), -SIRA_EINVAL);
+	assert_int_equal(nobuf.n, 0);
+	assert_int_equal(
+	    merkle_tree_inclusion(&mt, 100, 100, &p, NULL), -SIRA_EINVAL);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(
+	    merkle_tree_consistency(&mt, 5, 4, &p, NULL), -SIRA_EINVAL);
+	assert_int_equal(
+	    merkle_tree_inclusion(&mt, 3, 100, &small, NULL), -SIRA_ETOOBIG);
+	assert_int_equal(small.n, 0);
+	assert_int_equal(
+	    merkle_tree_consistency(&mt, 3, 100, &small, NULL), -SIRA_ETOOBIG);
+	/* A node callback's code comes back; a positive one is -SIRA_EIO. */
+	s.fail_rc = -SIRA_EAUTH;
+	sira_err_clear(&err);
+	assert_int_equal(merkle_tree_root(&mt, 100, root, &err), -SIRA_EAUTH);
+	assert_int_equal(err.code, SIRA_EAUTH);
+	assert_int_equal(
+	    merkle_tree_inclusion(&mt, 3, 100, &p, NULL), -SIRA_EAUTH);
+	assert_int_equal(p.n, 0);
+	s.fail_rc = 5;
+	assert_int_equal(
+	    merkle_tree_consistency(&mt, 3, 100, &p, NULL), -SIRA_EIO);
+	/* Trivial cases fetch nothing. */
+	s.node_fetch = 0;
+	assert_int_equal(merkle_tree_consistency(&mt, 0, 100, &p, NULL), 0);
+	assert_int_equal(merkle_tree_consistency(&mt, 100, 100, &p, NULL), 0);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(s.node_fetch, 0);
+}
+
 int
 main(void)
 {
@@ -1143,6 +1294,8 @@ main(void)
 		cmocka_unit_test(test_huge_inclusion),
 		cmocka_unit_test(test_huge_consistency),
 		cmocka_unit_test(test_random_trees),
+		cmocka_unit_test(test_tree_nodes),
+		cmocka_unit_test(test_tree_errors),
 	};
 
 	if (sodium_init() < 0)

@@ -5,7 +5,8 @@
  * (in oneofs and repeated messages too), strings that are not UTF-8, and
  * every kind of non-canonical encoding protobuf-c itself would accept.
  * Every input is handed over in an exact-size heap copy, so ASan sees any
- * read past its end. Also the file magic helpers.
+ * read past its end. Also the file magic helpers, and the bounded varint
+ * and field reader (wire_varint, wire_field_bytes) at every edge.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -641,6 +642,145 @@ test_magic(void **state)
 	assert_int_equal(filelen, 42);
 }
 
+/* ---- wire_varint, wire_field_bytes ---- */
+
+/* Read a varint from an exact-size heap copy of b[0..n). */
+static int
+read_varint(const uint8_t *b, size_t n, uint64_t *v, size_t *used)
+{
+	uint8_t *copy = malloc(n > 0 ? n : 1);
+	const uint8_t *p;
+	int rc;
+
+	assert_non_null(copy);
+	if (n > 0)
+		memcpy(copy, b, n);
+	p = copy;
+	rc = wire_varint(&p, copy + n, v);
+	*used = (size_t)(p - copy);
+	free(copy);
+	return rc;
+}
+
+static void
+test_varint(void **state)
+{
+	static const uint8_t zero[] = { 0x00 };
+	static const uint8_t one_two_seven[] = { 0x7f };
+	static const uint8_t three_hundred[] = { 0xac, 0x02, 0xff };
+	static const uint8_t max[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0x01 };
+	static const uint8_t bit63[] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+		0x80, 0x80, 0x80, 0x01 };
+	static const uint8_t tenth_two[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0x02 };
+	static const uint8_t eleven[] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+		0x80, 0x80, 0x80, 0x80, 0x00 };
+	static const uint8_t padded_zero[] = { 0x80, 0x00 };
+	uint64_t v;
+	size_t used;
+
+	(void)state;
+	/* Empty input: nothing read, *v untouched. */
+	v = 42;
+	assert_int_equal(read_varint(zero, 0, &v, &used), -SIRA_EMALFORMED);
+	assert_int_equal(used, 0);
+	assert_int_equal(v, 42);
+
+	assert_int_equal(read_varint(zero, sizeof(zero), &v, &used), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(used, 1);
+	assert_int_equal(read_varint(one_two_seven, 1, &v, &used), 0);
+	assert_int_equal(v, 127);
+	/* Stops at the first byte without the continuation bit. */
+	assert_int_equal(read_varint(three_hundred, 3, &v, &used), 0);
+	assert_int_equal(v, 300);
+	assert_int_equal(used, 2);
+	/* Non-minimal, as protobuf reads it. */
+	assert_int_equal(read_varint(padded_zero, 2, &v, &used), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(used, 2);
+
+	/* Ten bytes: the largest value and the top bit alone. */
+	assert_int_equal(read_varint(max, sizeof(max), &v, &used), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(used, SIRA_VARINT_MAX);
+	assert_int_equal(read_varint(bit63, sizeof(bit63), &v, &used), 0);
+	assert_true(v == UINT64_C(1) << 63);
+
+	/* Truncated at every length: the continuation bit runs off the end. */
+	for (size_t n = 1; n < sizeof(max); n++) {
+		v = 42;
+		assert_int_equal(
+		    read_varint(max, n, &v, &used), -SIRA_EMALFORMED);
+		assert_int_equal(used, 0);
+		assert_int_equal(v, 42);
+	}
+	assert_int_equal(
+	    read_varint(three_hundred, 1, &v, &used), -SIRA_EMALFORMED);
+
+	/* Over 64 bits: a 10th byte above 1, an 11th byte. */
+	assert_int_equal(read_varint(tenth_two, sizeof(tenth_two), &v, &used),
+	    -SIRA_EMALFORMED);
+	assert_int_equal(used, 0);
+	assert_int_equal(
+	    read_varint(eleven, sizeof(eleven), &v, &used), -SIRA_EMALFORMED);
+	assert_int_equal(used, 0);
+}
+
+static void
+test_field_bytes(void **state)
+{
+	struct pb m = { .len = 0 };
+	const uint8_t *out = NULL;
+	size_t out_len = 0, four_end;
+	uint8_t *exact;
+
+	(void)state;
+	assert_int_equal(
+	    wire_field_bytes(NULL, 0, 1, &out, &out_len), -SIRA_ENOTFOUND);
+	/* Every wire type but groups is skipped before the field wanted. */
+	pb_uint(&m, 1, 300);
+	pb_key(&m, 2, 1);
+	pb_raw(&m, "12345678", 8);
+	pb_key(&m, 3, 5);
+	pb_raw(&m, "1234", 4);
+	pb_bytes(&m, 1, "skip", 4); /* field 1, but wire type 2 below */
+	pb_bytes(&m, 4, "four", 4);
+	four_end = m.len;
+	pb_bytes(&m, 4, "again", 5);
+	assert_int_equal(wire_field_bytes(m.b, m.len, 4, &out, &out_len), 0);
+	assert_int_equal(out_len, 4);
+	assert_memory_equal(out, "four", 4);
+	assert_int_equal(wire_field_bytes(m.b, m.len, 1, &out, &out_len), 0);
+	assert_memory_equal(out, "skip", 4);
+	assert_int_equal(
+	    wire_field_bytes(m.b, m.len, 9, &out, &out_len), -SIRA_ENOTFOUND);
+	/* Cut short anywhere before the field's end, in exact-size copies. */
+	for (size_t n = 1; n < four_end; n++) {
+		int rc;
+
+		exact = malloc(n);
+		assert_non_null(exact);
+		memcpy(exact, m.b, n);
+		rc = wire_field_bytes(exact, n, 4, &out, &out_len);
+		assert_true(rc == -SIRA_EMALFORMED || rc == -SIRA_ENOTFOUND);
+		free(exact);
+	}
+	/* A length past the end, and a group. */
+	m.len = 0;
+	pb_key(&m, 4, 2);
+	pb_varint(&m, 5);
+	pb_raw(&m, "four", 4);
+	assert_int_equal(
+	    wire_field_bytes(m.b, m.len, 4, &out, &out_len), -SIRA_EMALFORMED);
+	m.len = 0;
+	pb_key(&m, 2, 3);
+	pb_bytes(&m, 4, "four", 4);
+	assert_int_equal(
+	    wire_field_bytes(m.b, m.len, 4, &out, &out_len), -SIRA_EMALFORMED);
+}
+
 int
 main(void)
 {
@@ -653,6 +793,8 @@ main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_truncated_every_length),
 		cmocka_unit_test(test_magic),
+		cmocka_unit_test(test_varint),
+		cmocka_unit_test(test_field_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
