@@ -254,7 +254,7 @@ lint: $(GEN_H) $(PROGS)
 	    -isystem $(O)/gen/proto $(PKG_CFLAGS)
 	sh tests/lint_boundary.sh
 	/usr/bin/python3 tests/lint_calls.py --circles 'agents/*/*.c' 'lib/*.c' \
-	    'certs/*.c'
+	    'certs/*.c' 'broker/*.c'
 
 # ---- install, demo, clean ----
 
