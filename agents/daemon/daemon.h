@@ -216,6 +216,7 @@ struct daemon {
 	size_t n_wake;
 	unsigned wake_states; /* 1 << OutboxState */
 	bool pump_more;
+	bool pump_again; /* a step left an entry due now: another round */
 	uint64_t out_fail_quiet_until;
 };
 

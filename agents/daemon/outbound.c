@@ -256,7 +256,8 @@ step_queued(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	sira_err_clear(&why);
 	if ((rc = seal_entry(d, t, e, now, &why)) == 0) {
 		d->dir_wait = 3;
-		return 0; /* stored as sealed, due at once */
+		d->pump_again = true; /* submitted in this pump's next round */
+		return 0;             /* stored as sealed, due at once */
 	}
 	if (rc == -SIRA_EUNKNOWN_AGENCY && d->last_dir > e->queued_at) {
 		outbox_refuse(e, -rc, why.msg);
@@ -511,7 +512,11 @@ outbound_pump(struct daemon *d, uint64_t now)
 	d->pump_more = false;
 	for (int r = 0; r < ROUNDS && rc == 0; r++) {
 		sira_err_clear(&err);
-		if ((rc = pump_round(d, now, &n, &err)) != 0 || n < ROUND)
+		d->pump_again = false;
+		/* Another round when this one was full, or left an entry due
+		 * at once (sealed: to submit), so nothing waits for a timer. */
+		if ((rc = pump_round(d, now, &n, &err)) != 0 ||
+		    (n < ROUND && !d->pump_again))
 			break;
 		d->pump_more = r == ROUNDS - 1; /* the loop comes back soon */
 	}
