@@ -268,13 +268,15 @@ step_queued(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 			e->local_id.data, SIRA_EUNKNOWN_AGENCY },
 		    NULL);
 	}
-	/* Not sealable yet (no prekey, stale list): ask the directory
-	 * again after 3 s, then backing off to 5 minutes, so a recipient
-	 * that never connected does not flood a 2G link. A directory that
-	 * arrives wakes every queued entry (daemon.c). */
+	/* Not sealable yet (no prekey, stale list): ask the directory at
+	 * once if ours is older than this message (the recipient may have
+	 * published its key since), else after 3 s, backing off to 5
+	 * minutes, so a recipient that never connected does not flood a 2G
+	 * link. A directory that arrives wakes every queued entry. */
 	if ((rc == -SIRA_EPREKEY || rc == -SIRA_EUNKNOWN_AGENCY ||
 		rc == -SIRA_ECRL_STALE) &&
-	    d->session && now - d->last_dir >= d->dir_wait) {
+	    d->session &&
+	    (d->last_dir < e->queued_at || now - d->last_dir >= d->dir_wait)) {
 		d->last_dir = now;
 		d->dir_wait = d->dir_wait >= 150 ? 300 : 2 * d->dir_wait;
 		d->asks |= ASK_DIRECTORY;
