@@ -119,7 +119,10 @@ echo "scellé pour une clé bientôt effacée" >"$W/fs.txt"
 ag $P send --to $J --kind case_transfer --file "$W/fs.txt" >/dev/null
 expect_true "sealed to that prekey and accepted while justice is away" \
     wait_for 20 has 1 sh -c "'$AGENT' outbox --json --home '$W/home-$P' | jq '[.[] | select(.to==[\"$J\"] and .state==\"accepted by broker\")] | length'"
-sleep 8
+# The prekey is valid 2 x rotate = 8 s from its publication and its secret
+# kept 1 s more: justice comes back after that, counted from before the
+# message was even sealed.
+sleep 11
 agent_start $J --prekey-rotate 4 --prekey-retain 1
 expect_true "justice deleted the old prekey secret" \
     wait_for 20 grep -q "prekey.deleted" "$W/agent-$J.log"
