@@ -115,13 +115,16 @@ $(O)/agents/%.o: ALL_CFLAGS += -Iagents
 $(O)/tests/%.o: ALL_CFLAGS += -Ibroker -Iagents
 
 # Test tools: real clients for the end-to-end tests (never installed).
-# sira-probe: a hand-driven agency client; sira-fill: months of history.
+# sira-probe: a hand-driven agency client; sira-fill: months of history;
+# sira-load: the load driver of make bench.
 PROBE_SRC := $(wildcard tests/tools/probe_*.c)
 PROBE := $(O)/tools/sira-probe
 FILL := $(O)/tools/sira-fill
+LOAD := $(O)/tools/sira-load
 $(PROBE): $(patsubst %.c,$(O)/%.o,$(PROBE_SRC)) $(MOD_LIBS) $(LIBSIRA)
 $(FILL): $(O)/tests/tools/fill_history.o $(MOD_LIBS) $(LIBSIRA)
-$(PROBE) $(FILL):
+$(LOAD): $(O)/tests/tools/bench_load.o $(MOD_LIBS) $(LIBSIRA)
+$(PROBE) $(FILL) $(LOAD):
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -230,8 +233,16 @@ $(O)/bench/bench_envelope: tests/bench/bench_envelope.c $(MOD_LIBS) $(LIBSIRA)
 	$(CC) $(ALL_CFLAGS) -Iagents -MT $@ -c -o $@.o $<
 	$(CC) $(ALL_LDFLAGS) -o $@ $@.o $(MOD_LIBS) $(LIBSIRA) $(PKG_LIBS)
 
-bench: $(O)/bench/bench_envelope
+$(O)/bench/bench_limits: tests/bench/bench_limits.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(PKG_LIBS)
+
+# The figures of one run: envelope functions, the machine's limits, then
+# the whole system (tests/bench/bench_e2e.sh: real broker and agents).
+bench: deps $(O)/bench/bench_envelope $(O)/bench/bench_limits all $(LOAD)
 	@$(O)/bench/bench_envelope
+	@$(O)/bench/bench_limits
+	@O=$(O) BIN=$(BIN) sh tests/bench/bench_e2e.sh
 
 # ---- style and static checks ----
 

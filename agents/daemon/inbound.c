@@ -358,7 +358,7 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 		d->received++;
 		crashpoint("agent.stored"); /* stored, not yet acknowledged */
 		ack(d, dl);
-		nudge_daemon(&d->a->home); /* the receipt is waiting */
+		d->last_pump = 0; /* the receipt waits: pump at once */
 	} else if (rc == -SIRA_EREPLAY) {
 		forget_replayed(d, dl); /* blobs a crash left behind */
 		ack(d, dl);             /* stored before: never twice */

@@ -121,7 +121,7 @@ receipts_refuse(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
 	f.received_at = now;
 	if (give(d->a, t, &f, e->h->sender_agency_id, NULL, NULL) == 0 &&
 	    vault_commit(&t, NULL) == 0)
-		nudge_daemon(&d->a->home);
+		d->last_pump = 0; /* sent in this loop's pump */
 out:
 	cert_destroy(&sender);
 	vault_abort(&t);

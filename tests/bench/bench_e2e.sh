@@ -1,0 +1,132 @@
+#!/bin/sh
+# bench_e2e.sh: Sira measured as it runs, by `make bench` (never a test).
+#
+# A real broker and real agent daemons on loopback, everything durable:
+# SENDERS agencies send notes to RECEIVERS agencies through the broker;
+# each note is sealed and kept in the sender's outbox, committed to the
+# broker's spool and log before Accepted, stored once in the recipient's
+# inbox, and counts only when the recipient's signed receipt is back in
+# the sender's outbox. Notes are queued by sira-load (tests/tools/
+# bench_load.c) through the agent's own outbox code, many per transaction,
+# instead of one `sira-agent send` process each.
+#
+# The broker runs with its per-agency rate limit raised (--rate, --burst):
+# its default (50 frames/s per agency) protects a 2G link, and would be
+# the only thing measured.
+#
+# Output, one key=value per line (stable keys):
+#   e2e_latency_p50_ms, e2e_latency_p99_ms, e2e_latency_max_ms
+#       one 1 KiB note at a time, from queued to receipt at the sender
+#   e2e_msgs_per_s        1 KiB notes, all senders at once, first queued
+#                         to last receipt
+#   e2e_64k_msgs_per_s    the same with 64 KiB notes
+#   e2e_cpu_s_per_1k      CPU seconds (broker and all agents) per 1,000
+#                         1 KiB notes in the burst
+#   broker_rss_mb, agent_rss_mb   peak resident memory (largest agent)
+#
+# Environment: BENCH_N (1 KiB notes in the burst, 4000), BENCH_N64 (64 KiB
+# notes, 400), BENCH_LAT (notes for latency, 200), SENDERS (2), RECEIVERS
+# (2), O and BIN as for the tests.
+set -u
+cd "$(dirname "$0")/../.."
+: "${O:=build/release}" "${BIN:=bin}"
+BIN=$(cd "$BIN" && pwd)
+export O BIN
+. tests/lib/cli.sh
+. tests/e2e/lib.sh
+LOAD="$(pwd)/$O/tools/sira-load"
+W="$T/w"
+mkdir -p "$W"
+: "${BENCH_N:=4000}" "${BENCH_N64:=400}" "${BENCH_LAT:=200}"
+: "${SENDERS:=2}" "${RECEIVERS:=2}"
+
+fail() {
+	echo "bench_e2e: $*" >&2
+	exit 1
+}
+
+senders=""
+receivers=""
+i=1
+while [ $i -le "$SENDERS" ]; do
+	senders="$senders ml.police.s$i"
+	i=$((i + 1))
+done
+i=1
+while [ $i -le "$RECEIVERS" ]; do
+	receivers="$receivers ml.ngo.r$i"
+	i=$((i + 1))
+done
+to=$(echo $receivers | tr ' ' ',')
+
+ids=""
+for s in $senders; do ids="$ids $s:police"; done
+for r in $receivers; do ids="$ids $r:ngo"; done
+pki "$W" $ids || fail "cannot make the test PKI"
+cp "$W/ca/ca.crl" "$W/crl"
+start_broker --rate 100000 --burst 100000 || fail "the broker did not start"
+for a in $senders $receivers; do
+	agent_init "$a" || fail "agent_init $a"
+	agent_start "$a"
+done
+for r in $receivers; do
+	wait_for 30 grep -q "prekey.published" "$W/agent-$r.log" ||
+	    fail "$r published no prekey"
+done
+
+# Warm up: every pair once (directories, prekeys, connections).
+for s in $senders; do
+	"$LOAD" burst --home "$W/home-$s" --to "$to" --count "$RECEIVERS" \
+	    --size 1024 >/dev/null || fail "warm-up from $s"
+done
+
+first=$(echo $senders | cut -d' ' -f1)
+"$LOAD" latency --home "$W/home-$first" --to "${to%%,*}" \
+    --count "$BENCH_LAT" --size 1024 >"$W/lat" || fail "latency run"
+sed 's/^/e2e_latency_/' "$W/lat"
+
+# CPU seconds of every Sira process so far (utime + stime, in ticks).
+ticks() {
+	t=0
+	for p in $BPID $(cat "$W"/pid-*); do
+		set -- $(cut -d' ' -f14,15 "/proc/$p/stat")
+		t=$((t + $1 + $2))
+	done
+	echo $t
+}
+
+# burst COUNT SIZE: all senders at once; prints the aggregate rate.
+burst() {
+	per=$(($1 / SENDERS))
+	start=$(date +%s%N)
+	loads=""
+	for s in $senders; do
+		"$LOAD" burst --home "$W/home-$s" --to "$to" --count "$per" \
+		    --size "$2" >"$W/burst-$s" &
+		loads="$loads $!"
+	done
+	wait_rc=0
+	for p in $loads; do wait "$p" || wait_rc=1; done
+	[ $wait_rc -eq 0 ] || fail "a burst of $2-byte notes did not finish"
+	end=$(date +%s%N)
+	echo $((per * SENDERS * 1000000000 / (end - start)))
+}
+
+t0=$(ticks)
+rate=$(burst "$BENCH_N" 1024) || exit 1
+t1=$(ticks)
+echo "e2e_msgs_per_s=$rate"
+hz=$(getconf CLK_TCK)
+awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$BENCH_N" \
+    'BEGIN { printf "e2e_cpu_s_per_1k=%.2f\n", d / hz / (n / 1000) }'
+rate=$(burst "$BENCH_N64" 65536) || exit 1
+echo "e2e_64k_msgs_per_s=$rate"
+
+hwm() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+echo "broker_rss_mb=$(hwm "$BPID")"
+max=0
+for p in $(cat "$W"/pid-*); do
+	m=$(hwm "$p")
+	max=$(awk -v a="$m" -v b="$max" 'BEGIN { print (a > b) ? a : b }')
+done
+echo "agent_rss_mb=$max"

@@ -1,0 +1,309 @@
+/*
+ * bench_load.c: sira-load, the load driver of `make bench` (never a test,
+ * never installed). It queues notes in an agency's own outbox through the
+ * agent's modules, exactly as `sira-agent send` does but many per
+ * transaction (the batch entry point the benchmark documents), rings the
+ * daemon, and watches the outbox until every note carries its recipient's
+ * signed receipt. The running daemon does everything else: sealing,
+ * submitting, the broker's durable commit, delivery, the receipt back.
+ *
+ *   sira-load burst   --home DIR --to ID[,ID...] --count N --size BYTES
+ *       queue N notes at once, round-robin over the recipients; prints
+ *       msgs, seconds (first queued to last receipt) and msgs_per_s
+ *   sira-load latency --home DIR --to ID --count N --size BYTES
+ *       one note at a time (closed loop); prints p50/p99/max in ms
+ *
+ * Output: key=value lines. Exit 1 if a note ends refused or expired, or
+ * the receipts do not come within the timeout (--timeout S, 600).
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "clock.h"
+#include "envelope.h"
+#include "store/store.h"
+
+#define BATCH 256 /* notes per write transaction */
+#define DELIVERED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_DELIVERED
+
+struct load {
+	const char *cmd, *home;
+	char to_list[1024];
+	const char *to[SIRA_RECIPIENTS_MAX];
+	size_t n_to;
+	unsigned long count, size, timeout;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+pause_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	(void)nanosleep(&ts, NULL);
+}
+
+/* Queue notes [from, from + n) of the run, ids into ids[from...]. */
+static int
+queue(struct agent *a, const struct load *l, const struct bytes *body,
+    uint8_t (*ids)[16], struct sira_err *err)
+{
+	struct vault_txn *t = NULL;
+	int rc = 0;
+
+	for (unsigned long i = 0; i < l->count && rc == 0; i++) {
+		const char *to[1] = { l->to[i % l->n_to] };
+		if (t == NULL &&
+		    (rc = vault_begin(a->vault, true, &t, err)) != 0)
+			break;
+		rc = book_queue(t,
+		    &(struct outgoing){ to, 1,
+			SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE,
+			"sira.note.v1", "", *body, 86400 },
+		    clock_now(), ids[i], err);
+		if (rc == 0 && ((i + 1) % BATCH == 0 || i + 1 == l->count))
+			rc = vault_commit(&t, err);
+	}
+	vault_abort(&t);
+	if (rc == 0)
+		nudge_daemon(&a->home);
+	return rc;
+}
+
+/* How many of ids[0..n) are delivered; *bad counts refused/expired. */
+static int
+count_done(
+    struct agent *a, uint8_t (*ids)[16], size_t n, size_t *done, size_t *bad)
+{
+	struct vault_txn *t = NULL;
+	int rc;
+
+	*done = *bad = 0;
+	if ((rc = vault_begin(a->vault, false, &t, NULL)) != 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		Sira__V1__OutboxEntry *e = NULL;
+		if ((rc = book_get_out(t, ids[i], &e, NULL)) != 0)
+			break;
+		if (e->state == DELIVERED)
+			(*done)++;
+		else if (!outq_live(e->state))
+			(*bad)++;
+		sira__v1__outbox_entry__free_unpacked(e, NULL);
+	}
+	vault_abort(&t);
+	return rc;
+}
+
+static int
+stop_first(void *ctx, const uint8_t *key, size_t klen)
+{
+	(void)key;
+	(void)klen;
+	*(bool *)ctx = true;
+	return 1;
+}
+
+/* Is any outbox entry still being worked on? One cursor step on the
+ * index (outq.c): cheap enough to ask every few milliseconds. */
+static bool
+any_live(struct agent *a)
+{
+	struct vault_txn *t = NULL;
+	bool found = true;
+
+	if (vault_begin(a->vault, false, &t, NULL) == 0) {
+		found = false;
+		(void)vault_keys(
+		    t, VT_OUTQ, bytes_of(NULL, 0), stop_first, &found, NULL);
+	}
+	vault_abort(&t);
+	return found;
+}
+
+/* Wait until ids[0..n) are all delivered; 0, or -1 (refused, timeout).
+ * The agency sends nothing else while the benchmark runs, so an empty
+ * index means every note reached its end; then each is checked. */
+static int
+await(struct agent *a, const struct load *l, uint8_t (*ids)[16], size_t n,
+    double start)
+{
+	size_t done = 0, bad = 0;
+
+	for (;;) {
+		if (!any_live(a)) {
+			if (count_done(a, ids, n, &done, &bad) != 0 || bad > 0)
+				break;
+			if (done == n)
+				return 0;
+		}
+		if (now_s() - start > (double)l->timeout)
+			break;
+		pause_ms(n == 1 ? 1 : 10);
+	}
+	(void)count_done(a, ids, n, &done, &bad);
+	(void)fprintf(stderr, "sira-load: %zu of %zu delivered, %zu refused\n",
+	    done, n, bad);
+	return -1;
+}
+
+static int
+by_value(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static int
+run_burst(struct agent *a, const struct load *l, const struct bytes *body)
+{
+	uint8_t(*ids)[16] = calloc(l->count, 16);
+	struct sira_err err;
+	double start = now_s(), secs;
+	int rc;
+
+	if (ids == NULL)
+		return -1;
+	sira_err_clear(&err);
+	if ((rc = queue(a, l, body, ids, &err)) != 0)
+		(void)fprintf(stderr, "sira-load: %s\n", err.msg);
+	else if ((rc = await(a, l, ids, l->count, start)) == 0) {
+		secs = now_s() - start;
+		(void)printf("msgs=%lu\nseconds=%.3f\nmsgs_per_s=%.0f\n",
+		    l->count, secs, (double)l->count / secs);
+	}
+	free(ids);
+	return rc;
+}
+
+static int
+run_latency(struct agent *a, const struct load *l, const struct bytes *body)
+{
+	double *ms = calloc(l->count, sizeof(*ms));
+	struct load one = *l;
+	struct sira_err err;
+	uint8_t id[1][16];
+	int rc = 0;
+
+	if (ms == NULL)
+		return -1;
+	one.count = 1;
+	for (unsigned long i = 0; i < l->count && rc == 0; i++) {
+		double start = now_s();
+		sira_err_clear(&err);
+		if ((rc = queue(a, &one, body, id, &err)) != 0)
+			(void)fprintf(stderr, "sira-load: %s\n", err.msg);
+		else if ((rc = await(a, l, id, 1, start)) == 0)
+			ms[i] = (now_s() - start) * 1000.0;
+	}
+	if (rc == 0) {
+		qsort(ms, l->count, sizeof(*ms), by_value);
+		(void)printf("p50_ms=%.1f\np99_ms=%.1f\nmax_ms=%.1f\n",
+		    ms[l->count / 2], ms[(l->count * 99) / 100],
+		    ms[l->count - 1]);
+	}
+	free(ms);
+	return rc;
+}
+
+static size_t
+split(char *list, const char **out)
+{
+	size_t n = 0;
+
+	for (char *p = strtok(list, ","); p != NULL && n < SIRA_RECIPIENTS_MAX;
+	     p = strtok(NULL, ","))
+		out[n++] = p;
+	return n;
+}
+
+static int
+parse(int argc, char **argv, struct load *l)
+{
+	static const struct option opts[] = { { "home", 1, NULL, 'h' },
+		{ "to", 1, NULL, 't' }, { "count", 1, NULL, 'n' },
+		{ "size", 1, NULL, 's' }, { "timeout", 1, NULL, 'T' },
+		{ "help", 0, NULL, 'H' }, { NULL, 0, NULL, 0 } };
+	int c;
+
+	l->count = 1000;
+	l->size = 1024;
+	l->timeout = 600;
+	if (argc < 2)
+		return -1;
+	l->cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'h')
+			l->home = optarg;
+		else if (c == 't')
+			(void)snprintf(
+			    l->to_list, sizeof(l->to_list), "%s", optarg);
+		else if (c == 'n')
+			l->count = strtoul(optarg, NULL, 10);
+		else if (c == 's')
+			l->size = strtoul(optarg, NULL, 10);
+		else if (c == 'T')
+			l->timeout = strtoul(optarg, NULL, 10);
+		else
+			return -1;
+	}
+	l->n_to = split(l->to_list, l->to);
+	return l->home != NULL && l->n_to > 0 && l->count > 0 && l->size > 0 &&
+		l->size <= AGENT_PAYLOAD_MAX &&
+		(strcmp(l->cmd, "burst") == 0 ||
+		    strcmp(l->cmd, "latency") == 0) ?
+	    0 :
+	    -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct load l;
+	struct sira_err err;
+	struct agent a;
+	uint8_t *text;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	if (parse(argc, argv, &l) != 0) {
+		(void)fprintf(stderr,
+		    "usage: sira-load burst|latency --home DIR --to ID[,ID...] "
+		    "[--count N] [--size BYTES] [--timeout S]\n");
+		return 2;
+	}
+	if (sodium_init() < 0 || (text = malloc(l.size)) == NULL)
+		return 1;
+	for (size_t i = 0; i < l.size; i++) /* a note of readable text */
+		text[i] = (uint8_t)('a' + randombytes_uniform(26));
+	sira_err_clear(&err);
+	memset(&a, 0, sizeof(a));
+	rc = home_resolve(l.home, &a.home, &err);
+	if (rc == 0)
+		rc = agent_open(&a, NULL, clock_now(), &err);
+	if (rc != 0)
+		(void)fprintf(stderr, "sira-load: %s\n", err.msg);
+	else if (strcmp(l.cmd, "burst") == 0)
+		rc = run_burst(&a, &l, &(struct bytes){ text, l.size });
+	else
+		rc = run_latency(&a, &l, &(struct bytes){ text, l.size });
+	agent_close(&a);
+	free(text);
+	return rc == 0 ? 0 : 1;
+}
