@@ -69,7 +69,8 @@ add_cert(
 		 &(struct sirafile_kind){
 		     SIRA_MAGIC_CERT, "certificate", FILE_MAX },
 		 &buf, &body, &len, &why)) == 0)
-		rc = cert_verify(d->ca, d->crl, body, len, now, &c, &why);
+		rc = cert_verify(
+		    d->ca, d->crl, bytes_of(body, len), now, &c, &why);
 	free(buf);
 	if (rc != 0) {
 		/* One bad file must not take every agency offline. */

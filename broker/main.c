@@ -57,9 +57,10 @@ read_cert(const char *path, const struct directory *d, uint64_t now,
 	if ((rc = fileio_read(
 		 path, SIRA_CERT_MAX + SIRA_MAGIC_LEN, &buf, &len, err)) != 0)
 		return rc;
-	if ((rc = wire_strip_magic(buf, len, SIRA_MAGIC_CERT, "certificate",
-		 &body, &len, err)) == 0)
-		rc = cert_verify(d->ca, d->crl, body, len, now, out, err);
+	if ((rc = wire_strip_magic(bytes_of(buf, len), SIRA_MAGIC_CERT,
+		 "certificate", &body, &len, err)) == 0)
+		rc = cert_verify(
+		    d->ca, d->crl, bytes_of(body, len), now, out, err);
 	free(buf);
 	return rc;
 }

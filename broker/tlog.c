@@ -393,8 +393,8 @@ verify_checkpoints(MDB_txn *txn, const struct tlog *t, struct sira_err *err)
 		ProtobufCMessage *m = NULL;
 		uint8_t root[32];
 		op = MDB_NEXT;
-		if (signed_split(d.mv_data, d.mv_size, 4096, 4096, "checkpoint",
-			&so, NULL) != 0) {
+		if (signed_split(bytes_of(d.mv_data, d.mv_size), 4096, 4096,
+			"checkpoint", &so, NULL) != 0) {
 			bad = 1;
 			break;
 		}

@@ -344,7 +344,8 @@ incl_rc(const uint8_t leaf[static H], uint64_t index, uint64_t size,
 	int rc;
 
 	sira_err_clear(&err);
-	rc = merkle_verify_inclusion(leaf, index, size, p, n, root, &err);
+	rc = merkle_verify_inclusion(
+	    leaf, index, size, (struct merkle_hashes){ p, n }, root, &err);
 	assert_int_equal(err.code, -rc);
 	return rc;
 }
@@ -430,7 +431,8 @@ cons_rc(uint64_t m, uint64_t n, const uint8_t r1[static H],
 	int rc;
 
 	sira_err_clear(&err);
-	rc = merkle_verify_consistency(m, n, r1, r2, p, len, &err);
+	rc = merkle_verify_consistency(
+	    m, n, r1, r2, (struct merkle_hashes){ p, len }, &err);
 	assert_int_equal(err.code, -rc);
 	return rc;
 }
@@ -699,17 +701,15 @@ leaf_proofs_equal(
 {
 	struct merkle_leaves l = { leaf_cb, NULL };
 	uint8_t ref[TLOG_PROOF_MAX][H];
-	size_t rn = 99;
+	struct merkle_proof rp = { ref[0], TLOG_PROOF_MAX, 99 };
 
 	if (consistency)
-		assert_int_equal(merkle_consistency_proof(&l, a, b, ref[0],
-				     TLOG_PROOF_MAX, &rn, NULL),
-		    0);
+		assert_int_equal(
+		    merkle_consistency_proof(&l, a, b, &rp, NULL), 0);
 	else
-		assert_int_equal(merkle_inclusion_proof(&l, a, b, ref[0],
-				     TLOG_PROOF_MAX, &rn, NULL),
-		    0);
-	assert_int_equal(rn, n);
+		assert_int_equal(
+		    merkle_inclusion_proof(&l, a, b, &rp, NULL), 0);
+	assert_int_equal(rp.n, n);
 	if (n > 0)
 		assert_memory_equal(ref, proof, n * H);
 }
@@ -727,8 +727,8 @@ inclusion_verifies(struct tlog *t, MDB_txn *txn, uint64_t index, uint64_t size,
 	assert_int_equal(n, incl_len(index, size));
 	leaf_bytes(index, leaf);
 	merkle_leaf_hash(leaf, H, lh);
-	assert_int_equal(
-	    merkle_verify_inclusion(lh, index, size, proof[0], n, root, NULL),
+	assert_int_equal(merkle_verify_inclusion(lh, index, size,
+			     (struct merkle_hashes){ proof[0], n }, root, NULL),
 	    0);
 	if (compare)
 		leaf_proofs_equal(index, size, 0, proof[0], n);
@@ -743,8 +743,9 @@ consistency_verifies(struct tlog *t, MDB_txn *txn, uint64_t m, uint64_t n,
 
 	assert_int_equal(tlog_consistency(txn, t, m, n, proof, &len, NULL), 0);
 	assert_int_equal(len, cons_len(m, n));
-	assert_int_equal(
-	    merkle_verify_consistency(m, n, r1, r2, proof[0], len, NULL), 0);
+	assert_int_equal(merkle_verify_consistency(m, n, r1, r2,
+			     (struct merkle_hashes){ proof[0], len }, NULL),
+	    0);
 	if (compare)
 		leaf_proofs_equal(m, n, 1, proof[0], len);
 }
@@ -865,8 +866,9 @@ check_checkpoint(struct fx *f, MDB_txn *txn, const uint8_t *cp, size_t len,
 	MDB_val k = { 8, kb }, d;
 
 	memset(&so, 0, sizeof(so));
-	assert_int_equal(
-	    signed_split(cp, len, 4096, 4096, "checkpoint", &so, NULL), 0);
+	assert_int_equal(signed_split(bytes_of(cp, len), 4096, 4096,
+			     "checkpoint", &so, NULL),
+	    0);
 	assert_int_equal(sign_verify(f->keys->sign_pk, SIRA_DS_CHECKPOINT,
 			     so.tbs, so.tbs_len, so.sig),
 	    0);

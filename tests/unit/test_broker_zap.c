@@ -123,7 +123,8 @@ issue(const struct world *w, const struct cert *tmpl, int is_ca,
 		assert_int_equal(cert_load_ca(raw, rawlen, NOW, &c, &err), 0);
 	else
 		assert_int_equal(
-		    cert_verify(ca, NULL, raw, rawlen, NOW, &c, &err), 0);
+		    cert_verify(ca, NULL, bytes_of(raw, rawlen), NOW, &c, &err),
+		    0);
 	free(tbs);
 	free(raw);
 	return c;
