@@ -657,12 +657,11 @@ accepted_of(MDB_txn *txn, const struct tlog *t, const uint8_t *msgid,
 	ProtobufCBinaryData pb[TLOG_PROOF_MAX];
 	struct kat_buf b;
 	uint64_t size;
-	size_t n;
+	struct merkle_proof pp = { proof[0], TLOG_PROOF_MAX, 0 };
 
 	assert_int_equal(tlog_size(txn, t, &size), 0);
-	assert_int_equal(
-	    tlog_inclusion(txn, t, index, size, proof, &n, NULL), 0);
-	for (size_t i = 0; i < n; i++) {
+	assert_int_equal(tlog_inclusion(txn, t, index, size, &pp, NULL), 0);
+	for (size_t i = 0; i < pp.n; i++) {
 		pb[i].data = proof[i];
 		pb[i].len = 32;
 	}
@@ -673,7 +672,7 @@ accepted_of(MDB_txn *txn, const struct tlog *t, const uint8_t *msgid,
 	a.leaf_index = index;
 	assert_non_null(a.checkpoint = sira__v1__signed_checkpoint__unpack(
 			    NULL, cplen, cp));
-	a.n_inclusion_proof = n;
+	a.n_inclusion_proof = pp.n;
 	a.inclusion_proof = pb;
 	b = packed(&a.base);
 	sira__v1__signed_checkpoint__free_unpacked(a.checkpoint, NULL);
