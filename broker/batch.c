@@ -28,8 +28,7 @@ batch_destroy(struct batch **btp)
 }
 
 void
-batch_leaf(struct batch *bt, int type, const uint8_t *hash, const char *actor,
-    const char *counterpart, uint32_t bucket, uint32_t reason)
+batch_leaf(struct batch *bt, const struct leaf_event *ev)
 {
 	struct pending_leaf *l;
 
@@ -37,14 +36,14 @@ batch_leaf(struct batch *bt, int type, const uint8_t *hash, const char *actor,
 		return;
 	l = &bt->leaf[bt->n_leaf++];
 	memset(l, 0, sizeof(*l));
-	l->type = type;
-	if (hash != NULL)
-		memcpy(l->hash, hash, 32);
-	(void)snprintf(l->actor, sizeof(l->actor), "%s", actor);
-	(void)snprintf(
-	    l->counterpart, sizeof(l->counterpart), "%s", counterpart);
-	l->bucket = bucket;
-	l->reason = reason;
+	l->type = ev->type;
+	if (ev->hash != NULL)
+		memcpy(l->hash, ev->hash, 32);
+	(void)snprintf(l->actor, sizeof(l->actor), "%s", ev->actor);
+	(void)snprintf(l->counterpart, sizeof(l->counterpart), "%s",
+	    ev->n_counterparts > 0 ? ev->counterparts[0] : "");
+	l->bucket = ev->bucket;
+	l->reason = ev->reason;
 }
 
 int

@@ -63,10 +63,28 @@ struct batch {
 	size_t n_replies, cap_replies;
 };
 
-/* Queue a leaf; silently dropped (and counted) if the batch is full. */
-void batch_leaf(struct batch *bt, int type, const uint8_t *hash,
-    const char *actor, const char *counterpart, uint32_t bucket,
-    uint32_t reason);
+/*
+ * What one log leaf records, before the commit stamps its time: the event
+ * (type, a Sira__V1__LeafType), the 32-byte hash of the object it is about
+ * (NULL for none), the agency that acted ("" for none), the agencies on the
+ * other side (n_counterparts of them), the size class and the reason (a
+ * positive SIRA_E* code; 0 for none). Everything is borrowed for the call.
+ */
+struct leaf_event {
+	int type;
+	const uint8_t *hash;
+	const char *actor;
+	char *const *counterparts;
+	size_t n_counterparts;
+	uint32_t bucket;
+	uint32_t reason;
+};
+
+/*
+ * Queue the leaf ev describes, copied (a queued leaf keeps only the first
+ * counterpart); silently dropped if the batch is full.
+ */
+void batch_leaf(struct batch *bt, const struct leaf_event *ev);
 
 /* Stage frame (ownership passes to the batch) for rid after commit. */
 int batch_reply(struct batch *bt, const uint8_t *rid, size_t rid_len,

@@ -35,8 +35,12 @@ answer_nack(
 	int rc;
 
 	code = code < 0 ? -code : code;
-	rc = frames_nack(request_id, NULL, 0, code, detail,
-	    code == SIRA_EQUOTA ? BLOBS_SWEEP_EVERY : 0, &f, &len);
+	rc = frames_nack(
+	    &(struct nack){ .request_id = request_id,
+		.reason = code,
+		.detail = detail,
+		.retry_after = code == SIRA_EQUOTA ? BLOBS_SWEEP_EVERY : 0 },
+	    &f, &len);
 	answer_frame(a, rc, f, len);
 	a->nack = code;
 }
@@ -61,11 +65,10 @@ answer_status(struct blobs_answer *a, uint64_t request_id,
 	answer_frame(a, rc, out, len);
 }
 
-/* A downloaded chunk travels as a ChunkPut from the broker. */
+/* A downloaded chunk ch travels as a ChunkPut from the broker. */
 static void
-answer_chunk(struct blobs_answer *a, uint64_t request_id,
-    const uint8_t id[static BLOBS_ID_LEN], uint64_t offset, const uint8_t *ct,
-    size_t len, bool last)
+answer_chunk(
+    struct blobs_answer *a, uint64_t request_id, const struct blobs_chunk *ch)
 {
 	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
 	Sira__V1__ChunkPut cp = SIRA__V1__CHUNK_PUT__INIT;
@@ -74,12 +77,12 @@ answer_chunk(struct blobs_answer *a, uint64_t request_id,
 	size_t outlen = 0;
 	int rc;
 
-	c.blob_id.data = (uint8_t *)(uintptr_t)id;
+	c.blob_id.data = (uint8_t *)(uintptr_t)ch->id;
 	c.blob_id.len = BLOBS_ID_LEN;
-	c.offset = offset;
-	c.ct.data = (uint8_t *)(uintptr_t)ct;
-	c.ct.len = len;
-	c.last = last;
+	c.offset = ch->offset;
+	c.ct.data = (uint8_t *)(uintptr_t)ch->ct.p;
+	c.ct.len = ch->ct.len;
+	c.last = ch->last;
 	cp.chunk = &c;
 	f.body_case = SIRA__V1__FRAME__BODY_CHUNK_PUT;
 	f.chunk_put = &cp;
@@ -126,8 +129,10 @@ serve_put(struct blobs *bs, const char *agency, const Sira__V1__Frame *fr,
 		    "a chunk needs a 32-byte blob id");
 		return;
 	}
-	rc = blobs_put(bs, agency, c->blob_id.data, c->offset, c->ct.data,
-	    c->ct.len, c->last != 0, &s, &err);
+	rc = blobs_put(bs, agency,
+	    &(struct blobs_chunk){ c->blob_id.data, c->offset,
+		bytes_of(c->ct.data, c->ct.len), c->last != 0 },
+	    &s, &err);
 	if (rc == 0 || rc == -SIRA_ESTATE)
 		answer_status(a, fr->request_id, c->blob_id.data, &s);
 	if (rc != 0) {
@@ -147,11 +152,10 @@ serve_get(struct blobs *bs, struct store *st, const char *agency,
     const Sira__V1__Frame *fr, struct blobs_answer *a)
 {
 	const Sira__V1__ChunkGet *g = fr->chunk_get;
-	uint8_t *buf = NULL;
+	struct blobs_buf buf = { NULL, BLOBS_CHUNK_MAX, 0 };
 	uint64_t total = 0;
 	struct sira_err err;
 	MDB_txn *txn;
-	size_t n = 0;
 	int rc;
 
 	sira_err_clear(&err);
@@ -164,21 +168,22 @@ serve_get(struct blobs *bs, struct store *st, const char *agency,
 		rc = blobs_may_read(txn, st, agency, g->blob_id.data, &err);
 		store_abort(txn);
 	}
-	if (rc == 0 && (buf = malloc(BLOBS_CHUNK_MAX)) == NULL)
+	if (rc == 0 && (buf.p = malloc(buf.cap)) == NULL)
 		rc = sira_err_set(&err, SIRA_ENOMEM, "out of memory");
 	if (rc == 0)
-		rc = blobs_read(bs, g->blob_id.data, g->offset, buf,
-		    BLOBS_CHUNK_MAX, &n, &total, &err);
+		rc = blobs_read(
+		    bs, g->blob_id.data, g->offset, &buf, &total, &err);
 	if (rc == 0) {
-		answer_chunk(a, fr->request_id, g->blob_id.data, g->offset, buf,
-		    n, g->offset + n == total);
-		if (g->offset + n == total)
+		answer_chunk(a, fr->request_id,
+		    &(struct blobs_chunk){ g->blob_id.data, g->offset,
+			bytes_of(buf.p, buf.n), g->offset + buf.n == total });
+		if (g->offset + buf.n == total)
 			fetched(agency, g->blob_id.data, total);
 	} else {
 		answer_nack(a, fr->request_id, rc, err.msg);
 		refused(agency, "get", g->blob_id.data, rc, &err);
 	}
-	free(buf);
+	free(buf.p);
 }
 
 static void

@@ -283,7 +283,7 @@ blobs_close(struct blobs **bp)
 
 int
 blobs_read(struct blobs *bs, const uint8_t id[static BLOBS_ID_LEN],
-    uint64_t offset, uint8_t *buf, size_t cap, size_t *n, uint64_t *total,
+    uint64_t offset, struct blobs_buf *buf, uint64_t *total,
     struct sira_err *err)
 {
 	char name[BLOB_NAME_LEN];
@@ -292,7 +292,7 @@ blobs_read(struct blobs *bs, const uint8_t id[static BLOBS_ID_LEN],
 	size_t want;
 	int fd;
 
-	*n = 0;
+	buf->n = 0;
 	*total = 0;
 	blob_store_name(name, id, BLOB_FINAL);
 	if ((fd = openat(bs->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
@@ -312,17 +312,19 @@ blobs_read(struct blobs *bs, const uint8_t id[static BLOBS_ID_LEN],
 		    "offset %llu is past the blob's %llu bytes",
 		    (unsigned long long)offset, (unsigned long long)*total);
 	}
-	want = *total - offset < cap ? (size_t)(*total - offset) : cap;
-	while (*n < want) {
-		r = pread(fd, buf + *n, want - *n, (off_t)(offset + *n));
+	want =
+	    *total - offset < buf->cap ? (size_t)(*total - offset) : buf->cap;
+	while (buf->n < want) {
+		r = pread(fd, buf->p + buf->n, want - buf->n,
+		    (off_t)(offset + buf->n));
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
-		*n += (size_t)r;
+		buf->n += (size_t)r;
 	}
 	(void)close(fd);
-	if (*n != want)
+	if (buf->n != want)
 		return sira_err_set(err, SIRA_EIO, "blob: short read");
 	return 0;
 }

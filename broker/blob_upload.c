@@ -203,10 +203,13 @@ finish(struct blobs *bs, const uint8_t id[static BLOBS_ID_LEN], uint64_t size,
 }
 
 int
-blobs_put(struct blobs *bs, const char *agency,
-    const uint8_t id[static BLOBS_ID_LEN], uint64_t offset, const uint8_t *ct,
-    size_t len, bool last, struct blobs_state *state, struct sira_err *err)
+blobs_put(struct blobs *bs, const char *agency, const struct blobs_chunk *c,
+    struct blobs_state *state, struct sira_err *err)
 {
+	const uint8_t *id = c->id;
+	uint64_t offset = c->offset;
+	size_t len = c->ct.len;
+	bool last = c->last;
 	uint64_t size, end, add;
 	struct usage *u;
 	bool exists;
@@ -240,7 +243,7 @@ blobs_put(struct blobs *bs, const char *agency,
 	    (rc = start_upload(bs, agency, id, err)) != 0)
 		return rc;
 	if (add > 0) {
-		if ((rc = append(bs, id, size, ct + (size - offset),
+		if ((rc = append(bs, id, size, c->ct.p + (size - offset),
 			 (size_t)add, err)) != 0)
 			return rc;
 		u->bytes += add;

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytes.h"
 #include "control.pb-c.h"
 #include "err.h"
 #include "store.h"
@@ -61,10 +62,22 @@ int blobs_open(const char *data_dir, const struct blobs_limits *lim,
 void blobs_close(struct blobs **bp);
 
 /*
- * agency uploads ct[0..len) at offset of blob id; last says the blob ends
- * with this chunk. Bytes the broker already holds are skipped, so a
- * retransmission changes nothing; the rest is appended and fsync'd. With
- * last, the whole upload is hashed and kept only if SHA-256 equals id.
+ * One chunk of a blob, as a ChunkPut carries it: the ciphertext bytes ct at
+ * offset of the blob id (BLOBS_ID_LEN bytes); last says the blob ends with
+ * this chunk. Everything is borrowed for the call.
+ */
+struct blobs_chunk {
+	const uint8_t *id;
+	uint64_t offset;
+	struct bytes ct;
+	bool last;
+};
+
+/*
+ * agency uploads chunk c (untrusted: from the agency's frame). Bytes the
+ * broker already holds are skipped, so a retransmission changes nothing;
+ * the rest is appended and fsync'd. With c->last, the whole upload is
+ * hashed and kept only if SHA-256 equals c->id.
  * *state receives what is stored afterwards. Returns 0; -SIRA_ESTATE
  * (offset beyond what is stored: resume at state->stored; also a last
  * chunk that ends before the stored bytes do); -SIRA_EDENIED (another
@@ -73,9 +86,8 @@ void blobs_close(struct blobs **bp);
  * blob bytes would pass lim.quota); -SIRA_EAUTH (the finished upload does
  * not hash to id: it was deleted, start again at 0); -SIRA_EIO.
  */
-int blobs_put(struct blobs *bs, const char *agency,
-    const uint8_t id[static BLOBS_ID_LEN], uint64_t offset, const uint8_t *ct,
-    size_t len, bool last, struct blobs_state *state, struct sira_err *err);
+int blobs_put(struct blobs *bs, const char *agency, const struct blobs_chunk *c,
+    struct blobs_state *state, struct sira_err *err);
 
 /*
  * What is stored of blob id, as agency may learn it: a complete blob to
@@ -97,14 +109,22 @@ int blobs_stat(struct blobs *bs, const char *agency,
 int blobs_may_read(MDB_txn *txn, const struct store *st, const char *agency,
     const uint8_t id[static BLOBS_ID_LEN], struct sira_err *err);
 
+/* The caller's buffer, borrowed for the call: room for cap bytes at p; n
+ * receives how many were written. */
+struct blobs_buf {
+	uint8_t *p;
+	size_t cap;
+	size_t n;
+};
+
 /*
- * Read up to cap bytes of the complete blob id from offset into buf: *n
- * bytes, *total is the blob's length. Returns 0, -SIRA_ENOTFOUND (no
- * complete blob: not uploaded yet, or swept), -SIRA_EINVAL (offset past
+ * Read up to buf->cap bytes of the complete blob id from offset into buf
+ * (buf->n bytes); *total is the blob's length. Returns 0, -SIRA_ENOTFOUND
+ * (no complete blob: not uploaded yet, or swept), -SIRA_EINVAL (offset past
  * the end) or -SIRA_EIO.
  */
 int blobs_read(struct blobs *bs, const uint8_t id[static BLOBS_ID_LEN],
-    uint64_t offset, uint8_t *buf, size_t cap, size_t *n, uint64_t *total,
+    uint64_t offset, struct blobs_buf *buf, uint64_t *total,
     struct sira_err *err);
 
 /*

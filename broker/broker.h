@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bytes.h"
 #include "cert.h"
 #include "directory.h"
 #include "err.h"
@@ -159,10 +160,27 @@ int send_frame(struct broker *b, const uint8_t *rid, size_t rid_len,
 /* status.c: DATA/status.json for `sira-broker status`. */
 void status_write(const struct broker *b, uint64_t now);
 
-/* handle.c: one received frame; may queue work for the next commit. */
+/*
+ * handle.c: the frame being handled: the broker and the batch its store
+ * work joins, the connection it came on (ZeroMQ routing id rid), the agency
+ * and certificate id (SIRA_HASH_LEN bytes) ZAP authenticated for that
+ * connection (its User-Id), and when it arrived (seconds; milliseconds for
+ * the rate limit). The router builds one per frame; everything is borrowed
+ * for the call.
+ */
 struct batch;
-int handle_frame(struct broker *b, struct batch *bt, const uint8_t *rid,
-    size_t rid_len, const char *agency, const uint8_t *cert_id,
-    const uint8_t *data, size_t len, uint64_t now, uint64_t now_ms);
+struct request {
+	struct broker *b;
+	struct batch *bt;
+	const uint8_t *rid;
+	size_t rid_len;
+	const char *agency;
+	const uint8_t *cert_id;
+	uint64_t now;
+	uint64_t now_ms;
+};
+
+/* One received frame of rq; may queue work for the next commit. */
+int handle_frame(const struct request *rq, struct bytes frame);
 
 #endif

@@ -25,26 +25,25 @@ struct outcome {
 	uint64_t leaf;
 };
 
-/* Append one leaf now (inside txn). */
+/* Append the leaf ev describes, stamped now (inside txn). */
 static int
-append(struct broker *b, MDB_txn *txn, int type, const uint8_t *hash,
-    const char *actor, char **counterparts, size_t n, uint32_t bucket,
-    uint32_t reason, uint64_t now, uint64_t *index)
+append(struct broker *b, MDB_txn *txn, const struct leaf_event *ev,
+    uint64_t now, uint64_t *index)
 {
 	Sira__V1__LogLeaf l = SIRA__V1__LOG_LEAF__INIT;
 
 	l.version = 1;
-	l.type = (Sira__V1__LeafType)type;
+	l.type = (Sira__V1__LeafType)ev->type;
 	l.time = now - now % 60; /* coarse time: metadata, not a timeline */
-	if (hash != NULL) {
-		l.object_hash.data = (uint8_t *)(uintptr_t)hash;
+	if (ev->hash != NULL) {
+		l.object_hash.data = (uint8_t *)(uintptr_t)ev->hash;
 		l.object_hash.len = 32;
 	}
-	l.actor_agency_id = (char *)(uintptr_t)actor;
-	l.n_counterpart_agency_ids = n;
-	l.counterpart_agency_ids = counterparts;
-	l.size_bucket = bucket;
-	l.reason = reason;
+	l.actor_agency_id = (char *)(uintptr_t)ev->actor;
+	l.n_counterpart_agency_ids = ev->n_counterparts;
+	l.counterpart_agency_ids = (char **)(uintptr_t)ev->counterparts;
+	l.size_bucket = ev->bucket;
+	l.reason = ev->reason;
 	return tlog_append_leaf(txn, &b->tlog, &l, index, NULL);
 }
 
@@ -79,9 +78,13 @@ apply_submit(struct broker *b, MDB_txn *txn, struct pending_submit *p,
 		o->code = SIRA_EQUOTA;
 		o->detail = "a recipient's queue is full";
 		return append(b, txn,
-		    SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_NACKED, e->hash,
-		    p->agency, NULL, 0, (uint32_t)e->h->size_bucket,
-		    SIRA_EQUOTA, now, &o->leaf);
+		    &(struct leaf_event){
+			.type = SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_NACKED,
+			.hash = e->hash,
+			.actor = p->agency,
+			.bucket = (uint32_t)e->h->size_bucket,
+			.reason = SIRA_EQUOTA },
+		    now, &o->leaf);
 	}
 	for (size_t i = 0; i < e->h->n_recipients; i++)
 		to[i] = e->h->recipients[i]->agency_id;
@@ -89,12 +92,19 @@ apply_submit(struct broker *b, MDB_txn *txn, struct pending_submit *p,
 	    e->h->expires_at :
 	    now + b->cfg.ttl_cap;
 	if ((rc = append(b, txn,
-		 SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_ACCEPTED, e->hash,
-		 p->agency, to, e->h->n_recipients, (uint32_t)e->h->size_bucket,
-		 0, now, &o->leaf)) != 0)
+		 &(struct leaf_event){
+		     .type = SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_ACCEPTED,
+		     .hash = e->hash,
+		     .actor = p->agency,
+		     .counterparts = to,
+		     .n_counterparts = e->h->n_recipients,
+		     .bucket = (uint32_t)e->h->size_bucket },
+		 now, &o->leaf)) != 0)
 		return rc;
-	return spool_put(txn, b->store, e, p->raw, p->raw_len, p->agency, now,
-	    expires, o->leaf, &seq, &err);
+	return spool_put(txn, b->store,
+	    &(struct spool_envelope){ e, bytes_of(p->raw, p->raw_len),
+		p->agency, now, expires, o->leaf },
+	    &seq, &err);
 }
 
 static int
@@ -113,8 +123,12 @@ apply_acks(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now)
 			return rc;
 		b->count.acked++;
 		if ((rc = append(b, txn,
-			 SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_ACKED, hash,
-			 bt->ack[i].agency, NULL, 0, 0, 0, now, &leaf)) != 0)
+			 &(struct leaf_event){
+			     .type =
+				 SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_ACKED,
+			     .hash = hash,
+			     .actor = bt->ack[i].agency },
+			 now, &leaf)) != 0)
 			return rc;
 	}
 	return 0;
@@ -132,8 +146,12 @@ apply_prekeys(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now,
 			 txn, b->store, p->agency, p->raw, p->len, NULL)) != 0)
 			return rc;
 		if ((rc = append(b, txn,
-			 SIRA__V1__LEAF_TYPE__LEAF_TYPE_PREKEY_SERVED, p->hash,
-			 p->agency, NULL, 0, 0, 0, now, &leaves[i])) != 0)
+			 &(struct leaf_event){
+			     .type =
+				 SIRA__V1__LEAF_TYPE__LEAF_TYPE_PREKEY_SERVED,
+			     .hash = p->hash,
+			     .actor = p->agency },
+			 now, &leaves[i])) != 0)
 			return rc;
 	}
 	return 0;
@@ -148,9 +166,10 @@ apply_leaves(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now)
 	for (size_t i = 0; i < bt->n_leaf; i++) {
 		struct pending_leaf *l = &bt->leaf[i];
 		char *cp[1] = { l->counterpart };
-		if ((rc = append(b, txn, l->type, l->hash, l->actor, cp,
-			 l->counterpart[0] ? 1 : 0, l->bucket, l->reason, now,
-			 &leaf)) != 0)
+		if ((rc = append(b, txn,
+			 &(struct leaf_event){ l->type, l->hash, l->actor, cp,
+			     l->counterpart[0] ? 1 : 0, l->bucket, l->reason },
+			 now, &leaf)) != 0)
 			return rc;
 	}
 	return 0;
@@ -178,17 +197,26 @@ on_expired(void *arg, uint64_t seq, const Sira__V1__SpoolEntry *ent)
 	x->b->count.expired++;
 	if (x->rc == 0)
 		x->rc = append(x->b, x->txn,
-		    SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_EXPIRED,
-		    ent->envelope_hash.len == 32 ? ent->envelope_hash.data :
-						   NULL,
-		    ent->sender, ent->pending, ent->n_pending, ent->size_bucket,
-		    SIRA_EEXPIRED, x->now, &leaf);
+		    &(struct leaf_event){
+			.type = SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_EXPIRED,
+			.hash = ent->envelope_hash.len == 32 ?
+			    ent->envelope_hash.data :
+			    NULL,
+			.actor = ent->sender,
+			.counterparts = ent->pending,
+			.n_counterparts = ent->n_pending,
+			.bucket = ent->size_bucket,
+			.reason = SIRA_EEXPIRED },
+		    x->now, &leaf);
 	log_event(LOG_WARN, "envelope.expired", "from=%s undelivered_to=%zu",
 	    ent->sender, ent->n_pending);
 	/* Tell the sender if it is here; if not, its agent knows the TTL. */
 	if (s != NULL && s->active &&
-	    frames_nack(0, ent->message_id.data, ent->message_id.len,
-		SIRA_EEXPIRED, "expired before every recipient collected it", 0,
+	    frames_nack(
+		&(struct nack){ .msgid = bytes_of(
+				    ent->message_id.data, ent->message_id.len),
+		    .reason = SIRA_EEXPIRED,
+		    .detail = "expired before every recipient collected it" },
 		&f, &len) == 0)
 		(void)batch_reply(x->bt, s->rid, s->rid_len, f, len);
 }
@@ -203,8 +231,9 @@ apply_expiry(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now)
 	if (now < b->next_expiry)
 		return 0;
 	b->next_expiry = now + 5;
-	if ((rc = spool_expire(
-		 txn, b->store, now, 64, on_expired, &x, &n, NULL)) != 0)
+	if ((rc = spool_expire(txn, b->store,
+		 &(struct spool_sweep){ now, 64, on_expired, &x }, &n, NULL)) !=
+	    0)
 		return rc;
 	if (n == 64)
 		b->next_expiry = now; /* more to do: next round */
@@ -212,17 +241,16 @@ apply_expiry(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now)
 }
 
 static int
-stage_deliver(struct batch *bt, struct session *s, uint64_t seq,
-    const Sira__V1__SpoolEntry *ent)
+stage_deliver(struct batch *bt, struct session *s, const struct spool_item *it)
 {
 	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
 	Sira__V1__Deliver d = SIRA__V1__DELIVER__INIT;
 	uint8_t *out;
 	size_t len;
 
-	d.delivery_id = seq;
-	d.envelope = ent->envelope;
-	d.leaf_index = ent->leaf_index;
+	d.delivery_id = it->seq;
+	d.envelope = it->entry->envelope;
+	d.leaf_index = it->entry->leaf_index;
 	f.body_case = SIRA__V1__FRAME__BODY_DELIVER;
 	f.deliver = &d;
 	if (frames_pack(&f, 0, &out, &len) != 0)
@@ -235,8 +263,8 @@ static int
 deliver_to(struct broker *b, MDB_txn *txn, struct batch *bt, struct session *s,
     uint64_t now)
 {
-	Sira__V1__SpoolEntry *ent;
-	uint64_t seq, leaf;
+	struct spool_item it;
+	uint64_t leaf;
 	int rc;
 
 	for (size_t i = 0; i < s->n_inflight; i++) {
@@ -244,13 +272,13 @@ deliver_to(struct broker *b, MDB_txn *txn, struct batch *bt, struct session *s,
 		if (now - s->inflight[i].sent_at < b->cfg.redeliver)
 			continue;
 		if (spool_next(txn, b->store, s->agency_id,
-			s->inflight[i].seq - 1, &seq, &ent, NULL) == 0) {
-			if (seq == s->inflight[i].seq)
-				(void)stage_deliver(bt, s, seq, ent);
-			sira__v1__spool_entry__free_unpacked(ent, NULL);
+			s->inflight[i].seq - 1, &it, NULL) == 0) {
+			if (it.seq == s->inflight[i].seq)
+				(void)stage_deliver(bt, s, &it);
+			sira__v1__spool_entry__free_unpacked(it.entry, NULL);
 		} else
-			seq = 0;
-		if (seq != s->inflight[i].seq) {
+			it.seq = 0;
+		if (it.seq != s->inflight[i].seq) {
 			/* Gone (expired, or acked on another connection):
 			 * free its slot, or the window would stay blocked. */
 			session_forget_inflight(s, s->inflight[i].seq);
@@ -260,22 +288,28 @@ deliver_to(struct broker *b, MDB_txn *txn, struct batch *bt, struct session *s,
 		s->inflight[i].sent_at = now;
 	}
 	while (s->n_inflight < BROKER_WINDOW &&
-	    spool_next(txn, b->store, s->agency_id, s->cursor, &seq, &ent,
-		NULL) == 0) {
-		rc = stage_deliver(bt, s, seq, ent);
+	    spool_next(txn, b->store, s->agency_id, s->cursor, &it, NULL) ==
+		0) {
+		const Sira__V1__SpoolEntry *ent = it.entry;
+		rc = stage_deliver(bt, s, &it);
 		if (rc == 0)
 			rc = append(b, txn,
-			    SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_DELIVERED,
-			    ent->envelope_hash.len == 32 ?
-				ent->envelope_hash.data :
-				NULL,
-			    s->agency_id, &ent->sender, 1, ent->size_bucket, 0,
+			    &(struct leaf_event){
+				.type =
+				    SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_DELIVERED,
+				.hash = ent->envelope_hash.len == 32 ?
+				    ent->envelope_hash.data :
+				    NULL,
+				.actor = s->agency_id,
+				.counterparts = &ent->sender,
+				.n_counterparts = 1,
+				.bucket = ent->size_bucket },
 			    now, &leaf);
-		sira__v1__spool_entry__free_unpacked(ent, NULL);
+		sira__v1__spool_entry__free_unpacked(it.entry, NULL);
 		if (rc != 0)
 			return rc;
-		s->cursor = seq;
-		s->inflight[s->n_inflight].seq = seq;
+		s->cursor = it.seq;
+		s->inflight[s->n_inflight].seq = it.seq;
 		s->inflight[s->n_inflight++].sent_at = now;
 		b->count.delivered++;
 	}
@@ -304,38 +338,55 @@ apply_deliveries(struct broker *b, MDB_txn *txn, struct batch *bt, uint64_t now)
 	return 0;
 }
 
-/* Accepted: the leaf, the signed checkpoint, and the inclusion proof. */
+/*
+ * One Accepted to stage, for request request_id on the connection rid: the
+ * object with the 32-byte hash (and for an envelope its message id msgid;
+ * empty for a prekey) is proven by log leaf leaf. Borrowed from the batch.
+ */
+struct accepted_answer {
+	const uint8_t *rid;
+	size_t rid_len;
+	uint64_t request_id;
+	struct bytes msgid;
+	const uint8_t *hash;
+	uint64_t leaf;
+};
+
+/*
+ * Accepted: the leaf, the signed checkpoint cp of this commit (over a tree
+ * of size leaves), and the inclusion proof.
+ */
 static int
 stage_accepted(struct broker *b, MDB_txn *txn, struct batch *bt,
-    const uint8_t *rid, size_t rid_len, uint64_t request_id,
-    const uint8_t *msgid, size_t msgid_len, const uint8_t *hash, uint64_t leaf,
-    const Sira__V1__SignedCheckpoint *cp, uint64_t size)
+    const struct accepted_answer *ans, const Sira__V1__SignedCheckpoint *cp,
+    uint64_t size)
 {
 	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
 	Sira__V1__Accepted a = SIRA__V1__ACCEPTED__INIT;
 	uint8_t proof[TLOG_PROOF_MAX][32], *out;
+	struct merkle_proof p = { proof[0], TLOG_PROOF_MAX, 0 };
 	ProtobufCBinaryData pb[TLOG_PROOF_MAX];
-	size_t n, len;
+	size_t len;
 
-	if (tlog_inclusion(txn, &b->tlog, leaf, size, proof, &n, NULL) != 0)
+	if (tlog_inclusion(txn, &b->tlog, ans->leaf, size, &p, NULL) != 0)
 		return -SIRA_EIO;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < p.n; i++) {
 		pb[i].data = proof[i];
 		pb[i].len = 32;
 	}
-	a.message_id.data = (uint8_t *)(uintptr_t)msgid;
-	a.message_id.len = msgid_len;
-	a.envelope_hash.data = (uint8_t *)(uintptr_t)hash;
+	a.message_id.data = (uint8_t *)(uintptr_t)ans->msgid.p;
+	a.message_id.len = ans->msgid.len;
+	a.envelope_hash.data = (uint8_t *)(uintptr_t)ans->hash;
 	a.envelope_hash.len = 32;
-	a.leaf_index = leaf;
+	a.leaf_index = ans->leaf;
 	a.checkpoint = (Sira__V1__SignedCheckpoint *)(uintptr_t)cp;
-	a.n_inclusion_proof = n;
+	a.n_inclusion_proof = p.n;
 	a.inclusion_proof = pb;
 	f.body_case = SIRA__V1__FRAME__BODY_ACCEPTED;
 	f.accepted = &a;
-	if (frames_pack(&f, request_id, &out, &len) != 0)
+	if (frames_pack(&f, ans->request_id, &out, &len) != 0)
 		return -SIRA_ENOMEM;
-	return batch_reply(bt, rid, rid_len, out, len);
+	return batch_reply(bt, ans->rid, ans->rid_len, out, len);
 }
 
 static int
@@ -359,22 +410,29 @@ stage_answers(struct broker *b, MDB_txn *txn, struct batch *bt,
 	}
 	for (size_t i = 0; rc == 0 && i < bt->n_sub; i++) {
 		struct pending_submit *p = &bt->sub[i];
+		struct bytes msgid =
+		    bytes_of(p->env->h->message_id.data, SIRA_MSGID_LEN);
 		if (o[i].code != 0) {
-			if (frames_nack(p->request_id,
-				p->env->h->message_id.data, SIRA_MSGID_LEN,
-				o[i].code, o[i].detail, 0, &f, &len) == 0)
+			if (frames_nack(&(struct nack){ p->request_id, msgid,
+					    o[i].code, o[i].detail, 0 },
+				&f, &len) == 0)
 				rc =
 				    batch_reply(bt, p->rid, p->rid_len, f, len);
 			continue;
 		}
-		rc = stage_accepted(b, txn, bt, p->rid, p->rid_len,
-		    p->request_id, p->env->h->message_id.data, SIRA_MSGID_LEN,
-		    p->env->hash, o[i].leaf, cp, size);
+		rc = stage_accepted(b, txn, bt,
+		    &(struct accepted_answer){ p->rid, p->rid_len,
+			p->request_id, msgid, p->env->hash, o[i].leaf },
+		    cp, size);
 	}
-	for (size_t i = 0; rc == 0 && i < bt->n_prekey; i++)
-		rc = stage_accepted(b, txn, bt, bt->prekey[i].rid,
-		    bt->prekey[i].rid_len, bt->prekey[i].request_id, NULL, 0,
-		    bt->prekey[i].hash, prekey_leaves[i], cp, size);
+	for (size_t i = 0; rc == 0 && i < bt->n_prekey; i++) {
+		const struct pending_prekey *k = &bt->prekey[i];
+		rc = stage_accepted(b, txn, bt,
+		    &(struct accepted_answer){ k->rid, k->rid_len,
+			k->request_id, bytes_of(NULL, 0), k->hash,
+			prekey_leaves[i] },
+		    cp, size);
+	}
 	sira__v1__signed_checkpoint__free_unpacked(cp, NULL);
 	return rc;
 }
@@ -425,10 +483,12 @@ refuse_all(struct broker *b, struct batch *bt, int rc)
 	for (size_t i = 0; i < b->n_sessions; i++)
 		session_reset(&b->sessions[i]);
 	for (size_t i = 0; i < bt->n_sub; i++)
-		if (frames_nack(bt->sub[i].request_id,
-			bt->sub[i].env->h->message_id.data, SIRA_MSGID_LEN, rc,
-			"broker could not store it; retry later", 5, &f,
-			&len) == 0)
+		if (frames_nack(
+			&(struct nack){ bt->sub[i].request_id,
+			    bytes_of(bt->sub[i].env->h->message_id.data,
+				SIRA_MSGID_LEN),
+			    rc, "broker could not store it; retry later", 5 },
+			&f, &len) == 0)
 			(void)batch_reply(
 			    bt, bt->sub[i].rid, bt->sub[i].rid_len, f, len);
 	b->count.nacked += bt->n_sub;

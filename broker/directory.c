@@ -69,7 +69,8 @@ add_cert(
 		 &(struct sirafile_kind){
 		     SIRA_MAGIC_CERT, "certificate", FILE_MAX },
 		 &buf, &body, &len, &why)) == 0)
-		rc = cert_verify(d->ca, d->crl, body, len, now, &c, &why);
+		rc = cert_verify(
+		    d->ca, d->crl, bytes_of(body, len), now, &c, &why);
 	free(buf);
 	if (rc != 0) {
 		/* One bad file must not take every agency offline. */
@@ -113,7 +114,7 @@ load_certs(struct directory *d, const char *certs_dir, uint64_t now,
 }
 
 int
-directory_load(const char *ca_path, const char *certs_dir, const char *crl_path,
+directory_load(const struct directory_files *from,
     const struct directory *previous, uint64_t now, struct directory **out,
     struct sira_err *err)
 {
@@ -123,8 +124,9 @@ directory_load(const char *ca_path, const char *certs_dir, const char *crl_path,
 	*out = NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	if ((rc = load_trust(d, ca_path, crl_path, previous, now, err)) != 0 ||
-	    (rc = load_certs(d, certs_dir, now, err)) != 0) {
+	if ((rc = load_trust(d, from->ca, from->crl, previous, now, err)) !=
+		0 ||
+	    (rc = load_certs(d, from->certs, now, err)) != 0) {
 		directory_free(&d);
 		return rc;
 	}

@@ -23,15 +23,26 @@ struct directory {
 };
 
 /*
- * Load the CA certificate, the revocation list (crl_path may be NULL) and
- * every *.cert file in certs_dir, at time now. A certificate that does not
- * verify is skipped and logged; a bad CA or a bad or stale CRL fails the
- * whole load. When previous is not NULL its CRL must not be newer than the
- * new one (rollback). Returns 0 or a negative SIRA_E* code.
+ * Where a directory is loaded from: the CA certificate file, the directory
+ * of *.cert files, and the revocation list file (NULL when there is none).
+ * Borrowed for the call.
  */
-int directory_load(const char *ca_path, const char *certs_dir,
-    const char *crl_path, const struct directory *previous, uint64_t now,
-    struct directory **out, struct sira_err *err);
+struct directory_files {
+	const char *ca;
+	const char *certs;
+	const char *crl;
+};
+
+/*
+ * Load the CA certificate, the revocation list and every *.cert file named
+ * by from, at time now, into a fresh *out (directory_free). A certificate
+ * that does not verify is skipped and logged; a bad CA or a bad or stale
+ * CRL fails the whole load. When previous is not NULL its CRL must not be
+ * newer than the new one (rollback). Returns 0 or a negative SIRA_E* code.
+ */
+int directory_load(const struct directory_files *from,
+    const struct directory *previous, uint64_t now, struct directory **out,
+    struct sira_err *err);
 
 /* Free *dp; accepts NULL. */
 void directory_free(struct directory **dp);

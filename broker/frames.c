@@ -16,21 +16,20 @@ frames_pack(Sira__V1__Frame *f, uint64_t request_id, uint8_t **out, size_t *len)
 }
 
 int
-frames_nack(uint64_t request_id, const uint8_t *msgid, size_t msgid_len,
-    int reason, const char *detail, uint64_t retry_after, uint8_t **out,
-    size_t *len)
+frames_nack(const struct nack *nk, uint8_t **out, size_t *len)
 {
 	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
 	Sira__V1__Nack n = SIRA__V1__NACK__INIT;
 
-	n.message_id.data = (uint8_t *)(uintptr_t)msgid;
-	n.message_id.len = msgid != NULL ? msgid_len : 0;
-	n.reason = (Sira__V1__Reason)(reason < 0 ? -reason : reason);
-	n.detail = (char *)(uintptr_t)(detail != NULL ? detail : "");
-	n.retry_after = retry_after;
+	n.message_id.data = (uint8_t *)(uintptr_t)nk->msgid.p;
+	n.message_id.len = nk->msgid.p != NULL ? nk->msgid.len : 0;
+	n.reason =
+	    (Sira__V1__Reason)(nk->reason < 0 ? -nk->reason : nk->reason);
+	n.detail = (char *)(uintptr_t)(nk->detail != NULL ? nk->detail : "");
+	n.retry_after = nk->retry_after;
 	f.body_case = SIRA__V1__FRAME__BODY_NACK;
 	f.nack = &n;
-	return frames_pack(&f, request_id, out, len);
+	return frames_pack(&f, nk->request_id, out, len);
 }
 
 int

@@ -9,13 +9,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytes.h"
 #include "control.pb-c.h"
+
+/*
+ * A Nack to send: the request it answers, the message it refuses (msgid;
+ * empty when it names none), why (a SIRA_E* code of either sign), a short
+ * English text for an operator (NULL for none; never message contents) and
+ * the seconds to wait before retrying (0 for no advice). Everything is
+ * borrowed for the call.
+ */
+struct nack {
+	uint64_t request_id;
+	struct bytes msgid;
+	int reason;
+	const char *detail;
+	uint64_t retry_after;
+};
 
 int frames_pack(
     Sira__V1__Frame *f, uint64_t request_id, uint8_t **out, size_t *len);
-int frames_nack(uint64_t request_id, const uint8_t *msgid, size_t msgid_len,
-    int reason, const char *detail, uint64_t retry_after, uint8_t **out,
-    size_t *len);
+int frames_nack(const struct nack *nk, uint8_t **out, size_t *len);
 int frames_heartbeat(uint64_t request_id, uint64_t seq, uint64_t now,
     uint8_t **out, size_t *len);
 

@@ -23,26 +23,23 @@
 #include "prekeys.h"
 #include "wire.h"
 
+/* Send frame (freed here) to rq's connection now. */
 static void
-reply_now(struct broker *b, const uint8_t *rid, size_t rid_len, uint8_t *frame,
-    size_t len)
+reply_now(const struct request *rq, uint8_t *frame, size_t len)
 {
-	(void)send_frame(b, rid, rid_len, frame, len);
+	(void)send_frame(rq->b, rq->rid, rq->rid_len, frame, len);
 	free(frame);
 }
 
 static void
-nack_now(struct broker *b, const uint8_t *rid, size_t rid_len,
-    uint64_t request_id, const uint8_t *msgid, int reason, const char *detail,
-    uint64_t retry_after)
+nack_now(const struct request *rq, const struct nack *nk)
 {
 	uint8_t *f;
 	size_t len;
 
-	b->count.nacked++;
-	if (frames_nack(request_id, msgid, msgid ? SIRA_MSGID_LEN : 0, reason,
-		detail, retry_after, &f, &len) == 0)
-		reply_now(b, rid, rid_len, f, len);
+	rq->b->count.nacked++;
+	if (frames_nack(nk, &f, &len) == 0)
+		reply_now(rq, f, len);
 }
 
 /* The newest signed checkpoint (checkpoints are keyed by be64 size), or
@@ -59,27 +56,29 @@ latest_checkpoint(const struct broker *b, MDB_txn *txn)
 }
 
 static void
-on_hello(struct broker *b, struct batch *bt, struct session *s,
-    const struct cert *c, const uint8_t *rid, size_t rid_len,
-    const Sira__V1__Frame *fr, uint64_t now)
+on_hello(const struct request *rq, struct session *s, const struct cert *c,
+    const Sira__V1__Frame *fr)
 {
 	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
 	Sira__V1__Welcome w = SIRA__V1__WELCOME__INIT;
+	struct broker *b = rq->b;
 	uint64_t count = 0, bytes = 0;
 	MDB_txn *txn;
 	uint8_t *out;
 	size_t len;
 
 	if (fr->hello->version != 1) {
-		nack_now(b, rid, rid_len, fr->request_id, NULL, SIRA_EVERSION,
-		    "unsupported protocol version", 0);
+		nack_now(rq,
+		    &(struct nack){ .request_id = fr->request_id,
+			.reason = SIRA_EVERSION,
+			.detail = "unsupported protocol version" });
 		return;
 	}
-	memcpy(s->rid, rid, rid_len);
-	s->rid_len = rid_len;
+	memcpy(s->rid, rq->rid, rq->rid_len);
+	s->rid_len = rq->rid_len;
 	memcpy(s->cert_id, c->id, SIRA_HASH_LEN);
 	s->active = true;
-	s->since = now;
+	s->since = rq->now;
 	session_reset(s); /* resend everything not acknowledged */
 	if (store_begin(b->store, 1, &txn, NULL) == 0) {
 		(void)spool_usage(txn, b->store, s->agency_id, &count, &bytes);
@@ -87,7 +86,7 @@ on_hello(struct broker *b, struct batch *bt, struct session *s,
 		store_abort(txn);
 	}
 	w.version = 1;
-	w.broker_time = now;
+	w.broker_time = rq->now;
 	w.spooled = count;
 	w.max_frame = (uint32_t)b->cfg.max_frame;
 	w.rate = (uint32_t)b->cfg.rate;
@@ -95,27 +94,36 @@ on_hello(struct broker *b, struct batch *bt, struct session *s,
 	f.body_case = SIRA__V1__FRAME__BODY_WELCOME;
 	f.welcome = &w;
 	if (frames_pack(&f, fr->request_id, &out, &len) == 0)
-		(void)batch_reply(bt, rid, rid_len, out, len);
+		(void)batch_reply(rq->bt, rq->rid, rq->rid_len, out, len);
 	if (w.checkpoint != NULL)
 		sira__v1__signed_checkpoint__free_unpacked(w.checkpoint, NULL);
-	batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_CONNECTED, c->id,
-	    s->agency_id, "", 0, 0);
+	batch_leaf(rq->bt,
+	    &(struct leaf_event){
+		.type = SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_CONNECTED,
+		.hash = c->id,
+		.actor = s->agency_id });
 	log_event(LOG_INFO, "peer.connected", "agency=%s spooled=%llu",
 	    s->agency_id, (unsigned long long)count);
 }
 
 /* Refuse an envelope that parsed: nack now, and log the refusal. */
 static void
-refuse(struct broker *b, struct batch *bt, const uint8_t *rid, size_t rid_len,
-    uint64_t request_id, const struct envelope *e, const char *agency, int code,
-    const char *detail)
+refuse(const struct request *rq, uint64_t request_id, const struct envelope *e,
+    const char *agency, int code, const char *detail)
 {
 	if (code < 0)
 		code = -code;
-	nack_now(b, rid, rid_len, request_id, e->h->message_id.data, code,
-	    detail, 0);
-	batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_NACKED, e->hash,
-	    agency, "", (uint32_t)e->h->size_bucket, (uint32_t)code);
+	nack_now(rq,
+	    &(struct nack){ request_id,
+		bytes_of(e->h->message_id.data, SIRA_MSGID_LEN), code, detail,
+		0 });
+	batch_leaf(rq->bt,
+	    &(struct leaf_event){
+		.type = SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_NACKED,
+		.hash = e->hash,
+		.actor = agency,
+		.bucket = (uint32_t)e->h->size_bucket,
+		.reason = (uint32_t)code });
 	log_event(LOG_WARN, "envelope.refused", "from=%s reason=%s detail=%s",
 	    agency, sira_strerror(code), detail);
 }
@@ -153,38 +161,43 @@ check_route(struct broker *b, const struct envelope *e, const char *agency,
 }
 
 static void
-on_submit(struct broker *b, struct batch *bt, const struct cert *sender,
-    const uint8_t *rid, size_t rid_len, const Sira__V1__Frame *fr, uint64_t now)
+on_submit(const struct request *rq, const struct cert *sender,
+    const Sira__V1__Frame *fr)
 {
 	const ProtobufCBinaryData *raw = &fr->submit->envelope;
+	struct batch *bt = rq->bt;
 	struct pending_submit *p;
 	struct envelope *e = NULL;
 	struct sira_err err;
 	int rc;
 
 	if ((rc = envelope_decode(raw->data, raw->len, &e, &err)) != 0) {
-		b->count.malformed++;
-		nack_now(b, rid, rid_len, fr->request_id, NULL, rc, err.msg, 0);
+		rq->b->count.malformed++;
+		nack_now(rq,
+		    &(struct nack){ .request_id = fr->request_id,
+			.reason = rc,
+			.detail = err.msg });
 		return;
 	}
-	if ((rc = check_route(b, e, sender->agency_id, sender, now, &err)) !=
-	    0) {
-		refuse(b, bt, rid, rid_len, fr->request_id, e,
-		    sender->agency_id, rc, err.msg);
+	if ((rc = check_route(
+		 rq->b, e, sender->agency_id, sender, rq->now, &err)) != 0) {
+		refuse(rq, fr->request_id, e, sender->agency_id, rc, err.msg);
 		envelope_destroy(&e);
 		return;
 	}
 	p = bt->n_sub < BROKER_BATCH ? &bt->sub[bt->n_sub] : NULL;
 	if (p == NULL || (p->raw = malloc(raw->len)) == NULL) {
-		nack_now(b, rid, rid_len, fr->request_id, e->h->message_id.data,
-		    SIRA_ERATE, "broker busy; retry", 1);
+		nack_now(rq,
+		    &(struct nack){ fr->request_id,
+			bytes_of(e->h->message_id.data, SIRA_MSGID_LEN),
+			SIRA_ERATE, "broker busy; retry", 1 });
 		envelope_destroy(&e);
 		return;
 	}
 	memcpy(p->raw, raw->data, raw->len);
 	p->raw_len = raw->len;
-	memcpy(p->rid, rid, rid_len);
-	p->rid_len = rid_len;
+	memcpy(p->rid, rq->rid, rq->rid_len);
+	p->rid_len = rq->rid_len;
 	(void)snprintf(p->agency, sizeof(p->agency), "%s", sender->agency_id);
 	p->request_id = fr->request_id;
 	p->env = e;
@@ -192,10 +205,8 @@ on_submit(struct broker *b, struct batch *bt, const struct cert *sender,
 }
 
 static void
-on_ack(struct broker *b, struct batch *bt, struct session *s,
-    const Sira__V1__Frame *fr)
+on_ack(struct batch *bt, struct session *s, const Sira__V1__Frame *fr)
 {
-	(void)b;
 	session_forget_inflight(s, fr->ack->delivery_id);
 	if (bt->n_ack >= BROKER_BATCH)
 		return; /* not lost: the delivery is resent and acked again */
@@ -208,10 +219,11 @@ on_ack(struct broker *b, struct batch *bt, struct session *s,
  * current certificate: the broker does not store junk for others to fetch,
  * though agents verify every prekey again themselves. */
 static void
-on_prekey(struct broker *b, struct batch *bt, const struct cert *c,
-    const uint8_t *rid, size_t rid_len, const Sira__V1__Frame *fr, uint64_t now)
+on_prekey(
+    const struct request *rq, const struct cert *c, const Sira__V1__Frame *fr)
 {
 	const Sira__V1__Prekey *pk = fr->publish_prekey->prekey;
+	struct batch *bt = rq->bt;
 	struct digest_part part;
 	struct pending_prekey *p;
 	struct prekey *v = NULL;
@@ -221,23 +233,27 @@ on_prekey(struct broker *b, struct batch *bt, const struct cert *c,
 	int rc;
 
 	if (pk == NULL || (rc = wire_pack(&pk->base, &raw, &len, &err)) != 0 ||
-	    (rc = prekey_verify(c, raw, len, now, &v, &err)) != 0) {
-		nack_now(b, rid, rid_len, fr->request_id, NULL,
-		    pk == NULL ? SIRA_EMALFORMED : rc,
-		    pk == NULL ? "no prekey" : err.msg, 0);
+	    (rc = prekey_verify(c, raw, len, rq->now, &v, &err)) != 0) {
+		nack_now(rq,
+		    &(struct nack){ .request_id = fr->request_id,
+			.reason = pk == NULL ? SIRA_EMALFORMED : rc,
+			.detail = pk == NULL ? "no prekey" : err.msg });
 		free(raw);
 		return;
 	}
 	prekey_destroy(&v);
 	if (bt->n_prekey >= BROKER_BATCH) {
-		nack_now(b, rid, rid_len, fr->request_id, NULL, SIRA_ERATE,
-		    "broker busy; retry", 1);
+		nack_now(rq,
+		    &(struct nack){ .request_id = fr->request_id,
+			.reason = SIRA_ERATE,
+			.detail = "broker busy; retry",
+			.retry_after = 1 });
 		free(raw);
 		return;
 	}
 	p = &bt->prekey[bt->n_prekey++];
-	memcpy(p->rid, rid, rid_len);
-	p->rid_len = rid_len;
+	memcpy(p->rid, rq->rid, rq->rid_len);
+	p->rid_len = rq->rid_len;
 	p->request_id = fr->request_id;
 	(void)snprintf(p->agency, sizeof(p->agency), "%s", c->agency_id);
 	p->raw = raw;
@@ -311,9 +327,11 @@ pack_proof(struct broker *b, const Sira__V1__ProofRequest *q,
 	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
 	Sira__V1__ProofResponse r = SIRA__V1__PROOF_RESPONSE__INIT;
 	uint8_t incl[TLOG_PROOF_MAX][32], cons[TLOG_PROOF_MAX][32];
+	struct merkle_proof pi = { incl[0], TLOG_PROOF_MAX, 0 };
+	struct merkle_proof pc = { cons[0], TLOG_PROOF_MAX, 0 };
 	ProtobufCBinaryData ib[TLOG_PROOF_MAX], cb[TLOG_PROOF_MAX];
 	const uint8_t *leaf, *cp;
-	size_t ni = 0, nc = 0, leaf_len, cp_len;
+	size_t leaf_len, cp_len;
 	uint64_t size;
 	MDB_txn *txn;
 	int rc;
@@ -323,10 +341,10 @@ pack_proof(struct broker *b, const Sira__V1__ProofRequest *q,
 	size = q->tree_size;
 	if ((size == 0 && tlog_size(txn, &b->tlog, &size) != 0) ||
 	    (rc = tlog_inclusion(
-		 txn, &b->tlog, q->leaf_index, size, incl, &ni, err)) != 0 ||
+		 txn, &b->tlog, q->leaf_index, size, &pi, err)) != 0 ||
 	    (q->old_size != 0 &&
 		(rc = tlog_consistency(
-		     txn, &b->tlog, q->old_size, size, cons, &nc, err)) != 0))
+		     txn, &b->tlog, q->old_size, size, &pc, err)) != 0))
 		goto out;
 	if (tlog_leaf_get(txn, &b->tlog, q->leaf_index, &leaf, &leaf_len) ==
 	    0) {
@@ -336,13 +354,13 @@ pack_proof(struct broker *b, const Sira__V1__ProofRequest *q,
 	if (tlog_checkpoint_get(txn, &b->tlog, size, &cp, &cp_len) == 0)
 		r.checkpoint =
 		    sira__v1__signed_checkpoint__unpack(NULL, cp_len, cp);
-	for (size_t i = 0; i < ni; i++)
+	for (size_t i = 0; i < pi.n; i++)
 		ib[i].data = incl[i], ib[i].len = 32;
-	for (size_t i = 0; i < nc; i++)
+	for (size_t i = 0; i < pc.n; i++)
 		cb[i].data = cons[i], cb[i].len = 32;
-	r.n_inclusion_proof = ni;
+	r.n_inclusion_proof = pi.n;
 	r.inclusion_proof = ib;
-	r.n_consistency_proof = nc;
+	r.n_consistency_proof = pc.n;
 	r.consistency_proof = cb;
 	f.body_case = SIRA__V1__FRAME__BODY_PROOF_RESPONSE;
 	f.proof_response = &r;
@@ -356,9 +374,9 @@ out:
 
 /* Frames that need no store write: answered at once. */
 static void
-on_query(struct broker *b, const uint8_t *rid, size_t rid_len,
-    const Sira__V1__Frame *fr, uint64_t now)
+on_query(const struct request *rq, const Sira__V1__Frame *fr)
 {
+	struct broker *b = rq->b;
 	struct sira_err err;
 	uint8_t *out = NULL;
 	size_t len = 0;
@@ -381,7 +399,7 @@ on_query(struct broker *b, const uint8_t *rid, size_t rid_len,
 		break;
 	case SIRA__V1__FRAME__BODY_HEARTBEAT:
 		rc = frames_heartbeat(
-		    fr->request_id, fr->heartbeat->seq, now, &out, &len);
+		    fr->request_id, fr->heartbeat->seq, rq->now, &out, &len);
 		break;
 	default:
 		rc = sira_err_set(&err, SIRA_EINVAL,
@@ -389,23 +407,26 @@ on_query(struct broker *b, const uint8_t *rid, size_t rid_len,
 		break;
 	}
 	if (rc == 0)
-		reply_now(b, rid, rid_len, out, len);
+		reply_now(rq, out, len);
 	else
-		nack_now(b, rid, rid_len, fr->request_id, NULL, rc, err.msg, 0);
+		nack_now(rq,
+		    &(struct nack){ .request_id = fr->request_id,
+			.reason = rc,
+			.detail = err.msg });
 }
 
 /* Attachment chunks (blob_serve.c): no store write, answered at once. */
 static void
-on_chunk(struct broker *b, const uint8_t *rid, size_t rid_len,
-    const char *agency, const Sira__V1__Frame *fr)
+on_chunk(
+    const struct request *rq, const char *agency, const Sira__V1__Frame *fr)
 {
 	struct blobs_answer a;
 
-	blobs_serve(b->blobs, b->store, agency, fr, &a);
+	blobs_serve(rq->b->blobs, rq->b->store, agency, fr, &a);
 	if (a.nack != 0)
-		b->count.nacked++;
+		rq->b->count.nacked++;
 	for (size_t i = 0; i < a.n; i++)
-		reply_now(b, rid, rid_len, a.frame[i], a.len[i]);
+		reply_now(rq, a.frame[i], a.len[i]);
 }
 
 /*
@@ -414,33 +435,37 @@ on_chunk(struct broker *b, const uint8_t *rid, size_t rid_len,
  * NULL drops the frame). A renewed agency's old-key sessions die here.
  */
 static const struct cert *
-current_cert(struct broker *b, struct batch *bt, const char *agency,
-    const uint8_t *cert_id, const uint8_t *rid, size_t rid_len, uint64_t now)
+current_cert(const struct request *rq)
 {
-	const struct cert *c = directory_by_id(b->dir, agency, cert_id, now);
+	const struct cert *c =
+	    directory_by_id(rq->b->dir, rq->agency, rq->cert_id, rq->now);
 	struct session *s;
 
 	if (c != NULL)
 		return c;
-	b->count.refused++;
+	rq->b->count.refused++;
 	/* Only the connection that failed loses the session: an old key's
 	 * frames must not knock the agency's current connection off. */
-	if ((s = session_find(b, agency)) != NULL && s->active &&
-	    s->rid_len == rid_len && memcmp(s->rid, rid, rid_len) == 0) {
+	if ((s = session_find(rq->b, rq->agency)) != NULL && s->active &&
+	    s->rid_len == rq->rid_len &&
+	    memcmp(s->rid, rq->rid, rq->rid_len) == 0) {
 		s->active = false;
-		batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_REFUSED,
-		    NULL, agency, "", 0, SIRA_EREVOKED);
+		batch_leaf(rq->bt,
+		    &(struct leaf_event){
+			.type = SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_REFUSED,
+			.actor = rq->agency,
+			.reason = SIRA_EREVOKED });
 		log_event(LOG_WARN, "peer.dropped",
-		    "agency=%s reason=certificate revoked or expired", agency);
+		    "agency=%s reason=certificate revoked or expired",
+		    rq->agency);
 	}
 	return NULL;
 }
 
 int
-handle_frame(struct broker *b, struct batch *bt, const uint8_t *rid,
-    size_t rid_len, const char *agency, const uint8_t *cert_id,
-    const uint8_t *data, size_t len, uint64_t now, uint64_t now_ms)
+handle_frame(const struct request *rq, struct bytes frame)
 {
+	struct broker *b = rq->b;
 	const struct cert *c;
 	struct session *s;
 	ProtobufCMessage *m;
@@ -448,48 +473,56 @@ handle_frame(struct broker *b, struct batch *bt, const uint8_t *rid,
 	struct sira_err err;
 	int rc;
 
-	if ((c = current_cert(b, bt, agency, cert_id, rid, rid_len, now)) ==
-		NULL ||
-	    (s = session_get(b, agency)) == NULL)
+	if ((c = current_cert(rq)) == NULL ||
+	    (s = session_get(b, rq->agency)) == NULL)
 		return -SIRA_EDENIED;
 	/* Big frames cost more: parsing 4 MiB is not one frame's work. */
-	if (!session_take_token(b, s, now_ms, 1.0 + (double)(len >> 16))) {
-		nack_now(b, rid, rid_len, 0, NULL, SIRA_ERATE,
-		    "too many frames; slow down", 1);
+	if (!session_take_token(
+		b, s, rq->now_ms, 1.0 + (double)(frame.len >> 16))) {
+		nack_now(rq,
+		    &(struct nack){ .reason = SIRA_ERATE,
+			.detail = "too many frames; slow down",
+			.retry_after = 1 });
 		return -SIRA_ERATE;
 	}
-	s->last_rx = now;
-	if ((rc = wire_unpack(&sira__v1__frame__descriptor, data, len,
+	s->last_rx = rq->now;
+	if ((rc = wire_unpack(&sira__v1__frame__descriptor, frame.p, frame.len,
 		 b->cfg.max_frame, &m, &err)) != 0) {
 		b->count.malformed++;
-		if (session_malformed(s, now))
+		if (session_malformed(s, rq->now))
 			log_event(LOG_WARN, "frame.malformed",
-			    "agency=%s reason=%s", agency, err.msg);
-		nack_now(b, rid, rid_len, 0, NULL, rc, "malformed frame", 0);
+			    "agency=%s reason=%s", rq->agency, err.msg);
+		nack_now(rq,
+		    &(struct nack){
+			.reason = rc, .detail = "malformed frame" });
 		return rc;
 	}
 	fr = (Sira__V1__Frame *)m;
 	if (fr->version != 1)
-		nack_now(b, rid, rid_len, fr->request_id, NULL, SIRA_EVERSION,
-		    "unsupported frame version", 0);
+		nack_now(rq,
+		    &(struct nack){ .request_id = fr->request_id,
+			.reason = SIRA_EVERSION,
+			.detail = "unsupported frame version" });
 	else if (fr->body_case == SIRA__V1__FRAME__BODY_HELLO)
-		on_hello(b, bt, s, c, rid, rid_len, fr, now);
-	else if (!s->active || s->rid_len != rid_len ||
-	    memcmp(s->rid, rid, rid_len) != 0)
-		nack_now(b, rid, rid_len, fr->request_id, NULL, SIRA_ESTATE,
-		    "send Hello first", 0);
+		on_hello(rq, s, c, fr);
+	else if (!s->active || s->rid_len != rq->rid_len ||
+	    memcmp(s->rid, rq->rid, rq->rid_len) != 0)
+		nack_now(rq,
+		    &(struct nack){ .request_id = fr->request_id,
+			.reason = SIRA_ESTATE,
+			.detail = "send Hello first" });
 	else if (fr->body_case == SIRA__V1__FRAME__BODY_SUBMIT)
-		on_submit(b, bt, c, rid, rid_len, fr, now);
+		on_submit(rq, c, fr);
 	else if (fr->body_case == SIRA__V1__FRAME__BODY_ACK)
-		on_ack(b, bt, s, fr);
+		on_ack(rq->bt, s, fr);
 	else if (fr->body_case == SIRA__V1__FRAME__BODY_PUBLISH_PREKEY)
-		on_prekey(b, bt, c, rid, rid_len, fr, now);
+		on_prekey(rq, c, fr);
 	else if (fr->body_case == SIRA__V1__FRAME__BODY_CHUNK_PUT ||
 	    fr->body_case == SIRA__V1__FRAME__BODY_CHUNK_GET ||
 	    fr->body_case == SIRA__V1__FRAME__BODY_CHUNK_STATUS)
-		on_chunk(b, rid, rid_len, c->agency_id, fr);
+		on_chunk(rq, c->agency_id, fr);
 	else
-		on_query(b, rid, rid_len, fr, now);
+		on_query(rq, fr);
 	protobuf_c_message_free_unpacked(m, NULL);
 	return 0;
 }

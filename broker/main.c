@@ -57,9 +57,10 @@ read_cert(const char *path, const struct directory *d, uint64_t now,
 	if ((rc = fileio_read(
 		 path, SIRA_CERT_MAX + SIRA_MAGIC_LEN, &buf, &len, err)) != 0)
 		return rc;
-	if ((rc = wire_strip_magic(buf, len, SIRA_MAGIC_CERT, "certificate",
-		 &body, &len, err)) == 0)
-		rc = cert_verify(d->ca, d->crl, body, len, now, out, err);
+	if ((rc = wire_strip_magic(bytes_of(buf, len), SIRA_MAGIC_CERT,
+		 "certificate", &body, &len, err)) == 0)
+		rc = cert_verify(
+		    d->ca, d->crl, bytes_of(body, len), now, out, err);
 	free(buf);
 	return rc;
 }
@@ -170,9 +171,10 @@ broker_open(struct broker *b, struct sira_err *err)
 
 	if ((rc = fileio_mkdir(b->cfg.data, 0700, err)) != 0 ||
 	    (rc = load_keys(b, err)) != 0 ||
-	    (rc = directory_load(b->cfg.ca, b->cfg.certs,
-		 b->cfg.crl[0] ? b->cfg.crl : NULL, NULL, now, &b->dir, err)) !=
-		0 ||
+	    (rc = directory_load(
+		 &(struct directory_files){ b->cfg.ca, b->cfg.certs,
+		     b->cfg.crl[0] ? b->cfg.crl : NULL },
+		 NULL, now, &b->dir, err)) != 0 ||
 	    (rc = load_identity(b, now, err)) != 0 ||
 	    (rc = b->cfg.policy[0] ?
 		    policy_load(b->cfg.policy, &b->policy, err) :
@@ -200,9 +202,9 @@ broker_reload(struct broker *b)
 	struct sira_err err;
 	uint64_t now = clock_now();
 
-	if (directory_load(b->cfg.ca, b->cfg.certs,
-		b->cfg.crl[0] ? b->cfg.crl : NULL, b->dir, now, &d,
-		&err) != 0) {
+	if (directory_load(&(struct directory_files){ b->cfg.ca, b->cfg.certs,
+			       b->cfg.crl[0] ? b->cfg.crl : NULL },
+		b->dir, now, &d, &err) != 0) {
 		log_event(LOG_ERROR, "reload.failed",
 		    "reason=%s (keeping the previous certificates)", err.msg);
 		return;

@@ -63,7 +63,8 @@ router_start(struct broker *b, struct sira_err *err)
 	    0)
 		return sira_err_set(
 		    err, SIRA_EIO, "cannot read bound endpoint");
-	if ((rc = zap_self_test(b->zctx, b->endpoint, b->me->transport_pk,
+	if ((rc = zap_self_test(&(struct zap_server){ b->zctx, b->endpoint,
+				    b->me->transport_pk },
 		 b->zap, b->dir, clock_now(), err)) != 0)
 		return rc;
 	/* Tests and operators read the real endpoint (port "*" resolved). */
@@ -120,8 +121,12 @@ serve_zap(struct broker *b, struct batch *bt, uint64_t now)
 		    dec.key_hex, dec.address, dec.reason,
 		    (unsigned long long)b->refusals_quiet);
 		b->refusals_quiet = 0;
-		batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_REFUSED,
-		    hash, "", "", 0, SIRA_EUNKNOWN_AGENCY);
+		batch_leaf(bt,
+		    &(struct leaf_event){
+			.type = SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_REFUSED,
+			.hash = hash,
+			.actor = "",
+			.reason = SIRA_EUNKNOWN_AGENCY });
 	}
 }
 
@@ -183,9 +188,10 @@ read_message(struct broker *b, struct batch *bt, uint64_t now)
 		rc = -1; /* never happens with ZAP enforced; refuse anyway */
 		goto out;
 	}
-	(void)handle_frame(b, bt, zmq_msg_data(&rid), zmq_msg_size(&rid),
-	    agency, cert_id, zmq_msg_data(&data), zmq_msg_size(&data), now,
-	    now_ms());
+	(void)handle_frame(
+	    &(struct request){ b, bt, zmq_msg_data(&rid), zmq_msg_size(&rid),
+		agency, cert_id, now, now_ms() },
+	    bytes_of(zmq_msg_data(&data), zmq_msg_size(&data)));
 out:
 	if (rc != 0) {
 		b->count.malformed++;

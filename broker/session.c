@@ -105,8 +105,11 @@ session_recheck(struct broker *b, struct batch *bt, uint64_t now)
 			continue;
 		s->active = false;
 		session_reset(s); /* its deliveries in flight are forgotten */
-		batch_leaf(bt, SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_REFUSED,
-		    NULL, s->agency_id, "", 0, SIRA_EREVOKED);
+		batch_leaf(bt,
+		    &(struct leaf_event){
+			.type = SIRA__V1__LEAF_TYPE__LEAF_TYPE_PEER_REFUSED,
+			.actor = s->agency_id,
+			.reason = SIRA_EREVOKED });
 		log_event(LOG_WARN, "peer.dropped",
 		    "agency=%s reason=certificate revoked or expired",
 		    s->agency_id);

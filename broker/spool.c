@@ -131,11 +131,11 @@ spool_check_quota(MDB_txn *txn, const struct store *st,
 }
 
 static int
-put_raw(MDB_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t klen,
-    const void *val, size_t vlen, struct sira_err *err)
+put_raw(MDB_txn *txn, MDB_dbi dbi, struct bytes key, struct bytes val,
+    struct sira_err *err)
 {
-	MDB_val k = { klen, (void *)(uintptr_t)key };
-	MDB_val d = { vlen, (void *)(uintptr_t)val };
+	MDB_val k = { key.len, (void *)(uintptr_t)key.p };
+	MDB_val d = { val.len, (void *)(uintptr_t)val.p };
 	int rc;
 
 	if ((rc = mdb_put(txn, dbi, &k, &d, 0)) != 0)
@@ -154,43 +154,45 @@ put_entry(MDB_txn *txn, const struct store *st, uint64_t seq,
 	store_be64(kb, seq);
 	if ((rc = wire_pack(&ent->base, &buf, &len, err)) != 0)
 		return rc;
-	rc = put_raw(txn, st->dbi[DB_ENVELOPES], kb, 8, buf, len, err);
+	rc = put_raw(txn, st->dbi[DB_ENVELOPES], bytes_of(kb, 8),
+	    bytes_of(buf, len), err);
 	free(buf);
 	return rc;
 }
 
-/* The resubmission record and the expiry index of a new envelope. */
+/* The resubmission record and the expiry index of new envelope in. */
 static int
-put_indexes(MDB_txn *txn, const struct store *st, const struct envelope *e,
-    const char *sender, uint64_t seq, uint64_t expires_at, uint64_t leaf_index,
-    struct sira_err *err)
+put_indexes(MDB_txn *txn, const struct store *st,
+    const struct spool_envelope *in, uint64_t seq, struct sira_err *err)
 {
 	Sira__V1__SeenSubmit s = SIRA__V1__SEEN_SUBMIT__INIT;
+	const struct envelope *e = in->e;
 	uint8_t kb[KEY_MAX], xb[16], buf[128];
 	size_t klen;
 	int rc;
 
 	s.seq = seq;
-	s.leaf_index = leaf_index;
+	s.leaf_index = in->leaf_index;
 	s.envelope_hash.data = (uint8_t *)(uintptr_t)e->hash;
 	s.envelope_hash.len = 32;
-	s.expires_at = expires_at;
-	klen = make_key(kb, sender, e->h->message_id.data, SIRA_MSGID_LEN);
-	if ((rc = put_raw(txn, st->dbi[DB_MSGIDS], kb, klen, buf,
-		 protobuf_c_message_pack(&s.base, buf), err)) != 0)
+	s.expires_at = in->expires_at;
+	klen = make_key(kb, in->sender, e->h->message_id.data, SIRA_MSGID_LEN);
+	if ((rc = put_raw(txn, st->dbi[DB_MSGIDS], bytes_of(kb, klen),
+		 bytes_of(buf, protobuf_c_message_pack(&s.base, buf)), err)) !=
+	    0)
 		return rc;
-	store_be64(xb, expires_at);
+	store_be64(xb, in->expires_at);
 	store_be64(xb + 8, seq);
-	return put_raw(txn, st->dbi[DB_EXPIRY], xb, 16, kb, klen, err);
+	return put_raw(
+	    txn, st->dbi[DB_EXPIRY], bytes_of(xb, 16), bytes_of(kb, klen), err);
 }
 
 int
-spool_put(MDB_txn *txn, const struct store *st, const struct envelope *e,
-    const uint8_t *raw, size_t len, const char *sender, uint64_t now,
-    uint64_t expires_at, uint64_t leaf_index, uint64_t *seq,
-    struct sira_err *err)
+spool_put(MDB_txn *txn, const struct store *st, const struct spool_envelope *in,
+    uint64_t *seq, struct sira_err *err)
 {
 	Sira__V1__SpoolEntry ent = SIRA__V1__SPOOL_ENTRY__INIT;
+	const struct envelope *e = in->e;
 	char *pending[SIRA_RECIPIENTS_MAX];
 	uint8_t kb[KEY_MAX], sb[8];
 	uint64_t n;
@@ -203,30 +205,30 @@ spool_put(MDB_txn *txn, const struct store *st, const struct envelope *e,
 		return sira_err_set(err, SIRA_EIO, "spool counter unwritable");
 	for (size_t i = 0; i < e->h->n_recipients; i++)
 		pending[i] = e->h->recipients[i]->agency_id;
-	ent.envelope.data = (uint8_t *)(uintptr_t)raw;
-	ent.envelope.len = len;
+	ent.envelope.data = (uint8_t *)(uintptr_t)in->raw.p;
+	ent.envelope.len = in->raw.len;
 	ent.message_id = e->h->message_id;
 	ent.envelope_hash.data = (uint8_t *)(uintptr_t)e->hash;
 	ent.envelope_hash.len = 32;
-	ent.sender = (char *)(uintptr_t)sender;
+	ent.sender = (char *)(uintptr_t)in->sender;
 	ent.n_pending = e->h->n_recipients;
 	ent.pending = pending;
-	ent.accepted_at = now;
-	ent.expires_at = expires_at;
-	ent.leaf_index = leaf_index;
+	ent.accepted_at = in->accepted_at;
+	ent.expires_at = in->expires_at;
+	ent.leaf_index = in->leaf_index;
 	ent.size_bucket = (uint32_t)e->h->size_bucket;
 	if ((rc = put_entry(txn, st, *seq, &ent, err)) != 0)
 		return rc;
 	store_be64(sb, *seq);
 	for (size_t i = 0; i < e->h->n_recipients; i++) {
 		size_t klen = make_key(kb, pending[i], sb, 8);
-		if ((rc = put_raw(
-			 txn, st->dbi[DB_QUEUE], kb, klen, "", 0, err)) != 0 ||
-		    (rc = adjust_usage(txn, st, pending[i], 1, len, err)) != 0)
+		if ((rc = put_raw(txn, st->dbi[DB_QUEUE], bytes_of(kb, klen),
+			 bytes_of("", 0), err)) != 0 ||
+		    (rc = adjust_usage(
+			 txn, st, pending[i], 1, in->raw.len, err)) != 0)
 			return rc;
 	}
-	return put_indexes(
-	    txn, st, e, sender, *seq, expires_at, leaf_index, err);
+	return put_indexes(txn, st, in, *seq, err);
 }
 
 static int
@@ -249,8 +251,7 @@ get_entry(MDB_txn *txn, const struct store *st, uint64_t seq,
 
 int
 spool_next(MDB_txn *txn, const struct store *st, const char *agency,
-    uint64_t after, uint64_t *seq, Sira__V1__SpoolEntry **entry,
-    struct sira_err *err)
+    uint64_t after, struct spool_item *out, struct sira_err *err)
 {
 	uint8_t kb[KEY_MAX], sb[8];
 	size_t plen = strlen(agency) + 1;
@@ -258,7 +259,7 @@ spool_next(MDB_txn *txn, const struct store *st, const char *agency,
 	MDB_val k, d;
 	int rc;
 
-	*entry = NULL;
+	out->entry = NULL;
 	store_be64(sb, after + 1);
 	k.mv_size = make_key(kb, agency, sb, 8);
 	k.mv_data = kb;
@@ -269,11 +270,11 @@ spool_next(MDB_txn *txn, const struct store *st, const char *agency,
 	    (k.mv_size != plen + 8 || memcmp(k.mv_data, kb, plen) != 0))
 		rc = MDB_NOTFOUND; /* past this agency's queue */
 	if (rc == 0)
-		*seq = store_get_be64((const uint8_t *)k.mv_data + plen);
+		out->seq = store_get_be64((const uint8_t *)k.mv_data + plen);
 	mdb_cursor_close(c);
 	if (rc != 0)
 		return store_error(rc, "queue", err);
-	return get_entry(txn, st, *seq, entry, err);
+	return get_entry(txn, st, out->seq, &out->entry, err);
 }
 
 /* Remove agency from entry's pending list; drop the envelope if empty. */
@@ -365,10 +366,11 @@ drop_pending(MDB_txn *txn, const struct store *st, uint64_t seq,
 	return 0;
 }
 
-/* Expire the envelope indexed by expiry key xk (value: msgids key). */
+/* Expire the envelope indexed by expiry key xk (value: msgids key),
+ * telling sw's callback. */
 static int
 expire_one(MDB_txn *txn, const struct store *st, const MDB_val *xk,
-    const MDB_val *xv, spool_expired_fn fn, void *ctx, struct sira_err *err)
+    const MDB_val *xv, const struct spool_sweep *sw, struct sira_err *err)
 {
 	uint64_t seq = store_get_be64((const uint8_t *)xk->mv_data + 8);
 	Sira__V1__SpoolEntry *ent = NULL;
@@ -383,7 +385,7 @@ expire_one(MDB_txn *txn, const struct store *st, const MDB_val *xk,
 	rc = get_entry(txn, st, seq, &ent, NULL);
 	if (rc == 0 && ent != NULL) {
 		/* Still spooled: some recipient never acknowledged it. */
-		fn(ctx, seq, ent);
+		sw->fn(sw->ctx, seq, ent);
 		rc = drop_pending(txn, st, seq, ent, err);
 		sira__v1__spool_entry__free_unpacked(ent, NULL);
 		if (rc != 0)
@@ -396,8 +398,8 @@ expire_one(MDB_txn *txn, const struct store *st, const MDB_val *xk,
 }
 
 int
-spool_expire(MDB_txn *txn, const struct store *st, uint64_t now, size_t max,
-    spool_expired_fn fn, void *ctx, size_t *n, struct sira_err *err)
+spool_expire(MDB_txn *txn, const struct store *st, const struct spool_sweep *sw,
+    size_t *n, struct sira_err *err)
 {
 	MDB_cursor *c;
 	MDB_val k, d;
@@ -406,11 +408,11 @@ spool_expire(MDB_txn *txn, const struct store *st, uint64_t now, size_t max,
 	*n = 0;
 	if (mdb_cursor_open(txn, st->dbi[DB_EXPIRY], &c) != 0)
 		return sira_err_set(err, SIRA_EIO, "expiry index unreadable");
-	while (*n < max && mdb_cursor_get(c, &k, &d, MDB_FIRST) == 0) {
+	while (*n < sw->max && mdb_cursor_get(c, &k, &d, MDB_FIRST) == 0) {
 		if (k.mv_size != 16 ||
-		    store_get_be64((const uint8_t *)k.mv_data) > now)
+		    store_get_be64((const uint8_t *)k.mv_data) > sw->now)
 			break;
-		if ((rc = expire_one(txn, st, &k, &d, fn, ctx, err)) != 0 ||
+		if ((rc = expire_one(txn, st, &k, &d, sw, err)) != 0 ||
 		    (rc = mdb_cursor_del(c, 0)) != 0) {
 			mdb_cursor_close(c);
 			return rc < 0 ? rc : store_error(rc, "expiry", err);

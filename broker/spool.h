@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "bytes.h"
 #include "envelope.h"
 #include "err.h"
 #include "store.h"
@@ -49,24 +50,45 @@ int spool_check_quota(MDB_txn *txn, const struct store *st,
     struct sira_err *err);
 
 /*
- * Store envelope e (raw bytes raw[0..len)) from sender, accepted at now,
- * kept until expires_at, proven by log leaf leaf_index; queue it for every
- * recipient. *seq receives its sequence number (its delivery id). Returns
- * 0, -SIRA_EQUOTA (store full) or -SIRA_EIO.
+ * An envelope the broker has accepted, as spool_put stores it: the parsed
+ * envelope e and its exact bytes raw, its sender, when it was accepted,
+ * until when it is kept, and the log leaf that proves the acceptance.
+ * Everything is borrowed for the call.
  */
-int spool_put(MDB_txn *txn, const struct store *st, const struct envelope *e,
-    const uint8_t *raw, size_t len, const char *sender, uint64_t now,
-    uint64_t expires_at, uint64_t leaf_index, uint64_t *seq,
-    struct sira_err *err);
+struct spool_envelope {
+	const struct envelope *e;
+	struct bytes raw;
+	const char *sender;
+	uint64_t accepted_at;
+	uint64_t expires_at;
+	uint64_t leaf_index;
+};
 
 /*
- * The first envelope queued for agency with sequence > after, in order.
- * *entry is fresh (free with sira__v1__spool_entry__free_unpacked).
- * Returns 0, -SIRA_ENOTFOUND (queue empty past after) or -SIRA_EIO.
+ * Store in and queue it for every recipient of in->e. *seq receives its
+ * sequence number (its delivery id). Returns 0, -SIRA_EQUOTA (store full)
+ * or -SIRA_EIO.
+ */
+int spool_put(MDB_txn *txn, const struct store *st,
+    const struct spool_envelope *in, uint64_t *seq, struct sira_err *err);
+
+/*
+ * A queued envelope: its sequence number (its delivery id) and its stored
+ * entry, owned by the caller (free with
+ * sira__v1__spool_entry__free_unpacked).
+ */
+struct spool_item {
+	uint64_t seq;
+	Sira__V1__SpoolEntry *entry;
+};
+
+/*
+ * The first envelope queued for agency with sequence > after, in order,
+ * into *out (out->entry fresh; NULL unless 0 is returned). Returns 0,
+ * -SIRA_ENOTFOUND (queue empty past after) or -SIRA_EIO.
  */
 int spool_next(MDB_txn *txn, const struct store *st, const char *agency,
-    uint64_t after, uint64_t *seq, Sira__V1__SpoolEntry **entry,
-    struct sira_err *err);
+    uint64_t after, struct spool_item *out, struct sira_err *err);
 
 /*
  * agency has stored delivery seq: dequeue it, and drop the envelope when
@@ -81,12 +103,23 @@ typedef void (*spool_expired_fn)(
     void *ctx, uint64_t seq, const Sira__V1__SpoolEntry *entry);
 
 /*
- * Remove every envelope whose expiry time is <= now, calling fn for each
- * (at most max per call, so one transaction stays small). *n receives how
- * many were removed. Returns 0 or -SIRA_EIO.
+ * One expiry pass: the envelopes whose expiry time is <= now, at most max
+ * of them (so one transaction stays small), each passed to fn with ctx
+ * (the caller's, untouched) before it is removed.
  */
-int spool_expire(MDB_txn *txn, const struct store *st, uint64_t now, size_t max,
-    spool_expired_fn fn, void *ctx, size_t *n, struct sira_err *err);
+struct spool_sweep {
+	uint64_t now;
+	size_t max;
+	spool_expired_fn fn;
+	void *ctx;
+};
+
+/*
+ * Run the expiry pass sw. *n receives how many envelopes were removed.
+ * Returns 0 or -SIRA_EIO.
+ */
+int spool_expire(MDB_txn *txn, const struct store *st,
+    const struct spool_sweep *sw, size_t *n, struct sira_err *err);
 
 /* Queue usage of one agency (zero if none). */
 int spool_usage(MDB_txn *txn, const struct store *st, const char *agency,

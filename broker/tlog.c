@@ -167,43 +167,35 @@ tlog_root(MDB_txn *txn, const struct tlog *t, uint64_t size,
 
 int
 tlog_inclusion(MDB_txn *txn, const struct tlog *t, uint64_t index,
-    uint64_t size, uint8_t proof[][32], size_t *n, struct sira_err *err)
+    uint64_t size, struct merkle_proof *p, struct sira_err *err)
 {
 	struct tree_ctx c = { txn, t };
 	struct merkle_tree mt = { { tree_leaf, &c }, tree_node };
-	struct merkle_proof p = { proof[0], TLOG_PROOF_MAX, 0 };
 	uint64_t cur;
-	int rc;
 
-	*n = 0;
+	p->n = 0;
 	if (tlog_size(txn, t, &cur) != 0 || size > cur || index >= size)
 		return sira_err_set(err, SIRA_EINVAL,
 		    "no leaf %llu in a tree of %llu", (unsigned long long)index,
 		    (unsigned long long)size);
-	rc = merkle_tree_inclusion(&mt, index, size, &p, err);
-	*n = p.n;
-	return rc;
+	return merkle_tree_inclusion(&mt, index, size, p, err);
 }
 
 int
 tlog_consistency(MDB_txn *txn, const struct tlog *t, uint64_t old_size,
-    uint64_t new_size, uint8_t proof[][32], size_t *n, struct sira_err *err)
+    uint64_t new_size, struct merkle_proof *p, struct sira_err *err)
 {
 	struct tree_ctx c = { txn, t };
 	struct merkle_tree mt = { { tree_leaf, &c }, tree_node };
-	struct merkle_proof p = { proof[0], TLOG_PROOF_MAX, 0 };
 	uint64_t cur;
-	int rc;
 
-	*n = 0;
+	p->n = 0;
 	if (tlog_size(txn, t, &cur) != 0 || new_size > cur ||
 	    old_size > new_size)
 		return sira_err_set(err, SIRA_EINVAL,
 		    "no consistency proof from %llu to %llu",
 		    (unsigned long long)old_size, (unsigned long long)new_size);
-	rc = merkle_tree_consistency(&mt, old_size, new_size, &p, err);
-	*n = p.n;
-	return rc;
+	return merkle_tree_consistency(&mt, old_size, new_size, p, err);
 }
 
 int
@@ -393,8 +385,8 @@ verify_checkpoints(MDB_txn *txn, const struct tlog *t, struct sira_err *err)
 		ProtobufCMessage *m = NULL;
 		uint8_t root[32];
 		op = MDB_NEXT;
-		if (signed_split(d.mv_data, d.mv_size, 4096, 4096, "checkpoint",
-			&so, NULL) != 0) {
+		if (signed_split(bytes_of(d.mv_data, d.mv_size), 4096, 4096,
+			"checkpoint", &so, NULL) != 0) {
 			bad = 1;
 			break;
 		}

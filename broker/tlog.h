@@ -50,16 +50,17 @@ int tlog_root(MDB_txn *txn, const struct tlog *t, uint64_t size,
     uint8_t root[static 32], struct sira_err *err);
 
 /*
- * Inclusion proof of leaf index in the tree of size leaves, into proof
- * (at most TLOG_PROOF_MAX hashes); *n receives the count. Returns 0,
- * -SIRA_EINVAL (index >= size or size beyond the log) or -SIRA_EIO.
+ * Inclusion proof of leaf index in the tree of size leaves, into the
+ * caller's buffer p (lib/merkle.h; room for TLOG_PROOF_MAX hashes is always
+ * enough); p->n receives the count. Returns 0, -SIRA_EINVAL (index >= size
+ * or size beyond the log), -SIRA_ETOOBIG (p too small) or -SIRA_EIO.
  */
 int tlog_inclusion(MDB_txn *txn, const struct tlog *t, uint64_t index,
-    uint64_t size, uint8_t proof[][32], size_t *n, struct sira_err *err);
+    uint64_t size, struct merkle_proof *p, struct sira_err *err);
 
-/* Consistency proof from old_size to new_size (RFC 6962 2.1.2). */
+/* Consistency proof from old_size to new_size (RFC 6962 2.1.2), into p. */
 int tlog_consistency(MDB_txn *txn, const struct tlog *t, uint64_t old_size,
-    uint64_t new_size, uint8_t proof[][32], size_t *n, struct sira_err *err);
+    uint64_t new_size, struct merkle_proof *p, struct sira_err *err);
 
 /*
  * Sign a checkpoint of the current tree (origin, size, root, now), store

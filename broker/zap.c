@@ -233,8 +233,7 @@ watch_handshake(void *mon, void *zap_sock, const struct directory *d,
 }
 
 int
-zap_self_test(void *zctx, const char *endpoint,
-    const uint8_t server_pk[static SIRA_CURVE_KEY_LEN], void *zap_sock,
+zap_self_test(const struct zap_server *srv, void *zap_sock,
     const struct directory *d, uint64_t now, struct sira_err *err)
 {
 	char pk[41], sk[41], spk[41];
@@ -242,20 +241,20 @@ zap_self_test(void *zctx, const char *endpoint,
 	int linger = 0, rc;
 
 	if (zmq_curve_keypair(pk, sk) != 0 ||
-	    zmq_z85_encode(spk, server_pk, SIRA_CURVE_KEY_LEN) == NULL)
+	    zmq_z85_encode(spk, srv->pk, SIRA_CURVE_KEY_LEN) == NULL)
 		return sira_err_set(
 		    err, SIRA_EIO, "self-test: no CURVE support");
-	if ((client = zmq_socket(zctx, ZMQ_DEALER)) == NULL ||
+	if ((client = zmq_socket(srv->zctx, ZMQ_DEALER)) == NULL ||
 	    zmq_setsockopt(client, ZMQ_LINGER, &linger, sizeof(linger)) ||
 	    zmq_setsockopt(client, ZMQ_CURVE_SERVERKEY, spk, 40) ||
 	    zmq_setsockopt(client, ZMQ_CURVE_PUBLICKEY, pk, 40) ||
 	    zmq_setsockopt(client, ZMQ_CURVE_SECRETKEY, sk, 40) ||
 	    zmq_socket_monitor(
 		client, "inproc://sira-selftest", ZMQ_EVENT_ALL) != 0 ||
-	    (mon = zmq_socket(zctx, ZMQ_PAIR)) == NULL ||
+	    (mon = zmq_socket(srv->zctx, ZMQ_PAIR)) == NULL ||
 	    zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof(linger)) ||
 	    zmq_connect(mon, "inproc://sira-selftest") != 0 ||
-	    zmq_connect(client, endpoint) != 0)
+	    zmq_connect(client, srv->endpoint) != 0)
 		rc = sira_err_set(err, SIRA_EIO, "self-test setup: %s",
 		    zmq_strerror(zmq_errno()));
 	else

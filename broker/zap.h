@@ -58,13 +58,23 @@ int zap_handle(void *sock, const struct directory *d, uint64_t now,
     struct zap_decision *dec, struct sira_err *err);
 
 /*
- * Connect to endpoint with a fresh, unknown CURVE key pair and check the
- * handshake fails, answering ZAP requests on zap_sock meanwhile. Returns 0
- * when the unknown key was refused, -SIRA_EDENIED if it got in (the broker
- * must not start), -SIRA_EIO on setup errors.
+ * The CURVE server a self-test connects to: the ZeroMQ context to make the
+ * test's sockets in, the endpoint the server is bound to, and its public key
+ * (SIRA_CURVE_KEY_LEN bytes). Everything is borrowed for the call.
  */
-int zap_self_test(void *zctx, const char *endpoint,
-    const uint8_t server_pk[static SIRA_CURVE_KEY_LEN], void *zap_sock,
+struct zap_server {
+	void *zctx;
+	const char *endpoint;
+	const uint8_t *pk;
+};
+
+/*
+ * Connect to srv with a fresh, unknown CURVE key pair and check the
+ * handshake fails, answering ZAP requests on zap_sock with directory d at
+ * now meanwhile. Returns 0 when the unknown key was refused, -SIRA_EDENIED
+ * if it got in (the broker must not start), -SIRA_EIO on setup errors.
+ */
+int zap_self_test(const struct zap_server *srv, void *zap_sock,
     const struct directory *d, uint64_t now, struct sira_err *err);
 
 #endif

@@ -598,7 +598,7 @@ ca_issue(struct ca *ca, const struct ca_request *req, const char *outdir,
 	/* Check what we wrote with the verifiers' code, at a time it is valid.
 	 */
 	if (issued != NULL)
-		rc = cert_verify(ca->cert, NULL, raw, rawlen,
+		rc = cert_verify(ca->cert, NULL, bytes_of(raw, rawlen),
 		    now > c.not_before ? now : c.not_before, issued, err);
 out:
 	free(raw);

@@ -306,7 +306,7 @@ verify_cert_file(const struct cert *ca, const struct crl *crl, const char *path,
 		    ca->display_name);
 		return 0;
 	}
-	if ((rc = cert_verify(ca, crl, body.p, body.len, at, &c, err)) != 0)
+	if ((rc = cert_verify(ca, crl, body, at, &c, err)) != 0)
 		return rc;
 	clock_format(c->not_after, na);
 	(void)printf("%s: OK %s \"%s\" (%s), serial %" PRIu64

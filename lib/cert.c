@@ -244,8 +244,8 @@ cert_load_ca(const uint8_t *untrusted, size_t len, uint64_t now,
 	int rc;
 
 	*out = NULL;
-	if ((rc = signed_split(untrusted, len, SIRA_CERT_MAX, SIRA_CERT_TBS_MAX,
-		 "CA certificate", &so, err)) != 0)
+	if ((rc = signed_split(bytes_of(untrusted, len), SIRA_CERT_MAX,
+		 SIRA_CERT_TBS_MAX, "CA certificate", &so, err)) != 0)
 		return rc;
 	if ((rc = decode(&so, untrusted, len, &c, err)) != 0 || c == NULL)
 		goto out;
@@ -311,7 +311,7 @@ check_chain(const struct cert *ca, const struct crl *crl, const struct cert *c,
 
 int
 cert_verify(const struct cert *ca, const struct crl *crl,
-    const uint8_t *untrusted, size_t len, uint64_t now, struct cert **out,
+    struct bytes untrusted, uint64_t now, struct cert **out,
     struct sira_err *err)
 {
 	struct signed_obj so;
@@ -323,7 +323,7 @@ cert_verify(const struct cert *ca, const struct crl *crl,
 	if (!ca->is_ca || (ca->key_usage & SIRA_KU_CERT_SIGN) == 0)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
 		    "%s may not sign certificates", ca->agency_id);
-	if ((rc = signed_split(untrusted, len, SIRA_CERT_MAX, SIRA_CERT_TBS_MAX,
+	if ((rc = signed_split(untrusted, SIRA_CERT_MAX, SIRA_CERT_TBS_MAX,
 		 "certificate", &so, err)) != 0)
 		return rc;
 	if ((rc = sign_verify(
@@ -333,8 +333,8 @@ cert_verify(const struct cert *ca, const struct crl *crl,
 		    ca->agency_id);
 		goto out;
 	}
-	if ((rc = decode(&so, untrusted, len, &c, err)) != 0 || c == NULL ||
-	    (rc = check_chain(ca, crl, c, now, err)) != 0)
+	if ((rc = decode(&so, untrusted.p, untrusted.len, &c, err)) != 0 ||
+	    c == NULL || (rc = check_chain(ca, crl, c, now, err)) != 0)
 		goto out;
 	*out = c;
 	c = NULL;
@@ -352,8 +352,8 @@ cert_unsafe_decode(const uint8_t *untrusted, size_t len, struct cert **out,
 	int rc;
 
 	*out = NULL;
-	if ((rc = signed_split(untrusted, len, SIRA_CERT_MAX, SIRA_CERT_TBS_MAX,
-		 "certificate", &so, err)) != 0)
+	if ((rc = signed_split(bytes_of(untrusted, len), SIRA_CERT_MAX,
+		 SIRA_CERT_TBS_MAX, "certificate", &so, err)) != 0)
 		return rc;
 	rc = decode(&so, untrusted, len, out, err);
 	signed_clear(&so);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytes.h"
 #include "digest.h"
 #include "err.h"
 #include "sign.h"
@@ -81,17 +82,17 @@ int cert_load_ca(const uint8_t *untrusted, size_t len, uint64_t now,
     __attribute__((warn_unused_result));
 
 /*
- * Verify an agency certificate untrusted[0..len) against ca and, when crl is
- * not NULL, against that (already verified) revocation list, at time now.
- * On success *out is a fresh parsed certificate (caller destroys). Returns 0,
- * -SIRA_ETOOBIG, -SIRA_EMALFORMED, -SIRA_EBADSIG (altered, or not signed by
- * this CA), -SIRA_EUNKNOWN_CA, -SIRA_EREVOKED, -SIRA_ECRL_STALE,
+ * Verify an agency certificate untrusted (borrowed for the call) against ca
+ * and, when crl is not NULL, against that (already verified) revocation list,
+ * at time now. On success *out is a fresh parsed certificate (caller destroys).
+ * Returns 0, -SIRA_ETOOBIG, -SIRA_EMALFORMED, -SIRA_EBADSIG (altered, or not
+ * signed by this CA), -SIRA_EUNKNOWN_CA, -SIRA_EREVOKED, -SIRA_ECRL_STALE,
  * -SIRA_EEXPIRED, -SIRA_ENOTYETVALID, -SIRA_EKEY_USAGE or -SIRA_ENOMEM.
  */
 struct crl;
 
 int cert_verify(const struct cert *ca, const struct crl *crl,
-    const uint8_t *untrusted, size_t len, uint64_t now, struct cert **out,
+    struct bytes untrusted, uint64_t now, struct cert **out,
     struct sira_err *err) __attribute__((warn_unused_result));
 
 /*

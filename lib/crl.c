@@ -142,8 +142,8 @@ crl_verify(const struct cert *ca, const uint8_t *untrusted, size_t len,
 	if ((ca->key_usage & SIRA_KU_CRL_SIGN) == 0)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
 		    "%s may not sign revocation lists", ca->agency_id);
-	if ((rc = signed_split(untrusted, len, SIRA_CRL_MAX, SIRA_CRL_MAX,
-		 "revocation list", &so, err)) != 0)
+	if ((rc = signed_split(bytes_of(untrusted, len), SIRA_CRL_MAX,
+		 SIRA_CRL_MAX, "revocation list", &so, err)) != 0)
 		return rc;
 	if ((rc = sign_verify(
 		 ca->sign_pk, SIRA_DS_CRL, so.tbs, so.tbs_len, so.sig)) != 0)
@@ -164,8 +164,8 @@ crl_unsafe_decode(const uint8_t *untrusted, size_t len, struct crl **out,
 	int rc;
 
 	*out = NULL;
-	if ((rc = signed_split(untrusted, len, SIRA_CRL_MAX, SIRA_CRL_MAX,
-		 "revocation list", &so, err)) != 0)
+	if ((rc = signed_split(bytes_of(untrusted, len), SIRA_CRL_MAX,
+		 SIRA_CRL_MAX, "revocation list", &so, err)) != 0)
 		return rc;
 	rc = decode(&so, NULL, untrusted, len, out, err);
 	signed_clear(&so);

@@ -249,8 +249,8 @@ parse_file(const char *path, const uint8_t *buf, size_t len, struct keyfile *kf,
 	ProtobufCMessage *m;
 	int rc;
 
-	if ((rc = wire_strip_magic(
-		 buf, len, SIRA_MAGIC_KEY, "key", &body, &bodylen, err)) != 0)
+	if ((rc = wire_strip_magic(bytes_of(buf, len), SIRA_MAGIC_KEY, "key",
+		 &body, &bodylen, err)) != 0)
 		return rc;
 	if ((rc = wire_unpack(&sira__v1__key_file__descriptor, body, bodylen,
 		 SIRA_KEYFILE_MAX, &m, err)) != 0)

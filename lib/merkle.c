@@ -420,41 +420,34 @@ merkle_root(const struct merkle_leaves *leaves, uint64_t size,
 
 int
 merkle_inclusion_proof(const struct merkle_leaves *leaves, uint64_t index,
-    uint64_t size, uint8_t *proof, size_t max, size_t *np, struct sira_err *err)
+    uint64_t size, struct merkle_proof *p, struct sira_err *err)
 {
-	struct merkle_proof p = { proof, max, 0 };
 	struct merkle_tree t = { { NULL, NULL }, NULL };
 	int rc;
 
-	if (np != NULL)
-		*np = 0;
+	if (p != NULL)
+		p->n = 0;
 	if ((rc = tree_of(leaves, &t, err)) != 0)
 		return rc;
-	if (np == NULL)
+	if (p == NULL)
 		return sira_err_set(err, SIRA_EINVAL, "no proof buffer");
-	rc = merkle_tree_inclusion(&t, index, size, &p, err);
-	*np = p.n;
-	return rc;
+	return merkle_tree_inclusion(&t, index, size, p, err);
 }
 
 int
 merkle_consistency_proof(const struct merkle_leaves *leaves, uint64_t old_size,
-    uint64_t new_size, uint8_t *proof, size_t max, size_t *np,
-    struct sira_err *err)
+    uint64_t new_size, struct merkle_proof *p, struct sira_err *err)
 {
-	struct merkle_proof p = { proof, max, 0 };
 	struct merkle_tree t = { { NULL, NULL }, NULL };
 	int rc;
 
-	if (np != NULL)
-		*np = 0;
+	if (p != NULL)
+		p->n = 0;
 	if ((rc = tree_of(leaves, &t, err)) != 0)
 		return rc;
-	if (np == NULL)
+	if (p == NULL)
 		return sira_err_set(err, SIRA_EINVAL, "no proof buffer");
-	rc = merkle_tree_consistency(&t, old_size, new_size, &p, err);
-	*np = p.n;
-	return rc;
+	return merkle_tree_consistency(&t, old_size, new_size, p, err);
 }
 
 /* Roots and proof hashes are public, so memcmp (not constant time) is fine. */
@@ -466,7 +459,7 @@ same_hash(const uint8_t *a, const uint8_t *b)
 
 int
 merkle_verify_inclusion(const uint8_t leaf_hash[static SIRA_HASH_LEN],
-    uint64_t index, uint64_t size, const uint8_t *proof, size_t n,
+    uint64_t index, uint64_t size, struct merkle_hashes proof,
     const uint8_t root[static SIRA_HASH_LEN], struct sira_err *err)
 {
 	uint8_t r[SIRA_HASH_LEN], p[SIRA_HASH_LEN];
@@ -476,20 +469,21 @@ merkle_verify_inclusion(const uint8_t leaf_hash[static SIRA_HASH_LEN],
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "leaf %" PRIu64 " is not in a tree of %" PRIu64, index,
 		    size);
-	if (n > SIRA_MERKLE_PROOF_MAX || (proof == NULL && n > 0))
-		return sira_err_set(
-		    err, SIRA_EMALFORMED, "inclusion proof of %zu hashes", n);
+	if (proof.n > SIRA_MERKLE_PROOF_MAX ||
+	    (proof.hash == NULL && proof.n > 0))
+		return sira_err_set(err, SIRA_EMALFORMED,
+		    "inclusion proof of %zu hashes", proof.n);
 	fn = index;
 	sn = size - 1;
 	memcpy(r, leaf_hash, SIRA_HASH_LEN);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < proof.n; i++) {
 		if (sn == 0)
 			return sira_err_set(err, SIRA_EMALFORMED,
 			    "inclusion proof of %zu hashes is too long for "
 			    "leaf %" PRIu64 " of %" PRIu64,
-			    n, index, size);
+			    proof.n, index, size);
 		/* A copy, so sanitizers see the read (libsodium's are not). */
-		memcpy(p, proof + i * SIRA_HASH_LEN, SIRA_HASH_LEN);
+		memcpy(p, proof.hash + i * SIRA_HASH_LEN, SIRA_HASH_LEN);
 		if ((fn & 1) == 1 || fn == sn) {
 			merkle_node_hash(p, r, r);
 			/* On the right border, skip levels with no sibling. */
@@ -507,7 +501,7 @@ merkle_verify_inclusion(const uint8_t leaf_hash[static SIRA_HASH_LEN],
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "inclusion proof of %zu hashes is too short for "
 		    "leaf %" PRIu64 " of %" PRIu64,
-		    n, index, size);
+		    proof.n, index, size);
 	if (!same_hash(r, root))
 		return sira_err_set(err, SIRA_EBADSIG,
 		    "inclusion proof for leaf %" PRIu64 " of %" PRIu64
@@ -543,8 +537,8 @@ verify_trivial(uint64_t old_size, uint64_t new_size,
 int
 merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
     const uint8_t old_root[static SIRA_HASH_LEN],
-    const uint8_t new_root[static SIRA_HASH_LEN], const uint8_t *proof,
-    size_t n, struct sira_err *err)
+    const uint8_t new_root[static SIRA_HASH_LEN], struct merkle_hashes proof,
+    struct sira_err *err)
 {
 	uint8_t fr[SIRA_HASH_LEN], sr[SIRA_HASH_LEN], c[SIRA_HASH_LEN];
 	uint64_t fn, sn;
@@ -554,13 +548,14 @@ merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "tree size %" PRIu64 " is older than %" PRIu64, new_size,
 		    old_size);
-	if (n > SIRA_MERKLE_PROOF_MAX || (proof == NULL && n > 0))
-		return sira_err_set(
-		    err, SIRA_EMALFORMED, "consistency proof of %zu hashes", n);
+	if (proof.n > SIRA_MERKLE_PROOF_MAX ||
+	    (proof.hash == NULL && proof.n > 0))
+		return sira_err_set(err, SIRA_EMALFORMED,
+		    "consistency proof of %zu hashes", proof.n);
 	if (old_size == 0 || old_size == new_size)
 		return verify_trivial(
-		    old_size, new_size, old_root, new_root, n, err);
-	if (n == 0)
+		    old_size, new_size, old_root, new_root, proof.n, err);
+	if (proof.n == 0)
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "empty consistency proof from %" PRIu64 " to %" PRIu64,
 		    old_size, new_size);
@@ -568,7 +563,7 @@ merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
 	if (is_pow2(old_size)) {
 		memcpy(fr, old_root, SIRA_HASH_LEN);
 	} else {
-		memcpy(fr, proof, SIRA_HASH_LEN);
+		memcpy(fr, proof.hash, SIRA_HASH_LEN);
 		i = 1;
 	}
 	memcpy(sr, fr, SIRA_HASH_LEN);
@@ -578,13 +573,13 @@ merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
 		fn >>= 1;
 		sn >>= 1;
 	}
-	for (; i < n; i++) {
+	for (; i < proof.n; i++) {
 		if (sn == 0)
 			return sira_err_set(err, SIRA_EMALFORMED,
 			    "consistency proof of %zu hashes is too long for "
 			    "%" PRIu64 " to %" PRIu64,
-			    n, old_size, new_size);
-		memcpy(c, proof + i * SIRA_HASH_LEN, SIRA_HASH_LEN);
+			    proof.n, old_size, new_size);
+		memcpy(c, proof.hash + i * SIRA_HASH_LEN, SIRA_HASH_LEN);
 		if ((fn & 1) == 1 || fn == sn) {
 			merkle_node_hash(c, fr, fr);
 			merkle_node_hash(c, sr, sr);
@@ -602,7 +597,7 @@ merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "consistency proof of %zu hashes is too short for "
 		    "%" PRIu64 " to %" PRIu64,
-		    n, old_size, new_size);
+		    proof.n, old_size, new_size);
 	if (!same_hash(fr, old_root) || !same_hash(sr, new_root))
 		return sira_err_set(err, SIRA_EBADSIG,
 		    "consistency proof from %" PRIu64 " to %" PRIu64

@@ -91,6 +91,16 @@ struct merkle_proof {
 	size_t n;
 };
 
+/*
+ * A proof as received, for the verifiers: n hashes at hash (n *
+ * SIRA_HASH_LEN bytes, untrusted; borrowed from the caller for the call;
+ * hash may be NULL when n is 0).
+ */
+struct merkle_hashes {
+	const uint8_t *hash;
+	size_t n;
+};
+
 /* out = SHA-256(0x00 || leaf[0..len)). leaf may be NULL when len is 0. */
 void merkle_leaf_hash(
     const uint8_t *leaf, size_t len, uint8_t out[static SIRA_HASH_LEN]);
@@ -120,49 +130,49 @@ int merkle_root(const struct merkle_leaves *leaves, uint64_t size,
 /*
  * Write the audit path of leaf index in the tree of the first size leaves
  * (RFC 6962 section 2.1.1 PATH, the same as RFC 9162 section 2.1.3.1) into
- * the caller's buffer proof, which has room for max hashes (max *
- * SIRA_HASH_LEN bytes; NULL is allowed when max is 0), and its hash count
- * into *np. A tree of one leaf has an empty path (*np = 0).
+ * the caller's buffer p (room for p->max hashes at p->hash; NULL is allowed
+ * when p->max is 0), and its hash count into p->n. A tree of one leaf has
+ * an empty path (p->n = 0).
  *
  * Cost: size - 1 leaf fetches and about as many node hashes, since the
  * path's subtrees cover every leaf but index; memory is O(log size): the
  * path's subtree ranges and one 64-entry hash stack on the stack.
  *
- * Returns 0, -SIRA_EINVAL (index >= size, leaves, its callback or np NULL,
- * or proof NULL with max > 0), -SIRA_ETOOBIG (the path needs more than max
- * hashes; checked before any leaf is fetched) or the callback's error. On
- * error *np is 0 (when np is not NULL) and the buffer's contents are
- * unspecified.
+ * Returns 0, -SIRA_EINVAL (index >= size, leaves, its callback or p NULL,
+ * or p->hash NULL with p->max > 0), -SIRA_ETOOBIG (the path needs more than
+ * p->max hashes; checked before any leaf is fetched) or the callback's
+ * error. On error p->n is 0 (when p is not NULL) and the buffer's contents
+ * are unspecified.
  */
 int merkle_inclusion_proof(const struct merkle_leaves *leaves, uint64_t index,
-    uint64_t size, uint8_t *proof, size_t max, size_t *np, struct sira_err *err)
+    uint64_t size, struct merkle_proof *p, struct sira_err *err)
     __attribute__((warn_unused_result));
 
 /*
  * Write the proof that the tree of the first old_size leaves is a prefix of
  * the tree of the first new_size leaves (RFC 6962 section 2.1.2 PROOF and
  * SUBPROOF, the same as RFC 9162 section 2.1.4.1) into the caller's buffer
- * proof (room for max hashes, NULL allowed when max is 0) and its hash
- * count into *np. When old_size is 0 or equals new_size the proof is empty.
+ * p (room for p->max hashes, p->hash NULL allowed when p->max is 0) and its
+ * hash count into p->n. When old_size is 0 or equals new_size the proof is
+ * empty.
  *
  * Cost: at most new_size leaf fetches and about as many node hashes;
  * memory O(log new_size) on the stack, as for merkle_inclusion_proof().
  *
- * Returns 0, -SIRA_EINVAL (old_size > new_size, leaves, its callback or np
- * NULL, or proof NULL with max > 0), -SIRA_ETOOBIG (the proof needs more
- * than max hashes; checked before any leaf is fetched) or the callback's
- * error. On error *np is 0 (when np is not NULL) and the buffer's contents
- * are unspecified.
+ * Returns 0, -SIRA_EINVAL (old_size > new_size, leaves, its callback or p
+ * NULL, or p->hash NULL with p->max > 0), -SIRA_ETOOBIG (the proof needs
+ * more than p->max hashes; checked before any leaf is fetched) or the
+ * callback's error. On error p->n is 0 (when p is not NULL) and the
+ * buffer's contents are unspecified.
  */
 int merkle_consistency_proof(const struct merkle_leaves *leaves,
-    uint64_t old_size, uint64_t new_size, uint8_t *proof, size_t max,
-    size_t *np, struct sira_err *err) __attribute__((warn_unused_result));
+    uint64_t old_size, uint64_t new_size, struct merkle_proof *p,
+    struct sira_err *err) __attribute__((warn_unused_result));
 
 /*
  * merkle_root(), merkle_inclusion_proof() and merkle_consistency_proof()
  * over a merkle_tree: the same generators, the same proofs and the same
- * codes (p->n takes the place of *np, -SIRA_EINVAL also for p NULL), and
- * stored subtree hashes used wherever get_node_hash is given. The
+ * codes, and stored subtree hashes used wherever get_node_hash is given. The
  * merkle_leaves functions above are these with get_node_hash NULL.
  */
 int merkle_tree_root(const struct merkle_tree *t, uint64_t size,
@@ -177,10 +187,10 @@ int merkle_tree_consistency(const struct merkle_tree *t, uint64_t old_size,
 
 /*
  * Check that leaf_hash is leaf index of the tree of size leaves whose root
- * is root, given the audit path proof of n hashes (n * SIRA_HASH_LEN bytes,
- * all untrusted; proof may be NULL when n is 0). This is RFC 9162 section
+ * is root, given the audit path proof of proof.n hashes (all untrusted;
+ * proof.hash may be NULL when proof.n is 0). This is RFC 9162 section
  * 2.1.3.2. Uses no tree, no heap and a few hundred bytes of stack; at most
- * SIRA_MERKLE_PROOF_MAX hashes are read, never more than n.
+ * SIRA_MERKLE_PROOF_MAX hashes are read, never more than proof.n.
  *
  * The caller must compute leaf_hash itself with merkle_leaf_hash() from
  * leaf bytes it has checked, and take size and root from the same signed
@@ -189,37 +199,37 @@ int merkle_tree_consistency(const struct merkle_tree *t, uint64_t old_size,
  * trees of 5 and 6 leaves), so neither is proven by the proof itself.
  *
  * Returns 0 when the proof holds, -SIRA_EMALFORMED (index >= size, which
- * covers size 0; n not the path length of index in a tree of size; n >
- * SIRA_MERKLE_PROOF_MAX; proof NULL with n > 0) or -SIRA_EBADSIG (well
- * formed, but the leaf and path do not lead to root).
+ * covers size 0; proof.n not the path length of index in a tree of size;
+ * proof.n > SIRA_MERKLE_PROOF_MAX; proof.hash NULL with proof.n > 0) or
+ * -SIRA_EBADSIG (well formed, but the leaf and path do not lead to root).
  */
 int merkle_verify_inclusion(const uint8_t leaf_hash[static SIRA_HASH_LEN],
-    uint64_t index, uint64_t size, const uint8_t *proof, size_t n,
+    uint64_t index, uint64_t size, struct merkle_hashes proof,
     const uint8_t root[static SIRA_HASH_LEN], struct sira_err *err)
     __attribute__((warn_unused_result));
 
 /*
  * Check that the tree of old_size leaves with root old_root is a prefix of
  * the tree of new_size leaves with root new_root, given the consistency
- * proof of n hashes (n * SIRA_HASH_LEN bytes, untrusted; NULL allowed when
- * n is 0). For 0 < old_size < new_size this is RFC 9162 section 2.1.4.2.
+ * proof of proof.n hashes (untrusted; proof.hash may be NULL when proof.n
+ * is 0). For 0 < old_size < new_size this is RFC 9162 section 2.1.4.2.
  * The edge cases, where the proof must be empty:
  *   old_size == new_size: holds when old_root equals new_root (and, for
  *     size 0, both are merkle_empty_root()).
  *   old_size == 0 < new_size: holds when old_root is merkle_empty_root();
  *     new_root is not constrained, as every tree extends the empty one.
  * Uses no tree, no heap and a few hundred bytes of stack; at most
- * SIRA_MERKLE_PROOF_MAX hashes are read, never more than n.
+ * SIRA_MERKLE_PROOF_MAX hashes are read, never more than proof.n.
  *
- * Returns 0 when the proof holds, -SIRA_EMALFORMED (old_size > new_size; n
- * not the proof length for the two sizes, including a non-empty proof in
- * the edge cases above and an empty one otherwise; n >
- * SIRA_MERKLE_PROOF_MAX; proof NULL with n > 0) or -SIRA_EBADSIG (well
- * formed, but the proof does not lead to both roots, e.g. swapped roots).
+ * Returns 0 when the proof holds, -SIRA_EMALFORMED (old_size > new_size;
+ * proof.n not the proof length for the two sizes, including a non-empty
+ * proof in the edge cases above and an empty one otherwise; proof.n >
+ * SIRA_MERKLE_PROOF_MAX; proof.hash NULL with proof.n > 0) or -SIRA_EBADSIG
+ * (well formed, but the proof does not lead to both roots, e.g. swapped roots).
  */
 int merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
     const uint8_t old_root[static SIRA_HASH_LEN],
-    const uint8_t new_root[static SIRA_HASH_LEN], const uint8_t *proof,
-    size_t n, struct sira_err *err) __attribute__((warn_unused_result));
+    const uint8_t new_root[static SIRA_HASH_LEN], struct merkle_hashes proof,
+    struct sira_err *err) __attribute__((warn_unused_result));
 
 #endif

@@ -79,8 +79,8 @@ prekey_verify(const struct cert *owner, const uint8_t *untrusted, size_t len,
 	if ((owner->key_usage & SIRA_KU_PREKEY_SIGN) == 0)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
 		    "%s may not sign prekeys", owner->agency_id);
-	if ((rc = signed_split(untrusted, len, SIRA_PREKEY_MAX, SIRA_PREKEY_MAX,
-		 "prekey", &so, err)) != 0)
+	if ((rc = signed_split(bytes_of(untrusted, len), SIRA_PREKEY_MAX,
+		 SIRA_PREKEY_MAX, "prekey", &so, err)) != 0)
 		return rc;
 	if ((rc = sign_verify(owner->sign_pk, SIRA_DS_PREKEY, so.tbs,
 		 so.tbs_len, so.sig)) != 0) {

@@ -13,7 +13,7 @@
 #include "wire.h"
 
 int
-signed_split(const uint8_t *untrusted, size_t len, size_t max, size_t tbs_max,
+signed_split(struct bytes untrusted, size_t max, size_t tbs_max,
     const char *what, struct signed_obj *out, struct sira_err *err)
 {
 	ProtobufCMessage *m;
@@ -21,13 +21,14 @@ signed_split(const uint8_t *untrusted, size_t len, size_t max, size_t tbs_max,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (len == 0)
+	if (untrusted.len == 0)
 		return sira_err_set(err, SIRA_ETRUNCATED, "%s is empty", what);
-	if (len > max)
+	if (untrusted.len > max)
 		return sira_err_set(err, SIRA_ETOOBIG,
-		    "%s of %zu bytes exceeds the limit of %zu", what, len, max);
-	if ((rc = wire_unpack(&sira__v1__certificate__descriptor, untrusted,
-		 len, max, &m, err)) != 0)
+		    "%s of %zu bytes exceeds the limit of %zu", what,
+		    untrusted.len, max);
+	if ((rc = wire_unpack(&sira__v1__certificate__descriptor, untrusted.p,
+		 untrusted.len, max, &m, err)) != 0)
 		return sira_err_set(err, -rc, "%s does not parse", what);
 	w = (Sira__V1__Certificate *)m;
 	if (w->sig.len != SIRA_SIG_LEN || w->tbs.len == 0) {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytes.h"
 #include "err.h"
 #include "sign.h"
 
@@ -20,14 +21,14 @@ struct signed_obj {
 };
 
 /*
- * Split untrusted[0..len) (at most max bytes; tbs at most tbs_max) into out.
- * what names the object in messages. Returns 0, -SIRA_ETOOBIG,
- * -SIRA_EMALFORMED (including a signature that is not 64 bytes) or
- * -SIRA_ENOMEM. On success release out with signed_clear().
+ * Split untrusted (borrowed for the call; at most max bytes, tbs at most
+ * tbs_max) into out. what names the object in messages. Returns 0,
+ * -SIRA_ETOOBIG, -SIRA_EMALFORMED (including a signature that is not 64 bytes)
+ * or -SIRA_ENOMEM. On success release out with signed_clear().
  */
-int signed_split(const uint8_t *untrusted, size_t len, size_t max,
-    size_t tbs_max, const char *what, struct signed_obj *out,
-    struct sira_err *err) __attribute__((warn_unused_result));
+int signed_split(struct bytes untrusted, size_t max, size_t tbs_max,
+    const char *what, struct signed_obj *out, struct sira_err *err)
+    __attribute__((warn_unused_result));
 
 /* Encode tbs and sig as the wrapper (fresh malloc'd, caller frees). */
 int signed_join(const uint8_t *tbs, size_t tbs_len,

@@ -18,8 +18,8 @@ sirafile_read(const char *path, const struct sirafile_kind *k, uint8_t **buf,
 
 	if ((rc = fileio_read(path, k->max, buf, &filelen, err)) != 0)
 		return rc;
-	if (wire_strip_magic(*buf, filelen, k->magic, what, body, len, NULL) !=
-	    0) {
+	if (wire_strip_magic(bytes_of(*buf, filelen), k->magic, what, body, len,
+		NULL) != 0) {
 		free(*buf);
 		*buf = NULL;
 		return sira_err_set(

@@ -231,15 +231,15 @@ wire_pack(const ProtobufCMessage *m, uint8_t **out, size_t *outlen,
 }
 
 int
-wire_strip_magic(const uint8_t *buf, size_t len, const char *magic,
-    const char *what, const uint8_t **body, size_t *bodylen,
-    struct sira_err *err)
+wire_strip_magic(struct bytes file, const char *magic, const char *what,
+    const uint8_t **body, size_t *bodylen, struct sira_err *err)
 {
-	if (len < SIRA_MAGIC_LEN || memcmp(buf, magic, SIRA_MAGIC_LEN) != 0)
+	if (file.len < SIRA_MAGIC_LEN ||
+	    memcmp(file.p, magic, SIRA_MAGIC_LEN) != 0)
 		return sira_err_set(
 		    err, SIRA_EMALFORMED, "not a Sira %s file", what);
-	*body = buf + SIRA_MAGIC_LEN;
-	*bodylen = len - SIRA_MAGIC_LEN;
+	*body = file.p + SIRA_MAGIC_LEN;
+	*bodylen = file.len - SIRA_MAGIC_LEN;
 	return 0;
 }
 

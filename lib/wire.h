@@ -17,6 +17,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "bytes.h"
 #include "err.h"
 
 #define SIRA_MAGIC_LEN 8
@@ -58,12 +59,12 @@ int wire_pack(const ProtobufCMessage *m, uint8_t **out, size_t *outlen,
     struct sira_err *err) __attribute__((warn_unused_result));
 
 /*
- * Check that buf starts with magic and point *body at what follows (borrowed
- * from buf). Returns 0 or -SIRA_EMALFORMED naming what was expected.
+ * Check that file (borrowed: the caller's bytes) starts with magic and point
+ * *body at what follows (*bodylen bytes, borrowed from file). Returns 0 or
+ * -SIRA_EMALFORMED naming what was expected.
  */
-int wire_strip_magic(const uint8_t *buf, size_t len, const char *magic,
-    const char *what, const uint8_t **body, size_t *bodylen,
-    struct sira_err *err);
+int wire_strip_magic(struct bytes file, const char *magic, const char *what,
+    const uint8_t **body, size_t *bodylen, struct sira_err *err);
 
 /*
  * Return a fresh malloc'd buffer holding magic || body (caller frees), or

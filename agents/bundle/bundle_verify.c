@@ -158,8 +158,8 @@ load_ca(struct vctx *v, const uint8_t *ca, size_t ca_len)
 	size_t len;
 	int rc;
 
-	if ((rc = wire_strip_magic(ca, ca_len, SIRA_MAGIC_CERT, "certificate",
-		 &body, &len, &e)) != 0 ||
+	if ((rc = wire_strip_magic(bytes_of(ca, ca_len), SIRA_MAGIC_CERT,
+		 "certificate", &body, &len, &e)) != 0 ||
 	    (rc = cert_unsafe_decode(body, len, &peek, &e)) != 0 ||
 	    (rc = cert_load_ca(body, len, peek->not_before, &v->ca, &e)) != 0) {
 		cert_destroy(&peek);
@@ -241,7 +241,8 @@ cert_good_at(struct vctx *v, const struct cert_ref *r, uint64_t at,
 	uint64_t cutoff;
 	int rc;
 
-	if ((rc = cert_verify(v->ca, NULL, r->raw, r->len, at, out, e)) != 0)
+	if ((rc = cert_verify(
+		 v->ca, NULL, bytes_of(r->raw, r->len), at, out, e)) != 0)
 		return rc;
 	if ((ce = crl_find(v->crl, *out)) == NULL)
 		return 0;
@@ -378,8 +379,8 @@ check_checkpoint(struct vctx *v, const Sira__V1__SignedCheckpoint *sc,
 	int rc;
 
 	if ((rc = wire_pack(&sc->base, &raw, &len, &e)) != 0 ||
-	    (rc = signed_split(raw, len, CHECKPOINT_MAX, CHECKPOINT_MAX,
-		 "checkpoint", &so, &e)) != 0 ||
+	    (rc = signed_split(bytes_of(raw, len), CHECKPOINT_MAX,
+		 CHECKPOINT_MAX, "checkpoint", &so, &e)) != 0 ||
 	    (rc = wire_unpack(&sira__v1__checkpoint__descriptor, so.tbs,
 		 so.tbs_len, CHECKPOINT_MAX, (ProtobufCMessage **)cp, &e)) !=
 		0) {
@@ -447,7 +448,8 @@ check_inclusion(struct vctx *v, const Sira__V1__Accepted *acc,
 	}
 	merkle_leaf_hash(leaf->data, leaf->len, hash);
 	if ((rc = merkle_verify_inclusion(hash, acc->leaf_index, cp->size,
-		 proof, acc->n_inclusion_proof, cp->root.data, &e)) != 0)
+		 (struct merkle_hashes){ proof, acc->n_inclusion_proof },
+		 cp->root.data, &e)) != 0)
 		return failf(v, BC_INCLUSION, rc,
 		    "the envelope's leaf is not in the broker's signed log");
 	return 0;
@@ -579,7 +581,7 @@ receipt_claim(const ProtobufCBinaryData *r, char agency[SIRA_AGENCY_ID_MAX + 1],
 	ProtobufCMessage *t = NULL;
 	int rc;
 
-	if ((rc = signed_split(r->data, r->len, SIRA_RECEIPT_MAX,
+	if ((rc = signed_split(bytes_of(r->data, r->len), SIRA_RECEIPT_MAX,
 		 SIRA_RECEIPT_MAX, "receipt", &so, e)) == 0 &&
 	    (rc = wire_unpack(&sira__v1__receipt_tbs__descriptor, so.tbs,
 		 so.tbs_len, SIRA_RECEIPT_MAX, &t, e)) == 0) {
@@ -758,8 +760,8 @@ bundle_verify(struct bytes untrusted, struct bytes ca, struct custody **out,
 	}
 	v->why = why;
 	v->err = err;
-	if ((rc = wire_strip_magic(untrusted.p, untrusted.len, BUNDLE_MAGIC,
-		 "evidence bundle", &body, &blen, &e)) != 0)
+	if ((rc = wire_strip_magic(untrusted, BUNDLE_MAGIC, "evidence bundle",
+		 &body, &blen, &e)) != 0)
 		rc = fail(v, BC_FORMAT, rc, &e);
 	else if ((rc = wire_unpack(&sira__v1__bundle__descriptor, body, blen,
 		      BUNDLE_MAX, &b, &e)) != 0)

@@ -549,8 +549,8 @@ dir_row(
 	if (cert_unsafe_decode(val, vlen, &c, NULL) != 0)
 		return 0;
 	/* Stored certificates verified once; say what they are now. */
-	rc = cert_verify(
-	    l->a->ca, l->a->crl, val, vlen, clock_now(), &checked, NULL);
+	rc = cert_verify(l->a->ca, l->a->crl, bytes_of(val, vlen), clock_now(),
+	    &checked, NULL);
 	cert_destroy(&checked);
 	if (rc == -SIRA_EREVOKED)
 		state = "revoked";

@@ -96,7 +96,7 @@ manifest_verify(const uint8_t *untrusted, size_t len, const struct cert *sender,
 	if ((sender->key_usage & SIRA_KU_ENVELOPE_SIGN) == 0)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
 		    "%s may not sign envelopes", sender->agency_id);
-	if ((rc = signed_split(untrusted, len, SIRA_MANIFEST_MAX,
+	if ((rc = signed_split(bytes_of(untrusted, len), SIRA_MANIFEST_MAX,
 		 SIRA_MANIFEST_MAX, "manifest", &so, err)) != 0)
 		return rc;
 	if ((rc = sign_verify(sender->sign_pk, SIRA_DS_MANIFEST, so.tbs,

@@ -155,7 +155,7 @@ receipt_verify(const uint8_t *untrusted, size_t len,
 	if ((recipient->key_usage & SIRA_KU_RECEIPT_SIGN) == 0)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
 		    "%s may not sign receipts", recipient->agency_id);
-	if ((rc = signed_split(untrusted, len, SIRA_RECEIPT_MAX,
+	if ((rc = signed_split(bytes_of(untrusted, len), SIRA_RECEIPT_MAX,
 		 SIRA_RECEIPT_MAX, "receipt", &so, err)) != 0)
 		return rc;
 	if ((rc = sign_verify(recipient->sign_pk, SIRA_DS_RECEIPT, so.tbs,

@@ -35,7 +35,7 @@ checkpoint_in(const struct daemon *d, const uint8_t *raw, size_t len,
 	struct signed_obj so;
 	int rc;
 
-	if ((rc = signed_split(raw, len, SIRA_CHECKPOINT_MAX,
+	if ((rc = signed_split(bytes_of(raw, len), SIRA_CHECKPOINT_MAX,
 		 SIRA_CHECKPOINT_MAX, "checkpoint", &so, NULL)) != 0)
 		return rc;
 	if (verify &&
@@ -211,7 +211,9 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 		flatten(r->consistency_proof, r->n_consistency_proof, proof) !=
 		    0 ||
 		merkle_verify_consistency(old_size, cp->size, old,
-		    cp->root.data, proof, r->n_consistency_proof, NULL) != 0))
+		    cp->root.data,
+		    (struct merkle_hashes){ proof, r->n_consistency_proof },
+		    NULL) != 0))
 		rc = sira_err_set(err, SIRA_EAUTH,
 		    "the broker's log is not consistent with its earlier checkpoint");
 	if (rc == 0 && old_size == cp->size &&
@@ -264,8 +266,9 @@ check_proof(struct daemon *d, struct vault_txn *t, struct proof_case *c,
 	    flatten(r->inclusion_proof, r->n_inclusion_proof, proof) != 0)
 		goto out;
 	merkle_leaf_hash(r->leaf.data, r->leaf.len, leaf);
-	if (merkle_verify_inclusion(leaf, acc->leaf_index, cp->size, proof,
-		r->n_inclusion_proof, cp->root.data, NULL) != 0)
+	if (merkle_verify_inclusion(leaf, acc->leaf_index, cp->size,
+		(struct merkle_hashes){ proof, r->n_inclusion_proof },
+		cp->root.data, NULL) != 0)
 		goto out;
 	c->included = true;
 	rc = check_consistency(t, cp, c, err);

@@ -100,8 +100,9 @@ load_cert(const char *path, const struct cert *ca, const struct crl *crl,
 		     SIRA_MAGIC_CERT, "certificate", HOME_FILE_MAX },
 		 &buf, &body, &len, err)) != 0)
 		return rc;
-	rc = ca == NULL ? cert_load_ca(body, len, now, out, err) :
-			  cert_verify(ca, crl, body, len, now, out, err);
+	rc = ca == NULL ?
+	    cert_load_ca(body, len, now, out, err) :
+	    cert_verify(ca, crl, bytes_of(body, len), now, out, err);
 	free(buf);
 	if (rc != 0) {
 		/* The message is rebuilt from a copy: err->msg cannot be both
@@ -282,7 +283,8 @@ load_own(const char *path, const struct cert *ca, uint64_t now,
 		 &buf, &body, &len, err)) != 0)
 		return rc;
 	if ((rc = cert_unsafe_decode(body, len, &tmp, err)) == 0)
-		rc = cert_verify(ca, NULL, body, len, tmp->not_after, out, err);
+		rc = cert_verify(
+		    ca, NULL, bytes_of(body, len), tmp->not_after, out, err);
 	cert_destroy(&tmp);
 	free(buf);
 	return rc;

@@ -36,7 +36,8 @@ take_certs(struct agent *a, struct vault_txn *t,
 		int rc;
 		if (wire_pack(&d->certs[i]->base, &raw, &len, NULL) != 0)
 			return sira_err_set(err, SIRA_ENOMEM, "out of memory");
-		if (cert_verify(a->ca, a->crl, raw, len, now, &c, NULL) != 0) {
+		if (cert_verify(a->ca, a->crl, bytes_of(raw, len), now, &c,
+			NULL) != 0) {
 			(*refused)++;
 			free(raw);
 			continue;
@@ -129,7 +130,7 @@ peers_cert(struct agent *a, struct vault_txn *t, const struct peer_ref *ref,
 		&len, NULL) != 0)
 		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
 		    "no certificate of %s with that id", agency);
-	rc = cert_verify(a->ca, a->crl, raw, len, ref->at, out, err);
+	rc = cert_verify(a->ca, a->crl, bytes_of(raw, len), ref->at, out, err);
 	vault_free(raw, len);
 	if (rc == 0 && strcmp((*out)->agency_id, agency) != 0) {
 		cert_destroy(out);
@@ -155,7 +156,8 @@ pick_newest(
 
 	(void)key;
 	(void)klen;
-	if (cert_verify(n->a->ca, n->a->crl, val, vlen, n->now, &c, NULL) != 0)
+	if (cert_verify(n->a->ca, n->a->crl, bytes_of(val, vlen), n->now, &c,
+		NULL) != 0)
 		return 0;
 	if (strcmp(c->agency_id, n->agency) == 0 &&
 	    (n->best == NULL || c->not_before > n->best->not_before)) {

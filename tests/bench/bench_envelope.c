@@ -100,8 +100,8 @@ make_party(struct party *p, const char *id, enum sira_role role, bool is_ca)
 	if (is_ca)
 		CHECK(cert_load_ca(raw, rawlen, NOW, &p->cert, &err) == 0);
 	else
-		CHECK(cert_verify(ca.cert, NULL, raw, rawlen, NOW, &p->cert,
-			  &err) == 0);
+		CHECK(cert_verify(ca.cert, NULL, bytes_of(raw, rawlen), NOW,
+			  &p->cert, &err) == 0);
 	free(tbs);
 	free(raw);
 	if (!is_ca && role != SIRA_ROLE_POLICE)

@@ -63,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		cert_destroy(&c);
 	}
-	if (cert_verify(ca, NULL, data, size, 1000, &c, &err) == 0)
+	if (cert_verify(ca, NULL, bytes_of(data, size), 1000, &c, &err) == 0)
 		cert_destroy(&c);
 	if (cert_load_ca(data, size, 1000, &c, &err) == 0)
 		cert_destroy(&c);

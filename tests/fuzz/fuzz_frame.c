@@ -83,8 +83,8 @@ fixture(void)
 	    sodium_hex2bin(f.agency_raw, sizeof(f.agency_raw), agency_hex,
 		strlen(agency_hex), NULL, &f.agency_len, NULL) != 0 ||
 	    cert_load_ca(ca_raw, ca_len, AT, &f.ca, NULL) != 0 ||
-	    cert_verify(f.ca, NULL, f.agency_raw, f.agency_len, AT, &f.agency,
-		NULL) != 0)
+	    cert_verify(f.ca, NULL, bytes_of(f.agency_raw, f.agency_len), AT,
+		&f.agency, NULL) != 0)
 		abort();
 	ready = 1;
 	return &f;
@@ -169,7 +169,8 @@ on_hello(const struct fixture *fx, const Sira__V1__Hello *h)
 	sink += h->version + h->known_log_size + strlen(h->software);
 	if (h->cert.len == 0)
 		return;
-	rc = cert_verify(fx->ca, NULL, h->cert.data, h->cert.len, AT, &c, &err);
+	rc = cert_verify(
+	    fx->ca, NULL, bytes_of(h->cert.data, h->cert.len), AT, &c, &err);
 	if (rc == 0) {
 		if (c == NULL)
 			abort();

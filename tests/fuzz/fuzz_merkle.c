@@ -68,11 +68,15 @@ fuzz_verify(int mode, const uint8_t *p, size_t len)
 		memcpy(proof, p + HDR, n * H);
 	}
 	if (mode == 0) {
-		rc = merkle_verify_inclusion(h1, a, b, proof, n, h2, NULL);
-		rc0 = merkle_verify_inclusion(h1, a, b, zero, n, h2, NULL);
+		rc = merkle_verify_inclusion(
+		    h1, a, b, (struct merkle_hashes){ proof, n }, h2, NULL);
+		rc0 = merkle_verify_inclusion(
+		    h1, a, b, (struct merkle_hashes){ zero, n }, h2, NULL);
 	} else {
-		rc = merkle_verify_consistency(a, b, h1, h2, proof, n, NULL);
-		rc0 = merkle_verify_consistency(a, b, h1, h2, zero, n, NULL);
+		rc = merkle_verify_consistency(
+		    a, b, h1, h2, (struct merkle_hashes){ proof, n }, NULL);
+		rc0 = merkle_verify_consistency(
+		    a, b, h1, h2, (struct merkle_hashes){ zero, n }, NULL);
 	}
 	check_rc(rc);
 	check_rc(rc0);
@@ -106,7 +110,8 @@ fuzz_round_trip(const uint8_t *p, size_t len)
 	uint8_t proof[SIRA_MERKLE_PROOF_MAX][H], root[H], old_root[H];
 	uint8_t buf[1 + 64];
 	uint64_t size, index;
-	size_t n, flip, chunk;
+	struct merkle_proof pr = { proof[0], SIRA_MERKLE_PROOF_MAX, 0 };
+	size_t flip, chunk;
 
 	if (len < 4)
 		return;
@@ -123,30 +128,30 @@ fuzz_round_trip(const uint8_t *p, size_t len)
 		merkle_leaf_hash(buf, 1 + chunk, t.h[i]);
 	}
 	if (merkle_root(&src, size, root, NULL) != 0 ||
-	    merkle_inclusion_proof(&src, index, size, proof[0],
-		SIRA_MERKLE_PROOF_MAX, &n, NULL) != 0 ||
-	    merkle_verify_inclusion(
-		t.h[index], index, size, proof[0], n, root, NULL) != 0)
+	    merkle_inclusion_proof(&src, index, size, &pr, NULL) != 0 ||
+	    merkle_verify_inclusion(t.h[index], index, size,
+		(struct merkle_hashes){ proof[0], pr.n }, root, NULL) != 0)
 		abort();
-	if (n > 0) {
-		proof[flip / HBITS % n][flip / 8 % H] ^=
+	if (pr.n > 0) {
+		proof[flip / HBITS % pr.n][flip / 8 % H] ^=
 		    (uint8_t)(1U << (flip % 8));
-		if (merkle_verify_inclusion(t.h[index], index, size, proof[0],
-			n, root, NULL) != -SIRA_EBADSIG)
+		if (merkle_verify_inclusion(t.h[index], index, size,
+			(struct merkle_hashes){ proof[0], pr.n }, root,
+			NULL) != -SIRA_EBADSIG)
 			abort();
 	}
 	/* index doubles as the old size of a consistency proof. */
 	if (merkle_root(&src, index, old_root, NULL) != 0 ||
-	    merkle_consistency_proof(&src, index, size, proof[0],
-		SIRA_MERKLE_PROOF_MAX, &n, NULL) != 0 ||
-	    merkle_verify_consistency(
-		index, size, old_root, root, proof[0], n, NULL) != 0)
+	    merkle_consistency_proof(&src, index, size, &pr, NULL) != 0 ||
+	    merkle_verify_consistency(index, size, old_root, root,
+		(struct merkle_hashes){ proof[0], pr.n }, NULL) != 0)
 		abort();
-	if (n > 0) {
-		proof[flip / HBITS % n][flip / 8 % H] ^=
+	if (pr.n > 0) {
+		proof[flip / HBITS % pr.n][flip / 8 % H] ^=
 		    (uint8_t)(1U << (flip % 8));
 		if (merkle_verify_consistency(index, size, old_root, root,
-			proof[0], n, NULL) != -SIRA_EBADSIG)
+			(struct merkle_hashes){ proof[0], pr.n },
+			NULL) != -SIRA_EBADSIG)
 			abort();
 	}
 }

@@ -27,7 +27,8 @@ load_file(const char *path, const char *magic, uint8_t **buf,
 
 	if (fileio_read(path, 1u << 24, buf, &n, NULL) != 0)
 		return -1;
-	if (wire_strip_magic(*buf, n, magic, "file", body, len, NULL) != 0) {
+	if (wire_strip_magic(
+		bytes_of(*buf, n), magic, "file", body, len, NULL) != 0) {
 		free(*buf);
 		return -1;
 	}
@@ -55,7 +56,8 @@ load_trust(struct probe *p, const char *ca, const char *crl,
 	}
 	if (rc == 0 &&
 	    load_file(broker_cert, SIRA_MAGIC_CERT, &buf, &body, &len) == 0) {
-		rc = cert_verify(p->ca, NULL, body, len, now, &p->broker, NULL);
+		rc = cert_verify(
+		    p->ca, NULL, bytes_of(body, len), now, &p->broker, NULL);
 		free(buf);
 	}
 	if (rc == 0 &&
@@ -194,7 +196,8 @@ welcome_checkpoint(const struct probe *p, const Sira__V1__Welcome *w)
 		return;
 	}
 	if (wire_pack(&w->checkpoint->base, &raw, &len, NULL) == 0 &&
-	    signed_split(raw, len, 4096, 4096, "checkpoint", &so, NULL) == 0) {
+	    signed_split(
+		bytes_of(raw, len), 4096, 4096, "checkpoint", &so, NULL) == 0) {
 		if (sign_verify(p->broker->sign_pk, SIRA_DS_CHECKPOINT, so.tbs,
 			so.tbs_len, so.sig) == 0)
 			cp = sira__v1__checkpoint__unpack(
@@ -243,7 +246,8 @@ take_directory(
 		struct cert *c;
 		if (wire_pack(&d->certs[i]->base, &raw, &len, NULL) != 0)
 			continue;
-		if (cert_verify(p->ca, p->crl, raw, len, now, &c, NULL) == 0)
+		if (cert_verify(
+			p->ca, p->crl, bytes_of(raw, len), now, &c, NULL) == 0)
 			p->certs[p->n_certs++] = c;
 		else
 			(void)printf("directory: refused a certificate\n");
@@ -330,8 +334,8 @@ check_consistency(struct probe *p, uint64_t size, const uint8_t *root)
 		for (size_t i = 0; i < n; i++)
 			memcpy(proof + 32 * i,
 			    r->proof_response->consistency_proof[i].data, 32);
-		rc = merkle_verify_consistency(
-		    p->cp_size, size, p->cp_root, root, proof, n, NULL);
+		rc = merkle_verify_consistency(p->cp_size, size, p->cp_root,
+		    root, (struct merkle_hashes){ proof, n }, NULL);
 	}
 	sira__v1__frame__free_unpacked(r, NULL);
 	return rc;
@@ -351,7 +355,8 @@ probe_check_accepted(struct probe *p, const Sira__V1__Accepted *a)
 	    a->n_inclusion_proof > SIRA_MERKLE_PROOF_MAX ||
 	    wire_pack(&a->checkpoint->base, &raw, &len, NULL) != 0)
 		return -1;
-	if (signed_split(raw, len, 4096, 4096, "checkpoint", &so, NULL) == 0 &&
+	if (signed_split(
+		bytes_of(raw, len), 4096, 4096, "checkpoint", &so, NULL) == 0 &&
 	    sign_verify(p->broker->sign_pk, SIRA_DS_CHECKPOINT, so.tbs,
 		so.tbs_len, so.sig) == 0 &&
 	    (cp = sira__v1__checkpoint__unpack(NULL, so.tbs_len, so.tbs)) !=
@@ -364,7 +369,9 @@ probe_check_accepted(struct probe *p, const Sira__V1__Accepted *a)
 		    p, a->leaf_index, cp->size, a->envelope_hash.data, leaf);
 		if (rc == 0)
 			rc = merkle_verify_inclusion(leaf, a->leaf_index,
-			    cp->size, proof, a->n_inclusion_proof,
+			    cp->size,
+			    (struct merkle_hashes){
+				proof, a->n_inclusion_proof },
 			    cp->root.data, NULL);
 		if (rc == 0)
 			rc = check_consistency(p, cp->size, cp->root.data);

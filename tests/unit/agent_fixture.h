@@ -131,9 +131,9 @@ fx_cert(struct fx *fx, const char *id, enum sira_role role, uint64_t nb,
 		 SIRA_DS_CERT, tbs, tbslen, sig)) != 0 ||
 	    (rc = cert_encode(tbs, tbslen, sig, &raw, &rawlen, &err)) != 0)
 		goto out;
-	rc = c.is_ca ?
-	    cert_load_ca(raw, rawlen, FX_NOW, &a->cert, &err) :
-	    cert_verify(fx->ca, NULL, raw, rawlen, FX_NOW, &a->cert, &err);
+	rc = c.is_ca ? cert_load_ca(raw, rawlen, FX_NOW, &a->cert, &err) :
+		       cert_verify(fx->ca, NULL, bytes_of(raw, rawlen), FX_NOW,
+			   &a->cert, &err);
 out:
 	if (rc != 0)
 		fprintf(stderr, "fx_cert %s: %s\n", id, err.msg);

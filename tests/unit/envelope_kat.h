@@ -172,8 +172,9 @@ kat_cert(const struct cert *ca, const struct sira_keys *ca_keys, const char *id,
 		 SIRA_DS_CERT, tbs, tbslen, sig)) != 0 ||
 	    (rc = cert_encode(tbs, tbslen, sig, &raw, &rawlen, err)) != 0)
 		goto out;
-	rc = c.is_ca ? cert_load_ca(raw, rawlen, KAT_NOW, out, err) :
-		       cert_verify(ca, NULL, raw, rawlen, KAT_NOW, out, err);
+	rc = c.is_ca ?
+	    cert_load_ca(raw, rawlen, KAT_NOW, out, err) :
+	    cert_verify(ca, NULL, bytes_of(raw, rawlen), KAT_NOW, out, err);
 out:
 	free(tbs);
 	free(raw);

@@ -135,10 +135,10 @@ tree_leaf(void *ctx, uint64_t index, uint8_t out[SIRA_HASH_LEN])
 }
 
 /* The ACCEPTED leaf of m[i] (into *leaf) at index 1 of a log of size
- * leaves. */
+ * leaves, the log's root and the leaf's inclusion proof (into proof). */
 static void
 make_leaf(size_t i, uint64_t size, uint8_t **leaf, size_t *leaf_len,
-    uint8_t root[SIRA_HASH_LEN], uint8_t *proof, size_t *n)
+    uint8_t root[SIRA_HASH_LEN], struct merkle_proof *proof)
 {
 	Sira__V1__LogLeaf l = SIRA__V1__LOG_LEAF__INIT;
 	struct merkle_leaves src = { tree_leaf, NULL };
@@ -161,9 +161,7 @@ make_leaf(size_t i, uint64_t size, uint8_t **leaf, size_t *leaf_len,
 	merkle_leaf_hash((const uint8_t *)"leaf 2", 6, tree[2]);
 	merkle_leaf_hash((const uint8_t *)"leaf 3", 6, tree[3]);
 	assert_int_equal(merkle_root(&src, size, root, NULL), 0);
-	assert_int_equal(merkle_inclusion_proof(&src, 1, size, proof,
-			     SIRA_MERKLE_PROOF_MAX, n, NULL),
-	    0);
+	assert_int_equal(merkle_inclusion_proof(&src, 1, size, proof, NULL), 0);
 }
 
 /* The broker's Accepted for m[i] in a log of size leaves, its checkpoint
@@ -178,9 +176,10 @@ make_accepted(const struct sira_keys *signer, size_t i, uint64_t size,
 	uint8_t root[SIRA_HASH_LEN], sig[SIRA_SIG_LEN];
 	uint8_t proof[SIRA_MERKLE_PROOF_MAX * SIRA_HASH_LEN], *tbs = NULL;
 	ProtobufCBinaryData hashes[SIRA_MERKLE_PROOF_MAX];
-	size_t n = 0, tbs_len;
+	struct merkle_proof p = { proof, SIRA_MERKLE_PROOF_MAX, 0 };
+	size_t tbs_len;
 
-	make_leaf(i, size, leaf, leaf_len, root, proof, &n);
+	make_leaf(i, size, leaf, leaf_len, root, &p);
 	cp.origin = "ml.broker/sira-log/v1";
 	cp.size = size;
 	cp.root.data = root;
@@ -194,7 +193,7 @@ make_accepted(const struct sira_keys *signer, size_t i, uint64_t size,
 	sc.tbs.len = tbs_len;
 	sc.sig.data = sig;
 	sc.sig.len = SIRA_SIG_LEN;
-	for (size_t k = 0; k < n; k++) {
+	for (size_t k = 0; k < p.n; k++) {
 		hashes[k].data = proof + k * SIRA_HASH_LEN;
 		hashes[k].len = SIRA_HASH_LEN;
 	}
@@ -204,7 +203,7 @@ make_accepted(const struct sira_keys *signer, size_t i, uint64_t size,
 	a.envelope_hash.len = SIRA_HASH_LEN;
 	a.leaf_index = 1;
 	a.checkpoint = &sc;
-	a.n_inclusion_proof = n;
+	a.n_inclusion_proof = p.n;
 	a.inclusion_proof = hashes;
 	assert_int_equal(wire_pack(&a.base, out, len, NULL), 0);
 	free(tbs);

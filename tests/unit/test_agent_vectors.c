@@ -220,13 +220,13 @@ load_certs(struct frozen_certs *fc)
 	    cert_load_ca(b.p, b.len, KAT_OPEN_AT, &fc->ca, &err), 0);
 	vector_free(&b);
 	b = vector_read("envelope_sender_cert");
-	assert_int_equal(
-	    cert_verify(fc->ca, NULL, b.p, b.len, KAT_OPEN_AT, &fc->snd, &err),
+	assert_int_equal(cert_verify(fc->ca, NULL, bytes_of(b.p, b.len),
+			     KAT_OPEN_AT, &fc->snd, &err),
 	    0);
 	vector_free(&b);
 	b = vector_read("envelope_recipient_cert");
-	assert_int_equal(
-	    cert_verify(fc->ca, NULL, b.p, b.len, KAT_OPEN_AT, &fc->rcp, &err),
+	assert_int_equal(cert_verify(fc->ca, NULL, bytes_of(b.p, b.len),
+			     KAT_OPEN_AT, &fc->rcp, &err),
 	    0);
 	vector_free(&b);
 	assert_string_equal(fc->snd->agency_id, KAT_SENDER_ID);
@@ -657,12 +657,11 @@ accepted_of(MDB_txn *txn, const struct tlog *t, const uint8_t *msgid,
 	ProtobufCBinaryData pb[TLOG_PROOF_MAX];
 	struct kat_buf b;
 	uint64_t size;
-	size_t n;
+	struct merkle_proof pp = { proof[0], TLOG_PROOF_MAX, 0 };
 
 	assert_int_equal(tlog_size(txn, t, &size), 0);
-	assert_int_equal(
-	    tlog_inclusion(txn, t, index, size, proof, &n, NULL), 0);
-	for (size_t i = 0; i < n; i++) {
+	assert_int_equal(tlog_inclusion(txn, t, index, size, &pp, NULL), 0);
+	for (size_t i = 0; i < pp.n; i++) {
 		pb[i].data = proof[i];
 		pb[i].len = 32;
 	}
@@ -673,7 +672,7 @@ accepted_of(MDB_txn *txn, const struct tlog *t, const uint8_t *msgid,
 	a.leaf_index = index;
 	assert_non_null(a.checkpoint = sira__v1__signed_checkpoint__unpack(
 			    NULL, cplen, cp));
-	a.n_inclusion_proof = n;
+	a.n_inclusion_proof = pp.n;
 	a.inclusion_proof = pb;
 	b = packed(&a.base);
 	sira__v1__signed_checkpoint__free_unpacked(a.checkpoint, NULL);
@@ -817,8 +816,9 @@ check_frozen_accepted(const struct cert *broker, const char *accepted,
 	assert_true((broker->key_usage & SIRA_KU_LOG_SIGN) != 0);
 	assert_int_equal(
 	    wire_pack(&acc->checkpoint->base, &raw, &len, NULL), 0);
-	assert_int_equal(
-	    signed_split(raw, len, 4096, 4096, "checkpoint", &so, NULL), 0);
+	assert_int_equal(signed_split(bytes_of(raw, len), 4096, 4096,
+			     "checkpoint", &so, NULL),
+	    0);
 	assert_int_equal(sign_verify(broker->sign_pk, SIRA_DS_CHECKPOINT,
 			     so.tbs, so.tbs_len, so.sig),
 	    0);
@@ -838,13 +838,15 @@ check_frozen_accepted(const struct cert *broker, const char *accepted,
 	}
 	merkle_leaf_hash(l.p, l.len, lh);
 	assert_int_equal(
-	    merkle_verify_inclusion(lh, acc->leaf_index, cp->size, proof,
-		acc->n_inclusion_proof, cp->root.data, NULL),
+	    merkle_verify_inclusion(lh, acc->leaf_index, cp->size,
+		(struct merkle_hashes){ proof, acc->n_inclusion_proof },
+		cp->root.data, NULL),
 	    0);
 	lh[0] ^= 1; /* another leaf does not verify */
 	assert_int_not_equal(
-	    merkle_verify_inclusion(lh, acc->leaf_index, cp->size, proof,
-		acc->n_inclusion_proof, cp->root.data, NULL),
+	    merkle_verify_inclusion(lh, acc->leaf_index, cp->size,
+		(struct merkle_hashes){ proof, acc->n_inclusion_proof },
+		cp->root.data, NULL),
 	    0);
 	sira__v1__log_leaf__free_unpacked(ll, NULL);
 	sira__v1__checkpoint__free_unpacked(cp, NULL);
@@ -866,8 +868,8 @@ test_frozen_accepted_verifies(void **state)
 
 	(void)state;
 	load_certs(&fc);
-	assert_int_equal(
-	    cert_verify(fc.ca, NULL, b.p, b.len, KAT_OPEN_AT, &broker, NULL),
+	assert_int_equal(cert_verify(fc.ca, NULL, bytes_of(b.p, b.len),
+			     KAT_OPEN_AT, &broker, NULL),
 	    0);
 	assert_int_equal(broker->role, SIRA_ROLE_BROKER);
 	env = vector_read("envelope_sealed");

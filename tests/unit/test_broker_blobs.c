@@ -192,8 +192,10 @@ put(struct fx *f, const char *agency, const struct blob *b, uint64_t off,
 	int rc;
 
 	sira_err_clear(&err);
-	rc = blobs_put(
-	    f->bs, agency, b->id, off, b->p + off, len, last, s, &err);
+	rc = blobs_put(f->bs, agency,
+	    &(struct blobs_chunk){
+		b->id, off, bytes_of(b->p + off, len), last },
+	    s, &err);
 	assert_int_equal(err.code, -rc);
 	return rc;
 }
@@ -227,21 +229,19 @@ upload(struct fx *f, const char *agency, const struct blob *b, uint64_t from,
 static void
 assert_stored(struct fx *f, const struct blob *b)
 {
-	uint8_t *buf = malloc(CHUNK);
+	struct blobs_buf buf = { malloc(CHUNK), CHUNK, 0 };
 	uint64_t total = 0, off = 0;
-	size_t n = 0;
 
-	assert_non_null(buf);
+	assert_non_null(buf.p);
 	do {
 		assert_int_equal(
-		    blobs_read(f->bs, b->id, off, buf, CHUNK, &n, &total, NULL),
-		    0);
+		    blobs_read(f->bs, b->id, off, &buf, &total, NULL), 0);
 		assert_int_equal(total, b->len);
-		assert_memory_equal(buf, b->p + off, n);
-		off += n;
-	} while (n > 0);
+		assert_memory_equal(buf.p, b->p + off, buf.n);
+		off += buf.n;
+	} while (buf.n > 0);
 	assert_int_equal(off, b->len);
-	free(buf);
+	free(buf.p);
 }
 
 /* An envelope from SENDER to rcpt[0..n) referencing blobs[0..nb). */
@@ -319,8 +319,10 @@ spool(struct fx *f, uint8_t id_byte, const char *const *rcpt, size_t n,
 	uint8_t *raw = make_env(id_byte, rcpt, n, blobs, nb, &len, &e);
 
 	assert_int_equal(store_begin(f->st, 0, &txn, NULL), 0);
-	assert_int_equal(spool_put(txn, f->st, e, raw, len, SENDER, now,
-			     now + 86400, 0, &seq, NULL),
+	assert_int_equal(spool_put(txn, f->st,
+			     &(struct spool_envelope){ e, bytes_of(raw, len),
+				 SENDER, now, now + 86400, 0 },
+			     &seq, NULL),
 	    0);
 	assert_int_equal(store_commit(txn, NULL), 0);
 	envelope_destroy(&e);
@@ -700,8 +702,10 @@ test_limits(void **state)
 	struct blobs_state s;
 
 	/* A chunk of 256 KiB is fine, one byte more is not. */
-	assert_int_equal(blobs_put(f->bs, SENDER, big.id, 0, big.p, CHUNK + 1,
-			     false, &s, NULL),
+	assert_int_equal(blobs_put(f->bs, SENDER,
+			     &(struct blobs_chunk){
+				 big.id, 0, bytes_of(big.p, CHUNK + 1), false },
+			     &s, NULL),
 	    -SIRA_ETOOBIG);
 	assert_false(present(f, big.id, ".part"));
 	/* A blob of exactly max_blob would fit; one byte more does not.
@@ -768,7 +772,10 @@ test_names_are_ours(void **state)
 	memset(evil, 0, sizeof(evil));
 	memcpy(evil, "../../x/../", 11);
 	assert_int_equal(
-	    blobs_put(f->bs, SENDER, evil, 0, b.p, 10, false, &s, NULL), 0);
+	    blobs_put(f->bs, SENDER,
+		&(struct blobs_chunk){ evil, 0, bytes_of(b.p, 10), false }, &s,
+		NULL),
+	    0);
 	assert_true(present(f, evil, ".part"));
 	blob_path(f, evil, ".part", path);
 	assert_non_null(strstr(path, "/blobs/2e2e2f2e2e2f782f2e2e2f00"));
@@ -782,13 +789,12 @@ test_symlinks_not_followed(void **state)
 	struct blob b = make_blob(KIB), c = make_blob(KIB);
 	struct blobs_state s;
 	char path[256], target[128];
-	uint8_t *buf = malloc(CHUNK);
+	struct blobs_buf buf = { malloc(CHUNK), CHUNK, 0 };
 	struct stat sb;
 	uint64_t total;
-	size_t n;
 	int fd;
 
-	assert_non_null(buf);
+	assert_non_null(buf.p);
 	/* A symlink planted where an upload would go: not written through. */
 	(void)snprintf(target, sizeof(target), "%s/victim", f->dir);
 	assert_true((fd = open(target, O_WRONLY | O_CREAT, 0600)) >= 0);
@@ -802,8 +808,7 @@ test_symlinks_not_followed(void **state)
 	blob_path(f, c.id, "", path);
 	assert_int_equal(symlink(target, path), 0);
 	assert_int_equal(
-	    blobs_read(f->bs, c.id, 0, buf, CHUNK, &n, &total, NULL),
-	    -SIRA_EIO);
+	    blobs_read(f->bs, c.id, 0, &buf, &total, NULL), -SIRA_EIO);
 	assert_int_equal(put(f, SENDER, &c, 0, c.len, true, &s), -SIRA_EIO);
 	/* The sweep leaves foreign files alone, symlinks included. */
 	(void)sweep(f, (uint64_t)time(NULL) + 30 * 86400);
@@ -816,7 +821,7 @@ test_symlinks_not_followed(void **state)
 	assert_int_equal(symlink(f->dir, path), 0);
 	assert_int_equal(open_blobs(f), -SIRA_EIO);
 	assert_null(f->bs);
-	free(buf);
+	free(buf.p);
 	blob_free(&b);
 	blob_free(&c);
 }

@@ -189,8 +189,11 @@ put(struct fx *f, const struct env *v, uint64_t expires_at, uint64_t leaf)
 	uint64_t seq = 0;
 
 	sira_err_clear(&err);
-	assert_int_equal(spool_put(txn, f->st, v->e, v->raw, v->len, SENDER,
-			     NOW, expires_at, leaf, &seq, &err),
+	assert_int_equal(
+	    spool_put(txn, f->st,
+		&(struct spool_envelope){ v->e, bytes_of(v->raw, v->len),
+		    SENDER, NOW, expires_at, leaf },
+		&seq, &err),
 	    0);
 	commit(txn);
 	return seq;
@@ -218,25 +221,24 @@ ack(struct fx *f, const char *agency, uint64_t seq, uint8_t hash[static 32])
 static uint64_t
 next(struct fx *f, const char *agency, uint64_t after)
 {
-	Sira__V1__SpoolEntry *ent = NULL;
+	struct spool_item it = { 0, NULL };
 	MDB_txn *txn = begin(f, 1);
 	struct sira_err err;
-	uint64_t seq = 0;
 	int rc;
 
 	sira_err_clear(&err);
-	rc = spool_next(txn, f->st, agency, after, &seq, &ent, &err);
+	rc = spool_next(txn, f->st, agency, after, &it, &err);
 	mdb_txn_abort(txn);
 	if (rc == -SIRA_ENOTFOUND) {
 		assert_int_equal(err.code, SIRA_ENOTFOUND);
-		assert_null(ent);
+		assert_null(it.entry);
 		return 0;
 	}
 	assert_int_equal(rc, 0);
-	assert_non_null(ent);
-	assert_true(seq > after);
-	sira__v1__spool_entry__free_unpacked(ent, NULL);
-	return seq;
+	assert_non_null(it.entry);
+	assert_true(it.seq > after);
+	sira__v1__spool_entry__free_unpacked(it.entry, NULL);
+	return it.seq;
 }
 
 /* Every sequence queued for agency, in order, into out; returns count. */
@@ -350,6 +352,7 @@ test_put_entry_and_order(void **state)
 	struct env c = make_env(SENDER, 3, beta, 1);
 	struct env d = make_env(SENDER, 4, one, 1);
 	Sira__V1__SpoolEntry *ent = NULL;
+	struct spool_item it;
 	uint64_t sa, sb, sc, sd, q[8], seq = 0;
 	MDB_txn *txn;
 
@@ -384,8 +387,9 @@ test_put_entry_and_order(void **state)
 
 	/* The entry: the exact bytes and every field of the record. */
 	txn = begin(f, 1);
-	assert_int_equal(spool_next(txn, f->st, GAMMA, 0, &seq, &ent, NULL), 0);
-	assert_int_equal(seq, sb);
+	assert_int_equal(spool_next(txn, f->st, GAMMA, 0, &it, NULL), 0);
+	ent = it.entry;
+	assert_int_equal(it.seq, sb);
 	assert_int_equal(ent->envelope.len, b.len);
 	assert_memory_equal(ent->envelope.data, b.raw, b.len);
 	assert_int_equal(ent->message_id.len, SIRA_MSGID_LEN);
@@ -419,8 +423,11 @@ test_put_entry_and_order(void **state)
 	assert_int_equal(q[2], 5);
 	/* An aborted put leaves nothing behind. */
 	txn = begin(f, 0);
-	assert_int_equal(spool_put(txn, f->st, a.e, a.raw, a.len, SENDER, NOW,
-			     NOW + 1000, 15, &seq, NULL),
+	assert_int_equal(
+	    spool_put(txn, f->st,
+		&(struct spool_envelope){
+		    a.e, bytes_of(a.raw, a.len), SENDER, NOW, NOW + 1000, 15 },
+		&seq, NULL),
 	    0);
 	assert_int_equal(seq, 6);
 	mdb_txn_abort(txn);
@@ -670,7 +677,9 @@ expire(struct fx *f, uint64_t now, size_t max, struct expired *x)
 
 	sira_err_clear(&err);
 	assert_int_equal(
-	    spool_expire(txn, f->st, now, max, on_expired, x, &n, &err), 0);
+	    spool_expire(txn, f->st,
+		&(struct spool_sweep){ now, max, on_expired, x }, &n, &err),
+	    0);
 	assert_int_equal(err.code, 0);
 	commit(txn);
 	return n;

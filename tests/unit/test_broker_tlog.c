@@ -326,13 +326,12 @@ incl_expect(struct fx *f, MDB_txn *txn, uint64_t index, uint64_t size,
     const uint8_t *p, size_t n)
 {
 	uint8_t ref[TLOG_PROOF_MAX][H];
-	size_t rn = 0;
+	struct merkle_proof pp = { ref[0], TLOG_PROOF_MAX, 0 };
 
 	if (index >= size || n != incl_len(index, size))
 		return -SIRA_EMALFORMED;
-	assert_int_equal(
-	    tlog_inclusion(txn, &f->t, index, size, ref, &rn, NULL), 0);
-	assert_int_equal(rn, n);
+	assert_int_equal(tlog_inclusion(txn, &f->t, index, size, &pp, NULL), 0);
+	assert_int_equal(pp.n, n);
 	return memcmp(ref, p, n * H) == 0 ? 0 : -SIRA_EBADSIG;
 }
 
@@ -344,7 +343,8 @@ incl_rc(const uint8_t leaf[static H], uint64_t index, uint64_t size,
 	int rc;
 
 	sira_err_clear(&err);
-	rc = merkle_verify_inclusion(leaf, index, size, p, n, root, &err);
+	rc = merkle_verify_inclusion(
+	    leaf, index, size, (struct merkle_hashes){ p, n }, root, &err);
 	assert_int_equal(err.code, -rc);
 	return rc;
 }
@@ -356,34 +356,34 @@ check_inclusion(
 {
 	uint8_t proof[TLOG_PROOF_MAX][H], leaf[H], lh[H];
 	struct sira_err err;
-	size_t n = 99;
+	struct merkle_proof pp = { proof[0], TLOG_PROOF_MAX, 99 };
 
 	memset(proof, 0, sizeof(proof));
 	sira_err_clear(&err);
-	assert_int_equal(
-	    tlog_inclusion(txn, &f->t, index, size, proof, &n, &err), 0);
+	assert_int_equal(tlog_inclusion(txn, &f->t, index, size, &pp, &err), 0);
 	assert_int_equal(err.code, 0);
-	assert_int_equal(n, incl_len(index, size));
+	assert_int_equal(pp.n, incl_len(index, size));
 	leaf_bytes(index, leaf);
 	merkle_leaf_hash(leaf, H, lh);
 	assert_int_equal(
-	    incl_rc(lh, index, size, proof[0], n, f->roots[size]), 0);
+	    incl_rc(lh, index, size, proof[0], pp.n, f->roots[size]), 0);
 
 	/* A flipped bit in any hash of the proof. */
-	for (size_t j = 0; j < n; j++) {
+	for (size_t j = 0; j < pp.n; j++) {
 		size_t b0 = full_flip ? 0 : (index + size + j) % (8 * H);
 		size_t b1 = full_flip ? 8 * H : b0 + 1;
 		for (size_t b = b0; b < b1; b++) {
 			flip(proof[j], b);
-			assert_int_equal(incl_rc(lh, index, size, proof[0], n,
-					     f->roots[size]),
+			assert_int_equal(incl_rc(lh, index, size, proof[0],
+					     pp.n, f->roots[size]),
 			    -SIRA_EBADSIG);
 			flip(proof[j], b);
 		}
 	}
 	/* A flipped bit in the leaf itself. */
 	flip(lh, (index * 7) % (8 * H));
-	assert_int_equal(incl_rc(lh, index, size, proof[0], n, f->roots[size]),
+	assert_int_equal(
+	    incl_rc(lh, index, size, proof[0], pp.n, f->roots[size]),
 	    -SIRA_EBADSIG);
 	flip(lh, (index * 7) % (8 * H));
 
@@ -393,32 +393,34 @@ check_inclusion(
 		int want;
 		if (wi == index)
 			continue;
-		want =
-		    n == incl_len(wi, size) ? -SIRA_EBADSIG : -SIRA_EMALFORMED;
+		want = pp.n == incl_len(wi, size) ? -SIRA_EBADSIG :
+						    -SIRA_EMALFORMED;
 		assert_int_equal(
-		    incl_rc(lh, wi, size, proof[0], n, f->roots[size]), want);
+		    incl_rc(lh, wi, size, proof[0], pp.n, f->roots[size]),
+		    want);
 	}
-	assert_int_equal(incl_rc(lh, size, size, proof[0], n, f->roots[size]),
+	assert_int_equal(
+	    incl_rc(lh, size, size, proof[0], pp.n, f->roots[size]),
 	    -SIRA_EMALFORMED);
 
 	/* A wrong size, with the root of that size. */
 	if (size < BIG)
-		assert_int_equal(incl_rc(lh, index, size + 1, proof[0], n,
+		assert_int_equal(incl_rc(lh, index, size + 1, proof[0], pp.n,
 				     f->roots[size + 1]),
-		    incl_expect(f, txn, index, size + 1, proof[0], n));
+		    incl_expect(f, txn, index, size + 1, proof[0], pp.n));
 	if (size > 1)
-		assert_int_equal(incl_rc(lh, index, size - 1, proof[0], n,
+		assert_int_equal(incl_rc(lh, index, size - 1, proof[0], pp.n,
 				     f->roots[size - 1]),
-		    incl_expect(f, txn, index, size - 1, proof[0], n));
+		    incl_expect(f, txn, index, size - 1, proof[0], pp.n));
 
 	/* One hash too many or too few. */
-	if (n + 1 <= TLOG_PROOF_MAX)
-		assert_int_equal(
-		    incl_rc(lh, index, size, proof[0], n + 1, f->roots[size]),
+	if (pp.n + 1 <= TLOG_PROOF_MAX)
+		assert_int_equal(incl_rc(lh, index, size, proof[0], pp.n + 1,
+				     f->roots[size]),
 		    -SIRA_EMALFORMED);
-	if (n > 0)
-		assert_int_equal(
-		    incl_rc(lh, index, size, proof[0], n - 1, f->roots[size]),
+	if (pp.n > 0)
+		assert_int_equal(incl_rc(lh, index, size, proof[0], pp.n - 1,
+				     f->roots[size]),
 		    -SIRA_EMALFORMED);
 }
 
@@ -430,7 +432,8 @@ cons_rc(uint64_t m, uint64_t n, const uint8_t r1[static H],
 	int rc;
 
 	sira_err_clear(&err);
-	rc = merkle_verify_consistency(m, n, r1, r2, p, len, &err);
+	rc = merkle_verify_consistency(
+	    m, n, r1, r2, (struct merkle_hashes){ p, len }, &err);
 	assert_int_equal(err.code, -rc);
 	return rc;
 }
@@ -441,12 +444,12 @@ cons_expect(struct fx *f, MDB_txn *txn, uint64_t m, uint64_t n,
     const uint8_t *p, size_t len)
 {
 	uint8_t ref[TLOG_PROOF_MAX][H];
-	size_t rn = 0;
+	struct merkle_proof pp = { ref[0], TLOG_PROOF_MAX, 0 };
 
 	if (m > n || len != cons_len(m, n))
 		return -SIRA_EMALFORMED;
-	assert_int_equal(tlog_consistency(txn, &f->t, m, n, ref, &rn, NULL), 0);
-	assert_int_equal(rn, len);
+	assert_int_equal(tlog_consistency(txn, &f->t, m, n, &pp, NULL), 0);
+	assert_int_equal(pp.n, len);
 	return memcmp(ref, p, len * H) == 0 ? 0 : -SIRA_EBADSIG;
 }
 
@@ -457,24 +460,23 @@ check_consistency(
 	uint8_t proof[TLOG_PROOF_MAX][H];
 	const uint8_t *r1 = f->roots[m], *r2 = f->roots[n];
 	struct sira_err err;
-	size_t len = 99;
+	struct merkle_proof pp = { proof[0], TLOG_PROOF_MAX, 99 };
 	static const int64_t dm[][2] = { { -1, 0 }, { 1, 0 }, { 0, -1 },
 		{ 0, 1 } };
 
 	memset(proof, 0, sizeof(proof));
 	sira_err_clear(&err);
-	assert_int_equal(
-	    tlog_consistency(txn, &f->t, m, n, proof, &len, &err), 0);
+	assert_int_equal(tlog_consistency(txn, &f->t, m, n, &pp, &err), 0);
 	assert_int_equal(err.code, 0);
-	assert_int_equal(len, cons_len(m, n));
-	assert_int_equal(cons_rc(m, n, r1, r2, proof[0], len), 0);
+	assert_int_equal(pp.n, cons_len(m, n));
+	assert_int_equal(cons_rc(m, n, r1, r2, proof[0], pp.n), 0);
 
-	for (size_t j = 0; j < len; j++) {
+	for (size_t j = 0; j < pp.n; j++) {
 		size_t b0 = full_flip ? 0 : (m + n + j) % (8 * H);
 		size_t b1 = full_flip ? 8 * H : b0 + 1;
 		for (size_t b = b0; b < b1; b++) {
 			flip(proof[j], b);
-			assert_int_equal(cons_rc(m, n, r1, r2, proof[0], len),
+			assert_int_equal(cons_rc(m, n, r1, r2, proof[0], pp.n),
 			    -SIRA_EBADSIG);
 			flip(proof[j], b);
 		}
@@ -483,33 +485,34 @@ check_consistency(
 	if (m > 0 && m < n) {
 		uint8_t bad[H];
 		assert_int_equal(
-		    cons_rc(m, n, r2, r1, proof[0], len), -SIRA_EBADSIG);
+		    cons_rc(m, n, r2, r1, proof[0], pp.n), -SIRA_EBADSIG);
 		memcpy(bad, r1, H);
 		flip(bad, m % (8 * H));
 		assert_int_equal(
-		    cons_rc(m, n, bad, r2, proof[0], len), -SIRA_EBADSIG);
+		    cons_rc(m, n, bad, r2, proof[0], pp.n), -SIRA_EBADSIG);
 		memcpy(bad, r2, H);
 		flip(bad, n % (8 * H));
 		assert_int_equal(
-		    cons_rc(m, n, r1, bad, proof[0], len), -SIRA_EBADSIG);
+		    cons_rc(m, n, r1, bad, proof[0], pp.n), -SIRA_EBADSIG);
 	}
 	/* Wrong sizes, each with the roots of the sizes claimed. */
 	for (size_t i = 0; i < sizeof(dm) / sizeof(dm[0]); i++) {
 		int64_t wm = (int64_t)m + dm[i][0], wn = (int64_t)n + dm[i][1];
 		if (wm < 0 || wn < 0 || wn > BIG)
 			continue;
-		assert_int_equal(cons_rc((uint64_t)wm, (uint64_t)wn,
-				     f->roots[wm], f->roots[wn], proof[0], len),
+		assert_int_equal(
+		    cons_rc((uint64_t)wm, (uint64_t)wn, f->roots[wm],
+			f->roots[wn], proof[0], pp.n),
 		    cons_expect(
-			f, txn, (uint64_t)wm, (uint64_t)wn, proof[0], len));
+			f, txn, (uint64_t)wm, (uint64_t)wn, proof[0], pp.n));
 	}
 	/* One hash too many or too few. */
-	if (len + 1 <= TLOG_PROOF_MAX)
-		assert_int_equal(
-		    cons_rc(m, n, r1, r2, proof[0], len + 1), -SIRA_EMALFORMED);
-	if (len > 0)
-		assert_int_equal(
-		    cons_rc(m, n, r1, r2, proof[0], len - 1), -SIRA_EMALFORMED);
+	if (pp.n + 1 <= TLOG_PROOF_MAX)
+		assert_int_equal(cons_rc(m, n, r1, r2, proof[0], pp.n + 1),
+		    -SIRA_EMALFORMED);
+	if (pp.n > 0)
+		assert_int_equal(cons_rc(m, n, r1, r2, proof[0], pp.n - 1),
+		    -SIRA_EMALFORMED);
 }
 
 /* ---- tests ---- */
@@ -522,7 +525,7 @@ test_vectors(void **state)
 	struct fx f;
 	MDB_txn *txn;
 	uint64_t idx;
-	size_t n;
+	struct merkle_proof pp = { proof[0], TLOG_PROOF_MAX, 0 };
 
 	(void)state;
 	fx_open(&f);
@@ -559,23 +562,23 @@ test_vectors(void **state)
 		}
 	/* The published proofs, byte for byte. */
 	for (size_t v = 0; v < sizeof(vincl) / sizeof(vincl[0]); v++) {
-		n = 99;
+		pp.n = 99;
 		assert_int_equal(tlog_inclusion(txn, &f.t, vincl[v].index,
-				     vincl[v].size, proof, &n, &err),
+				     vincl[v].size, &pp, &err),
 		    0);
-		assert_int_equal(n, vincl[v].n);
-		for (size_t j = 0; j < n; j++) {
+		assert_int_equal(pp.n, vincl[v].n);
+		for (size_t j = 0; j < pp.n; j++) {
 			unhex(vincl[v].proof[j], want);
 			assert_memory_equal(proof[j], want, H);
 		}
 	}
 	for (size_t v = 0; v < sizeof(vcons) / sizeof(vcons[0]); v++) {
-		n = 99;
+		pp.n = 99;
 		assert_int_equal(tlog_consistency(txn, &f.t, vcons[v].old_size,
-				     vcons[v].new_size, proof, &n, &err),
+				     vcons[v].new_size, &pp, &err),
 		    0);
-		assert_int_equal(n, vcons[v].n);
-		for (size_t j = 0; j < n; j++) {
+		assert_int_equal(pp.n, vcons[v].n);
+		for (size_t j = 0; j < pp.n; j++) {
 			unhex(vcons[v].proof[j], want);
 			assert_memory_equal(proof[j], want, H);
 		}
@@ -594,7 +597,8 @@ test_empty_tree(void **state)
 	uint8_t got[H], want[H], proof[TLOG_PROOF_MAX][H], *cp = NULL;
 	struct sira_err err;
 	uint64_t bad = 0;
-	size_t n = 99, cplen = 0;
+	struct merkle_proof pp = { proof[0], TLOG_PROOF_MAX, 99 };
+	size_t cplen = 0;
 	struct fx f;
 	MDB_txn *txn;
 
@@ -609,11 +613,11 @@ test_empty_tree(void **state)
 	assert_memory_equal(got, want, H);
 	assert_int_equal(tlog_root(txn, &f.t, 1, got, &err), -SIRA_EINVAL);
 	assert_int_equal(
-	    tlog_inclusion(txn, &f.t, 0, 0, proof, &n, &err), -SIRA_EINVAL);
-	assert_int_equal(n, 0);
-	n = 99;
-	assert_int_equal(tlog_consistency(txn, &f.t, 0, 0, proof, &n, &err), 0);
-	assert_int_equal(n, 0);
+	    tlog_inclusion(txn, &f.t, 0, 0, &pp, &err), -SIRA_EINVAL);
+	assert_int_equal(pp.n, 0);
+	pp.n = 99;
+	assert_int_equal(tlog_consistency(txn, &f.t, 0, 0, &pp, &err), 0);
+	assert_int_equal(pp.n, 0);
 	assert_int_equal(tlog_verify(txn, &f.t, &bad, &err), 0);
 	assert_int_equal(bad, UINT64_MAX);
 	/* A checkpoint of the empty tree is still a valid, signed one. */
@@ -699,17 +703,15 @@ leaf_proofs_equal(
 {
 	struct merkle_leaves l = { leaf_cb, NULL };
 	uint8_t ref[TLOG_PROOF_MAX][H];
-	size_t rn = 99;
+	struct merkle_proof rp = { ref[0], TLOG_PROOF_MAX, 99 };
 
 	if (consistency)
-		assert_int_equal(merkle_consistency_proof(&l, a, b, ref[0],
-				     TLOG_PROOF_MAX, &rn, NULL),
-		    0);
+		assert_int_equal(
+		    merkle_consistency_proof(&l, a, b, &rp, NULL), 0);
 	else
-		assert_int_equal(merkle_inclusion_proof(&l, a, b, ref[0],
-				     TLOG_PROOF_MAX, &rn, NULL),
-		    0);
-	assert_int_equal(rn, n);
+		assert_int_equal(
+		    merkle_inclusion_proof(&l, a, b, &rp, NULL), 0);
+	assert_int_equal(rp.n, n);
 	if (n > 0)
 		assert_memory_equal(ref, proof, n * H);
 }
@@ -720,18 +722,18 @@ inclusion_verifies(struct tlog *t, MDB_txn *txn, uint64_t index, uint64_t size,
     const uint8_t root[static H], int compare)
 {
 	uint8_t proof[TLOG_PROOF_MAX][H], leaf[H], lh[H];
-	size_t n = 99;
+	struct merkle_proof pp = { proof[0], TLOG_PROOF_MAX, 99 };
 
-	assert_int_equal(
-	    tlog_inclusion(txn, t, index, size, proof, &n, NULL), 0);
-	assert_int_equal(n, incl_len(index, size));
+	assert_int_equal(tlog_inclusion(txn, t, index, size, &pp, NULL), 0);
+	assert_int_equal(pp.n, incl_len(index, size));
 	leaf_bytes(index, leaf);
 	merkle_leaf_hash(leaf, H, lh);
 	assert_int_equal(
-	    merkle_verify_inclusion(lh, index, size, proof[0], n, root, NULL),
+	    merkle_verify_inclusion(lh, index, size,
+		(struct merkle_hashes){ proof[0], pp.n }, root, NULL),
 	    0);
 	if (compare)
-		leaf_proofs_equal(index, size, 0, proof[0], n);
+		leaf_proofs_equal(index, size, 0, proof[0], pp.n);
 }
 
 static void
@@ -739,14 +741,15 @@ consistency_verifies(struct tlog *t, MDB_txn *txn, uint64_t m, uint64_t n,
     const uint8_t r1[static H], const uint8_t r2[static H], int compare)
 {
 	uint8_t proof[TLOG_PROOF_MAX][H];
-	size_t len = 99;
+	struct merkle_proof pp = { proof[0], TLOG_PROOF_MAX, 99 };
 
-	assert_int_equal(tlog_consistency(txn, t, m, n, proof, &len, NULL), 0);
-	assert_int_equal(len, cons_len(m, n));
-	assert_int_equal(
-	    merkle_verify_consistency(m, n, r1, r2, proof[0], len, NULL), 0);
+	assert_int_equal(tlog_consistency(txn, t, m, n, &pp, NULL), 0);
+	assert_int_equal(pp.n, cons_len(m, n));
+	assert_int_equal(merkle_verify_consistency(m, n, r1, r2,
+			     (struct merkle_hashes){ proof[0], pp.n }, NULL),
+	    0);
 	if (compare)
-		leaf_proofs_equal(m, n, 1, proof[0], len);
+		leaf_proofs_equal(m, n, 1, proof[0], pp.n);
 }
 
 /* Every (index, size) and every (old, new) pair of the BIG-leaf log. */
@@ -824,7 +827,7 @@ test_bad_arguments(void **state)
 	uint8_t proof[TLOG_PROOF_MAX][H];
 	MDB_txn *txn = begin(f, 1);
 	struct sira_err err;
-	size_t n;
+	struct merkle_proof pp = { proof[0], TLOG_PROOF_MAX, 0 };
 	static const uint64_t incl[][2] = { { 0, 0 }, { 5, 5 }, { 6, 5 },
 		{ BIG, BIG }, { 0, BIG + 1 }, { UINT64_MAX, 1 },
 		{ 0, UINT64_MAX } };
@@ -834,21 +837,21 @@ test_bad_arguments(void **state)
 
 	for (size_t i = 0; i < sizeof(incl) / sizeof(incl[0]); i++) {
 		sira_err_clear(&err);
-		n = 99;
+		pp.n = 99;
 		assert_int_equal(tlog_inclusion(txn, &f->t, incl[i][0],
-				     incl[i][1], proof, &n, &err),
+				     incl[i][1], &pp, &err),
 		    -SIRA_EINVAL);
 		assert_int_equal(err.code, SIRA_EINVAL);
-		assert_int_equal(n, 0);
+		assert_int_equal(pp.n, 0);
 	}
 	for (size_t i = 0; i < sizeof(cons) / sizeof(cons[0]); i++) {
 		sira_err_clear(&err);
-		n = 99;
+		pp.n = 99;
 		assert_int_equal(tlog_consistency(txn, &f->t, cons[i][0],
-				     cons[i][1], proof, &n, &err),
+				     cons[i][1], &pp, &err),
 		    -SIRA_EINVAL);
 		assert_int_equal(err.code, SIRA_EINVAL);
-		assert_int_equal(n, 0);
+		assert_int_equal(pp.n, 0);
 	}
 	mdb_txn_abort(txn);
 }
@@ -865,8 +868,9 @@ check_checkpoint(struct fx *f, MDB_txn *txn, const uint8_t *cp, size_t len,
 	MDB_val k = { 8, kb }, d;
 
 	memset(&so, 0, sizeof(so));
-	assert_int_equal(
-	    signed_split(cp, len, 4096, 4096, "checkpoint", &so, NULL), 0);
+	assert_int_equal(signed_split(bytes_of(cp, len), 4096, 4096,
+			     "checkpoint", &so, NULL),
+	    0);
 	assert_int_equal(sign_verify(f->keys->sign_pk, SIRA_DS_CHECKPOINT,
 			     so.tbs, so.tbs_len, so.sig),
 	    0);
@@ -1212,12 +1216,13 @@ test_longest_proofs(void **state)
 	uint8_t(*proof)[H] = malloc(TLOG_PROOF_MAX * H);
 	uint8_t h[H], left[H], r_old[H], r4[H], r_new[H], leaf[H], lh[H];
 	struct sira_err err;
-	size_t n = 0;
+	struct merkle_proof pp = { NULL, TLOG_PROOF_MAX, 0 };
 	struct fx f;
 	MDB_txn *txn;
 
 	(void)state;
 	assert_non_null(proof);
+	pp.hash = proof[0];
 	assert_true(TLOG_PROOF_MAX >= SIRA_MERKLE_PROOF_MAX);
 	fx_open(&f);
 	append_range(&f, 0, 4);
@@ -1243,33 +1248,31 @@ test_longest_proofs(void **state)
 	/* Consistency 3 -> N: 65 hashes. */
 	assert_int_equal(cons_len(3, N), SIRA_MERKLE_PROOF_MAX);
 	sira_err_clear(&err);
-	assert_int_equal(tlog_consistency(txn, &f.t, 3, N, proof, &n, &err), 0);
-	assert_int_equal(n, 65);
-	assert_int_equal(cons_rc(3, N, r_old, r_new, proof[0], n), 0);
-	flip(proof[n - 1], 3);
+	assert_int_equal(tlog_consistency(txn, &f.t, 3, N, &pp, &err), 0);
+	assert_int_equal(pp.n, 65);
+	assert_int_equal(cons_rc(3, N, r_old, r_new, proof[0], pp.n), 0);
+	flip(proof[pp.n - 1], 3);
 	assert_int_equal(
-	    cons_rc(3, N, r_old, r_new, proof[0], n), -SIRA_EBADSIG);
+	    cons_rc(3, N, r_old, r_new, proof[0], pp.n), -SIRA_EBADSIG);
 	/* 4 -> N (old size a power of two) and 2 -> N. */
-	assert_int_equal(tlog_consistency(txn, &f.t, 4, N, proof, &n, &err), 0);
-	assert_int_equal(n, cons_len(4, N));
-	assert_int_equal(cons_rc(4, N, r4, r_new, proof[0], n), 0);
+	assert_int_equal(tlog_consistency(txn, &f.t, 4, N, &pp, &err), 0);
+	assert_int_equal(pp.n, cons_len(4, N));
+	assert_int_equal(cons_rc(4, N, r4, r_new, proof[0], pp.n), 0);
 
 	/* Inclusion of leaf 0 and leaf 3 in N: 64 hashes each. */
 	for (uint64_t i = 0; i < 4; i++) {
 		leaf_bytes(i, leaf);
 		merkle_leaf_hash(leaf, H, lh);
-		assert_int_equal(
-		    tlog_inclusion(txn, &f.t, i, N, proof, &n, &err), 0);
-		assert_int_equal(n, incl_len(i, N));
-		assert_int_equal(n, 64);
-		assert_int_equal(incl_rc(lh, i, N, proof[0], n, r_new), 0);
+		assert_int_equal(tlog_inclusion(txn, &f.t, i, N, &pp, &err), 0);
+		assert_int_equal(pp.n, incl_len(i, N));
+		assert_int_equal(pp.n, 64);
+		assert_int_equal(incl_rc(lh, i, N, proof[0], pp.n, r_new), 0);
 	}
 	/* And the right-most "leaf", a made-up node at level 0. */
 	fake_hash(0, N - 1, lh);
-	assert_int_equal(
-	    tlog_inclusion(txn, &f.t, N - 1, N, proof, &n, &err), 0);
-	assert_int_equal(n, incl_len(N - 1, N));
-	assert_int_equal(incl_rc(lh, N - 1, N, proof[0], n, r_new), 0);
+	assert_int_equal(tlog_inclusion(txn, &f.t, N - 1, N, &pp, &err), 0);
+	assert_int_equal(pp.n, incl_len(N - 1, N));
+	assert_int_equal(incl_rc(lh, N - 1, N, proof[0], pp.n, r_new), 0);
 	mdb_txn_abort(txn);
 	free(proof);
 	fx_close(&f);

@@ -123,7 +123,8 @@ issue(const struct world *w, const struct cert *tmpl, int is_ca,
 		assert_int_equal(cert_load_ca(raw, rawlen, NOW, &c, &err), 0);
 	else
 		assert_int_equal(
-		    cert_verify(ca, NULL, raw, rawlen, NOW, &c, &err), 0);
+		    cert_verify(ca, NULL, bytes_of(raw, rawlen), NOW, &c, &err),
+		    0);
 	free(tbs);
 	free(raw);
 	return c;
@@ -638,8 +639,9 @@ test_self_test(void **state)
 	/* Against a properly set up server: the unknown key is refused. */
 	srv_start(&s, w, 1, 1);
 	sira_err_clear(&err);
-	assert_int_equal(zap_self_test(s.ctx, s.endpoint, w->srv_pk, s.zap,
-			     w->dir, NOW, &err),
+	assert_int_equal(
+	    zap_self_test(&(struct zap_server){ s.ctx, s.endpoint, w->srv_pk },
+		s.zap, w->dir, NOW, &err),
 	    0);
 	assert_int_equal(err.code, 0);
 	/*
@@ -653,7 +655,8 @@ test_self_test(void **state)
 	 */
 	srv_start(&open, w, 0, 0);
 	sira_err_clear(&err);
-	assert_int_equal(zap_self_test(open.ctx, open.endpoint, w->srv_pk,
+	assert_int_equal(zap_self_test(&(struct zap_server){ open.ctx,
+					   open.endpoint, w->srv_pk },
 			     s.zap, w->dir, NOW, &err),
 	    -SIRA_EDENIED);
 	assert_int_equal(err.code, SIRA_EDENIED);

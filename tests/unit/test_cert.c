@@ -257,7 +257,7 @@ expect_verify(const struct cert *ca, const struct crl *crl, struct blob b,
 	int rc;
 
 	sira_err_clear(&err);
-	rc = cert_verify(ca, crl, b.p, b.len, now, &c, &err);
+	rc = cert_verify(ca, crl, bytes_of(b.p, b.len), now, &c, &err);
 	check_err(rc, want, &err);
 	if (want == 0)
 		assert_non_null(c);
@@ -383,7 +383,8 @@ test_valid_cert_verifies(void **state)
 
 	sira_err_clear(&err);
 	assert_int_equal(
-	    cert_verify(f->ca, NULL, f->ag_raw.p, f->ag_raw.len, NOW, &c, &err),
+	    cert_verify(f->ca, NULL, bytes_of(f->ag_raw.p, f->ag_raw.len), NOW,
+		&c, &err),
 	    0);
 	assert_non_null(c);
 	assert_int_equal(err.code, 0);
@@ -479,8 +480,8 @@ test_flip_every_bit(void **state)
 			b.p[i] ^= (uint8_t)(1u << bit);
 			c = NULL;
 			sira_err_clear(&err);
-			rc =
-			    cert_verify(f->ca, NULL, b.p, b.len, NOW, &c, &err);
+			rc = cert_verify(
+			    f->ca, NULL, bytes_of(b.p, b.len), NOW, &c, &err);
 			if (rc != want)
 				print_error(
 				    "byte %zu bit %d: rc %d\n", i, bit, rc);
@@ -1124,8 +1125,9 @@ test_issuer_must_be_ca(void **state)
 	struct cert *ag = NULL, c;
 	struct blob b;
 
-	assert_int_equal(cert_verify(f->ca, NULL, f->ag_raw.p, f->ag_raw.len,
-			     NOW, &ag, NULL),
+	assert_int_equal(
+	    cert_verify(f->ca, NULL, bytes_of(f->ag_raw.p, f->ag_raw.len), NOW,
+		&ag, NULL),
 	    0);
 	c = agency_tmpl(ag, &f->ag2_key, 7, "ml.ngo.sub", SIRA_ROLE_NGO);
 	b = issue(&c, f->ag_key.sk);
@@ -1333,7 +1335,8 @@ test_small_order_keys(void **state)
 		c = f->ag_tmpl;
 		memcpy(c.sign_pk, pk, SIRA_SIGN_PK_LEN);
 		b = issue(&c, f->ca_key.sk);
-		rc = cert_verify(f->ca, NULL, b.p, b.len, NOW, &got, NULL);
+		rc = cert_verify(
+		    f->ca, NULL, bytes_of(b.p, b.len), NOW, &got, NULL);
 		assert_true(rc == 0 || rc == -SIRA_EMALFORMED);
 		if (rc == 0) {
 			forged[0] = 1;
@@ -1482,7 +1485,8 @@ agency_id_of(const struct fx *f, const struct blob *raw,
 	struct cert *c = NULL;
 
 	assert_int_equal(
-	    cert_verify(f->ca, NULL, raw->p, raw->len, NOW, &c, NULL), 0);
+	    cert_verify(f->ca, NULL, bytes_of(raw->p, raw->len), NOW, &c, NULL),
+	    0);
 	memcpy(id, c->id, SIRA_HASH_LEN);
 	cert_destroy(&c);
 }
@@ -1515,7 +1519,8 @@ test_revoked(void **state)
 	expect_verify(f->ca, l, f->ag_raw, NOW, -SIRA_EREVOKED);
 	expect_verify(f->ca, l, f->ag2_raw, NOW, 0);
 	assert_int_equal(
-	    cert_verify(f->ca, NULL, f->ag_raw.p, f->ag_raw.len, NOW, &c, NULL),
+	    cert_verify(f->ca, NULL, bytes_of(f->ag_raw.p, f->ag_raw.len), NOW,
+		&c, NULL),
 	    0);
 	hit = crl_find(l, c);
 	assert_non_null(hit);
@@ -1675,8 +1680,9 @@ test_crl_signer_without_crl_sign(void **state)
 	struct cert *ag = NULL;
 	struct blob b;
 
-	assert_int_equal(cert_verify(f->ca, NULL, f->ag_raw.p, f->ag_raw.len,
-			     NOW, &ag, NULL),
+	assert_int_equal(
+	    cert_verify(f->ca, NULL, bytes_of(f->ag_raw.p, f->ag_raw.len), NOW,
+		&ag, NULL),
 	    0);
 	assert_int_equal(ag->key_usage & SIRA_KU_CRL_SIGN, 0);
 	b = make_crl(ag->id, f->ag_key.sk, 1, CRL_THIS, CRL_NEXT, NULL, 0);
@@ -2084,8 +2090,9 @@ test_display_names(void **state)
 		(void)snprintf(
 		    c.display_name, sizeof(c.display_name), "%s", good[i]);
 		b = issue(&c, f->ca_key.sk);
-		assert_int_equal(
-		    cert_verify(f->ca, NULL, b.p, b.len, NOW, &got, NULL), 0);
+		assert_int_equal(cert_verify(f->ca, NULL, bytes_of(b.p, b.len),
+				     NOW, &got, NULL),
+		    0);
 		assert_string_equal(got->display_name, good[i]);
 		cert_destroy(&got);
 		free(b.p);

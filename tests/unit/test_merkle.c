@@ -192,25 +192,22 @@ static size_t
 incl(struct tree *t, uint64_t index, uint64_t size, uint8_t proof[][H])
 {
 	struct merkle_leaves s = source(t);
-	size_t n = 99;
+	struct merkle_proof p = { proof[0], PMAX, 99 };
 
-	assert_int_equal(
-	    merkle_inclusion_proof(&s, index, size, proof[0], PMAX, &n, NULL),
-	    0);
-	assert_true(n <= 64);
-	return n;
+	assert_int_equal(merkle_inclusion_proof(&s, index, size, &p, NULL), 0);
+	assert_true(p.n <= 64);
+	return p.n;
 }
 
 static size_t
 cons(struct tree *t, uint64_t m, uint64_t size, uint8_t proof[][H])
 {
 	struct merkle_leaves s = source(t);
-	size_t n = 99;
+	struct merkle_proof p = { proof[0], PMAX, 99 };
 
-	assert_int_equal(
-	    merkle_consistency_proof(&s, m, size, proof[0], PMAX, &n, NULL), 0);
-	assert_true(n <= PMAX);
-	return n;
+	assert_int_equal(merkle_consistency_proof(&s, m, size, &p, NULL), 0);
+	assert_true(p.n <= PMAX);
+	return p.n;
 }
 
 /* Verify, and check that the error context agrees with the result. */
@@ -222,7 +219,8 @@ vincl_rc(const uint8_t leaf[H], uint64_t index, uint64_t size,
 	int rc;
 
 	sira_err_clear(&err);
-	rc = merkle_verify_inclusion(leaf, index, size, proof, n, root, &err);
+	rc = merkle_verify_inclusion(
+	    leaf, index, size, (struct merkle_hashes){ proof, n }, root, &err);
 	assert_int_equal(err.code, -rc);
 	return rc;
 }
@@ -235,7 +233,8 @@ vcons_rc(uint64_t m, uint64_t size, const uint8_t r1[H], const uint8_t r2[H],
 	int rc;
 
 	sira_err_clear(&err);
-	rc = merkle_verify_consistency(m, size, r1, r2, proof, n, &err);
+	rc = merkle_verify_consistency(
+	    m, size, r1, r2, (struct merkle_hashes){ proof, n }, &err);
 	assert_int_equal(err.code, -rc);
 	return rc;
 }
@@ -741,10 +740,23 @@ test_verify_edges(void **state)
 				    rc == -SIRA_EBADSIG);
 			}
 	/* err may be NULL. */
-	assert_int_equal(merkle_verify_inclusion(x, 1, 1, NULL, 0, x, NULL),
+	assert_int_equal(merkle_verify_inclusion(x, 1, 1,
+			     (struct merkle_hashes){ NULL, 0 }, x, NULL),
 	    -SIRA_EMALFORMED);
-	assert_int_equal(merkle_verify_consistency(2, 1, x, x, NULL, 0, NULL),
+	assert_int_equal(merkle_verify_consistency(2, 1, x, x,
+			     (struct merkle_hashes){ NULL, 0 }, NULL),
 	    -SIRA_EMALFORMED);
+}
+
+/*
+ * Point p at the caller's buffer hash (room for max hashes) with a count
+ * the generator must overwrite, and return it.
+ */
+static struct merkle_proof *
+room(struct merkle_proof *p, uint8_t *hash, size_t max)
+{
+	*p = (struct merkle_proof){ hash, max, 99 };
+	return p;
 }
 
 static void
@@ -754,49 +766,48 @@ test_generate_edges(void **state)
 	struct tree t;
 	struct merkle_leaves s, bad = { NULL, NULL };
 	struct sira_err err;
-	size_t n;
+	struct merkle_proof p;
 
 	(void)state;
 	vector_tree(&t);
 	s = source(&t);
 	/* Impossible requests. */
-	n = 7;
 	assert_int_equal(
-	    merkle_inclusion_proof(&s, 0, 0, proof[0], PMAX, &n, &err),
+	    merkle_inclusion_proof(&s, 0, 0, room(&p, proof[0], PMAX), &err),
 	    -SIRA_EINVAL);
 	assert_int_equal(err.code, SIRA_EINVAL);
-	assert_int_equal(n, 0);
+	assert_int_equal(p.n, 0);
 	assert_int_equal(
-	    merkle_inclusion_proof(&s, 8, 8, proof[0], PMAX, &n, NULL),
+	    merkle_inclusion_proof(&s, 8, 8, room(&p, proof[0], PMAX), NULL),
 	    -SIRA_EINVAL);
 	assert_int_equal(merkle_inclusion_proof(&s, UINT64_MAX, UINT64_MAX,
-			     proof[0], PMAX, &n, NULL),
+			     room(&p, proof[0], PMAX), NULL),
 	    -SIRA_EINVAL);
 	assert_int_equal(
-	    merkle_consistency_proof(&s, 5, 4, proof[0], PMAX, &n, &err),
+	    merkle_consistency_proof(&s, 5, 4, room(&p, proof[0], PMAX), &err),
 	    -SIRA_EINVAL);
 	assert_int_equal(err.code, SIRA_EINVAL);
 	assert_int_equal(merkle_consistency_proof(
-			     &s, UINT64_MAX, 0, proof[0], PMAX, &n, NULL),
+			     &s, UINT64_MAX, 0, room(&p, proof[0], PMAX), NULL),
 	    -SIRA_EINVAL);
 	/* Missing pieces. */
 	assert_int_equal(merkle_root(NULL, 1, root, NULL), -SIRA_EINVAL);
 	assert_int_equal(merkle_root(&bad, 1, root, NULL), -SIRA_EINVAL);
 	assert_int_equal(
-	    merkle_inclusion_proof(&bad, 0, 2, proof[0], PMAX, &n, NULL),
+	    merkle_inclusion_proof(&bad, 0, 2, room(&p, proof[0], PMAX), NULL),
 	    -SIRA_EINVAL);
 	assert_int_equal(
-	    merkle_inclusion_proof(&s, 0, 2, proof[0], PMAX, NULL, NULL),
+	    merkle_inclusion_proof(&s, 0, 2, NULL, NULL), -SIRA_EINVAL);
+	assert_int_equal(
+	    merkle_inclusion_proof(&s, 0, 2, room(&p, NULL, 1), NULL),
+	    -SIRA_EINVAL);
+	assert_int_equal(merkle_consistency_proof(
+			     NULL, 1, 2, room(&p, proof[0], PMAX), NULL),
 	    -SIRA_EINVAL);
 	assert_int_equal(
-	    merkle_inclusion_proof(&s, 0, 2, NULL, 1, &n, NULL), -SIRA_EINVAL);
+	    merkle_consistency_proof(&s, 1, 2, NULL, NULL), -SIRA_EINVAL);
 	assert_int_equal(
-	    merkle_consistency_proof(NULL, 1, 2, proof[0], PMAX, &n, NULL),
-	    -SIRA_EINVAL);
-	assert_int_equal(
-	    merkle_consistency_proof(&s, 1, 2, proof[0], PMAX, NULL, NULL),
-	    -SIRA_EINVAL);
-	assert_int_equal(merkle_consistency_proof(&s, 1, 2, NULL, 1, &n, NULL),
+	    merkle_consistency_proof(&s, 1, 2, room(&p, NULL, 1), NULL),
 	    -SIRA_EINVAL);
 }
 
@@ -807,55 +818,56 @@ test_generate_limits(void **state)
 	struct tree t;
 	struct merkle_leaves s;
 	struct sira_err err;
-	size_t n;
+	struct merkle_proof p;
 
 	(void)state;
 	vector_tree(&t);
 	s = source(&t);
 	/* Empty proofs need no buffer and read nothing. */
 	assert_int_equal(
-	    merkle_inclusion_proof(&s, 0, 1, NULL, 0, &n, NULL), 0);
-	assert_int_equal(n, 0);
-	assert_int_equal(
-	    merkle_consistency_proof(&s, 0, UINT64_MAX, NULL, 0, &n, NULL), 0);
-	assert_int_equal(n, 0);
+	    merkle_inclusion_proof(&s, 0, 1, room(&p, NULL, 0), NULL), 0);
+	assert_int_equal(p.n, 0);
 	assert_int_equal(merkle_consistency_proof(
-			     &s, UINT64_MAX, UINT64_MAX, NULL, 0, &n, NULL),
+			     &s, 0, UINT64_MAX, room(&p, NULL, 0), NULL),
 	    0);
-	assert_int_equal(n, 0);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(merkle_consistency_proof(&s, UINT64_MAX, UINT64_MAX,
+			     room(&p, NULL, 0), NULL),
+	    0);
+	assert_int_equal(p.n, 0);
 	assert_int_equal(t.fetches, 0);
 	/* A buffer too small is refused before any leaf is read. */
 	assert_int_equal(
-	    merkle_inclusion_proof(&s, 0, 8, proof[0], 2, &n, &err),
+	    merkle_inclusion_proof(&s, 0, 8, room(&p, proof[0], 2), &err),
 	    -SIRA_ETOOBIG);
 	assert_int_equal(err.code, SIRA_ETOOBIG);
-	assert_int_equal(n, 0);
+	assert_int_equal(p.n, 0);
 	assert_int_equal(
-	    merkle_consistency_proof(&s, 3, 7, proof[0], 3, &n, NULL),
+	    merkle_consistency_proof(&s, 3, 7, room(&p, proof[0], 3), NULL),
 	    -SIRA_ETOOBIG);
-	assert_int_equal(
-	    merkle_inclusion_proof(&s, 5, UINT64_MAX, proof[0], 63, &n, NULL),
+	assert_int_equal(merkle_inclusion_proof(
+			     &s, 5, UINT64_MAX, room(&p, proof[0], 63), NULL),
 	    -SIRA_ETOOBIG);
-	assert_int_equal(
-	    merkle_consistency_proof(&s, 3, UINT64_MAX, proof[0], 64, &n, NULL),
+	assert_int_equal(merkle_consistency_proof(
+			     &s, 3, UINT64_MAX, room(&p, proof[0], 64), NULL),
 	    -SIRA_ETOOBIG);
 	assert_int_equal(t.fetches, 0);
 	/* Exactly enough room. */
 	assert_int_equal(
-	    merkle_consistency_proof(&s, 3, 7, proof[0], 4, &n, NULL), 0);
-	assert_int_equal(n, 4);
+	    merkle_consistency_proof(&s, 3, 7, room(&p, proof[0], 4), NULL), 0);
+	assert_int_equal(p.n, 4);
 	/* The source's errors come back unchanged; odd ones become EIO. */
 	t.n = 5;
 	assert_int_equal(merkle_root(&s, 6, root, &err), -SIRA_ENOTFOUND);
 	assert_int_equal(err.code, SIRA_ENOTFOUND);
 	assert_int_equal(
-	    merkle_inclusion_proof(&s, 0, 8, proof[0], PMAX, &n, NULL),
+	    merkle_inclusion_proof(&s, 0, 8, room(&p, proof[0], PMAX), NULL),
 	    -SIRA_ENOTFOUND);
-	assert_int_equal(n, 0);
+	assert_int_equal(p.n, 0);
 	assert_int_equal(
-	    merkle_consistency_proof(&s, 3, 8, proof[0], PMAX, &n, NULL),
+	    merkle_consistency_proof(&s, 3, 8, room(&p, proof[0], PMAX), NULL),
 	    -SIRA_ENOTFOUND);
-	assert_int_equal(n, 0);
+	assert_int_equal(p.n, 0);
 	t.n = 16;
 	t.fail_rc = -SIRA_EIO;
 	assert_int_equal(merkle_root(&s, 3, root, NULL), -SIRA_EIO);
@@ -864,7 +876,7 @@ test_generate_limits(void **state)
 	assert_int_equal(err.code, SIRA_EIO);
 	t.fail_rc = -1000;
 	assert_int_equal(
-	    merkle_inclusion_proof(&s, 1, 3, proof[0], PMAX, &n, NULL),
+	    merkle_inclusion_proof(&s, 1, 3, room(&p, proof[0], PMAX), NULL),
 	    -SIRA_EIO);
 	t.fail_rc = 0;
 }

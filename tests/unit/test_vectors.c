@@ -331,7 +331,8 @@ test_agency_vector(void **state)
 	expect_same(&vecs[V_AGENCY], &b);
 	assert_int_equal(cert_load_ca(cab.p, cab.len, NOW, &ca, NULL), 0);
 	assert_int_equal(crl_verify(ca, lb.p, lb.len, &crl, NULL), 0);
-	assert_int_equal(cert_verify(ca, crl, b.p, b.len, NOW, &c, NULL), 0);
+	assert_int_equal(
+	    cert_verify(ca, crl, bytes_of(b.p, b.len), NOW, &c, NULL), 0);
 	seed_key(pk, sk, 0x02);
 	memset(x, 0x03, sizeof(x));
 	assert_int_equal(crypto_scalarmult_base(xpk, x), 0);
@@ -349,11 +350,13 @@ test_agency_vector(void **state)
 	assert_null(crl_find(crl, c));
 	cert_destroy(&c);
 	/* Outside its window the same bytes are refused. */
-	assert_int_equal(cert_verify(ca, NULL, b.p, b.len, AG_NA + 1, &c, NULL),
+	assert_int_equal(
+	    cert_verify(ca, NULL, bytes_of(b.p, b.len), AG_NA + 1, &c, NULL),
 	    -SIRA_EEXPIRED);
 	b.p[b.len - 1] ^= 0x80;
 	assert_int_equal(
-	    cert_verify(ca, NULL, b.p, b.len, NOW, &c, NULL), -SIRA_EBADSIG);
+	    cert_verify(ca, NULL, bytes_of(b.p, b.len), NOW, &c, NULL),
+	    -SIRA_EBADSIG);
 	crl_destroy(&crl);
 	cert_destroy(&ca);
 	free(cab.p);

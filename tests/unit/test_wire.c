@@ -574,22 +574,24 @@ test_magic(void **state)
 	assert_int_equal(filelen, SIRA_MAGIC_LEN + sizeof(body));
 	assert_memory_equal(file, "SIRACRT1", SIRA_MAGIC_LEN);
 	assert_memory_equal(file + SIRA_MAGIC_LEN, body, sizeof(body));
-	assert_int_equal(wire_strip_magic(file, filelen, SIRA_MAGIC_CERT,
-			     "certificate", &got, &gotlen, NULL),
+	assert_int_equal(
+	    wire_strip_magic(bytes_of(file, filelen), SIRA_MAGIC_CERT,
+		"certificate", &got, &gotlen, NULL),
 	    0);
 	assert_ptr_equal(got, file + SIRA_MAGIC_LEN);
 	assert_int_equal(gotlen, sizeof(body));
 
 	/* Another kind of file is refused, as is a damaged magic. */
 	sira_err_clear(&err);
-	assert_int_equal(wire_strip_magic(file, filelen, SIRA_MAGIC_CRL,
-			     "revocation list", &got, &gotlen, &err),
+	assert_int_equal(
+	    wire_strip_magic(bytes_of(file, filelen), SIRA_MAGIC_CRL,
+		"revocation list", &got, &gotlen, &err),
 	    -SIRA_EMALFORMED);
 	assert_int_equal(err.code, SIRA_EMALFORMED);
 	for (size_t i = 0; i < SIRA_MAGIC_LEN; i++) {
 		file[i] ^= 0x20;
 		assert_int_equal(
-		    wire_strip_magic(file, filelen, SIRA_MAGIC_CERT,
+		    wire_strip_magic(bytes_of(file, filelen), SIRA_MAGIC_CERT,
 			"certificate", &got, &gotlen, NULL),
 		    -SIRA_EMALFORMED);
 		file[i] ^= 0x20;
@@ -599,8 +601,9 @@ test_magic(void **state)
 		exact = malloc(n > 0 ? n : 1);
 		assert_non_null(exact);
 		memcpy(exact, file, n);
-		assert_int_equal(wire_strip_magic(exact, n, SIRA_MAGIC_CERT,
-				     "certificate", &got, &gotlen, NULL),
+		assert_int_equal(
+		    wire_strip_magic(bytes_of(exact, n), SIRA_MAGIC_CERT,
+			"certificate", &got, &gotlen, NULL),
 		    -SIRA_EMALFORMED);
 		free(exact);
 	}
@@ -609,7 +612,7 @@ test_magic(void **state)
 	assert_non_null(exact);
 	memcpy(exact, file, SIRA_MAGIC_LEN);
 	assert_int_equal(
-	    wire_strip_magic(exact, SIRA_MAGIC_LEN, SIRA_MAGIC_CERT,
+	    wire_strip_magic(bytes_of(exact, SIRA_MAGIC_LEN), SIRA_MAGIC_CERT,
 		"certificate", &got, &gotlen, NULL),
 	    0);
 	assert_int_equal(gotlen, 0);
