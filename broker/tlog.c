@@ -242,7 +242,7 @@ tlog_append_object(MDB_txn *txn, const struct tlog *t,
     const Sira__V1__LogLeaf *leaf, struct sira_err *err)
 {
 	MDB_val k = { leaf->object_hash.len, leaf->object_hash.data }, d;
-	uint64_t index;
+	uint64_t index = 0;
 	uint8_t ib[8];
 	int rc;
 

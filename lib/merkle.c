@@ -95,6 +95,8 @@ fetch(const struct merkle_tree *t, uint64_t index,
 {
 	int rc;
 
+	if (t->leaves.get_leaf_hash == NULL) /* check_source refused it */
+		return sira_err_set(err, SIRA_EINVAL, "no leaf source");
 	if ((rc = t->leaves.get_leaf_hash(t->leaves.ctx, index, out)) == 0)
 		return 0;
 	if (rc < 0 && rc >= -SIRA_CODE_MAX)
