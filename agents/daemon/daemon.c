@@ -308,15 +308,14 @@ timers(struct daemon *d, const struct prekey_schedule *sc, uint64_t now)
 	}
 }
 
-int
-daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
-    volatile sig_atomic_t *stop, struct sira_err *err)
+/* The daemon for a, its link open and its outbox indexed, into *out. */
+static int
+daemon_new(struct agent *a, struct daemon **out, struct sira_err *err)
 {
-	struct prekey_schedule sc = { rotate, retain };
 	struct daemon *d = calloc(1, sizeof(*d));
-	uint64_t status_at = 0;
 	int rc;
 
+	*out = NULL;
 	if (d == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	d->a = a;
@@ -334,43 +333,13 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 		free(d);
 		return rc;
 	}
-	docs_sweep(a);
-	if (a->me->not_after < clock_now() + AGENT_EXPIRY_WARN) {
-		char until[SIRA_TIME_STR_LEN];
-		clock_format(a->me->not_after, until);
-		log_event(LOG_WARN, "certificate.expiring",
-		    "agency=%s until=%s action=ask the committee to renew it",
-		    a->me->agency_id, until);
-	}
-	while (!*stop) {
-		Sira__V1__Frame *f = NULL;
-		enum link_event ev;
-		bool nudged;
-		uint64_t now;
-		if (link_poll(&d->link, d->pump_more ? 0 : 500, &f, &ev,
-			&nudged) != 0)
-			continue;
-		now = clock_now();
-		if (ev == LINK_UP)
-			say_hello(d, now);
-		else if (ev == LINK_DOWN && d->session) {
-			d->session = false;
-			log_event(LOG_INFO, "link.down", "will=reconnect");
-		}
-		if (f != NULL) {
-			on_frame(d, f, now);
-			sira__v1__frame__free_unpacked(f, NULL);
-			run_asks(d, now);
-		}
-		if (nudged)
-			d->last_pump = 0;
-		timers(d, &sc, now);
-		run_asks(d, now);
-		if (now >= status_at) {
-			status_write(d, now);
-			status_at = now + 2;
-		}
-	}
+	*out = d;
+	return 0;
+}
+
+static void
+daemon_free(struct daemon *d)
+{
 	status_write(d, clock_now());
 	docs_up_reset(d);
 	docs_in_reset(d);
@@ -381,5 +350,70 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 	log_event(LOG_INFO, "agent.stopped", "received=%llu",
 	    (unsigned long long)d->received);
 	free(d);
+}
+
+static void
+warn_expiry(const struct agent *a)
+{
+	char until[SIRA_TIME_STR_LEN];
+
+	if (a->me->not_after >= clock_now() + AGENT_EXPIRY_WARN)
+		return;
+	clock_format(a->me->not_after, until);
+	log_event(LOG_WARN, "certificate.expiring",
+	    "agency=%s until=%s action=ask the committee to renew it",
+	    a->me->agency_id, until);
+}
+
+/* One turn of the loop: a frame or a connection change, the timers,
+ * what modules asked for, the status file every 2 s. */
+static void
+turn(struct daemon *d, const struct prekey_schedule *sc, uint64_t *status_at)
+{
+	Sira__V1__Frame *f = NULL;
+	enum link_event ev;
+	bool nudged;
+	uint64_t now;
+
+	if (link_poll(&d->link, d->pump_more ? 0 : 500, &f, &ev, &nudged) != 0)
+		return;
+	now = clock_now();
+	if (ev == LINK_UP)
+		say_hello(d, now);
+	else if (ev == LINK_DOWN && d->session) {
+		d->session = false;
+		log_event(LOG_INFO, "link.down", "will=reconnect");
+	}
+	if (f != NULL) {
+		on_frame(d, f, now);
+		sira__v1__frame__free_unpacked(f, NULL);
+		run_asks(d, now);
+	}
+	if (nudged)
+		d->last_pump = 0;
+	timers(d, sc, now);
+	run_asks(d, now);
+	if (now >= *status_at) {
+		status_write(d, now);
+		*status_at = now + 2;
+	}
+}
+
+int
+daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
+    volatile sig_atomic_t *stop, struct sira_err *err)
+{
+	struct prekey_schedule sc = { rotate, retain };
+	uint64_t status_at = 0;
+	struct daemon *d;
+	int rc;
+
+	if ((rc = daemon_new(a, &d, err)) != 0)
+		return rc;
+	docs_sweep(a);
+	warn_expiry(a);
+	while (!*stop)
+		turn(d, &sc, &status_at);
+	daemon_free(d);
 	return 0;
 }

@@ -312,6 +312,64 @@ forget_replayed(struct daemon *d, const Sira__V1__Deliver *dl)
 	envelope_destroy(&e);
 }
 
+/*
+ * What follows a delivery that was opened (and stored, or refused):
+ * acknowledge what is stored or refused for good; leave at the broker
+ * what may succeed later (our clock, a stale list, an agency not yet in
+ * our directory, our own store failing).
+ */
+static void
+outcome(struct daemon *d, const Sira__V1__Deliver *dl, const struct rx *x,
+    int rc, const struct sira_err *err)
+{
+	uint64_t now = x->now;
+
+	if (rc == 0) {
+		d->received++;
+		crashpoint("agent.stored"); /* stored, not yet acknowledged */
+		ack(d, dl);
+		d->last_pump = 0; /* the receipt waits: pump at once */
+	} else if (rc == -SIRA_EREPLAY) {
+		forget_replayed(d, dl); /* blobs a crash left behind */
+		ack(d, dl);             /* stored before: never twice */
+	} else if (d->clock_bad &&
+	    (rc == -SIRA_EFUTURE || rc == -SIRA_EEXPIRED ||
+		rc == -SIRA_ENOTYETVALID)) {
+		/* Our clock is wrong, not the message: the broker keeps it
+		 * until the clock is set right. */
+		log_event(LOG_WARN, "message.held", "reason=%s (clock wrong)",
+		    err->msg);
+	} else if (rc == -SIRA_ECRL_STALE) {
+		d->crl_wait = true; /* hold it at the broker until fresh */
+	} else if (rc == -SIRA_EUNKNOWN_AGENCY &&
+	    !unknown_confirmed(d, dl, now)) {
+		/* A new or renewed agency our directory does not have yet:
+		 * keep it at the broker and fetch the directory now. */
+		d->last_dir = 0;
+	} else if (rc == -SIRA_EIO || rc == -SIRA_ENOMEM ||
+	    rc == -SIRA_EQUOTA) {
+		log_event(
+		    LOG_ERROR, "message.store_failed", "reason=%s", err->msg);
+	} else {
+		record_refusal(d, dl, rc, err->msg, now);
+		receipts_refuse(d, dl, rc, x->docs_failed, now);
+		ack(d, dl);
+	}
+}
+
+static void
+rx_init(struct rx *x, struct open_keys *keys, struct daemon *d, uint64_t now)
+{
+	memset(x, 0, sizeof(*x));
+	x->d = d;
+	x->now = now;
+	keys->me = d->a->me;
+	keys->ctx = x;
+	keys->prekey = rx_prekey;
+	keys->sender_cert = rx_sender;
+	keys->seen = rx_seen;
+}
+
 void
 inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 {
@@ -322,18 +380,10 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 	bool waiting = false; /* for its documents: nothing is stored yet */
 	int rc;
 
-	memset(&x, 0, sizeof(x));
-	if ((x.docs = calloc(1, sizeof(*x.docs))) == NULL)
-		return; /* not acked: the broker keeps it */
-	x.d = d;
-	x.now = now;
-	keys.me = d->a->me;
-	keys.ctx = &x;
-	keys.prekey = rx_prekey;
-	keys.sender_cert = rx_sender;
-	keys.seen = rx_seen;
+	rx_init(&x, &keys, d, now);
 	sira_err_clear(&err);
-	if (vault_begin(d->a->vault, true, &x.t, &err) != 0) {
+	if ((x.docs = calloc(1, sizeof(*x.docs))) == NULL ||
+	    vault_begin(d->a->vault, true, &x.t, &err) != 0) {
 		free(x.docs);
 		return; /* not acked: the broker keeps it */
 	}
@@ -352,37 +402,9 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 	cert_destroy(&x.sender);
 	seal_opened_destroy(&o);
 	free(x.docs);
-	if (waiting) {
+	x.docs = NULL;
+	if (waiting)
 		docs_in_tick(d, now); /* start the download */
-	} else if (rc == 0) {
-		d->received++;
-		crashpoint("agent.stored"); /* stored, not yet acknowledged */
-		ack(d, dl);
-		d->last_pump = 0; /* the receipt waits: pump at once */
-	} else if (rc == -SIRA_EREPLAY) {
-		forget_replayed(d, dl); /* blobs a crash left behind */
-		ack(d, dl);             /* stored before: never twice */
-	} else if (d->clock_bad &&
-	    (rc == -SIRA_EFUTURE || rc == -SIRA_EEXPIRED ||
-		rc == -SIRA_ENOTYETVALID)) {
-		/* Our clock is wrong, not the message: the broker keeps it
-		 * until the clock is set right. */
-		log_event(LOG_WARN, "message.held", "reason=%s (clock wrong)",
-		    err.msg);
-	} else if (rc == -SIRA_ECRL_STALE) {
-		d->crl_wait = true; /* hold it at the broker until fresh */
-	} else if (rc == -SIRA_EUNKNOWN_AGENCY &&
-	    !unknown_confirmed(d, dl, now)) {
-		/* A new or renewed agency our directory does not have yet:
-		 * keep it at the broker and fetch the directory now. */
-		d->last_dir = 0;
-	} else if (rc == -SIRA_EIO || rc == -SIRA_ENOMEM ||
-	    rc == -SIRA_EQUOTA) {
-		log_event(
-		    LOG_ERROR, "message.store_failed", "reason=%s", err.msg);
-	} else {
-		record_refusal(d, dl, rc, err.msg, now);
-		receipts_refuse(d, dl, rc, x.docs_failed, now);
-		ack(d, dl);
-	}
+	else
+		outcome(d, dl, &x, rc, &err);
 }
