@@ -239,7 +239,8 @@ $(O)/bench/bench_limits: tests/bench/bench_limits.c
 
 # The figures of one run: envelope functions, the machine's limits, then
 # the whole system (tests/bench/bench_e2e.sh: real broker and agents).
-bench: deps $(O)/bench/bench_envelope $(O)/bench/bench_limits all $(LOAD)
+bench: deps $(O)/bench/bench_envelope $(O)/bench/bench_limits all $(LOAD) \
+	$(PROBE)
 	@$(O)/bench/bench_envelope
 	@$(O)/bench/bench_limits
 	@O=$(O) BIN=$(BIN) sh tests/bench/bench_e2e.sh

@@ -24,9 +24,18 @@
 #                         1 KiB notes in the burst
 #   broker_rss_mb, agent_rss_mb   peak resident memory (largest agent)
 #
+#   broker_accept_msgs_per_s, broker_accept_p50_ms, broker_accept_p99_ms
+#       the broker alone: sira-probe submits pre-sealed 1 KiB envelopes
+#       (64 unanswered at most) and counts the Accepted answers, each
+#       after the broker's durable commit of spool and log
+#   broker_deliver_msgs_per_s   the same envelopes delivered to a probe
+#       sink that acknowledges without opening them
+#   broker_msgs_per_s     the lower of the two
+#
 # Environment: BENCH_N (1 KiB notes in the burst, 4000), BENCH_N64 (64 KiB
-# notes, 400), BENCH_LAT (notes for latency, 200), SENDERS (2), RECEIVERS
-# (2), O and BIN as for the tests.
+# notes, 400), BENCH_LAT (notes for latency, 200), BENCH_BROKER (envelopes
+# for the broker alone, 10000), SENDERS (2), RECEIVERS (2), O and BIN as
+# for the tests.
 set -u
 cd "$(dirname "$0")/../.."
 : "${O:=build/release}" "${BIN:=bin}"
@@ -38,7 +47,7 @@ LOAD="$(pwd)/$O/tools/sira-load"
 W="$T/w"
 mkdir -p "$W"
 : "${BENCH_N:=4000}" "${BENCH_N64:=400}" "${BENCH_LAT:=200}"
-: "${SENDERS:=2}" "${RECEIVERS:=2}"
+: "${SENDERS:=2}" "${RECEIVERS:=2}" "${BENCH_BROKER:=10000}"
 
 fail() {
 	echo "bench_e2e: $*" >&2
@@ -62,6 +71,7 @@ to=$(echo $receivers | tr ' ' ',')
 ids=""
 for s in $senders; do ids="$ids $s:police"; done
 for r in $receivers; do ids="$ids $r:ngo"; done
+ids="$ids ml.police.probe:police ml.ngo.sink:ngo"
 pki "$W" $ids || fail "cannot make the test PKI"
 cp "$W/ca/ca.crl" "$W/crl"
 start_broker --rate 100000 --burst 100000 || fail "the broker did not start"
@@ -122,11 +132,29 @@ awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$BENCH_N" \
 rate=$(burst "$BENCH_N64" 65536) || exit 1
 echo "e2e_64k_msgs_per_s=$rate"
 
+# The broker alone: a probe client and a probe sink, no agents involved.
+probe publish-prekey ml.ngo.sink >/dev/null || fail "the sink's prekey"
+probe sink ml.ngo.sink --count "$BENCH_BROKER" --timeout 60 >"$W/sink" &
+sink=$!
+probe blast ml.police.probe --to ml.ngo.sink --count "$BENCH_BROKER" \
+    --window 64 --size 1024 --timeout 60 >"$W/blast" || fail "probe blast"
+wait "$sink" || fail "the probe sink did not receive everything"
+val() { sed -n "s/^$1=//p" "$2"; }
+acc=$(val msgs_per_s "$W/blast")
+del=$(awk -v n="$BENCH_BROKER" -v s="$(val seconds "$W/sink")" \
+    'BEGIN { printf "%.0f", (s > 0) ? n / s : 0 }')
+echo "broker_accept_msgs_per_s=$acc"
+echo "broker_accept_p50_ms=$(val p50_ms "$W/blast")"
+echo "broker_accept_p99_ms=$(val p99_ms "$W/blast")"
+echo "broker_deliver_msgs_per_s=$del"
+echo "broker_msgs_per_s=$(awk -v a="$acc" -v d="$del" \
+    'BEGIN { print ((a < d) ? a : d) }')"
+
 hwm() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 echo "broker_rss_mb=$(hwm "$BPID")"
 max=0
 for p in $(cat "$W"/pid-*); do
 	m=$(hwm "$p")
-	max=$(awk -v a="$m" -v b="$max" 'BEGIN { print (a > b) ? a : b }')
+	max=$(awk -v a="$m" -v b="$max" 'BEGIN { print ((a > b) ? a : b) }')
 done
 echo "agent_rss_mb=$max"

@@ -52,4 +52,12 @@ int probe_leaf_hash(struct probe *p, uint64_t index, uint64_t size,
     const uint8_t *expect, uint8_t out[static 32]);
 void probe_close(struct probe *p);
 
+/* probe_blast.c: load for the broker-alone benchmark. */
+struct probe_load {
+	const char *to;
+	long count, size, window;
+};
+int probe_blast(struct probe *p, const struct probe_load *l);
+int probe_sink(struct probe *p, const struct probe_load *l);
+
 #endif

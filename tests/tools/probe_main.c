@@ -16,6 +16,8 @@
  *   sira-probe CONN submit --env E
  *   sira-probe CONN upload --file B [--chunk N] [--delay-ms D]
  *   sira-probe CONN download --blob HEX --out F [--delay-ms D]
+ *   sira-probe CONN blast --to ID --count N [--size B] [--window W]
+ *   sira-probe CONN sink --count N     (probe_blast.c: make bench)
  * CONN = --endpoint E --ca CA --broker-cert B --cert C --key K [--crl L]
  *
  * Output is one line per event ("accepted ID leaf=N", "nack REASON ...",
@@ -44,7 +46,7 @@ struct args {
 	const char *to, *kind, *text, *as, *routing_id;
 	const char *file, *blob_out, *env_out, *env, *blob, *out;
 	long count, ttl, expires_in, clock_offset, timeout, wait_nack, size,
-	    chunk, delay_ms;
+	    chunk, delay_ms, window;
 	int no_ack;
 };
 
@@ -77,6 +79,7 @@ static const struct option opts[] = {
 	{ "out", required_argument, NULL, 'u' },
 	{ "chunk", required_argument, NULL, 'C' },
 	{ "delay-ms", required_argument, NULL, 'D' },
+	{ "window", required_argument, NULL, 'y' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -177,6 +180,9 @@ parse(int argc, char **argv, struct args *a)
 			break;
 		case 'D':
 			a->delay_ms = atol(optarg);
+			break;
+		case 'y':
+			a->window = atol(optarg);
 			break;
 		default:
 			break;
@@ -847,7 +853,12 @@ main(int argc, char **argv)
 		rc = cmd_upload(&p, &a);
 	else if (strcmp(cmd, "download") == 0)
 		rc = cmd_download(&p, &a);
-	else
+	else if (strcmp(cmd, "blast") == 0 || strcmp(cmd, "sink") == 0) {
+		const struct probe_load l = { a.to, a.count,
+			a.size > 0 ? a.size : 1024,
+			a.window > 0 ? a.window : 64 };
+		rc = cmd[0] == 'b' ? probe_blast(&p, &l) : probe_sink(&p, &l);
+	} else
 		rc = 2;
 	probe_close(&p);
 	return rc;
