@@ -233,14 +233,34 @@ $(O)/bench/bench_envelope: tests/bench/bench_envelope.c $(MOD_LIBS) $(LIBSIRA)
 	$(CC) $(ALL_CFLAGS) -Iagents -MT $@ -c -o $@.o $<
 	$(CC) $(ALL_LDFLAGS) -o $@ $@.o $(MOD_LIBS) $(LIBSIRA) $(PKG_LIBS)
 
+# The peer broker of make bench (NATS JetStream), from Debian: only for
+# the benchmark, so not in DEB_PKGS. bench_nats is built when libnats is.
+BENCH_PKGS := nats-server libnats-dev
+deps-bench: deps
+	@missing=""; for p in $(BENCH_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	        grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+	    echo "run: sudo apt-get install -y$$missing"; exit 1; \
+	fi
+
+$(O)/bench/bench_nats: tests/bench/bench_nats.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< $(ALL_LDFLAGS) -lnats
+
 $(O)/bench/bench_limits: tests/bench/bench_limits.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(PKG_LIBS)
 
 # The figures of one run: envelope functions, the machine's limits, then
 # the whole system (tests/bench/bench_e2e.sh: real broker and agents).
-bench: deps $(O)/bench/bench_envelope $(O)/bench/bench_limits all $(LOAD) \
-	$(PROBE)
+bench: deps-bench $(O)/bench/bench_envelope $(O)/bench/bench_limits all \
+	$(LOAD) $(PROBE) $(O)/bench/bench_nats
 	@$(O)/bench/bench_envelope
 	@$(O)/bench/bench_limits
 	@O=$(O) BIN=$(BIN) sh tests/bench/bench_e2e.sh

@@ -31,6 +31,10 @@
 #   broker_deliver_msgs_per_s   the same envelopes delivered to a probe
 #       sink that acknowledges without opening them
 #   broker_msgs_per_s     the lower of the two
+#   nats_*, broker_vs_nats_ratio   the same workload on NATS JetStream
+#       (tests/bench/bench_nats.c), when nats-server and bench_nats are
+#       here: broker_msgs_per_s / nats_msgs_per_s. JetStream acknowledges
+#       before it fsyncs; Sira's broker fsyncs before Accepted.
 #
 # Environment: BENCH_N (1 KiB notes in the burst, 4000), BENCH_N64 (64 KiB
 # notes, 400), BENCH_LAT (notes for latency, 200), BENCH_BROKER (envelopes
@@ -147,8 +151,28 @@ echo "broker_accept_msgs_per_s=$acc"
 echo "broker_accept_p50_ms=$(val p50_ms "$W/blast")"
 echo "broker_accept_p99_ms=$(val p99_ms "$W/blast")"
 echo "broker_deliver_msgs_per_s=$del"
-echo "broker_msgs_per_s=$(awk -v a="$acc" -v d="$del" \
-    'BEGIN { print ((a < d) ? a : d) }')"
+bmin=$(awk -v a="$acc" -v d="$del" 'BEGIN { print ((a < d) ? a : d) }')
+echo "broker_msgs_per_s=$bmin"
+
+# The peer: the broker-alone workload on NATS JetStream, same box, now.
+NATS_BENCH="$(pwd)/$O/bench/bench_nats"
+if command -v nats-server >/dev/null && [ -x "$NATS_BENCH" ]; then
+	mkdir -p "$W/nats"
+	nats-server -js -sd "$W/nats" -a 127.0.0.1 -p -1 \
+	    >"$W/nats.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for 10 grep -q "Listening for client connections" "$W/nats.log"
+	port=$(sed -n 's/.*Listening for client connections on [^:]*:\([0-9]*\).*/\1/p' \
+	    "$W/nats.log" | head -1)
+	"$NATS_BENCH" "nats://127.0.0.1:$port" "$BENCH_BROKER" 1024 64 \
+	    >"$W/natsout" || fail "the NATS run failed"
+	cat "$W/natsout"
+	nats=$(val nats_msgs_per_s "$W/natsout")
+	awk -v s="$bmin" -v n="$nats" \
+	    'BEGIN { printf "broker_vs_nats_ratio=%.2f\n", s / n }'
+else
+	echo "nats_msgs_per_s=skipped (no nats-server or bench_nats: make deps-bench)" >&2
+fi
 
 hwm() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 echo "broker_rss_mb=$(hwm "$BPID")"
