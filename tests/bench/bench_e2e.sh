@@ -12,7 +12,8 @@
 #
 # The broker runs with its per-agency rate limit raised (--rate, --burst):
 # its default (50 frames/s per agency) protects a 2G link, and would be
-# the only thing measured.
+# the only thing measured. Its per-agency spool quota (10,000 envelopes,
+# 512 MiB) and its map are raised too, for the backlog.
 #
 # Output, one key=value per line (stable keys):
 #   e2e_latency_p50_ms, e2e_latency_p99_ms, e2e_latency_max_ms
@@ -31,6 +32,12 @@
 #   broker_deliver_msgs_per_s   the same envelopes delivered to a probe
 #       sink that acknowledges without opening them
 #   broker_msgs_per_s     the lower of the two
+#   drain_s, drain_msgs, drain_broker_rss_mb, drain_broker_private_mb
+#       BENCH_DRAIN envelopes (100,000) spooled for an agency that is
+#       offline, then it connects (a probe sink): seconds to receive and
+#       acknowledge them all, and the broker's largest resident memory
+#       meanwhile, all of it (with the LMDB pages it maps) and private
+#       (RssAnon)
 #   nats_*, broker_vs_nats_ratio   the same workload on NATS JetStream
 #       (tests/bench/bench_nats.c), when nats-server and bench_nats are
 #       here: broker_msgs_per_s / nats_msgs_per_s. JetStream acknowledges
@@ -39,7 +46,7 @@
 # Environment: BENCH_N (1 KiB notes in the burst, 4000), BENCH_N64 (64 KiB
 # notes, 400), BENCH_LAT (notes for latency, 200), BENCH_BROKER (envelopes
 # for the broker alone, 10000), SENDERS (2), RECEIVERS (2), O and BIN as
-# for the tests.
+# for the tests. BENCH_DRAIN (100000) for the backlog.
 set -u
 cd "$(dirname "$0")/../.."
 : "${O:=build/release}" "${BIN:=bin}"
@@ -52,6 +59,7 @@ W="$T/w"
 mkdir -p "$W"
 : "${BENCH_N:=4000}" "${BENCH_N64:=400}" "${BENCH_LAT:=200}"
 : "${SENDERS:=2}" "${RECEIVERS:=2}" "${BENCH_BROKER:=10000}"
+: "${BENCH_DRAIN:=100000}"
 
 fail() {
 	echo "bench_e2e: $*" >&2
@@ -75,10 +83,12 @@ to=$(echo $receivers | tr ' ' ',')
 ids=""
 for s in $senders; do ids="$ids $s:police"; done
 for r in $receivers; do ids="$ids $r:ngo"; done
-ids="$ids ml.police.probe:police ml.ngo.sink:ngo"
+ids="$ids ml.police.probe:police ml.ngo.sink:ngo ml.ngo.offline:ngo"
 pki "$W" $ids || fail "cannot make the test PKI"
 cp "$W/ca/ca.crl" "$W/crl"
-start_broker --rate 100000 --burst 100000 || fail "the broker did not start"
+start_broker --rate 100000 --burst 100000 --quota-messages 1000000 \
+    --quota-bytes 17179869184 --map-size 17179869184 ||
+    fail "the broker did not start"
 for a in $senders $receivers; do
 	agent_init "$a" || fail "agent_init $a"
 	agent_start "$a"
@@ -153,6 +163,32 @@ echo "broker_accept_p99_ms=$(val p99_ms "$W/blast")"
 echo "broker_deliver_msgs_per_s=$del"
 bmin=$(awk -v a="$acc" -v d="$del" 'BEGIN { print ((a < d) ? a : d) }')
 echo "broker_msgs_per_s=$bmin"
+
+# A backlog: spooled while its agency is away, drained when it connects.
+probe publish-prekey ml.ngo.offline >/dev/null || fail "offline prekey"
+probe blast ml.police.probe --to ml.ngo.offline --count "$BENCH_DRAIN" \
+    --window 64 --size 1024 --timeout 120 >"$W/backlog" ||
+    fail "backlog: $(tail -3 "$W/backlog")"
+probe sink ml.ngo.offline --count "$BENCH_DRAIN" --timeout 120 \
+    >"$W/drain" &
+drain=$!
+start=$(date +%s%N)
+peak=0
+anon=0
+while kill -0 "$drain" 2>/dev/null; do
+	r=$(awk '/VmRSS/ { print $2 }' "/proc/$BPID/status")
+	a=$(awk '/RssAnon/ { print $2 }' "/proc/$BPID/status")
+	[ "$r" -gt "$peak" ] && peak=$r
+	[ "$a" -gt "$anon" ] && anon=$a
+	sleep 0.5
+done
+wait "$drain" || fail "the backlog was not drained"
+end=$(date +%s%N)
+echo "drain_msgs=$BENCH_DRAIN"
+awk -v t=$((end - start)) 'BEGIN { printf "drain_s=%.1f\n", t / 1e9 }'
+awk -v k="$peak" 'BEGIN { printf "drain_broker_rss_mb=%.1f\n", k / 1024 }'
+awk -v k="$anon" \
+    'BEGIN { printf "drain_broker_private_mb=%.1f\n", k / 1024 }'
 
 # The peer: the broker-alone workload on NATS JetStream, same box, now.
 NATS_BENCH="$(pwd)/$O/bench/bench_nats"

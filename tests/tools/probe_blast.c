@@ -155,7 +155,8 @@ probe_blast(struct probe *p, const struct probe_load *l)
 	w.ms = calloc((size_t)l->count, sizeof(double));
 	if (env != NULL && len != NULL && w.sent_at != NULL && w.ms != NULL &&
 	    l->to != NULL && l->count > 0 && l->window > 0 &&
-	    probe_directory(p) == 0 && seal_all(p, l, env, len) == 0) {
+	    probe_directory(p) == 0 && seal_all(p, l, env, len) == 0 &&
+	    probe_hello(p) == 0) { /* sealing was silent: a fresh session */
 		t0 = now_s();
 		rc = pump(p, l, env, len, &w);
 		if (rc == 0) {
