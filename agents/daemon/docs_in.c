@@ -187,6 +187,39 @@ docs_in_take_ready(struct daemon *d, struct held *out)
 	return true;
 }
 
+/*
+ * The .part of the blob being fetched holds all its bytes: sync it and
+ * rename it to .blob; -1 (and a retry in a minute) if that fails. Its
+ * bytes are checked against the blob id when the message is opened.
+ */
+static int
+keep_blob(struct daemon *d, uint64_t now)
+{
+	struct download *w = &d->down;
+	const uint8_t *id = w->q[0].blob_id[w->cur];
+	char part[PATH_MAX], done[PATH_MAX];
+
+	if (fsync(w->fd) != 0 ||
+	    docs_incoming_path(&d->a->home, id, false, part, NULL) != 0 ||
+	    docs_incoming_path(&d->a->home, id, true, done, NULL) != 0) {
+		pause_blob(w);
+		w->wait_until = now + 60;
+		return -1;
+	}
+	crashpoint("agent.download.whole"); /* every byte here, not renamed */
+	if (rename(part, done) != 0 || docs_sync_dir(done, NULL) != 0) {
+		log_event(LOG_WARN, "attach.download_failed",
+		    "reason=%s (retried in a minute)", strerror(errno));
+		pause_blob(w);
+		w->wait_until = now + 60;
+		return -1;
+	}
+	log_event(LOG_INFO, "attach.downloaded", "index=%zu bytes=%llu", w->cur,
+	    (unsigned long long)w->have);
+	pause_blob(w);
+	return 0;
+}
+
 /* Start or continue the first waiting download. */
 static void
 kick(struct daemon *d, uint64_t now)
@@ -207,6 +240,13 @@ kick(struct daemon *d, uint64_t now)
 			    "reason=cannot write to incoming/");
 			w->wait_until = now + 60;
 			return;
+		}
+		/* A crash after the last byte, before the rename: nothing is
+		 * left to ask for, so no answer would ever finish it. */
+		if (w->have == f->ct_len[w->cur]) {
+			if (keep_blob(d, now) != 0)
+				return;
+			continue;
 		}
 		fill_window(d, now);
 	}
@@ -264,22 +304,8 @@ docs_in_ready(struct daemon *d, const Sira__V1__Deliver *dl,
 static void
 finish_blob(struct daemon *d, uint64_t now)
 {
-	struct download *w = &d->down;
-	const uint8_t *id = w->q[0].blob_id[w->cur];
-	char part[PATH_MAX], done[PATH_MAX];
-
-	if (fsync(w->fd) != 0 ||
-	    docs_incoming_path(&d->a->home, id, false, part, NULL) != 0 ||
-	    docs_incoming_path(&d->a->home, id, true, done, NULL) != 0 ||
-	    rename(part, done) != 0 || docs_sync_dir(done, NULL) != 0) {
-		pause_blob(w);
-		w->wait_until = now + 60;
-		return;
-	}
-	log_event(LOG_INFO, "attach.downloaded", "index=%zu bytes=%llu", w->cur,
-	    (unsigned long long)w->have);
-	pause_blob(w);
-	kick(d, now);
+	if (keep_blob(d, now) == 0)
+		kick(d, now);
 }
 
 /* Append a downloaded chunk; false if it is not the one expected. */

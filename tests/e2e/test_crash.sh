@@ -9,6 +9,7 @@
 #   broker.blob.appended  broker: a document half uploaded
 #   agent.upload.chunk    sender: a document half sent
 #   agent.download.chunk  recipient: a document half downloaded
+#   agent.download.whole  recipient: a document whole, not yet renamed
 . "$(dirname "$0")/../lib/cli.sh"
 . "$(dirname "$0")/lib.sh"
 W="$T/w"
@@ -123,6 +124,23 @@ expect_true "the shelter dies mid-download" \
 agent_start $N
 once "$M" "document half downloaded"
 expect_true "the document arrives intact" doc_intact "$M" "$W/doc.bin"
+
+# --- the recipient dies with every byte of a document, not yet renamed ---
+# Nothing is left to ask the broker for: the restart must finish the file
+# itself, or this and every later document would wait for ever.
+agent_stop $N
+agent_start_env $N SIRA_CRASH_AT=agent.download.whole
+send_note "document reçu en entier, pas encore rangé" "$W/doc.bin" >"$W/id" ||
+	fail_ "send"
+M=$(cat "$W/id")
+expect_true "the shelter dies with the whole document on disk" \
+    await_crash "$W/agent-$N.log" agent.download.whole "$(cat "$W/pid-$N")"
+agent_start $N
+once "$M" "document whole, not renamed"
+expect_true "the document arrives intact" doc_intact "$M" "$W/doc.bin"
+send_note "le document suivant" "$W/doc.bin" >"$W/id" || fail_ "send"
+M=$(cat "$W/id")
+once "$M" "the next document after it"
 
 expect_ok "the police audit chain holds" ag $P audit verify
 expect_ok "the shelter's audit chain holds" ag $N audit verify
