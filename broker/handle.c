@@ -207,9 +207,12 @@ on_submit(const struct request *rq, const struct cert *sender,
 static void
 on_ack(struct batch *bt, struct session *s, const Sira__V1__Frame *fr)
 {
-	session_forget_inflight(s, fr->ack->delivery_id);
+	/* A full batch drops the Ack but keeps the delivery in flight: it is
+	 * resent after the redelivery time and acknowledged again. Forgetting
+	 * it here would leave it in the spool with the cursor past it. */
 	if (bt->n_ack >= BROKER_BATCH)
-		return; /* not lost: the delivery is resent and acked again */
+		return;
+	session_forget_inflight(s, fr->ack->delivery_id);
 	(void)snprintf(bt->ack[bt->n_ack].agency,
 	    sizeof(bt->ack[bt->n_ack].agency), "%s", s->agency_id);
 	bt->ack[bt->n_ack++].seq = fr->ack->delivery_id;
