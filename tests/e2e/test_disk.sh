@@ -40,6 +40,9 @@ expect_true "both agencies published their prekeys" wait_for 20 sh -c \
 fill() { dd if=/dev/zero of="$1/filler" bs=64k 2>/dev/null || true; sync; }
 
 head -c 60000 /dev/urandom | base64 >"$W/big.txt"
+# Larger than everything the broker has spooled and freed before it, so the
+# pages LMDB frees after M1 and M2 cannot hold it once the disk is full.
+head -c 600000 /dev/urandom | base64 >"$W/huge.txt"
 
 # --- the sender's disk is full ---
 fill "$W/mnt-p"
@@ -71,7 +74,7 @@ expect_true "and receipted" wait_for 60 has delivered out_state $P "$M2"
 # --- the broker's disk is full ---
 fill "$W/data"
 expect_ok "send while the broker's disk is full" \
-    ag $P send --to $N --kind note --file "$W/big.txt"
+    ag $P send --to $N --kind note --file "$W/huge.txt"
 M3=$(cat "$OUT")
 expect_true "the broker says its storage is full" wait_for 60 \
     grep -Eq "full|No space" "$W/broker.log"
