@@ -316,8 +316,10 @@ daemon_new(struct agent *a, struct daemon **out, struct sira_err *err)
 	int rc;
 
 	*out = NULL;
-	if (d == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	if (d == NULL) {
+		(void)sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return -SIRA_ENOMEM; /* spelled out: never 0 with *out NULL */
+	}
 	d->a = a;
 	d->dir_wait = 3;
 	d->up.fd = -1;
