@@ -18,6 +18,9 @@
 # Output, one key=value per line (stable keys):
 #   e2e_latency_p50_ms, e2e_latency_p99_ms, e2e_latency_max_ms
 #       one 1 KiB note at a time, from queued to receipt at the sender
+#   e2e_open_loop_rate_per_s, e2e_open_loop_p50_ms, _p99_ms, _max_ms
+#       10 s of 1 KiB notes queued at OPEN_RATE per second (50), each in
+#       its own transaction, from queued to receipt
 #   e2e_msgs_per_s        1 KiB notes, all senders at once, first queued
 #                         to last receipt
 #   e2e_64k_msgs_per_s    the same with 64 KiB notes
@@ -59,7 +62,7 @@ W="$T/w"
 mkdir -p "$W"
 : "${BENCH_N:=4000}" "${BENCH_N64:=400}" "${BENCH_LAT:=200}"
 : "${SENDERS:=2}" "${RECEIVERS:=2}" "${BENCH_BROKER:=10000}"
-: "${BENCH_DRAIN:=100000}"
+: "${BENCH_DRAIN:=100000}" "${OPEN_RATE:=50}"
 
 fail() {
 	echo "bench_e2e: $*" >&2
@@ -108,6 +111,13 @@ first=$(echo $senders | cut -d' ' -f1)
 "$LOAD" latency --home "$W/home-$first" --to "${to%%,*}" \
     --count "$BENCH_LAT" --size 1024 >"$W/lat" || fail "latency run"
 sed 's/^/e2e_latency_/' "$W/lat"
+
+# Open loop: a note every 1/OPEN_RATE s from the first sender, whatever
+# happened to the ones before, as people sending at their own pace.
+"$LOAD" open --home "$W/home-$first" --to "${to%%,*}" \
+    --count "$((OPEN_RATE * 10))" --rate "$OPEN_RATE" --size 1024 \
+    >"$W/open" || fail "open-loop run"
+sed 's/^/e2e_open_loop_/' "$W/open"
 
 # CPU seconds of every Sira process so far (utime + stime, in ticks).
 ticks() {

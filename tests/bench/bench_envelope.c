@@ -27,6 +27,7 @@
 #include "cert.h"
 #include "keyfile.h"
 #include "crypto/crypto.h"
+#include "../tools/bench_util.h"
 
 #define BENCH_SECONDS 0.5
 #define NOW UINT64_C(1772409600) /* 2026-03-02T00:00:00Z */
@@ -51,15 +52,6 @@ struct party {
 };
 
 static struct party ca, sender, rcpt[MAX_RCPT];
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A fresh identity and certificate (the CA's own when is_ca). */
 static void
@@ -236,24 +228,24 @@ bench_case(const char *size_name, size_t body_len, size_t n)
 	job_init(&j, body_len, n);
 	seal_one(&j, &env, &envlen); /* warm-up, and the envelope to open */
 	count = 0;
-	t0 = now_s();
+	t0 = bench_now_s();
 	do {
 		uint8_t *e;
 		size_t elen;
 		seal_one(&j, &e, &elen);
 		free(e);
 		count++;
-	} while ((t = now_s() - t0) < BENCH_SECONDS);
+	} while ((t = bench_now_s() - t0) < BENCH_SECONDS);
 	(void)snprintf(key, sizeof(key), "seal_%s_%zurcpt_per_s", size_name, n);
 	report(key, count, t);
 
 	open_one(env, envlen, body_len);
 	count = 0;
-	t0 = now_s();
+	t0 = bench_now_s();
 	do {
 		open_one(env, envlen, body_len);
 		count++;
-	} while ((t = now_s() - t0) < BENCH_SECONDS);
+	} while ((t = bench_now_s() - t0) < BENCH_SECONDS);
 	(void)snprintf(key, sizeof(key), "open_%s_%zurcpt_per_s", size_name, n);
 	report(key, count, t);
 	free(env);
@@ -271,21 +263,21 @@ bench_ed25519(void)
 	CHECK(crypto_sign_detached(
 		  sig, NULL, m, sizeof(m), sender.keys->sign_sk) == 0);
 	count = 0;
-	t0 = now_s();
+	t0 = bench_now_s();
 	do {
 		CHECK(crypto_sign_detached(
 			  sig, NULL, m, sizeof(m), sender.keys->sign_sk) == 0);
 		count++;
-	} while ((t = now_s() - t0) < BENCH_SECONDS);
+	} while ((t = bench_now_s() - t0) < BENCH_SECONDS);
 	report("ed25519_sign_per_s", count, t);
 
 	count = 0;
-	t0 = now_s();
+	t0 = bench_now_s();
 	do {
 		CHECK(crypto_sign_verify_detached(
 			  sig, m, sizeof(m), sender.keys->sign_pk) == 0);
 		count++;
-	} while ((t = now_s() - t0) < BENCH_SECONDS);
+	} while ((t = bench_now_s() - t0) < BENCH_SECONDS);
 	report("ed25519_verify_per_s", count, t);
 }
 

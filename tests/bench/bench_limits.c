@@ -20,6 +20,7 @@
 
 #include <lmdb.h>
 #include <sodium.h>
+#include "../tools/bench_util.h"
 
 #define BENCH_SECONDS 1.0
 #define AEAD_CHUNK (64u << 10)
@@ -32,15 +33,6 @@
 		} \
 	} while (0)
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 bench_aead(void)
 {
@@ -49,7 +41,7 @@ bench_aead(void)
 	uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
 	unsigned long n = 0;
-	double t0 = now_s(), t;
+	double t0 = bench_now_s(), t;
 
 	randombytes_buf(pt, sizeof(pt));
 	crypto_aead_xchacha20poly1305_ietf_keygen(key);
@@ -58,7 +50,7 @@ bench_aead(void)
 		CHECK(crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, pt,
 			  sizeof(pt), NULL, 0, NULL, nonce, key) == 0);
 		n++;
-	} while ((t = now_s() - t0) < BENCH_SECONDS);
+	} while ((t = bench_now_s() - t0) < BENCH_SECONDS);
 	printf("xchacha20poly1305_mb_per_s=%.0f\n",
 	    (double)n * AEAD_CHUNK / (1024.0 * 1024.0) / t);
 }
@@ -80,7 +72,7 @@ bench_lmdb(void)
 	CHECK(mdb_env_set_mapsize(env, (size_t)1 << 30) == 0);
 	CHECK(mdb_env_open(env, dir, 0, 0600) == 0);
 	randombytes_buf(val, sizeof(val));
-	t0 = now_s();
+	t0 = bench_now_s();
 	do {
 		MDB_txn *txn;
 		uint64_t k = n;
@@ -90,7 +82,7 @@ bench_lmdb(void)
 		CHECK(mdb_put(txn, dbi, &key, &data, 0) == 0);
 		CHECK(mdb_txn_commit(txn) == 0);
 		n++;
-	} while ((t = now_s() - t0) < BENCH_SECONDS);
+	} while ((t = bench_now_s() - t0) < BENCH_SECONDS);
 	printf("lmdb_commits_per_s=%.0f\n", (double)n / t);
 	mdb_env_close(env);
 	(void)snprintf(path, sizeof(path), "%s/data.mdb", dir);

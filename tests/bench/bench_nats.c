@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include <nats/nats.h>
+#include "../tools/bench_util.h"
 
 #define SUBJECT "sira.bench"
 
@@ -35,23 +36,6 @@ struct run {
 	long acked, failed;
 	pthread_mutex_t mu; /* acks come on the library's thread */
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-by_value(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
 
 /* Each publish ack: the message's first 8 bytes are its index. */
 static void
@@ -64,7 +48,7 @@ on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 	memcpy(&i, natsMsg_GetData(msg), sizeof(i));
 	(void)pthread_mutex_lock(&r->mu);
 	if (pa != NULL && pae == NULL && i < (uint64_t)r->count)
-		r->ms[r->acked++] = (now_s() - r->sent_at[i]) * 1000.0;
+		r->ms[r->acked++] = (bench_now_s() - r->sent_at[i]) * 1000.0;
 	else
 		r->failed++;
 	(void)pthread_mutex_unlock(&r->mu);
@@ -96,7 +80,7 @@ static int
 publish(jsCtx *js, struct run *r, double *secs)
 {
 	char *data = malloc((size_t)r->size);
-	double t0 = now_s();
+	double t0 = bench_now_s();
 
 	if (data == NULL)
 		return -1;
@@ -104,7 +88,7 @@ publish(jsCtx *js, struct run *r, double *secs)
 	for (long i = 0; i < r->count; i++) {
 		uint64_t idx = (uint64_t)i;
 		memcpy(data, &idx, sizeof(idx));
-		r->sent_at[i] = now_s();
+		r->sent_at[i] = bench_now_s();
 		if (js_PublishAsync(js, SUBJECT, data, (int)r->size, NULL) !=
 		    NATS_OK) {
 			free(data);
@@ -114,7 +98,7 @@ publish(jsCtx *js, struct run *r, double *secs)
 	free(data);
 	if (js_PublishAsyncComplete(js, NULL) != NATS_OK)
 		return -1;
-	*secs = now_s() - t0;
+	*secs = bench_now_s() - t0;
 	return r->failed == 0 && r->acked == r->count ? 0 : -1;
 }
 
@@ -124,7 +108,7 @@ consume(jsCtx *js, long count, double *secs)
 	natsSubscription *sub = NULL;
 	jsErrCode jerr = 0;
 	long got = 0;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 
 	if (js_PullSubscribe(&sub, js, SUBJECT, "sink", NULL, NULL, &jerr) !=
 	    NATS_OK)
@@ -139,7 +123,7 @@ consume(jsCtx *js, long count, double *secs)
 				got++;
 		natsMsgList_Destroy(&list);
 	}
-	*secs = now_s() - t0;
+	*secs = bench_now_s() - t0;
 	natsSubscription_Destroy(sub);
 	return got == count ? 0 : -1;
 }
@@ -178,7 +162,7 @@ main(int argc, char **argv)
 	    consume(js, r.count, &sub_s) == 0) {
 		acc = (double)r.count / pub_s;
 		del = (double)r.count / sub_s;
-		qsort(r.ms, (size_t)r.acked, sizeof(double), by_value);
+		qsort(r.ms, (size_t)r.acked, sizeof(double), bench_by_value);
 		printf("nats_accept_msgs_per_s=%.0f\n", acc);
 		printf("nats_accept_p50_ms=%.1f\n", r.ms[r.acked / 2]);
 		printf("nats_accept_p99_ms=%.1f\n", r.ms[(r.acked * 99) / 100]);

@@ -12,6 +12,10 @@
  *       msgs, seconds (first queued to last receipt) and msgs_per_s
  *   sira-load latency --home DIR --to ID --count N --size BYTES
  *       one note at a time (closed loop); prints p50/p99/max in ms
+ *   sira-load open    --home DIR --to ID --count N --size BYTES --rate R
+ *       one note every 1/R s whatever happened to the others (open loop,
+ *       each in its own transaction as a person's send would be); prints
+ *       p50/p99/max in ms and the rate kept
  *
  * Output: key=value lines. Exit 1 if a note ends refused or expired, or
  * the receipts do not come within the timeout (--timeout S, 600).
@@ -28,6 +32,7 @@
 #include "clock.h"
 #include "envelope.h"
 #include "store/store.h"
+#include "bench_util.h"
 
 #define BATCH 256 /* notes per write transaction */
 #define DELIVERED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_DELIVERED
@@ -37,17 +42,8 @@ struct load {
 	char to_list[1024];
 	const char *to[SIRA_RECIPIENTS_MAX];
 	size_t n_to;
-	unsigned long count, size, timeout;
+	unsigned long count, size, timeout, rate;
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 pause_ms(long ms)
@@ -151,7 +147,7 @@ await(struct agent *a, const struct load *l, uint8_t (*ids)[16], size_t n,
 			if (done == n)
 				return 0;
 		}
-		if (now_s() - start > (double)l->timeout)
+		if (bench_now_s() - start > (double)l->timeout)
 			break;
 		pause_ms(n == 1 ? 1 : 10);
 	}
@@ -162,19 +158,11 @@ await(struct agent *a, const struct load *l, uint8_t (*ids)[16], size_t n,
 }
 
 static int
-by_value(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-static int
 run_burst(struct agent *a, const struct load *l, const struct bytes *body)
 {
 	uint8_t(*ids)[16] = calloc(l->count, 16);
 	struct sira_err err;
-	double start = now_s(), secs;
+	double start = bench_now_s(), secs;
 	int rc;
 
 	if (ids == NULL)
@@ -183,7 +171,7 @@ run_burst(struct agent *a, const struct load *l, const struct bytes *body)
 	if ((rc = queue(a, l, body, ids, &err)) != 0)
 		(void)fprintf(stderr, "sira-load: %s\n", err.msg);
 	else if ((rc = await(a, l, ids, l->count, start)) == 0) {
-		secs = now_s() - start;
+		secs = bench_now_s() - start;
 		(void)printf("msgs=%lu\nseconds=%.3f\nmsgs_per_s=%.0f\n",
 		    l->count, secs, (double)l->count / secs);
 	}
@@ -204,21 +192,111 @@ run_latency(struct agent *a, const struct load *l, const struct bytes *body)
 		return -1;
 	one.count = 1;
 	for (unsigned long i = 0; i < l->count && rc == 0; i++) {
-		double start = now_s();
+		double start = bench_now_s();
 		sira_err_clear(&err);
 		if ((rc = queue(a, &one, body, id, &err)) != 0)
 			(void)fprintf(stderr, "sira-load: %s\n", err.msg);
 		else if ((rc = await(a, l, id, 1, start)) == 0)
-			ms[i] = (now_s() - start) * 1000.0;
+			ms[i] = (bench_now_s() - start) * 1000.0;
 	}
 	if (rc == 0) {
-		qsort(ms, l->count, sizeof(*ms), by_value);
+		qsort(ms, l->count, sizeof(*ms), bench_by_value);
 		(void)printf("p50_ms=%.1f\np99_ms=%.1f\nmax_ms=%.1f\n",
 		    ms[l->count / 2], ms[(l->count * 99) / 100],
 		    ms[l->count - 1]);
 	}
 	free(ms);
 	return rc;
+}
+
+/* Notes of the open loop not yet delivered: id and queue time. */
+struct outstanding {
+	uint8_t (*id)[16];
+	double *at;
+	size_t n;
+};
+
+/* Record every outstanding note now delivered; -1 if one was refused. */
+static int
+reap(struct agent *a, struct outstanding *o, double *ms, size_t *done)
+{
+	struct vault_txn *t = NULL;
+	size_t k = 0;
+	int rc = 0;
+
+	if (o->n == 0 || vault_begin(a->vault, false, &t, NULL) != 0)
+		return 0;
+	for (size_t i = 0; i < o->n && rc == 0; i++) {
+		Sira__V1__OutboxEntry *e = NULL;
+		bool keep = true;
+		if (book_get_out(t, o->id[i], &e, NULL) == 0) {
+			if (e->state == DELIVERED) {
+				ms[(*done)++] =
+				    (bench_now_s() - o->at[i]) * 1e3;
+				keep = false;
+			} else if (!outq_live(e->state))
+				rc = -1;
+			sira__v1__outbox_entry__free_unpacked(e, NULL);
+		}
+		if (keep) { /* compact in place */
+			memmove(o->id[k], o->id[i], 16);
+			o->at[k++] = o->at[i];
+		}
+	}
+	o->n = k;
+	vault_abort(&t);
+	return rc;
+}
+
+static int
+run_open(struct agent *a, const struct load *l, const struct bytes *body)
+{
+	struct outstanding o = { calloc(l->count, 16),
+		calloc(l->count, sizeof(double)), 0 };
+	double *ms = calloc(l->count, sizeof(*ms));
+	double start = bench_now_s(), gap = 1.0 / (double)l->rate;
+	struct load one = *l;
+	struct sira_err err;
+	size_t sent = 0, done = 0;
+	int rc = 0;
+
+	one.count = 1;
+	while (rc == 0 && o.id != NULL && o.at != NULL && ms != NULL &&
+	    done < l->count) {
+		double now = bench_now_s();
+		if (sent < l->count && now >= start + (double)sent * gap) {
+			sira_err_clear(&err);
+			o.at[o.n] = now;
+			if ((rc = queue(a, &one, body, &o.id[o.n], &err)) !=
+			    0) {
+				(void)fprintf(
+				    stderr, "sira-load: %s\n", err.msg);
+				break;
+			}
+			o.n++;
+			sent++;
+		}
+		rc = reap(a, &o, ms, &done);
+		if (now - start > (double)l->timeout)
+			rc = -1;
+		pause_ms(1);
+	}
+	if (rc == 0 && done == l->count) {
+		double secs = bench_now_s() - start;
+		qsort(ms, done, sizeof(*ms), bench_by_value);
+		(void)printf("rate_per_s=%.0f\np50_ms=%.1f\np99_ms=%.1f\n"
+			     "max_ms=%.1f\n",
+		    (double)sent / secs, ms[done / 2], ms[(done * 99) / 100],
+		    ms[done - 1]);
+	} else
+		(void)fprintf(stderr,
+		    "sira-load: open loop: %zu of %lu "
+		    "delivered\n",
+		    done, l->count);
+	free(o.id);
+	free(o.at);
+	free(ms);
+	return rc == 0 && done == l->count ? 0 : -1;
 }
 
 static size_t
@@ -238,12 +316,14 @@ parse(int argc, char **argv, struct load *l)
 	static const struct option opts[] = { { "home", 1, NULL, 'h' },
 		{ "to", 1, NULL, 't' }, { "count", 1, NULL, 'n' },
 		{ "size", 1, NULL, 's' }, { "timeout", 1, NULL, 'T' },
-		{ "help", 0, NULL, 'H' }, { NULL, 0, NULL, 0 } };
+		{ "rate", 1, NULL, 'r' }, { "help", 0, NULL, 'H' },
+		{ NULL, 0, NULL, 0 } };
 	int c;
 
 	l->count = 1000;
 	l->size = 1024;
 	l->timeout = 600;
+	l->rate = 50;
 	if (argc < 2)
 		return -1;
 	l->cmd = argv[1];
@@ -260,14 +340,17 @@ parse(int argc, char **argv, struct load *l)
 			l->size = strtoul(optarg, NULL, 10);
 		else if (c == 'T')
 			l->timeout = strtoul(optarg, NULL, 10);
+		else if (c == 'r')
+			l->rate = strtoul(optarg, NULL, 10);
 		else
 			return -1;
 	}
 	l->n_to = split(l->to_list, l->to);
 	return l->home != NULL && l->n_to > 0 && l->count > 0 && l->size > 0 &&
-		l->size <= AGENT_PAYLOAD_MAX &&
+		l->size <= AGENT_PAYLOAD_MAX && l->rate > 0 &&
 		(strcmp(l->cmd, "burst") == 0 ||
-		    strcmp(l->cmd, "latency") == 0) ?
+		    strcmp(l->cmd, "latency") == 0 ||
+		    strcmp(l->cmd, "open") == 0) ?
 	    0 :
 	    -1;
 }
@@ -284,8 +367,9 @@ main(int argc, char **argv)
 	memset(&l, 0, sizeof(l));
 	if (parse(argc, argv, &l) != 0) {
 		(void)fprintf(stderr,
-		    "usage: sira-load burst|latency --home DIR --to ID[,ID...] "
-		    "[--count N] [--size BYTES] [--timeout S]\n");
+		    "usage: sira-load burst|latency|open --home DIR "
+		    "--to ID[,ID...] [--count N] [--size BYTES] [--rate R] "
+		    "[--timeout S]\n");
 		return 2;
 	}
 	if (sodium_init() < 0 || (text = malloc(l.size)) == NULL)
@@ -299,6 +383,8 @@ main(int argc, char **argv)
 		rc = agent_open(&a, NULL, clock_now(), &err);
 	if (rc != 0)
 		(void)fprintf(stderr, "sira-load: %s\n", err.msg);
+	else if (strcmp(l.cmd, "open") == 0)
+		rc = run_open(&a, &l, &(struct bytes){ text, l.size });
 	else if (strcmp(l.cmd, "burst") == 0)
 		rc = run_burst(&a, &l, &(struct bytes){ text, l.size });
 	else

@@ -41,6 +41,9 @@ int probe_connect(struct probe *p, const char *endpoint, const char *ca,
     const char *routing_id);
 int probe_send(struct probe *p, Sira__V1__Frame *f);
 int probe_send_raw(struct probe *p, const uint8_t *data, size_t len);
+/* Submit envelope bytes (request id from probe_send); Ack a delivery. */
+int probe_submit(struct probe *p, const uint8_t *env, size_t len);
+void probe_ack(struct probe *p, uint64_t delivery_id);
 Sira__V1__Frame *probe_recv(struct probe *p, int timeout_ms);
 Sira__V1__Frame *probe_call(struct probe *p, Sira__V1__Frame *f);
 int probe_hello(struct probe *p);

@@ -17,15 +17,7 @@
 #include <time.h>
 
 #include "probe.h"
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 /* n sealed notes of size bytes to `to`, into env[i], len[i]. */
 static int
@@ -68,27 +60,6 @@ seal_all(
 	return rc;
 }
 
-static int
-submit_one(struct probe *p, const uint8_t *env, size_t len)
-{
-	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
-	Sira__V1__Submit sb = SIRA__V1__SUBMIT__INIT;
-
-	sb.envelope.data = (uint8_t *)(uintptr_t)env;
-	sb.envelope.len = len;
-	f.body_case = SIRA__V1__FRAME__BODY_SUBMIT;
-	f.submit = &sb;
-	return probe_send(p, &f);
-}
-
-static int
-by_value(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 /* Submissions in flight: when each left, by request id. */
 struct window {
 	uint64_t first_id; /* request id of submission 0 */
@@ -107,7 +78,7 @@ answer(struct window *w, const Sira__V1__Frame *r)
 		return 0; /* a heartbeat, the broker's own word */
 	if (i >= (uint64_t)w->sent)
 		return 0; /* not one of ours */
-	w->ms[w->answered++] = (now_s() - w->sent_at[i]) * 1000.0;
+	w->ms[w->answered++] = (bench_now_s() - w->sent_at[i]) * 1000.0;
 	if (r->body_case == SIRA__V1__FRAME__BODY_NACK) {
 		(void)printf("nack %s %s\n",
 		    sira_strerror((int)r->nack->reason), r->nack->detail);
@@ -127,10 +98,10 @@ pump(struct probe *p, const struct probe_load *l, uint8_t **env, size_t *len,
 	while (w->answered < l->count && rc == 0) {
 		while (
 		    w->sent < l->count && w->sent - w->answered < l->window) {
-			w->sent_at[w->sent] = now_s();
+			w->sent_at[w->sent] = bench_now_s();
 			if (w->sent == 0)
 				w->first_id = p->next_request + 1;
-			if (submit_one(p, env[w->sent], len[w->sent]) != 0)
+			if (probe_submit(p, env[w->sent], len[w->sent]) != 0)
 				return -1;
 			w->sent++;
 		}
@@ -157,12 +128,12 @@ probe_blast(struct probe *p, const struct probe_load *l)
 	    l->to != NULL && l->count > 0 && l->window > 0 &&
 	    probe_directory(p) == 0 && seal_all(p, l, env, len) == 0 &&
 	    probe_hello(p) == 0) { /* sealing was silent: a fresh session */
-		t0 = now_s();
+		t0 = bench_now_s();
 		rc = pump(p, l, env, len, &w);
 		if (rc == 0) {
-			double secs = now_s() - t0;
-			qsort(
-			    w.ms, (size_t)w.answered, sizeof(double), by_value);
+			double secs = bench_now_s() - t0;
+			qsort(w.ms, (size_t)w.answered, sizeof(double),
+			    bench_by_value);
 			(void)printf("accepted=%ld\nseconds=%.3f\n"
 				     "msgs_per_s=%.0f\np50_ms=%.1f\n"
 				     "p99_ms=%.1f\n",
@@ -180,18 +151,6 @@ probe_blast(struct probe *p, const struct probe_load *l)
 	return rc == 0 ? 0 : 1;
 }
 
-static void
-ack_one(struct probe *p, uint64_t delivery_id)
-{
-	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
-	Sira__V1__Ack k = SIRA__V1__ACK__INIT;
-
-	k.delivery_id = delivery_id;
-	f.body_case = SIRA__V1__FRAME__BODY_ACK;
-	f.ack = &k;
-	(void)probe_send(p, &f);
-}
-
 int
 probe_sink(struct probe *p, const struct probe_load *l)
 {
@@ -201,8 +160,8 @@ probe_sink(struct probe *p, const struct probe_load *l)
 
 	while (got < l->count && (r = probe_recv(p, p->timeout_ms)) != NULL) {
 		if (r->body_case == SIRA__V1__FRAME__BODY_DELIVER) {
-			ack_one(p, r->deliver->delivery_id);
-			last = now_s();
+			probe_ack(p, r->deliver->delivery_id);
+			last = bench_now_s();
 			if (got++ == 0)
 				first = last;
 		}

@@ -145,6 +145,31 @@ recv_wire(struct probe *p, int timeout_ms)
 	return f;
 }
 
+int
+probe_submit(struct probe *p, const uint8_t *env, size_t len)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Submit sb = SIRA__V1__SUBMIT__INIT;
+
+	sb.envelope.data = (uint8_t *)(uintptr_t)env;
+	sb.envelope.len = len;
+	f.body_case = SIRA__V1__FRAME__BODY_SUBMIT;
+	f.submit = &sb;
+	return probe_send(p, &f);
+}
+
+void
+probe_ack(struct probe *p, uint64_t delivery_id)
+{
+	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
+	Sira__V1__Ack k = SIRA__V1__ACK__INIT;
+
+	k.delivery_id = delivery_id;
+	f.body_case = SIRA__V1__FRAME__BODY_ACK;
+	f.ack = &k;
+	(void)probe_send(p, &f);
+}
+
 /* The next frame: first those queued while waiting for an answer. */
 Sira__V1__Frame *
 probe_recv(struct probe *p, int timeout_ms)

@@ -313,19 +313,6 @@ seal_one(struct probe *p, const struct args *a, uint8_t **env, size_t *len)
 	return rc;
 }
 
-static int
-submit(struct probe *p, const uint8_t *env, size_t len)
-{
-	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
-	Sira__V1__Submit sb = SIRA__V1__SUBMIT__INIT;
-
-	sb.envelope.data = (uint8_t *)(uintptr_t)env;
-	sb.envelope.len = len;
-	f.body_case = SIRA__V1__FRAME__BODY_SUBMIT;
-	f.submit = &sb;
-	return probe_send(p, &f);
-}
-
 /* Print one answer; returns 1 accepted, 0 nack, -1 other. */
 static int
 report(struct probe *p, Sira__V1__Frame *r)
@@ -397,7 +384,7 @@ cmd_send(struct probe *p, const struct args *a)
 		size_t len;
 		if (seal_one(p, a, &env, &len) != 0)
 			return 1;
-		if (submit(p, env, len) == 0)
+		if (probe_submit(p, env, len) == 0)
 			sent++;
 		free(env);
 	}
@@ -482,18 +469,6 @@ was_seen(struct rx *x, const uint8_t *id)
 }
 
 static void
-ack(struct probe *p, uint64_t delivery_id)
-{
-	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
-	Sira__V1__Ack k = SIRA__V1__ACK__INIT;
-
-	k.delivery_id = delivery_id;
-	f.body_case = SIRA__V1__FRAME__BODY_ACK;
-	f.ack = &k;
-	(void)probe_send(p, &f);
-}
-
-static void
 take_delivery(struct rx *x, const struct args *a, const Sira__V1__Deliver *d)
 {
 	struct open_keys keys = { x->p->me, x, rx_prekey, rx_sender, rx_seen };
@@ -505,7 +480,7 @@ take_delivery(struct rx *x, const struct args *a, const Sira__V1__Deliver *d)
 		(uint64_t)time(NULL), &o, &err) != 0) {
 		(void)printf("refused %s\n", err.msg);
 		if (!a->no_ack)
-			ack(x->p, d->delivery_id);
+			probe_ack(x->p, d->delivery_id);
 		return;
 	}
 	hex16(o->env->h->message_id.data, id);
@@ -516,7 +491,7 @@ take_delivery(struct rx *x, const struct args *a, const Sira__V1__Deliver *d)
 	(void)fflush(stdout);
 	seal_opened_destroy(&o);
 	if (!a->no_ack)
-		ack(x->p, d->delivery_id);
+		probe_ack(x->p, d->delivery_id);
 }
 
 static int
@@ -658,7 +633,7 @@ cmd_submit(struct probe *p, const struct args *a)
 	if (a->env == NULL ||
 	    fileio_read(a->env, SIRA_ENVELOPE_MAX, &env, &len, NULL) != 0)
 		return 1;
-	if (submit(p, env, len) == 0 &&
+	if (probe_submit(p, env, len) == 0 &&
 	    (r = probe_recv(p, (int)a->timeout * 1000)) != NULL) {
 		k = report(p, r);
 		sira__v1__frame__free_unpacked(r, NULL);
