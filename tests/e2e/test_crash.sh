@@ -103,41 +103,30 @@ restart_broker
 once "$M" "document half at the broker"
 expect_true "the document arrives intact" doc_intact "$M" "$W/doc.bin"
 
-# --- the sender dies with a document half sent ---
-agent_stop $P
-agent_start_env $P SIRA_CRASH_AT=agent.upload.chunk
-send_note "document coupé à l'envoi" "$W/doc.bin" >"$W/id" || fail_ "send"
-M=$(cat "$W/id")
-expect_true "the police die mid-upload" \
-    await_crash "$W/agent-$P.log" agent.upload.chunk "$(cat "$W/pid-$P")"
-agent_start $P
-once "$M" "document half sent"
-expect_true "the document arrives intact" doc_intact "$M" "$W/doc.bin"
+# doc_crash WHO POINT TEXT DIES ARRIVES: WHO (the police or the shelter)
+# dies at POINT while a note TEXT with the document travels; restarted, the
+# note arrives once, receipted, its document intact. Leaves its id in M.
+doc_crash() {
+	agent_stop "$1"
+	agent_start_env "$1" SIRA_CRASH_AT="$2"
+	send_note "$3" "$W/doc.bin" >"$W/id" || fail_ "send"
+	M=$(cat "$W/id")
+	expect_true "$4" await_crash "$W/agent-$1.log" "$2" "$(cat "$W/pid-$1")"
+	agent_start "$1"
+	once "$M" "$5"
+	expect_true "the document arrives intact" doc_intact "$M" "$W/doc.bin"
+}
 
-# --- the recipient dies with a document half downloaded ---
-agent_stop $N
-agent_start_env $N SIRA_CRASH_AT=agent.download.chunk
-send_note "document coupé à la réception" "$W/doc.bin" >"$W/id" || fail_ "send"
-M=$(cat "$W/id")
-expect_true "the shelter dies mid-download" \
-    await_crash "$W/agent-$N.log" agent.download.chunk "$(cat "$W/pid-$N")"
-agent_start $N
-once "$M" "document half downloaded"
-expect_true "the document arrives intact" doc_intact "$M" "$W/doc.bin"
-
-# --- the recipient dies with every byte of a document, not yet renamed ---
-# Nothing is left to ask the broker for: the restart must finish the file
-# itself, or this and every later document would wait for ever.
-agent_stop $N
-agent_start_env $N SIRA_CRASH_AT=agent.download.whole
-send_note "document reçu en entier, pas encore rangé" "$W/doc.bin" >"$W/id" ||
-	fail_ "send"
-M=$(cat "$W/id")
-expect_true "the shelter dies with the whole document on disk" \
-    await_crash "$W/agent-$N.log" agent.download.whole "$(cat "$W/pid-$N")"
-agent_start $N
-once "$M" "document whole, not renamed"
-expect_true "the document arrives intact" doc_intact "$M" "$W/doc.bin"
+doc_crash $P agent.upload.chunk "document coupé à l'envoi" \
+    "the police die mid-upload" "document half sent"
+doc_crash $N agent.download.chunk "document coupé à la réception" \
+    "the shelter dies mid-download" "document half downloaded"
+# Every byte of a document on disk, not yet renamed: nothing is left to ask
+# the broker for, so the restart must finish the file itself, or this and
+# every later document would wait for ever.
+doc_crash $N agent.download.whole "document reçu en entier, pas encore rangé" \
+    "the shelter dies with the whole document on disk" \
+    "document whole, not renamed"
 send_note "le document suivant" "$W/doc.bin" >"$W/id" || fail_ "send"
 M=$(cat "$W/id")
 once "$M" "the next document after it"
