@@ -8,6 +8,7 @@
 #   make bench      build and run the benchmarks (never part of test)
 #   make soak       the long chaos run: thousands of messages, 100+ crashes
 #   make lint       clang-format check, cppcheck, clang-tidy, trust-boundary checks
+#   make po         refresh po/sira.pot and po/*.po from the agent's sources
 #   make format     clang-format our sources in place
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make demo       the national referral scenario on loopback
@@ -19,7 +20,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 CC ?= cc
-PKGS := libzmq libsodium lmdb libprotobuf-c jansson
+PKGS := libzmq libsodium lmdb libprotobuf-c jansson libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -63,12 +64,23 @@ E2E_TESTS := $(wildcard tests/e2e/test_*.sh)
 
 PROGS := $(BIN)/sira-cert $(BIN)/sira-broker $(BIN)/sira-agent
 
-.PHONY: all deps test check soak fuzz bench lint format install demo \
-	clean unit-bins
+# The agent's message catalogues (gettext): English msgids in the sources,
+# po/fr.po translates every one, po/en.po may leave them untranslated.
+# l10n and l10n_n: English-or-translated, in agents/cli/case_report.c.
+# Locations name files, not lines, so only a changed message dates the .pot.
+LANGS := fr en
+MO := $(patsubst %,$(BIN)/locale/%/LC_MESSAGES/sira.mo,$(LANGS))
+PO_SRC := $(sort $(AGENT_SRC))
+XGETTEXT := xgettext --language=C --from-code=UTF-8 --keyword=_ \
+	--keyword=N_ --keyword=l10n:2 --keyword=l10n_n:2,3 \
+	--add-comments=TRANSLATORS --add-location=file --package-name=sira
+
+.PHONY: all deps deps-deb screens test check soak fuzz bench lint format install demo \
+	clean unit-bins po
 .SUFFIXES:
 .SECONDARY:
 
-all: $(PROGS)
+all: $(PROGS) $(MO)
 
 # ---- code generation and compilation ----
 
@@ -103,6 +115,10 @@ $(PROGS):
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BIN)/locale/%/LC_MESSAGES/sira.mo: po/%.po
+	@mkdir -p $(@D)
+	msgfmt --check -o $@ $<
+
 # Unit tests link the module archives; the linker takes only what a test
 # uses, so a broker test never pulls in agent code.
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(MOD_LIBS) $(LIBSIRA)
@@ -111,8 +127,11 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(MOD_LIBS) $(LIBSIRA)
 
 # The agent's rooms include each other as "room/file.h"; tests reach
 # module headers of the broker and the agent.
-$(O)/agents/%.o: ALL_CFLAGS += -Iagents
+$(O)/agents/%.o: ALL_CFLAGS += -Iagents \
+	-DSIRA_LOCALEDIR='"$(PREFIX)/share/locale"'
 $(O)/tests/%.o: ALL_CFLAGS += -Ibroker -Iagents
+# test_i18n reads the catalogues make builds into $(BIN)/locale.
+$(O)/tests/test_i18n: | $(MO)
 
 # Test tools: real clients for the end-to-end tests (never installed).
 # sira-probe: a hand-driven agency client; sira-fill: months of history;
@@ -134,10 +153,22 @@ unit-bins: $(UNIT_BIN) $(PROBE) $(FILL)
 
 DEB_PKGS := build-essential pkg-config libzmq3-dev libsodium-dev liblmdb-dev \
 	lmdb-utils libprotobuf-c-dev protobuf-c-compiler libjansson-dev \
-	libcmocka-dev clang clang-format clang-tidy cppcheck jq procps python3
+	libcmocka-dev clang clang-format clang-tidy cppcheck jq procps python3 \
+	gettext libmicrohttpd-dev chromium
+# The browser tests (tests/web): Debian's chromium driven by playwright-core
+# from npm, pinned in tests/web/package-lock.json. Node.js and npm come
+# with the machine; Debian's are installed when they are missing.
+WEB_NODE := tests/web/node_modules/playwright-core/package.json
 
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+deps: deps-deb $(WEB_NODE)
+
+$(WEB_NODE): tests/web/package-lock.json
+	cd tests/web && npm ci --no-audit --no-fund
+	@touch $@
+
+deps-deb:
+	@missing=""; command -v npm >/dev/null || missing="nodejs npm"; \
+	for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 	        grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -287,18 +318,53 @@ lint: $(GEN_H) $(PROGS)
 	sh tests/lint_boundary.sh
 	/usr/bin/python3 tests/lint_calls.py 'agents/*/*.c' 'lib/*.c' \
 	    'certs/*.c' 'broker/*.c'
+	@$(XGETTEXT) -o $(O)/sira.pot $(PO_SRC) && \
+	    diff -q -I '^"POT-Creation-Date:' po/sira.pot $(O)/sira.pot \
+	    >/dev/null || { \
+	    echo "lint: po/sira.pot is out of date with the sources: run make po"; \
+	    exit 1; }
+	@msgcmp po/fr.po po/sira.pot && \
+	    [ -z "$$(msgattrib --untranslated po/fr.po; \
+	        msgattrib --only-fuzzy po/fr.po)" ] || { \
+	    echo "lint: po/fr.po has untranslated or fuzzy messages: run make po, then translate them"; \
+	    exit 1; }
+	@echo "lint: message catalogues up to date"
+
+# The catalogue template from the sources, merged into each language; a
+# template that differs only by its date is left as it was.
+po:
+	@mkdir -p $(O)
+	$(XGETTEXT) -o $(O)/sira.pot $(PO_SRC)
+	diff -q -I '^"POT-Creation-Date:' po/sira.pot $(O)/sira.pot \
+	    >/dev/null 2>&1 || cp $(O)/sira.pot po/sira.pot
+	for l in $(LANGS); do \
+	    msgmerge --quiet --update --backup=none po/$$l.po po/sira.pot; \
+	done
 
 # ---- install, demo, clean ----
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	for l in $(LANGS); do \
+	    install -d $(DESTDIR)$(PREFIX)/share/locale/$$l/LC_MESSAGES && \
+	    install -m 0644 $(BIN)/locale/$$l/LC_MESSAGES/sira.mo \
+	        $(DESTDIR)$(PREFIX)/share/locale/$$l/LC_MESSAGES/ || exit 1; \
+	done
 
 # The national referral scenario, narrated (tests/e2e/demo.sh). DEMO_DIR=D
 # keeps its files in D to look at afterwards.
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@BIN=$(BIN) sh tests/e2e/demo.sh
+
+# Screenshots of the web interface for docs/screens (and the README),
+# taken by the browser test against real agents.
+screens: deps
+	@$(MAKE) --no-print-directory all unit-bins
+	@O=$(O) BIN=$(BIN) sh tests/run.sh tests/e2e/test_web.sh
+	mkdir -p docs/screens
+	cp $(O)/screens/*.png docs/screens/
 
 clean:
 	rm -rf build bin

@@ -78,6 +78,20 @@ passphrase_from_file(
 	return rc;
 }
 
+int
+passphrase_from_fd(
+    int fd, const char *what, struct passphrase *out, struct sira_err *err)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = alloc_buf(out, err)) == 0)
+		rc = read_line(fd, out, what, err);
+	if (rc != 0)
+		passphrase_free(out);
+	return rc;
+}
+
 static int
 prompt_once(
     int fd, const char *prompt, struct passphrase *out, struct sira_err *err)

@@ -27,6 +27,14 @@ int passphrase_from_file(const char *path, struct passphrase *out,
     struct sira_err *err) __attribute__((warn_unused_result));
 
 /*
+ * Read one line from fd (a pipe: standard input when it is no terminal)
+ * into out; what names it in messages. Returns 0, -SIRA_EINVAL (empty),
+ * -SIRA_ETOOBIG, -SIRA_EIO or -SIRA_ENOMEM.
+ */
+int passphrase_from_fd(int fd, const char *what, struct passphrase *out,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+/*
  * Ask for a passphrase on /dev/tty with echo off, twice when confirm is set.
  * Returns 0, -SIRA_EIO (no terminal), -SIRA_EINVAL (mismatch or empty) or
  * -SIRA_ENOMEM.

@@ -6,6 +6,10 @@
 # Environment: BIN (where sira-* binaries are), O (object tree).
 set -u
 : "${BIN:=bin}" "${O:=build/release}"
+# sira-agent speaks its user's language (docs/OPERATIONS.md); the tests
+# read its English, which the C locale gives, as on a machine with no LANG.
+LC_ALL=C
+export LC_ALL
 BIN=$(cd "$BIN" && pwd)
 export BIN O
 logdir="$O/test-logs"

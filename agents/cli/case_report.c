@@ -3,7 +3,8 @@
  * text and --json, and the JSON form of workflow payloads for `show`.
  * Read-only: one read transaction per view. Texts written by another
  * agency (reasons, notes) are shown only if they carry no control or
- * invisible characters; JSON output escapes everything anyway.
+ * invisible characters; JSON output escapes everything anyway. Text is in
+ * the reader's language (i18n.h); --json keeps the English words.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,14 +18,17 @@
 #include "clock.h"
 #include "documents/documents.h"
 #include "envelope.h"
+#include "i18n/i18n.h"
 #include "text.h"
 #include "wire.h"
 
-static const char *const leg_names[] = { "unknown", "awaiting answer",
-	"accepted", "declined", "withdrawn", "services started",
-	"services completed", "not delivered", "replaced by a newer referral" };
-static const char *const request_names[] = { "unknown", "pending", "granted",
-	"refused" };
+/* In English for --json (scripts read them); the text shows _(name). */
+static const char *const leg_names[] = { N_("unknown"), N_("awaiting answer"),
+	N_("accepted"), N_("declined"), N_("withdrawn"), N_("services started"),
+	N_("services completed"), N_("not delivered"),
+	N_("replaced by a newer referral") };
+static const char *const request_names[] = { N_("unknown"), N_("pending"),
+	N_("granted"), N_("refused") };
 
 static const char *
 leg_name(int s)
@@ -67,16 +71,40 @@ safe(const char *s)
 	size_t len = strlen(s);
 
 	if (!text_is_utf8(s, len))
-		return "(hidden: not UTF-8)";
+		return _("(hidden: not UTF-8)");
 	if (text_has_control_lines(s, len))
-		return "(hidden: control characters)";
+		return _("(hidden: control characters)");
 	return s;
+}
+
+/*
+ * The status line is in English for --json and in the reader's language
+ * for the text views (local): l10n() and l10n_n() choose, and make po
+ * knows them as keywords, like _().
+ */
+static const char *l10n(bool local, const char *s)
+    __attribute__((format_arg(2)));
+static const char *l10n_n(bool local, const char *one, const char *many,
+    size_t n) __attribute__((format_arg(2), format_arg(3)));
+
+static const char *
+l10n(bool local, const char *s)
+{
+	return local ? gettext(s) : s;
+}
+
+static const char *
+l10n_n(bool local, const char *one, const char *many, size_t n)
+{
+	if (local)
+		return ngettext(one, many, n);
+	return n == 1 ? one : many;
 }
 
 /* One line saying where the case stands for this agency. */
 static void
-status_line(
-    const Sira__V1__CaseRecord *r, const char *me, char *buf, size_t len)
+status_line(const Sira__V1__CaseRecord *r, const char *me, bool local,
+    char *buf, size_t len)
 {
 	const Sira__V1__CaseLeg *l =
 	    r->n_legs > 0 ? r->legs[r->n_legs - 1] : NULL;
@@ -84,29 +112,35 @@ status_line(
 	int n = 0;
 
 	if (r->transferred_to[0] != '\0')
-		n = snprintf(buf, len, "transferred to %s", r->transferred_to);
+		n = snprintf(buf, len, l10n(local, "transferred to %s"),
+		    r->transferred_to);
 	else if (l != NULL && strcmp(l->from, me) == 0)
-		n = snprintf(buf, len, "referred to %s: %s%s%s", l->to,
-		    leg_name(l->state), l->suggested[0] ? ", suggests " : "",
+		n = snprintf(buf, len, l10n(local, "referred to %s: %s%s%s"),
+		    l->to, l10n(local, leg_name(l->state)),
+		    l->suggested[0] ? l10n(local, ", suggests ") : "",
 		    l->suggested);
 	else if (l != NULL && strcmp(l->to, me) == 0)
-		n = snprintf(buf, len, "referred by %s: %s", l->from,
+		n = snprintf(buf, len, l10n(local, "referred by %s: %s"),
+		    l->from,
 		    l->state == SIRA__V1__LEG_STATE__LEG_STATE_PENDING ?
-			"to answer (accept or decline)" :
-			leg_name(l->state));
+			l10n(local, "to answer (accept or decline)") :
+			l10n(local, leg_name(l->state)));
 	else if (r->received_from[0] != '\0')
-		n = snprintf(
-		    buf, len, "received from %s by transfer", r->received_from);
+		n = snprintf(buf, len,
+		    l10n(local, "received from %s by transfer"),
+		    r->received_from);
 	else
-		n = snprintf(buf, len, "%s", r->held ? "held" : "not held");
+		n = snprintf(buf, len, "%s",
+		    r->held ? l10n(local, "held") : l10n(local, "not held"));
 	for (size_t i = 0; i < r->n_requests; i++)
 		if (r->requests[i]->state ==
 		    SIRA__V1__REQUEST_STATE__REQUEST_STATE_PENDING)
 			pending++;
 	if (pending > 0 && n >= 0 && (size_t)n < len)
 		(void)snprintf(buf + n, len - (size_t)n,
-		    "; %zu file request%s pending", pending,
-		    pending > 1 ? "s" : "");
+		    l10n_n(local, "; %zu file request pending",
+			"; %zu file requests pending", pending),
+		    pending);
 }
 
 /* How far a message this agency sent got (outbox), as JSON. */
@@ -244,15 +278,17 @@ referral_json(
 	return j ? j : json_null();
 }
 
+/* The case as JSON; its status line in the reader's language if local
+ * (for the text views, never for --json). */
 static json_t *
 case_json(const struct agent *a, struct vault_txn *t,
-    const Sira__V1__CaseRecord *r, const char *me, bool full)
+    const Sira__V1__CaseRecord *r, const char *me, bool full, bool local)
 {
 	char status[256], summary[SIRA_REFERRAL_SUMMARY_MAX];
 	json_t *ref = referral_json(&r->referral, summary);
 	json_t *j;
 
-	status_line(r, me, status, sizeof(status));
+	status_line(r, me, local, status, sizeof(status));
 	j = json_pack("{s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "case",
 	    r->case_ref, "status", status, "held", r->held, "summary", summary,
 	    "transferred_to", r->transferred_to, "opened",
@@ -276,6 +312,7 @@ case_json(const struct agent *a, struct vault_txn *t,
 struct rows {
 	json_t *a;
 	const char *me;
+	bool local;
 };
 
 static int
@@ -284,7 +321,7 @@ case_row(void *ctx, const Sira__V1__CaseRecord *r)
 	struct rows *rows = ctx;
 
 	(void)json_array_append_new(
-	    rows->a, case_json(NULL, NULL, r, rows->me, false));
+	    rows->a, case_json(NULL, NULL, r, rows->me, false, rows->local));
 	return 0;
 }
 
@@ -306,14 +343,14 @@ str(const json_t *o, const char *k)
 int
 report_cases(struct agent *a, int json, struct sira_err *err)
 {
-	struct rows rows = { json_array(), a->me->agency_id };
+	struct rows rows = { json_array(), a->me->agency_id, !json };
 	struct vault_txn *t = NULL;
 	json_t *r;
 	size_t i;
 	int rc;
 
 	if (rows.a == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if ((rc = vault_begin(a->vault, false, &t, err)) == 0)
 		rc = cases_each(t, case_row, &rows, err);
 	vault_abort(&t);
@@ -324,7 +361,7 @@ report_cases(struct agent *a, int json, struct sira_err *err)
 	if (json)
 		print_json(rows.a);
 	else if (json_array_size(rows.a) == 0)
-		(void)printf("no cases\n");
+		(void)printf(_("no cases\n"));
 	else
 		json_array_foreach(rows.a, i, r)(void) printf("%-16s %s  %s\n",
 		    str(r, "case"), str(r, "updated"), safe(str(r, "status")));
@@ -344,27 +381,30 @@ action_text(const char *action)
 	static const struct {
 		const char *code, *text;
 	} t[] = {
-		{ "referral.sent", "referred the case to" },
-		{ "referral.received", "referred the case to this agency" },
-		{ "referral.accepted", "accepted the referral" },
-		{ "referral.declined", "declined the referral" },
-		{ "referral.withdrawn", "withdrew the referral" },
-		{ "referral.undelivered", "referral not delivered to" },
-		{ "service.started", "reported: services started" },
-		{ "service.completed", "reported: services completed" },
-		{ "case.transferred", "transferred the case" },
-		{ "case.received", "handed the case over to this agency" },
-		{ "file.requested", "requested the case file; legal basis:" },
-		{ "file.granted", "granted the case file" },
-		{ "file.refused", "refused the case file:" },
-		{ "note.sent", "sent a note to" },
-		{ "note.received", "sent a note to this agency" },
-		{ "anomaly", "ANOMALY:" },
+		/* TRANSLATORS: each follows the name of an agency, and some
+		 * are followed by another agency, a note or a reason. */
+		{ "referral.sent", N_("referred the case to") },
+		{ "referral.received", N_("referred the case to this agency") },
+		{ "referral.accepted", N_("accepted the referral") },
+		{ "referral.declined", N_("declined the referral") },
+		{ "referral.withdrawn", N_("withdrew the referral") },
+		{ "referral.undelivered", N_("referral not delivered to") },
+		{ "service.started", N_("reported: services started") },
+		{ "service.completed", N_("reported: services completed") },
+		{ "case.transferred", N_("transferred the case") },
+		{ "case.received", N_("handed the case over to this agency") },
+		{ "file.requested",
+		    N_("requested the case file; legal basis:") },
+		{ "file.granted", N_("granted the case file") },
+		{ "file.refused", N_("refused the case file:") },
+		{ "note.sent", N_("sent a note to") },
+		{ "note.received", N_("sent a note to this agency") },
+		{ "anomaly", N_("ANOMALY:") },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(t[i].code, action) == 0)
-			return t[i].text;
+			return _(t[i].text);
 	return action;
 }
 
@@ -377,7 +417,7 @@ print_docs(const json_t *docs)
 	json_array_foreach(docs, i, x)
 	{
 		const char *path = str(x, "path");
-		(void)printf("  %20s     document %s (%lld bytes)%s%s\n", "",
+		(void)printf(_("  %20s     document %s (%lld bytes)%s%s\n"), "",
 		    safe(str(x, "name")),
 		    (long long)json_integer_value(json_object_get(x, "size")),
 		    strcmp(path, "-") != 0 ? ": " : "",
@@ -399,13 +439,14 @@ print_events(const json_t *ev)
 		if ((d = json_object_get(e, "delivery")) != NULL &&
 		    json_is_object(d))
 			(void)printf("  %20s  -> %s%s%s%s%s%s\n", "",
-			    str(d, "state"),
-			    json_is_string(json_object_get(d, "at")) ? " at " :
-								       "",
+			    word_text(str(d, "state")),
+			    json_is_string(json_object_get(d, "at")) ?
+				_(" at ") :
+				"",
 			    json_is_string(json_object_get(d, "at")) ?
 				str(d, "at") :
 				"",
-			    present(str(d, "refused")) ? " (refused: " : "",
+			    present(str(d, "refused")) ? _(" (refused: ") : "",
 			    present(str(d, "refused")) ? str(d, "refused") : "",
 			    present(str(d, "refused")) ? ")" : "");
 		if (d != NULL && json_is_object(d))
@@ -420,30 +461,32 @@ print_case(const json_t *j)
 	const json_t *x;
 	size_t i;
 
-	(void)printf("case      %s\nstatus    %s\nholder    %s\n",
+	/* TRANSLATORS: the values start in the 11th column. */
+	(void)printf(_("case      %s\nstatus    %s\nholder    %s\n"),
 	    str(j, "case"), safe(str(j, "status")),
-	    json_is_true(json_object_get(j, "held")) ? "this agency" :
-						       "not this agency");
+	    json_is_true(json_object_get(j, "held")) ? _("this agency") :
+						       _("not this agency"));
 	if (present(str(j, "summary")))
-		(void)printf("person    %s\n", str(j, "summary"));
-	(void)printf("referrals\n");
-	json_array_foreach(json_object_get(j, "referrals"), i, x)(void) printf(
-	    "  %s -> %s  %s%s%s%s%s\n", str(x, "from"), str(x, "to"),
-	    str(x, "state"), str(x, "reason")[0] ? ": " : "",
-	    safe(str(x, "reason")), str(x, "suggested")[0] ? "; suggests " : "",
-	    safe(str(x, "suggested")));
+		(void)printf(_("person    %s\n"), str(j, "summary"));
+	(void)printf(_("referrals\n"));
+	json_array_foreach(json_object_get(j, "referrals"), i, x)(void)
+	    printf("  %s -> %s  %s%s%s%s%s\n", str(x, "from"), str(x, "to"),
+		_(str(x, "state")), str(x, "reason")[0] ? ": " : "",
+		safe(str(x, "reason")),
+		str(x, "suggested")[0] ? _("; suggests ") : "",
+		safe(str(x, "suggested")));
 	if (json_array_size(json_object_get(j, "file_requests")) > 0)
-		(void)printf("file requests\n");
+		(void)printf(_("file requests\n"));
 	json_array_foreach(json_object_get(j, "file_requests"), i, x)(
-	    void) printf("  %s  %s -> %s  %s  legal basis: %s%s%s\n",
+	    void) printf(_("  %s  %s -> %s  %s  legal basis: %s%s%s\n"),
 	    str(x, "request"), str(x, "requester"), str(x, "holder"),
-	    str(x, "state"), safe(str(x, "legal_basis")),
-	    str(x, "reason")[0] ? "; reason: " : "", safe(str(x, "reason")));
+	    _(str(x, "state")), safe(str(x, "legal_basis")),
+	    str(x, "reason")[0] ? _("; reason: ") : "", safe(str(x, "reason")));
 	if (json_array_size(json_object_get(j, "earlier_history")) > 0) {
-		(void)printf("earlier history (from previous holders)\n");
+		(void)printf(_("earlier history (from previous holders)\n"));
 		print_events(json_object_get(j, "earlier_history"));
 	}
-	(void)printf("timeline\n");
+	(void)printf(_("timeline\n"));
 	print_events(json_object_get(j, "timeline"));
 }
 
@@ -457,8 +500,8 @@ report_case(struct agent *a, const char *ref, int json, struct sira_err *err)
 
 	if ((rc = vault_begin(a->vault, false, &t, err)) == 0 &&
 	    (rc = cases_load(t, ref, &r, err)) == 0 &&
-	    (j = case_json(a, t, r, a->me->agency_id, true)) == NULL)
-		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	    (j = case_json(a, t, r, a->me->agency_id, true, !json)) == NULL)
+		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	vault_abort(&t);
 	if (r != NULL)
 		sira__v1__case_record__free_unpacked(r, NULL);

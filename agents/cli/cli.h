@@ -1,7 +1,8 @@
 /*
  * cli.h: what sira-agent prints: status and message reports (report.c,
  * progress.c), case views (case_report.c) and bundle verdicts
- * (bundle_report.c). main.c holds the command table.
+ * (bundle_report.c), and the web interface's accounts (users.c). main.c
+ * holds the command table.
  */
 #ifndef SIRA_AGENT_CLI_H
 #define SIRA_AGENT_CLI_H
@@ -51,6 +52,36 @@ int report_case(
 /* The JSON form of a workflow payload of that kind, or NULL (a note, or
  * not a payload). Caller json_decref's it. */
 json_t *report_payload_json(int kind, const uint8_t *p, size_t len);
+
+/*
+ * users.c: sira-agent user add|passwd|disable|enable|list, the accounts
+ * of the agency's web interface (store/users.c). A password comes from
+ * --password-file (0600 or narrower), the terminal (asked twice, echo
+ * off) or one line of standard input; never from the command line.
+ */
+struct user_args {
+	const char *verb;          /* add, passwd, disable, enable or list */
+	const char *login;         /* the account (NULL for list) */
+	const char *name, *role;   /* add --name, --role */
+	const char *password_file; /* --password-file, or NULL */
+	int json;                  /* list --json */
+};
+
+/* Check u before the agency is opened: -SIRA_EINVAL with a message to
+ * show as a usage error, or 0. */
+int users_cli_check(const struct user_args *u, struct sira_err *err);
+
+/* Run u on a, printing what was done. Returns 0, -SIRA_EEXIST,
+ * -SIRA_ENOTFOUND, -SIRA_EINVAL (the password) or a store code. */
+int users_cli_run(
+    struct agent *a, const struct user_args *u, struct sira_err *err);
+
+/*
+ * word.c: a word the JSON output uses for a state or a direction
+ * ("delivered", "revoked", "received", "true"...) in the reader's language
+ * (i18n.h); any other w, or NULL, is returned as is. The result is static.
+ */
+const char *word_text(const char *w);
 
 /*
  * bundle_report.c: showing a verified chain of custody (bundle.h),

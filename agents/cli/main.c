@@ -1,8 +1,9 @@
 /*
  * main.c: sira-agent, the agency's tool and daemon. Subcommands: init,
  * run, send, inbox, show, outbox, status, directory, audit verify, export,
- * verify-bundle, and the referral workflows (refer ... grant, cases, case;
- * agents/workflow/workflow.c). The only file that exits or prints; errors are
+ * verify-bundle, the referral workflows (refer ... grant, cases, case;
+ * agents/workflow/workflow.c) and the web interface's accounts (user add
+ * ... list; agents/cli/users.c). The only file that exits or prints; errors are
  * one line, "sira-agent: <reason>", exit 1 (2 for usage). Commands that queue
  * write one transaction and return at once, whether the daemon or the
  * broker runs or not.
@@ -23,9 +24,11 @@
 #include "documents/documents.h"
 #include "envelope.h"
 #include "fileio.h"
+#include "i18n/i18n.h"
 #include "log.h"
 #include "usage.h"
 #include "crypto/crypto.h"
+#include "web/web.h"
 #include "workflow/workflow.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -41,6 +44,9 @@ struct opts {
 	const char *home, *cert, *key, *ca, *broker, *broker_cert, *pass_file;
 	const char *to, *kind, *file, *case_ref, *out;
 	const char *reason, *suggest, *note, *status, *basis, *purpose, *from;
+	const char *name, *role, *password_file;        /* user add, passwd */
+	const char *listen, *tls_cert, *tls_key, *host; /* web */
+	uint64_t port, idle;                            /* web */
 	uint64_t ttl, rotate, retain;
 	int json, verbose;
 	const char *attach[SIRA_ATTACHMENTS_MAX]; /* send --attach, repeated */
@@ -77,6 +83,15 @@ static const struct option longopts[] = {
 	{ "attach", required_argument, NULL, 'A' },
 	{ "attach-max", required_argument, NULL, 'M' },
 	{ "wait", no_argument, NULL, 'w' },
+	{ "name", required_argument, NULL, 'N' },
+	{ "role", required_argument, NULL, 'E' },
+	{ "password-file", required_argument, NULL, 'W' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "port", required_argument, NULL, 'D' },
+	{ "tls-cert", required_argument, NULL, 'X' },
+	{ "tls-key", required_argument, NULL, 'Y' },
+	{ "host", required_argument, NULL, 'H' },
+	{ "idle", required_argument, NULL, 'I' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -130,6 +145,13 @@ static const struct {
 	{ 'P', offsetof(struct opts, purpose) },
 	{ 'F', offsetof(struct opts, from) },
 	{ 'o', offsetof(struct opts, out) },
+	{ 'N', offsetof(struct opts, name) },
+	{ 'E', offsetof(struct opts, role) },
+	{ 'W', offsetof(struct opts, password_file) },
+	{ 'l', offsetof(struct opts, listen) },
+	{ 'X', offsetof(struct opts, tls_cert) },
+	{ 'Y', offsetof(struct opts, tls_key) },
+	{ 'H', offsetof(struct opts, host) },
 };
 
 static bool
@@ -163,6 +185,15 @@ parse_docs(int c, struct opts *o)
 	case 'w':
 		o->wait = 1;
 		return 0;
+	case 'D':
+		if (number(optarg, &o->port) || o->port > 65535)
+			return usage_error("--port must be 0 to 65535");
+		return 0;
+	case 'I':
+		if (number(optarg, &o->idle) || o->idle < 60 || o->idle > 86400)
+			return usage_error(
+			    "--idle must be 60 to 86400 seconds");
+		return 0;
 	default:
 		return usage_error("unknown or incomplete option");
 	}
@@ -177,6 +208,7 @@ parse(int argc, char **argv, struct opts *o)
 	o->ttl = SIRA_TTL_MAX;
 	o->rotate = SIRA_PREKEY_ROTATE_DEFAULT;
 	o->retain = SIRA_PREKEY_RETAIN_DEFAULT;
+	o->port = WEB_PORT_DEFAULT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (set_text(o, c))
@@ -297,6 +329,31 @@ cmd_run(const struct command *c, const struct opts *o, const char *arg,
 	return rc == 0 ? 0 : fail(err);
 }
 
+static int
+cmd_web(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct web_opts w = { o->listen, (uint16_t)o->port, o->tls_cert,
+		o->tls_key, o->host, o->idle };
+	struct sigaction sa;
+	struct agent a;
+	int rc;
+
+	(void)c;
+	(void)arg;
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)signal(SIGPIPE, SIG_IGN);
+	rc = web_serve(&a, &w, &stop_flag, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
 /* Split a comma-separated list in place into ids[] (at most max). */
 static size_t
 split_ids(char *list, const char **ids, size_t max)
@@ -355,7 +412,7 @@ cmd_send(const struct command *c, const struct opts *o, const char *arg,
 	    (rc = book_queue(t,
 		 &(struct outgoing){ to, n, kind, "sira.note.v1",
 		     o->case_ref ? o->case_ref : "", bytes_of(buf, len),
-		     (uint32_t)o->ttl },
+		     (uint32_t)o->ttl, NULL },
 		 clock_now(), id, err)) == 0 &&
 	    (rc = outbox_attach(&a, t, id, o->attach, o->n_attach, err)) == 0 &&
 	    (o->case_ref == NULL ||
@@ -592,6 +649,25 @@ cmd_verify_bundle(const struct command *c, const struct opts *o,
 	return rc == 0 ? 0 : fail(err);
 }
 
+/* user add|passwd|disable|enable|list: the verb is the second word. */
+static int
+cmd_user(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct user_args u = { c->name + strlen("user "), arg, o->name, o->role,
+		o->password_file, o->json };
+	struct agent a;
+	int rc;
+
+	if (users_cli_check(&u, err) != 0)
+		return usage_error(err->msg);
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	rc = users_cli_run(&a, &u, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
 static int
 cmd_view(const struct command *c, const struct opts *o, const char *arg,
     struct sira_err *err)
@@ -618,6 +694,11 @@ static const struct command commands[] = {
 	    "[--verbose]",
 	    "the daemon: talks to the broker, sends, receives, receipts", NULL,
 	    true, NULL },
+	{ "web", cmd_web, NULL,
+	    "[--port 8080] [--listen 127.0.0.1] [--tls-cert F --tls-key F]\n"
+	    "[--host NAME] [--idle S] [--passphrase-file F]",
+	    "the caseworkers' web interface (docs/WEB.md); run beside run",
+	    NULL, true, NULL },
 	{ "send", cmd_send, NULL,
 	    "--to ID[,ID...] --kind KIND --file F [--case REF] [--ttl S]\n"
 	    "[--attach DOC]... [--wait]",
@@ -675,6 +756,19 @@ static const struct command commands[] = {
 	    NULL, true, NULL },
 	{ "case", NULL, view_case, "REF [--json]", "one case and its timeline",
 	    "a case reference", true, NULL },
+	{ "user add", cmd_user, NULL,
+	    "LOGIN --name \"Full Name\" --role caseworker|supervisor|admin\n"
+	    "[--password-file F]",
+	    "make an account of the web interface (the password is asked)",
+	    NULL, true, "Accounts of the web interface (docs/WEB.md):" },
+	{ "user passwd", cmd_user, NULL, "LOGIN [--password-file F]",
+	    "set an account's password (and unlock it)", NULL, true, NULL },
+	{ "user disable", cmd_user, NULL, "LOGIN",
+	    "disable an account: it can no longer log in", NULL, true, NULL },
+	{ "user enable", cmd_user, NULL, "LOGIN", "enable an account again",
+	    NULL, true, NULL },
+	{ "user list", cmd_user, NULL, "[--json]",
+	    "the accounts: role, state, last login", NULL, true, NULL },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -777,8 +871,13 @@ int
 main(int argc, char **argv)
 {
 	const struct command *c;
-	int words = 0;
+	int words = 0, rc;
 
+	if ((rc = i18n_init()) != 0)
+		(void)fprintf(stderr,
+		    "sira-agent: WARNING: messages stay in English: %s\n",
+		    rc == -SIRA_ENOTFOUND ? "French catalogue not found" :
+					    sira_strerror(rc));
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		print_usage(argc < 2 ? stderr : stdout);
@@ -793,6 +892,8 @@ main(int argc, char **argv)
 	if ((c = find_command(argc, argv, &words)) == NULL)
 		return usage_error(strcmp(argv[1], "audit") == 0 ?
 			"the audit command is: audit verify|show" :
+			strcmp(argv[1], "user") == 0 ?
+			"the user command is: user add|passwd|disable|enable|list" :
 			"unknown command");
 	if (asks_help(argc, argv))
 		return print_command_help(c);

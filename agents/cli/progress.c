@@ -13,6 +13,7 @@
 
 #include "documents/documents.h"
 #include "cli/cli.h"
+#include "i18n/i18n.h"
 
 #define BAR 30
 
@@ -26,13 +27,13 @@ draw(const Sira__V1__OutboxEntry *e)
 	if (total == 0)
 		return;
 	fill = (int)(done * BAR / total);
-	(void)fprintf(stderr, "\r[%.*s%.*s] %3d%%  %.1f / %.1f MiB  %s ", fill,
+	(void)fprintf(stderr, "\r[%.*s%.*s] %3d%%  %.1f / %.1f %s  %s ", fill,
 	    "##############################", BAR - fill,
 	    "------------------------------", (int)(done * 100 / total),
-	    (double)done / 1048576.0, (double)total / 1048576.0,
+	    (double)done / 1048576.0, (double)total / 1048576.0, _("MiB"),
 	    e->state == SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED ?
-		"waiting for the agent daemon" :
-		"sending documents");
+		_("waiting for the agent daemon") :
+		_("sending documents"));
 	(void)fflush(stderr);
 }
 
@@ -45,13 +46,19 @@ settled(const Sira__V1__OutboxEntry *e, struct sira_err *err)
 	case SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_DELIVERED:
 		return 1;
 	case SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_REFUSED:
+		if (e->refused_detail[0] == '\0')
+			return sira_err_set(err,
+			    e->refused_reason ? e->refused_reason :
+						SIRA_EDENIED,
+			    _("message refused: %s"),
+			    sira_strerror(e->refused_reason));
 		return sira_err_set(err,
 		    e->refused_reason ? e->refused_reason : SIRA_EDENIED,
-		    "message refused: %s%s%s", sira_strerror(e->refused_reason),
-		    e->refused_detail[0] ? ": " : "", e->refused_detail);
+		    _("message refused: %s: %s"),
+		    sira_strerror(e->refused_reason), e->refused_detail);
 	case SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_EXPIRED:
 		return sira_err_set(err, SIRA_EEXPIRED,
-		    "message expired before the broker took it");
+		    _("message expired before the broker took it"));
 	default:
 		return 0;
 	}

@@ -1,7 +1,8 @@
 /*
  * report.c: listings and views (see cli.h). Everything is read in one
  * read-only transaction, so a listing is a consistent snapshot even while
- * the daemon writes.
+ * the daemon writes. Text is in the reader's language (i18n.h); --json
+ * keeps the English words scripts read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "clock.h"
 #include "documents/documents.h"
 #include "envelope.h"
+#include "i18n/i18n.h"
 #include "text.h"
 
 struct listing {
@@ -21,11 +23,24 @@ struct listing {
 	struct agent *a;
 };
 
+/* What status --json says before the daemon first wrote its status. */
+static const char *const never_synced =
+    N_("never (is sira-agent run started?)");
+
 static const char *
 when(uint64_t t, char buf[SIRA_TIME_STR_LEN])
 {
 	clock_format(t, buf);
 	return buf;
+}
+
+/* The printf width that pads s to w characters (a width counts bytes). */
+static int
+cols(const char *s, int w)
+{
+	for (const char *p = s; *p != '\0'; p++)
+		w += ((unsigned char)*p & 0xc0) == 0x80;
+	return w;
 }
 
 static void
@@ -116,7 +131,7 @@ list(struct agent *a, enum vault_table table,
 	int rc;
 
 	if (l.rows == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if ((rc = vault_begin(a->vault, false, &t, err)) == 0)
 		rc = vault_each(t, table, row, &l, err);
 	vault_abort(&t);
@@ -147,10 +162,10 @@ report_inbox(struct agent *a, int json, struct sira_err *err)
 	if (json)
 		print_json(rows);
 	else if (json_array_size(rows) == 0)
-		(void)printf("no messages received\n");
+		(void)printf(_("no messages received\n"));
 	else
 		json_array_foreach(rows, i, r)(void)
-		    printf("%s  %-20s from %-28s case %-14s %s\n",
+		    printf(_("%s  %-20s from %-28s case %-14s %s\n"),
 			json_string_value(json_object_get(r, "received")),
 			json_string_value(json_object_get(r, "kind")),
 			json_string_value(json_object_get(r, "from")),
@@ -174,7 +189,7 @@ report_outbox(struct agent *a, int json, struct sira_err *err)
 	if (json)
 		print_json(rows);
 	else if (json_array_size(rows) == 0)
-		(void)printf("nothing sent\n");
+		(void)printf(_("nothing sent\n"));
 	else
 		json_array_foreach(rows, i, r)
 		{
@@ -184,15 +199,17 @@ report_outbox(struct agent *a, int json, struct sira_err *err)
 			    json_integer_value(json_object_get(dc, "percent")) <
 				100)
 				(void)snprintf(up, sizeof(up),
-				    " (documents %lld%% sent)",
+				    _(" (documents %lld%% sent)"),
 				    (long long)json_integer_value(
 					json_object_get(dc, "percent")));
-			(void)printf("%s  %-18s to %-28s %s%s%s%s  %s\n",
+			(void)printf(_("%s  %-18s to %-28s %s%s%s%s  %s\n"),
 			    json_string_value(json_object_get(r, "queued")),
 			    json_string_value(json_object_get(r, "kind")),
 			    json_string_value(
 				json_array_get(json_object_get(r, "to"), 0)),
-			    json_string_value(json_object_get(r, "state")), up,
+			    word_text(
+				json_string_value(json_object_get(r, "state"))),
+			    up,
 			    json_string_value(json_object_get(r, "reason"))[0] ?
 				": " :
 				"",
@@ -302,13 +319,14 @@ print_docs(json_t *docs)
 		    json_string_value(json_object_get(d, "name"));
 		const char *path =
 		    json_string_value(json_object_get(d, "path"));
-		(void)printf("%-14s %s  %.1f MiB%s%s%s\n", i ? "" : "documents",
+		const char *l = i ? "" : _("documents");
+		(void)printf("%-*s %s  %.1f %s%s%s%s\n", cols(l, 14), l,
 		    name && !text_has_control(name, strlen(name)) ? name : "?",
 		    (double)json_integer_value(json_object_get(d, "size")) /
 			1048576.0,
-		    path ? "  " : "", path ? path : "",
+		    _("MiB"), path ? "  " : "", path ? path : "",
 		    json_is_false(json_object_get(d, "present")) ?
-			"  (missing or changed since it was verified)" :
+			_("  (missing or changed since it was verified)") :
 			"");
 	}
 }
@@ -334,7 +352,7 @@ print_content(const json_t *v)
 		}
 		text = dump;
 	}
-	(void)printf("content\n");
+	(void)printf("%s\n", _("content"));
 	for (const char *p = text; p != NULL && *p != '\0';) {
 		const char *nl = strchr(p, '\n');
 		int n = nl ? (int)(nl - p) : (int)strlen(p);
@@ -342,6 +360,27 @@ print_content(const json_t *v)
 		p = nl ? nl + 1 : NULL;
 	}
 	free(dump);
+}
+
+/* One field of `show`: its label in the reader's language, then its value
+ * (dump, if it is not a string). */
+static void
+show_field(const char *key, const json_t *v, const char *dump)
+{
+	static const char *const labels[] = { N_("direction"), N_("from"),
+		N_("to"), N_("kind"), N_("content_type"), N_("case"),
+		N_("state"), N_("sent"), N_("received"), N_("queued"),
+		N_("receipt_sent"), N_("receipts_from"), N_("refused"),
+		N_("broker_evidence") };
+	const char *l = key, *val = dump ? dump : json_string_value(v);
+
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (strcmp(key, labels[i]) == 0)
+			l = _(labels[i]);
+	if (json_is_boolean(v) || strcmp(key, "direction") == 0 ||
+	    strcmp(key, "state") == 0)
+		val = word_text(val);
+	(void)printf("%-*s %s\n", cols(l, 14), l, val);
 }
 
 int
@@ -361,7 +400,7 @@ report_show(struct agent *a, const char *id, int json, struct sira_err *err)
 		bin, sizeof(bin), id, strlen(id), NULL, &binlen, NULL) != 0 ||
 	    binlen != 16)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "'%s' is not a message id (32 hex digits)", id);
+		    _("'%s' is not a message id (32 hex digits)"), id);
 	if ((rc = vault_begin(a->vault, false, &t, err)) != 0)
 		return rc;
 	if (book_get_in(t, bin, &in, NULL) == 0) {
@@ -381,7 +420,8 @@ report_show(struct agent *a, const char *id, int json, struct sira_err *err)
 	if (out != NULL)
 		sira__v1__outbox_entry__free_unpacked(out, NULL);
 	if (j == NULL)
-		return sira_err_set(err, SIRA_ENOTFOUND, "no message %s", id);
+		return sira_err_set(
+		    err, SIRA_ENOTFOUND, _("no message %s"), id);
 	if (json)
 		print_json(j);
 	else
@@ -395,8 +435,7 @@ report_show(struct agent *a, const char *id, int json, struct sira_err *err)
 			else if (strcmp(key, "documents") == 0)
 				print_docs(v);
 			else
-				(void)printf("%-14s %s\n", key,
-				    s ? s : json_string_value(v));
+				show_field(key, v, s);
 			free(s);
 		}
 	json_decref(j);
@@ -442,36 +481,38 @@ report_status_text(json_t *o)
 {
 	json_t *q = json_object_get(o, "outbox"), *x;
 	const char *alarm = json_string_value(json_object_get(o, "alarm"));
+	const char *sync = json_string_value(json_object_get(o, "last_sync"));
 	size_t i;
 
-	(void)printf("agency:        %s\n",
+	(void)printf(_("agency:        %s\n"),
 	    json_string_value(json_object_get(o, "agency")));
-	(void)printf("broker:        %s\n",
-	    json_is_true(json_object_get(o, "connected")) ? "connected" :
-							    "not connected");
-	(void)printf("last sync:     %s\n",
-	    json_string_value(json_object_get(o, "last_sync")));
-	(void)printf("inbox:         %lld messages\n",
+	(void)printf(_("broker:        %s\n"),
+	    json_is_true(json_object_get(o, "connected")) ? _("connected") :
+							    _("not connected"));
+	(void)printf(_("last sync:     %s\n"),
+	    sync != NULL && strcmp(sync, never_synced) == 0 ? _(never_synced) :
+							      sync);
+	(void)printf(_("inbox:         %lld messages\n"),
 	    (long long)json_integer_value(json_object_get(o, "inbox")));
 	(void)printf(
-	    "outbox:        %lld waiting, %lld at the broker, %lld delivered, %lld refused, %lld expired\n",
+	    _("outbox:        %lld waiting, %lld at the broker, %lld delivered, %lld refused, %lld expired\n"),
 	    (long long)(json_integer_value(json_object_get(q, "queued")) +
 		json_integer_value(json_object_get(q, "sealed"))),
 	    (long long)json_integer_value(json_object_get(q, "accepted")),
 	    (long long)json_integer_value(json_object_get(q, "delivered")),
 	    (long long)json_integer_value(json_object_get(q, "refused")),
 	    (long long)json_integer_value(json_object_get(q, "expired")));
-	(void)printf("certificate:   valid until %s%s\n",
+	(void)printf(_("certificate:   valid until %s%s\n"),
 	    json_string_value(json_object_get(o, "certificate_expires")),
 	    json_is_true(json_object_get(o, "certificate_expiry_warning")) ?
-		"  WARNING: expires within 30 days, ask the committee to renew it" :
+		_("  WARNING: expires within 30 days, ask the committee to renew it") :
 		"");
 	if (!json_is_true(json_object_get(o, "revocation_list_fresh")))
-		(void)printf(
-		    "WARNING:       no fresh revocation list: incoming messages are held until one arrives\n");
+		(void)printf(_(
+		    "WARNING:       no fresh revocation list: incoming messages are held until one arrives\n"));
 	if (json_integer_value(json_object_get(o, "missing_messages")) > 0)
 		(void)printf(
-		    "WARNING:       %lld messages were lost on the way (sequence gaps); tell the committee\n",
+		    _("WARNING:       %lld messages were lost on the way (sequence gaps); tell the committee\n"),
 		    (long long)json_integer_value(
 			json_object_get(o, "missing_messages")));
 	json_array_foreach(json_object_get(o, "transfers"), i, x)
@@ -480,13 +521,14 @@ report_status_text(json_t *o)
 		    json_integer_value(json_object_get(x, "done"));
 		json_int_t total =
 		    json_integer_value(json_object_get(x, "total"));
-		(void)printf("document:      %s %lld%% (%.1f / %.1f MiB)\n",
+		(void)printf(_("document:      %s %lld%% (%.1f / %.1f %s)\n"),
 		    json_string_value(json_object_get(x, "direction")),
 		    total ? (long long)(done * 100 / total) : 0LL,
-		    (double)done / 1048576.0, (double)total / 1048576.0);
+		    (double)done / 1048576.0, (double)total / 1048576.0,
+		    _("MiB"));
 	}
 	if (alarm != NULL && alarm[0] != '\0')
-		(void)printf("ALARM:         %s\n", alarm);
+		(void)printf(_("ALARM:         %s\n"), alarm);
 }
 
 int
@@ -508,8 +550,8 @@ report_status(struct agent *a, int json, struct sira_err *err)
 		return rc;
 	if (home_path(&a->home, "status.json", path, err) != 0 ||
 	    (o = json_load_file(path, 0, NULL)) == NULL)
-		o = json_pack("{s:b, s:s}", "connected", 0, "last_sync",
-		    "never (is sira-agent run started?)");
+		o = json_pack(
+		    "{s:b, s:s}", "connected", 0, "last_sync", never_synced);
 	q = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "queued",
 	    (json_int_t)c.by_state[1], "sealed", (json_int_t)c.by_state[2],
 	    "accepted", (json_int_t)c.by_state[3], "delivered",
@@ -541,7 +583,7 @@ dir_row(
 	struct listing *l = ctx;
 	struct cert *c = NULL, *checked = NULL;
 	char t[SIRA_TIME_STR_LEN];
-	const char *state = "valid";
+	const char *state = N_("valid");
 	int rc;
 
 	(void)key;
@@ -553,11 +595,11 @@ dir_row(
 	    &checked, NULL);
 	cert_destroy(&checked);
 	if (rc == -SIRA_EREVOKED)
-		state = "revoked";
+		state = N_("revoked");
 	else if (rc == -SIRA_EEXPIRED)
-		state = "expired";
+		state = N_("expired");
 	else if (rc != 0)
-		state = "not trusted now";
+		state = N_("not trusted now");
 	(void)json_array_append_new(l->rows,
 	    json_pack("{s:s, s:s, s:s, s:s, s:s}", "agency", c->agency_id,
 		"name", c->display_name, "role", cert_role_name(c->role),
@@ -578,13 +620,18 @@ report_directory(struct agent *a, int json, struct sira_err *err)
 	if (json)
 		print_json(rows);
 	else
-		json_array_foreach(rows, i, r)(void)
-		    printf("%-28s %-16s %-8s until %s  %s\n",
-			json_string_value(json_object_get(r, "agency")),
-			json_string_value(json_object_get(r, "role")),
-			json_string_value(json_object_get(r, "state")),
-			json_string_value(json_object_get(r, "valid_until")),
-			json_string_value(json_object_get(r, "name")));
+		json_array_foreach(rows, i, r)
+		{
+			const char *st = word_text(
+			    json_string_value(json_object_get(r, "state")));
+			(void)printf(_("%-28s %-16s %-*s until %s  %s\n"),
+			    json_string_value(json_object_get(r, "agency")),
+			    json_string_value(json_object_get(r, "role")),
+			    cols(st, 8), st,
+			    json_string_value(
+				json_object_get(r, "valid_until")),
+			    json_string_value(json_object_get(r, "name")));
+		}
 	json_decref(rows);
 	return 0;
 }
@@ -601,7 +648,7 @@ report_audit_verify(struct agent *a, struct sira_err *err)
 	vault_abort(&t);
 	if (rc == 0)
 		(void)printf(
-		    "audit chain OK: %llu entries, every link checked\n",
+		    _("audit chain OK: %llu entries, every link checked\n"),
 		    (unsigned long long)n);
 	return rc;
 }
@@ -613,7 +660,7 @@ audit_row(
 	struct listing *l = ctx;
 	Sira__V1__AuditEntry *e = book_audit_decode(val, vlen);
 	char id[33], t[SIRA_TIME_STR_LEN];
-	const char *who;
+	const char *who, *person, *subject;
 
 	(void)key;
 	(void)klen;
@@ -624,11 +671,16 @@ audit_row(
 	who = text_has_control(e->counterpart, strlen(e->counterpart)) ?
 	    "?" :
 	    e->counterpart;
+	person =
+	    text_has_control(e->person, strlen(e->person)) ? "?" : e->person;
+	subject =
+	    text_has_control(e->subject, strlen(e->subject)) ? "?" : e->subject;
 	(void)json_array_append_new(l->rows,
-	    json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:i}", "seq",
+	    json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:i, s:s, s:s}", "seq",
 		(json_int_t)e->seq, "time", when(e->time, t), "unix",
 		(json_int_t)e->time, "action", e->action, "counterpart", who,
-		"message", id, "reason", (int)e->reason));
+		"message", id, "reason", (int)e->reason, "person", person,
+		"subject", subject));
 	sira__v1__audit_entry__free_unpacked(e, NULL);
 	return 0;
 }
@@ -646,12 +698,18 @@ report_audit_show(struct agent *a, int json, struct sira_err *err)
 		print_json(rows);
 	else
 		json_array_foreach(rows, i, r)(void) printf(
-		    "%6lld  %s  %-14s %-28s %s\n",
+		    "%6lld  %s  %-14s %-28s %s%s%s%s%s\n",
 		    (long long)json_integer_value(json_object_get(r, "seq")),
 		    json_string_value(json_object_get(r, "time")),
 		    json_string_value(json_object_get(r, "action")),
 		    json_string_value(json_object_get(r, "counterpart")),
-		    json_string_value(json_object_get(r, "message")));
+		    json_string_value(json_object_get(r, "message")),
+		    *json_string_value(json_object_get(r, "person")) ? "  " :
+								       "",
+		    json_string_value(json_object_get(r, "person")),
+		    *json_string_value(json_object_get(r, "subject")) ? "  " :
+									"",
+		    json_string_value(json_object_get(r, "subject")));
 	json_decref(rows);
 	return 0;
 }

@@ -178,7 +178,7 @@ record_refusal(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
 	if (vault_begin(d->a->vault, true, &t, NULL) == 0 &&
 	    book_audit(t, now,
 		&(struct audit_event){
-		    "refused", e != NULL ? from : "", msgid, -rc },
+		    "refused", e != NULL ? from : "", msgid, -rc, NULL, NULL },
 		NULL) == 0 &&
 	    vault_commit(&t, NULL) != 0)
 		log_event(LOG_ERROR, "audit.failed", "reason=store");
@@ -244,7 +244,7 @@ store_opened(struct daemon *d, struct rx *x, const struct opened *o,
 	if (rc == 0 && h->kind != SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
 		rc = book_audit(x->t, now,
 		    &(struct audit_event){ "received", h->sender_agency_id,
-			h->message_id.data, 0 },
+			h->message_id.data, 0, NULL, NULL },
 		    err);
 	return rc;
 }

@@ -345,8 +345,8 @@ logproof_answer(struct daemon *d, const struct pending *p,
 		c.e = e;
 		if ((rc = check_proof(d, t, &c, &err)) == 0 && !c.stale)
 			rc = book_audit(t, now,
-			    &(struct audit_event){
-				"evidence-checked", "broker", p->id, 0 },
+			    &(struct audit_event){ "evidence-checked", "broker",
+				p->id, 0, NULL, NULL },
 			    &err);
 	}
 	/* The leaf is evidence once its inclusion holds, even when the log's

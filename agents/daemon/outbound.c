@@ -188,7 +188,7 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	    (rc = book_put_out(t, e, now, err)) == 0)
 		rc = book_audit(t, now,
 		    &(struct audit_event){
-			"sealed", e->to[0], so.meta.message_id, 0 },
+			"sealed", e->to[0], so.meta.message_id, 0, NULL, NULL },
 		    err);
 	unrecord(e);
 out:
@@ -234,8 +234,8 @@ expire(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now)
 	if ((rc = book_put_out(t, e, now, NULL)) != 0)
 		return rc;
 	return book_audit(t, now,
-	    &(struct audit_event){
-		"expired", e->to[0], e->local_id.data, SIRA_EEXPIRED },
+	    &(struct audit_event){ "expired", e->to[0], e->local_id.data,
+		SIRA_EEXPIRED, NULL, NULL },
 	    NULL);
 }
 
@@ -265,7 +265,7 @@ step_queued(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 			return rc;
 		return book_audit(t, now,
 		    &(struct audit_event){ "refused", e->to[0],
-			e->local_id.data, SIRA_EUNKNOWN_AGENCY },
+			e->local_id.data, SIRA_EUNKNOWN_AGENCY, NULL, NULL },
 		    NULL);
 	}
 	/* Not sealable yet (no prekey, stale list): ask the directory at
@@ -574,7 +574,7 @@ set_accepted(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	if (rc == 0)
 		rc = book_audit(t, now,
 		    &(struct audit_event){
-			"accepted", "broker", e->local_id.data, 0 },
+			"accepted", "broker", e->local_id.data, 0, NULL, NULL },
 		    NULL);
 	return rc; /* raw is freed with e */
 }
@@ -627,7 +627,7 @@ set_nacked(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	return book_audit(t, now,
 	    &(struct audit_event){
 		reason == SIRA_EEXPIRED ? "expired" : "refused", "broker",
-		e->local_id.data, reason },
+		e->local_id.data, reason, NULL, NULL },
 	    NULL);
 }
 

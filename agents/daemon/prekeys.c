@@ -170,8 +170,8 @@ delete_expired(const struct agent *a, struct vault_txn *t,
 			 bytes_of(s->expired[i], SIRA_PREKEY_ID_LEN), err)) ==
 		    0)
 			rc = book_audit(t, now,
-			    &(struct audit_event){
-				"prekey-deleted", a->me->agency_id, NULL, 0 },
+			    &(struct audit_event){ "prekey-deleted",
+				a->me->agency_id, NULL, 0, NULL, NULL },
 			    err);
 		if (rc == 0)
 			log_event(LOG_INFO, "prekey.deleted",
@@ -206,7 +206,7 @@ maintain(const struct agent *a, struct vault_txn *t,
 	    (rc = store_prekey(t, pub, sec, err)) == 0 &&
 	    (rc = book_audit(t, now,
 		 &(struct audit_event){
-		     "prekey-made", a->me->agency_id, NULL, 0 },
+		     "prekey-made", a->me->agency_id, NULL, 0, NULL, NULL },
 		 err)) == 0) {
 		memcpy(s->newest_id, sec->key_id, SIRA_PREKEY_ID_LEN);
 		s->newest_nb = now;

@@ -46,7 +46,7 @@ give(const struct agent *a, struct vault_txn *t, const struct receipt_fields *f,
 			rc = book_queue(t,
 			    &(struct outgoing){ dest, 1, KIND_RECEIPT,
 				"sira.receipt.v1", "", bytes_of(pb, plen),
-				RECEIPT_TTL },
+				RECEIPT_TTL, NULL },
 			    f->received_at, id, err);
 		sira__v1__receipt__free_unpacked(p.receipt, NULL);
 	}
@@ -248,7 +248,7 @@ record(struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	return book_audit(t, now,
 	    &(struct audit_event){
 		info->kind == RECEIPT_REJECTED ? "rejected" : "receipt", from,
-		e->local_id.data, info->reject_reason },
+		e->local_id.data, info->reject_reason, NULL, NULL },
 	    NULL);
 }
 

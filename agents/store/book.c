@@ -96,6 +96,10 @@ book_audit(struct vault_txn *t, uint64_t now, const struct audit_event *ev,
 		e.message_id.len = 16;
 	}
 	e.reason = ev->reason;
+	if (ev->person != NULL)
+		e.person = (char *)(uintptr_t)ev->person;
+	if (ev->subject != NULL)
+		e.subject = (char *)(uintptr_t)ev->subject;
 	e.prev_hash.data = prev;
 	e.prev_hash.len = 32;
 	if ((rc = wire_pack(&e.base, &bytes, &len, err)) != 0)
@@ -219,12 +223,19 @@ int
 book_queue(struct vault_txn *t, const struct outgoing *m, uint64_t now,
     uint8_t local_id[16], struct sira_err *err)
 {
+	book_new_id(local_id);
+	return book_queue_as(t, m, now, local_id, err);
+}
+
+int
+book_queue_as(struct vault_txn *t, const struct outgoing *m, uint64_t now,
+    const uint8_t local_id[16], struct sira_err *err)
+{
 	Sira__V1__OutboxEntry e = SIRA__V1__OUTBOX_ENTRY__INIT;
 	const char *const *to = m->to;
 	int rc;
 
-	book_new_id(local_id);
-	e.local_id.data = local_id;
+	e.local_id.data = (uint8_t *)(uintptr_t)local_id;
 	e.local_id.len = 16;
 	e.state = SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED;
 	e.n_to = m->n_to;
@@ -241,7 +252,9 @@ book_queue(struct vault_txn *t, const struct outgoing *m, uint64_t now,
 		return rc;
 	for (size_t i = 0; i < m->n_to && rc == 0; i++)
 		rc = book_audit(t, now,
-		    &(struct audit_event){ "queued", to[i], local_id, 0 }, err);
+		    &(struct audit_event){
+			"queued", to[i], local_id, 0, m->person, NULL },
+		    err);
 	return rc;
 }
 

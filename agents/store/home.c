@@ -252,7 +252,8 @@ home_init(
 	if ((rc = vault_put(t, VT_CERTS, bytes_of(me->id, SIRA_HASH_LEN),
 		 me->raw, me->raw_len, err)) == 0 &&
 	    (rc = book_audit(t, now,
-		 &(struct audit_event){ "init", me->agency_id, NULL, 0 },
+		 &(struct audit_event){
+		     "init", me->agency_id, NULL, 0, NULL, NULL },
 		 err)) == 0)
 		rc = vault_commit(&t, err);
 out:

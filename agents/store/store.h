@@ -2,8 +2,9 @@
  * store.h: what an agency keeps on disk: the encrypted vault (vault.c),
  * the agency home (home.c) and its doorbell (nudge.c), the outbox, inbox
  * and audit chain (book.c) with the index of unfinished work (outq.c),
- * per-sender numbering (pairseq.c) and other agencies' certificates and
- * prekeys (peers.c). It includes nothing from the other rooms.
+ * per-sender numbering (pairseq.c), other agencies' certificates and
+ * prekeys (peers.c) and the people who log in to the web interface
+ * (users.c). It includes nothing from the other rooms.
  */
 #ifndef SIRA_AGENT_STORE_H
 #define SIRA_AGENT_STORE_H
@@ -50,8 +51,12 @@ enum vault_table {
 	VT_META,     /* name -> value */
 	VT_CASES,    /* vault_blind("case", case_ref) -> CaseRecord */
 	VT_OUTQ,     /* state(1) be64(due) local id(16) -> empty (outq.c) */
+	VT_USERS,    /* vault_blind("user", login) -> UserRecord (users.c) */
 	VT_COUNT
 };
+/* Tables from VT_LATE on were added after the first vaults were made:
+ * vault_open adds them to an existing vault (vault.c). */
+#define VT_LATE VT_USERS
 
 struct vault;
 struct vault_txn;
@@ -59,7 +64,11 @@ struct vault_txn;
 /*
  * Open the vault in dir (created if missing) for keys. A new vault gets a
  * fresh random vault key, wrapped under keys; an existing one is unwrapped
- * (-SIRA_EAUTH if keys are not the ones it was made with). Returns 0,
+ * (-SIRA_EAUTH if keys are not the ones it was made with). A vault made by
+ * an older version gets the tables it lacks (VT_LATE on) in a transaction
+ * of their own; if the map or the disk is full that fails quietly and the
+ * vault still opens, the missing table reading as empty and refusing
+ * writes with -SIRA_EQUOTA until a later open makes it. Returns 0,
  * -SIRA_EAUTH, -SIRA_EQUOTA (mapsize too small to create it), -SIRA_EIO or
  * -SIRA_ENOMEM. LMDB allows one open of a given dir per process.
  */
@@ -235,6 +244,10 @@ struct audit_event {
 	const char *counterpart; /* an agency id, "broker", or NULL */
 	const uint8_t *msgid;    /* 16 bytes, or NULL */
 	int reason;              /* a SIRA_E* code (positive), or 0 */
+	const char *person;      /* the login of the person who acted (web
+				    interface, users.c), or NULL */
+	const char *subject;     /* what it was about: a case reference, the
+				    account changed; or NULL */
 };
 int book_audit(struct vault_txn *t, uint64_t now, const struct audit_event *ev,
     struct sira_err *err);
@@ -248,11 +261,16 @@ struct outgoing {
 	const char *content_type;
 	const char *case_ref; /* "" when none */
 	struct bytes payload;
-	uint32_t ttl; /* seconds */
+	uint32_t ttl;       /* seconds */
+	const char *person; /* who queued it (web login), or NULL */
 };
 /* Queue m at now under a fresh local_id, with its audit entries. */
 int book_queue(struct vault_txn *t, const struct outgoing *m, uint64_t now,
     uint8_t local_id[16], struct sira_err *err);
+/* The same under a local_id the caller chose with book_new_id (a step
+ * that records the id on its case before it queues the message). */
+int book_queue_as(struct vault_txn *t, const struct outgoing *m, uint64_t now,
+    const uint8_t local_id[16], struct sira_err *err);
 int book_get_out(struct vault_txn *t, const uint8_t *local_id,
     Sira__V1__OutboxEntry **out, struct sira_err *err);
 int book_put_out(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now,
@@ -409,5 +427,119 @@ void peer_release(struct peer *p);
  */
 int peers_role(struct agent *a, struct vault_txn *t, const char *agency,
     uint64_t now, enum sira_role *role, struct sira_err *err);
+
+/*
+ * users.c: the people of the agency who may log in to its web interface,
+ * in VT_USERS (row key vault_blind("user", login): the file never shows a
+ * login). Passwords are kept only as Argon2id strings (crypto_pwhash_str,
+ * interactive limits: 64 MiB, 2 passes, so that old laptops answer a login
+ * in well under a second). Every change and every login attempt is
+ * recorded in the audit chain (book.c) in the caller's transaction, with
+ * the login concerned as the entry's person; no password or hash ever
+ * reaches the audit, an error message or a log.
+ */
+enum user_role { USER_CASEWORKER = 1, USER_SUPERVISOR = 2, USER_ADMIN = 3 };
+#define USER_LOGIN_MAX 32 /* [a-z0-9._-], starts with a letter, 2..32 */
+#define USER_NAME_MAX 128 /* full name, UTF-8, printable, 1..128 bytes */
+#define USER_PASS_MIN 10  /* bytes */
+#define USER_PASS_MAX 256
+#define USER_FAIL_LOCK 5 /* wrong passwords in a row that lock the account */
+#define USER_LOCK_SECONDS (15 * 60)
+
+/* An account as users_get and users_each show it (never its hash). */
+struct user_info {
+	char login[USER_LOGIN_MAX + 1];
+	char full_name[USER_NAME_MAX + 1];
+	enum user_role role; /* a newer version's role: another value */
+	bool disabled;
+	uint32_t failures; /* consecutive wrong passwords */
+	uint64_t locked_until, created, last_login, password_changed;
+	char lang[3]; /* "fr" or "en" */
+};
+
+/* "caseworker", "supervisor", "admin", or "unknown" (static strings). */
+const char *user_role_name(enum user_role r);
+
+/*
+ * Parse a role: caseworker, supervisor, admin, or the French agent,
+ * superviseur, administrateur (lower case). Returns 0 or -SIRA_EINVAL.
+ */
+int user_role_parse(const char *s, enum user_role *out);
+
+/* Is login 2 to 32 of a-z 0-9 . _ -, starting with a letter? */
+bool users_login_valid(const char *login);
+
+/* Is name a full name: 1 to USER_NAME_MAX bytes of UTF-8 text with no
+ * control or invisible character? */
+bool users_name_valid(const char *name);
+
+/*
+ * Add an account with password (hashed here; the caller wipes its copy),
+ * in t at now, with its audit entry "user.add". Returns 0, -SIRA_EEXIST,
+ * -SIRA_EINVAL (login, name, role or password length; the message says
+ * which), -SIRA_ENOMEM (no memory for Argon2id) or a vault code.
+ */
+struct user_new {
+	const char *login, *full_name;
+	enum user_role role;
+	const char *password;
+	const char *actor; /* the administrator's login, NULL at the console */
+};
+int users_add(struct vault_txn *t, const struct user_new *u, uint64_t now,
+    struct sira_err *err);
+
+/*
+ * Set login's password, clear its failures and lock ("user.passwd").
+ * Returns 0, -SIRA_ENOTFOUND, -SIRA_EINVAL (password length),
+ * -SIRA_EMALFORMED (damaged row), -SIRA_ENOMEM or a vault code.
+ */
+int users_passwd(struct vault_txn *t, const char *login, const char *password,
+    const char *actor, uint64_t now, struct sira_err *err);
+
+/*
+ * Disable or enable login ("user.disable", "user.enable", at the clock's
+ * time); nothing is written when it already is. actor: as for users_add. A
+ * disabled account cannot log in. Returns 0, -SIRA_ENOTFOUND, -SIRA_EMALFORMED
+ * or a vault code.
+ */
+int users_set_disabled(struct vault_txn *t, const char *login, bool disabled,
+    const char *actor, uint64_t now, struct sira_err *err);
+
+/* Set login's language, "fr" or "en". Returns 0, -SIRA_EINVAL,
+ * -SIRA_ENOTFOUND, -SIRA_EMALFORMED or a vault code. */
+int users_set_lang(struct vault_txn *t, const char *login, const char *lang,
+    struct sira_err *err);
+
+/* Fill *out with login's account. Returns 0, -SIRA_ENOTFOUND,
+ * -SIRA_EMALFORMED or a vault code. */
+int users_get(struct vault_txn *t, const char *login, struct user_info *out,
+    struct sira_err *err);
+
+/*
+ * Call fn for every account, in no useful order (the keys are blinded);
+ * u is valid during the call only and fn must not write to the vault. fn
+ * returns 0 to go on, 1 to stop, or a negative code. Damaged rows are
+ * skipped. Returns 0, fn's code or a vault code.
+ */
+int users_each(struct vault_txn *t,
+    int (*fn)(void *ctx, const struct user_info *u), void *ctx,
+    struct sira_err *err);
+
+/*
+ * Check login and password in the write transaction t at now. Returns 0
+ * with *out filled when they are right (failures reset, last_login = now,
+ * the hash renewed if its limits are out of date; "user.login"). Returns
+ * -SIRA_EAUTH when the login is unknown, disabled or the password wrong:
+ * the same code, message and work for each (an unknown login is checked
+ * against a fixed dummy hash), so neither the answer nor its time tells
+ * which logins exist. A wrong password counts a failure
+ * ("user.login_failed"); the USER_FAIL_LOCK-th in a row locks the account
+ * until now + USER_LOCK_SECONDS ("user.locked"), and each further one
+ * locks it again. While locked: -SIRA_ERATE, even with the right password.
+ * The caller commits t in every case, so that failures persist. Also
+ * returns -SIRA_EMALFORMED, -SIRA_ENOMEM or a vault code.
+ */
+int users_login(struct vault_txn *t, const char *login, const char *password,
+    uint64_t now, struct user_info *out, struct sira_err *err);
 
 #endif

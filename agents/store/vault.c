@@ -4,6 +4,10 @@
  * default sync mode: never MDB_NOSYNC, never MDB_NOMEMINIT), one named
  * database per enum vault_table. The table numbers are part of the on-disk
  * format (they are in every value's associated data): append, never reorder.
+ * Tables appended later (VT_LATE on) are added to an older vault when it is
+ * opened, in a transaction of their own; when a full map or disk refuses
+ * that, the vault opens all the same, the table reads as empty and writes
+ * to it are -SIRA_EQUOTA, as every write would be.
  *
  * Keys. The vault key is 32 random bytes made when the vault is created,
  * held in sodium_malloc memory (read-only after load, wiped on close). It is
@@ -69,12 +73,14 @@ static const char *const table_names[VT_COUNT] = {
 	[VT_META] = "meta",
 	[VT_CASES] = "cases",
 	[VT_OUTQ] = "outq",
+	[VT_USERS] = "users",
 };
 
 struct vault {
 	MDB_env *env;
 	MDB_dbi dbi[VT_COUNT];
-	uint8_t *key; /* KEY_LEN bytes, sodium_malloc */
+	bool have[VT_COUNT]; /* dbi[i] is open (a late table may lack it) */
+	uint8_t *key;        /* KEY_LEN bytes, sodium_malloc */
 };
 
 struct vault_txn {
@@ -191,16 +197,59 @@ make_dir(const char *dir, struct sira_err *err)
 	return 0;
 }
 
+/*
+ * Open tables [from, to) in txn. Without MDB_CREATE in flags a table that
+ * does not exist (a late table in an older vault) is left closed.
+ */
 static int
-open_tables(struct vault *v, MDB_txn *txn, struct sira_err *err)
+open_tables(struct vault *v, MDB_txn *txn, int from, int to, unsigned flags,
+    struct sira_err *err)
 {
 	int rc;
 
-	for (int i = 0; i < VT_COUNT; i++)
-		if ((rc = mdb_dbi_open(
-			 txn, table_names[i], MDB_CREATE, &v->dbi[i])) != 0)
+	for (int i = from; i < to; i++) {
+		rc = mdb_dbi_open(txn, table_names[i], flags, &v->dbi[i]);
+		v->have[i] = rc == 0;
+		if (rc == MDB_NOTFOUND && (flags & MDB_CREATE) == 0)
+			continue;
+		if (rc != 0)
 			return lmdb_error(rc, table_names[i], err);
+	}
 	return 0;
+}
+
+/*
+ * Add the late tables an older vault lacks, in a transaction of their own
+ * (the vault key is committed already). A full map or disk leaves them
+ * closed and is not an error (see the top of this file).
+ */
+static int
+add_late_tables(struct vault *v, struct sira_err *err)
+{
+	MDB_txn *txn;
+	int rc = 0, i;
+
+	for (i = VT_LATE; i < VT_COUNT && v->have[i]; i++)
+		;
+	if (i == VT_COUNT)
+		return 0;
+	if ((rc = mdb_txn_begin(v->env, NULL, 0, &txn)) != 0)
+		return lmdb_error(rc, "opening the vault", err);
+	for (i = VT_LATE; i < VT_COUNT && rc == 0; i++)
+		if (!v->have[i])
+			rc = mdb_dbi_open(
+			    txn, table_names[i], MDB_CREATE, &v->dbi[i]);
+	if (rc != 0)
+		mdb_txn_abort(txn);
+	else if ((rc = mdb_txn_commit(txn)) == 0) {
+		for (i = VT_LATE; i < VT_COUNT; i++)
+			v->have[i] = true;
+		return 0;
+	}
+	rc = full_or(v->env, rc);
+	if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
+		return 0;
+	return lmdb_error(rc, "adding tables to the vault", err);
 }
 
 /* A fresh vault key, wrapped under kek into the reserved row. */
@@ -238,7 +287,9 @@ unwrap_key(
 
 /*
  * Open the tables and make or unwrap the vault key, in one write
- * transaction: a new vault appears whole or not at all.
+ * transaction: a new vault appears whole or not at all. An existing vault
+ * is not written to here (a full one still opens): the late tables it may
+ * lack are added afterwards by add_late_tables.
  */
 static int
 load_key(struct vault *v, const struct sira_keys *keys, struct sira_err *err)
@@ -251,13 +302,16 @@ load_key(struct vault *v, const struct sira_keys *keys, struct sira_err *err)
 	if ((rc = mdb_txn_begin(v->env, NULL, 0, &txn)) != 0)
 		return lmdb_error(rc, "opening the vault", err);
 	derive_kek(keys, kek);
-	if ((rc = open_tables(v, txn, err)) != 0)
+	if ((rc = open_tables(v, txn, 0, VT_LATE, MDB_CREATE, err)) != 0)
 		goto fail;
-	if ((rc = mdb_get(txn, v->dbi[VT_META], &k, &d)) == MDB_NOTFOUND)
-		rc = wrap_new_key(v, txn, kek, err);
-	else if (rc == 0)
-		rc = unwrap_key(v, &d, kek, err);
-	else
+	if ((rc = mdb_get(txn, v->dbi[VT_META], &k, &d)) == MDB_NOTFOUND) {
+		if ((rc = open_tables(
+			 v, txn, VT_LATE, VT_COUNT, MDB_CREATE, err)) == 0)
+			rc = wrap_new_key(v, txn, kek, err);
+	} else if (rc == 0) {
+		if ((rc = unwrap_key(v, &d, kek, err)) == 0)
+			rc = open_tables(v, txn, VT_LATE, VT_COUNT, 0, err);
+	} else
 		rc = lmdb_error(rc, "reading the vault key", err);
 	if (rc != 0)
 		goto fail;
@@ -298,7 +352,8 @@ vault_open(const char *dir, const struct sira_keys *keys, uint64_t mapsize,
 		rc = lmdb_error(rc, dir, err);
 		goto fail;
 	}
-	if ((rc = load_key(v, keys, err)) != 0)
+	if ((rc = load_key(v, keys, err)) != 0 ||
+	    (rc = add_late_tables(v, err)) != 0)
 		goto fail;
 	*out = v;
 	return 0;
@@ -422,6 +477,10 @@ put_row(struct vault_txn *t, enum vault_table table, struct bytes key,
 		return sira_err_set(err, SIRA_ETOOBIG,
 		    "a vault value is at most %u bytes, not %zu",
 		    VAULT_VALUE_MAX, vlen);
+	if (!t->v->have[table])
+		return sira_err_set(err, SIRA_EQUOTA,
+		    "the agent's storage is full (the %s table could not be added): free disk space and open the agency again",
+		    table_names[table]);
 	d.mv_size = SEAL_OVERHEAD + vlen;
 	d.mv_data = NULL;
 	if ((rc = mdb_put(t->txn, t->v->dbi[table], &k, &d, MDB_RESERVE)) != 0)
@@ -494,7 +553,8 @@ vault_get(struct vault_txn *t, enum vault_table table, struct bytes key,
 	if ((rc = txn_usable(t, err)) != 0 ||
 	    (rc = check_key(table, key, err)) != 0)
 		return rc;
-	if ((rc = mdb_get(t->txn, t->v->dbi[table], &k, &d)) == MDB_NOTFOUND)
+	if (!t->v->have[table] ||
+	    (rc = mdb_get(t->txn, t->v->dbi[table], &k, &d)) == MDB_NOTFOUND)
 		return sira_err_set(err, SIRA_ENOTFOUND, "no such row in %s",
 		    table_names[table]);
 	if (rc != 0)
@@ -518,7 +578,8 @@ vault_del(struct vault_txn *t, enum vault_table table, struct bytes key,
 		return txn_fail(t,
 		    sira_err_set(err, SIRA_EINVAL,
 			"vault_del in a read-only transaction"));
-	if ((rc = mdb_del(t->txn, t->v->dbi[table], &k, NULL)) == MDB_NOTFOUND)
+	if (!t->v->have[table] ||
+	    (rc = mdb_del(t->txn, t->v->dbi[table], &k, NULL)) == MDB_NOTFOUND)
 		return sira_err_set(err, SIRA_ENOTFOUND, "no such row in %s",
 		    table_names[table]);
 	if (rc != 0)
@@ -561,6 +622,8 @@ vault_each(struct vault_txn *t, enum vault_table table,
 		return rc;
 	if ((unsigned)table >= VT_COUNT)
 		return sira_err_set(err, SIRA_EINVAL, "no such vault table");
+	if (!t->v->have[table])
+		return 0;
 	if ((mrc = mdb_cursor_open(t->txn, t->v->dbi[table], &c)) != 0)
 		return txn_fail(t, lmdb_error(mrc, table_names[table], err));
 	while (rc == 0 && (mrc = mdb_cursor_get(c, &k, &d, op)) == 0) {
@@ -590,6 +653,8 @@ vault_keys(struct vault_txn *t, enum vault_table table, struct bytes from,
 	if ((unsigned)table >= VT_COUNT || flen > VKEY_MAX ||
 	    (from.p == NULL && flen != 0))
 		return sira_err_set(err, SIRA_EINVAL, "bad key range");
+	if (!t->v->have[table])
+		return 0;
 	if ((mrc = mdb_cursor_open(t->txn, t->v->dbi[table], &c)) != 0)
 		return txn_fail(t, lmdb_error(mrc, table_names[table], err));
 	if (flen > 0) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n/i18n.h"
 #include "workflow/workflow.h"
 #include "clock.h"
 
@@ -151,23 +152,23 @@ leg_state_fr(int s)
 {
 	switch (s) {
 	case SIRA__V1__LEG_STATE__LEG_STATE_PENDING:
-		return "awaiting an answer";
+		return _("awaiting an answer");
 	case SIRA__V1__LEG_STATE__LEG_STATE_ACCEPTED:
-		return "already accepted";
+		return _("already accepted");
 	case SIRA__V1__LEG_STATE__LEG_STATE_DECLINED:
-		return "already declined";
+		return _("already declined");
 	case SIRA__V1__LEG_STATE__LEG_STATE_WITHDRAWN:
-		return "withdrawn by the referrer";
+		return _("withdrawn by the referrer");
 	case SIRA__V1__LEG_STATE__LEG_STATE_STARTED:
-		return "accepted, services started";
+		return _("accepted, services started");
 	case SIRA__V1__LEG_STATE__LEG_STATE_COMPLETED:
-		return "closed, services completed";
+		return _("closed, services completed");
 	case SIRA__V1__LEG_STATE__LEG_STATE_UNDELIVERED:
-		return "not delivered";
+		return _("not delivered");
 	case SIRA__V1__LEG_STATE__LEG_STATE_SUPERSEDED:
-		return "replaced by a newer referral";
+		return _("replaced by a newer referral");
 	default:
-		return "in an unknown state";
+		return _("in an unknown state");
 	}
 }
 
@@ -280,10 +281,10 @@ not_held(const Sira__V1__CaseRecord *r, struct sira_err *err)
 {
 	if (r->transferred_to[0] != '\0')
 		return sira_err_set(err, SIRA_ESTATE,
-		    "case %s was transferred to %s: this agency no longer holds it",
+		    _("case %s was transferred to %s: this agency no longer holds it"),
 		    r->case_ref, r->transferred_to);
-	return sira_err_set(
-	    err, SIRA_ESTATE, "this agency does not hold case %s", r->case_ref);
+	return sira_err_set(err, SIRA_ESTATE,
+	    _("this agency does not hold case %s"), r->case_ref);
 }
 
 int
@@ -300,16 +301,16 @@ cases_refer(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		return not_held(r, err);
 	if ((l = cases_leg_to(r, m->to, true)) != NULL)
 		return sira_err_set(err, SIRA_ESTATE,
-		    "case %s is already referred to %s (%s)", r->case_ref,
+		    _("case %s is already referred to %s (%s)"), r->case_ref,
 		    m->to, leg_state_fr(l->state));
 	if (strcmp(m->to, m->from) == 0)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "an agency cannot refer a case to itself");
+		    _("an agency cannot refer a case to itself"));
 	if (new_leg(r, m) == NULL ||
 	    set_bytes(&r->referral, referral, len) != 0 ||
 	    cases_event(
 		r, m->at, m->from, "referral.sent", m->to, m->message_id) != 0)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	r->held = true;
 	return 0;
 }
@@ -325,8 +326,8 @@ my_leg(const Sira__V1__CaseRecord *r, const char *me, const char *from,
 		    (from == NULL || strcmp(r->legs[i - 1]->from, from) == 0))
 			return r->legs[i - 1];
 	(void)sira_err_set(err, SIRA_ESTATE,
-	    "case %s has no referral addressed to this agency%s%s", r->case_ref,
-	    from ? " from " : "", from ? from : "");
+	    _("case %s has no referral addressed to this agency%s%s"),
+	    r->case_ref, from ? " from " : "", from ? from : "");
 	return NULL;
 }
 
@@ -340,7 +341,7 @@ cases_answer(Sira__V1__CaseRecord *r, const struct case_msg *m, bool accept,
 		return -SIRA_ESTATE;
 	if (!leg_move(l, accept ? LEG_ACCEPT : LEG_DECLINE, false, m->at, NULL))
 		return sira_err_set(err, SIRA_ESTATE,
-		    "the referral of case %s from %s is %s", r->case_ref,
+		    _("the referral of case %s from %s is %s"), r->case_ref,
 		    l->from, leg_state_fr(l->state));
 	l->answered_at = m->at;
 	if (set_str(&l->reason, reason) != 0 ||
@@ -348,11 +349,12 @@ cases_answer(Sira__V1__CaseRecord *r, const struct case_msg *m, bool accept,
 	    cases_event(r, m->at, m->from,
 		accept ? "referral.accepted" : "referral.declined", reason,
 		m->message_id) != 0)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if (accept) { /* a case once transferred away may come back */
 		r->held = true;
 		if (set_str(&r->transferred_to, "") != 0)
-			return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+			return sira_err_set(
+			    err, SIRA_ENOMEM, _("out of memory"));
 	}
 	return 0;
 }
@@ -368,12 +370,12 @@ cases_feedback(Sira__V1__CaseRecord *r, const struct case_msg *m,
 	if (!leg_move(
 		l, completed ? LEG_COMPLETE : LEG_START, false, m->at, NULL))
 		return sira_err_set(err, SIRA_ESTATE,
-		    "feedback on case %s needs an accepted referral; it is %s",
+		    _("feedback on case %s needs an accepted referral; it is %s"),
 		    r->case_ref, leg_state_fr(l->state));
 	if (cases_event(r, m->at, m->from,
 		completed ? "service.completed" : "service.started", note,
 		m->message_id) != 0)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	return 0;
 }
 
@@ -385,16 +387,16 @@ cases_revoke(Sira__V1__CaseRecord *r, const struct case_msg *m,
 
 	if (l == NULL || strcmp(l->from, m->from) != 0)
 		return sira_err_set(err, SIRA_ESTATE,
-		    "this agency has not referred case %s to %s", r->case_ref,
-		    m->to);
+		    _("this agency has not referred case %s to %s"),
+		    r->case_ref, m->to);
 	if (!leg_move(l, LEG_WITHDRAW, false, m->at, NULL))
 		return sira_err_set(err, SIRA_ESTATE,
-		    "the referral of case %s to %s cannot be withdrawn: it is %s",
+		    _("the referral of case %s to %s cannot be withdrawn: it is %s"),
 		    r->case_ref, m->to, leg_state_fr(l->state));
 	if (set_str(&l->reason, reason) != 0 ||
 	    cases_event(r, m->at, m->from, "referral.withdrawn", reason,
 		m->message_id) != 0)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	return 0;
 }
 
@@ -406,11 +408,11 @@ cases_transfer(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		return not_held(r, err);
 	if (strcmp(m->to, m->from) == 0)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "an agency cannot transfer a case to itself");
+		    _("an agency cannot transfer a case to itself"));
 	if (set_str(&r->transferred_to, m->to) != 0 ||
 	    cases_event(r, m->at, m->from, "case.transferred", note,
 		m->message_id) != 0)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	r->held = false;
 	return 0;
 }
@@ -427,14 +429,14 @@ cases_request(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		    r->requests[i]->state ==
 			SIRA__V1__REQUEST_STATE__REQUEST_STATE_PENDING)
 			return sira_err_set(err, SIRA_ESTATE,
-			    "a request for case %s to %s is already pending",
+			    _("a request for case %s to %s is already pending"),
 			    r->case_ref, m->to);
 	if (r->n_requests >= CASES_REQUESTS_MAX)
 		return sira_err_set(err, SIRA_ETOOBIG,
-		    "case %s has too many file requests", r->case_ref);
+		    _("case %s has too many file requests"), r->case_ref);
 	q = push((void ***)&r->requests, &r->n_requests, sizeof(*q));
 	if (q == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	sira__v1__file_request_record__init(q);
 	q->state = SIRA__V1__REQUEST_STATE__REQUEST_STATE_PENDING;
 	q->requested_at = m->at;
@@ -447,7 +449,7 @@ cases_request(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		set_bytes(&q->message_id, m->message_id, 16) != 0) ||
 	    cases_event(
 		r, m->at, m->from, "file.requested", basis, m->message_id) != 0)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	return 0;
 }
 
@@ -460,14 +462,14 @@ cases_decide(Sira__V1__CaseRecord *r, const struct case_msg *m,
 
 	if (q == NULL || strcmp(q->holder, m->from) != 0)
 		return sira_err_set(err, SIRA_ENOTFOUND,
-		    "no request for the file of case %s was made to this agency",
+		    _("no request for the file of case %s was made to this agency"),
 		    r->case_ref);
 	if (grant && !r->held &&
 	    q->state == SIRA__V1__REQUEST_STATE__REQUEST_STATE_PENDING)
 		return not_held(r, err);
 	if (!request_move(q, grant, m->at))
 		return sira_err_set(err, SIRA_ESTATE,
-		    "the request from %s was already %s", q->requester,
+		    _("the request from %s was already %s"), q->requester,
 		    q->state == SIRA__V1__REQUEST_STATE__REQUEST_STATE_GRANTED ?
 			"granted" :
 			"refused");
@@ -475,7 +477,7 @@ cases_decide(Sira__V1__CaseRecord *r, const struct case_msg *m,
 	    cases_event(r, m->at, m->from,
 		grant ? "file.granted" : "file.refused", reason,
 		m->message_id) != 0)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	return 0;
 }
 

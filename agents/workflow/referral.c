@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "i18n/i18n.h"
 #include "workflow/workflow.h"
 #include "text.h"
 
@@ -403,55 +404,55 @@ expect(const struct field *f, char *buf, size_t len)
 	buf[0] = '\0';
 	switch (f->kind) {
 	case K_TEXT:
-		(void)snprintf(buf, len, "text of 1 to %zu bytes", f->max);
+		(void)snprintf(buf, len, _("text of 1 to %zu bytes"), f->max);
 		break;
 	case K_LINES:
 		(void)snprintf(buf, len,
-		    "text of 1 to %zu bytes (newlines and tabs allowed)",
+		    _("text of 1 to %zu bytes (newlines and tabs allowed)"),
 		    f->max);
 		break;
 	case K_REF:
 		(void)snprintf(buf, len,
-		    "1 to %zu characters from A-Z a-z 0-9 - _ /", f->max);
+		    _("1 to %zu characters from A-Z a-z 0-9 - _ /"), f->max);
 		break;
 	case K_COUNTRY:
 		(void)snprintf(buf, len,
-		    "two upper-case letters (ISO 3166-1 alpha-2, as ML)");
+		    _("two upper-case letters (ISO 3166-1 alpha-2, as ML)"));
 		break;
 	case K_PHONE:
 		(void)snprintf(buf, len,
-		    "1 to %zu characters from 0-9 + - ( ) . / and space",
+		    _("1 to %zu characters from 0-9 + - ( ) . / and space"),
 		    f->max);
 		break;
 	case K_BOOL:
-		(void)snprintf(buf, len, "true or false");
+		(void)snprintf(buf, len, _("true or false"));
 		break;
 	case K_YEARS:
 		(void)snprintf(
-		    buf, len, "a whole number from 0 to %zu", f->max);
+		    buf, len, _("a whole number from 0 to %zu"), f->max);
 		break;
 	case K_DATE:
 		(void)snprintf(buf, len,
-		    "a date YYYY-MM-DD (or UTC time YYYY-MM-DDTHH:MM:SSZ), "
-		    "from 1970-01-02 to today");
+		    _("a date YYYY-MM-DD (or UTC time YYYY-MM-DDTHH:MM:SSZ), "
+		      "from 1970-01-02 to today"));
 		break;
 	case K_ENUM:
-		(void)snprintf(buf, len, "one of: %s",
+		(void)snprintf(buf, len, _("one of: %s"),
 		    word_list(f->words, words, sizeof(words)));
 		break;
 	case K_TEXTS:
 		(void)snprintf(buf, len,
-		    "a list of at most %zu texts of 1 to %zu bytes", f->n_max,
-		    f->max);
+		    _("a list of at most %zu texts of 1 to %zu bytes"),
+		    f->n_max, f->max);
 		break;
 	case K_ENUMS:
 		(void)snprintf(buf, len,
-		    "a list of %s%zu different values from: %s",
+		    _("a list of %s%zu different values from: %s"),
 		    f->required ? "1 to " : "at most ", f->n_max,
 		    word_list(f->words, words, sizeof(words)));
 		break;
 	case K_MSG:
-		(void)snprintf(buf, len, "an object");
+		(void)snprintf(buf, len, _("an object"));
 		break;
 	}
 	return buf;
@@ -473,7 +474,7 @@ expected(struct ctx *c, const struct field *f, const char *path)
 {
 	char e[EXPECT_LEN];
 
-	return sira_err_set(c->err, SIRA_EINVAL, "%s: expected %s", path,
+	return sira_err_set(c->err, SIRA_EINVAL, _("%s: expected %s"), path,
 	    expect(f, e, sizeof(e)));
 }
 
@@ -482,7 +483,7 @@ missing(struct ctx *c, const struct field *f, const char *path)
 {
 	char e[EXPECT_LEN];
 
-	return sira_err_set(c->err, SIRA_EINVAL, "%s: required; expected %s",
+	return sira_err_set(c->err, SIRA_EINVAL, _("%s: required; expected %s"),
 	    path, expect(f, e, sizeof(e)));
 }
 
@@ -493,7 +494,7 @@ unknown_word(
 	char e[ECHO_MAX + 4], words[EXPECT_LEN];
 
 	return sira_err_set(c->err, SIRA_EINVAL,
-	    "%s: unknown %s '%s' (use one of: %s)", path,
+	    _("%s: unknown %s '%s' (use one of: %s)"), path,
 	    f->noun != NULL ? f->noun : "value", echo(s, e),
 	    word_list(f->words, words, sizeof(words)));
 }
@@ -501,7 +502,7 @@ unknown_word(
 static int
 nomem(struct ctx *c)
 {
-	return sira_err_set(c->err, SIRA_ENOMEM, "out of memory");
+	return sira_err_set(c->err, SIRA_ENOMEM, _("out of memory"));
 }
 
 /* ---- decoding: JSON shape to message ---- */
@@ -685,8 +686,8 @@ unknown_key(
 		pos += (size_t)n;
 	}
 	return sira_err_set(c->err, SIRA_EINVAL,
-	    "%s: unknown field (use one of: %s)", join(p, path, echo(key, e)),
-	    names);
+	    _("%s: unknown field (use one of: %s)"),
+	    join(p, path, echo(key, e)), names);
 }
 
 static int
@@ -751,14 +752,15 @@ check_text(
 		return f->required ? missing(c, f, path) : 0;
 	if (len > f->max)
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: too long (%zu bytes, at most %zu)", path, len, f->max);
+		    _("%s: too long (%zu bytes, at most %zu)"), path, len,
+		    f->max);
 	if (!text_is_utf8(s, len))
 		return sira_err_set(
-		    c->err, SIRA_EINVAL, "%s: not valid UTF-8 text", path);
+		    c->err, SIRA_EINVAL, _("%s: not valid UTF-8 text"), path);
 	if (f->kind == K_LINES ? text_has_control_lines(s, len) :
 				 text_has_control(s, len))
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: contains a control character (%s)", path,
+		    _("%s: contains a control character (%s)"), path,
 		    f->kind == K_LINES ? "only newline and tab are allowed" :
 					 "not allowed here");
 	if (!charset_ok(f->kind, s, len))
@@ -774,7 +776,7 @@ check_date(struct ctx *c, const struct field *f, const char *path, uint64_t t)
 	/* The date itself is not shown: a birth date identifies. */
 	if (t > c->now && t - c->now > SIRA_REFERRAL_SLACK)
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: is in the future; expected a date no later than today",
+		    _("%s: is in the future; expected a date no later than today"),
 		    path);
 	return 0;
 }
@@ -800,7 +802,7 @@ check_distinct(struct ctx *c, const struct field *f, const char *path,
 	for (size_t k = 0; k < i; k++)
 		if (v[k] == v[i])
 			return sira_err_set(c->err, SIRA_EINVAL,
-			    "%s: '%s' is listed twice", path,
+			    _("%s: '%s' is listed twice"), path,
 			    word_by_value(f->words, v[i])->name);
 	return 0;
 }
@@ -921,16 +923,16 @@ age_decoded(struct ctx *c, const char *path, json_t *obj, void *msg)
 
 	if (years && (lo || hi))
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: give either years, or min_years and max_years, not both",
+		    _("%s: give either years, or min_years and max_years, not both"),
 		    path);
 	if (!years && !lo && !hi)
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: required; expected a whole number from 0 to %d, or "
-		    "an estimate with min_years and max_years",
+		    _("%s: required; expected a whole number from 0 to %d, or "
+		      "an estimate with min_years and max_years"),
 		    join(p, path, "years"), SIRA_REFERRAL_AGE_MAX);
 	if (lo != hi)
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: required with %s; expected a whole number from 0 to %d",
+		    _("%s: required with %s; expected a whole number from 0 to %d"),
 		    join(p, path, lo ? "max_years" : "min_years"),
 		    lo ? "min_years" : "max_years", SIRA_REFERRAL_AGE_MAX);
 	if (json_object_get(obj, "is_minor") == NULL)
@@ -949,19 +951,19 @@ age_check(struct ctx *c, const char *path, const void *msg)
 
 	if (range && a->years != 0)
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: give either years, or min_years and max_years, not both",
+		    _("%s: give either years, or min_years and max_years, not both"),
 		    path);
 	if (lo > hi)
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: is above max_years; expected min_years <= max_years",
+		    _("%s: is above max_years; expected min_years <= max_years"),
 		    join(p, path, "min_years"));
 	if (a->is_minor && lo >= SIRA_REFERRAL_ADULT)
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: is true but the age is %d or more",
+		    _("%s: is true but the age is %d or more"),
 		    join(p, path, "is_minor"), SIRA_REFERRAL_ADULT);
 	if (!a->is_minor && hi < SIRA_REFERRAL_ADULT)
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: is false but the age is under %d",
+		    _("%s: is false but the age is under %d"),
 		    join(p, path, "is_minor"), SIRA_REFERRAL_ADULT);
 	return 0;
 }
@@ -976,26 +978,26 @@ consent_check(struct ctx *c, const char *path, const void *msg)
 	if (!k->given) {
 		if (k->scope != 0 && !none)
 			return sira_err_set(c->err, SIRA_EINVAL,
-			    "%s: must be none (or left out) when consent.given is "
-			    "false",
+			    _("%s: must be none (or left out) when consent.given is "
+			      "false"),
 			    join(p, path, "scope"));
 		return 0;
 	}
 	/* Scope none with consent given: referred, but nothing identifying. */
 	if (k->scope == 0)
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: required when consent.given is true; expected one of: "
-		    "none, recipient_only, services, services_and_justice",
+		    _("%s: required when consent.given is true; expected one of: "
+		      "none, recipient_only, services, services_and_justice"),
 		    join(p, path, "scope"));
 	if (k->date == 0)
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: required when consent.given is true; expected the date "
-		    "consent was recorded, YYYY-MM-DD",
+		    _("%s: required when consent.given is true; expected the date "
+		      "consent was recorded, YYYY-MM-DD"),
 		    join(p, path, "date"));
 	if (blank(k->recorded_by))
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: required when consent.given is true; expected who "
-		    "recorded it (text of 1 to %d bytes)",
+		    _("%s: required when consent.given is true; expected who "
+		      "recorded it (text of 1 to %d bytes)"),
 		    join(p, path, "recorded_by"), SIRA_REFERRAL_NAME_MAX);
 	return 0;
 }
@@ -1008,9 +1010,9 @@ identifying_check(struct ctx *c, const char *path, const void *msg)
 	if (blank(d->full_name) && d->date_of_birth == 0 && blank(d->phone) &&
 	    blank(d->current_location) && blank(d->guardian_contact))
 		return sira_err_set(c->err, SIRA_EINVAL,
-		    "%s: is empty; leave it out, or give at least one of: "
-		    "full_name, date_of_birth, phone, current_location, "
-		    "guardian_contact",
+		    _("%s: is empty; leave it out, or give at least one of: "
+		      "full_name, date_of_birth, phone, current_location, "
+		      "guardian_contact"),
 		    path);
 	return 0;
 }
@@ -1030,25 +1032,25 @@ referral_check(struct ctx *c, const char *path, const void *msg)
 	(void)path;
 	if (r->identifying != NULL && !consented)
 		return sira_err_set(c->err, SIRA_EDENIED,
-		    "identifying: the person did not consent to share "
-		    "identifying details; remove them and send an anonymous "
-		    "alert (\"anonymous_alert\": true)");
+		    _("identifying: the person did not consent to share "
+		      "identifying details; remove them and send an anonymous "
+		      "alert (\"anonymous_alert\": true)"));
 	if (r->identifying != NULL && r->anonymous_alert)
 		return sira_err_set(c->err, SIRA_EDENIED,
-		    "identifying: an anonymous alert never carries identifying "
-		    "details; remove them, or set \"anonymous_alert\": false");
+		    _("identifying: an anonymous alert never carries identifying "
+		      "details; remove them, or set \"anonymous_alert\": false"));
 	if (!consented && !r->anonymous_alert)
 		return sira_err_set(c->err, SIRA_EDENIED,
-		    "anonymous_alert: without the person's consent only an "
-		    "anonymous alert may be sent; set \"anonymous_alert\": true");
+		    _("anonymous_alert: without the person's consent only an "
+		      "anonymous alert may be sent; set \"anonymous_alert\": true"));
 	if (r->identifying != NULL && age_is_child(r->age) &&
 	    !k->guardian_consent &&
 	    r->risk != SIRA__V1__RISK_LEVEL__RISK_CRITICAL)
 		return sira_err_set(c->err, SIRA_EDENIED,
-		    "identifying: the person is or may be a child (age.is_minor, or "
-		    "an age under 18): identifying details need the guardian's consent "
-		    "(consent.guardian_consent: true) or risk \"critical\"; "
-		    "otherwise remove them");
+		    _("identifying: the person is or may be a child (age.is_minor, or "
+		      "an age under 18): identifying details need the guardian's consent "
+		      "(consent.guardian_consent: true) or risk \"critical\"; "
+		      "otherwise remove them"));
 	return 0;
 }
 
@@ -1059,7 +1061,7 @@ referral_validate(
 	struct ctx c = { now, err };
 
 	if (r == NULL)
-		return sira_err_set(err, SIRA_EINVAL, "referral: missing");
+		return sira_err_set(err, SIRA_EINVAL, _("referral: missing"));
 	return validate_msg(&c, &referral_shape, "", r);
 }
 
@@ -1080,12 +1082,12 @@ json_error(struct ctx *c, const json_error_t *je)
 			near[strlen(near) - 1] = '\0';
 		if (json_error_code(je) == json_error_duplicate_key)
 			return sira_err_set(c->err, SIRA_EINVAL,
-			    "JSON line %d, column %d: duplicate key %s (each "
-			    "field may appear once)",
+			    _("JSON line %d, column %d: duplicate key %s (each "
+			      "field may appear once)"),
 			    je->line, je->column, echo(near, shown));
 	}
-	return sira_err_set(c->err, SIRA_EINVAL, "JSON line %d, column %d: %s",
-	    je->line, je->column, text);
+	return sira_err_set(c->err, SIRA_EINVAL,
+	    _("JSON line %d, column %d: %s"), je->line, je->column, text);
 }
 
 int
@@ -1101,13 +1103,13 @@ referral_from_json(const char *text, size_t len, uint64_t now,
 	*out = NULL;
 	if (len > SIRA_REFERRAL_JSON_MAX)
 		return sira_err_set(err, SIRA_ETOOBIG,
-		    "referral: %zu bytes; a referral is at most %zu bytes", len,
-		    SIRA_REFERRAL_JSON_MAX);
+		    _("referral: %zu bytes; a referral is at most %zu bytes"),
+		    len, SIRA_REFERRAL_JSON_MAX);
 	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
 		return json_error(&c, &je);
 	if (!json_is_object(root)) {
 		rc = sira_err_set(err, SIRA_EINVAL,
-		    "referral: expected a JSON object { ... }");
+		    _("referral: expected a JSON object { ... }"));
 		goto done;
 	}
 	if ((r = new_msg(&sira__v1__referral__descriptor)) == NULL) {

@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "i18n/i18n.h"
 #include "workflow/workflow.h"
 #include "documents/documents.h"
 #include "envelope.h"
@@ -54,16 +55,17 @@ check_text(const char *what, const char *s, bool required, struct sira_err *err)
 	size_t len = s != NULL ? strlen(s) : 0;
 
 	if (len == 0)
-		return required ? sira_err_set(err, SIRA_EINVAL,
-				      "%s is required (a short text)", what) :
-				  0;
+		return required ?
+		    sira_err_set(err, SIRA_EINVAL,
+			_("%s is required (a short text)"), what) :
+		    0;
 	if (len > TEXT_MAX || !text_is_utf8(s, len))
 		return sira_err_set(err, SIRA_EINVAL,
-		    "%s must be UTF-8 text of at most %d bytes", what,
+		    _("%s must be UTF-8 text of at most %d bytes"), what,
 		    TEXT_MAX);
 	if (text_has_control_lines(s, len))
 		return sira_err_set(err, SIRA_EINVAL,
-		    "%s contains control or invisible characters", what);
+		    _("%s contains control or invisible characters"), what);
 	return 0;
 }
 
@@ -72,7 +74,7 @@ check_agency(const char *what, const char *id, struct sira_err *err)
 {
 	if (id == NULL || !cert_agency_id_valid(id))
 		return sira_err_set(err, SIRA_EINVAL,
-		    "%s needs an agency id such as ml.ngo.bamako", what);
+		    _("%s needs an agency id such as ml.ngo.bamako"), what);
 	return 0;
 }
 
@@ -85,6 +87,7 @@ begin(struct step *s, struct agent *a, const struct wf_args *w,
 	s->m.from = a->me->agency_id;
 	s->m.at = w->now;
 	s->m.message_id = s->id;
+	book_new_id(s->id); /* the steps record it before they queue */
 	return vault_begin(a->vault, true, &s->t, err);
 }
 
@@ -96,7 +99,8 @@ load(struct step *s, const char *ref, bool create, struct sira_err *err)
 	if (rc == -SIRA_ENOTFOUND && create) {
 		sira_err_clear(err);
 		if ((s->r = cases_new(ref, s->m.at)) == NULL)
-			return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+			return sira_err_set(
+			    err, SIRA_ENOMEM, _("out of memory"));
 		return 0;
 	}
 	return rc;
@@ -116,11 +120,11 @@ queue(struct step *s, const struct wf_args *w, int kind, const char *ctype,
 		return rc;
 	if (len > AGENT_PAYLOAD_MAX)
 		rc = sira_err_set(err, SIRA_ETOOBIG,
-		    "the message would be %zu bytes; the limit is %u", len,
+		    _("the message would be %zu bytes; the limit is %u"), len,
 		    AGENT_PAYLOAD_MAX);
-	else if ((rc = book_queue(s->t,
+	else if ((rc = book_queue_as(s->t,
 		      &(struct outgoing){ to, 1, kind, ctype, s->r->case_ref,
-			  bytes_of(buf, len), w->ttl },
+			  bytes_of(buf, len), w->ttl, w->person },
 		      w->now, s->id, err)) == 0)
 		rc = outbox_attach(
 		    s->a, s->t, s->id, w->attach, w->n_attach, err);
@@ -189,12 +193,16 @@ workflow_refer(struct agent *a, const struct wf_args *w, struct wf_result *res,
 
 	if (check_agency("refer --to", w->to, err) != 0)
 		return -SIRA_EINVAL;
-	if ((rc = fileio_read(
-		 w->file, SIRA_REFERRAL_JSON_MAX, &json, &jlen, err)) != 0)
-		return rc;
-	rc = referral_from_json((const char *)json, jlen, w->now, &ref, err);
-	sodium_memzero(json, jlen);
-	free(json);
+	if (w->json != NULL)
+		rc =
+		    referral_from_json(w->json, w->json_len, w->now, &ref, err);
+	else if ((rc = fileio_read(w->file, SIRA_REFERRAL_JSON_MAX, &json,
+		      &jlen, err)) == 0) {
+		rc = referral_from_json(
+		    (const char *)json, jlen, w->now, &ref, err);
+		sodium_memzero(json, jlen);
+		free(json);
+	}
 	if (rc != 0)
 		return rc;
 	p.body_case = SIRA__V1__PAYLOAD__BODY_REFERRAL;
@@ -246,12 +254,12 @@ leg_to_me(const struct step *s, const char *from, bool want_pending,
 	}
 	if (n > 1)
 		(void)sira_err_set(err, SIRA_ESTATE,
-		    "%zu referrals of case %s are waiting here; say whose with "
-		    "--from ID",
+		    _("%zu referrals of case %s are waiting here; say whose with "
+		      "--from ID"),
 		    n, s->r->case_ref);
 	else if (any == NULL)
 		(void)sira_err_set(err, SIRA_ESTATE,
-		    "case %s has no referral addressed to this agency%s%s",
+		    _("case %s has no referral addressed to this agency%s%s"),
 		    s->r->case_ref, from ? " from " : "", from ? from : "");
 	/* none in the wanted state: cases.c says which state it is in */
 	return n > 1 ? NULL : (found != NULL ? found : any);
@@ -313,7 +321,7 @@ workflow_feedback(struct agent *a, const struct wf_args *w,
 	    (strcmp(w->status, "started") != 0 &&
 		strcmp(w->status, "completed") != 0))
 		return sira_err_set(err, SIRA_EINVAL,
-		    "feedback needs --status started or --status completed");
+		    _("feedback needs --status started or --status completed"));
 	done = strcmp(w->status, "completed") == 0;
 	if (check_text("--note", w->note, false, err) != 0)
 		return -SIRA_EINVAL;
@@ -358,12 +366,12 @@ pending_leg(const struct step *s, const char *to, struct sira_err *err)
 		return found;
 	if (n > 1)
 		(void)sira_err_set(err, SIRA_ESTATE,
-		    "case %s is pending at %zu agencies; say which with --to",
+		    _("case %s is pending at %zu agencies; say which with --to"),
 		    s->r->case_ref, n);
 	else
 		(void)sira_err_set(err, SIRA_ESTATE,
-		    "case %s has no referral from this agency waiting for an "
-		    "answer%s%s",
+		    _("case %s has no referral from this agency waiting for an "
+		      "answer%s%s"),
 		    s->r->case_ref, to ? " at " : "", to ? to : "");
 	return NULL;
 }
@@ -441,7 +449,7 @@ build_file(const Sira__V1__CaseRecord *r, enum sira_role role,
 		r->referral.len, AGENT_PAYLOAD_MAX, (ProtobufCMessage **)ref,
 		NULL) != 0)
 		return sira_err_set(err, SIRA_EMALFORMED,
-		    "the referral of case %s is damaged", r->case_ref);
+		    _("the referral of case %s is damaged"), r->case_ref);
 	if (*ref != NULL && (*ref)->identifying != NULL &&
 	    !consent_covers(*ref, role)) {
 		sira__v1__identifying_details__free_unpacked(
@@ -454,7 +462,7 @@ build_file(const Sira__V1__CaseRecord *r, enum sira_role role,
 	}
 	f->referral = *ref;
 	if ((f->timeline = calloc(n + 1, sizeof(*f->timeline))) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	/* The newest CASES_HISTORY_MAX events: what a receiver takes. */
 	for (size_t i = n > CASES_HISTORY_MAX ? n - CASES_HISTORY_MAX : 0;
 	     i < n; i++)
@@ -521,8 +529,8 @@ workflow_request(struct agent *a, const struct wf_args *w,
 
 	if (a->me->role != SIRA_ROLE_JUSTICE)
 		return sira_err_set(err, SIRA_EDENIED,
-		    "only a prosecutor's office (role justice) requests case "
-		    "files; this agency is %s",
+		    _("only a prosecutor's office (role justice) requests case "
+		      "files; this agency is %s"),
 		    cert_role_name(a->me->role));
 	if (check_agency("request-file --from", w->from, err) != 0 ||
 	    check_text("--basis (the legal basis)", w->basis, true, err) != 0 ||
@@ -573,8 +581,8 @@ workflow_decide(struct agent *a, const struct wf_args *w, bool grant,
 		NULL) != 0 ||
 	    len != 16)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "'%s' is not a request id (32 hex digits, see sira-agent "
-		    "cases)",
+		    _("'%s' is not a request id (32 hex digits, see sira-agent "
+		      "cases)"),
 		    w->ref);
 	if (check_text("--reason", w->reason, !grant, err) != 0)
 		return -SIRA_EINVAL;
@@ -855,7 +863,7 @@ workflow_note(struct agent *a, struct vault_txn *t, const struct wf_args *w,
 		return rc;
 	if (r == NULL ||
 	    cases_event(r, now, a->me->agency_id, "note.sent", to, id) != 0)
-		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	else
 		rc = cases_save(t, r, now, err);
 	if (r != NULL)

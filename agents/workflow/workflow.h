@@ -244,6 +244,10 @@ struct wf_args {
 	const char *basis;   /* request-file */
 	const char *purpose; /* request-file */
 	const char *status;  /* feedback: started | completed */
+	const char *json;    /* refer: the referral JSON itself, used
+				instead of file when not NULL */
+	size_t json_len;
+	const char *person;        /* who did it (web login), for the audit */
 	const char *const *attach; /* files to attach (refer, transfer) */
 	size_t n_attach;
 	uint32_t ttl;
@@ -275,6 +279,26 @@ int workflow_request(struct agent *a, const struct wf_args *w,
     struct wf_result *res, struct sira_err *err);
 int workflow_decide(struct agent *a, const struct wf_args *w, bool grant,
     struct wf_result *res, struct sira_err *err);
+
+/*
+ * allowed.c: the steps this agency (me, of role my_role) may take on r
+ * now, each found by trying the state machine's step on a copy of r.
+ * leg[i] holds WF_CAN_* for r->legs[i] (0 for a leg superseded by a newer
+ * one between the same agencies), decide[i] whether request i may be
+ * answered.
+ */
+#define WF_CAN_ACCEPT 1u
+#define WF_CAN_DECLINE 2u
+#define WF_CAN_START 4u
+#define WF_CAN_COMPLETE 8u
+#define WF_CAN_REVOKE 16u
+struct wf_allowed {
+	unsigned leg[CASES_LEGS_MAX];
+	bool decide[CASES_REQUESTS_MAX];
+	bool transfer, refer, request_file;
+};
+void workflow_allowed(const Sira__V1__CaseRecord *r, const char *me,
+    int my_role, uint64_t now, struct wf_allowed *out);
 
 /*
  * A note (queued as message id) sent about case w->ref to w->to at w->now

@@ -37,7 +37,8 @@ check_prog() {
 
 check_prog sira-agent init run send inbox show outbox status directory \
     "audit verify" "audit show" export verify-bundle refer accept decline \
-    feedback revoke transfer request-file grant refuse cases case
+    feedback revoke transfer request-file grant refuse cases case \
+    "user add" "user passwd" "user disable" "user enable" "user list" web
 check_prog sira-broker run status "log verify" "log show"
 check_prog sira-cert init issue renew revoke crl verify show
 

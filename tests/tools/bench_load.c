@@ -69,7 +69,7 @@ queue(struct agent *a, const struct load *l, const struct bytes *body,
 		rc = book_queue(t,
 		    &(struct outgoing){ to, 1,
 			SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE,
-			"sira.note.v1", "", *body, 86400 },
+			"sira.note.v1", "", *body, 86400, NULL },
 		    clock_now(), ids[i], err);
 		if (rc == 0 && ((i + 1) % BATCH == 0 || i + 1 == l->count))
 			rc = vault_commit(&t, err);

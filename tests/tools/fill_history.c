@@ -54,7 +54,9 @@ put_in(struct vault_txn *t, const char *peer, uint64_t at, struct sira_err *err)
 	free(bytes);
 	if (rc == 0)
 		rc = book_audit(t, at + 5,
-		    &(struct audit_event){ "received", peer, id, 0 }, err);
+		    &(struct audit_event){
+			"received", peer, id, 0, NULL, NULL },
+		    err);
 	return rc;
 }
 
@@ -70,7 +72,7 @@ put_out(
 	if ((rc = book_queue(t,
 		 &(struct outgoing){ to, 1,
 		     SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE, "sira.note.v1",
-		     "", bytes_of("historique", 10), 0 },
+		     "", bytes_of("historique", 10), 0, NULL },
 		 at, id, err)) != 0 ||
 	    (rc = book_get_out(t, id, &e, err)) != 0)
 		return rc;
@@ -79,7 +81,9 @@ put_out(
 	rc = book_put_out(t, e, at + 10, err);
 	if (rc == 0)
 		rc = book_audit(t, at + 10,
-		    &(struct audit_event){ "delivered", peer, id, 0 }, err);
+		    &(struct audit_event){
+			"delivered", peer, id, 0, NULL, NULL },
+		    err);
 	sira__v1__outbox_entry__free_unpacked(e, NULL);
 	return rc;
 }

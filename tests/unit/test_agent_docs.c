@@ -100,7 +100,7 @@ queue(struct fx *fx, const char *const *paths, size_t n, struct sira_err *err)
 	assert_int_equal(vault_begin(fx->a.vault, true, &t, NULL), 0);
 	assert_int_equal(book_queue(t,
 			     &(struct outgoing){ to, 1, 1, "sira.note.v1", "",
-				 bytes_of(NULL, 0), 3600 },
+				 bytes_of(NULL, 0), 3600, NULL },
 			     1772409600, fx->id, NULL),
 	    0);
 	if ((rc = outbox_attach(&fx->a, t, fx->id, paths, n, err)) == 0)

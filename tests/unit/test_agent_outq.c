@@ -93,7 +93,7 @@ queue(struct vault_txn *t, uint64_t at, uint8_t id[16])
 
 	assert_int_equal(book_queue(t,
 			     &(struct outgoing){ to, 1, 1, "text/plain", "",
-				 bytes_of("note", 4), 86400 },
+				 bytes_of("note", 4), 86400, NULL },
 			     at, id, NULL),
 	    0);
 }

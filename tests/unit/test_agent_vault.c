@@ -42,7 +42,8 @@
 #define WRAP_LEN 72
 
 static const char *const spec_tables[VT_COUNT] = { "outbox", "inbox", "seen",
-	"certs", "prekeys", "peerkeys", "audit", "meta", "cases", "outq" };
+	"certs", "prekeys", "peerkeys", "audit", "meta", "cases", "outq",
+	"users" };
 
 struct fx {
 	char dir[64];   /* mkdtemp() */
