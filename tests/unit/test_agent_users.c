@@ -259,8 +259,8 @@ trail_row(
 	(void)key;
 	(void)klen;
 	assert_non_null(e);
-	(void)snprintf(tr->text + used, sizeof(tr->text) - used, "%s/%s/%d\n",
-	    e->action, e->person, (int)e->reason);
+	(void)snprintf(tr->text + used, sizeof(tr->text) - used,
+	    "%s/%s/%s/%d\n", e->action, e->person, e->subject, (int)e->reason);
 	sira__v1__audit_entry__free_unpacked(e, NULL);
 	if (contains(val, vlen, tr->secret) || contains(val, vlen, "argon2"))
 		tr->leaked = true;
@@ -601,24 +601,24 @@ test_audit(void **state)
 	    users_set_disabled(t, "awa", true, NULL, NOW, NULL), 0);
 	(void)users_login(t, "awa", PASS2, NOW, &(struct user_info){ 0 }, NULL);
 	assert_int_equal(
-	    users_set_disabled(t, "awa", false, NULL, NOW, NULL), 0);
+	    users_set_disabled(t, "awa", false, "chef", NOW, NULL), 0);
 	commit(&t);
 	read_trail(fx, PASS, &tr);
 	assert_string_equal(tr.text,
-	    "user.add/awa/0\n"
-	    "user.login/awa/0\n"
-	    "user.login_failed/awa/31\n"
-	    "user.login_failed/awa/31\n"
-	    "user.login_failed/awa/31\n"
-	    "user.login_failed/awa/31\n"
-	    "user.login_failed/awa/31\n"
-	    "user.locked/awa/27\n"
-	    "user.login_failed/awa/27\n" /* while locked */
-	    "user.login_failed//17\n"    /* an unknown login: not named */
-	    "user.passwd/awa/0\n"
-	    "user.disable/awa/0\n" /* once: the second changed nothing */
-	    "user.login_failed/awa/15\n"
-	    "user.enable/awa/0\n");
+	    "user.add//awa/0\n" /* at the console: no person */
+	    "user.login/awa//0\n"
+	    "user.login_failed/awa//31\n"
+	    "user.login_failed/awa//31\n"
+	    "user.login_failed/awa//31\n"
+	    "user.login_failed/awa//31\n"
+	    "user.login_failed/awa//31\n"
+	    "user.locked/awa//27\n"
+	    "user.login_failed/awa//27\n" /* while locked */
+	    "user.login_failed///17\n"    /* an unknown login: not named */
+	    "user.passwd//awa/0\n"
+	    "user.disable//awa/0\n" /* once: the second changed nothing */
+	    "user.login_failed/awa//15\n"
+	    "user.enable/chef/awa/0\n"); /* an administrator, on the web */
 	assert_false(tr.leaked);
 	read_trail(fx, PASS2, &tr);
 	assert_false(tr.leaked);
