@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <sodium.h>
 
 #include "documents/documents.h"
 #include "fileio.h"
@@ -30,6 +31,9 @@ add_text(struct form *fm, const char *key, const char *data, uint64_t off,
 	char *v;
 	size_t have;
 
+	if (size == 0)
+		return MHD_YES; /* libmicrohttpd may announce a field empty,
+				   then bring its data at offset 0 too */
 	if (fm->text_len + size > WEB_FORM_TEXT_MAX) {
 		fm->error = N_("The form is too long.");
 		return MHD_YES;
@@ -201,6 +205,8 @@ form_free(struct form *fm)
 	form_done(fm);
 	for (size_t i = 0; i < fm->n; i++) {
 		free(fm->f[i].name);
+		/* passwords, identifying details: not left in freed memory */
+		sodium_memzero(fm->f[i].value, strlen(fm->f[i].value));
 		free(fm->f[i].value);
 	}
 	for (size_t i = 0; i < fm->n_files; i++) {

@@ -224,6 +224,19 @@ page_end(struct web_req *r)
 }
 
 void
+upload_attrs(struct web_req *r)
+{
+	html_raw(&r->out,
+	    " enctype=\"multipart/form-data\" data-upload "
+	    "data-lost=\"");
+	html_text(&r->out,
+	    _("The connection was lost while sending. Look at the case in "
+	      "the inbox to see whether the step was recorded before you "
+	      "send it again."));
+	html_raw(&r->out, "\"");
+}
+
+void
 page_csrf(struct web_req *r)
 {
 	if (r->s == NULL)

@@ -93,8 +93,8 @@ login_post(struct web_req *r)
 		r->status = 429;
 		login_form(r, login,
 		    _("This account is locked for 15 minutes after too many "
-		      "wrong passwords. An administrator can unlock it by "
-		      "setting a new password."));
+		      "wrong passwords. An administrator can unlock it now with "
+		      "sira-agent user passwd."));
 		return;
 	}
 	if (rc != 0) {
@@ -109,6 +109,8 @@ login_post(struct web_req *r)
 		return;
 	}
 	session_succeeded(r->sessions, r->client);
+	if (r->s != NULL)
+		session_close(r->s); /* a new login is a new session */
 	r->s = session_open(r->sessions, &u, r->now, cookie);
 	(void)snprintf(r->cookie, sizeof(r->cookie),
 	    "sira_session=%s; Path=/; HttpOnly; SameSite=Strict%s", cookie,

@@ -268,9 +268,9 @@ draw(struct web_req *r, const struct form *sent, const char *msg)
 	html_text(&r->out,
 	    _("Fields marked * are required. Never write the "
 	      "person's name outside “Identifying details”."));
-	html_raw(&r->out,
-	    "</p><form method=\"post\" action=\"/refer\" "
-	    "enctype=\"multipart/form-data\" data-upload>");
+	html_raw(&r->out, "</p><form method=\"post\" action=\"/refer\"");
+	upload_attrs(r);
+	html_raw(&r->out, ">");
 	page_csrf(r);
 	section(&d, _("Send to"));
 	html_raw(&r->out, "<label for=\"to\">");

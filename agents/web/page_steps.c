@@ -85,7 +85,10 @@ page_step(struct web_req *r, const char *ref, const char *step)
 		    "user=%s step=%s code=%d", r->s->login, step, -rc);
 		(void)snprintf(r->error, sizeof(r->error), "%s", err.msg);
 		r->status = rc == -SIRA_ENOTFOUND ? 404 : 409;
-		page_case(r, ref);
+		if (strcmp(step, "request") == 0)
+			page_request_form(r); /* the case may be new here */
+		else
+			page_case(r, ref);
 		return;
 	}
 	log_event(LOG_INFO, "web.step", "user=%s step=%s", r->s->login, step);

@@ -18,6 +18,7 @@
  * only with TLS.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -61,6 +62,7 @@ struct conn {
 
 static const char *const csp =
     "default-src 'none'; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; "
     "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'";
 
@@ -308,7 +310,7 @@ check_account(struct web_req *r)
 	if ((rc = vault_begin(r->a->vault, false, &t, NULL)) == 0)
 		rc = users_get(t, r->s->login, &u, NULL);
 	vault_abort(&t);
-	if (rc != 0 || u.disabled) {
+	if (rc == -SIRA_ENOTFOUND || (rc == 0 && u.disabled)) {
 		log_event(LOG_INFO, "web.session_ended", "user=%s code=%d",
 		    r->s->login, -rc);
 		session_close(r->s);
@@ -398,6 +400,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct web_req r;
 	const char *type;
 	const char *asset;
+	enum MHD_Result ret;
 	char addr[64];
 
 	(void)version;
@@ -446,7 +449,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	r.sessions = &w->sessions;
 	r.conn = c;
 	handle(w, c, &r);
-	return answer(c, &r);
+	ret = answer(c, &r);
+	if (r.file_unlink)
+		(void)unlink(r.file); /* a made export, sent or not */
+	return ret;
 }
 
 static void
@@ -492,16 +498,50 @@ loopback(const char *addr)
 	    strcmp(addr, "localhost") == 0;
 }
 
-/* HOME/tmp for uploads, emptied of what a crash left. */
+/* Remove HOME/tmp/web-XXXXXX/ (an upload) and its one file. */
+static void
+remove_upload(const char *dir)
+{
+	struct dirent *e;
+	char path[PATH_MAX];
+	DIR *d = opendir(dir);
+
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) <
+			(int)sizeof(path))
+			(void)unlink(path);
+	if (d != NULL)
+		(void)closedir(d);
+	(void)rmdir(dir);
+}
+
+/* HOME/tmp for uploads and exports, emptied of what a crash left there:
+ * those files hold victims' documents in clear. */
 static int
 prepare_tmp(struct web *w, struct sira_err *err)
 {
+	struct dirent *e;
+	char path[PATH_MAX];
+	DIR *d;
 	int rc;
 
 	if ((rc = home_path(&w->a->home, "tmp", w->tmpdir, err)) != 0)
 		return rc;
 	if ((rc = fileio_mkdir(w->tmpdir, 0700, err)) != 0)
 		return rc;
+	if ((d = opendir(w->tmpdir)) == NULL)
+		return sira_err_set(err, SIRA_EIO, "cannot read %s", w->tmpdir);
+	while ((e = readdir(d)) != NULL) {
+		if (snprintf(path, sizeof(path), "%s/%s", w->tmpdir,
+			e->d_name) >= (int)sizeof(path))
+			continue;
+		if (strncmp(e->d_name, "web-", 4) == 0)
+			remove_upload(path);
+		else if (strncmp(e->d_name, "export-", 7) == 0)
+			(void)unlink(path);
+	}
+	(void)closedir(d);
 	return 0;
 }
 

@@ -23,8 +23,10 @@ static void
 form_open(struct web_req *r, const char *ref, const char *step, bool upload)
 {
 	html_fmt(&r->out,
-	    "<form method=\"post\" class=\"step\" action=\"/case/%s\"%s>", step,
-	    upload ? " enctype=\"multipart/form-data\" data-upload" : "");
+	    "<form method=\"post\" class=\"step\" action=\"/case/%s\"", step);
+	if (upload)
+		upload_attrs(r);
+	html_raw(&r->out, ">");
 	page_csrf(r);
 	hidden(r, "ref", ref);
 }

@@ -193,6 +193,9 @@ void web_redirect(struct web_req *r, const char *fmt, ...)
 /* html.c: the frame of every page (title escaped; nav when logged in). */
 void page_begin(struct web_req *r, const char *title);
 void page_end(struct web_req *r);
+/* The attributes of a form that uploads documents (progress bar; what to
+ * say if the connection drops, rather than sending it twice). */
+void upload_attrs(struct web_req *r);
 /* The hidden CSRF field of a form. */
 void page_csrf(struct web_req *r);
 /* A whole page saying what went wrong, with status. */

@@ -70,9 +70,15 @@ web_start() {
 	wait_for 20 test -s "$W/home-$1/web.port" &&
 	    cp "$W/home-$1/web.port" "$W/port-$1"
 }
+# what a crash left in a home's tmp (an upload, an export) is removed
+mkdir -p "$W/home-$N/tmp/web-crashed"
+echo "document d'une victime" >"$W/home-$N/tmp/web-crashed/pv.txt"
+echo "bundle" >"$W/home-$N/tmp/export-fanta.sirabundle"
 for a in $P $N $S $J; do
 	expect_true "$a serves its web interface" web_start $a
 done
+expect_true "the files a crash left in tmp are gone" \
+    test -z "$(ls -A "$W/home-$N/tmp")"
 expect_fail "another address than loopback needs TLS" 'needs --tls-cert' \
     ag $P web --listen 0.0.0.0 --port 0
 
@@ -119,9 +125,12 @@ expect_true "accepted in the shelter's view" \
 expect_ok "the shelter's case, in the CLI" ag $S case WEB-2026-0007 --json
 expect_true "the request of the prosecutor was granted" \
     jq -e '.file_requests[0].state == "granted"' "$OUT"
-expect_true "no upload is left in the homes' tmp" \
-    test -z "$(find "$W"/home-*/tmp -name 'web-*' 2>/dev/null)"
+# (a request's body is removed when the server sees its connection end)
+no_uploads() { test -z "$(find "$W"/home-*/tmp -name 'web-*' 2>/dev/null)"; }
+expect_true "no upload is left in the homes' tmp" wait_for 10 no_uploads
 for a in $P $N $S $J; do
+	expect_true "$a's web server reported no sanitizer error" \
+	    test -z "$(grep -l 'Sanitizer\|runtime error' "$W/web-$a.log")"
 	expect_true "no password reached $a's log" \
 	    test -z "$(grep -l 'mot-de-passe' "$W/web-$a.log" "$W/agent-$a.log")"
 done
