@@ -304,11 +304,24 @@ open_agent(const struct opts *o, struct agent *a, struct sira_err *err)
 	return 0;
 }
 
+/* A long-running command (run, web) ends cleanly on SIGTERM or SIGINT. */
+static void
+catch_stop(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)signal(SIGPIPE, SIG_IGN);
+}
+
 static int
 cmd_run(const struct command *c, const struct opts *o, const char *arg,
     struct sira_err *err)
 {
-	struct sigaction sa;
 	struct agent a;
 	int rc;
 
@@ -318,12 +331,7 @@ cmd_run(const struct command *c, const struct opts *o, const char *arg,
 		log_set_level(LOG_DEBUG);
 	if (open_agent(o, &a, err) != 0)
 		return fail(err);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	(void)sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)signal(SIGPIPE, SIG_IGN);
+	catch_stop();
 	rc = daemon_run(&a, o->rotate, o->retain, &stop_flag, err);
 	agent_close(&a);
 	return rc == 0 ? 0 : fail(err);
@@ -335,7 +343,6 @@ cmd_web(const struct command *c, const struct opts *o, const char *arg,
 {
 	struct web_opts w = { o->listen, (uint16_t)o->port, o->tls_cert,
 		o->tls_key, o->host, o->idle };
-	struct sigaction sa;
 	struct agent a;
 	int rc;
 
@@ -343,12 +350,7 @@ cmd_web(const struct command *c, const struct opts *o, const char *arg,
 	(void)arg;
 	if (open_agent(o, &a, err) != 0)
 		return fail(err);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	(void)sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)signal(SIGPIPE, SIG_IGN);
+	catch_stop();
 	rc = web_serve(&a, &w, &stop_flag, err);
 	agent_close(&a);
 	return rc == 0 ? 0 : fail(err);

@@ -407,6 +407,16 @@ legs_table(struct web_req *r, const Sira__V1__CaseRecord *c)
 	html_raw(&r->out, "</tbody></table>");
 }
 
+/* "<dt>term</dt><dd>text": the caller adds to the <dd> and closes it. */
+static void
+dl_item(struct html *h, const char *term, const char *text)
+{
+	html_raw(h, "<dt>");
+	html_text(h, term);
+	html_raw(h, "</dt><dd>");
+	html_text(h, text);
+}
+
 static void
 requests_table(struct web_req *r, const Sira__V1__CaseRecord *c,
     const struct wf_allowed *ok)
@@ -415,27 +425,18 @@ requests_table(struct web_req *r, const Sira__V1__CaseRecord *c,
 
 	for (size_t i = 0; i < c->n_requests; i++) {
 		const Sira__V1__FileRequestRecord *q = c->requests[i];
-		html_raw(&r->out, "<dl><dt>");
-		html_text(&r->out, _("Requested by"));
-		html_raw(&r->out, "</dt><dd>");
-		html_text(&r->out, q->requester);
+		html_raw(&r->out, "<dl>");
+		dl_item(&r->out, _("Requested by"), q->requester);
 		html_raw(&r->out, " — ");
 		html_when(&r->out, q->requested_at);
-		html_raw(&r->out, "</dd><dt>");
-		html_text(&r->out, _("Asked of"));
-		html_raw(&r->out, "</dt><dd>");
-		html_text(&r->out, q->holder);
-		html_raw(&r->out, "</dd><dt>");
-		html_text(&r->out, _("Legal basis"));
-		html_raw(&r->out, "</dt><dd>");
-		html_text(&r->out, q->legal_basis);
-		html_raw(&r->out, "</dd><dt>");
-		html_text(&r->out, _("Purpose"));
-		html_raw(&r->out, "</dt><dd>");
-		html_text(&r->out, q->purpose);
-		html_raw(&r->out, "</dd><dt>");
-		html_text(&r->out, _("State"));
-		html_raw(&r->out, "</dt><dd>");
+		html_raw(&r->out, "</dd>");
+		dl_item(&r->out, _("Asked of"), q->holder);
+		html_raw(&r->out, "</dd>");
+		dl_item(&r->out, _("Legal basis"), q->legal_basis);
+		html_raw(&r->out, "</dd>");
+		dl_item(&r->out, _("Purpose"), q->purpose);
+		html_raw(&r->out, "</dd>");
+		dl_item(&r->out, _("State"), "");
 		html_text(&r->out, label_request(q->state));
 		if (q->reason[0] != '\0') {
 			html_raw(&r->out, ": ");

@@ -218,6 +218,11 @@ async function refusals(browser, police) {
     headers: { Origin: 'http://evil.example' },
     form: { csrf: await csrfOf(police, env.POLICE), lang: 'en' } });
   check('a form from another origin is refused', r.status() === 403);
+  r = await police.request.post(env.POLICE + '/refer', {
+    headers: { Origin: env.POLICE },
+    form: { csrf: await csrfOf(police, env.POLICE), notes: 'x'.repeat(70 * 1024) } });
+  check('a form over 64 KiB is refused, in French',
+    r.status() === 400 && (await r.text()).includes('Le formulaire est trop long'));
   r = await raw(env.POLICE, { headers: { Host: 'evil.example:80' } });
   check('a foreign Host header is refused (DNS rebinding)', r.status === 421);
   r = await raw(env.POLICE, { p: '/admin/users' });
