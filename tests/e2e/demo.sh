@@ -4,8 +4,13 @@
 # four fictional agencies; every step is a sira-agent command a person
 # would type. Narrated in French, for the people who will use it.
 #
+# Each agency also opens its web interface on a free loopback port, with
+# one person's account; the demo ends by printing each address and login.
+#
 # Environment: BIN (binaries, default bin), DEMO_DIR (keep the files there
-# instead of a temporary directory), DEMO_QUIET=1 (narration only).
+# instead of a temporary directory), DEMO_QUIET=1 (narration only),
+# DEMO_KEEP=1 (leave the broker, agents and web interfaces running at the
+# end, until Ctrl-C, so a person can click through).
 # Exits non-zero, after stopping every process it started, if a step fails.
 set -u
 BIN=$(cd "${BIN:-bin}" && pwd)
@@ -133,6 +138,27 @@ for a in $POL $NGO $SOC $JUS; do
 done
 must ag $POL directory
 
+step "Chaque agence ouvre son interface web (127.0.0.1) avec le compte d'une personne"
+# web_open ID LOGIN NAME: the person's account, a random password kept in
+# the agency's home (0600), the web interface on a free loopback port.
+web_open() {
+	od -An -N9 -tx1 /dev/urandom | tr -d ' \n' >"$W/home-$1/demo-password"
+	chmod 600 "$W/home-$1/demo-password"
+	ag "$1" user add "$2" --name "$3" --role caseworker \
+	    --password-file "$W/home-$1/demo-password" >/dev/null 2>"$W/err" ||
+	    die "compte $2 de $1"
+	"$BIN/sira-agent" web --home "$W/home-$1" --port 0 2>>"$W/web-$1.log" &
+	PIDS="$PIDS $!"
+	until_ 20 "l'interface web de $1 démarre" test -s "$W/home-$1/web.port"
+	printf '%s %s %s\n' "$1" "$2" "$(cat "$W/home-$1/web.port")" >>"$W/web.list"
+	say "   $1 : http://127.0.0.1:$(cat "$W/home-$1/web.port")/ — $3 ($2)"
+}
+: >"$W/web.list"
+web_open $POL awa "Awa Traoré"
+web_open $NGO fanta "Fanta Keïta"
+web_open $SOC oumar "Oumar Sidibé"
+web_open $JUS issa "Issa Maïga"
+
 step "La police identifie une enfant victime présumée et la réfère au centre « Espoir »"
 say "   fiche de référencement : tests/data/referral-example.json (consentement : services)"
 must ag $POL refer --to $NGO --file "$DATA/referral-example.json"
@@ -224,6 +250,26 @@ must "$BIN/sira-broker" log verify --data "$W/broker"
 for a in $POL $NGO $SOC $JUS; do
 	must ag $a audit verify
 done
+
+# web_table: each agency's web address and login, to click through.
+web_table() {
+	say ""
+	say "Interfaces web des agences (données fictives) :"
+	while read -r id login port; do
+		say "   $id"
+		say "      adresse : http://127.0.0.1:$port/"
+		say "      identifiant : $login   mot de passe : $(cat "$W/home-$id/demo-password")"
+	done <"$W/web.list"
+}
+web_table
+if [ "${DEMO_KEEP:-0}" = 1 ]; then
+	printf '\nDémonstration réussie : %d étapes.\n' "$n"
+	say "DEMO_KEEP=1 : courtier, agents et interfaces web restent en marche."
+	say "Ctrl-C pour tout arrêter."
+	wait
+	exit 0
+fi
+say "   (elles s'arrêtent avec la démonstration ; DEMO_KEEP=1 make demo les garde ouvertes)"
 
 step "Arrêt de tous les processus"
 for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
