@@ -2,7 +2,8 @@
  * clock.c: reading the clock and converting times to and from text.
  *
  * Conversions are done with timegm/gmtime_r (UTC only), so the machine's
- * time zone never changes what a certificate says.
+ * time zone never changes what a certificate says. Only what is shown to
+ * people (clock_local, clock_show) is in the local time zone.
  */
 #define _DEFAULT_SOURCE /* timegm */
 #include <stdio.h>
@@ -119,4 +120,34 @@ clock_parse(const char *s, uint64_t *t, struct sira_err *err)
 	return sira_err_set(err, SIRA_EINVAL,
 	    "invalid time '%s' (use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @SECONDS)",
 	    s);
+}
+
+void
+clock_local(uint64_t t, char out[static SIRA_LOCAL_STR_LEN])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0 || t > (uint64_t)253402300799 ||
+	    localtime_r(&tt, &tm) == NULL ||
+	    strftime(out, SIRA_LOCAL_STR_LEN, "%d/%m/%Y %H:%M", &tm) == 0)
+		(void)snprintf(out, SIRA_LOCAL_STR_LEN, "—");
+}
+
+const char *
+clock_show(const char *iso, char out[static SIRA_LOCAL_STR_LEN])
+{
+	struct tm tm;
+	uint64_t t = 0;
+
+	/* parse_iso first: clock_parse also takes "@SECONDS" */
+	if (iso == NULL || parse_iso(iso, &tm) != 0 ||
+	    clock_parse(iso, &t, NULL) != 0)
+		return iso;
+	if (strlen(iso) == 10) /* a day, not an instant: no time zone */
+		(void)snprintf(out, SIRA_LOCAL_STR_LEN, "%.2s/%.2s/%.4s",
+		    iso + 8, iso + 5, iso);
+	else
+		clock_local(t, out);
+	return out;
 }

@@ -343,6 +343,7 @@ str(const json_t *o, const char *k)
 int
 report_cases(struct agent *a, int json, struct sira_err *err)
 {
+	char day[SIRA_LOCAL_STR_LEN];
 	struct rows rows = { json_array(), a->me->agency_id, !json };
 	struct vault_txn *t = NULL;
 	json_t *r;
@@ -364,7 +365,8 @@ report_cases(struct agent *a, int json, struct sira_err *err)
 		(void)printf(_("no cases\n"));
 	else
 		json_array_foreach(rows.a, i, r)(void) printf("%-16s %s  %s\n",
-		    str(r, "case"), str(r, "updated"), safe(str(r, "status")));
+		    str(r, "case"), clock_show(str(r, "updated"), day),
+		    safe(str(r, "status")));
 	json_decref(rows.a);
 	return 0;
 }
@@ -428,14 +430,15 @@ print_docs(const json_t *docs)
 static void
 print_events(const json_t *ev)
 {
+	char day[SIRA_LOCAL_STR_LEN];
 	const json_t *e, *d;
 	size_t i;
 
 	json_array_foreach(ev, i, e)
 	{
-		(void)printf("  %s  %-24s %s %s\n", str(e, "time"),
-		    safe(str(e, "agency")), safe(action_text(str(e, "action"))),
-		    safe(str(e, "note")));
+		(void)printf("  %s  %-24s %s %s\n",
+		    clock_show(str(e, "time"), day), safe(str(e, "agency")),
+		    safe(action_text(str(e, "action"))), safe(str(e, "note")));
 		if ((d = json_object_get(e, "delivery")) != NULL &&
 		    json_is_object(d))
 			(void)printf("  %20s  -> %s%s%s%s%s%s\n", "",
@@ -444,7 +447,7 @@ print_events(const json_t *ev)
 				_(" at ") :
 				"",
 			    json_is_string(json_object_get(d, "at")) ?
-				str(d, "at") :
+				clock_show(str(d, "at"), day) :
 				"",
 			    present(str(d, "refused")) ? _(" (refused: ") : "",
 			    present(str(d, "refused")) ? str(d, "refused") : "",

@@ -153,6 +153,7 @@ print_json(json_t *j)
 int
 report_inbox(struct agent *a, int json, struct sira_err *err)
 {
+	char day[SIRA_LOCAL_STR_LEN];
 	json_t *rows = NULL, *r;
 	size_t i;
 	int rc;
@@ -164,15 +165,16 @@ report_inbox(struct agent *a, int json, struct sira_err *err)
 	else if (json_array_size(rows) == 0)
 		(void)printf(_("no messages received\n"));
 	else
-		json_array_foreach(rows, i, r)(void)
-		    printf(_("%s  %-20s from %-28s case %-14s %s\n"),
-			json_string_value(json_object_get(r, "received")),
-			json_string_value(json_object_get(r, "kind")),
-			json_string_value(json_object_get(r, "from")),
-			json_string_value(json_object_get(r, "case"))[0] ?
-			    json_string_value(json_object_get(r, "case")) :
-			    "-",
-			json_string_value(json_object_get(r, "id")));
+		json_array_foreach(rows, i, r)(void) printf(
+		    _("%s  %-20s from %-28s case %-14s %s\n"),
+		    clock_show(
+			json_string_value(json_object_get(r, "received")), day),
+		    json_string_value(json_object_get(r, "kind")),
+		    json_string_value(json_object_get(r, "from")),
+		    json_string_value(json_object_get(r, "case"))[0] ?
+			json_string_value(json_object_get(r, "case")) :
+			"-",
+		    json_string_value(json_object_get(r, "id")));
 	json_decref(rows);
 	return 0;
 }
@@ -180,6 +182,7 @@ report_inbox(struct agent *a, int json, struct sira_err *err)
 int
 report_outbox(struct agent *a, int json, struct sira_err *err)
 {
+	char day[SIRA_LOCAL_STR_LEN];
 	json_t *rows = NULL, *r;
 	size_t i;
 	int rc;
@@ -203,7 +206,9 @@ report_outbox(struct agent *a, int json, struct sira_err *err)
 				    (long long)json_integer_value(
 					json_object_get(dc, "percent")));
 			(void)printf(_("%s  %-18s to %-28s %s%s%s%s  %s\n"),
-			    json_string_value(json_object_get(r, "queued")),
+			    clock_show(
+				json_string_value(json_object_get(r, "queued")),
+				day),
 			    json_string_value(json_object_get(r, "kind")),
 			    json_string_value(
 				json_array_get(json_object_get(r, "to"), 0)),
@@ -367,6 +372,7 @@ print_content(const json_t *v)
 static void
 show_field(const char *key, const json_t *v, const char *dump)
 {
+	char day[SIRA_LOCAL_STR_LEN];
 	static const char *const labels[] = { N_("direction"), N_("from"),
 		N_("to"), N_("kind"), N_("content_type"), N_("case"),
 		N_("state"), N_("sent"), N_("received"), N_("queued"),
@@ -380,7 +386,7 @@ show_field(const char *key, const json_t *v, const char *dump)
 	if (json_is_boolean(v) || strcmp(key, "direction") == 0 ||
 	    strcmp(key, "state") == 0)
 		val = word_text(val);
-	(void)printf("%-*s %s\n", cols(l, 14), l, val);
+	(void)printf("%-*s %s\n", cols(l, 14), l, clock_show(val, day));
 }
 
 int
@@ -479,6 +485,7 @@ count_in(
 static void
 report_status_text(json_t *o)
 {
+	char day[SIRA_LOCAL_STR_LEN];
 	json_t *q = json_object_get(o, "outbox"), *x;
 	const char *alarm = json_string_value(json_object_get(o, "alarm"));
 	const char *sync = json_string_value(json_object_get(o, "last_sync"));
@@ -490,8 +497,9 @@ report_status_text(json_t *o)
 	    json_is_true(json_object_get(o, "connected")) ? _("connected") :
 							    _("not connected"));
 	(void)printf(_("last sync:     %s\n"),
-	    sync != NULL && strcmp(sync, never_synced) == 0 ? _(never_synced) :
-							      sync);
+	    sync != NULL && strcmp(sync, never_synced) == 0 ?
+		_(never_synced) :
+		clock_show(sync, day));
 	(void)printf(_("inbox:         %lld messages\n"),
 	    (long long)json_integer_value(json_object_get(o, "inbox")));
 	(void)printf(
@@ -503,7 +511,9 @@ report_status_text(json_t *o)
 	    (long long)json_integer_value(json_object_get(q, "refused")),
 	    (long long)json_integer_value(json_object_get(q, "expired")));
 	(void)printf(_("certificate:   valid until %s%s\n"),
-	    json_string_value(json_object_get(o, "certificate_expires")),
+	    clock_show(
+		json_string_value(json_object_get(o, "certificate_expires")),
+		day),
 	    json_is_true(json_object_get(o, "certificate_expiry_warning")) ?
 		_("  WARNING: expires within 30 days, ask the committee to renew it") :
 		"");
@@ -611,6 +621,7 @@ dir_row(
 int
 report_directory(struct agent *a, int json, struct sira_err *err)
 {
+	char day[SIRA_LOCAL_STR_LEN];
 	json_t *rows = NULL, *r;
 	size_t i;
 	int rc;
@@ -628,8 +639,9 @@ report_directory(struct agent *a, int json, struct sira_err *err)
 			    json_string_value(json_object_get(r, "agency")),
 			    json_string_value(json_object_get(r, "role")),
 			    cols(st, 8), st,
-			    json_string_value(
-				json_object_get(r, "valid_until")),
+			    clock_show(json_string_value(
+					   json_object_get(r, "valid_until")),
+				day),
 			    json_string_value(json_object_get(r, "name")));
 		}
 	json_decref(rows);
@@ -688,6 +700,7 @@ audit_row(
 int
 report_audit_show(struct agent *a, int json, struct sira_err *err)
 {
+	char day[SIRA_LOCAL_STR_LEN];
 	json_t *rows = NULL, *r;
 	size_t i;
 	int rc;
@@ -700,7 +713,8 @@ report_audit_show(struct agent *a, int json, struct sira_err *err)
 		json_array_foreach(rows, i, r)(void) printf(
 		    "%6lld  %s  %-14s %-28s %s%s%s%s%s\n",
 		    (long long)json_integer_value(json_object_get(r, "seq")),
-		    json_string_value(json_object_get(r, "time")),
+		    clock_show(
+			json_string_value(json_object_get(r, "time")), day),
 		    json_string_value(json_object_get(r, "action")),
 		    json_string_value(json_object_get(r, "counterpart")),
 		    json_string_value(json_object_get(r, "message")),

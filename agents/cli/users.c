@@ -38,7 +38,7 @@ users_cli_check(const struct user_args *u, struct sira_err *err)
 		return 0;
 	if (u->login == NULL)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "donnez l'identifiant de l'utilisateur");
+		    err, SIRA_EINVAL, _("give the user's login"));
 	if (!users_login_valid(u->login))
 		return sira_err_set(err, SIRA_EINVAL,
 		    _("a login is 2 to 32 characters a-z 0-9 . _ - and starts with a letter"));
@@ -46,7 +46,7 @@ users_cli_check(const struct user_args *u, struct sira_err *err)
 		return 0;
 	if (u->name == NULL || u->role == NULL)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "user add demande --name et --role");
+		    err, SIRA_EINVAL, _("user add needs --name and --role"));
 	if (!users_name_valid(u->name))
 		return sira_err_set(err, SIRA_EINVAL,
 		    _("a full name is 1 to 128 bytes of printable UTF-8 text, on one line"));
@@ -99,13 +99,13 @@ read_password(
 		return rc;
 	if (strlen(pw->p) != pw->len)
 		rc = sira_err_set(
-		    err, SIRA_EINVAL, "le mot de passe contient un octet nul");
+		    err, SIRA_EINVAL, _("the password contains a null byte"));
 	else if (pw->len < USER_PASS_MIN)
 		rc = sira_err_set(err, SIRA_EINVAL,
 		    _("a password is at least %d bytes"), USER_PASS_MIN);
 	else if (pw->len > USER_PASS_MAX)
 		rc = sira_err_set(err, SIRA_EINVAL,
-		    "un mot de passe compte au plus %d octets", USER_PASS_MAX);
+		    _("a password is at most %d bytes"), USER_PASS_MAX);
 	if (rc != 0)
 		passphrase_free(pw);
 	return rc;
@@ -282,13 +282,13 @@ user_json(const struct user_info *u, uint64_t now)
 static void
 print_text(const struct user_info *u, uint64_t now)
 {
-	char last[SIRA_TIME_STR_LEN];
+	char last[SIRA_LOCAL_STR_LEN];
 	const char *state = u->disabled ? _("disabled") :
 	    u->locked_until > now       ? _("locked") :
 					  _("active");
 
 	if (u->last_login != 0)
-		clock_format(u->last_login, last);
+		clock_local(u->last_login, last);
 	else
 		(void)snprintf(last, sizeof(last), _("never"));
 	(void)printf("%-20s %-10s %-11s %-20s  %s\n", u->login,

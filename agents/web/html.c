@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "i18n/i18n.h"
+#include "clock.h"
 #include "web/web.h"
 
 static void
@@ -121,22 +122,11 @@ html_free(struct html *h)
 }
 
 void
-html_date(uint64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0 || localtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%d/%m/%Y %H:%M", &tm) == 0)
-		(void)snprintf(out, 32, "—");
-}
-
-void
 html_when(struct html *h, uint64_t t)
 {
-	char d[32];
+	char d[SIRA_LOCAL_STR_LEN];
 
-	html_date(t, d);
+	clock_local(t, d);
 	html_text(h, d);
 }
 

@@ -15,6 +15,7 @@
 
 #include "documents/documents.h"
 #include "i18n/i18n.h"
+#include "clock.h"
 #include "text.h"
 #include "web/web.h"
 #include "wire.h"
@@ -199,9 +200,11 @@ field_value( // NOLINT(misc-no-recursion): a list holds words, one level
 {
 	size_t i;
 	json_t *x;
+	char day[SIRA_LOCAL_STR_LEN];
 
 	if (json_is_string(v))
-		html_text(h, label_choice(json_string_value(v)));
+		html_text(
+		    h, label_choice(clock_show(json_string_value(v), day)));
 	else if (json_is_integer(v))
 		html_fmt(h, "%lld", (long long)json_integer_value(v));
 	else if (json_is_boolean(v))

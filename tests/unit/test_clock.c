@@ -211,6 +211,39 @@ test_time_zone_ignored(void **state)
 	tzset();
 }
 
+/* What people read is in their time zone and their way of writing dates:
+ * an instant moves with the zone, a day (a birth date, a consent date)
+ * does not; anything that is not an ISO time passes through unchanged. */
+static void
+test_shown_to_people(void **state)
+{
+	char out[SIRA_LOCAL_STR_LEN];
+	const char *name = "Aminata";
+
+	(void)state;
+	assert_int_equal(setenv("TZ", "EAT-3", 1), 0); /* UTC+3 */
+	tzset();
+	assert_string_equal(
+	    clock_show("2026-11-20T16:30:00Z", out), "20/11/2026 19:30");
+	clock_local(UINT64_C(1772409600), out); /* 2026-03-02T00:00:00Z */
+	assert_string_equal(out, "02/03/2026 03:00");
+	assert_int_equal(setenv("TZ", "HST10", 1), 0); /* UTC-10 */
+	tzset();
+	assert_string_equal(
+	    clock_show("2026-11-20T06:00:00Z", out), "19/11/2026 20:00");
+	assert_string_equal(clock_show("2026-11-20", out), "20/11/2026");
+	assert_string_equal(clock_show("2012-03-04", out), "04/03/2012");
+	assert_ptr_equal(clock_show(name, out), name);
+	assert_string_equal(clock_show("2026-02-30", out), "2026-02-30");
+	assert_string_equal(
+	    clock_show("2026-11-20T16:30Z", out), "2026-11-20T16:30Z");
+	assert_null(clock_show(NULL, out));
+	clock_local(0, out);
+	assert_string_equal(out, "—");
+	assert_int_equal(unsetenv("TZ"), 0);
+	tzset();
+}
+
 static void
 test_now(void **state)
 {
@@ -263,6 +296,7 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_offset),
 		cmocka_unit_test(test_time_zone_ignored),
+		cmocka_unit_test(test_shown_to_people),
 		cmocka_unit_test(test_now),
 	};
 
