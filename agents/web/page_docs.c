@@ -19,18 +19,6 @@
 #include "web/web.h"
 #include "workflow/workflow.h"
 
-/* A file name for Content-Disposition: the safe name, quotes and
- * backslashes replaced. */
-static void
-disposition_name(const char *name, char out[256])
-{
-	size_t j = 0;
-
-	for (size_t i = 0; name[i] != '\0' && j + 1 < 256; i++)
-		out[j++] = name[i] == '"' || name[i] == '\\' ? '_' : name[i];
-	out[j] = '\0';
-}
-
 void
 page_document(struct web_req *r, const char *msgid_hex, const char *index)
 {
@@ -55,7 +43,8 @@ page_document(struct web_req *r, const char *msgid_hex, const char *index)
 			if (d[i].index == want && d[i].present) {
 				(void)snprintf(
 				    r->file, sizeof(r->file), "%s", d[i].path);
-				disposition_name(d[i].name, r->file_name);
+				(void)snprintf(r->file_name,
+				    sizeof(r->file_name), "%s", d[i].name);
 				found = true;
 			}
 	vault_abort(&t);

@@ -18,6 +18,7 @@
  * only with TLS.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,14 +41,11 @@
 #include "log.h"
 #include "web/web.h"
 
-#define HOSTS_MAX 6
-
 struct web {
 	struct agent *a;
 	struct web_opts o;
 	struct web_sessions sessions;
-	char hosts[HOSTS_MAX][300];
-	size_t n_hosts;
+	struct web_hosts hosts;
 	char tmpdir[PATH_MAX];
 	bool tls;
 };
@@ -73,38 +71,9 @@ header(struct MHD_Connection *c, const char *name)
 }
 
 static bool
-host_ok(const struct web *w, const char *host)
+host_ok(const struct web *w, struct MHD_Connection *c)
 {
-	if (host == NULL)
-		return false;
-	for (size_t i = 0; i < w->n_hosts; i++)
-		if (strcasecmp(host, w->hosts[i]) == 0)
-			return true;
-	return false;
-}
-
-/* Origin (or, when absent, the start of Referer) is one of our hosts. */
-static bool
-origin_ok(const struct web *w, struct MHD_Connection *c)
-{
-	const char *o = header(c, "Origin"), *ref = header(c, "Referer");
-	const char *scheme = w->tls ? "https://" : "http://";
-	size_t sl = strlen(scheme);
-	char host[300];
-	const char *src = o != NULL ? o : ref;
-	size_t n;
-
-	if (src == NULL || strncasecmp(src, scheme, sl) != 0)
-		return false;
-	src += sl;
-	n = strcspn(src, "/");
-	if (o != NULL && src[n] != '\0')
-		return false; /* an Origin is scheme://host[:port], no path */
-	if (n == 0 || n >= sizeof(host))
-		return false;
-	memcpy(host, src, n);
-	host[n] = '\0';
-	return host_ok(w, host);
+	return web_host_ok(&w->hosts, header(c, "Host"));
 }
 
 static void
@@ -156,13 +125,39 @@ refuse(struct MHD_Connection *c, int status, const char *msg)
 	return queue(c, resp, status);
 }
 
+/* Content-Disposition for a file name of UTF-8 (RFC 6266): an ASCII
+ * filename for old browsers, '_' for anything else, and filename* with
+ * every byte outside RFC 5987's attr-char percent-encoded. */
+static void
+disposition(const char *name, char *out, size_t len)
+{
+	static const char keep[] = "!#$&+-.^_`|~";
+	size_t j;
+
+	j = (size_t)snprintf(out, len, "attachment; filename=\"");
+	for (const char *p = name; *p != '\0' && j + 2 < len; p++)
+		out[j++] = (unsigned char)*p < 0x20 ||
+			(unsigned char)*p > 0x7e || *p == '"' || *p == '\\' ?
+		    '_' :
+		    *p;
+	j += (size_t)snprintf(out + j, len - j, "\"; filename*=UTF-8''");
+	for (const unsigned char *p = (const unsigned char *)name;
+	     *p != '\0' && j + 4 < len; p++) {
+		if ((*p < 0x80 && isalnum(*p)) || strchr(keep, *p) != NULL)
+			out[j++] = (char)*p;
+		else
+			j += (size_t)snprintf(out + j, len - j, "%%%02X", *p);
+	}
+	out[j < len ? j : len - 1] = '\0';
+}
+
 /* The file of a download as the response, or NULL. */
 static struct MHD_Response *
 file_response(const struct web_req *r)
 {
 	struct MHD_Response *resp;
 	struct stat st;
-	char disp[600];
+	char disp[1200];
 	int fd = open(r->file, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st) != 0) {
@@ -177,8 +172,7 @@ file_response(const struct web_req *r)
 		(void)close(fd);
 		return NULL;
 	}
-	(void)snprintf(
-	    disp, sizeof(disp), "attachment; filename=\"%s\"", r->file_name);
+	disposition(r->file_name, disp, sizeof(disp));
 	(void)MHD_add_response_header(resp, "Content-Disposition", disp);
 	return resp;
 }
@@ -361,7 +355,7 @@ static enum MHD_Result
 begin(struct web *w, struct MHD_Connection *c, const char *method,
     struct conn *cn)
 {
-	if (!host_ok(w, header(c, "Host"))) {
+	if (!host_ok(w, c)) {
 		log_event(LOG_WARN, "web.host_refused", "method=%s", method);
 		cn->refused = true;
 		return refuse(c, 421, "Host refusé / Host not allowed\n");
@@ -371,7 +365,9 @@ begin(struct web *w, struct MHD_Connection *c, const char *method,
 		cn->refused = true;
 		return refuse(c, 405, "Méthode refusée / Method not allowed\n");
 	}
-	if (strcmp(method, "POST") == 0 && !origin_ok(w, c)) {
+	if (strcmp(method, "POST") == 0 &&
+	    !web_origin_ok(
+		&w->hosts, header(c, "Origin"), header(c, "Referer"))) {
 		log_event(LOG_WARN, "web.origin_refused", "method=%s", method);
 		cn->refused = true;
 		return refuse(c, 403,
@@ -409,7 +405,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			return MHD_NO;
 		*con_cls = cn;
 		if (strncmp(url, "/static/", 8) == 0 &&
-		    strcmp(method, "GET") == 0 && host_ok(w, header(c, "Host")))
+		    strcmp(method, "GET") == 0 && host_ok(w, c))
 			return MHD_YES;
 		return begin(w, c, method, cn);
 	}
@@ -483,14 +479,6 @@ on_log(void *cls, const char *fmt, va_list ap)
 	log_event(LOG_WARN, "web.http", "what=\"%s\"", line);
 }
 
-static void
-add_host(struct web *w, const char *name, uint16_t port)
-{
-	if (w->n_hosts < HOSTS_MAX)
-		(void)snprintf(w->hosts[w->n_hosts++], sizeof(w->hosts[0]),
-		    "%s:%u", name, (unsigned)port);
-}
-
 static bool
 loopback(const char *addr)
 {
@@ -531,7 +519,8 @@ prepare_tmp(struct web *w, struct sira_err *err)
 	if ((rc = fileio_mkdir(w->tmpdir, 0700, err)) != 0)
 		return rc;
 	if ((d = opendir(w->tmpdir)) == NULL)
-		return sira_err_set(err, SIRA_EIO, "cannot read %s", w->tmpdir);
+		return sira_err_set(
+		    err, SIRA_EIO, _("cannot read %s"), w->tmpdir);
 	while ((e = readdir(d)) != NULL) {
 		if (snprintf(path, sizeof(path), "%s/%s", w->tmpdir,
 			e->d_name) >= (int)sizeof(path))
@@ -557,13 +546,13 @@ setup(struct web *w, struct agent *a, const struct web_opts *o,
 	w->sessions.idle = w->o.idle ? w->o.idle : WEB_IDLE_DEFAULT;
 	w->tls = o->tls_cert != NULL;
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
-		return sira_err_set(
-		    err, SIRA_EINVAL, "--tls-cert and --tls-key go together");
+		return sira_err_set(err, SIRA_EINVAL,
+		    _("--tls-cert and --tls-key go together"));
 	if (!loopback(w->o.listen) && !w->tls)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "listening on %s (not loopback) needs --tls-cert and "
-		    "--tls-key: passwords and case files would cross the "
-		    "network in clear",
+		    _("listening on %s (not loopback) needs --tls-cert and "
+		      "--tls-key: passwords and case files would cross the "
+		      "network in clear"),
 		    w->o.listen);
 	return prepare_tmp(w, err);
 }
@@ -580,13 +569,14 @@ bound(struct web *w, struct MHD_Daemon *d, struct sira_err *err)
 
 	if (di != NULL && di->port != 0)
 		w->o.port = di->port;
-	add_host(w, "127.0.0.1", w->o.port);
-	add_host(w, "localhost", w->o.port);
-	add_host(w, "[::1]", w->o.port);
+	web_hosts_init(&w->hosts, w->o.port, w->tls);
+	(void)web_hosts_add(&w->hosts, "127.0.0.1");
+	(void)web_hosts_add(&w->hosts, "localhost");
+	(void)web_hosts_add(&w->hosts, "::1");
 	if (!loopback(w->o.listen))
-		add_host(w, w->o.listen, w->o.port);
-	if (w->o.host != NULL)
-		add_host(w, w->o.host, w->o.port);
+		(void)web_hosts_add(&w->hosts, w->o.listen);
+	if (w->o.host != NULL && !web_hosts_add(&w->hosts, w->o.host))
+		return sira_err_set(err, SIRA_EINVAL, _("--host is too long"));
 	(void)snprintf(text, sizeof(text), "%u\n", (unsigned)w->o.port);
 	if ((rc = home_path(&w->a->home, "web.port", path, err)) == 0)
 		rc = fileio_write(path, (const uint8_t *)text, strlen(text),
@@ -606,7 +596,7 @@ read_pem(const char *path, char **out, struct sira_err *err)
 		return rc;
 	if ((*out = realloc(buf, len + 1)) == NULL) {
 		free(buf);
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	(*out)[len] = '\0';
 	return 0;
@@ -662,13 +652,13 @@ web_serve(struct agent *a, const struct web_opts *o,
 	int rc;
 
 	if (w == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if ((rc = setup(w, a, o, err)) == 0 && w->tls &&
 	    (rc = read_pem(o->tls_cert, &cert, err)) == 0)
 		rc = read_pem(o->tls_key, &key, err);
 	if (rc == 0 && (d = start(w, cert, key)) == NULL)
 		rc = sira_err_set(err, SIRA_EIO,
-		    "cannot listen on %s port %u (address in use?)",
+		    _("cannot listen on %s port %u (address in use?)"),
 		    w->o.listen, (unsigned)w->o.port);
 	if (rc == 0 && (rc = bound(w, d, err)) != 0)
 		MHD_stop_daemon(d);

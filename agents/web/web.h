@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "err.h"
 #include "store/store.h"
 
@@ -48,6 +50,26 @@ struct web_opts {
 int web_serve(struct agent *a, const struct web_opts *o,
     volatile sig_atomic_t *stop, struct sira_err *err);
 
+/* ---- origin.c: the names a browser may use for this server ---- */
+#define WEB_HOSTS_MAX 6
+struct web_hosts {
+	char names[WEB_HOSTS_MAX][256]; /* without port; IPv6 in brackets */
+	size_t n;
+	uint16_t port; /* the port we listen on */
+	bool tls;      /* https: a Host without port means 443, else 80 */
+};
+
+void web_hosts_init(struct web_hosts *h, uint16_t port, bool tls);
+/* Accept name ("localhost", "10.0.0.5", "::1", "sira.example.ml"); false
+ * when the list is full or the name too long. */
+bool web_hosts_add(struct web_hosts *h, const char *name);
+/* Does a Host header name us (name and port; NULL: no)? */
+bool web_host_ok(const struct web_hosts *h, const char *host);
+/* Does a POST come from our pages: its Origin, or when the browser sent
+ * none, its Referer's scheme, name and port? */
+bool web_origin_ok(
+    const struct web_hosts *h, const char *origin, const char *referer);
+
 /* ---- html.c: a growing page, escaping everything it is not told is
  * markup ---- */
 struct html {
@@ -65,8 +87,7 @@ void html_tag(
     struct html *h, const char *tag, const char *attrs, const char *text);
 void html_free(struct html *h);
 
-/* "05/12/2026 14:30", local time, as people write it in Mali; "—" for 0. */
-void html_date(uint64_t t, char out[32]);
+/* t as clock_local() writes it: "05/12/2026 14:30", local time; "—" for 0. */
 void html_when(struct html *h, uint64_t t);
 
 /* ---- session.c ---- */
@@ -158,6 +179,11 @@ void form_free(struct form *fm);
 const char *form_get(const struct form *fm, const char *name);
 /* Is some field name equal to value (checkboxes)? */
 bool form_has(const struct form *fm, const char *name, const char *value);
+
+/* ---- form_referral.c ---- */
+/* The referral form's fields as the referral's JSON document, or NULL
+ * when out of memory. The caller owns (json_decref) it. */
+json_t *form_referral_json(const struct form *f);
 
 /* ---- server.c: one request, as the pages see it ---- */
 struct web;

@@ -82,14 +82,14 @@ expect_true "the files a crash left in tmp are gone" \
 expect_fail "another address than loopback needs TLS" 'needs --tls-cert' \
     ag $P web --listen 0.0.0.0 --port 0
 
-printf 'Rapport médical (fictif)\n%s\n' "$(seq 1 2000)" >"$W/rapport-medical.txt"
+printf 'Rapport médical (fictif)\n%s\n' "$(seq 1 2000)" >"$W/rapport-médical.txt"
 mkdir -p "$SCREENS"
 run env POLICE="http://127.0.0.1:$(cat "$W/port-$P")" \
     NGO="http://127.0.0.1:$(cat "$W/port-$N")" \
     SOCIAL="http://127.0.0.1:$(cat "$W/port-$S")" \
     JUSTICE="http://127.0.0.1:$(cat "$W/port-$J")" \
     POLICE_ID=$P NGO_ID=$N SOCIAL_ID=$S JUSTICE_ID=$J \
-    DOC="$W/rapport-medical.txt" DOWNLOADS="$W/downloads" \
+    DOC="$W/rapport-médical.txt" DOWNLOADS="$W/downloads" \
     SCREENS="$SCREENS" CHROMIUM="$CHROMIUM" \
     node "$NODE_DIR/web.test.mjs"
 checks=$((checks + 1))

@@ -122,6 +122,10 @@ async function ngoAccepts(browser) {
     await page.isVisible('text=mendicité forcée'));
   check('the identifying details arrived (consent covers the shelter)',
     await page.isVisible('text=Personne Fictive Webtest'));
+  const dates = await page.locator('dd').allInnerTexts();
+  check('the referral\'s dates read as people write them (20/11/2026)',
+    dates.includes('20/11/2026') && !dates.some((d) => /\d{4}-\d\d-\d\d/.test(d)),
+    dates.join(' | '));
   await shot(page, 'case-to-answer');
   await page.click('button:has-text("Accepter le signalement")');
   await page.waitForURL(/ok=accept/);
@@ -161,16 +165,18 @@ async function transferWithDocument(ngo, browser) {
   check('the transfer is queued with its document',
     await ngo.isVisible('text=Transfert en file'));
   check('the document is listed with the transfer, once sealed',
-    await until(ngo, env.NGO + '/case?ref=' + REF, 'rapport-medical.txt', 60));
+    await until(ngo, env.NGO + '/case?ref=' + REF, 'rapport-médical.txt', 60));
   const soc = await login(browser, env.SOCIAL, 'oumar', 'mot-de-passe-oumar-3');
   const url = env.SOCIAL + '/case?ref=' + REF;
   check('the social services receive the case', await until(soc, url, 'reçu par transfert'));
   check('with its document, downloaded and verified',
     await until(soc, url, 'href="/documents/', 120));
   const [dl] = await Promise.all([soc.waitForEvent('download'),
-    soc.click('a:has-text("rapport-medical.txt")')]);
+    soc.click('a:has-text("rapport-médical.txt")')]);
   const got = fs.readFileSync(await dl.path());
   check('the document arrives byte for byte', got.equals(fs.readFileSync(env.DOC)));
+  check('and keeps its accented name (filename*=UTF-8)',
+    dl.suggestedFilename() === 'rapport-médical.txt', dl.suggestedFilename());
   await shot(soc, 'case-transferred');
   return soc;
 }
