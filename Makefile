@@ -72,7 +72,7 @@ LANGS := fr en
 MO := $(patsubst %,$(BIN)/locale/%/LC_MESSAGES/sira.mo,$(LANGS))
 PO_SRC := $(sort $(AGENT_SRC))
 XGETTEXT := xgettext --language=C --from-code=UTF-8 --keyword=_ \
-	--keyword=N_ --keyword=l10n:2 --keyword=l10n_n:2,3 \
+	--keyword=N_ --keyword=usage_error --keyword=l10n:2 --keyword=l10n_n:2,3 \
 	--add-comments=TRANSLATORS --add-location=file --package-name=sira
 
 .PHONY: all deps deps-deb screens test check soak fuzz bench lint format install demo \

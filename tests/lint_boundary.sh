@@ -47,13 +47,14 @@ for b in bin/sira-broker build/check/bin/sira-broker; do
 		status=1
 	fi
 done
-# room: the rooms it may include besides itself. Crypto, the store and the
-# message catalogues (i18n) are the floor; the case state machine never
-# reaches the network or the CLI.
+# room: the rooms it may include besides itself. The message catalogues
+# (i18n) are the floor; crypto and the store stand on it alone (their
+# error messages are translated); the case state machine never reaches
+# the network or the CLI.
 rooms='
-crypto:
-store:
 i18n:
+crypto:i18n
+store:i18n
 documents:crypto store i18n
 workflow:store documents i18n
 bundle:crypto store i18n

@@ -18,6 +18,7 @@
 #include "envelope.h"
 #include "fileio.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 /* One message, its bytes borrowed from owner (an unpacked vault entry). */
 struct item {
@@ -163,7 +164,8 @@ add_cert(struct gather *g, struct agent *a, struct vault_txn *t,
 			return 0;
 	if (g->n_certs >= BUNDLE_CERTS_MAX)
 		return sira_err_set(err, SIRA_ETOOBIG,
-		    "more than %d certificates in one case", BUNDLE_CERTS_MAX);
+		    _("more than %d certificates in one case"),
+		    BUNDLE_CERTS_MAX);
 	if (memcmp(a->me->id, cert_id, SIRA_HASH_LEN) == 0)
 		known = a->me;
 	else if (memcmp(a->broker->id, cert_id, SIRA_HASH_LEN) == 0)
@@ -171,13 +173,13 @@ add_cert(struct gather *g, struct agent *a, struct vault_txn *t,
 	else if (vault_get(t, VT_CERTS, bytes_of(cert_id, SIRA_HASH_LEN), &raw,
 		     &len, NULL) != 0)
 		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
-		    "the certificate of %s a message names is not in this agent's directory",
+		    _("the certificate of %s a message names is not in this agent's directory"),
 		    agency);
 	c = &g->certs[g->n_certs];
 	c->len = known != NULL ? known->raw_len : len;
 	if ((c->data = malloc(c->len)) == NULL) {
 		vault_free(raw, len);
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	memcpy(c->data, known != NULL ? known->raw : raw, c->len);
 	vault_free(raw, len);
@@ -231,7 +233,7 @@ write_bundle(struct gather *g, struct agent *a, const char *path, uint64_t now,
 	int rc;
 
 	if ((msgs = calloc(g->n, sizeof(*msgs))) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	for (size_t i = 0; i < g->n; i++)
 		msgs[i] = &g->items[i].m;
 	b.version = BUNDLE_VERSION;
@@ -250,7 +252,7 @@ write_bundle(struct gather *g, struct agent *a, const char *path, uint64_t now,
 	if ((rc = wire_pack(&b.base, &body, &len, err)) == 0) {
 		if ((file = wire_add_magic(BUNDLE_MAGIC, body, len, &flen)) ==
 		    NULL)
-			rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+			rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 		else
 			rc = fileio_write(path, file, flen, 0600, false, err);
 	}
@@ -287,19 +289,20 @@ bundle_export(struct agent *a, const char *case_ref, const char *path,
 
 	memset(st, 0, sizeof(*st));
 	if (case_ref == NULL || case_ref[0] == '\0')
-		return sira_err_set(err, SIRA_EINVAL, "no case reference");
+		return sira_err_set(err, SIRA_EINVAL, _("no case reference"));
 	if ((g = calloc(1, sizeof(*g))) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	g->case_ref = case_ref;
 	g->st = st;
 	if ((rc = vault_begin(a->vault, false, &t, err)) == 0 &&
 	    (rc = vault_each(t, VT_OUTBOX, take_out, g, err)) == 0 &&
 	    (rc = vault_each(t, VT_INBOX, take_in, g, err)) == 0 && g->n == 0)
 		rc = sira_err_set(err, SIRA_ENOTFOUND,
-		    "no message of case %s can be exported", case_ref);
+		    _("no message of case %s can be exported"), case_ref);
 	if (rc == -SIRA_ETOOBIG)
-		rc = sira_err_set(err, -rc, "more than %d messages in case %s",
-		    BUNDLE_MESSAGES_MAX, case_ref);
+		rc = sira_err_set(err, -rc,
+		    _("more than %d messages in case %s"), BUNDLE_MESSAGES_MAX,
+		    case_ref);
 	if (rc == 0)
 		rc = add_certs(g, a, t, err);
 	vault_abort(&t);

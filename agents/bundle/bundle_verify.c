@@ -30,6 +30,7 @@
 #include "signed.h"
 #include "text.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define CHECKPOINT_MAX SIRA_CHECKPOINT_MAX
 #define LEAF_MAX SIRA_LEAF_MAX
@@ -88,9 +89,9 @@ fail(struct vctx *v, enum bundle_check c, int rc, const struct sira_err *in)
 		v->why->check = c;
 	}
 	if (v->cur == 0)
-		return sira_err_set(v->err, -rc, "bundle: %s", why);
+		return sira_err_set(v->err, -rc, _("bundle: %s"), why);
 	return sira_err_set(
-	    v->err, -rc, "message %zu (%s): %s", v->cur, v->cur_id, why);
+	    v->err, -rc, _("message %zu (%s): %s"), v->cur, v->cur_id, why);
 }
 
 /* Like fail(), with a message of our own. */
@@ -258,7 +259,7 @@ cert_good_at(struct vctx *v, const struct cert_ref *r, uint64_t at,
 	clock_format(cutoff, when);
 	cert_destroy(out);
 	return sira_err_set(e, SIRA_EREVOKED,
-	    "certificate of %s is revoked (%s) from %s, and this signature is not proven older",
+	    _("certificate of %s is revoked (%s) from %s, and this signature is not proven older"),
 	    r->agency, crl_reason_name(ce->reason), when);
 }
 
@@ -756,7 +757,7 @@ bundle_verify(struct bytes untrusted, struct bytes ca, struct custody **out,
 	if ((v = calloc(1, sizeof(*v))) == NULL ||
 	    (v->out = calloc(1, sizeof(*v->out))) == NULL) {
 		free(v);
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	v->why = why;
 	v->err = err;

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "clock.h"
 #include "text.h"
+#include "i18n/i18n.h"
 
 static json_t *
 at(uint64_t t)
@@ -266,7 +267,7 @@ bundle_report(const struct custody *c, int json, struct sira_err *err)
 	json_t *j = custody_json(c);
 
 	if (j == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if (json) {
 		(void)json_dumpf(
 		    j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -98,7 +98,8 @@ static const struct option longopts[] = {
 static int
 usage_error(const char *msg)
 {
-	(void)fprintf(stderr, "sira-agent: %s (see sira-agent --help)\n", msg);
+	(void)fprintf(
+	    stderr, _("sira-agent: %s (see sira-agent --help)\n"), _(msg));
 	return 2;
 }
 
@@ -287,7 +288,7 @@ cmd_init(const struct command *c, const struct opts *o, const char *arg,
 		err) != 0)
 		return fail(err);
 	(void)printf(
-	    "agency home ready in %s; start the daemon with: sira-agent run --home %s\n",
+	    _("agency home ready in %s; start the daemon with: sira-agent run --home %s\n"),
 	    h.dir, h.dir);
 	return 0;
 }
@@ -538,15 +539,15 @@ wf_print(const char *cmd, const struct wf_args *w, const struct wf_result *r)
 	else if (strcmp(cmd, "request-file") == 0)
 		(void)printf("%s\n", r->request_id);
 	else
-		(void)printf("%s: %s done for case %s\n", r->message_id, cmd,
+		(void)printf(_("%s: %s done for case %s\n"), r->message_id, cmd,
 		    r->case_ref);
 	if (strcmp(cmd, "refer") == 0)
 		(void)fprintf(stderr,
-		    "case %s referred to %s; it leaves as soon as the broker is "
-		    "reachable (sira-agent case %s follows it)\n",
+		    _("case %s referred to %s; it leaves as soon as the broker is "
+		      "reachable (sira-agent case %s follows it)\n"),
 		    r->case_ref, w->to, r->case_ref);
 	if (r->notice[0] != '\0')
-		(void)fprintf(stderr, "note: %s\n", r->notice);
+		(void)fprintf(stderr, _("note: %s\n"), r->notice);
 }
 
 static int
@@ -622,15 +623,15 @@ cmd_export(const struct command *c, const struct opts *o, const char *arg,
 	agent_close(&a);
 	if (rc != 0)
 		return fail(err);
-	(void)printf("case %s: %zu sent and %zu received messages in %s\n",
+	(void)printf(_("case %s: %zu sent and %zu received messages in %s\n"),
 	    o->case_ref, st.sent, st.received, o->out);
 	if (st.no_broker > 0)
 		(void)fprintf(stderr,
-		    "sira-agent: WARNING: %zu sent messages have no broker evidence yet\n",
+		    _("sira-agent: WARNING: %zu sent messages have no broker evidence yet\n"),
 		    st.no_broker);
 	if (st.left_out > 0)
 		(void)fprintf(stderr,
-		    "sira-agent: WARNING: %zu messages of the case were left out (not sealed yet, or sealed before evidence was kept)\n",
+		    _("sira-agent: WARNING: %zu messages of the case were left out (not sealed yet, or sealed before evidence was kept)\n"),
 		    st.left_out);
 	return 0;
 }
@@ -689,88 +690,92 @@ static const struct command commands[] = {
 	    "--cert ID.cert --key ID.key --ca ca.cert --broker ENDPOINT\n"
 	    "--broker-cert broker.cert [--passphrase-file F]\n"
 	    "[--attach-max BYTES]",
-	    "make the agency home (largest document: 64 MiB unless said)", NULL,
-	    true, NULL },
+	    N_("make the agency home (largest document: 64 MiB unless said)"),
+	    NULL, true, NULL },
 	{ "run", cmd_run, NULL,
 	    "[--passphrase-file F] [--prekey-rotate S] [--prekey-retain S]\n"
 	    "[--verbose]",
-	    "the daemon: talks to the broker, sends, receives, receipts", NULL,
-	    true, NULL },
+	    N_("the daemon: talks to the broker, sends, receives, receipts"),
+	    NULL, true, NULL },
 	{ "web", cmd_web, NULL,
 	    "[--port 8080] [--listen 127.0.0.1] [--tls-cert F --tls-key F]\n"
 	    "[--host NAME] [--idle S] [--passphrase-file F]",
-	    "the caseworkers' web interface (docs/WEB.md); run beside run",
+	    N_("the caseworkers' web interface (docs/WEB.md); run beside run"),
 	    NULL, true, NULL },
 	{ "send", cmd_send, NULL,
 	    "--to ID[,ID...] --kind KIND --file F [--case REF] [--ttl S]\n"
 	    "[--attach DOC]... [--wait]",
-	    "queue a message (--wait: follow it, a progress bar on a terminal)",
+	    N_("queue a message (--wait: follow it, a progress bar on a terminal)"),
 	    NULL, true, NULL },
-	{ "inbox", NULL, view_inbox, "[--json]", "messages received", NULL,
+	{ "inbox", NULL, view_inbox, "[--json]", N_("messages received"), NULL,
 	    true, NULL },
 	{ "show", NULL, view_show, "ID [--json]",
-	    "one message, received or sent", "a message id", true, NULL },
+	    N_("one message, received or sent"), N_("a message id"), true,
+	    NULL },
 	{ "outbox", NULL, view_outbox, "[--json]",
-	    "messages sent and how far they got", NULL, true, NULL },
+	    N_("messages sent and how far they got"), NULL, true, NULL },
 	{ "status", NULL, view_status, "[--json]",
-	    "connection, queues, certificate expiry", NULL, true, NULL },
+	    N_("connection, queues, certificate expiry"), NULL, true, NULL },
 	{ "directory", NULL, view_directory, "[--json]",
-	    "agencies this agent knows", NULL, true, NULL },
+	    N_("agencies this agent knows"), NULL, true, NULL },
 	{ "audit verify", NULL, view_audit_verify, "",
-	    "check the agency's audit chain", NULL, true, NULL },
+	    N_("check the agency's audit chain"), NULL, true, NULL },
 	{ "audit show", NULL, view_audit_show, "[--json]",
-	    "every audit entry: who, what, when", NULL, true, NULL },
+	    N_("every audit entry: who, what, when"), NULL, true, NULL },
 	{ "export", cmd_export, NULL, "--case REF --out FILE",
-	    "the evidence bundle of a case", NULL, true, NULL },
+	    N_("the evidence bundle of a case"), NULL, true, NULL },
 	{ "verify-bundle", cmd_verify_bundle, NULL,
 	    "FILE --ca ca.cert [--json]",
-	    "check a bundle offline, with the CA certificate alone", NULL,
+	    N_("check a bundle offline, with the CA certificate alone"), NULL,
 	    false, NULL },
 	{ "refer", cmd_workflow, NULL,
 	    "--to ID --file referral.json [--attach F]... [--wait]",
-	    "refer a victim's case to a service provider", NULL, true,
-	    "Referral workflows (docs/WORKFLOWS.md); each step is queued at "
-	    "once:" },
+	    N_("refer a victim's case to a service provider"), NULL, true,
+	    N_("Referral workflows (docs/WORKFLOWS.md); each step is queued at "
+	       "once:") },
 	{ "accept", cmd_workflow, NULL, "REF [--from ID]",
-	    "take on a referral addressed to you", NULL, true, NULL },
+	    N_("take on a referral addressed to you"), NULL, true, NULL },
 	{ "decline", cmd_workflow, NULL, "REF --reason TEXT [--suggest ID]",
-	    "decline a referral, saying why (and whom to try)", NULL, true,
+	    N_("decline a referral, saying why (and whom to try)"), NULL, true,
 	    NULL },
 	{ "feedback", cmd_workflow, NULL,
 	    "REF --status started|completed [--note TEXT]",
-	    "tell the referrer services started or completed", NULL, true,
+	    N_("tell the referrer services started or completed"), NULL, true,
 	    NULL },
 	{ "revoke", cmd_workflow, NULL, "REF --reason TEXT [--to ID]",
-	    "withdraw a referral not yet answered", NULL, true, NULL },
+	    N_("withdraw a referral not yet answered"), NULL, true, NULL },
 	{ "transfer", cmd_workflow, NULL,
 	    "--case REF --to ID [--attach F]... [--note TEXT] [--wait]",
-	    "hand the whole case over to another agency", NULL, true, NULL },
+	    N_("hand the whole case over to another agency"), NULL, true,
+	    NULL },
 	{ "request-file", cmd_workflow, NULL,
 	    "--case REF --from ID --basis TEXT [--purpose TEXT]",
-	    "ask a holder for a case file, with its legal basis", NULL, true,
-	    NULL },
+	    N_("ask a holder for a case file, with its legal basis"), NULL,
+	    true, NULL },
 	{ "grant", cmd_workflow, NULL, "REQ",
-	    "answer a case-file request: send the file", NULL, true, NULL },
+	    N_("answer a case-file request: send the file"), NULL, true, NULL },
 	{ "refuse", cmd_workflow, NULL, "REQ --reason TEXT",
-	    "answer a case-file request: refuse, saying why", NULL, true,
+	    N_("answer a case-file request: refuse, saying why"), NULL, true,
 	    NULL },
-	{ "cases", NULL, view_cases, "[--json]", "every case, where it stands",
-	    NULL, true, NULL },
-	{ "case", NULL, view_case, "REF [--json]", "one case and its timeline",
-	    "a case reference", true, NULL },
+	{ "cases", NULL, view_cases, "[--json]",
+	    N_("every case, where it stands"), NULL, true, NULL },
+	{ "case", NULL, view_case, "REF [--json]",
+	    N_("one case and its timeline"), N_("a case reference"), true,
+	    NULL },
 	{ "user add", cmd_user, NULL,
 	    "LOGIN --name \"Full Name\" --role caseworker|supervisor|admin\n"
 	    "[--password-file F]",
-	    "make an account of the web interface (the password is asked)",
-	    NULL, true, "Accounts of the web interface (docs/WEB.md):" },
+	    N_("make an account of the web interface (the password is asked)"),
+	    NULL, true, N_("Accounts of the web interface (docs/WEB.md):") },
 	{ "user passwd", cmd_user, NULL, "LOGIN [--password-file F]",
-	    "set an account's password (and unlock it)", NULL, true, NULL },
+	    N_("set an account's password (and unlock it)"), NULL, true, NULL },
 	{ "user disable", cmd_user, NULL, "LOGIN",
-	    "disable an account: it can no longer log in", NULL, true, NULL },
-	{ "user enable", cmd_user, NULL, "LOGIN", "enable an account again",
+	    N_("disable an account: it can no longer log in"), NULL, true,
+	    NULL },
+	{ "user enable", cmd_user, NULL, "LOGIN", N_("enable an account again"),
 	    NULL, true, NULL },
 	{ "user list", cmd_user, NULL, "[--json]",
-	    "the accounts: role, state, last login", NULL, true, NULL },
+	    N_("the accounts: role, state, last login"), NULL, true, NULL },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -778,17 +783,17 @@ static const struct command commands[] = {
 static void
 print_usage(FILE *f)
 {
-	(void)fputs("usage: sira-agent COMMAND [--home DIR] [OPTIONS]   "
-		    "(or set SIRA_HOME)\n"
-		    "       sira-agent COMMAND --help\n\n",
+	(void)fputs(_("usage: sira-agent COMMAND [--home DIR] [OPTIONS]   "
+		      "(or set SIRA_HOME)\n"
+		      "       sira-agent COMMAND --help\n\n"),
 	    f);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		const struct command *c = &commands[i];
 		if (c->section != NULL)
-			(void)fprintf(f, "\n%s\n", c->section);
+			(void)fprintf(f, "\n%s\n", _(c->section));
 		(void)fprintf(f, "  %-14s ", c->name);
 		usage_lines(f, c->usage, 17);
-		(void)fprintf(f, "%17s%s\n", "", c->help);
+		(void)fprintf(f, "%17s%s\n", "", _(c->help));
 	}
 	(void)fputs("\nKIND: referral, referral_response, referral_update, "
 		    "case_transfer,\n      file_request, file_response, note\n",
@@ -798,12 +803,13 @@ print_usage(FILE *f)
 static int
 print_command_help(const struct command *c)
 {
-	(void)printf("usage: sira-agent %s ", c->name);
-	usage_lines(stdout, c->usage, (int)strlen(c->name) + 19);
-	(void)printf("\n  %s\n", c->help);
+	int col = printf(_("usage: sira-agent %s "), c->name);
+
+	usage_lines(stdout, c->usage, col > 0 ? col : 0);
+	(void)printf("\n  %s\n", _(c->help));
 	if (c->needs_home)
 		(void)printf(
-		    "\n  The agency home: --home DIR, or SIRA_HOME.\n");
+		    _("\n  The agency home: --home DIR, or SIRA_HOME.\n"));
 	if (strcmp(c->name, "send") == 0)
 		(void)printf("\n  KIND: referral, referral_response, "
 			     "referral_update, case_transfer,\n"
@@ -861,8 +867,8 @@ run_command(const struct command *c, int argc, char **argv)
 		arg = argv[optind];
 	if (c->needs != NULL && arg == NULL) {
 		(void)fprintf(stderr,
-		    "sira-agent: %s needs %s (see sira-agent %s --help)\n",
-		    c->name, c->needs, c->name);
+		    _("sira-agent: %s needs %s (see sira-agent %s --help)\n"),
+		    c->name, _(c->needs), c->name);
 		return 2;
 	}
 	return c->run != NULL ? c->run(c, &o, arg, &err) :
@@ -893,15 +899,15 @@ main(int argc, char **argv)
 	}
 	if ((c = find_command(argc, argv, &words)) == NULL)
 		return usage_error(strcmp(argv[1], "audit") == 0 ?
-			"the audit command is: audit verify|show" :
+			N_("the audit command is: audit verify|show") :
 			strcmp(argv[1], "user") == 0 ?
-			"the user command is: user add|passwd|disable|enable|list" :
-			"unknown command");
+			N_("the user command is: user add|passwd|disable|enable|list") :
+			N_("unknown command"));
 	if (asks_help(argc, argv))
 		return print_command_help(c);
 	if (sodium_init() < 0) {
 		(void)fprintf(
-		    stderr, "sira-agent: libsodium failed to start\n");
+		    stderr, _("sira-agent: libsodium failed to start\n"));
 		return 1;
 	}
 	/* getopt sees the command's own words as argv[0] and skips them. */

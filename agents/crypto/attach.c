@@ -22,6 +22,7 @@
 
 #include "crypto/crypto.h"
 #include "fileio.h"
+#include "i18n/i18n.h"
 
 #define HDR_LEN crypto_secretstream_xchacha20poly1305_HEADERBYTES
 #define TAG_LEN crypto_secretstream_xchacha20poly1305_ABYTES
@@ -136,7 +137,7 @@ fill_chunk(struct stream *s, int in_fd, uint64_t off, size_t n, uint64_t len,
 
 	if (data > 0 && fileio_read_full(in_fd, s->pt, data) != (ssize_t)data)
 		return sira_err_set(err, SIRA_EIO,
-		    "attachment changed or failed while reading");
+		    _("attachment changed or failed while reading"));
 	memset(s->pt + data, 0, n - data);
 	digest_stream_update(&s->pt_hash, s->pt, data);
 	return 0;
@@ -164,11 +165,11 @@ seal_chunks(struct stream *s, const struct attach_key *ak, int in_fd,
 		set_ad(s->ad, ak->msgid, ak->index, i);
 		if (crypto_secretstream_xchacha20poly1305_push(&s->st, s->ct,
 			&ctlen, s->pt, n, s->ad, AD_LEN, tag) != 0)
-			return sira_err_set(
-			    err, SIRA_ECRYPTO, "attachment encryption failed");
+			return sira_err_set(err, SIRA_ECRYPTO,
+			    _("attachment encryption failed"));
 		if (fileio_write_all(s->fd, s->ct, (size_t)ctlen) != 0)
 			return sira_err_set(err, SIRA_EIO,
-			    "cannot write attachment: %s", strerror(errno));
+			    _("cannot write attachment: %s"), strerror(errno));
 		digest_stream_update(&s->blob_hash, s->ct, (size_t)ctlen);
 	}
 	return 0;
@@ -186,20 +187,20 @@ attach_seal(const struct attach_key *ak, int in_fd, int blob_fd,
 	memset(info, 0, sizeof(*info));
 	if (fstat(in_fd, &st) == -1 || !S_ISREG(st.st_mode))
 		return sira_err_set(
-		    err, SIRA_EIO, "attachment is not a regular file");
+		    err, SIRA_EIO, _("attachment is not a regular file"));
 	if ((uint64_t)st.st_size > SIRA_ATTACHMENT_MAX)
 		return sira_err_set(
-		    err, SIRA_ETOOBIG, "attachment is larger than 4 GiB");
+		    err, SIRA_ETOOBIG, _("attachment is larger than 4 GiB"));
 	info->plaintext_len = (uint64_t)st.st_size;
 	info->chunk_size = SIRA_CHUNK_DEFAULT;
 	if (stream_new(&s, info->chunk_size, blob_fd) != 0)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	digest_stream_init(&s->blob_hash);
 	digest_stream_init(&s->pt_hash);
 	crypto_secretstream_xchacha20poly1305_init_push(&s->st, hdr, ak->key);
 	if (fileio_write_all(s->fd, hdr, sizeof(hdr)) != 0) {
-		rc = sira_err_set(err, SIRA_EIO, "cannot write attachment: %s",
-		    strerror(errno));
+		rc = sira_err_set(err, SIRA_EIO,
+		    _("cannot write attachment: %s"), strerror(errno));
 		goto out;
 	}
 	digest_stream_update(&s->blob_hash, hdr, sizeof(hdr));
@@ -224,12 +225,12 @@ emit_chunk(struct stream *s, int out_fd, uint64_t off, size_t n, uint64_t len,
 	for (size_t k = data; k < n; k++)
 		if (s->pt[k] != 0)
 			return sira_err_set(err, SIRA_EMALFORMED,
-			    "attachment padding is not zero");
+			    _("attachment padding is not zero"));
 	digest_stream_update(&s->pt_hash, s->pt, data);
 	if (data > 0 && out_fd >= 0 &&
 	    fileio_write_all(out_fd, s->pt, data) != 0)
 		return sira_err_set(err, SIRA_EIO,
-		    "cannot write attachment: %s", strerror(errno));
+		    _("cannot write attachment: %s"), strerror(errno));
 	return 0;
 }
 
@@ -244,23 +245,24 @@ open_chunk(struct stream *s, const struct attach_key *ak, const struct chunk *c,
 	ssize_t r;
 
 	if ((r = fileio_read_full(s->fd, s->ct, n + TAG_LEN)) == -1)
-		return sira_err_set(err, SIRA_EIO, "cannot read attachment");
+		return sira_err_set(err, SIRA_EIO, _("cannot read attachment"));
 	if ((size_t)r != n + TAG_LEN)
 		return sira_err_set(err, SIRA_ETRUNCATED,
-		    "attachment %u ends before its final chunk", ak->index);
+		    _("attachment %u ends before its final chunk"), ak->index);
 	set_ad(s->ad, ak->msgid, ak->index, c->no);
 	if (crypto_secretstream_xchacha20poly1305_pull(&s->st, s->pt, &ptlen,
 		&tag, s->ct, n + TAG_LEN, s->ad, AD_LEN) != 0 ||
 	    ptlen != n)
 		return sira_err_set(err, SIRA_EAUTH,
-		    "attachment %u chunk %llu does not authenticate", ak->index,
-		    (unsigned long long)c->no);
+		    _("attachment %u chunk %llu does not authenticate"),
+		    ak->index, (unsigned long long)c->no);
 	if (c->last && tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL)
 		return sira_err_set(err, SIRA_ETRUNCATED,
-		    "attachment %u has no final chunk", ak->index);
+		    _("attachment %u has no final chunk"), ak->index);
 	if (!c->last && tag != 0)
 		return sira_err_set(err, SIRA_EMALFORMED,
-		    "attachment %u has data after its final chunk", ak->index);
+		    _("attachment %u has data after its final chunk"),
+		    ak->index);
 	return 0;
 }
 
@@ -287,7 +289,8 @@ open_chunks(struct stream *s, const struct attach_key *ak,
 	}
 	if (fileio_read_full(s->fd, &extra, 1) != 0)
 		return sira_err_set(err, SIRA_EMALFORMED,
-		    "attachment %u has bytes after its final chunk", ak->index);
+		    _("attachment %u has bytes after its final chunk"),
+		    ak->index);
 	return 0;
 }
 
@@ -298,7 +301,7 @@ check_expect(const struct attach_info *e, struct sira_err *err)
 	    e->plaintext_len > SIRA_ATTACHMENT_MAX ||
 	    e->ct_len != attach_ct_len(e->plaintext_len, e->chunk_size))
 		return sira_err_set(err, SIRA_EMALFORMED,
-		    "attachment lengths in the manifest are inconsistent");
+		    _("attachment lengths in the manifest are inconsistent"));
 	return 0;
 }
 
@@ -314,20 +317,20 @@ attach_open(const struct attach_key *ak, const struct attach_info *expect,
 	if ((rc = check_expect(expect, err)) != 0)
 		return rc;
 	if (stream_new(&s, expect->chunk_size, blob_fd) != 0)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	digest_stream_init(&s->blob_hash);
 	digest_stream_init(&s->pt_hash);
 	if ((r = fileio_read_full(s->fd, hdr, sizeof(hdr))) !=
 	    (ssize_t)sizeof(hdr)) {
 		rc = sira_err_set(err, r == -1 ? SIRA_EIO : SIRA_ETRUNCATED,
-		    "attachment %u is truncated", ak->index);
+		    _("attachment %u is truncated"), ak->index);
 		goto out;
 	}
 	digest_stream_update(&s->blob_hash, hdr, sizeof(hdr));
 	if (crypto_secretstream_xchacha20poly1305_init_pull(
 		&s->st, hdr, ak->key) != 0) {
-		rc = sira_err_set(
-		    err, SIRA_EAUTH, "attachment %u header invalid", ak->index);
+		rc = sira_err_set(err, SIRA_EAUTH,
+		    _("attachment %u header invalid"), ak->index);
 		goto out;
 	}
 	if ((rc = open_chunks(s, ak, expect, out_fd, err)) != 0)
@@ -337,7 +340,7 @@ attach_open(const struct attach_key *ak, const struct attach_info *expect,
 	if (memcmp(blob_id, expect->blob_id, SIRA_HASH_LEN) != 0 ||
 	    memcmp(pt_hash, expect->plaintext_sha256, SIRA_HASH_LEN) != 0)
 		rc = sira_err_set(err, SIRA_EAUTH,
-		    "attachment %u does not match its signed hashes",
+		    _("attachment %u does not match its signed hashes"),
 		    ak->index);
 out:
 	stream_free(s, expect->chunk_size);
@@ -354,36 +357,36 @@ attach_open_to_path(const struct attach_key *ak,
 
 	n = snprintf(tmp, sizeof(tmp), "%s.partial", dest_path);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return sira_err_set(err, SIRA_EINVAL, "path too long");
+		return sira_err_set(err, SIRA_EINVAL, _("path too long"));
 	if (access(dest_path, F_OK) == 0)
 		return sira_err_set(
-		    err, SIRA_EEXIST, "%s already exists", dest_path);
+		    err, SIRA_EEXIST, _("%s already exists"), dest_path);
 	if ((in = open(blob_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return sira_err_set(
-		    err, SIRA_ENOTFOUND, "%s: %s", blob_path, strerror(errno));
+		return sira_err_set(err, SIRA_ENOTFOUND, _("%s: %s"), blob_path,
+		    strerror(errno));
 	(void)unlink(tmp); /* a leftover from a crash is never trusted */
 	out = open(
 	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out == -1) {
 		close(in);
 		return sira_err_set(
-		    err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
+		    err, SIRA_EIO, _("%s: %s"), tmp, strerror(errno));
 	}
 	rc = attach_open(ak, expect, in, out, err);
 	if (rc == 0 && fsync(out) != 0)
-		rc =
-		    sira_err_set(err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
+		rc = sira_err_set(
+		    err, SIRA_EIO, _("%s: %s"), tmp, strerror(errno));
 	if (close(out) != 0 && rc == 0)
-		rc =
-		    sira_err_set(err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
+		rc = sira_err_set(
+		    err, SIRA_EIO, _("%s: %s"), tmp, strerror(errno));
 	close(in);
 	/* link(), not rename(): it fails if dest_path appeared meanwhile, so
 	 * an existing file is never replaced (as fileio_write exclusive). */
 	if (rc == 0 && link(tmp, dest_path) != 0) {
 		int e = errno;
 		rc = e == EEXIST ? sira_err_set(err, SIRA_EEXIST,
-				       "%s already exists", dest_path) :
-				   sira_err_set(err, SIRA_EIO, "%s: %s",
+				       _("%s already exists"), dest_path) :
+				   sira_err_set(err, SIRA_EIO, _("%s: %s"),
 				       dest_path, strerror(e));
 	}
 	(void)unlink(tmp);
@@ -408,16 +411,16 @@ reseal_begin(struct stream *in, struct stream *out, const uint8_t *spool_key,
 	if ((r = fileio_read_full(in->fd, hdr, sizeof(hdr))) !=
 	    (ssize_t)sizeof(hdr))
 		return sira_err_set(err, r == -1 ? SIRA_EIO : SIRA_ETRUNCATED,
-		    "spooled document is truncated");
+		    _("spooled document is truncated"));
 	digest_stream_update(&in->blob_hash, hdr, sizeof(hdr));
 	if (crypto_secretstream_xchacha20poly1305_init_pull(
 		&in->st, hdr, spool_key) != 0)
 		return sira_err_set(
-		    err, SIRA_EAUTH, "spooled document header invalid");
+		    err, SIRA_EAUTH, _("spooled document header invalid"));
 	crypto_secretstream_xchacha20poly1305_init_push(&out->st, hdr, key);
 	if (fileio_write_all(out->fd, hdr, sizeof(hdr)) != 0)
 		return sira_err_set(err, SIRA_EIO,
-		    "cannot write attachment: %s", strerror(errno));
+		    _("cannot write attachment: %s"), strerror(errno));
 	digest_stream_update(&out->blob_hash, hdr, sizeof(hdr));
 	return 0;
 }
@@ -435,10 +438,10 @@ reseal_push(struct stream *in, struct stream *out, const struct attach_key *ak,
 		c->last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL :
 			  0) != 0)
 		return sira_err_set(
-		    err, SIRA_ECRYPTO, "attachment encryption failed");
+		    err, SIRA_ECRYPTO, _("attachment encryption failed"));
 	if (fileio_write_all(out->fd, out->ct, (size_t)ctlen) != 0)
 		return sira_err_set(err, SIRA_EIO,
-		    "cannot write attachment: %s", strerror(errno));
+		    _("cannot write attachment: %s"), strerror(errno));
 	digest_stream_update(&out->blob_hash, out->ct, (size_t)ctlen);
 	return 0;
 }
@@ -471,7 +474,7 @@ reseal_chunks(struct stream *in, struct stream *out,
 	}
 	if (fileio_read_full(in->fd, &extra, 1) != 0)
 		return sira_err_set(err, SIRA_EMALFORMED,
-		    "spooled document has bytes after its final chunk");
+		    _("spooled document has bytes after its final chunk"));
 	return 0;
 }
 
@@ -489,7 +492,7 @@ attach_reseal(const struct attach_spool *spool, const struct attach_key *ak,
 		return rc;
 	if (stream_new(&in, chunk, spool->fd) != 0 ||
 	    stream_new(&out, chunk, blob_fd) != 0) {
-		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	digest_stream_init(&in->blob_hash);
@@ -504,7 +507,7 @@ attach_reseal(const struct attach_spool *spool, const struct attach_key *ak,
 	    memcmp(info->plaintext_sha256, spool->info.plaintext_sha256,
 		SIRA_HASH_LEN) != 0) {
 		rc = sira_err_set(err, SIRA_EAUTH,
-		    "spooled document does not match what was queued");
+		    _("spooled document does not match what was queued"));
 		goto out;
 	}
 	digest_stream_final(&out->blob_hash, info->blob_id);

@@ -14,6 +14,7 @@
 #include "signed.h"
 #include "text.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 int
 manifest_filename_valid(const char *name)
@@ -39,7 +40,7 @@ manifest_sign(const Sira__V1__ManifestTBS *tbs,
 		 sk, SIRA_DS_MANIFEST, *tbs_bytes, *tbs_len, sig)) != 0) {
 		free(*tbs_bytes);
 		*tbs_bytes = NULL;
-		return sira_err_set(err, -rc, "cannot sign the manifest");
+		return sira_err_set(err, -rc, _("cannot sign the manifest"));
 	}
 	return 0;
 }
@@ -79,7 +80,7 @@ check_shape(const Sira__V1__ManifestTBS *m, struct sira_err *err)
 	    m->n_recipients < 1 || m->n_recipients > SIRA_RECIPIENTS_MAX ||
 	    check_attachments(m) != 0)
 		return sira_err_set(
-		    err, SIRA_EMALFORMED, "signed manifest is malformed");
+		    err, SIRA_EMALFORMED, _("signed manifest is malformed"));
 	return 0;
 }
 
@@ -95,14 +96,14 @@ manifest_verify(const uint8_t *untrusted, size_t len, const struct cert *sender,
 	*out = NULL;
 	if ((sender->key_usage & SIRA_KU_ENVELOPE_SIGN) == 0)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
-		    "%s may not sign envelopes", sender->agency_id);
+		    _("%s may not sign envelopes"), sender->agency_id);
 	if ((rc = signed_split(bytes_of(untrusted, len), SIRA_MANIFEST_MAX,
 		 SIRA_MANIFEST_MAX, "manifest", &so, err)) != 0)
 		return rc;
 	if ((rc = sign_verify(sender->sign_pk, SIRA_DS_MANIFEST, so.tbs,
 		 so.tbs_len, so.sig)) != 0) {
 		rc = sira_err_set(err, -rc,
-		    "manifest signature of %s does not verify",
+		    _("manifest signature of %s does not verify"),
 		    sender->agency_id);
 		goto out;
 	}
@@ -171,7 +172,7 @@ manifest_match(const Sira__V1__ManifestTBS *m, const struct envelope *e,
 			named = 1;
 	if (!named)
 		return sira_err_set(err, SIRA_ENOT_RECIPIENT,
-		    "the sender did not address this message to %s",
+		    _("the sender did not address this message to %s"),
 		    my_agency_id);
 	if (!same_bytes(m->message_id, h->message_id) ||
 	    strcmp(m->sender_agency_id, h->sender_agency_id) != 0 ||
@@ -180,6 +181,6 @@ manifest_match(const Sira__V1__ManifestTBS *m, const struct envelope *e,
 	    m->kind != h->kind || !same_recipients(m, h) ||
 	    !same_attachments(m, h))
 		return sira_err_set(err, SIRA_EAUTH,
-		    "envelope header differs from the signed manifest");
+		    _("envelope header differs from the signed manifest"));
 	return 0;
 }

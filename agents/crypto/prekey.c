@@ -14,6 +14,7 @@
 #include "crypto/crypto.h"
 #include "signed.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define PREKEY_VERSION 1
 
@@ -59,16 +60,17 @@ prekey_generate(const struct prekey_owner *po, uint64_t now, uint64_t lifetime,
 	*sec = NULL;
 	if ((owner->key_usage & SIRA_KU_PREKEY_SIGN) == 0)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
-		    "%s may not sign prekeys", owner->agency_id);
+		    _("%s may not sign prekeys"), owner->agency_id);
 	if (now >= owner->not_after || lifetime == 0)
 		return sira_err_set(err, SIRA_EEXPIRED,
-		    "certificate of %s has ended; no prekey can outlive it",
+		    _("certificate of %s has ended; no prekey can outlive it"),
 		    owner->agency_id);
 	if ((s = sodium_malloc(sizeof(*s))) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if (crypto_box_keypair(s->pk, s->sk) != 0) {
 		sodium_free(s);
-		return sira_err_set(err, SIRA_ECRYPTO, "key generation failed");
+		return sira_err_set(
+		    err, SIRA_ECRYPTO, _("key generation failed"));
 	}
 	randombytes_buf(s->key_id, sizeof(s->key_id));
 	memcpy(p.agency_id, owner->agency_id, sizeof(p.agency_id));

@@ -17,6 +17,7 @@
 #include "crypto/crypto.h"
 #include "signed.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define RECEIPT_VERSION 1
 
@@ -46,11 +47,11 @@ receipt_sign(const struct receipt_fields *f, const struct cert *me,
 	*out = NULL;
 	if ((me->key_usage & SIRA_KU_RECEIPT_SIGN) == 0)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
-		    "%s may not sign receipts", me->agency_id);
+		    _("%s may not sign receipts"), me->agency_id);
 	if ((f->kind != RECEIPT_ACCEPTED && f->kind != RECEIPT_REJECTED) ||
 	    (f->kind == RECEIPT_ACCEPTED &&
 		zero(f->manifest_sig_sha256, SIRA_HASH_LEN)))
-		return sira_err_set(err, SIRA_EINVAL, "invalid receipt");
+		return sira_err_set(err, SIRA_EINVAL, _("invalid receipt"));
 	randombytes_buf(id, sizeof(id));
 	t.version = RECEIPT_VERSION;
 	BIN(t.receipt_id, id, sizeof(id));
@@ -70,7 +71,7 @@ receipt_sign(const struct receipt_fields *f, const struct cert *me,
 	if (f->kind == RECEIPT_ACCEPTED && f->n_attachments_verified > 0) {
 		if (f->n_attachments_verified > SIRA_ATTACHMENTS_MAX)
 			return sira_err_set(
-			    err, SIRA_EINVAL, "invalid receipt");
+			    err, SIRA_EINVAL, _("invalid receipt"));
 		for (size_t i = 0; i < f->n_attachments_verified; i++)
 			BIN(blobs[i], f->attachments_verified[i],
 			    SIRA_HASH_LEN);
@@ -118,26 +119,26 @@ check_tbs(const Sira__V1__ReceiptTBS *t, const struct cert *recipient,
 	    (t->manifest_sig_sha256.len != 0 &&
 		t->manifest_sig_sha256.len != SIRA_HASH_LEN))
 		return sira_err_set(
-		    err, SIRA_EMALFORMED, "receipt is malformed");
+		    err, SIRA_EMALFORMED, _("receipt is malformed"));
 	if (!was_recipient(t, recipient, x))
 		return sira_err_set(err, SIRA_ENOT_RECIPIENT,
-		    "receipt signed by %s, who was not a recipient",
+		    _("receipt signed by %s, who was not a recipient"),
 		    recipient->agency_id);
 	if (!same(t->message_id, x->message_id, SIRA_MSGID_LEN) ||
 	    !same(t->envelope_hash, x->envelope_hash, SIRA_HASH_LEN) ||
 	    !same(t->manifest_hash, x->manifest_hash, SIRA_HASH_LEN) ||
 	    !same(t->sender_cert_id, x->sender_cert_id, SIRA_HASH_LEN))
 		return sira_err_set(
-		    err, SIRA_EAUTH, "receipt is about another message");
+		    err, SIRA_EAUTH, _("receipt is about another message"));
 	if (t->kind == SIRA__V1__RECEIPT_KIND__RECEIPT_KIND_ACCEPTED &&
 	    (t->manifest_sig_sha256.len != SIRA_HASH_LEN ||
 		sodium_memcmp(t->manifest_sig_sha256.data,
 		    x->manifest_sig_sha256, SIRA_HASH_LEN) != 0))
 		return sira_err_set(err, SIRA_EAUTH,
-		    "receipt does not prove the message was opened");
+		    _("receipt does not prove the message was opened"));
 	if (t->received_at + SIRA_CLOCK_SKEW < x->created_at)
-		return sira_err_set(
-		    err, SIRA_EMALFORMED, "receipt is older than the message");
+		return sira_err_set(err, SIRA_EMALFORMED,
+		    _("receipt is older than the message"));
 	return 0;
 }
 
@@ -154,14 +155,15 @@ receipt_verify(const uint8_t *untrusted, size_t len,
 	memset(out, 0, sizeof(*out));
 	if ((recipient->key_usage & SIRA_KU_RECEIPT_SIGN) == 0)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
-		    "%s may not sign receipts", recipient->agency_id);
+		    _("%s may not sign receipts"), recipient->agency_id);
 	if ((rc = signed_split(bytes_of(untrusted, len), SIRA_RECEIPT_MAX,
 		 SIRA_RECEIPT_MAX, "receipt", &so, err)) != 0)
 		return rc;
 	if ((rc = sign_verify(recipient->sign_pk, SIRA_DS_RECEIPT, so.tbs,
 		 so.tbs_len, so.sig)) != 0) {
 		rc = sira_err_set(err, -rc,
-		    "receipt signature of %s is invalid", recipient->agency_id);
+		    _("receipt signature of %s is invalid"),
+		    recipient->agency_id);
 		goto out;
 	}
 	if ((rc = wire_unpack(&sira__v1__receipt_tbs__descriptor, so.tbs,

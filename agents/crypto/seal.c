@@ -21,6 +21,7 @@
 #include "crypto/crypto.h"
 #include "payload.pb-c.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define K_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -125,11 +126,11 @@ check_recipient(
 	    memcmp(pk->owner_cert_id, r->cert->id, SIRA_HASH_LEN) != 0 ||
 	    now + SIRA_CLOCK_SKEW < pk->not_before || now > pk->not_after)
 		return sira_err_set(err, SIRA_EPREKEY,
-		    "no valid prekey for %s: fetch the directory again",
+		    _("no valid prekey for %s: fetch the directory again"),
 		    r->cert->agency_id);
 	if (r->cert->is_ca || r->cert->role == SIRA_ROLE_BROKER)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "%s cannot receive messages", r->cert->agency_id);
+		    _("%s cannot receive messages"), r->cert->agency_id);
 	return 0;
 }
 
@@ -140,7 +141,7 @@ check_params(const struct seal_params *p, struct sira_err *err)
 
 	if ((p->sender->key_usage & SIRA_KU_ENVELOPE_SIGN) == 0)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
-		    "%s may not sign envelopes", p->sender->agency_id);
+		    _("%s may not sign envelopes"), p->sender->agency_id);
 	if (p->n_recipients < 1 || p->n_recipients > SIRA_RECIPIENTS_MAX ||
 	    p->ttl == 0 || p->ttl > SIRA_TTL_MAX ||
 	    strcmp(envelope_kind_name(p->kind), "unknown") == 0 ||
@@ -148,7 +149,7 @@ check_params(const struct seal_params *p, struct sira_err *err)
 	    strlen(p->content_type) > SIRA_CONTENT_TYPE_MAX ||
 	    strlen(p->case_ref) > SIRA_CASE_REF_MAX)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "invalid message parameters");
+		    err, SIRA_EINVAL, _("invalid message parameters"));
 	for (size_t i = 0; i < p->n_recipients; i++) {
 		if ((rc = check_recipient(&p->recipients[i], p->now, err)) != 0)
 			return rc;
@@ -156,7 +157,7 @@ check_params(const struct seal_params *p, struct sira_err *err)
 			if (strcmp(p->recipients[i].cert->agency_id,
 				p->recipients[j].cert->agency_id) == 0)
 				return sira_err_set(err, SIRA_EINVAL,
-				    "%s is named twice",
+				    _("%s is named twice"),
 				    p->recipients[i].cert->agency_id);
 	}
 	return 0;
@@ -174,7 +175,7 @@ seal_begin(const struct seal_params *p, struct seal **out, struct sira_err *err)
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->k = sodium_malloc(K_LEN)) == NULL) {
 		free(s);
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	s->p = p;
 	if (p->message_id != NULL)
@@ -195,14 +196,15 @@ attach_check(const struct seal *s, const char *filename, const char *media_type,
 {
 	if (s->finished)
 		return sira_err_set(err, SIRA_ESTATE,
-		    "message already finished: start a new one");
+		    _("message already finished: start a new one"));
 	if (s->n_att >= SIRA_ATTACHMENTS_MAX)
 		return sira_err_set(err, SIRA_ETOOBIG,
-		    "at most %d attachments per message", SIRA_ATTACHMENTS_MAX);
+		    _("at most %d attachments per message"),
+		    SIRA_ATTACHMENTS_MAX);
 	if (!manifest_filename_valid(filename) ||
 	    strlen(media_type) > SIRA_MEDIA_TYPE_MAX)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "invalid attachment name or type");
+		    err, SIRA_EINVAL, _("invalid attachment name or type"));
 	return 0;
 }
 
@@ -263,7 +265,7 @@ seal_attachment_info(const struct seal *s, uint32_t index,
 {
 	if (index >= s->n_att)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "no attachment %u", index);
+		    err, SIRA_EINVAL, _("no attachment %u"), index);
 	*out = s->att[index].info;
 	return 0;
 }
@@ -366,10 +368,10 @@ pad_inner(Sira__V1__SignedManifest *sm, const uint8_t *payload, size_t len,
 	inlen = protobuf_c_message_get_packed_size(&inner.base);
 	if ((body->bucket = envelope_bucket_for(inlen)) == 0)
 		return sira_err_set(err, SIRA_ETOOBIG,
-		    "message body of %zu bytes is too big; send large content as an attachment",
+		    _("message body of %zu bytes is too big; send large content as an attachment"),
 		    inlen);
 	if ((body->padded = malloc(body->bucket)) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	(void)protobuf_c_message_pack(&inner.base, body->padded);
 	if (sodium_pad(
 		&plen, body->padded, inlen, body->bucket, body->bucket) != 0 ||
@@ -377,7 +379,7 @@ pad_inner(Sira__V1__SignedManifest *sm, const uint8_t *payload, size_t len,
 		sodium_memzero(body->padded, body->bucket);
 		free(body->padded);
 		body->padded = NULL;
-		return sira_err_set(err, SIRA_ECRYPTO, "padding failed");
+		return sira_err_set(err, SIRA_ECRYPTO, _("padding failed"));
 	}
 	return 0;
 }
@@ -399,12 +401,12 @@ wrap_one(const struct seal *s, const struct seal_recipient *r,
 	BIN(wp.prekey_id, r->prekey->key_id, SIRA_PREKEY_ID_LEN);
 	len = protobuf_c_message_get_packed_size(&wp.base);
 	if (len + crypto_box_SEALBYTES > SIRA_WRAP_MAX)
-		return sira_err_set(err, SIRA_ECRYPTO, "wrap too large");
+		return sira_err_set(err, SIRA_ECRYPTO, _("wrap too large"));
 	(void)protobuf_c_message_pack(&wp.base, buf);
 	if ((*sealed = malloc(len + crypto_box_SEALBYTES)) == NULL)
-		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	else if (crypto_box_seal(*sealed, buf, len, r->prekey->pk) != 0)
-		rc = sira_err_set(err, SIRA_ECRYPTO, "cannot wrap the key");
+		rc = sira_err_set(err, SIRA_ECRYPTO, _("cannot wrap the key"));
 	sodium_memzero(buf, sizeof(buf));
 	sira__v1__recipient_wrap__init(w);
 	w->agency_id = (char *)(uintptr_t)r->cert->agency_id;
@@ -471,12 +473,12 @@ encrypt_body(const struct seal *s, const struct packed_header *hdr,
 	if ((ad = body_ad(hdr->bytes, hdr->len, &adlen)) == NULL ||
 	    (ct = malloc((size_t)body->bucket + TAG_LEN)) == NULL) {
 		free(ad);
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	subkey(s->k, SUBKEY_BODY, key);
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ctlen, body->padded,
 		body->bucket, ad, adlen, NULL, body->nonce, key) != 0)
-		rc = sira_err_set(err, SIRA_ECRYPTO, "encryption failed");
+		rc = sira_err_set(err, SIRA_ECRYPTO, _("encryption failed"));
 	sodium_memzero(key, sizeof(key));
 	if (rc == 0) {
 		envelope_hash_of(hdr->bytes, hdr->len, ct, (size_t)ctlen,
@@ -514,10 +516,10 @@ seal_finish(struct seal *s, const uint8_t *payload, size_t len,
 	memset(out, 0, sizeof(*out));
 	if (s->finished) /* K is wiped: never seal under a zero key */
 		return sira_err_set(err, SIRA_ESTATE,
-		    "message already finished: start a new one");
+		    _("message already finished: start a new one"));
 	s->finished = true;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	randombytes_buf(body.nonce, sizeof(body.nonce));
 	if ((rc = sign_manifest(s, b, payload, len, &sm, err)) != 0 ||
 	    (rc = wire_pack(&sm.pb.base, &smbytes, &smlen, err)) != 0 ||
@@ -590,10 +592,10 @@ unwrap(const struct envelope *e, const Sira__V1__RecipientWrap *w,
 	int rc = 0;
 
 	if (w->sealed.len <= crypto_box_SEALBYTES)
-		return sira_err_set(err, SIRA_EMALFORMED, "wrap too short");
+		return sira_err_set(err, SIRA_EMALFORMED, _("wrap too short"));
 	len = w->sealed.len - crypto_box_SEALBYTES;
 	if ((plain = sodium_malloc(len)) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if (crypto_box_seal_open(
 		plain, w->sealed.data, w->sealed.len, pks->pk, pks->sk) != 0 ||
 	    /* K stays in guarded memory */
@@ -605,7 +607,7 @@ unwrap(const struct envelope *e, const Sira__V1__RecipientWrap *w,
 	    !same(wp->recipient_cert_id, w->cert_id.data, SIRA_HASH_LEN) ||
 	    !same(wp->prekey_id, w->prekey_id.data, SIRA_PREKEY_ID_LEN))
 		rc = sira_err_set(err, SIRA_EAUTH,
-		    "the key wrap does not open or does not belong to this message");
+		    _("the key wrap does not open or does not belong to this message"));
 	else
 		memcpy(k, wp->content_key.data, K_LEN);
 	wire_free_secret((ProtobufCMessage *)wp);
@@ -628,7 +630,7 @@ decrypt_body(const struct envelope *e, const uint8_t *k,
 	if ((ad = body_ad(e->header, e->header_len, &adlen)) == NULL ||
 	    (pt = malloc(bucket)) == NULL) {
 		free(ad);
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	subkey(k, SUBKEY_BODY, key);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &got, NULL,
@@ -636,10 +638,10 @@ decrypt_body(const struct envelope *e, const uint8_t *k,
 		key) != 0 ||
 	    got != bucket)
 		rc = sira_err_set(err, SIRA_EAUTH,
-		    "message body does not authenticate (altered in transit)");
+		    _("message body does not authenticate (altered in transit)"));
 	else if (sodium_unpad(&ptlen, pt, bucket, bucket) != 0)
 		rc = sira_err_set(
-		    err, SIRA_EMALFORMED, "message padding is malformed");
+		    err, SIRA_EMALFORMED, _("message padding is malformed"));
 	else if ((rc = wire_unpack(&sira__v1__inner_body__descriptor, pt, ptlen,
 		      bucket, &m, err)) == 0)
 		*inner = (Sira__V1__InnerBody *)m;
@@ -662,7 +664,7 @@ check_manifest(struct opened *o, const Sira__V1__InnerBody *inner,
 	int rc;
 
 	if (inner->manifest == NULL)
-		return sira_err_set(err, SIRA_EMALFORMED, "no manifest");
+		return sira_err_set(err, SIRA_EMALFORMED, _("no manifest"));
 	if ((rc = wire_pack(&inner->manifest->base, &o->signed_manifest,
 		 &o->signed_manifest_len, err)) != 0)
 		return rc;
@@ -671,14 +673,14 @@ check_manifest(struct opened *o, const Sira__V1__InnerBody *inner,
 	digest_lp(hash, SIRA_DH_MANIFEST, &part, 1);
 	if (!same(h->manifest_hash, hash, SIRA_HASH_LEN))
 		return sira_err_set(err, SIRA_EAUTH,
-		    "manifest does not match the header's commitment");
+		    _("manifest does not match the header's commitment"));
 	if ((rc = keys->sender_cert(keys->ctx, h->sender_agency_id,
 		 h->sender_cert_id.data, h->created_at, &sender, err)) != 0)
 		return rc;
 	if (strcmp(sender->agency_id, h->sender_agency_id) != 0 ||
 	    !same(h->sender_cert_id, sender->id, SIRA_HASH_LEN))
 		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
-		    "sender certificate does not match the header");
+		    _("sender certificate does not match the header"));
 	if ((rc = manifest_verify(o->signed_manifest, o->signed_manifest_len,
 		 sender, &o->manifest, o->manifest_sig_sha256, err)) != 0 ||
 	    (rc = manifest_match(
@@ -688,7 +690,7 @@ check_manifest(struct opened *o, const Sira__V1__InnerBody *inner,
 	if (!same(o->manifest->payload_sha256, hash, SIRA_HASH_LEN) ||
 	    o->manifest->payload_len != inner->payload.len)
 		return sira_err_set(err, SIRA_EAUTH,
-		    "payload does not match the signed manifest");
+		    _("payload does not match the signed manifest"));
 	return 0;
 }
 
@@ -707,22 +709,22 @@ open_key(struct opened *o, const struct open_keys *keys, uint64_t now,
 		return rc;
 	if ((w = envelope_recipient(e, keys->me->agency_id)) == NULL)
 		return sira_err_set(err, SIRA_ENOT_RECIPIENT,
-		    "message is not addressed to %s", keys->me->agency_id);
+		    _("message is not addressed to %s"), keys->me->agency_id);
 	if (keys->seen(
 		keys->ctx, e->h->sender_cert_id.data, e->h->message_id.data))
 		return sira_err_set(
-		    err, SIRA_EREPLAY, "message was already received");
+		    err, SIRA_EREPLAY, _("message was already received"));
 	if (keys->prekey(keys->ctx, w->cert_id.data, w->prekey_id.data, &pks) !=
 	    0)
 		return sira_err_set(err, SIRA_EPREKEY,
-		    "the prekey this message was sealed to is unknown or deleted");
+		    _("the prekey this message was sealed to is unknown or deleted"));
 	if ((rc = unwrap(e, w, pks, o->key, err)) != 0)
 		return rc;
 	key_commitment(o->key, e->h->message_id.data, commit);
 	if (sodium_memcmp(commit, e->h->key_commitment.data, SIRA_HASH_LEN) !=
 	    0)
 		return sira_err_set(err, SIRA_EAUTH,
-		    "key commitment does not match: recipients were given different keys");
+		    _("key commitment does not match: recipients were given different keys"));
 	return 0;
 }
 
@@ -738,7 +740,7 @@ seal_open(const uint8_t *untrusted, size_t len, const struct open_keys *keys,
 	if ((o = calloc(1, sizeof(*o))) == NULL ||
 	    (o->key = sodium_malloc(K_LEN)) == NULL) {
 		free(o);
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	if ((rc = envelope_decode(untrusted, len, &o->env, err)) != 0 ||
 	    (rc = open_key(o, keys, now, err)) != 0 ||
@@ -746,7 +748,7 @@ seal_open(const uint8_t *untrusted, size_t len, const struct open_keys *keys,
 	    inner == NULL || (rc = check_manifest(o, inner, keys, err)) != 0)
 		goto out;
 	if ((o->payload = malloc(inner->payload.len + 1)) == NULL) {
-		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	if (inner->payload.len > 0)
@@ -776,7 +778,7 @@ seal_open_attachment(const struct opened *o, uint32_t index,
 
 	if (index >= o->manifest->n_attachments)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "no attachment %u", index);
+		    err, SIRA_EINVAL, _("no attachment %u"), index);
 	a = o->manifest->attachments[index];
 	memset(&expect, 0, sizeof(expect));
 	memcpy(expect.blob_id, a->blob_id.data, SIRA_HASH_LEN);

@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "crypto/crypto.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define HEARTBEAT 5
 #define DIR_EVERY 600
@@ -317,7 +318,7 @@ daemon_new(struct agent *a, struct daemon **out, struct sira_err *err)
 
 	*out = NULL;
 	if (d == NULL) {
-		(void)sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		(void)sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 		return -SIRA_ENOMEM; /* spelled out: never 0 with *out NULL */
 	}
 	d->a = a;

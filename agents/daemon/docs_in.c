@@ -27,6 +27,7 @@
 #include "daemon/daemon.h"
 #include "documents/documents.h"
 #include "log.h"
+#include "i18n/i18n.h"
 
 #define STALL 30
 #define NAME_ROOM 240 /* bytes of a name kept in "<index>-<name>" */
@@ -470,7 +471,7 @@ extract_one(struct daemon *d, const struct opened *o, uint32_t i,
 		 &d->a->home, am->blob_id.data, true, blob, err)) != 0)
 		return rc;
 	if (snprintf(dest, sizeof(dest), "%s/%s", dir, file) >= PATH_MAX)
-		return sira_err_set(err, SIRA_EINVAL, "path too long");
+		return sira_err_set(err, SIRA_EINVAL, _("path too long"));
 	if ((rc = seal_open_attachment(o, i, blob, dest, err)) != 0)
 		return rc;
 	(void)sodium_bin2hex(
@@ -511,7 +512,7 @@ docs_in_extract(struct daemon *d, const struct opened *o,
 		rc = extract_one(d, o, i, stage, l, err);
 	if (rc == 0 && rename(stage, final) != 0)
 		rc = sira_err_set(
-		    err, SIRA_EIO, "%s: %s", final, strerror(errno));
+		    err, SIRA_EIO, _("%s: %s"), final, strerror(errno));
 	if (rc != 0) {
 		docs_rmtree(stage);
 		l->n = 0;

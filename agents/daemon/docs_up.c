@@ -21,6 +21,7 @@
 #include "daemon/daemon.h"
 #include "documents/documents.h"
 #include "log.h"
+#include "i18n/i18n.h"
 
 #define STALL 30                /* seconds without an answer: ask again */
 #define SAVE_EVERY (256u << 10) /* persist progress this often */
@@ -340,12 +341,12 @@ start(struct daemon *d, const Sira__V1__OutboxEntry *e, uint32_t i,
 
 	if (doc->blob_id.len != 32 || doc->ct_len == 0)
 		return sira_err_set(
-		    err, SIRA_EMALFORMED, "document %u was not sealed", i);
+		    err, SIRA_EMALFORMED, _("document %u was not sealed"), i);
 	if ((rc = docs_spool_path(
 		 &d->a->home, e->local_id.data, i, "blob", path, err)) != 0)
 		return rc;
 	if ((u->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return sira_err_set(err, SIRA_EIO, "sealed document %s: %s",
+		return sira_err_set(err, SIRA_EIO, _("sealed document %s: %s"),
 		    path, strerror(errno));
 	memcpy(u->local_id, e->local_id.data, 16);
 	u->index = i;

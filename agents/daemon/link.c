@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "daemon/daemon.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define FRAME_MAX (SIRA_ENVELOPE_MAX + 8192)
 /* Until the broker's Welcome says otherwise: 80 % of its defaults. */
@@ -65,8 +66,8 @@ link_open(struct link *l, const struct agent *a, struct sira_err *err)
 	    zmq_connect(l->sock, a->home.broker) != 0) {
 		int e = zmq_errno();
 		link_close(l);
-		return sira_err_set(err, SIRA_EIO, "cannot set up the link: %s",
-		    zmq_strerror(e));
+		return sira_err_set(err, SIRA_EIO,
+		    _("cannot set up the link: %s"), zmq_strerror(e));
 	}
 	l->rate = PACE_RATE;
 	l->burst = l->tokens = PACE_BURST;

@@ -17,6 +17,7 @@
 #include "signed.h"
 #include "store/store.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 /* The Accepted kept in e (the broker's bytes, checked when they came). */
 static int
@@ -198,7 +199,7 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 	}
 	if (old_size > cp->size)
 		return sira_err_set(err, SIRA_EAUTH,
-		    "the broker's log shrank from %llu to %llu leaves",
+		    _("the broker's log shrank from %llu to %llu leaves"),
 		    (unsigned long long)old_size, (unsigned long long)cp->size);
 	if (old_size != asked_from && old_size != cp->size) {
 		*stale = true;
@@ -215,13 +216,13 @@ check_consistency(struct vault_txn *t, const Sira__V1__Checkpoint *cp,
 		    (struct merkle_hashes){ proof, r->n_consistency_proof },
 		    NULL) != 0))
 		rc = sira_err_set(err, SIRA_EAUTH,
-		    "the broker's log is not consistent with its earlier checkpoint");
+		    _("the broker's log is not consistent with its earlier checkpoint"));
 	if (rc == 0 && old_size == cp->size &&
 	    (vault_get(t, VT_META, bytes_of("cp.root", 7), &old, &old_len,
 		 NULL) != 0 ||
 		old_len != 32 || memcmp(old, cp->root.data, 32) != 0))
 		rc = sira_err_set(err, SIRA_EAUTH,
-		    "the broker signed two different logs of the same size");
+		    _("the broker signed two different logs of the same size"));
 	vault_free(old, old_len);
 	if (rc == 0 && cp->size > old_size)
 		rc = vault_counter_put(t, "cp.size", cp->size, err) ?:
@@ -253,7 +254,7 @@ check_proof(struct daemon *d, struct vault_txn *t, struct proof_case *c,
 	Sira__V1__LogLeaf *l = NULL;
 	Sira__V1__Accepted *acc = NULL;
 	int rc = sira_err_set(err, SIRA_EAUTH,
-	    "the broker's proof for this message does not hold");
+	    _("the broker's proof for this message does not hold"));
 
 	if (logproof_checkpoint(d, r->checkpoint, &cp) != 0 ||
 	    r->n_inclusion_proof > SIRA_MERKLE_PROOF_MAX ||

@@ -27,6 +27,7 @@
 #include "crypto/crypto.h"
 #include "signed.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define ROUND 64  /* entries per write transaction */
 #define ROUNDS 16 /* transactions per pump; more waits for the next loop */
@@ -158,7 +159,7 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	int rc;
 
 	if (e->n_to == 0 || e->n_to > SIRA_RECIPIENTS_MAX)
-		return sira_err_set(err, SIRA_EINVAL, "bad recipient list");
+		return sira_err_set(err, SIRA_EINVAL, _("bad recipient list"));
 	if ((rc = resolve(d, t, e, now, &r, err)) != 0)
 		goto out;
 	sp.sender = d->a->me;
@@ -469,7 +470,8 @@ take_wakes(struct daemon *d, struct vault_txn *t, struct sira_err *err)
 		grown = realloc(d->wake, (d->n_wake + n) * sizeof(*grown));
 		if (grown == NULL) {
 			free(rows);
-			return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+			return sira_err_set(
+			    err, SIRA_ENOMEM, _("out of memory"));
 		}
 		d->wake = grown;
 		memcpy(d->wake + d->n_wake, rows, n * sizeof(*rows));

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "store/store.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define ROW_MAX 4096 /* a row: two keys, a cert id and a signed prekey */
 
@@ -195,7 +196,7 @@ maintain(const struct agent *a, struct vault_txn *t,
 	s->retain = sc->retain;
 	if ((rc = vault_each(t, VT_PREKEYS, scan_prekey, s, err)) != 0)
 		return rc == -SIRA_ENOMEM ?
-		    sira_err_set(err, SIRA_ENOMEM, "out of memory") :
+		    sira_err_set(err, SIRA_ENOMEM, _("out of memory")) :
 		    rc;
 	if ((rc = delete_expired(a, t, s, now, err)) != 0 ||
 	    (s->newest_nb != 0 && now - s->newest_nb < sc->rotate))

@@ -14,6 +14,7 @@
 #include "payload.pb-c.h"
 #include "store/store.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define RECEIPT_TTL (7 * 86400) /* seconds a receipt may travel */
 #define PAYLOAD_MAX (SIRA_RECEIPT_MAX + 64)
@@ -68,7 +69,7 @@ receipts_accept(struct daemon *d, struct vault_txn *t, const struct opened *o,
 	struct receipt_fields f;
 
 	if (in->n_docs > SIRA_ATTACHMENTS_MAX)
-		return sira_err_set(err, SIRA_EINVAL, "too many documents");
+		return sira_err_set(err, SIRA_EINVAL, _("too many documents"));
 	memset(&f, 0, sizeof(f));
 	f.kind = RECEIPT_ACCEPTED;
 	memcpy(f.message_id, h->message_id.data, 16);

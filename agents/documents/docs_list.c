@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "documents/documents.h"
+#include "i18n/i18n.h"
 
 static void
 fill(const struct agent *a, const Sira__V1__DocIn *in, struct doc_received *r)
@@ -47,7 +48,7 @@ docs_received(const struct agent *a, struct vault_txn *t,
 	if (e->n_docs > 0 &&
 	    (docs = calloc(e->n_docs, sizeof(*docs))) == NULL) {
 		sira__v1__inbox_entry__free_unpacked(e, NULL);
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	for (size_t i = 0; docs != NULL && i < e->n_docs; i++)
 		fill(a, e->docs[i], &docs[i]);

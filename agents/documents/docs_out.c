@@ -24,6 +24,7 @@
 #include "documents/documents.h"
 #include "fileio.h"
 #include "text.h"
+#include "i18n/i18n.h"
 
 void
 docs_name_safe(const char *path, char out[SIRA_FILENAME_MAX + 1])
@@ -84,22 +85,22 @@ open_document(const struct agent *a, const char *path, uint64_t *size,
 	int fd;
 
 	if (path[0] == '\0')
-		return sira_err_set(err, SIRA_EINVAL, "empty document name");
+		return sira_err_set(err, SIRA_EINVAL, _("empty document name"));
 	/* O_NONBLOCK: a FIFO must not block us before fstat refuses it. */
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return sira_err_set(err,
 		    errno == ENOENT ? SIRA_ENOTFOUND : SIRA_EIO,
-		    "cannot read %s: %s", path, strerror(errno));
+		    _("cannot read %s: %s"), path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		(void)close(fd);
 		return sira_err_set(err, SIRA_EINVAL,
-		    "%s is not a regular file: only documents can be attached",
+		    _("%s is not a regular file: only documents can be attached"),
 		    path);
 	}
 	if ((uint64_t)st.st_size > a->home.attach_max) {
 		(void)close(fd);
 		return sira_err_set(err, SIRA_ETOOBIG,
-		    "%s is %.1f MiB: larger than this agency's limit of %.1f MiB for one document (attach_max in agent.conf)",
+		    _("%s is %.1f MiB: larger than this agency's limit of %.1f MiB for one document (attach_max in agent.conf)"),
 		    path, (double)st.st_size / 1048576.0,
 		    (double)a->home.attach_max / 1048576.0);
 	}
@@ -131,17 +132,17 @@ spool_write(const struct agent *a, const Sira__V1__OutboxEntry *e,
 	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return sira_err_set(
-		    err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
+		    err, SIRA_EIO, _("%s: %s"), tmp, strerror(errno));
 	rc = attach_seal(&ak, in_fd, fd, info, err);
 	if (rc == 0 && fsync(fd) != 0)
-		rc =
-		    sira_err_set(err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
+		rc = sira_err_set(
+		    err, SIRA_EIO, _("%s: %s"), tmp, strerror(errno));
 	if (close(fd) != 0 && rc == 0)
-		rc =
-		    sira_err_set(err, SIRA_EIO, "%s: %s", tmp, strerror(errno));
+		rc = sira_err_set(
+		    err, SIRA_EIO, _("%s: %s"), tmp, strerror(errno));
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = sira_err_set(
-		    err, SIRA_EIO, "%s: %s", path, strerror(errno));
+		    err, SIRA_EIO, _("%s: %s"), path, strerror(errno));
 	if (rc != 0)
 		(void)unlink(tmp);
 	return rc == 0 ? docs_sync_dir(path, err) : rc;
@@ -207,7 +208,7 @@ attach_one(struct agent *a, Sira__V1__OutboxEntry *e, const char *path,
 
 	/* Room first, so the new record has its owner (e) at once. */
 	if ((docs = realloc(e->docs, (e->n_docs + 1) * sizeof(*docs))) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	e->docs = docs;
 	if ((fd = open_document(a, path, &size, err)) < 0)
 		return fd;
@@ -217,9 +218,9 @@ attach_one(struct agent *a, Sira__V1__OutboxEntry *e, const char *path,
 	(void)close(fd);
 	if (rc == 0 && info.plaintext_len != size)
 		rc = sira_err_set(
-		    err, SIRA_EIO, "%s changed while it was read", path);
+		    err, SIRA_EIO, _("%s changed while it was read"), path);
 	if (rc == 0 && (e->docs[e->n_docs] = doc_new(path, key, &info)) == NULL)
-		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	sodium_memzero(key, sizeof(key));
 	if (rc == 0)
 		e->n_docs++;
@@ -237,10 +238,11 @@ outbox_attach(struct agent *a, struct vault_txn *t, const uint8_t local_id[16],
 		return rc;
 	if (e->state != SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED)
 		rc = sira_err_set(err, SIRA_ESTATE,
-		    "documents can only be added before the message is sealed");
+		    _("documents can only be added before the message is sealed"));
 	else if (e->n_docs + n > SIRA_ATTACHMENTS_MAX)
 		rc = sira_err_set(err, SIRA_ETOOBIG,
-		    "at most %d documents per message", SIRA_ATTACHMENTS_MAX);
+		    _("at most %d documents per message"),
+		    SIRA_ATTACHMENTS_MAX);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = attach_one(a, e, paths[i], err);
 	if (rc == 0)

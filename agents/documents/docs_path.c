@@ -16,13 +16,14 @@
 
 #include "documents/documents.h"
 #include "fileio.h"
+#include "i18n/i18n.h"
 
 static int
 fmt(char out[PATH_MAX], struct sira_err *err, int n)
 {
 	(void)out;
 	if (n < 0 || n >= PATH_MAX)
-		return sira_err_set(err, SIRA_EINVAL, "path too long");
+		return sira_err_set(err, SIRA_EINVAL, _("path too long"));
 	return 0;
 }
 
@@ -122,10 +123,10 @@ docs_sync_dir(const char *path, struct sira_err *err)
 	*slash = '\0';
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return sira_err_set(
-		    err, SIRA_EIO, "%s: %s", dir, strerror(errno));
+		    err, SIRA_EIO, _("%s: %s"), dir, strerror(errno));
 	if (fsync(fd) != 0)
-		rc =
-		    sira_err_set(err, SIRA_EIO, "%s: %s", dir, strerror(errno));
+		rc = sira_err_set(
+		    err, SIRA_EIO, _("%s: %s"), dir, strerror(errno));
 	(void)close(fd);
 	return rc;
 }

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "documents/documents.h"
+#include "i18n/i18n.h"
 
 /* The spool stream of document d, as attach_reseal expects it. */
 static int
@@ -28,7 +29,7 @@ spool_of(const Sira__V1__OutboxEntry *e, const Sira__V1__DocOut *d,
 	    d->spool_blob_id.len != SIRA_HASH_LEN ||
 	    d->plaintext_sha256.len != SIRA_HASH_LEN || e->local_id.len != 16)
 		return sira_err_set(err, SIRA_EMALFORMED,
-		    "outbox entry has a damaged document record");
+		    _("outbox entry has a damaged document record"));
 	memset(sp, 0, sizeof(*sp));
 	sp->key = d->spool_key.data;
 	sp->msgid = e->local_id.data;
@@ -60,22 +61,23 @@ seal_one(const struct agent *a, const Sira__V1__OutboxEntry *e, uint32_t i,
 		return rc;
 	if ((in = open(spool, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return sira_err_set(err, SIRA_EIO,
-		    "spooled document %s is gone: %s", spool, strerror(errno));
+		    _("spooled document %s is gone: %s"), spool,
+		    strerror(errno));
 	sp.fd = in;
 	out = open(
 	    blob, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out == -1)
 		rc = sira_err_set(
-		    err, SIRA_EIO, "%s: %s", blob, strerror(errno));
+		    err, SIRA_EIO, _("%s: %s"), blob, strerror(errno));
 	else
 		rc = seal_attach_spool(
 		    s, &sp, out, e->docs[i]->name, e->docs[i]->media_type, err);
 	if (rc == 0 && fsync(out) != 0)
 		rc = sira_err_set(
-		    err, SIRA_EIO, "%s: %s", blob, strerror(errno));
+		    err, SIRA_EIO, _("%s: %s"), blob, strerror(errno));
 	if (out != -1 && close(out) != 0 && rc == 0)
 		rc = sira_err_set(
-		    err, SIRA_EIO, "%s: %s", blob, strerror(errno));
+		    err, SIRA_EIO, _("%s: %s"), blob, strerror(errno));
 	(void)close(in);
 	return rc;
 }
@@ -88,7 +90,7 @@ record(Sira__V1__DocOut *d, const uint8_t *blob_id, uint64_t ct_len,
 	uint8_t *copy = malloc(SIRA_HASH_LEN);
 
 	if (copy == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	memcpy(copy, blob_id, SIRA_HASH_LEN);
 	free(d->blob_id.data);
 	d->blob_id.data = copy;

@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include "digest.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define DH_AUDIT "sira-v1/audit"
 
@@ -78,7 +79,8 @@ book_audit(struct vault_txn *t, uint64_t now, const struct audit_event *ev,
 	int rc;
 
 	if (vault_counter_get(t, "audit.seq", &seq) != 0)
-		return sira_err_set(err, SIRA_EIO, "audit counter unreadable");
+		return sira_err_set(
+		    err, SIRA_EIO, _("audit counter unreadable"));
 	if (seq > 0) {
 		if ((rc = vault_get(t, VT_META, bytes_of("audit.head", 10), &h,
 			 &hlen, err)) != 0)
@@ -162,14 +164,14 @@ book_audit_verify(
 	if ((rc = vault_each(t, VT_AUDIT, walk_one, &w, err)) != 0) {
 		*bad = w.n + 1;
 		return sira_err_set(err, SIRA_EAUTH,
-		    "audit entry %llu was altered (%s)",
+		    _("audit entry %llu was altered (%s)"),
 		    (unsigned long long)*bad, sira_strerror(rc));
 	}
 	*n = w.n;
 	if (w.bad != 0) {
 		*bad = w.bad;
 		return sira_err_set(err, SIRA_EAUTH,
-		    "audit chain broken at entry %llu",
+		    _("audit chain broken at entry %llu"),
 		    (unsigned long long)w.bad);
 	}
 	if (vault_counter_get(t, "audit.seq", &seq) != 0 || seq != w.n ||
@@ -180,7 +182,7 @@ book_audit_verify(
 		vault_free(head, hlen);
 		*bad = w.n;
 		return sira_err_set(err, SIRA_EAUTH,
-		    "audit chain was truncated after entry %llu",
+		    _("audit chain was truncated after entry %llu"),
 		    (unsigned long long)w.n);
 	}
 	vault_free(head, hlen);
@@ -273,7 +275,7 @@ book_get_out(struct vault_txn *t, const uint8_t *local_id,
 	vault_free(v, len);
 	return *out != NULL ?
 	    0 :
-	    sira_err_set(err, SIRA_EMALFORMED, "outbox entry damaged");
+	    sira_err_set(err, SIRA_EMALFORMED, _("outbox entry damaged"));
 }
 
 int
@@ -291,7 +293,7 @@ book_get_in(struct vault_txn *t, const uint8_t *msgid,
 	vault_free(v, len);
 	return *out != NULL ?
 	    0 :
-	    sira_err_set(err, SIRA_EMALFORMED, "inbox entry damaged");
+	    sira_err_set(err, SIRA_EMALFORMED, _("inbox entry damaged"));
 }
 
 /* Ids of the entries an index that predates them does not know. */
@@ -339,12 +341,12 @@ book_reindex(
 	*indexed = 0;
 	if ((rc = vault_counter_get(t, "outq.version", &version)) != 0)
 		return sira_err_set(
-		    err, -rc, "outbox index version unreadable");
+		    err, -rc, _("outbox index version unreadable"));
 	if (version >= OUTQ_VERSION)
 		return 0;
 	if ((rc = vault_each(t, VT_OUTBOX, find_missing, &m, err)) == 0 &&
 	    m.rc != 0)
-		rc = sira_err_set(err, -m.rc, "out of memory");
+		rc = sira_err_set(err, -m.rc, _("out of memory"));
 	for (size_t i = 0; rc == 0 && i < m.n; i++) {
 		Sira__V1__OutboxEntry *e;
 		if ((rc = book_get_out(t, m.id[i], &e, err)) != 0)

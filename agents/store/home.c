@@ -20,6 +20,7 @@
 #include "passphrase.h"
 #include "sirafile.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define CONF_MAX 4096
 #define HOME_FILE_MAX (SIRA_CRL_MAX + SIRA_MAGIC_LEN)
@@ -31,7 +32,7 @@ home_path(const struct home *h, const char *name, char out[PATH_MAX],
 	int n = snprintf(out, PATH_MAX, "%s/%s", h->dir, name);
 
 	if (n < 0 || n >= PATH_MAX)
-		return sira_err_set(err, SIRA_EINVAL, "path too long");
+		return sira_err_set(err, SIRA_EINVAL, _("path too long"));
 	return 0;
 }
 
@@ -47,7 +48,7 @@ read_conf(struct home *h, struct sira_err *err)
 	    (rc = fileio_read(path, CONF_MAX, &buf, &len, err)) != 0)
 		return rc == -SIRA_ENOTFOUND ?
 		    sira_err_set(err, SIRA_ENOTFOUND,
-			"%s is not an agency home (run sira-agent init)",
+			_("%s is not an agency home (run sira-agent init)"),
 			h->dir) :
 		    rc;
 	buf[len] = '\0';
@@ -65,7 +66,7 @@ read_conf(struct home *h, struct sira_err *err)
 	free(buf);
 	if (h->broker[0] == '\0')
 		return sira_err_set(
-		    err, SIRA_EMALFORMED, "%s names no broker", path);
+		    err, SIRA_EMALFORMED, _("%s names no broker"), path);
 	return 0;
 }
 
@@ -77,9 +78,9 @@ home_resolve(const char *opt, struct home *h, struct sira_err *err)
 	memset(h, 0, sizeof(*h));
 	if (dir == NULL || dir[0] == '\0')
 		return sira_err_set(err, SIRA_EINVAL,
-		    "no agency home: give --home DIR or set SIRA_HOME");
+		    _("no agency home: give --home DIR or set SIRA_HOME"));
 	if (strlen(dir) >= sizeof(h->dir) - 32)
-		return sira_err_set(err, SIRA_EINVAL, "home path too long");
+		return sira_err_set(err, SIRA_EINVAL, _("home path too long"));
 	(void)snprintf(h->dir, sizeof(h->dir), "%s", dir);
 	h->attach_max = AGENT_ATTACH_MAX_DEFAULT;
 	return 0;
@@ -113,10 +114,10 @@ load_cert(const char *path, const struct cert *ca, const struct crl *crl,
 		clock_format(now, at);
 		if (rc == -SIRA_ENOTYETVALID)
 			return sira_err_set(err, -rc,
-			    "%s: %s; this computer's clock says %s: set the "
-			    "date and time",
+			    _("%s: %s; this computer's clock says %s: set the "
+			      "date and time"),
 			    path, why, at);
-		return sira_err_set(err, -rc, "%s: %s", path, why);
+		return sira_err_set(err, -rc, _("%s: %s"), path, why);
 	}
 	return 0;
 }
@@ -151,11 +152,11 @@ check_pair(
 	    !k->has_transport ||
 	    memcmp(c->transport_pk, k->transport_pk, SIRA_CURVE_KEY_LEN) != 0)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
-		    "the key file does not belong to certificate %s",
+		    _("the key file does not belong to certificate %s"),
 		    c->agency_id);
 	if (c->role == SIRA_ROLE_BROKER)
 		return sira_err_set(err, SIRA_EKEY_USAGE,
-		    "%s is the broker's certificate, not an agency's",
+		    _("%s is the broker's certificate, not an agency's"),
 		    c->agency_id);
 	return 0;
 }
@@ -197,7 +198,7 @@ write_conf(const struct home *h, const char *broker, const char *agency,
 						 AGENT_ATTACH_MAX_DEFAULT));
 	if (n < 0 || (size_t)n >= sizeof(text) || strchr(broker, '\n'))
 		return sira_err_set(
-		    err, SIRA_EINVAL, "invalid broker endpoint");
+		    err, SIRA_EINVAL, _("invalid broker endpoint"));
 	if ((rc = home_path(h, "agent.conf", path, err)) != 0)
 		return rc;
 	return fileio_write(
@@ -219,7 +220,7 @@ init_checks(const struct home_files *f, uint64_t now, struct cert **me,
 	    (rc = check_pair(*me, *keys, err)) == 0 &&
 	    br->role != SIRA_ROLE_BROKER)
 		rc = sira_err_set(err, SIRA_EKEY_USAGE,
-		    "%s is not a broker certificate", f->broker_cert);
+		    _("%s is not a broker certificate"), f->broker_cert);
 	cert_destroy(&cac);
 	cert_destroy(&br);
 	return rc;
@@ -369,7 +370,7 @@ agent_save_crl(struct agent *a, const uint8_t *bytes, size_t len, uint64_t now,
 	if ((file = wire_add_magic(SIRA_MAGIC_CRL, bytes, len, &flen)) ==
 	    NULL) {
 		crl_destroy(&c);
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	if ((rc = home_path(&a->home, "crl", path, err)) == 0)
 		rc = fileio_write(path, file, flen, 0644, false, err);

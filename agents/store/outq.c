@@ -17,6 +17,7 @@
 
 #include "be64.h"
 #include "store/store.h"
+#include "i18n/i18n.h"
 
 #define Q SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED
 #define SEALED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_SEALED
@@ -55,7 +56,7 @@ outq_sync(struct vault_txn *t, Sira__V1__OutboxEntry *e, struct sira_err *err)
 
 	if (e->local_id.len != 16)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "outbox entry without id");
+		    err, SIRA_EINVAL, _("outbox entry without id"));
 	if (e->index_state == state && e->index_due == due)
 		return 0;
 	if (e->index_state != 0) {
@@ -140,7 +141,7 @@ scan_state(struct vault_txn *t, struct scan *s, struct sira_err *err)
 	int rc = vault_keys(t, VT_OUTQ, bytes_of(from, 1), take_row, s, err);
 
 	if (rc == 0 && s->rc != 0)
-		rc = sira_err_set(err, -s->rc, "out of memory");
+		rc = sira_err_set(err, -s->rc, _("out of memory"));
 	return rc;
 }
 
@@ -169,7 +170,7 @@ outq_due(struct vault_txn *t, const struct outq_ask *q, struct outq_row *rows,
 	if (max == 0)
 		return 0;
 	if ((all = calloc(3 * max, sizeof(*all))) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	/* Up to max of each state, then the max most overdue of those: no
 	 * state starves another, and each round takes the oldest work. */
 	for (size_t i = 0; i < 3 && rc == 0; i++) {

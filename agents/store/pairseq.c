@@ -8,6 +8,7 @@
 
 #include "be64.h"
 #include "store/store.h"
+#include "i18n/i18n.h"
 
 /* Absorb the numbers in seen that now follow low without a hole. */
 static void
@@ -108,7 +109,7 @@ pairseq_load(struct vault_txn *t, const char *sender, struct pairseq *p,
 	if (len < 16 || (len - 16) % 8 != 0) {
 		vault_free(v, len);
 		return sira_err_set(err, SIRA_EMALFORMED,
-		    "sequence state of %s damaged", sender);
+		    _("sequence state of %s damaged"), sender);
 	}
 	p->low = be64_get(v);
 	p->since = be64_get(v + 8);
@@ -116,7 +117,7 @@ pairseq_load(struct vault_txn *t, const char *sender, struct pairseq *p,
 	if (p->n > 0 && (p->seen = calloc(p->n, sizeof(*p->seen))) == NULL) {
 		vault_free(v, len);
 		p->n = 0;
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	for (size_t i = 0; i < p->n; i++)
 		p->seen[i] = be64_get(v + 16 + 8 * i);
@@ -134,7 +135,7 @@ pairseq_store(struct vault_txn *t, const char *sender, const struct pairseq *p,
 	int rc;
 
 	if (v == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	be64_put(v, p->low);
 	be64_put(v + 8, p->since);
 	for (size_t i = 0; i < p->n; i++)

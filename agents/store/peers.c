@@ -9,13 +9,14 @@
 #include "clock.h"
 #include "store/store.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 int
 peers_crl_fresh(const struct agent *a, uint64_t now, struct sira_err *err)
 {
 	if (a->crl == NULL)
 		return sira_err_set(err, SIRA_ECRL_STALE,
-		    "no revocation list yet: waiting for the directory");
+		    _("no revocation list yet: waiting for the directory"));
 	/* A list a little past its next update is still acted on: the
 	 * committee's weekly signing may be a day late on a bad week. */
 	if (now <= a->crl->next_update + AGENT_CRL_GRACE &&
@@ -35,7 +36,8 @@ take_certs(struct agent *a, struct vault_txn *t,
 		size_t len;
 		int rc;
 		if (wire_pack(&d->certs[i]->base, &raw, &len, NULL) != 0)
-			return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+			return sira_err_set(
+			    err, SIRA_ENOMEM, _("out of memory"));
 		if (cert_verify(a->ca, a->crl, bytes_of(raw, len), now, &c,
 			NULL) != 0) {
 			(*refused)++;
@@ -65,7 +67,8 @@ take_prekeys(struct agent *a, struct vault_txn *t,
 		size_t len;
 		int rc = 0;
 		if (wire_pack(&d->prekeys[i]->base, &raw, &len, NULL) != 0)
-			return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+			return sira_err_set(
+			    err, SIRA_ENOMEM, _("out of memory"));
 		/* Which owner: read the claim, then verify under that cert. */
 		if (wire_unpack(&sira__v1__prekey_tbs__descriptor,
 			d->prekeys[i]->tbs.data, d->prekeys[i]->tbs.len,
@@ -129,13 +132,13 @@ peers_cert(struct agent *a, struct vault_txn *t, const struct peer_ref *ref,
 	if (vault_get(t, VT_CERTS, bytes_of(ref->cert_id, SIRA_HASH_LEN), &raw,
 		&len, NULL) != 0)
 		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
-		    "no certificate of %s with that id", agency);
+		    _("no certificate of %s with that id"), agency);
 	rc = cert_verify(a->ca, a->crl, bytes_of(raw, len), ref->at, out, err);
 	vault_free(raw, len);
 	if (rc == 0 && strcmp((*out)->agency_id, agency) != 0) {
 		cert_destroy(out);
 		rc = sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
-		    "certificate does not belong to %s", agency);
+		    _("certificate does not belong to %s"), agency);
 	}
 	return rc;
 }
@@ -192,19 +195,19 @@ peers_current(struct agent *a, struct vault_txn *t, const char *agency,
 		return rc;
 	if (n.best == NULL)
 		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
-		    "%s is not a known, valid agency", agency);
+		    _("%s is not a known, valid agency"), agency);
 	if (vault_get(t, VT_PEERKEYS, bytes_of(agency, strlen(agency)), &raw,
 		&len, NULL) != 0) {
 		cert_destroy(&n.best);
 		return sira_err_set(err, SIRA_EPREKEY,
-		    "%s has not published an encryption key yet", agency);
+		    _("%s has not published an encryption key yet"), agency);
 	}
 	rc = prekey_verify(n.best, raw, len, now, &out->prekey, err);
 	vault_free(raw, len);
 	if (rc != 0) {
 		cert_destroy(&n.best);
 		return sira_err_set(err, SIRA_EPREKEY,
-		    "no valid encryption key for %s yet", agency);
+		    _("no valid encryption key for %s yet"), agency);
 	}
 	out->cert = n.best;
 	return 0;
@@ -221,8 +224,8 @@ peers_role(struct agent *a, struct vault_txn *t, const char *agency,
 		return rc;
 	if (n.best == NULL)
 		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
-		    "%s is not a known, valid agency (sira-agent directory "
-		    "lists them)",
+		    _("%s is not a known, valid agency (sira-agent directory "
+		      "lists them)"),
 		    agency);
 	*role = n.best->role;
 	cert_destroy(&n.best);

@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "text.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define USER_PURPOSE "user"
 #define OPSLIMIT crypto_pwhash_OPSLIMIT_INTERACTIVE
@@ -109,7 +110,7 @@ check_login(const char *login, struct sira_err *err)
 {
 	if (!users_login_valid(login))
 		return sira_err_set(err, SIRA_EINVAL,
-		    "a login is 2 to %d of a-z 0-9 . _ -, starting with a letter",
+		    _("a login is 2 to %d of a-z 0-9 . _ -, starting with a letter"),
 		    USER_LOGIN_MAX);
 	return 0;
 }
@@ -128,7 +129,7 @@ check_name(const char *name, struct sira_err *err)
 {
 	if (!users_name_valid(name))
 		return sira_err_set(err, SIRA_EINVAL,
-		    "a full name is 1 to %d bytes of printable UTF-8 text, on one line",
+		    _("a full name is 1 to %d bytes of printable UTF-8 text, on one line"),
 		    USER_NAME_MAX);
 	return 0;
 }
@@ -140,10 +141,10 @@ check_password(const char *password, size_t *len, struct sira_err *err)
 	*len = password != NULL ? strnlen(password, USER_PASS_MAX + 1) : 0;
 	if (*len < USER_PASS_MIN)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "a password is at least %d bytes", USER_PASS_MIN);
+		    _("a password is at least %d bytes"), USER_PASS_MIN);
 	if (*len > USER_PASS_MAX)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "a password is at most %d bytes", USER_PASS_MAX);
+		    _("a password is at most %d bytes"), USER_PASS_MAX);
 	return 0;
 }
 
@@ -154,7 +155,7 @@ hash_password(const char *password, size_t len,
 {
 	if (crypto_pwhash_str(hash, password, len, OPSLIMIT, MEMLIMIT) != 0)
 		return sira_err_set(err, SIRA_ENOMEM,
-		    "not enough memory to hash a password (Argon2id needs %zu MiB)",
+		    _("not enough memory to hash a password (Argon2id needs %zu MiB)"),
 		    (size_t)MEMLIMIT >> 20);
 	return 0;
 }
@@ -198,11 +199,11 @@ record_load(struct vault_txn *t, const char *login, Sira__V1__UserRecord **out,
 	if ((rc = vault_get(t, VT_USERS, bytes_of(key, sizeof(key)), &v, &len,
 		 NULL)) == -SIRA_ENOTFOUND) {
 		(void)sira_err_set(
-		    err, SIRA_ENOTFOUND, "no user %s in this agency", login);
+		    err, SIRA_ENOTFOUND, _("no user %s in this agency"), login);
 		return -SIRA_ENOTFOUND;
 	}
 	if (rc != 0) {
-		(void)sira_err_set(err, -rc, "user %s unreadable", login);
+		(void)sira_err_set(err, -rc, _("user %s unreadable"), login);
 		return rc;
 	}
 	*out = record_decode(v, len);
@@ -211,7 +212,7 @@ record_load(struct vault_txn *t, const char *login, Sira__V1__UserRecord **out,
 		record_free(*out);
 		*out = NULL;
 		(void)sira_err_set(
-		    err, SIRA_EMALFORMED, "user %s: record damaged", login);
+		    err, SIRA_EMALFORMED, _("user %s: record damaged"), login);
 		return -SIRA_EMALFORMED;
 	}
 	return 0;
@@ -314,11 +315,11 @@ users_add(struct vault_txn *t, const struct user_new *u, uint64_t now,
 		return rc;
 	if (!role_valid(role))
 		return sira_err_set(err, SIRA_EINVAL,
-		    "a role is caseworker, supervisor or admin");
+		    _("a role is caseworker, supervisor or admin"));
 	if ((rc = record_load(t, login, &old, err)) == 0) {
 		record_free(old);
 		return sira_err_set(
-		    err, SIRA_EEXIST, "user %s exists already", login);
+		    err, SIRA_EEXIST, _("user %s exists already"), login);
 	}
 	if (rc != -SIRA_ENOTFOUND)
 		return rc;
@@ -394,7 +395,8 @@ users_set_lang(struct vault_txn *t, const char *login, const char *lang,
 
 	if (lang == NULL ||
 	    (strcmp(lang, "fr") != 0 && strcmp(lang, "en") != 0))
-		return sira_err_set(err, SIRA_EINVAL, "a language is fr or en");
+		return sira_err_set(
+		    err, SIRA_EINVAL, _("a language is fr or en"));
 	if ((rc = check_login(login, err)) != 0 ||
 	    (rc = record_load(t, login, &r, err)) != 0)
 		return rc;
@@ -537,7 +539,7 @@ login_refused(struct vault_txn *t, const Sira__V1__UserRecord *r, uint64_t now,
 		 t, now, "user.login_failed", r->login, SIRA_ERATE, err)) != 0)
 		return rc;
 	return sira_err_set(err, SIRA_ERATE,
-	    "too many wrong passwords: this account is locked for %llu more minutes",
+	    _("too many wrong passwords: this account is locked for %llu more minutes"),
 	    (unsigned long long)((r->locked_until - now + 59) / 60));
 }
 

@@ -42,6 +42,7 @@
 #include "be64.h"
 #include "fileio.h"
 #include "store/store.h"
+#include "i18n/i18n.h"
 
 #define KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -95,10 +96,12 @@ lmdb_error(int rc, const char *what, struct sira_err *err)
 {
 	if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
 		return sira_err_set(err, SIRA_EQUOTA,
-		    "the agent's storage is full (%s): free disk space", what);
+		    _("the agent's storage is full (%s): free disk space"),
+		    what);
 	if (rc == MDB_NOTFOUND)
-		return sira_err_set(err, SIRA_ENOTFOUND, "%s: not found", what);
-	return sira_err_set(err, SIRA_EIO, "%s: %s", what, mdb_strerror(rc));
+		return sira_err_set(
+		    err, SIRA_ENOTFOUND, _("%s: not found"), what);
+	return sira_err_set(err, SIRA_EIO, _("%s: %s"), what, mdb_strerror(rc));
 }
 
 /* A write LMDB cut short (EIO) on a full disk is a full disk. */
@@ -127,7 +130,7 @@ txn_usable(const struct vault_txn *t, struct sira_err *err)
 {
 	if (t->failed != 0)
 		return sira_err_set(err, -t->failed,
-		    "an earlier operation in this transaction failed");
+		    _("an earlier operation in this transaction failed"));
 	return 0;
 }
 
@@ -142,13 +145,14 @@ static int
 check_key(enum vault_table table, struct bytes key, struct sira_err *err)
 {
 	if ((unsigned)table >= VT_COUNT)
-		return sira_err_set(err, SIRA_EINVAL, "no such vault table");
+		return sira_err_set(err, SIRA_EINVAL, _("no such vault table"));
 	if (key.p == NULL || key.len == 0 || key.len > VKEY_MAX)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "a vault key is 1 to %d bytes, not %zu", VKEY_MAX, key.len);
+		    _("a vault key is 1 to %d bytes, not %zu"), VKEY_MAX,
+		    key.len);
 	if (is_wrap_row(table, key))
 		return sira_err_set(err, SIRA_EINVAL,
-		    "%s is reserved for the vault", WRAP_NAME);
+		    _("%s is reserved for the vault"), WRAP_NAME);
 	return 0;
 }
 
@@ -192,8 +196,8 @@ static int
 make_dir(const char *dir, struct sira_err *err)
 {
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return sira_err_set(err, SIRA_EIO, "cannot create %s: %s", dir,
-		    strerror(errno));
+		return sira_err_set(err, SIRA_EIO, _("cannot create %s: %s"),
+		    dir, strerror(errno));
 	return 0;
 }
 
@@ -281,7 +285,7 @@ unwrap_key(
 	    crypto_secretbox_open_easy(v->key, w + crypto_secretbox_NONCEBYTES,
 		WRAP_LEN - crypto_secretbox_NONCEBYTES, w, kek) != 0)
 		return sira_err_set(
-		    err, SIRA_EAUTH, "this vault belongs to another key");
+		    err, SIRA_EAUTH, _("this vault belongs to another key"));
 	return 0;
 }
 
@@ -339,7 +343,7 @@ vault_open(const char *dir, const struct sira_keys *keys, uint64_t mapsize,
 	if ((v = calloc(1, sizeof(*v))) == NULL ||
 	    (v->key = sodium_malloc(KEY_LEN)) == NULL) {
 		free(v);
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	if ((rc = mdb_env_create(&v->env)) != 0) {
 		v->env = NULL;
@@ -383,7 +387,7 @@ vault_begin(
 
 	*t = NULL;
 	if ((n = calloc(1, sizeof(*n))) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if ((rc = mdb_txn_begin(
 		 v->env, NULL, write ? 0 : MDB_RDONLY, &n->txn)) != 0) {
 		free(n);
@@ -407,9 +411,9 @@ vault_begin_child(
 		return rc;
 	if (!parent->write)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "a child of a read-only transaction");
+		    err, SIRA_EINVAL, _("a child of a read-only transaction"));
 	if ((n = calloc(1, sizeof(*n))) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if ((rc = mdb_txn_begin(parent->v->env, parent->txn, 0, &n->txn)) !=
 	    0) {
 		free(n);
@@ -428,18 +432,18 @@ vault_commit(struct vault_txn **tp, struct sira_err *err)
 	int rc = 0;
 
 	if (tp == NULL || *tp == NULL)
-		return sira_err_set(err, SIRA_EINVAL, "no transaction");
+		return sira_err_set(err, SIRA_EINVAL, _("no transaction"));
 	t = *tp;
 	*tp = NULL;
 	if (t->failed == -SIRA_EQUOTA) {
 		mdb_txn_abort(t->txn);
 		rc = sira_err_set(err, SIRA_EQUOTA,
-		    "the agent's storage is full: nothing was written; free "
-		    "disk space and try again");
+		    _("the agent's storage is full: nothing was written; free "
+		      "disk space and try again"));
 	} else if (t->failed != 0) {
 		mdb_txn_abort(t->txn);
 		rc = sira_err_set(err, -t->failed,
-		    "an operation in this transaction failed: nothing was written");
+		    _("an operation in this transaction failed: nothing was written"));
 	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
 		/* mdb_txn_commit frees the transaction even when it fails. */
 		rc = lmdb_error(
@@ -471,15 +475,15 @@ put_row(struct vault_txn *t, enum vault_table table, struct bytes key,
 	if ((rc = check_key(table, key, err)) != 0)
 		return rc;
 	if (!t->write)
-		return sira_err_set(
-		    err, SIRA_EINVAL, "vault_put in a read-only transaction");
+		return sira_err_set(err, SIRA_EINVAL,
+		    _("vault_put in a read-only transaction"));
 	if (vlen > VAULT_VALUE_MAX)
 		return sira_err_set(err, SIRA_ETOOBIG,
-		    "a vault value is at most %u bytes, not %zu",
+		    _("a vault value is at most %u bytes, not %zu"),
 		    VAULT_VALUE_MAX, vlen);
 	if (!t->v->have[table])
 		return sira_err_set(err, SIRA_EQUOTA,
-		    "the agent's storage is full (the %s table could not be added): free disk space and open the agency again",
+		    _("the agent's storage is full (the %s table could not be added): free disk space and open the agency again"),
 		    table_names[table]);
 	d.mv_size = SEAL_OVERHEAD + vlen;
 	d.mv_data = NULL;
@@ -505,7 +509,7 @@ vault_put(struct vault_txn *t, enum vault_table table, struct bytes key,
 	if (val == NULL && vlen == 0)
 		val = empty;
 	if (val == NULL)
-		rc = sira_err_set(err, SIRA_EINVAL, "no value");
+		rc = sira_err_set(err, SIRA_EINVAL, _("no value"));
 	else
 		rc = put_row(t, table, key, val, vlen, err);
 	return rc != 0 ? txn_fail(t, rc) : 0;
@@ -524,17 +528,18 @@ open_row(const struct vault *v, const struct stored *s, uint8_t **out,
 
 	if (d->mv_size < SEAL_OVERHEAD)
 		return sira_err_set(err, SIRA_EAUTH,
-		    "a value in %s is cut short", table_names[table]);
+		    _("a value in %s is cut short"), table_names[table]);
 	len = d->mv_size - SEAL_OVERHEAD;
 	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	adlen = make_ad(ad, table, s->key);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(buf, NULL, NULL,
 		c + NONCE_LEN, d->mv_size - NONCE_LEN, ad, adlen, c,
 		v->key) != 0) {
 		free(buf); /* libsodium writes nothing when the tag fails */
 		return sira_err_set(err, SIRA_EAUTH,
-		    "a value in %s was altered or moved", table_names[table]);
+		    _("a value in %s was altered or moved"),
+		    table_names[table]);
 	}
 	*out = buf;
 	*outlen = len;
@@ -555,7 +560,7 @@ vault_get(struct vault_txn *t, enum vault_table table, struct bytes key,
 		return rc;
 	if (!t->v->have[table] ||
 	    (rc = mdb_get(t->txn, t->v->dbi[table], &k, &d)) == MDB_NOTFOUND)
-		return sira_err_set(err, SIRA_ENOTFOUND, "no such row in %s",
+		return sira_err_set(err, SIRA_ENOTFOUND, _("no such row in %s"),
 		    table_names[table]);
 	if (rc != 0)
 		return txn_fail(t, lmdb_error(rc, table_names[table], err));
@@ -577,10 +582,10 @@ vault_del(struct vault_txn *t, enum vault_table table, struct bytes key,
 	if (!t->write)
 		return txn_fail(t,
 		    sira_err_set(err, SIRA_EINVAL,
-			"vault_del in a read-only transaction"));
+			_("vault_del in a read-only transaction")));
 	if (!t->v->have[table] ||
 	    (rc = mdb_del(t->txn, t->v->dbi[table], &k, NULL)) == MDB_NOTFOUND)
-		return sira_err_set(err, SIRA_ENOTFOUND, "no such row in %s",
+		return sira_err_set(err, SIRA_ENOTFOUND, _("no such row in %s"),
 		    table_names[table]);
 	if (rc != 0)
 		return txn_fail(t, lmdb_error(rc, table_names[table], err));
@@ -621,7 +626,7 @@ vault_each(struct vault_txn *t, enum vault_table table,
 	if ((rc = txn_usable(t, err)) != 0)
 		return rc;
 	if ((unsigned)table >= VT_COUNT)
-		return sira_err_set(err, SIRA_EINVAL, "no such vault table");
+		return sira_err_set(err, SIRA_EINVAL, _("no such vault table"));
 	if (!t->v->have[table])
 		return 0;
 	if ((mrc = mdb_cursor_open(t->txn, t->v->dbi[table], &c)) != 0)
@@ -652,7 +657,7 @@ vault_keys(struct vault_txn *t, enum vault_table table, struct bytes from,
 		return rc;
 	if ((unsigned)table >= VT_COUNT || flen > VKEY_MAX ||
 	    (from.p == NULL && flen != 0))
-		return sira_err_set(err, SIRA_EINVAL, "bad key range");
+		return sira_err_set(err, SIRA_EINVAL, _("bad key range"));
 	if (!t->v->have[table])
 		return 0;
 	if ((mrc = mdb_cursor_open(t->txn, t->v->dbi[table], &c)) != 0)
@@ -736,7 +741,7 @@ vault_counter_put(
 
 	if (name == NULL)
 		return txn_fail(
-		    t, sira_err_set(err, SIRA_EINVAL, "no counter name"));
+		    t, sira_err_set(err, SIRA_EINVAL, _("no counter name")));
 	be64_put(buf, v);
 	return vault_put(
 	    t, VT_META, bytes_of(name, strlen(name)), buf, sizeof(buf), err);

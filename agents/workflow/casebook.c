@@ -12,6 +12,7 @@
 
 #include "workflow/workflow.h"
 #include "wire.h"
+#include "i18n/i18n.h"
 
 #define CASE_PURPOSE "case"
 
@@ -35,18 +36,19 @@ cases_load(struct vault_txn *t, const char *case_ref,
 	vault_blind(t, CASE_PURPOSE, case_ref, key);
 	if ((rc = vault_get(t, VT_CASES, bytes_of(key, sizeof(key)), &v, &len,
 		 NULL)) == -SIRA_ENOTFOUND)
-		return sira_err_set(
-		    err, SIRA_ENOTFOUND, "no case %s in this agency", case_ref);
+		return sira_err_set(err, SIRA_ENOTFOUND,
+		    _("no case %s in this agency"), case_ref);
 	if (rc != 0)
-		return sira_err_set(err, -rc, "case %s unreadable", case_ref);
+		return sira_err_set(
+		    err, -rc, _("case %s unreadable"), case_ref);
 	*out = record_decode(v, len);
 	vault_free(v, len);
 	if (*out == NULL || strcmp((*out)->case_ref, case_ref) != 0) {
 		if (*out != NULL)
 			sira__v1__case_record__free_unpacked(*out, NULL);
 		*out = NULL;
-		return sira_err_set(
-		    err, SIRA_EMALFORMED, "case %s record damaged", case_ref);
+		return sira_err_set(err, SIRA_EMALFORMED,
+		    _("case %s record damaged"), case_ref);
 	}
 	return 0;
 }
@@ -135,12 +137,12 @@ cases_find_request(struct vault_txn *t, const uint8_t request_id[16],
 		return rc;
 	if (f.n == 0)
 		return sira_err_set(err, SIRA_ENOTFOUND,
-		    "no file request with that id was made to this agency");
+		    _("no file request with that id was made to this agency"));
 	/* One id on two cases: answering could send the wrong file. */
 	if (f.n > 1)
 		return sira_err_set(err, SIRA_ESTATE,
-		    "that request id names %zu cases; ask the prosecutor's "
-		    "office to request again",
+		    _("that request id names %zu cases; ask the prosecutor's "
+		      "office to request again"),
 		    f.n);
 	return cases_load(t, f.ref, out, err);
 }

@@ -823,7 +823,7 @@ workflow_incoming(struct agent *a, struct vault_txn *t,
 	if (rc == -SIRA_ENOTFOUND)
 		r = cases_new(in->case_ref, in->at);
 	else if (rc == -SIRA_EIO || rc == -SIRA_ENOMEM)
-		return sira_err_set(err, -rc, "case record unreadable");
+		return sira_err_set(err, -rc, _("case record unreadable"));
 	if (r == NULL) {
 		/* A damaged record must not cost a verified message: the
 		 * message is in the inbox, the case view just misses it. */
