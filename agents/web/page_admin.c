@@ -323,6 +323,32 @@ page_status(struct web_req *r)
 
 /* ---- accounts (administrators only; server.c checks the role) ---- */
 
+/* A new password for someone else's account: it also unlocks it. */
+static void
+passwd_form(struct web_req *r, const struct user_info *u)
+{
+	bool locked = u->locked_until > r->now;
+
+	html_raw(&r->out,
+	    "<form method=\"post\" class=\"inline\" "
+	    "action=\"/admin/users\">");
+	page_csrf(r);
+	html_raw(&r->out,
+	    "<input type=\"hidden\" name=\"do\" value=\"passwd\">"
+	    "<input type=\"hidden\" name=\"login\" value=\"");
+	html_text(&r->out, u->login);
+	html_raw(&r->out, "\"><input type=\"password\" id=\"pw-");
+	html_text(&r->out, u->login);
+	html_raw(&r->out,
+	    "\" name=\"password\" autocomplete=\"new-password\" "
+	    "required minlength=\"10\" aria-label=\"");
+	html_text(&r->out, _("New password (10 characters or more)"));
+	html_raw(&r->out, "\"><button class=\"secondary\">");
+	html_text(&r->out,
+	    locked ? _("Unlock with this password") : _("Set this password"));
+	html_raw(&r->out, "</button></form>");
+}
+
 static int
 user_row(void *ctx, const struct user_info *u)
 {
@@ -356,6 +382,7 @@ user_row(void *ctx, const struct user_info *u)
 		    u->disabled ? "enable" : "disable");
 		html_text(&r->out, u->disabled ? _("Enable") : _("Disable"));
 		html_raw(&r->out, "</button></form>");
+		passwd_form(r, u);
 	}
 	html_raw(&r->out, "</td></tr>");
 	return 0;
@@ -448,6 +475,9 @@ users_change(struct web_req *r, const char *what, const char *login,
 	} else if (strcmp(what, "disable") == 0 || strcmp(what, "enable") == 0)
 		rc = users_set_disabled(t, login, strcmp(what, "disable") == 0,
 		    r->s->login, r->now, err);
+	else if (strcmp(what, "passwd") == 0)
+		rc = users_passwd(t, login, form_get(r->form, "password"),
+		    r->s->login, r->now, err);
 	else
 		rc = sira_err_set(err, SIRA_EINVAL, "%s", _("Unknown step."));
 	if (rc == 0)
@@ -466,7 +496,7 @@ page_users_post(struct web_req *r)
 
 	if (strcmp(login, r->s->login) == 0 && strcmp(what, "add") != 0) {
 		(void)snprintf(r->error, sizeof(r->error), "%s",
-		    _("You cannot disable your own account."));
+		    _("You cannot change your own account from this page."));
 		r->status = 409;
 		page_users(r);
 		return;
@@ -477,8 +507,8 @@ page_users_post(struct web_req *r)
 		page_users(r);
 		return;
 	}
-	if (strcmp(what, "disable") == 0)
-		session_drop_user(r->sessions, login);
+	if (strcmp(what, "disable") == 0 || strcmp(what, "passwd") == 0)
+		web_session_drop_user(r->sessions, login);
 	log_event(LOG_INFO, "web.user", "admin=%s do=%s", r->s->login, what);
 	web_redirect(r, "/admin/users?ok=user");
 }

@@ -73,7 +73,7 @@ login_post(struct web_req *r)
 		login_form(r, "", _(r->form->error));
 		return;
 	}
-	if (!session_may_try(r->sessions, r->client, r->now)) {
+	if (!web_session_may_try(r->sessions, r->client, r->now)) {
 		log_event(LOG_WARN, "web.login_limited", "addr=%s", r->client);
 		r->status = 429;
 		login_form(r, login,
@@ -93,12 +93,12 @@ login_post(struct web_req *r)
 		r->status = 429;
 		login_form(r, login,
 		    _("This account is locked for 15 minutes after too many "
-		      "wrong passwords. An administrator can unlock it now with "
-		      "sira-agent user passwd."));
+		      "wrong passwords. An administrator can unlock it now by "
+		      "giving it a new password on the Accounts page."));
 		return;
 	}
 	if (rc != 0) {
-		session_failed(r->sessions, r->client, r->now);
+		web_session_failed(r->sessions, r->client, r->now);
 		log_event(LOG_WARN, "web.login_failed", "addr=%s code=%d",
 		    r->client, -rc);
 		r->status = 401;
@@ -108,10 +108,10 @@ login_post(struct web_req *r)
 					  "see the agent's log."));
 		return;
 	}
-	session_succeeded(r->sessions, r->client);
+	web_session_succeeded(r->sessions, r->client);
 	if (r->s != NULL)
-		session_close(r->s); /* a new login is a new session */
-	r->s = session_open(r->sessions, &u, r->now, cookie);
+		web_session_close(r->s); /* a new login is a new session */
+	r->s = web_session_open(r->sessions, &u, r->now, cookie);
 	(void)snprintf(r->cookie, sizeof(r->cookie),
 	    "sira_session=%s; Path=/; HttpOnly; SameSite=Strict%s", cookie,
 	    r->tls ? "; Secure" : "");
@@ -135,7 +135,7 @@ void
 page_logout(struct web_req *r)
 {
 	(void)web_audit(r, "user.logout", NULL);
-	session_close(r->s);
+	web_session_close(r->s);
 	r->s = NULL;
 	(void)snprintf(r->cookie, sizeof(r->cookie),
 	    "sira_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s",

@@ -307,7 +307,7 @@ check_account(struct web_req *r)
 	if (rc == -SIRA_ENOTFOUND || (rc == 0 && u.disabled)) {
 		log_event(LOG_INFO, "web.session_ended", "user=%s code=%d",
 		    r->s->login, -rc);
-		session_close(r->s);
+		web_session_close(r->s);
 		r->s = NULL;
 	}
 }
@@ -317,7 +317,7 @@ handle(struct web *w, struct MHD_Connection *c, struct web_req *r)
 {
 	const char *lang;
 
-	r->s = session_find(&w->sessions, cookie_value(c), r->now);
+	r->s = web_session_find(&w->sessions, cookie_value(c), r->now);
 	check_account(r);
 	if (r->s != NULL)
 		i18n_use(r->s->lang);
@@ -339,7 +339,7 @@ handle(struct web *w, struct MHD_Connection *c, struct web_req *r)
 		return;
 	}
 	if (strcmp(r->method, "POST") == 0 &&
-	    !session_csrf_ok(r->s, form_get(r->form, "csrf"))) {
+	    !web_session_csrf_ok(r->s, form_get(r->form, "csrf"))) {
 		log_event(LOG_WARN, "web.csrf_refused", "user=%s path=%s",
 		    r->s->login, r->path);
 		page_error(r, 403,
@@ -677,7 +677,7 @@ web_serve(struct agent *a, const struct web_opts *o,
 		    LOG_INFO, "web.stopped", "port=%u", (unsigned)w->o.port);
 	}
 	for (size_t i = 0; i < WEB_SESSIONS_MAX; i++)
-		session_close(&w->sessions.s[i]);
+		web_session_close(&w->sessions.s[i]);
 	free(w);
 	return rc;
 }

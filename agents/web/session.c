@@ -21,8 +21,8 @@ to_hex(const uint8_t *b, size_t n, char *out)
 }
 
 struct web_session *
-session_open(struct web_sessions *ss, const struct user_info *u, uint64_t now,
-    char cookie[WEB_TOKEN_HEX])
+web_session_open(struct web_sessions *ss, const struct user_info *u,
+    uint64_t now, char cookie[WEB_TOKEN_HEX])
 {
 	struct web_session *s = NULL, *oldest = &ss->s[0];
 	uint8_t csrf[32];
@@ -35,7 +35,7 @@ session_open(struct web_sessions *ss, const struct user_info *u, uint64_t now,
 	}
 	if (s == NULL)
 		s = oldest;
-	session_close(s);
+	web_session_close(s);
 	randombytes_buf(s->id, sizeof(s->id));
 	randombytes_buf(csrf, sizeof(csrf));
 	to_hex(csrf, sizeof(csrf), s->csrf);
@@ -52,7 +52,7 @@ session_open(struct web_sessions *ss, const struct user_info *u, uint64_t now,
 }
 
 struct web_session *
-session_find(struct web_sessions *ss, const char *cookie, uint64_t now)
+web_session_find(struct web_sessions *ss, const char *cookie, uint64_t now)
 {
 	uint8_t id[32];
 	size_t n = 0;
@@ -68,7 +68,7 @@ session_find(struct web_sessions *ss, const char *cookie, uint64_t now)
 		if (now > s->seen + ss->idle ||
 		    now > s->created + WEB_SESSION_MAX_AGE ||
 		    now < s->created) {
-			session_close(s);
+			web_session_close(s);
 			return NULL;
 		}
 		s->seen = now;
@@ -78,13 +78,13 @@ session_find(struct web_sessions *ss, const char *cookie, uint64_t now)
 }
 
 void
-session_close(struct web_session *s)
+web_session_close(struct web_session *s)
 {
 	sodium_memzero(s, sizeof(*s));
 }
 
 bool
-session_csrf_ok(const struct web_session *s, const char *token)
+web_session_csrf_ok(const struct web_session *s, const char *token)
 {
 	size_t n = strlen(s->csrf);
 
@@ -113,7 +113,7 @@ limit_slot(struct web_sessions *ss, const char *addr, bool make, uint64_t now)
 }
 
 bool
-session_may_try(struct web_sessions *ss, const char *addr, uint64_t now)
+web_session_may_try(struct web_sessions *ss, const char *addr, uint64_t now)
 {
 	struct web_limit *l = limit_slot(ss, addr, false, now);
 
@@ -127,7 +127,7 @@ session_may_try(struct web_sessions *ss, const char *addr, uint64_t now)
 }
 
 void
-session_failed(struct web_sessions *ss, const char *addr, uint64_t now)
+web_session_failed(struct web_sessions *ss, const char *addr, uint64_t now)
 {
 	struct web_limit *l = limit_slot(ss, addr, true, now);
 
@@ -139,7 +139,7 @@ session_failed(struct web_sessions *ss, const char *addr, uint64_t now)
 }
 
 void
-session_succeeded(struct web_sessions *ss, const char *addr)
+web_session_succeeded(struct web_sessions *ss, const char *addr)
 {
 	struct web_limit *l = limit_slot(ss, addr, false, 0);
 
@@ -148,9 +148,9 @@ session_succeeded(struct web_sessions *ss, const char *addr)
 }
 
 void
-session_drop_user(struct web_sessions *ss, const char *login)
+web_session_drop_user(struct web_sessions *ss, const char *login)
 {
 	for (size_t i = 0; i < WEB_SESSIONS_MAX; i++)
 		if (ss->s[i].used && strcmp(ss->s[i].login, login) == 0)
-			session_close(&ss->s[i]);
+			web_session_close(&ss->s[i]);
 }

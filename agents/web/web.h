@@ -125,21 +125,23 @@ struct web_sessions {
 /* A new session for u (the oldest is dropped when all are taken); its
  * cookie value (hex) is written to cookie. NULL only if the random source
  * fails, which libsodium never lets happen. */
-struct web_session *session_open(struct web_sessions *ss,
+struct web_session *web_session_open(struct web_sessions *ss,
     const struct user_info *u, uint64_t now, char cookie[WEB_TOKEN_HEX]);
 /* The live session of a cookie value, refreshed; NULL when unknown,
  * idle too long or too old (then forgotten). */
-struct web_session *session_find(
+struct web_session *web_session_find(
     struct web_sessions *ss, const char *cookie, uint64_t now);
-void session_close(struct web_session *s);
+void web_session_close(struct web_session *s);
 /* Does the form's token match the session's (constant time)? */
-bool session_csrf_ok(const struct web_session *s, const char *token);
+bool web_session_csrf_ok(const struct web_session *s, const char *token);
 /* Login limiter by client address: may it try now? Record a failure. */
-bool session_may_try(struct web_sessions *ss, const char *addr, uint64_t now);
-void session_failed(struct web_sessions *ss, const char *addr, uint64_t now);
-void session_succeeded(struct web_sessions *ss, const char *addr);
+bool web_session_may_try(
+    struct web_sessions *ss, const char *addr, uint64_t now);
+void web_session_failed(
+    struct web_sessions *ss, const char *addr, uint64_t now);
+void web_session_succeeded(struct web_sessions *ss, const char *addr);
 /* End every session of login (disabled, password changed). */
-void session_drop_user(struct web_sessions *ss, const char *login);
+void web_session_drop_user(struct web_sessions *ss, const char *login);
 
 /* ---- form.c: a request body (urlencoded or multipart) ---- */
 #define WEB_FORM_FIELDS_MAX 96

@@ -77,11 +77,14 @@ count() { grep -c -E "$1" "$2" 2>/dev/null || true; }
 
 AGENT="$BIN/sira-agent"
 
-# agent_init ID: an agency home for ID in $W/home-ID against the broker.
+# agent_init ID [init options]: an agency home for ID in $W/home-ID against
+# the broker.
 agent_init() {
-	"$AGENT" init --home "$W/home-$1" --cert "$W/ag/$1.cert" \
-	    --key "$W/ag/$1.key" --ca "$W/ca/ca.cert" --broker "$EP" \
-	    --broker-cert "$W/broker/ml.sira.broker.cert" >/dev/null
+	id=$1
+	shift
+	"$AGENT" init --home "$W/home-$id" --cert "$W/ag/$id.cert" \
+	    --key "$W/ag/$id.key" --ca "$W/ca/ca.cert" --broker "$EP" \
+	    --broker-cert "$W/broker/ml.sira.broker.cert" "$@" >/dev/null
 }
 
 # agent_start ID [run options]: run its daemon; the pid is in $W/pid-ID.

@@ -29,8 +29,11 @@ fi
 pki "$W" $P:police $N:ngo $S:social_services $J:justice
 cp "$W/ca/ca.crl" "$W/crl"
 start_broker
-for a in $P $N $S $J; do
+agent_init $P --attach-max 1048576 # the upload-limit check needs a small one
+for a in $N $S $J; do
 	agent_init $a
+done
+for a in $P $N $S $J; do
 	agent_start $a
 done
 knows() { ag "$1" directory --json | jq -e --arg id "$2" \
@@ -128,6 +131,38 @@ expect_true "the request of the prosecutor was granted" \
 # (a request's body is removed when the server sees its connection end)
 no_uploads() { test -z "$(find "$W"/home-*/tmp -name 'web-*' 2>/dev/null)"; }
 expect_true "no upload is left in the homes' tmp" wait_for 10 no_uploads
+# --- TLS: what an agency that serves its network gets ---
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj '/CN=127.0.0.1' \
+    -keyout "$W/tls.key" -out "$W/tls.pem" >/dev/null 2>&1
+chmod 600 "$W/tls.key"
+"$AGENT" web --home "$W/home-$P" --port 0 --tls-cert "$W/tls.pem" \
+    --tls-key "$W/tls.key" --host sira.police.ml 2>>"$W/web-tls.log" &
+PIDS="$PIDS $!"
+expect_true "the TLS server starts" wait_for 20 \
+    sh -c "[ \"\$(cat '$W/home-$P/web.port')\" != '$(cat "$W/port-$P")' ]"
+TP=$(cat "$W/home-$P/web.port")
+TU="https://127.0.0.1:$TP"
+expect_ok "it serves the login page over TLS" \
+    curl -sfk -o "$T/tls-login.html" "$TU/login"
+expect_grep "in French" 'Se connecter' "$T/tls-login.html"
+expect_true "and nothing in clear on its port" \
+    sh -c "! curl -sf -o /dev/null 'http://127.0.0.1:$TP/login'"
+run curl -sk -D - -o /dev/null -H "Origin: $TU" \
+    --data-urlencode login=awa --data-urlencode "password=mot-de-passe-awa-1" \
+    "$TU/login"
+expect_grep "its session cookie is Secure" \
+    '^Set-Cookie: sira_session=[0-9a-f]+; Path=/; HttpOnly; SameSite=Strict; Secure' "$OUT"
+run curl -sk -o /dev/null -w '%{http_code}' -H "Origin: http://127.0.0.1:$TP" \
+    -d login=awa -d password=x "$TU/login"
+expect_true "a form from the http:// origin is refused" [ "$(cat "$OUT")" = 403 ]
+run curl -sk -o /dev/null -w '%{http_code}' -H "Host: sira.police.ml:$TP" "$TU/login"
+expect_true "the --host name is accepted" [ "$(cat "$OUT")" = 200 ]
+run curl -sk -o /dev/null -w '%{http_code}' -H "Host: sira.police.ml" "$TU/login"
+expect_true "without a port it means 443, which is not ours here" \
+    [ "$(cat "$OUT")" = 421 ]
+
+expect_true "the TLS server reported no sanitizer error" \
+    test -z "$(grep -l 'Sanitizer\|runtime error' "$W/web-tls.log")"
 for a in $P $N $S $J; do
 	expect_true "$a's web server reported no sanitizer error" \
 	    test -z "$(grep -l 'Sanitizer\|runtime error' "$W/web-$a.log")"

@@ -4,6 +4,7 @@
 // passed. Screenshots of each screen go to $SCREENS.
 import { chromium } from 'playwright-core';
 import http from 'node:http';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -215,6 +216,28 @@ async function csrfOf(page, base) {
   return page.getAttribute('input[name="csrf"] >> nth=0', 'value');
 }
 
+// A multipart POST that announces 400 KiB, sends 100 KiB of a document,
+// and drops the connection, as a 2G link does.
+async function truncatedUpload(page, base) {
+  const u = new URL(base);
+  const cookie = (await page.context().cookies(base))
+    .map((c) => `${c.name}=${c.value}`).join('; ');
+  const csrf = await csrfOf(page, base);
+  const b = 'sira-test-boundary';
+  const head = `--${b}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n${csrf}\r\n` +
+    `--${b}\r\nContent-Disposition: form-data; name="attach"; filename="coupé.pdf"\r\n` +
+    'Content-Type: application/pdf\r\n\r\n';
+  await new Promise((resolve) => {
+    const sock = net.connect(Number(u.port), u.hostname, () => {
+      sock.write(`POST /refer HTTP/1.1\r\nHost: ${u.host}\r\nOrigin: ${base}\r\n` +
+        `Cookie: ${cookie}\r\nContent-Type: multipart/form-data; boundary=${b}\r\n` +
+        `Content-Length: ${400 * 1024}\r\n\r\n` + head);
+      sock.write(Buffer.alloc(100 * 1024, 9), () => setTimeout(() => { sock.destroy(); resolve(); }, 300));
+    });
+    sock.on('error', resolve);
+  });
+}
+
 async function refusals(browser, police) {
   // CSRF: a form without the session's token
   let r = await police.request.post(env.POLICE + '/case/revoke', {
@@ -229,6 +252,19 @@ async function refusals(browser, police) {
     form: { csrf: await csrfOf(police, env.POLICE), notes: 'x'.repeat(70 * 1024) } });
   check('a form over 64 KiB is refused, in French',
     r.status() === 400 && (await r.text()).includes('Le formulaire est trop long'));
+  // a document over the agency's limit (1 MiB for the police here)
+  r = await police.request.post(env.POLICE + '/refer', {
+    headers: { Origin: env.POLICE },
+    multipart: { csrf: await csrfOf(police, env.POLICE), to: env.NGO_ID,
+      attach: { name: 'gros.pdf', mimeType: 'application/pdf',
+        buffer: Buffer.alloc(1536 * 1024, 7) } } });
+  check('a document over the agency\'s limit is refused, in French',
+    r.status() === 400 && (await r.text()).includes('Un document dépasse la taille'));
+  // an upload cut in the middle (the link drops): the server lives on,
+  // and the half document is removed (the shell checks HOME/tmp)
+  await truncatedUpload(police, env.POLICE);
+  r = await raw(env.POLICE, { p: '/login' });
+  check('an upload cut in the middle leaves the server answering', r.status === 200);
   r = await raw(env.POLICE, { headers: { Host: 'evil.example:80' } });
   check('a foreign Host header is refused (DNS rebinding)', r.status === 421);
   r = await raw(env.POLICE, { p: '/admin/users' });
@@ -274,6 +310,14 @@ async function admin(browser) {
   await page.click('button:has-text("Créer le compte")');
   await page.waitForURL(/ok=user/);
   check('an account is created from the web', await page.isVisible('text=Binta Sow'));
+  // malick was locked by five wrong passwords: a new password unlocks him
+  await page.fill('#pw-malick', 'nouveau-mot-de-passe-malick');
+  await page.click('form:has(#pw-malick) button:has-text("Débloquer")');
+  await page.waitForURL(/ok=user/);
+  const m = await login(browser, env.POLICE, 'malick', 'nouveau-mot-de-passe-malick');
+  check('an administrator unlocks an account with a new password',
+    await m.isVisible('text=Boîte de réception'));
+  await m.context().close();
   await shot(page, 'accounts');
   await page.goto(env.POLICE + '/status');
   check('the status page says the agent works',
