@@ -154,7 +154,7 @@ unit-bins: $(UNIT_BIN) $(PROBE) $(FILL)
 DEB_PKGS := build-essential pkg-config libzmq3-dev libsodium-dev liblmdb-dev \
 	lmdb-utils libprotobuf-c-dev protobuf-c-compiler libjansson-dev \
 	libcmocka-dev clang clang-format clang-tidy cppcheck jq procps python3 \
-	gettext libmicrohttpd-dev chromium
+	gettext libmicrohttpd-dev chromium openssl curl
 # The browser tests (tests/web): Debian's chromium driven by playwright-core
 # from npm, pinned in tests/web/package-lock.json. Node.js and npm come
 # with the machine; Debian's are installed when they are missing.
