@@ -87,7 +87,9 @@ expect_fail "another address than loopback needs TLS" 'needs --tls-cert' \
 
 printf 'Rapport médical (fictif)\n%s\n' "$(seq 1 2000)" >"$W/rapport-médical.txt"
 mkdir -p "$SCREENS"
-run env POLICE="http://127.0.0.1:$(cat "$W/port-$P")" \
+# the browser runs in a UTF-8 locale, as a person's does (in the C locale
+# chromium would mangle the accented file name it uploads)
+run env LC_ALL=C.UTF-8 POLICE="http://127.0.0.1:$(cat "$W/port-$P")" \
     NGO="http://127.0.0.1:$(cat "$W/port-$N")" \
     SOCIAL="http://127.0.0.1:$(cat "$W/port-$S")" \
     JUSTICE="http://127.0.0.1:$(cat "$W/port-$J")" \
