@@ -323,30 +323,35 @@ page_status(struct web_req *r)
 
 /* ---- accounts (administrators only; server.c checks the role) ---- */
 
-/* A new password for someone else's account: it also unlocks it. */
+/* A new password for someone else's account (it also unlocks it), folded
+ * under its summary so the table stays one line per person. */
 static void
 passwd_form(struct web_req *r, const struct user_info *u)
 {
 	bool locked = u->locked_until > r->now;
 
+	html_raw(&r->out, "<details><summary>");
+	html_text(&r->out,
+	    locked ? _("Unlock with a new password") : _("New password"));
 	html_raw(&r->out,
-	    "<form method=\"post\" class=\"inline\" "
-	    "action=\"/admin/users\">");
+	    "</summary><form method=\"post\" action=\"/admin/users\">");
 	page_csrf(r);
 	html_raw(&r->out,
 	    "<input type=\"hidden\" name=\"do\" value=\"passwd\">"
 	    "<input type=\"hidden\" name=\"login\" value=\"");
 	html_text(&r->out, u->login);
-	html_raw(&r->out, "\"><input type=\"password\" id=\"pw-");
+	html_raw(&r->out, "\"><label for=\"pw-");
+	html_text(&r->out, u->login);
+	html_raw(&r->out, "\">");
+	html_text(&r->out, _("New password (10 characters or more)"));
+	html_raw(&r->out, "</label><input type=\"password\" id=\"pw-");
 	html_text(&r->out, u->login);
 	html_raw(&r->out,
 	    "\" name=\"password\" autocomplete=\"new-password\" "
-	    "required minlength=\"10\" aria-label=\"");
-	html_text(&r->out, _("New password (10 characters or more)"));
-	html_raw(&r->out, "\"><button class=\"secondary\">");
+	    "required minlength=\"10\"><button class=\"secondary\">");
 	html_text(&r->out,
 	    locked ? _("Unlock with this password") : _("Set this password"));
-	html_raw(&r->out, "</button></form>");
+	html_raw(&r->out, "</button></form></details>");
 }
 
 static int
