@@ -87,16 +87,20 @@ expect_fail "another address than loopback needs TLS" 'needs --tls-cert' \
 
 printf 'Rapport médical (fictif)\n%s\n' "$(seq 1 2000)" >"$W/rapport-médical.txt"
 mkdir -p "$SCREENS"
-# the browser runs in a UTF-8 locale, as a person's does (in the C locale
-# chromium would mangle the accented file name it uploads)
-run env LC_ALL=C.UTF-8 POLICE="http://127.0.0.1:$(cat "$W/port-$P")" \
-    NGO="http://127.0.0.1:$(cat "$W/port-$N")" \
-    SOCIAL="http://127.0.0.1:$(cat "$W/port-$S")" \
-    JUSTICE="http://127.0.0.1:$(cat "$W/port-$J")" \
-    POLICE_ID=$P NGO_ID=$N SOCIAL_ID=$S JUSTICE_ID=$J \
-    DOC="$W/rapport-médical.txt" DOWNLOADS="$W/downloads" \
-    SCREENS="$SCREENS" CHROMIUM="$CHROMIUM" \
-    node "$NODE_DIR/web.test.mjs"
+# browser [VAR=VALUE...]: the browser scenario (PHASE=offline: its part
+# with the broker down). The browser runs in a UTF-8 locale, as a person's
+# does (in the C locale chromium would mangle an accented file name).
+browser() {
+	run env LC_ALL=C.UTF-8 POLICE="http://127.0.0.1:$(cat "$W/port-$P")" \
+	    NGO="http://127.0.0.1:$(cat "$W/port-$N")" \
+	    SOCIAL="http://127.0.0.1:$(cat "$W/port-$S")" \
+	    JUSTICE="http://127.0.0.1:$(cat "$W/port-$J")" \
+	    POLICE_ID=$P NGO_ID=$N SOCIAL_ID=$S JUSTICE_ID=$J \
+	    DOC="$W/rapport-médical.txt" DOWNLOADS="$W/downloads" \
+	    SCREENS="$SCREENS" CHROMIUM="$CHROMIUM" "$@" \
+	    node "$NODE_DIR/web.test.mjs"
+}
+browser
 checks=$((checks + 1))
 cat "$OUT"
 if [ "$rc" -ne 0 ]; then
@@ -133,6 +137,24 @@ expect_true "the request of the prosecutor was granted" \
 # (a request's body is removed when the server sees its connection end)
 no_uploads() { test -z "$(find "$W"/home-*/tmp -name 'web-*' 2>/dev/null)"; }
 expect_true "no upload is left in the homes' tmp" wait_for 10 no_uploads
+# --- the broker goes away: the web interface works on, steps queue ---
+stop_broker
+offline() { ag $P status --json | jq -e '.connected == false' >/dev/null; }
+expect_true "the police agent sees the broker gone" wait_for 30 offline
+browser PHASE=offline
+checks=$((checks + 1))
+grep -q '^web: all [0-9]* checks passed' "$OUT" || {
+	fail_ "the browser with the broker down"
+	sed 's/^/    err: /' "$ERR" | tail -n 20
+}
+cat "$OUT"
+expect_true "the shelter has not received it yet" \
+    sh -c "! '$AGENT' case WEB-2026-0008 --home '$W/home-$N' >/dev/null 2>&1"
+restart_broker
+arrived() { ag $N case WEB-2026-0008 --json >/dev/null 2>&1; }
+expect_true "once the broker is back, the queued referral reaches the shelter" \
+    wait_for 90 arrived
+
 # --- TLS: what an agency that serves its network gets ---
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj '/CN=127.0.0.1' \
     -keyout "$W/tls.key" -out "$W/tls.pem" >/dev/null 2>&1

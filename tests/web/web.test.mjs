@@ -333,9 +333,38 @@ async function admin(browser) {
   check('and back to French', await page.isVisible('text=Boîte de réception'));
 }
 
+// PHASE=offline: the shell has stopped the broker. The police still work:
+// the status page says why nothing leaves, a referral is queued.
+async function offline(browser) {
+  const page = await login(browser, env.POLICE, 'awa', 'mot-de-passe-awa-1');
+  await page.goto(env.POLICE + '/status');
+  check('with the broker down, the status page says so in plain words',
+    await page.isVisible('text=Le serveur central est injoignable'));
+  await shot(page, 'status-offline');
+  await page.goto(env.POLICE + '/refer');
+  await fillReferral(page);
+  await page.fill('[name="case_ref"]', REF_OFFLINE);
+  await page.fill('[name="consent.date"]', '2026-11-20');
+  await page.click('button:has-text("Envoyer le signalement")');
+  await page.waitForURL(/\/case\?ref=/);
+  check('a referral filed while the broker is down is queued',
+    await page.isVisible('text=Signalement en file'));
+}
+
+const REF_OFFLINE = 'WEB-2026-0008';
 const browser = await chromium.launch({ executablePath: env.CHROMIUM, headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-try {
+if (env.PHASE === 'offline') {
+  try {
+    await offline(browser);
+    console.log(`web: all ${checks} checks passed`);
+  } catch (e) {
+    console.error(e.stack || String(e));
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+} else try {
   const login0 = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await login0.goto(env.POLICE + '/login');
   check('the login page is French first', await login0.isVisible('text=Se connecter'));
