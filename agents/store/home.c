@@ -6,7 +6,9 @@
  * verified revocation list), vault/ (the encrypted store), status.json
  * (written by the daemon) and nudge (the daemon's ipc socket). Opening
  * verifies the agency's and the broker's certificates against the CA every
- * time: a file swapped on disk is refused, not trusted.
+ * time: a file swapped on disk is refused, not trusted. A renewed
+ * certificate replaces agency.cert only through agent_install_cert, which
+ * checks it first.
  */
 #include <stdio.h>
 #include <stdlib.h>
