@@ -681,7 +681,7 @@ static const struct {
 	    "--ca CA.cert [--crl CRL] [--at TIME] FILE...",
 	    "check certificates against the CA (and a revocation list)" },
 	{ "show", cmd_show, true, "FILE [--json]",
-	    "print a certificate, revocation list or key file (no secrets)" },
+	    "print a certificate, CRL, request or key file (no secrets)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -39,6 +39,9 @@ expect_true "keygen refuses a role an agency cannot have (usage error)" \
     [ "$rc" -eq 2 ]
 expect_true "and makes no key for it" [ ! -e "$W/x/ml.x.y.key" ]
 
+expect_ok "sira-cert show reads a request" "$CERT" show "$REQ"
+expect_grep "and shows the same fingerprint" "fingerprint: +$FP" "$OUT"
+
 # --- at the committee: what it refuses ---
 /usr/bin/python3 - "$REQ" "$W/tampered.req" <<'EOF'
 import sys
@@ -187,9 +190,8 @@ expect_ok "keygen for a short-lived agency" \
     "$AGENT" keygen --id $S --name "Services sociaux de Kayes" \
     --role social_services --ca "$W/ca/ca.cert" --out "$W/agency-$S" \
     --no-passphrase
-expect_ok "signed for 10 days" \
-    "$CERT" sign-request --ca-dir "$W/ca" "$W/agency-$S/$S.req" --days 10 \
-    --out "$W/$S.cert" --yes
+expect_ok "signed for 10 days, the operator answering oui" \
+    sh -c "echo oui | '$CERT' sign-request --ca-dir '$W/ca' '$W/agency-$S/$S.req' --days 10 --out '$W/$S.cert'"
 cp "$W/$S.cert" "$W/certs/"
 kill -HUP "$BPID"
 expect_ok "init the short-lived agency" \
