@@ -325,6 +325,12 @@ fail:
 	return rc;
 }
 
+const struct cert *
+ca_certificate(const struct ca *ca)
+{
+	return ca->cert;
+}
+
 bool
 ca_key_encrypted(const struct ca *ca)
 {

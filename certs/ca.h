@@ -59,6 +59,9 @@ int ca_create(const char *dir, const struct ca_request *req, uint64_t now,
 int ca_open(const char *dir, uint64_t now, struct ca **out,
     struct sira_err *err) __attribute__((warn_unused_result));
 
+/* The CA's own certificate (borrowed, lives as long as ca). */
+const struct cert *ca_certificate(const struct ca *ca);
+
 /* Does the CA key need a passphrase? */
 bool ca_key_encrypted(const struct ca *ca);
 

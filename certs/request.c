@@ -96,6 +96,11 @@ request_check_records(const struct ca *ca, const struct enrol_request *r,
 	int rc;
 
 	memset(v, 0, sizeof(*v));
+	/* Public, so checked before anyone is called (ca_check_pop again). */
+	if (memcmp(r->ca_id, ca_certificate(ca)->id, SIRA_HASH_LEN) != 0)
+		return sira_err_set(err, SIRA_EUNKNOWN_CA,
+		    "the request of %s was made for another CA (check the ca.cert the agency was given)",
+		    r->agency_id);
 	if ((rc = ca_each_issued(ca, on_issued, &s, err)) != 0)
 		return rc;
 	if (s.offboarded)

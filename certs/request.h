@@ -21,6 +21,7 @@ struct request_verdict {
 
 /*
  * Check r against every certificate ca issued (ca_each_issued). Refused:
+ * a request made for another CA (-SIRA_EUNKNOWN_CA),
  * keys already certified for another agency (-SIRA_EEXIST), keys that were
  * revoked for any reason but "superseded" (-SIRA_EREVOKED), an agency that was
  * offboarded (-SIRA_EREVOKED), an agency holding a valid certificate for other

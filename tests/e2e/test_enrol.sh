@@ -59,6 +59,16 @@ expect_fail "a truncated request is refused" "short.req refused" \
 expect_fail "a certificate is not a request" "not a Sira enrolment request" \
     "$CERT" sign-request --ca-dir "$W/ca" "$W/ag/$N.cert" --out "$W/t.cert" \
     --yes
+"$CERT" init --ca-dir "$W/ca2" --name "Autre CA" --insecure-no-passphrase \
+    >/dev/null 2>&1
+"$AGENT" keygen --id ml.ngo.autre --name "Autre" --role ngo \
+    --ca "$W/ca2/ca.cert" --out "$W/other-ca" --no-passphrase >/dev/null 2>&1
+expect_fail "a request made for another CA is refused before any call" \
+    "made for another CA" \
+    "$CERT" sign-request --ca-dir "$W/ca" "$W/other-ca/ml.ngo.autre.req" \
+    --out "$W/t.cert" --yes
+expect_true "without showing a fingerprint to confirm" \
+    sh -c "! grep -q FINGERPRINT '$OUT'"
 expect_fail "a wrong fingerprint is refused" "is not the request's" \
     "$CERT" sign-request --ca-dir "$W/ca" "$REQ" --out "$W/t.cert" \
     --fingerprint 0000-0000-0000-0000-0000-0000

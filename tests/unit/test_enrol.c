@@ -311,6 +311,11 @@ test_pop_other_ca(void **state)
 	assert_int_equal(enrol_parse(f->req, f->reqlen, &r, &err), 0);
 	r->ca_id[0] ^= 1;
 	assert_int_equal(ca_check_pop(f->ca, r, &err), -SIRA_EUNKNOWN_CA);
+	{
+		struct request_verdict v;
+		assert_int_equal(request_check_records(f->ca, r, NOW, &v, &err),
+		    -SIRA_EUNKNOWN_CA);
+	}
 	enrol_destroy(&r);
 }
 
