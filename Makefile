@@ -129,7 +129,7 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(MOD_LIBS) $(LIBSIRA)
 # module headers of the broker and the agent.
 $(O)/agents/%.o: ALL_CFLAGS += -Iagents \
 	-DSIRA_LOCALEDIR='"$(PREFIX)/share/locale"'
-$(O)/tests/%.o: ALL_CFLAGS += -Ibroker -Iagents
+$(O)/tests/%.o: ALL_CFLAGS += -Ibroker -Iagents -Icerts
 # test_i18n reads the catalogues make builds into $(BIN)/locale.
 $(O)/tests/test_i18n: | $(MO)
 

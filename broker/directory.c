@@ -158,17 +158,23 @@ usable(const struct directory *d, const struct cert *c, uint64_t now)
 	    (d->crl == NULL || crl_find(d->crl, c) == NULL);
 }
 
+/* A renewal that keeps the keys (docs/PKI.md) leaves two certificates
+ * with one transport key: the session gets the newest usable one. */
 const struct cert *
 directory_by_key(const struct directory *d,
     const uint8_t key[static SIRA_CURVE_KEY_LEN], uint64_t now)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (d->certs[i]->has_transport &&
-		    memcmp(d->certs[i]->transport_pk, key,
-			SIRA_CURVE_KEY_LEN) == 0 &&
-		    usable(d, d->certs[i], now))
-			return d->certs[i];
-	return NULL;
+	const struct cert *best = NULL;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct cert *c = d->certs[i];
+		if (c->has_transport &&
+		    memcmp(c->transport_pk, key, SIRA_CURVE_KEY_LEN) == 0 &&
+		    usable(d, c, now) &&
+		    (best == NULL || c->not_before > best->not_before))
+			best = c;
+	}
+	return best;
 }
 
 const struct cert *

@@ -49,7 +49,8 @@ void directory_free(struct directory **dp);
 
 /*
  * The certificate whose transport key is key, if it is valid at now and
- * not revoked; else NULL. Borrowed until the directory is freed.
+ * not revoked (the newest such, after a renewal that kept the keys); else
+ * NULL. Borrowed until the directory is freed.
  */
 const struct cert *directory_by_key(const struct directory *d,
     const uint8_t key[static SIRA_CURVE_KEY_LEN], uint64_t now);

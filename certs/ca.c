@@ -2,8 +2,11 @@
  * ca.c: the national CA: creating it, issuing, renewing and revoking agency
  * certificates, and signing revocation lists.
  *
- * This is the only code that holds the CA's secret key and the only caller
- * of crypto_box_keypair (agency transport keys are made here, at issuance).
+ * This is the only code that holds the CA's secret key, the only caller
+ * of crypto_box_keypair on the CA's side (transport keys made at `issue`,
+ * for demos and tests) and of crypto_box_open_easy (the proof of
+ * possession of an enrolment request, opened with the X25519 form of the
+ * CA key: docs/PROTOCOL.md, "Enrolment").
  * Bookkeeping is written before the objects it numbers, so a crash can waste
  * a serial or a CRL sequence number but never hand out one twice. The
  * published CRL is merged back into the state on every open, so a restored
@@ -79,6 +82,22 @@ write_object(const char *dir, const char *name, const char *magic,
 	if ((file = wire_add_magic(magic, body.p, body.len, &filelen)) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	rc = fileio_write(path, file, filelen, mode, exclusive, err);
+	free(file);
+	return rc;
+}
+
+/* Write a public certificate to path, never overwriting. */
+static int
+write_object_at(const char *path, const char *magic, struct bytes body,
+    struct sira_err *err)
+{
+	uint8_t *file;
+	size_t filelen;
+	int rc;
+
+	if ((file = wire_add_magic(magic, body.p, body.len, &filelen)) == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	rc = fileio_write(path, file, filelen, 0644, true, err);
 	free(file);
 	return rc;
 }
@@ -306,6 +325,12 @@ fail:
 	return rc;
 }
 
+const struct cert *
+ca_certificate(const struct ca *ca)
+{
+	return ca->cert;
+}
+
 bool
 ca_key_encrypted(const struct ca *ca)
 {
@@ -480,10 +505,10 @@ window(const struct ca *ca, const struct ca_request *req, struct cert *c,
 	return 0;
 }
 
-/* Fill c and keys with a fresh identity for req. */
+/* Fill c with what req asks for, numbered with the next serial. */
 static int
-new_identity(const struct ca *ca, const struct ca_request *req, struct cert *c,
-    struct sira_keys *keys, struct sira_err *err)
+fill_identity(const struct ca *ca, const struct ca_request *req, struct cert *c,
+    struct sira_err *err)
 {
 	int rc;
 
@@ -501,10 +526,22 @@ new_identity(const struct ca *ca, const struct ca_request *req, struct cert *c,
 	memcpy(c->issuer_id, ca->cert->id, SIRA_HASH_LEN);
 	c->role = req->role;
 	c->key_usage = cert_role_usage(req->role, false);
+	c->has_transport = (c->key_usage & SIRA_KU_TRANSPORT) != 0;
+	return 0;
+}
+
+/* Fill c and keys with a fresh identity for req. */
+static int
+new_identity(const struct ca *ca, const struct ca_request *req, struct cert *c,
+    struct sira_keys *keys, struct sira_err *err)
+{
+	int rc;
+
+	if ((rc = fill_identity(ca, req, c, err)) != 0)
+		return rc;
 	memcpy(keys->agency_id, c->agency_id, sizeof(c->agency_id));
 	sign_keygen(keys->sign_pk, keys->sign_sk);
 	memcpy(c->sign_pk, keys->sign_pk, SIRA_SIGN_PK_LEN);
-	c->has_transport = (c->key_usage & SIRA_KU_TRANSPORT) != 0;
 	if (c->has_transport) {
 		if (crypto_box_keypair(
 			keys->transport_pk, keys->transport_sk) != 0)
@@ -604,6 +641,150 @@ out:
 	free(raw);
 	keys_destroy(&keys);
 	return rc;
+}
+
+/* Record that request id is signed as serial; refuse it a second time. */
+static int
+record_request(const struct ca *ca, const uint8_t id[static SIRA_HASH_LEN],
+    uint64_t serial, struct sira_err *err)
+{
+	char hex[2 * SIRA_HASH_LEN + 1], path[PATH_MAX], text[32];
+	int n, rc;
+
+	(void)sodium_bin2hex(hex, sizeof(hex), id, SIRA_HASH_LEN);
+	if ((rc = path_in(path, ca->dir, "requests", err)) != 0 ||
+	    (rc = fileio_mkdir(path, 0700, err)) != 0)
+		return rc;
+	n = snprintf(path, sizeof(path), "%s/requests/%s", ca->dir, hex);
+	if (n < 0 || n >= (int)sizeof(path))
+		return sira_err_set(err, SIRA_EINVAL, "path too long");
+	n = snprintf(text, sizeof(text), "%" PRIu64 "\n", serial);
+	rc = fileio_write(
+	    path, (const uint8_t *)text, (size_t)n, 0644, true, err);
+	if (rc == -SIRA_EEXIST)
+		return sira_err_set(err, SIRA_EREPLAY,
+		    "this request was already signed (see %s); ask the agency for a new one",
+		    path);
+	return rc;
+}
+
+int
+ca_certify(struct ca *ca, const struct ca_request *req, const char *out,
+    uint64_t now, struct cert **issued, struct sira_err *err)
+{
+	struct cert c = { 0 };
+	uint8_t *raw = NULL;
+	size_t rawlen;
+	char name[64];
+	int rc;
+
+	*issued = NULL;
+	if (ca->keys == NULL)
+		return sira_err_set(err, SIRA_ESTATE, "CA key is locked");
+	if (req->sign_pk == NULL || req->transport_pk == NULL ||
+	    req->request_id == NULL)
+		return sira_err_set(
+		    err, SIRA_EINVAL, "no public keys to certify");
+	if (access(out, F_OK) == 0)
+		return sira_err_set(err, SIRA_EEXIST,
+		    "%s already exists; move it away or choose another --out",
+		    out);
+	if ((rc = fill_identity(ca, req, &c, err)) != 0)
+		return rc;
+	if (!c.has_transport)
+		return sira_err_set(err, SIRA_EINVAL,
+		    "role %s cannot be certified from a request",
+		    cert_role_name(c.role));
+	memcpy(c.sign_pk, req->sign_pk, SIRA_SIGN_PK_LEN);
+	memcpy(c.transport_pk, req->transport_pk, SIRA_CURVE_KEY_LEN);
+	if ((rc = record_request(ca, req->request_id, c.serial, err)) != 0 ||
+	    (rc = sign_cert(ca, &c, &raw, &rawlen, err)) != 0)
+		return rc;
+	/* The serial is spent before anything carries it. */
+	ca->next_serial++;
+	(void)snprintf(name, sizeof(name), "issued/%" PRIu64 ".cert", c.serial);
+	if ((rc = save_state(ca, err)) != 0 ||
+	    (rc = write_object(ca->dir, name, SIRA_MAGIC_CERT,
+		 bytes_of(raw, rawlen), OBJ_ISSUED, err)) != 0)
+		goto fail;
+	if ((rc = cert_verify(ca->cert, NULL, bytes_of(raw, rawlen),
+		 now > c.not_before ? now : c.not_before, issued, err)) != 0)
+		goto fail;
+	rc = write_object_at(out, SIRA_MAGIC_CERT, bytes_of(raw, rawlen), err);
+fail:
+	if (rc != 0)
+		cert_destroy(issued);
+	free(raw);
+	return rc;
+}
+
+int
+ca_check_pop(
+    const struct ca *ca, const struct enrol_request *r, struct sira_err *err)
+{
+	uint8_t ca_curve[32], want[SIRA_HASH_LEN], got[SIRA_HASH_LEN];
+	int rc = 0;
+
+	if (ca->keys == NULL)
+		return sira_err_set(err, SIRA_ESTATE, "CA key is locked");
+	if (sodium_memcmp(r->ca_id, ca->cert->id, SIRA_HASH_LEN) != 0)
+		return sira_err_set(err, SIRA_EUNKNOWN_CA,
+		    "the request of %s was made for another CA", r->agency_id);
+	enrol_pop_digest(r, want);
+	sign_sk_to_curve(ca->keys->sign_sk, ca_curve);
+	if (crypto_box_open_easy(got, r->pop, SIRA_POP_LEN, r->pop_nonce,
+		r->transport_pk, ca_curve) != 0 ||
+	    sodium_memcmp(got, want, SIRA_HASH_LEN) != 0)
+		rc = sira_err_set(err, SIRA_EBADSIG,
+		    "the request of %s does not prove possession of its encryption key",
+		    r->agency_id);
+	sodium_memzero(ca_curve, sizeof(ca_curve));
+	return rc;
+}
+
+/* The revocation of serial, or NULL. */
+static const struct crl_entry *
+revocation_of(const struct ca *ca, uint64_t serial)
+{
+	for (size_t i = 0; i < ca->n_revoked; i++)
+		if (ca->revoked[i].serial == serial)
+			return &ca->revoked[i];
+	return NULL;
+}
+
+int
+ca_each_issued(
+    const struct ca *ca, ca_issued_fn *fn, void *ctx, struct sira_err *err)
+{
+	struct cert *c = NULL;
+	struct bytes body;
+	uint8_t *buf;
+	char name[64];
+	int rc = 0;
+
+	for (uint64_t serial = 1; rc == 0 && serial < ca->next_serial;
+	     serial++) {
+		(void)snprintf(
+		    name, sizeof(name), "issued/%" PRIu64 ".cert", serial);
+		rc = read_object(ca->dir, name,
+		    &(struct sirafile_kind){
+			SIRA_MAGIC_CERT, "certificate", SIRA_CERT_MAX },
+		    &buf, &body, err);
+		if (rc == -SIRA_ENOTFOUND) {
+			rc = 0; /* a serial spent by a crash (file comment) */
+			continue;
+		}
+		if (rc == 0)
+			rc = cert_unsafe_decode(body.p, body.len, &c, err);
+		free(buf);
+		if (rc != 0)
+			return sira_err_set(err, -rc,
+			    "%s/%s is damaged; the CA's records cannot be checked",
+			    ca->dir, name);
+		rc = fn(ctx, c, revocation_of(ca, serial));
+		cert_destroy(&c);
+	}
+	return rc > 0 ? 0 : rc;
 }
 
 int

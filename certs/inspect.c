@@ -1,6 +1,6 @@
 /*
- * inspect.c: showing and verifying certificates, revocation lists and key
- * files for operators.
+ * inspect.c: showing and verifying certificates, revocation lists, key
+ * files and enrolment requests for operators.
  *
  * `show` decodes without trusting (it says so in its output) and never
  * prints secret material: for a key file it shows whose it is and whether
@@ -21,6 +21,7 @@
 #include "cert.h"
 #include "clock.h"
 #include "crl.h"
+#include "enrol.h"
 #include "fileio.h"
 #include "inspect.h"
 #include "keyfile.h"
@@ -192,6 +193,45 @@ show_key(const char *path, bool json, struct sira_err *err)
 	return rc;
 }
 
+/* An enrolment request: its fields, its fingerprint; signature checked. */
+static int
+show_request(struct bytes body, bool json, struct sira_err *err)
+{
+	struct enrol_request *r = NULL;
+	char fp[SIRA_ENROL_FP_LEN], at[SIRA_TIME_STR_LEN], spk[65], tpk[65];
+	int rc;
+
+	if ((rc = enrol_parse(body.p, body.len, &r, err)) != 0)
+		return rc;
+	enrol_fingerprint(r, fp);
+	clock_format(r->created_at, at);
+	(void)sodium_bin2hex(spk, sizeof(spk), r->sign_pk, SIRA_SIGN_PK_LEN);
+	(void)sodium_bin2hex(
+	    tpk, sizeof(tpk), r->transport_pk, SIRA_CURVE_KEY_LEN);
+	if (json)
+		rc = print_json(
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+			      "s:s}",
+			"type", "request", "agency_id", r->agency_id,
+			"display_name", r->display_name, "role",
+			cert_role_name(r->role), "created_at", at, "sign_pk",
+			spk, "transport_pk", tpk, "fingerprint", fp),
+		    err);
+	else
+		(void)printf(
+		    "enrolment request\n  agency:       %s\n"
+		    "  name:         %s\n  role:         %s\n"
+		    "  made:         %s (the agency's clock)\n"
+		    "  sign key:     %s\n  transport key: %s\n"
+		    "  fingerprint:  %s\n"
+		    "  signature:    valid (by the key it carries); "
+		    "the proof of possession is checked by sign-request\n",
+		    r->agency_id, r->display_name, cert_role_name(r->role), at,
+		    spk, tpk, fp);
+	enrol_destroy(&r);
+	return rc;
+}
+
 int
 inspect_show(const char *path, bool json, struct sira_err *err)
 {
@@ -225,9 +265,12 @@ inspect_show(const char *path, bool json, struct sira_err *err)
 			else
 				crl_text(l);
 		}
-	} else
+	} else if (len >= SIRA_MAGIC_LEN &&
+	    memcmp(buf, SIRA_MAGIC_REQUEST, 8) == 0)
+		rc = show_request(bytes_of(body, len - 8), json, err);
+	else
 		rc = sira_err_set(err, SIRA_EMALFORMED,
-		    "%s: not a Sira certificate, revocation list or key file",
+		    "%s: not a Sira certificate, revocation list, request or key file",
 		    path);
 	if (rc != 0 && err != NULL && strstr(err->msg, path) == NULL) {
 		struct sira_err copy = *err;

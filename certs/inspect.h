@@ -11,7 +11,8 @@
 
 #include "err.h"
 
-/* Print a certificate, revocation list or key file (no secrets). */
+/* Print a certificate, revocation list, enrolment request or key file
+ * (no secrets). */
 int inspect_show(const char *path, bool json, struct sira_err *err);
 
 /*

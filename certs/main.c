@@ -1,7 +1,8 @@
 /*
  * main.c: sira-cert, the national CA's command-line tool.
  *
- * A table of subcommands (init, issue, renew, revoke, crl, verify, show),
+ * A table of subcommands (init, sign-request, issue, renew, revoke, crl,
+ * verify, show),
  * each parsing its own options with getopt_long and calling ca.c or the
  * shared certificate code. This is the only file that prints to the user or
  * exits: errors are one line, "sira-cert: <reason>", exit status 1 (2 for a
@@ -16,11 +17,13 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <unistd.h>
 
 #include "ca.h"
 #include "clock.h"
 #include "inspect.h"
 #include "passphrase.h"
+#include "request.h"
 #include "sirafile.h"
 #include "usage.h"
 #include "wire.h"
@@ -31,10 +34,10 @@
 struct opts {
 	const char *ca_dir, *name, *id, *role, *out, *pass_file;
 	const char *key_pass_file, *cert, *ca, *crl, *at, *not_before;
-	const char *reason, *compromised_since, *kdf;
+	const char *reason, *compromised_since, *kdf, *fingerprint;
 	uint64_t serial;
 	uint32_t days, crl_days;
-	int insecure, json;
+	int insecure, json, yes;
 };
 
 enum {
@@ -58,6 +61,8 @@ enum {
 	O_JSON,
 	O_KDF,
 	O_COMPROMISED,
+	O_FINGERPRINT,
+	O_YES,
 	O_HELP
 };
 
@@ -82,6 +87,8 @@ static const struct option longopts[] = {
 	{ "not-before", required_argument, NULL, O_NOT_BEFORE },
 	{ "kdf", required_argument, NULL, O_KDF },
 	{ "json", no_argument, NULL, O_JSON },
+	{ "fingerprint", required_argument, NULL, O_FINGERPRINT },
+	{ "yes", no_argument, NULL, O_YES },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -169,6 +176,7 @@ static const struct {
 	{ O_AT, offsetof(struct opts, at) },
 	{ O_NOT_BEFORE, offsetof(struct opts, not_before) },
 	{ O_KDF, offsetof(struct opts, kdf) },
+	{ O_FINGERPRINT, offsetof(struct opts, fingerprint) },
 };
 
 /* Store one option; returns 0, -1 for --help, or a usage exit status. */
@@ -187,6 +195,8 @@ set_opt(int c, const char *arg, struct opts *o)
 		o->insecure = 1;
 	else if (c == O_JSON)
 		o->json = 1;
+	else if (c == O_YES)
+		o->yes = 1;
 	else if (c == O_HELP)
 		return -1;
 	else
@@ -226,26 +236,35 @@ warn_insecure(void)
 	    "sira-cert: WARNING: anyone who copies ca.key can issue certificates. Demos and tests only.\n");
 }
 
-/* Open the CA and unlock its key (passphrase file, prompt, or clear). */
+/* Unlock the opened CA's key (passphrase file, prompt, or clear). */
 static int
-open_ca(
-    const struct opts *o, uint64_t now, struct ca **ca, struct sira_err *err)
+unlock_opened(const struct opts *o, struct ca *ca, struct sira_err *err)
 {
 	struct passphrase pass = { NULL, 0 };
-	int rc;
+	int rc = 0;
 
-	if ((rc = ca_open(o->ca_dir, now, ca, err)) != 0)
-		return rc;
-	if (!ca_key_encrypted(*ca))
+	if (!ca_key_encrypted(ca))
 		warn_insecure();
 	else if (o->pass_file != NULL)
 		rc = passphrase_from_file(o->pass_file, &pass, err);
 	else
 		rc = passphrase_prompt("CA passphrase: ", false, &pass, err);
 	if (rc == 0)
-		rc = ca_unlock(*ca, pass.p, pass.len, err);
+		rc = ca_unlock(ca, pass.p, pass.len, err);
 	passphrase_free(&pass);
-	if (rc != 0)
+	return rc;
+}
+
+/* Open the CA and unlock its key. */
+static int
+open_ca(
+    const struct opts *o, uint64_t now, struct ca **ca, struct sira_err *err)
+{
+	int rc;
+
+	if ((rc = ca_open(o->ca_dir, now, ca, err)) != 0)
+		return rc;
+	if ((rc = unlock_opened(o, *ca, err)) != 0)
 		ca_close(ca);
 	return rc;
 }
@@ -394,6 +413,151 @@ cmd_renew(const struct opts *o, int nfiles, char **files, uint64_t now,
 	return rc;
 }
 
+/* Read and parse the request file at path into *r. */
+static int
+read_request(const char *path, struct enrol_request **r, struct sira_err *err)
+{
+	const uint8_t *body;
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = sirafile_read(path,
+		 &(struct sirafile_kind){ SIRA_MAGIC_REQUEST,
+		     "enrolment request", SIRA_ENROL_MAX + SIRA_MAGIC_LEN },
+		 &buf, &body, &len, err)) == 0)
+		rc = enrol_parse(body, len, r, err);
+	free(buf);
+	if (rc != 0 && rc != -SIRA_ENOTFOUND) {
+		/* A copy: err->msg cannot be both source and destination. */
+		char why[SIRA_ERR_MSG_MAX];
+		(void)snprintf(why, sizeof(why), "%s", err->msg);
+		return sira_err_set(err, -rc, "%s refused: %s", path, why);
+	}
+	return rc;
+}
+
+static void
+show_request(const struct enrol_request *r, const struct request_verdict *v,
+    const char *fp)
+{
+	char at[SIRA_TIME_STR_LEN];
+
+	clock_format(r->created_at, at);
+	(void)printf("enrolment request\n"
+		     "  agency:      %s\n  name:        %s\n  role:        %s\n"
+		     "  made:        %s (the agency's clock)\n",
+	    r->agency_id, r->display_name, cert_role_name(r->role), at);
+	if (v->renewal) {
+		clock_format(v->renews_until, at);
+		(void)printf("  renewal of:  serial %" PRIu64
+			     " (valid until %s), same keys\n",
+		    v->renews_serial, at);
+	} else
+		(void)printf("  first certificate for these keys\n");
+	(void)printf("  FINGERPRINT: %s\n"
+		     "Call the agency on a number you already know and have "
+		     "them read the fingerprint\n"
+		     "that `sira-agent keygen` showed them; sign only if it "
+		     "is the same.\n",
+	    fp);
+}
+
+/* The operator's confirmation: --fingerprint, --yes or a typed answer. */
+static int
+confirm_request(const struct opts *o, const char *fp, struct sira_err *err)
+{
+	char line[128];
+
+	if (o->fingerprint != NULL) {
+		if (!enrol_fingerprint_match(o->fingerprint, fp))
+			return sira_err_set(err, SIRA_EDENIED,
+			    "the fingerprint given (%s) is not the request's (%s): not signed",
+			    o->fingerprint, fp);
+		return 0;
+	}
+	if (o->yes)
+		return 0;
+	(void)printf("Type the fingerprint the agency read to you, or yes: ");
+	(void)fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return sira_err_set(err, SIRA_EDENIED,
+		    "no confirmation: not signed (use --fingerprint or --yes in scripts)");
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, "yes") == 0 || strcmp(line, "oui") == 0 ||
+	    enrol_fingerprint_match(line, fp))
+		return 0;
+	return sira_err_set(err, SIRA_EDENIED,
+	    "not confirmed (\"%s\" is neither yes nor the fingerprint): not signed",
+	    line);
+}
+
+/* Check r against the CA's records, ask, unlock, prove, certify. */
+static int
+sign_checked(const struct opts *o, struct ca *ca, const struct enrol_request *r,
+    uint64_t now, struct sira_err *err)
+{
+	struct request_verdict v = { 0 };
+	struct cert *c = NULL;
+	char fp[SIRA_ENROL_FP_LEN], until[SIRA_TIME_STR_LEN];
+	struct ca_request req = { .agency_id = r->agency_id,
+		.display_name = r->display_name,
+		.role = r->role,
+		.not_before = now,
+		.days = o->days ? o->days : CA_DEFAULT_AGENCY_DAYS,
+		.sign_pk = r->sign_pk,
+		.transport_pk = r->transport_pk,
+		.request_id = r->id };
+
+	if (o->not_before != NULL &&
+	    clock_parse(o->not_before, &req.not_before, err) != 0)
+		return fail(err);
+	if (request_check_records(ca, r, now, &v, err) != 0)
+		return fail(err);
+	enrol_fingerprint(r, fp);
+	show_request(r, &v, fp);
+	if (confirm_request(o, fp, err) != 0 ||
+	    unlock_opened(o, ca, err) != 0 || ca_check_pop(ca, r, err) != 0 ||
+	    ca_certify(ca, &req, o->out, now, &c, err) != 0)
+		return fail(err);
+	clock_format(c->not_after, until);
+	(void)printf(
+	    "issued %s (%s), serial %" PRIu64 ", valid until %s\n"
+	    "  %s  (public: send it back to the agency, with ca.cert)\n",
+	    c->agency_id, cert_role_name(c->role), c->serial, until, o->out);
+	if (v.renewal)
+		(void)printf(
+		    "the agency installs it with: sira-agent install-cert %s\n",
+		    o->out);
+	cert_destroy(&c);
+	return EXIT_SUCCESS;
+}
+
+static int
+cmd_sign_request(const struct opts *o, int nfiles, char **files, uint64_t now,
+    struct sira_err *err)
+{
+	struct enrol_request *r = NULL;
+	struct ca *ca = NULL;
+	int rc;
+
+	if (o->ca_dir == NULL || o->out == NULL || nfiles != 1)
+		return usage_error(
+		    "sign-request needs --ca-dir, --out and one REQUEST file");
+	if (o->yes && o->fingerprint != NULL)
+		return usage_error(
+		    "--yes and --fingerprint exclude each other");
+	if (read_request(files[0], &r, err) != 0 || r == NULL)
+		return fail(err);
+	if (ca_open(o->ca_dir, now, &ca, err) != 0)
+		rc = fail(err);
+	else
+		rc = sign_checked(o, ca, r, now, err);
+	ca_close(&ca);
+	enrol_destroy(&r);
+	return rc;
+}
+
 static int
 cmd_revoke(const struct opts *o, int nfiles, char **files, uint64_t now,
     struct sira_err *err)
@@ -491,15 +655,21 @@ static const struct {
 	    "--ca-dir DIR --name NAME [--id ID] [--days N]\n"
 	    "[--passphrase-file F | --insecure-no-passphrase] [--kdf LEVEL]",
 	    "create the national CA in DIR" },
+	{ "sign-request", cmd_sign_request, true,
+	    "--ca-dir DIR REQUEST --out ID.cert [--days N]\n"
+	    "[--fingerprint FP | --yes] [--not-before TIME]\n"
+	    "[--passphrase-file F]",
+	    "certify an agency's request (sira-agent keygen): no secret seen" },
 	{ "issue", cmd_issue, false,
 	    "--ca-dir DIR --id ID --name NAME --role ROLE --out OUTDIR\n"
 	    "[--days N] [--not-before TIME] [--passphrase-file F]\n"
 	    "[--key-passphrase-file F]",
-	    "issue an agency's certificate and its key file" },
+	    "demos and tests only: makes the agency's secret keys too (the CA "
+	    "sees them)" },
 	{ "renew", cmd_renew, false,
 	    "--ca-dir DIR --cert OLD.cert --out OUTDIR [--days N]\n"
 	    "[--passphrase-file F] [--key-passphrase-file F]",
-	    "a new certificate and keys for the same agency" },
+	    "demos and tests only: new certificate and keys, made by the CA" },
 	{ "revoke", cmd_revoke, false,
 	    "--ca-dir DIR --serial N --reason REASON\n"
 	    "[--compromised-since TIME] [--crl-days N] [--passphrase-file F]",
@@ -511,7 +681,7 @@ static const struct {
 	    "--ca CA.cert [--crl CRL] [--at TIME] FILE...",
 	    "check certificates against the CA (and a revocation list)" },
 	{ "show", cmd_show, true, "FILE [--json]",
-	    "print a certificate, revocation list or key file (no secrets)" },
+	    "print a certificate, CRL, request or key file (no secrets)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -523,9 +693,9 @@ print_usage(FILE *f)
 		    "       sira-cert COMMAND --help\n\n",
 	    f);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		(void)fprintf(f, "  %-7s ", commands[i].name);
-		usage_lines(f, commands[i].usage, 10);
-		(void)fprintf(f, "%10s%s\n", "", commands[i].help);
+		(void)fprintf(f, "  %-12s ", commands[i].name);
+		usage_lines(f, commands[i].usage, 15);
+		(void)fprintf(f, "%15s%s\n", "", commands[i].help);
 	}
 	(void)fprintf(f, "\n%s", glossary);
 }

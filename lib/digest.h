@@ -20,6 +20,8 @@
 #define SIRA_DH_PREKEY_ID "sira-v1/prekey-id"
 #define SIRA_DH_ENVELOPE_ID "sira-v1/envelope-id"
 #define SIRA_DH_MANIFEST "sira-v1/manifest-hash"
+#define SIRA_DH_ENROL_ID "sira-v1/enrol-id"
+#define SIRA_DH_ENROL_POP "sira-v1/enrol-pop"
 
 /* One borrowed input of a multi-part digest. */
 struct digest_part {

@@ -89,3 +89,19 @@ sign_verify(const uint8_t pk[static SIRA_SIGN_PK_LEN], const char *purpose,
 	free(in);
 	return rc;
 }
+
+int
+sign_pk_to_curve(
+    const uint8_t pk[static SIRA_SIGN_PK_LEN], uint8_t out[static 32])
+{
+	return crypto_sign_ed25519_pk_to_curve25519(out, pk) == 0 ?
+	    0 :
+	    -SIRA_ECRYPTO;
+}
+
+void
+sign_sk_to_curve(
+    const uint8_t sk[static SIRA_SIGN_SK_LEN], uint8_t out[static 32])
+{
+	(void)crypto_sign_ed25519_sk_to_curve25519(out, sk);
+}

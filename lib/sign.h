@@ -24,6 +24,7 @@
 #define SIRA_DS_MANIFEST "sira-v1/manifest"
 #define SIRA_DS_RECEIPT "sira-v1/receipt"
 #define SIRA_DS_CHECKPOINT "sira-v1/checkpoint"
+#define SIRA_DS_ENROL "sira-v1/enrol-request"
 
 /* Fill pk and sk with a fresh Ed25519 key pair. sk should be sodium_malloc'd.
  */
@@ -53,5 +54,18 @@ int sign_detached(const uint8_t sk[static SIRA_SIGN_SK_LEN],
 int sign_verify(const uint8_t pk[static SIRA_SIGN_PK_LEN], const char *purpose,
     const uint8_t *m, size_t len, const uint8_t sig[static SIRA_SIG_LEN])
     __attribute__((warn_unused_result));
+
+/*
+ * The X25519 forms of an Ed25519 key pair (libsodium's birational map),
+ * for one use only: the CA's designated-verifier key of an enrolment
+ * request's proof of possession (docs/PROTOCOL.md, "Enrolment").
+ * sign_pk_to_curve returns 0 or -SIRA_ECRYPTO (a key that has no X25519
+ * form: small order or not on the curve). sign_sk_to_curve writes the
+ * secret scalar into out, which the caller wipes.
+ */
+int sign_pk_to_curve(const uint8_t pk[static SIRA_SIGN_PK_LEN],
+    uint8_t out[static 32]) __attribute__((warn_unused_result));
+void sign_sk_to_curve(
+    const uint8_t sk[static SIRA_SIGN_SK_LEN], uint8_t out[static 32]);
 
 #endif

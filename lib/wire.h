@@ -25,6 +25,7 @@
 #define SIRA_MAGIC_CRL "SIRACRL1"
 #define SIRA_MAGIC_KEY "SIRAKEY1"
 #define SIRA_MAGIC_STATE "SIRASTA1"
+#define SIRA_MAGIC_REQUEST "SIRAREQ1"
 
 /* Caps on the broker's log objects as parties see them. */
 #define SIRA_CHECKPOINT_MAX 4096     /* a SignedCheckpoint or its tbs */

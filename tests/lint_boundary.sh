@@ -15,10 +15,11 @@ allow='
 lib/digest.c:crypto_hash_sha256
 lib/sign.c:crypto_sign_
 lib/keyfile.c:crypto_pwhash|crypto_secretbox|crypto_scalarmult_base|randombytes_buf
-certs/ca.c:crypto_box_keypair
+certs/ca.c:crypto_box_keypair|crypto_box_open_easy
 agents/crypto/seal.c:crypto_box_seal|crypto_aead_xchacha20poly1305_ietf|crypto_kdf|crypto_generichash|randombytes_buf
 agents/crypto/attach.c:crypto_secretstream_xchacha20poly1305
 agents/crypto/prekey.c:crypto_box_keypair|randombytes_buf
+agents/crypto/enrol.c:crypto_box_keypair|crypto_box_easy|randombytes_buf
 agents/crypto/receipt.c:randombytes_buf|sodium_memcmp
 agents/store/book.c:randombytes_buf
 agents/daemon/link.c:randombytes_uniform|sodium_memzero

@@ -1,8 +1,8 @@
 /*
  * cli.h: what sira-agent prints: status and message reports (report.c,
  * progress.c), case views (case_report.c) and bundle verdicts
- * (bundle_report.c), and the web interface's accounts (users.c). main.c
- * holds the command table.
+ * (bundle_report.c), the web interface's accounts (users.c) and
+ * enrolment (enrolment.c). main.c holds the command table.
  */
 #ifndef SIRA_AGENT_CLI_H
 #define SIRA_AGENT_CLI_H
@@ -91,5 +91,34 @@ const char *word_text(const char *w);
  */
 /* Print c to stdout. Returns 0 or -SIRA_ENOMEM. */
 int bundle_report(const struct custody *c, int json, struct sira_err *err);
+
+/*
+ * enrolment.c: sira-agent keygen, renew-request and install-cert
+ * (docs/PKI.md): the agency's keys made on its own machine, the signed
+ * request the committee certifies, and installing what comes back.
+ */
+struct keygen_args {
+	const char *id, *name, *role; /* what the agency asks for */
+	const char *ca;               /* the CA's certificate */
+	const char *out;              /* directory for ID.key and ID.req */
+	const char *pass_file;        /* the new key's passphrase, or NULL */
+	int no_pass;                  /* --no-passphrase: key in clear */
+};
+
+/* Check k before anything is made: 0 or -SIRA_EINVAL with a message to
+ * show as a usage error; *role receives the role asked for. */
+int enrolment_check_keygen(
+    const struct keygen_args *k, enum sira_role *role, struct sira_err *err);
+
+/* Make the keys (OUT/ID.key, 0600) and the request (OUT/ID.req), print
+ * the fingerprint. Returns 0 or a negative SIRA_E* code; on failure no
+ * key file is left without its request. */
+int enrolment_keygen(const struct keygen_args *k, struct sira_err *err);
+
+/* A renewal request for a's certificate with a's keys, written to out. */
+int enrolment_renew(struct agent *a, const char *out, struct sira_err *err);
+
+/* Install the certificate file at path (agent_install_cert). */
+int enrolment_install(struct agent *a, const char *path, struct sira_err *err);
 
 #endif

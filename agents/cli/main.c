@@ -1,8 +1,9 @@
 /*
- * main.c: sira-agent, the agency's tool and daemon. Subcommands: init,
- * run, send, inbox, show, outbox, status, directory, audit verify, export,
- * verify-bundle, the referral workflows (refer ... grant, cases, case;
- * agents/workflow/workflow.c) and the web interface's accounts (user add
+ * main.c: sira-agent, the agency's tool and daemon. Subcommands: keygen,
+ * init, run, send, inbox, show, outbox, status, directory, audit verify,
+ * export, verify-bundle, renew-request, install-cert, the referral workflows
+ * (refer ... grant, cases, case; agents/workflow/workflow.c) and the web
+ * interface's accounts (user add
  * ... list; agents/cli/users.c). The only file that exits or prints; errors are
  * one line, "sira-agent: <reason>", exit 1 (2 for usage). Commands that queue
  * write one transaction and return at once, whether the daemon or the
@@ -45,6 +46,8 @@ struct opts {
 	const char *to, *kind, *file, *case_ref, *out;
 	const char *reason, *suggest, *note, *status, *basis, *purpose, *from;
 	const char *name, *role, *password_file;        /* user add, passwd */
+	const char *id;                                 /* keygen */
+	int no_pass;                                    /* keygen */
 	const char *listen, *tls_cert, *tls_key, *host; /* web */
 	uint64_t port, idle;                            /* web */
 	uint64_t ttl, rotate, retain;
@@ -92,6 +95,8 @@ static const struct option longopts[] = {
 	{ "tls-key", required_argument, NULL, 'Y' },
 	{ "host", required_argument, NULL, 'H' },
 	{ "idle", required_argument, NULL, 'I' },
+	{ "id", required_argument, NULL, 'i' },
+	{ "no-passphrase", no_argument, NULL, 'Z' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -153,6 +158,7 @@ static const struct {
 	{ 'X', offsetof(struct opts, tls_cert) },
 	{ 'Y', offsetof(struct opts, tls_key) },
 	{ 'H', offsetof(struct opts, host) },
+	{ 'i', offsetof(struct opts, id) },
 };
 
 static bool
@@ -220,6 +226,9 @@ parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'v':
 			o->verbose = 1;
+			break;
+		case 'Z':
+			o->no_pass = 1;
 			break;
 		case 'T':
 			if (number(optarg, &o->ttl) || o->ttl < SIRA_TTL_MIN ||
@@ -672,6 +681,54 @@ cmd_user(const struct command *c, const struct opts *o, const char *arg,
 }
 
 static int
+cmd_keygen(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct keygen_args k = { o->id, o->name, o->role, o->ca, o->out,
+		o->pass_file, o->no_pass };
+	enum sira_role role;
+
+	(void)c;
+	(void)arg;
+	if (enrolment_check_keygen(&k, &role, err) != 0)
+		return usage_error(err->msg);
+	return enrolment_keygen(&k, err) == 0 ? 0 : fail(err);
+}
+
+static int
+cmd_renew_request(const struct command *c, const struct opts *o,
+    const char *arg, struct sira_err *err)
+{
+	struct agent a;
+	int rc;
+
+	(void)c;
+	(void)arg;
+	if (o->out == NULL)
+		return usage_error(_("renew-request needs --out FILE"));
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	rc = enrolment_renew(&a, o->out, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
+static int
+cmd_install_cert(const struct command *c, const struct opts *o,
+    const char *file, struct sira_err *err)
+{
+	struct agent a;
+	int rc;
+
+	(void)c;
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	rc = enrolment_install(&a, file, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
+static int
 cmd_view(const struct command *c, const struct opts *o, const char *arg,
     struct sira_err *err)
 {
@@ -686,6 +743,11 @@ cmd_view(const struct command *c, const struct opts *o, const char *arg,
 }
 
 static const struct command commands[] = {
+	{ "keygen", cmd_keygen, NULL,
+	    "--id ID --name NAME --role ROLE --ca ca.cert --out DIR\n"
+	    "[--passphrase-file F | --no-passphrase]",
+	    N_("the agency's keys (DIR/ID.key) and its request (DIR/ID.req)"),
+	    NULL, false, NULL },
 	{ "init", cmd_init, NULL,
 	    "--cert ID.cert --key ID.key --ca ca.cert --broker ENDPOINT\n"
 	    "--broker-cert broker.cert [--passphrase-file F]\n"
@@ -716,6 +778,12 @@ static const struct command commands[] = {
 	    N_("messages sent and how far they got"), NULL, true, NULL },
 	{ "status", NULL, view_status, "[--json]",
 	    N_("connection, queues, certificate expiry"), NULL, true, NULL },
+	{ "renew-request", cmd_renew_request, NULL, "--out FILE",
+	    N_("a renewal request for the committee (same keys)"), NULL, true,
+	    NULL },
+	{ "install-cert", cmd_install_cert, NULL, "FILE.cert",
+	    N_("install the certificate the committee sent back"),
+	    N_("a certificate file"), true, NULL },
 	{ "directory", NULL, view_directory, "[--json]",
 	    N_("agencies this agent knows"), NULL, true, NULL },
 	{ "audit verify", NULL, view_audit_verify, "",

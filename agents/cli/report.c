@@ -515,7 +515,8 @@ report_status_text(json_t *o)
 		json_string_value(json_object_get(o, "certificate_expires")),
 		day),
 	    json_is_true(json_object_get(o, "certificate_expiry_warning")) ?
-		_("  WARNING: expires within 30 days, ask the committee to renew it") :
+		_("  WARNING: expires within 30 days: make a renewal request "
+		  "(sira-agent renew-request) and send it to the committee") :
 		"");
 	if (!json_is_true(json_object_get(o, "revocation_list_fresh")))
 		(void)printf(_(
@@ -574,7 +575,7 @@ report_status(struct agent *a, int json, struct sira_err *err)
 	(void)json_object_set_new(
 	    o, "certificate_expires", json_string(when(a->me->not_after, t)));
 	(void)json_object_set_new(o, "certificate_expiry_warning",
-	    json_boolean(a->me->not_after < now + AGENT_EXPIRY_WARN));
+	    json_boolean(agent_cert_expiring(a, now, NULL)));
 	(void)json_object_set_new(o, "revocation_list_fresh",
 	    json_boolean(
 		a->crl != NULL && crl_check_fresh(a->crl, now, NULL) == 0));

@@ -481,4 +481,33 @@ int seal_open_attachment(const struct opened *o, uint32_t index,
 /* Wipe and free *op and set it to NULL; accepts NULL. */
 void seal_opened_destroy(struct opened **op);
 
+/*
+ * enrol.c: the agency's own keys and its enrolment request (lib/enrol.h,
+ * docs/PROTOCOL.md "Enrolment"), made on the agency's machine so that no
+ * secret ever leaves it.
+ */
+/* Fresh Ed25519 and X25519 key pairs for agency_id in *out (caller
+ * destroys). Returns 0, -SIRA_EINVAL, -SIRA_ENOMEM or -SIRA_ECRYPTO. */
+int enrol_keys_new(const char *agency_id, struct sira_keys **out,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
+/* What an agency asks for; borrowed for the call. */
+struct enrol_ask {
+	const char *agency_id;
+	const char *display_name;
+	enum sira_role role;
+	const struct cert *ca; /* the CA the request is for (its cert) */
+};
+
+/*
+ * The signed request for ask with keys' public keys, created at now, with
+ * its proof of possession: a fresh *out of *outlen bytes without magic
+ * (caller frees). Returns 0, -SIRA_EINVAL (a field the rules refuse),
+ * -SIRA_EKEY_USAGE (keys without a transport key), -SIRA_ECRYPTO or
+ * -SIRA_ENOMEM.
+ */
+int enrol_request_make(const struct enrol_ask *ask,
+    const struct sira_keys *keys, uint64_t now, uint8_t **out, size_t *outlen,
+    struct sira_err *err) __attribute__((warn_unused_result));
+
 #endif

@@ -18,13 +18,13 @@
 
 #include "clock.h"
 #include "daemon/daemon.h"
+#include "i18n/i18n.h"
 #include "documents/documents.h"
 #include "fileio.h"
 #include "log.h"
 #include "store/store.h"
 #include "crypto/crypto.h"
 #include "wire.h"
-#include "i18n/i18n.h"
 
 #define HEARTBEAT 5
 #define DIR_EVERY 600
@@ -287,6 +287,23 @@ heartbeat(struct daemon *d, uint64_t now)
 	d->last_hb = now;
 }
 
+/* At start and once a day: the certificate ends within 30 days. */
+static void
+warn_expiry(struct daemon *d, uint64_t now)
+{
+	char until[SIRA_TIME_STR_LEN];
+	uint64_t days;
+
+	d->last_expiry_warn = now;
+	if (!agent_cert_expiring(d->a, now, &days))
+		return;
+	clock_format(d->a->me->not_after, until);
+	log_event(LOG_WARN, "certificate.expiring",
+	    "agency=%s until=%s days_left=%llu action=%s", d->a->me->agency_id,
+	    until, (unsigned long long)days,
+	    _("renew it: sira-agent renew-request, then send the request to the committee"));
+}
+
 static void
 timers(struct daemon *d, const struct prekey_schedule *sc, uint64_t now)
 {
@@ -303,6 +320,8 @@ timers(struct daemon *d, const struct prekey_schedule *sc, uint64_t now)
 		prekeys_maintain(d, sc, now);
 	docs_in_tick(d, now);
 	pending_expire(&d->pending, now);
+	if (now - d->last_expiry_warn >= 86400)
+		warn_expiry(d, now);
 	if (d->pump_more || now - d->last_pump >= PUMP_EVERY) {
 		(void)outbound_pump(d, now);
 		d->last_pump = now;
@@ -355,19 +374,6 @@ daemon_free(struct daemon *d)
 	free(d);
 }
 
-static void
-warn_expiry(const struct agent *a)
-{
-	char until[SIRA_TIME_STR_LEN];
-
-	if (a->me->not_after >= clock_now() + AGENT_EXPIRY_WARN)
-		return;
-	clock_format(a->me->not_after, until);
-	log_event(LOG_WARN, "certificate.expiring",
-	    "agency=%s until=%s action=ask the committee to renew it",
-	    a->me->agency_id, until);
-}
-
 /* One turn of the loop: a frame or a connection change, the timers,
  * what modules asked for, the status file every 2 s. */
 static void
@@ -414,7 +420,7 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 	if ((rc = daemon_new(a, &d, err)) != 0)
 		return rc;
 	docs_sweep(a);
-	warn_expiry(a);
+	warn_expiry(d, clock_now());
 	while (!*stop)
 		turn(d, &sc, &status_at);
 	daemon_free(d);

@@ -194,6 +194,7 @@ struct daemon {
 	struct link link;
 	bool session;
 	uint64_t last_rx, last_hb, last_dir, last_pump, last_prekey;
+	uint64_t last_expiry_warn; /* the certificate's, once a day */
 	int64_t skew;
 	bool clock_bad; /* |skew| beyond SIRA_CLOCK_SKEW: nothing is sealed */
 	struct pending_table pending;

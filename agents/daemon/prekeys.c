@@ -84,9 +84,11 @@ prekeys_secret(struct vault_txn *t, const uint8_t *cert_id,
 
 struct prekey_scan {
 	uint64_t now, retain;
+	const uint8_t *cert_id; /* our certificate's (borrowed) */
 	uint8_t newest_id[SIRA_PREKEY_ID_LEN];
 	uint64_t newest_nb;
 	bool newest_published;
+	bool newest_current; /* signed for our current certificate */
 	/* Every secret past retention, however many (owned, freed by
 	 * prekeys_maintain()). */
 	uint8_t (*expired)[SIRA_PREKEY_ID_LEN];
@@ -124,6 +126,8 @@ scan_prekey(
 		s->newest_nb = ps->not_before;
 		memcpy(s->newest_id, key, klen);
 		s->newest_published = ps->published;
+		s->newest_current = ps->cert_id.len == SIRA_HASH_LEN &&
+		    memcmp(ps->cert_id.data, s->cert_id, SIRA_HASH_LEN) == 0;
 	}
 	row_free(ps);
 	return rc; /* -SIRA_ENOMEM stops the scan rather than miss one */
@@ -194,12 +198,16 @@ maintain(const struct agent *a, struct vault_txn *t,
 
 	s->now = now;
 	s->retain = sc->retain;
+	s->cert_id = a->me->id;
 	if ((rc = vault_each(t, VT_PREKEYS, scan_prekey, s, err)) != 0)
 		return rc == -SIRA_ENOMEM ?
 		    sira_err_set(err, SIRA_ENOMEM, _("out of memory")) :
 		    rc;
+	/* A renewed certificate (install-cert) gets a prekey of its own at
+	 * once: senders who pick it check the prekey names it. */
 	if ((rc = delete_expired(a, t, s, now, err)) != 0 ||
-	    (s->newest_nb != 0 && now - s->newest_nb < sc->rotate))
+	    (s->newest_nb != 0 && s->newest_current &&
+		now - s->newest_nb < sc->rotate))
 		return rc;
 	/* Senders may use a prekey for two rotation periods. */
 	if ((rc = prekey_generate(

@@ -6,7 +6,9 @@
  * verified revocation list), vault/ (the encrypted store), status.json
  * (written by the daemon) and nudge (the daemon's ipc socket). Opening
  * verifies the agency's and the broker's certificates against the CA every
- * time: a file swapped on disk is refused, not trusted.
+ * time: a file swapped on disk is refused, not trusted. A renewed
+ * certificate replaces agency.cert only through agent_install_cert, which
+ * checks it first.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,4 +384,80 @@ agent_save_crl(struct agent *a, const uint8_t *bytes, size_t len, uint64_t now,
 	crl_destroy(&a->crl);
 	a->crl = c;
 	return 0;
+}
+
+bool
+agent_cert_expiring(const struct agent *a, uint64_t now, uint64_t *days_left)
+{
+	uint64_t end = a->me->not_after;
+
+	if (days_left != NULL)
+		*days_left = end > now ? (end - now) / 86400 : 0;
+	return end < now + AGENT_EXPIRY_WARN;
+}
+
+/* Is c, verified against our CA, a certificate a may install? */
+static int
+installable(const struct agent *a, const struct cert *c, struct sira_err *err)
+{
+	int rc;
+
+	if (strcmp(c->agency_id, a->me->agency_id) != 0)
+		return sira_err_set(err, SIRA_EKEY_USAGE,
+		    "this certificate is for %s, not for this agency (%s)",
+		    c->agency_id, a->me->agency_id);
+	if ((rc = check_pair(c, a->keys, err)) != 0)
+		return sira_err_set(err, -rc,
+		    "this certificate of %s is not for the keys of this agency (was it made from this agency's request?)",
+		    c->agency_id);
+	if (c->not_after <= a->me->not_after)
+		return sira_err_set(err, SIRA_EEXIST,
+		    "this certificate of %s (serial %llu) does not last longer than the one installed (serial %llu)",
+		    c->agency_id, (unsigned long long)c->serial,
+		    (unsigned long long)a->me->serial);
+	return 0;
+}
+
+int
+agent_install_cert(struct agent *a, const uint8_t *untrusted, size_t len,
+    uint64_t now, struct sira_err *err)
+{
+	struct cert *c = NULL;
+	struct vault_txn *t = NULL;
+	char path[PATH_MAX];
+	uint8_t *file = NULL;
+	size_t flen;
+	int rc;
+
+	if ((rc = cert_verify(
+		 a->ca, a->crl, bytes_of(untrusted, len), now, &c, err)) != 0 ||
+	    (rc = installable(a, c, err)) != 0)
+		goto out;
+	/* The vault first: a crash before the file is replaced leaves the
+	 * old certificate in use, and installing again finishes the job. */
+	if ((rc = vault_begin(a->vault, true, &t, err)) != 0 ||
+	    (rc = vault_put(t, VT_CERTS, bytes_of(c->id, SIRA_HASH_LEN), c->raw,
+		 c->raw_len, err)) != 0 ||
+	    (rc = book_audit(t, now,
+		 &(struct audit_event){
+		     "cert-installed", c->agency_id, NULL, 0, NULL, NULL },
+		 err)) != 0 ||
+	    (rc = vault_commit(&t, err)) != 0)
+		goto out;
+	if ((file = wire_add_magic(
+		 SIRA_MAGIC_CERT, c->raw, c->raw_len, &flen)) == NULL) {
+		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = home_path(&a->home, "agency.cert", path, err)) != 0 ||
+	    (rc = fileio_write(path, file, flen, 0644, false, err)) != 0)
+		goto out;
+	cert_destroy(&a->me);
+	a->me = c;
+	c = NULL;
+out:
+	free(file);
+	vault_abort(&t);
+	cert_destroy(&c);
+	return rc;
 }

@@ -236,6 +236,26 @@ int agent_open(
 void agent_close(struct agent *a);
 int agent_save_crl(struct agent *a, const uint8_t *bytes, size_t len,
     uint64_t now, struct sira_err *err);
+/*
+ * Does the agency's certificate end within AGENT_EXPIRY_WARN (30 days) of
+ * now, or has it ended? *days_left (optional) receives the whole days
+ * left. The one rule behind every expiry warning (status, the daemon's
+ * log, the web interface).
+ */
+bool agent_cert_expiring(
+    const struct agent *a, uint64_t now, uint64_t *days_left);
+/*
+ * Install the certificate untrusted[0..len) (no magic) as the agency's:
+ * it must verify against the agency's CA and revocation list at now, name
+ * this agency, certify the keys of its key file and last longer than the
+ * one installed. It is kept in the vault (with an audit entry) and then
+ * replaces HOME/agency.cert atomically; a->me becomes it. A running daemon
+ * uses it from its next start. Returns 0, cert_verify's codes,
+ * -SIRA_EKEY_USAGE (another agency or other keys), -SIRA_EEXIST (not
+ * newer), or a vault or file error.
+ */
+int agent_install_cert(struct agent *a, const uint8_t *untrusted, size_t len,
+    uint64_t now, struct sira_err *err);
 
 /* book.c: the outbox, the inbox and the audit chain, on the vault. */
 /* One entry of the audit chain; borrowed for the call. */

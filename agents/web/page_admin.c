@@ -235,7 +235,7 @@ cert_problems(struct web_req *r, size_t *n)
 		    _("No message can be sent. Ask the national committee "
 		      "for a new one."));
 		++*n;
-	} else if (r->a->me->not_after < r->now + AGENT_EXPIRY_WARN) {
+	} else if (agent_cert_expiring(r->a, r->now, NULL)) {
 		problem(r,
 		    _("This agency's certificate expires within 30 days."),
 		    _("Ask the national committee to renew it now."));

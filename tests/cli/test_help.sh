@@ -38,9 +38,10 @@ check_prog() {
 check_prog sira-agent init run send inbox show outbox status directory \
     "audit verify" "audit show" export verify-bundle refer accept decline \
     feedback revoke transfer request-file grant refuse cases case \
-    "user add" "user passwd" "user disable" "user enable" "user list" web
+    "user add" "user passwd" "user disable" "user enable" "user list" web \
+    keygen renew-request install-cert
 check_prog sira-broker run status "log verify" "log show"
-check_prog sira-cert init issue renew revoke crl verify show
+check_prog sira-cert init sign-request issue renew revoke crl verify show
 
 # --help wins over everything else on the line, and touches nothing.
 expect_ok "a command's --help runs nothing" "$BIN/sira-agent" send \
