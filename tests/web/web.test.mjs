@@ -351,20 +351,8 @@ async function offline(browser) {
     await page.isVisible('text=Signalement en file'));
 }
 
-const REF_OFFLINE = 'WEB-2026-0008';
-const browser = await chromium.launch({ executablePath: env.CHROMIUM, headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-if (env.PHASE === 'offline') {
-  try {
-    await offline(browser);
-    console.log(`web: all ${checks} checks passed`);
-  } catch (e) {
-    console.error(e.stack || String(e));
-    process.exitCode = 1;
-  } finally {
-    await browser.close();
-  }
-} else try {
+// The whole scenario, with the broker up.
+async function online(browser) {
   const login0 = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await login0.goto(env.POLICE + '/login');
   check('the login page is French first', await login0.isVisible('text=Se connecter'));
@@ -377,6 +365,13 @@ if (env.PHASE === 'offline') {
   await fileRequest(browser, soc);
   await refusals(browser, police);
   await admin(browser);
+}
+
+const REF_OFFLINE = 'WEB-2026-0008';
+const browser = await chromium.launch({ executablePath: env.CHROMIUM, headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+try {
+  await (env.PHASE === 'offline' ? offline(browser) : online(browser));
   console.log(`web: all ${checks} checks passed`);
 } catch (e) {
   console.error(e.stack || String(e));
