@@ -67,6 +67,12 @@ expected(int from, int kind, int to)
 	case SIRA_KIND_RECEIPT:
 	case SIRA_KIND_NOTE:
 		return true;
+	case SIRA_KIND_DEADLINE_NOTICE:
+		/* to the committee, or a reminder along a referral's or a
+		 * file request's route */
+		return to == COO ||
+		    (from != JUS && (to == NGO || to == SOC)) ||
+		    (from == JUS && to != JUS);
 	default:
 		return false;
 	}
