@@ -27,51 +27,26 @@
 #define KIND_NOTICE SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_DEADLINE_NOTICE
 #define CTYPE_NOTICE "sira.deadline-notice.v1"
 
-/* Agencies' roles, looked up once per round. */
-struct role_seen {
-	char *agency;
-	int role;
-};
-
 struct round {
 	struct daemon *d;
 	struct vault_txn *t;
 	uint64_t now;
-	struct role_seen *roles;
-	size_t n_roles;
-	char **refs; /* cases with a stage due */
+	struct due_roles roles; /* its t follows ours */
+	char **refs;		/* cases with a stage due */
 	size_t n_refs;
 	char **committee; /* coordination agencies but us */
 	size_t n_committee;
 	bool failed;
 };
 
-static int
-role_of(void *ctx, const char *agency)
-{
-	struct round *x = ctx;
-	struct role_seen *grown;
-	enum sira_role role = SIRA_ROLE_UNSPECIFIED;
-
-	for (size_t i = 0; i < x->n_roles; i++)
-		if (strcmp(x->roles[i].agency, agency) == 0)
-			return x->roles[i].role;
-	if (peers_role(x->d->a, x->t, agency, x->now, &role, NULL) != 0)
-		role = SIRA_ROLE_UNSPECIFIED;
-	grown = realloc(x->roles, (x->n_roles + 1) * sizeof(*grown));
-	if (grown == NULL)
-		return (int)role;
-	x->roles = grown;
-	if ((x->roles[x->n_roles].agency = strdup(agency)) != NULL)
-		x->roles[x->n_roles++].role = (int)role;
-	return (int)role;
-}
-
 static struct due_scan
 scan_of(struct round *x)
 {
+	x->roles.a = x->d->a;
+	x->roles.t = x->t;
+	x->roles.now = x->now;
 	return (struct due_scan){ &x->d->deadlines, x->d->a->me->agency_id,
-		x->now, role_of, x };
+		x->now, due_roles_of, &x->roles };
 }
 
 static int
@@ -303,9 +278,7 @@ survey(struct round *x)
 static void
 round_free(struct round *x)
 {
-	for (size_t i = 0; i < x->n_roles; i++)
-		free(x->roles[i].agency);
-	free(x->roles);
+	due_roles_free(&x->roles);
 	free_list(x->refs, x->n_refs);
 	free_list(x->committee, x->n_committee);
 }

@@ -384,6 +384,25 @@ int deadlines_mark(Sira__V1__CaseRecord *r, const struct due *d, uint32_t stage,
 /* "answer", "feedback", "file_request" or "unknown" (static). */
 const char *deadlines_step_word(int step);
 
+/*
+ * due_roles.c: due_roles_of is a due_scan role_of for agencies of the
+ * directory (peers_role in t at now), each looked up once. Set a, t, now
+ * and zero the rest; due_roles_free when done.
+ */
+struct due_role {
+	char *agency;
+	int role;
+};
+struct due_roles {
+	struct agent *a;
+	struct vault_txn *t;
+	uint64_t now;
+	struct due_role *seen;
+	size_t n;
+};
+int due_roles_of(void *ctx, const char *agency);
+void due_roles_free(struct due_roles *x);
+
 /* Check a DeadlineNotice from sender, received by me (of my_role): a
  * reminder (stage 1) names us, the case and the step; a committee notice
  * (stage 2) reaches only a coordination agency and carries the blinded
