@@ -538,6 +538,21 @@ report_case(struct agent *a, const char *ref, int json, struct sira_err *err)
 	return 0;
 }
 
+/* A deadline notice as show displays it: what is late, and how much. */
+static json_t *
+notice_json(const Sira__V1__DeadlineNotice *n)
+{
+	json_t *j = json_pack("{s:s, s:i, s:s, s:s, s:o, s:I}", "step",
+	    deadlines_step_word((int)n->step), "stage", (int)n->stage,
+	    "waiting", n->waiting, "owing", n->owing, "due",
+	    time_json(n->due_at), "late_seconds", (json_int_t)n->late);
+
+	if (j != NULL && n->stage == 2)
+		(void)json_object_set_new(
+		    j, "case_blinded", hex_json(&n->blinded_ref));
+	return j;
+}
+
 json_t *
 report_payload_json(int kind, const uint8_t *p, size_t len)
 {
@@ -595,6 +610,9 @@ report_payload_json(int kind, const uint8_t *p, size_t len)
 			"refuse",
 		    "reason", pl->file_response->reason, "case_file",
 		    pl->file_response->file != NULL);
+		break;
+	case SIRA__V1__PAYLOAD__BODY_DEADLINE_NOTICE:
+		j = notice_json(pl->deadline_notice);
 		break;
 	default:
 		break;
