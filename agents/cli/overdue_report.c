@@ -154,12 +154,12 @@ received_row(
 	    (p = (Sira__V1__Payload *)m)->body_case ==
 		SIRA__V1__PAYLOAD__BODY_DEADLINE_NOTICE &&
 	    deadline_notice_check(p->deadline_notice,
-		&(struct notice_ctx){ e->sender, x->a->me->agency_id,
-		    (int)x->a->me->role },
+		&(struct notice_ctx){
+		    e->sender, x->a->me->agency_id, (int)x->a->me->role },
 		NULL) == 0)
-		(void)json_array_append_new(
-		    p->deadline_notice->stage == 2 ? x->committee :
-						     x->reminders,
+		(void)json_array_append_new(p->deadline_notice->stage == 2 ?
+			x->committee :
+			x->reminders,
 		    notice_json(p->deadline_notice, e));
 	else
 		x->refused++;
@@ -170,8 +170,8 @@ received_row(
 }
 
 int
-overdue_collect(struct agent *a, uint64_t now, json_t **out,
-    struct sira_err *err)
+overdue_collect(
+    struct agent *a, uint64_t now, json_t **out, struct sira_err *err)
 {
 	struct received x = { a, json_array(), json_array(), 0 };
 	struct own o = { NULL, json_array() };
@@ -189,10 +189,10 @@ overdue_collect(struct agent *a, uint64_t now, json_t **out,
 	if (o.s != NULL)
 		overdue_scan_close(&s);
 	vault_abort(&t);
-	if (rc == 0 && (*out = json_pack("{s:o, s:o, s:o, s:I}", "waiting",
-			    o.rows, "reminders", x.reminders, "committee",
-			    x.committee, "refused", (json_int_t)x.refused)) ==
-		NULL)
+	if (rc == 0 &&
+	    (*out = json_pack("{s:o, s:o, s:o, s:I}", "waiting", o.rows,
+		 "reminders", x.reminders, "committee", x.committee, "refused",
+		 (json_int_t)x.refused)) == NULL)
 		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if (rc != 0 && *out == NULL) {
 		json_decref(o.rows);
@@ -217,8 +217,8 @@ print_row(const json_t *r, const char *who, const char *ref)
 
 	(void)printf(_("  %s  %s  %s, due %s, %s\n"), ref, who,
 	    step_text(jstr(r, "step")), clock_show(jstr(r, "due"), day),
-	    overdue_late_text(
-		(uint64_t)json_integer_value(json_object_get(r, "late_seconds")),
+	    overdue_late_text((uint64_t)json_integer_value(
+				  json_object_get(r, "late_seconds")),
 		late));
 }
 
@@ -231,32 +231,37 @@ print_text(const json_t *j)
 	char who[160], ref[16];
 	size_t i;
 
-	if (json_array_size(w) + json_array_size(rm) + json_array_size(c) ==
-	    0)
+	if (json_array_size(w) + json_array_size(rm) + json_array_size(c) == 0)
 		(void)printf(_("nothing overdue\n"));
 	if (json_array_size(w) > 0)
-		(void)printf(_("We are waiting for (%zu):\n"), json_array_size(w));
+		(void)printf(
+		    _("We are waiting for (%zu):\n"), json_array_size(w));
 	json_array_foreach(w, i, r)
 	{
-		(void)snprintf(who, sizeof(who), _("from %s"), jstr(r, "owing"));
+		(void)snprintf(
+		    who, sizeof(who), _("from %s"), jstr(r, "owing"));
 		print_row(r, who, jstr(r, "case"));
 	}
 	if (json_array_size(rm) > 0)
-		(void)printf(_("Reminders: other agencies wait for us (%zu):\n"),
+		(void)printf(
+		    _("Reminders: other agencies wait for us (%zu):\n"),
 		    json_array_size(rm));
 	json_array_foreach(rm, i, r)
 	{
-		(void)snprintf(who, sizeof(who), _("for %s"), jstr(r, "waiting"));
+		(void)snprintf(
+		    who, sizeof(who), _("for %s"), jstr(r, "waiting"));
 		print_row(r, who, jstr(r, "case"));
 	}
 	if (json_array_size(c) > 0)
-		(void)printf(_("Stuck steps reported to the committee (%zu):\n"),
+		(void)printf(
+		    _("Stuck steps reported to the committee (%zu):\n"),
 		    json_array_size(c));
 	json_array_foreach(c, i, r)
 	{
 		(void)snprintf(who, sizeof(who), "%s -> %s", jstr(r, "waiting"),
 		    jstr(r, "owing"));
-		(void)snprintf(ref, sizeof(ref), "#%.12s", jstr(r, "case_blinded"));
+		(void)snprintf(
+		    ref, sizeof(ref), "#%.12s", jstr(r, "case_blinded"));
 		print_row(r, who, ref);
 	}
 }
@@ -270,7 +275,8 @@ report_overdue(struct agent *a, int json, struct sira_err *err)
 	if ((rc = overdue_collect(a, clock_now(), &j, err)) != 0)
 		return rc;
 	if (json) {
-		(void)json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		(void)json_dumpf(
+		    j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		(void)putchar('\n');
 	} else
 		print_text(j);

@@ -159,14 +159,14 @@ overdue_counts(struct agent *a, uint64_t now, json_t *o)
 	if (overdue_collect(a, now, &j, NULL) != 0)
 		return;
 	(void)json_object_set_new(o, "overdue",
-	    json_integer((json_int_t)json_array_size(
-		json_object_get(j, "waiting"))));
+	    json_integer(
+		(json_int_t)json_array_size(json_object_get(j, "waiting"))));
 	(void)json_object_set_new(o, "reminders",
-	    json_integer((json_int_t)json_array_size(
-		json_object_get(j, "reminders"))));
+	    json_integer(
+		(json_int_t)json_array_size(json_object_get(j, "reminders"))));
 	(void)json_object_set_new(o, "committee_notices",
-	    json_integer((json_int_t)json_array_size(
-		json_object_get(j, "committee"))));
+	    json_integer(
+		(json_int_t)json_array_size(json_object_get(j, "committee"))));
 	json_decref(j);
 }
 

@@ -32,7 +32,7 @@ struct round {
 	struct vault_txn *t;
 	uint64_t now;
 	struct due_roles roles; /* its t follows ours */
-	char **refs;		/* cases with a stage due */
+	char **refs;            /* cases with a stage due */
 	size_t n_refs;
 	char **committee; /* coordination agencies but us */
 	size_t n_committee;
@@ -196,8 +196,8 @@ escalate(struct round *x, Sira__V1__CaseRecord *r, const struct due *d)
 	n.blinded_ref.len = sizeof(blind);
 	if ((rc = queue_notice(x->t, &n,
 		 &(struct outgoing){ (const char *const *)x->committee,
-		     x->n_committee, KIND_NOTICE, CTYPE_NOTICE, "",
-		     { NULL, 0 }, NOTICE_TTL, NULL },
+		     x->n_committee, KIND_NOTICE, CTYPE_NOTICE, "", { NULL, 0 },
+		     NOTICE_TTL, NULL },
 		 x->now, id)) != 0 ||
 	    (rc = cases_event(r, x->now, x->d->a->me->agency_id,
 		 "deadline.escalated", deadlines_step_word(d->step), id)) != 0)
@@ -211,8 +211,7 @@ escalate(struct round *x, Sira__V1__CaseRecord *r, const struct due *d)
 
 /* The stage d has due now, done; *done counts the stages reached. */
 static int
-act(struct round *x, Sira__V1__CaseRecord *r, const struct due *d,
-    size_t *done)
+act(struct round *x, Sira__V1__CaseRecord *r, const struct due *d, size_t *done)
 {
 	const Sira__V1__DeadlineMark *m;
 	int rc = 0;
@@ -293,8 +292,8 @@ escalate_start(struct daemon *d)
 	if (deadline_conf_load(&d->a->home, &d->deadlines, &err) != 0) {
 		log_event(LOG_ERROR, "deadline.config",
 		    "reason=%s (the default deadlines apply)", err.msg);
-		(void)snprintf(what, sizeof(what), "deadlines: %.200s",
-		    err.msg);
+		(void)snprintf(
+		    what, sizeof(what), "deadlines: %.200s", err.msg);
 		status_alarm(d, what);
 	}
 	d->last_escalate = 0; /* a first round at once */

@@ -36,8 +36,9 @@ deadline_conf_defaults(struct deadline_conf *c)
 static uint32_t *
 table(struct deadline_conf *c, enum dl_key k)
 {
-	return k == K_ANSWER ? c->answer : k == K_FEEDBACK ? c->feedback :
-							     c->file;
+	return k == K_ANSWER ? c->answer :
+	    k == K_FEEDBACK  ? c->feedback :
+			       c->file;
 }
 
 /* Which key line starts with (followed by '.', ' ' or '='), or K_NONE. */
@@ -142,8 +143,8 @@ take_line(struct line_ctx *x, const char *line, struct sira_err *err)
 		    err);
 	if (k == K_ESCALATE) {
 		if (v == 0)
-			return bad(x, _("escalate_hours must be at least 1"),
-			    err);
+			return bad(
+			    x, _("escalate_hours must be at least 1"), err);
 		x->c->escalate = v;
 	} else if (role == SIRA_ROLE_UNSPECIFIED)
 		set_all(x, k, v);
@@ -155,11 +156,11 @@ take_line(struct line_ctx *x, const char *line, struct sira_err *err)
 }
 
 int
-deadline_conf_parse(const char *text, size_t len, struct deadline_conf *c,
-    struct sira_err *err)
+deadline_conf_parse(
+    const char *text, size_t len, struct deadline_conf *c, struct sira_err *err)
 {
 	struct line_ctx x = { c, { 0 }, 0 };
-	char line[256];
+	char line[256] = { 0 };
 	size_t i = 0;
 	int rc;
 

@@ -264,10 +264,10 @@ int agent_install_cert(struct agent *a, const uint8_t *untrusted, size_t len,
  * no deadline). docs/WORKFLOWS.md, "Deadlines".
  */
 #define DEADLINE_ANSWER_HOURS 48
-#define DEADLINE_FEEDBACK_HOURS (14 * 24)
-#define DEADLINE_FILE_HOURS (7 * 24)
+#define DEADLINE_FEEDBACK_HOURS 336 /* 14 days */
+#define DEADLINE_FILE_HOURS 168     /* 7 days */
 #define DEADLINE_ESCALATE_HOURS 24
-#define DEADLINE_HOURS_MAX (365 * 24)
+#define DEADLINE_HOURS_MAX 8760 /* a year */
 struct deadline_conf {
 	uint32_t answer[SIRA_ROLE_MAX + 1];   /* accept or decline */
 	uint32_t feedback[SIRA_ROLE_MAX + 1]; /* services started */

@@ -56,8 +56,8 @@ superseded(const Sira__V1__CaseRecord *r, size_t i)
 
 /* Fill d for a step of item due at due_at; whether it is overdue. */
 static bool
-overdue(const Sira__V1__CaseRecord *r, const struct due_scan *s,
-    struct due *d, uint64_t due_at)
+overdue(const Sira__V1__CaseRecord *r, const struct due_scan *s, struct due *d,
+    uint64_t due_at)
 {
 	const Sira__V1__DeadlineMark *m =
 	    deadlines_mark_of(r, d->step, d->item_id);
@@ -69,9 +69,9 @@ overdue(const Sira__V1__CaseRecord *r, const struct due_scan *s,
 	d->late = s->now - due_at;
 	d->stage = m != NULL ? m->stage : 0;
 	d->next_at = d->stage == 0 ? due_at :
-	    d->stage == 1	   ? m->stage1_at + esc :
+	    d->stage == 1          ? m->stage1_at + esc :
 				     0;
-	d->next = d->stage == 0		       ? 1 :
+	d->next = d->stage == 0                   ? 1 :
 	    d->stage == 1 && s->now >= d->next_at ? 2 :
 						    0;
 	return true;
@@ -135,7 +135,8 @@ scan_requests(const Sira__V1__CaseRecord *r, const struct due_scan *s,
 		const Sira__V1__FileRequestRecord *q = r->requests[i];
 		uint64_t h;
 		if (strcmp(q->requester, s->me) != 0 ||
-		    q->state != SIRA__V1__REQUEST_STATE__REQUEST_STATE_PENDING ||
+		    q->state !=
+			SIRA__V1__REQUEST_STATE__REQUEST_STATE_PENDING ||
 		    q->request_id.len != 16 ||
 		    (h = hours(s->conf->file, s->role_of(s->ctx, q->holder))) ==
 			0)
@@ -160,8 +161,8 @@ deadlines_overdue(const Sira__V1__CaseRecord *r, const struct due_scan *s,
 }
 
 int
-deadlines_mark(Sira__V1__CaseRecord *r, const struct due *d, uint32_t stage,
-    uint64_t now)
+deadlines_mark(
+    Sira__V1__CaseRecord *r, const struct due *d, uint32_t stage, uint64_t now)
 {
 	size_t i = mark_index(r, d->step, d->item_id);
 	Sira__V1__DeadlineMark *m = i < r->n_deadlines ? r->deadlines[i] : NULL;
@@ -237,14 +238,15 @@ deadline_notice_check(const Sira__V1__DeadlineNotice *n,
 		    "deadline notice: a reminder must name us, the case and "
 		    "the step, and nothing blinded");
 	if (n->stage == 2 &&
-	    (x->my_role != SIRA_ROLE_COORDINATION || n->case_ref[0] != '\0' || n->item_id.len != 0 ||
+	    (x->my_role != SIRA_ROLE_COORDINATION || n->case_ref[0] != '\0' ||
+		n->item_id.len != 0 ||
 		n->blinded_ref.len != DEADLINE_BLIND_LEN))
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "deadline notice: a committee notice goes to the "
 		    "committee and carries only the blinded reference");
 	if (n->due_at == 0 || n->due_at > (uint64_t)253402300799 ||
 	    n->late > (uint64_t)100 * 365 * 86400)
-		return sira_err_set(err, SIRA_EMALFORMED,
-		    "deadline notice: impossible dates");
+		return sira_err_set(
+		    err, SIRA_EMALFORMED, "deadline notice: impossible dates");
 	return 0;
 }

@@ -32,22 +32,6 @@ struct step {
 	struct case_msg m;
 };
 
-bool
-workflow_ref_valid(const char *ref)
-{
-	size_t len = strlen(ref);
-
-	if (len == 0 || len > SIRA_CASE_REF_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = ref[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-			(c >= 'a' && c <= 'z') || strchr("-_/", c) != NULL))
-			return false;
-	}
-	return true;
-}
-
 /* A text a person typed: UTF-8, bounded, no control characters but lines. */
 static int
 check_text(const char *what, const char *s, bool required, struct sira_err *err)

@@ -369,8 +369,8 @@ struct due {
 };
 
 /* The overdue steps of r into out[0..n), n returned. Only read. */
-size_t deadlines_overdue(const Sira__V1__CaseRecord *r, const struct due_scan *s,
-    struct due out[static DEADLINES_PER_CASE]);
+size_t deadlines_overdue(const Sira__V1__CaseRecord *r,
+    const struct due_scan *s, struct due out[static DEADLINES_PER_CASE]);
 
 /* The mark of (step, item) on r, or NULL. */
 const Sira__V1__DeadlineMark *deadlines_mark_of(
@@ -378,8 +378,8 @@ const Sira__V1__DeadlineMark *deadlines_mark_of(
 
 /* Record that d reached stage (1 or 2) at now. 0, -SIRA_ENOMEM or
  * -SIRA_ETOOBIG (too many marks). */
-int deadlines_mark(Sira__V1__CaseRecord *r, const struct due *d, uint32_t stage,
-    uint64_t now);
+int deadlines_mark(
+    Sira__V1__CaseRecord *r, const struct due *d, uint32_t stage, uint64_t now);
 
 /* "answer", "feedback", "file_request" or "unknown" (static). */
 const char *deadlines_step_word(int step);

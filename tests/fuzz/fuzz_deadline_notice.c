@@ -45,7 +45,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n->blinded_ref.len != DEADLINE_BLIND_LEN))
 		abort();
 	if (deadline_notice_check(n,
-		&(struct notice_ctx){ SENDER, NGO, SIRA_ROLE_NGO }, &err) == 0 &&
+		&(struct notice_ctx){ SENDER, NGO, SIRA_ROLE_NGO },
+		&err) == 0 &&
 	    (n->stage != 1 || strcmp(n->owing, NGO) != 0 ||
 		!workflow_ref_valid(n->case_ref) || n->blinded_ref.len != 0))
 		abort();

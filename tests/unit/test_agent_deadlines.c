@@ -114,13 +114,14 @@ test_conf_errors(void **state)
 	memcpy(longline, "answer_hours = 1", 16);
 	longline[sizeof(longline) - 1] = '\0';
 	sira_err_clear(&e);
-	assert_int_equal(deadline_conf_parse(longline, strlen(longline), &conf,
-			     &e),
+	assert_int_equal(
+	    deadline_conf_parse(longline, strlen(longline), &conf, &e),
 	    -SIRA_EINVAL);
 	assert_non_null(strstr(e.msg, "line 1"));
 	/* A NUL in the text is a character like another. */
-	assert_int_equal(
-	    deadline_conf_parse("answer_hours = 4\0" "8", 18, &conf, &e),
+	assert_int_equal(deadline_conf_parse("answer_hours = 4\0"
+					     "8",
+			     18, &conf, &e),
 	    -SIRA_EINVAL);
 }
 
@@ -185,7 +186,8 @@ test_answer_stages(void **state)
 	assert_int_equal(overdue_at(r, POL, T0 + 47 * H, d), 0);
 	assert_int_equal(overdue_at(r, POL, T0 + 48 * H, d), 0);
 	assert_int_equal(overdue_at(r, POL, T0 + 48 * H + 1, d), 1);
-	assert_int_equal(d[0].step, SIRA__V1__DEADLINE_STEP__DEADLINE_STEP_ANSWER);
+	assert_int_equal(
+	    d[0].step, SIRA__V1__DEADLINE_STEP__DEADLINE_STEP_ANSWER);
 	assert_string_equal(d[0].owing, NGO);
 	assert_int_equal(d[0].due_at, T0 + 48 * H);
 	assert_int_equal(d[0].late, 1);
@@ -292,7 +294,8 @@ test_file_request(void **state)
 	assert_int_equal(cases_request(r, &m, rid, "Art. 18", NULL, &e), 0);
 	assert_int_equal(overdue_at(r, JUS, T0 + 7 * 24 * H, d), 0);
 	assert_int_equal(overdue_at(r, JUS, T0 + 7 * 24 * H + 1, d), 1);
-	assert_int_equal(d[0].step, SIRA__V1__DEADLINE_STEP__DEADLINE_STEP_FILE);
+	assert_int_equal(
+	    d[0].step, SIRA__V1__DEADLINE_STEP__DEADLINE_STEP_FILE);
 	assert_memory_equal(d[0].item_id, rid, 16);
 	assert_string_equal(d[0].owing, NGO);
 	assert_int_equal(overdue_at(r, NGO, T0 + 4000 * H, d), 0);
@@ -322,8 +325,8 @@ test_scale(void **state)
 	for (int i = 0; i < N_CASES; i++) {
 		(void)snprintf(ref, sizeof(ref), "MRN-2026-%05d", i);
 		/* Every other case referred 100 h before the scan. */
-		r = referred(ref, NGO, (uint8_t)(i & 0xff),
-		    i % 2 ? T0 : T0 + 99 * H);
+		r = referred(
+		    ref, NGO, (uint8_t)(i & 0xff), i % 2 ? T0 : T0 + 99 * H);
 		found += overdue_at(r, POL, T0 + 100 * H, d);
 		sira__v1__case_record__free_unpacked(r, NULL);
 	}
@@ -354,8 +357,8 @@ test_scale(void **state)
 		memset(rid, i + 1, sizeof(rid));
 		(void)snprintf(to, sizeof(to), "ml.ngo.h%02d", i);
 		m.to = to;
-		assert_int_equal(cases_request(r, &m, rid, "Art. 18", NULL, &e),
-		    0);
+		assert_int_equal(
+		    cases_request(r, &m, rid, "Art. 18", NULL, &e), 0);
 	}
 	assert_int_equal(
 	    overdue_at(r, JUS, T0 + 200 * H, d), CASES_REQUESTS_MAX);

@@ -70,8 +70,7 @@ expected(int from, int kind, int to)
 	case SIRA_KIND_DEADLINE_NOTICE:
 		/* to the committee, or a reminder along a referral's or a
 		 * file request's route */
-		return to == COO ||
-		    (from != JUS && (to == NGO || to == SOC)) ||
+		return to == COO || (from != JUS && (to == NGO || to == SOC)) ||
 		    (from == JUS && to != JUS);
 	default:
 		return false;
