@@ -101,6 +101,27 @@ expect_true "its overdue list names the case and who waits" overdue_is $N \
 expect_true "and its case shows the reminder" case_is $N $REF \
     'any(.timeline[]; .action == "deadline.reminder")'
 expect_true "the committee is not told yet" has 0 inbox_notices $C
+# The web inbox marks the case « en retard de 1 h » (French, the
+# caseworker's language).
+printf 'mot de passe de test\n' >"$W/pw" && chmod 600 "$W/pw"
+expect_ok "a police caseworker's account" ag $P user add awa \
+    --name "Awa Traoré" --role caseworker --password-file "$W/pw"
+"$AGENT" web --home "$W/home-$P" --port 0 2>>"$W/web.log" &
+WPID=$!
+PIDS="$PIDS $WPID"
+expect_true "the web interface starts" \
+    wait_for 20 test -s "$W/home-$P/web.port"
+U="http://127.0.0.1:$(cat "$W/home-$P/web.port")"
+expect_ok "she logs in" curl -sf -c "$W/jar" -b "$W/jar" -o /dev/null \
+    -H "Origin: $U" --data-urlencode login=awa \
+    --data-urlencode "password=mot de passe de test" "$U/login"
+expect_ok "the web inbox" curl -sf -b "$W/jar" -o "$W/inbox.html" "$U/"
+expect_grep "marks the case late" \
+    "$REF</a>.*<span class=\"late\">en retard de 1 h</span>" "$W/inbox.html"
+expect_grep "and counts it" \
+    '<strong>1</strong>dossiers avec une étape en retard' "$W/inbox.html"
+kill "$WPID" 2>/dev/null
+wait "$WPID" 2>/dev/null
 
 # --- 74 h: the committee is told, metadata only ---
 everyone $((74 * H))
@@ -117,6 +138,9 @@ expect_true "its list: blinded case, both agencies, step, how late" \
      .committee[0].late_seconds >= 25 * 3600"
 expect_ok "the committee's text report" ag $C overdue
 expect_grep "lists the stuck referral" "$P -> $N .*late by 1 d" "$OUT"
+run env LANGUAGE=fr LANG=fr_FR.UTF-8 LC_ALL= "$AGENT" overdue --home "$W/home-$C"
+expect_grep "in French too" "Étapes bloquées signalées au comité \\(1\\)" "$OUT"
+expect_grep "how late, in French" "$P -> $N .*réponse au signalement.*en retard de 1 j" "$OUT"
 expect_ok "the committee's status" ag $C status
 expect_grep "counts it" "COMMITTEE: .*1 stuck" "$OUT"
 expect_true "the police sent two notices in all" has 2 notices $P
@@ -158,6 +182,18 @@ for secret in "$REF" "Exemplaire" "Fictive" "V-SEG-0107" "bambara" \
 	expect_true "no '$secret' in any file of the committee's home" \
 	    sh -c "! grep -r -q -a -- '$secret' '$W/home-$C'"
 done
+# --- a wrong deadline line: said, and the defaults apply ---
+agent_stop $N
+printf 'answer_hours.ngoo = 12\n' >>"$W/home-$N/agent.conf"
+agent_start $N
+expect_true "the shelter's daemon says which line is wrong" \
+    wait_for 20 grep -q "deadline.config reason=agent.conf line .*unknown role" \
+    "$W/agent-$N.log"
+expect_true "status shows the alarm" wait_for 10 sh -c \
+    "'$AGENT' status --home '$W/home-$N' | grep -q 'ALARM:.*deadlines: agent.conf line'"
+expect_fail "overdue refuses the file, naming the line" \
+    'agent.conf line [0-9]+: unknown role after the key' ag $N overdue
+
 # The same words are at the police (the check can fail).
 expect_true "the police's case view has the name" sh -c \
     "'$AGENT' case $REF --json --home '$W/home-$P' | grep -q Exemplaire"
