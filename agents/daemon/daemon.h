@@ -229,8 +229,8 @@ int daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 
 /* escalate.c: overdue steps escalated (docs/WORKFLOWS.md, Deadlines).
  * escalate_start reads the deadlines at start (defaults and an alarm if
- * agent.conf is wrong); escalate_tick does a round at once and then once
- * a minute. */
+ * agent.conf is wrong); escalate_tick does a round as soon as a session
+ * has checked the clock, then once a minute, never on a wrong clock. */
 void escalate_start(struct daemon *d);
 void escalate_tick(struct daemon *d, uint64_t now);
 

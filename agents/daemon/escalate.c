@@ -1,8 +1,8 @@
 /*
  * escalate.c: overdue steps, escalated (docs/WORKFLOWS.md, "Deadlines").
  *
- * At start and every ESCALATE_EVERY seconds the daemon looks at every
- * case (workflow/deadlines.c says what is overdue). Stage 1, when a step
+ * Once connected (its clock checked against the broker's), and then
+ * every ESCALATE_EVERY seconds, the daemon looks at every case (workflow/deadlines.c says what is overdue). Stage 1, when a step
  * is overdue: a reminder to the agency that owes it, and an event on the
  * case that `status`, `cases`, the inbox and the web interface show.
  * Stage 2, escalate_hours after the reminder: a metadata-only notice to
@@ -305,7 +305,10 @@ escalate_tick(struct daemon *d, uint64_t now)
 	struct round x;
 	bool queued = false;
 
-	if (d->last_escalate != 0 && now - d->last_escalate < ESCALATE_EVERY)
+	/* Only on a clock the broker's Welcome found right: a laptop a week
+	 * ahead must not tell the committee a referral is stuck. */
+	if (!d->session || d->clock_bad ||
+	    (d->last_escalate != 0 && now - d->last_escalate < ESCALATE_EVERY))
 		return;
 	d->last_escalate = now;
 	memset(&x, 0, sizeof(x));

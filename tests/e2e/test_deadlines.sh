@@ -32,8 +32,11 @@ printf 'answer_hours.ngo = 48\nescalate_hours = 24\n' \
 
 knows() { ag "$1" directory --json | jq -e --arg id "$2" \
     'any(.[]; .agency == $id)' >/dev/null; }
-# everyone OFFSET: broker and the three agents, all at this clock.
+# everyone OFFSET: broker and the three agents, all at this clock; back
+# when the police's daemon is connected (its first escalation round runs
+# in the same turn as the broker's Welcome).
 everyone() {
+	ups=$(count link.up "$W/agent-$P.log")
 	for a in $P $N $C; do agent_stop $a; done
 	stop_broker
 	export SIRA_CLOCK_OFFSET=$1
@@ -42,6 +45,8 @@ everyone() {
 	for a in $P $N $C; do
 		wait_for 30 knows $a $C || fail_ "$a: no directory at +$1 s"
 	done
+	wait_for 30 sh -c "[ \$(grep -c link.up '$W/agent-$P.log') -gt $ups ]" ||
+	    fail_ "the police's daemon did not connect at +$1 s"
 }
 n_log() { count "$2" "$W/agent-$1.log"; }
 # notices ID: deadline notices in ID's outbox; inbox_notices ID: received.
