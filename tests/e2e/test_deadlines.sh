@@ -37,6 +37,7 @@ knows() { ag "$1" directory --json | jq -e --arg id "$2" \
 # in the same turn as the broker's Welcome).
 everyone() {
 	ups=$(count link.up "$W/agent-$P.log")
+	ups=${ups:-0}
 	for a in $P $N $C; do agent_stop $a; done
 	stop_broker
 	export SIRA_CLOCK_OFFSET=$1
