@@ -188,6 +188,20 @@ for secret in "$REF" "Exemplaire" "Fictive" "V-SEG-0107" "bambara" \
 	expect_true "no '$secret' in any file of the committee's home" \
 	    sh -c "! grep -r -q -a -- '$secret' '$W/home-$C'"
 done
+# --- a clock far ahead of the broker's: nothing escalates on it ---
+jq '.case_ref = "MRN-2026-0044"' "$DATA/referral-example.json" >"$W/r3.json"
+expect_ok "a third referral" ag $P refer --to $N --file "$W/r3.json"
+expect_true "reaches the shelter" wait_for 40 case_is $N MRN-2026-0044 \
+    '.status | test("to answer")'
+agent_stop $P
+agent_start_env $P SIRA_CLOCK_OFFSET=$((124 * H))
+expect_true "the police's laptop is 50 h ahead: it says so" \
+    wait_for 30 grep -q "clock.skew" "$W/agent-$P.log"
+sleep 2
+expect_true "and sends no reminder on that clock" \
+    has 1 n_log $P deadline.reminder
+agent_stop $P
+
 # --- a wrong deadline line: said, and the defaults apply ---
 agent_stop $N
 printf 'answer_hours.ngoo = 12\n' >>"$W/home-$N/agent.conf"
