@@ -2,14 +2,15 @@
  * escalate.c: overdue steps, escalated (docs/WORKFLOWS.md, "Deadlines").
  *
  * Once connected (its clock checked against the broker's), and then
- * every ESCALATE_EVERY seconds, the daemon looks at every case (workflow/deadlines.c says what is overdue). Stage 1, when a step
- * is overdue: a reminder to the agency that owes it, and an event on the
- * case that `status`, `cases`, the inbox and the web interface show.
- * Stage 2, escalate_hours after the reminder: a metadata-only notice to
- * every coordination agency of the directory, the case reference blinded
- * with a key of this agency (docs/SECURITY.md). Each stage is recorded on
- * the case in the transaction that queues its notice, so a crash or a
- * restart never sends one twice. Nothing here logs a case reference.
+ * every ESCALATE_EVERY seconds, the daemon looks at every case
+ * (workflow/deadlines.c says what is overdue). Stage 1, when a step is overdue:
+ * a reminder to the agency that owes it, and an event on the case that
+ * `status`, `cases`, the inbox and the web interface show. Stage 2,
+ * escalate_hours after the reminder: a metadata-only notice to every
+ * coordination agency of the directory, the case reference blinded with a key
+ * of this agency (docs/SECURITY.md). Each stage is recorded on the case in the
+ * transaction that queues its notice, so a crash or a restart never sends one
+ * twice. Nothing here logs a case reference.
  */
 #include <stdio.h>
 #include <stdlib.h>
