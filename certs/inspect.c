@@ -293,10 +293,7 @@ load_trust(const char *ca_path, const char *crl_path, uint64_t at,
 	int rc;
 
 	*crl = NULL;
-	if ((rc = sirafile_read(ca_path,
-		 &(struct sirafile_kind){
-		     SIRA_MAGIC_CERT, "certificate", FILE_MAX },
-		 &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read_cert(ca_path, &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = cert_load_ca(body, len, at, ca, err);
 	free(buf);

@@ -387,10 +387,7 @@ cmd_renew(const struct opts *o, int nfiles, char **files, uint64_t now,
 
 	if (o->ca_dir == NULL || o->cert == NULL || o->out == NULL)
 		return usage_error("renew needs --ca-dir, --cert and --out");
-	if (sirafile_read(o->cert,
-		&(struct sirafile_kind){ SIRA_MAGIC_CERT, "certificate",
-		    SIRA_CERT_MAX + SIRA_MAGIC_LEN },
-		&buf, &body, &len, err) != 0 ||
+	if (sirafile_read_cert(o->cert, &buf, &body, &len, err) != 0 ||
 	    cert_unsafe_decode(body, len, &old, err) != 0) {
 		free(buf);
 		return fail(err);
