@@ -18,7 +18,7 @@
 #include "crypto/crypto.h"
 #include "enrol.h"
 #include "fileio.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "passphrase.h"
 #include "sirafile.h"
 #include "wire.h"

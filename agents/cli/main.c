@@ -25,7 +25,7 @@
 #include "documents/documents.h"
 #include "envelope.h"
 #include "fileio.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "log.h"
 #include "usage.h"
 #include "crypto/crypto.h"

@@ -22,7 +22,7 @@
 #include "passphrase.h"
 #include "sirafile.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define CONF_MAX 4096
 #define HOME_FILE_MAX (SIRA_CRL_MAX + SIRA_MAGIC_LEN)
