@@ -949,6 +949,7 @@ main(int argc, char **argv)
 	const struct command *c;
 	int words = 0, rc;
 
+	json_wipe_install();
 	if ((rc = i18n_init()) != 0)
 		(void)fprintf(stderr,
 		    "sira-agent: WARNING: messages stay in English: %s\n",
