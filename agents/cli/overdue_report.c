@@ -14,7 +14,7 @@
 
 #include "cli/cli.h"
 #include "clock.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "wire.h"
 #include "workflow/workflow.h"
 

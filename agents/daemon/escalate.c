@@ -18,7 +18,7 @@
 
 #include "daemon/daemon.h"
 #include "workflow/workflow.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "log.h"
 #include "wire.h"
 

@@ -12,7 +12,7 @@
 
 #include "store/store.h"
 #include "fileio.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define CONF_MAX 4096 /* as home.c */
 
