@@ -169,9 +169,6 @@ remind(struct round *x, Sira__V1__CaseRecord *r, const struct due *d)
 	    (rc = cases_event(r, x->now, x->d->a->me->agency_id,
 		 "deadline.overdue", deadlines_step_word(d->step), id)) != 0)
 		return rc;
-	log_event(LOG_INFO, "deadline.reminder", "step=%s owing=%s late_h=%llu",
-	    deadlines_step_word(d->step), d->owing,
-	    (unsigned long long)(d->late / 3600));
 	return deadlines_mark(r, d, 1, x->now);
 }
 
@@ -203,10 +200,6 @@ escalate(struct round *x, Sira__V1__CaseRecord *r, const struct due *d)
 	    (rc = cases_event(r, x->now, x->d->a->me->agency_id,
 		 "deadline.escalated", deadlines_step_word(d->step), id)) != 0)
 		return rc;
-	log_event(LOG_INFO, "deadline.escalated",
-	    "step=%s owing=%s late_h=%llu committee=%zu",
-	    deadlines_step_word(d->step), d->owing,
-	    (unsigned long long)(d->late / 3600), x->n_committee);
 	return deadlines_mark(r, d, 2, x->now);
 }
 
@@ -227,6 +220,25 @@ act(struct round *x, Sira__V1__CaseRecord *r, const struct due *d, size_t *done)
 	return rc;
 }
 
+/* After the commit: what the round did to r, one line per stage. */
+static void
+log_done(const struct round *x, const Sira__V1__CaseRecord *r,
+    const struct due *due, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const Sira__V1__DeadlineMark *m =
+		    deadlines_mark_of(r, due[i].step, due[i].item_id);
+		if (m == NULL || m->stage == due[i].stage)
+			continue;
+		log_event(LOG_INFO,
+		    m->stage == 1 ? "deadline.reminder" : "deadline.escalated",
+		    "step=%s owing=%s late_h=%llu committee=%zu",
+		    deadlines_step_word(due[i].step), due[i].owing,
+		    (unsigned long long)(due[i].late / 3600),
+		    m->stage == 1 ? (size_t)0 : x->n_committee);
+	}
+}
+
 /* One case in its own transaction: what is due now, done and marked. */
 static int
 escalate_case(struct round *x, const char *ref, bool *queued)
@@ -235,7 +247,7 @@ escalate_case(struct round *x, const char *ref, bool *queued)
 	struct due due[DEADLINES_PER_CASE];
 	struct due_scan s;
 	struct sira_err err;
-	size_t n, done = 0;
+	size_t n = 0, done = 0;
 	int rc;
 
 	if ((rc = vault_begin(x->d->a->vault, true, &x->t, &err)) != 0)
@@ -246,10 +258,10 @@ escalate_case(struct round *x, const char *ref, bool *queued)
 		for (size_t i = 0; i < n && rc == 0; i++)
 			rc = act(x, r, &due[i], &done);
 	}
-	if (rc == 0 && done > 0)
-		rc = cases_save(x->t, r, x->now, &err);
-	if (rc == 0 && done > 0)
-		rc = vault_commit(&x->t, &err);
+	if (rc == 0 && done > 0 &&
+	    (rc = cases_save(x->t, r, x->now, &err)) == 0 &&
+	    (rc = vault_commit(&x->t, &err)) == 0)
+		log_done(x, r, due, n);
 	vault_abort(&x->t);
 	if (r != NULL)
 		sira__v1__case_record__free_unpacked(r, NULL);
