@@ -58,6 +58,7 @@ static const char *const kind_names[SIRA_KIND_MAX + 1] = {
 	[SIRA_KIND_FILE_RESPONSE] = "file_response",
 	[SIRA_KIND_RECEIPT] = "receipt",
 	[SIRA_KIND_NOTE] = "note",
+	[SIRA_KIND_DEADLINE_NOTICE] = "deadline_notice",
 };
 
 #define A true
@@ -106,6 +107,20 @@ static const struct rule default_rules[] = {
 	/* receipts and notes: any agency <-> any agency */
 	{ A, ANY, SIRA_KIND_RECEIPT, ANY },
 	{ A, ANY, SIRA_KIND_NOTE, ANY },
+	/* deadline notices: any agency -> the committee; a reminder along
+	 * the routes of a referral or a file request */
+	{ A, ANY, SIRA_KIND_DEADLINE_NOTICE, COO },
+	{ A, POL, SIRA_KIND_DEADLINE_NOTICE, NGO },
+	{ A, POL, SIRA_KIND_DEADLINE_NOTICE, SOC },
+	{ A, SOC, SIRA_KIND_DEADLINE_NOTICE, NGO },
+	{ A, SOC, SIRA_KIND_DEADLINE_NOTICE, SOC },
+	{ A, NGO, SIRA_KIND_DEADLINE_NOTICE, NGO },
+	{ A, NGO, SIRA_KIND_DEADLINE_NOTICE, SOC },
+	{ A, COO, SIRA_KIND_DEADLINE_NOTICE, NGO },
+	{ A, COO, SIRA_KIND_DEADLINE_NOTICE, SOC },
+	{ A, JUS, SIRA_KIND_DEADLINE_NOTICE, POL },
+	{ A, JUS, SIRA_KIND_DEADLINE_NOTICE, SOC },
+	{ A, JUS, SIRA_KIND_DEADLINE_NOTICE, NGO },
 	/* everything else: denied */
 	{ false, ANY, ANY, ANY },
 };

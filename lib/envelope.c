@@ -34,8 +34,10 @@ static const char *const kind_names[] = {
 	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_FILE_RESPONSE] = "file_response",
 	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT] = "receipt",
 	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE] = "note",
+	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_DEADLINE_NOTICE] =
+	    "deadline_notice",
 };
-#define KIND_MAX SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE
+#define KIND_MAX SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_DEADLINE_NOTICE
 
 const char *
 envelope_kind_name(int kind)

@@ -313,15 +313,18 @@ struct rows {
 	json_t *a;
 	const char *me;
 	bool local;
+	struct overdue_scan *late; /* deadlines (overdue_report.c) */
 };
 
 static int
 case_row(void *ctx, const Sira__V1__CaseRecord *r)
 {
 	struct rows *rows = ctx;
+	json_t *j = case_json(NULL, NULL, r, rows->me, false, rows->local);
 
-	(void)json_array_append_new(
-	    rows->a, case_json(NULL, NULL, r, rows->me, false, rows->local));
+	(void)json_object_set_new(j, "overdue_seconds",
+	    json_integer((json_int_t)overdue_case_late(rows->late, r)));
+	(void)json_array_append_new(rows->a, j);
 	return 0;
 }
 
@@ -340,11 +343,26 @@ str(const json_t *o, const char *k)
 	return s != NULL ? s : "-";
 }
 
+/* One line of `cases`, with « [en retard de 3 j] » when a step is late. */
+static void
+print_case_row(const json_t *r)
+{
+	char day[SIRA_LOCAL_STR_LEN], late[OVERDUE_TEXT_LEN] = "";
+	json_int_t over =
+	    json_integer_value(json_object_get(r, "overdue_seconds"));
+
+	if (over > 0)
+		(void)overdue_late_text((uint64_t)over, late);
+	(void)printf("%-16s %s  %s%s%s%s\n", str(r, "case"),
+	    clock_show(str(r, "updated"), day), safe(str(r, "status")),
+	    over > 0 ? "  [" : "", late, over > 0 ? "]" : "");
+}
+
 int
 report_cases(struct agent *a, int json, struct sira_err *err)
 {
-	char day[SIRA_LOCAL_STR_LEN];
-	struct rows rows = { json_array(), a->me->agency_id, !json };
+	struct overdue_scan s;
+	struct rows rows = { json_array(), a->me->agency_id, !json, &s };
 	struct vault_txn *t = NULL;
 	json_t *r;
 	size_t i;
@@ -352,8 +370,12 @@ report_cases(struct agent *a, int json, struct sira_err *err)
 
 	if (rows.a == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
-	if ((rc = vault_begin(a->vault, false, &t, err)) == 0)
+	if ((rc = vault_begin(a->vault, false, &t, err)) == 0) {
+		/* A wrong deadline line: the defaults, and overdue says why. */
+		(void)overdue_scan_open(&s, a, t, clock_now(), NULL);
 		rc = cases_each(t, case_row, &rows, err);
+		overdue_scan_close(&s);
+	}
 	vault_abort(&t);
 	if (rc != 0) {
 		json_decref(rows.a);
@@ -364,9 +386,7 @@ report_cases(struct agent *a, int json, struct sira_err *err)
 	else if (json_array_size(rows.a) == 0)
 		(void)printf(_("no cases\n"));
 	else
-		json_array_foreach(rows.a, i, r)(void) printf("%-16s %s  %s\n",
-		    str(r, "case"), clock_show(str(r, "updated"), day),
-		    safe(str(r, "status")));
+		json_array_foreach(rows.a, i, r) print_case_row(r);
 	json_decref(rows.a);
 	return 0;
 }
@@ -518,6 +538,21 @@ report_case(struct agent *a, const char *ref, int json, struct sira_err *err)
 	return 0;
 }
 
+/* A deadline notice as show displays it: what is late, and how much. */
+static json_t *
+notice_json(const Sira__V1__DeadlineNotice *n)
+{
+	json_t *j = json_pack("{s:s, s:i, s:s, s:s, s:o, s:I}", "step",
+	    deadlines_step_word((int)n->step), "stage", (int)n->stage,
+	    "waiting", n->waiting, "owing", n->owing, "due",
+	    time_json(n->due_at), "late_seconds", (json_int_t)n->late);
+
+	if (j != NULL && n->stage == 2)
+		(void)json_object_set_new(
+		    j, "case_blinded", hex_json(&n->blinded_ref));
+	return j;
+}
+
 json_t *
 report_payload_json(int kind, const uint8_t *p, size_t len)
 {
@@ -575,6 +610,9 @@ report_payload_json(int kind, const uint8_t *p, size_t len)
 			"refuse",
 		    "reason", pl->file_response->reason, "case_file",
 		    pl->file_response->file != NULL);
+		break;
+	case SIRA__V1__PAYLOAD__BODY_DEADLINE_NOTICE:
+		j = notice_json(pl->deadline_notice);
 		break;
 	default:
 		break;

@@ -13,6 +13,7 @@
 
 #include "bundle/bundle.h"
 #include "store/store.h"
+#include "workflow/workflow.h"
 
 /*
  * json_wipe.c: make jansson wipe every block it frees (main() calls it
@@ -61,6 +62,32 @@ int report_case(
 /* The JSON form of a workflow payload of that kind, or NULL (a note, or
  * not a payload). Caller json_decref's it. */
 json_t *report_payload_json(int kind, const uint8_t *p, size_t len);
+
+/*
+ * overdue_report.c: what is late (sira-agent overdue; docs/WORKFLOWS.md,
+ * "Deadlines"), and the marks of status, cases and inbox.
+ */
+#define OVERDUE_TEXT_LEN 64
+struct overdue_scan {
+	struct deadline_conf conf;
+	struct due_roles roles;
+	struct due_scan scan;
+};
+/* A scan in t at now with agent.conf's deadlines (close it even when
+ * this fails: the defaults are used and the error says why). */
+int overdue_scan_open(struct overdue_scan *s, struct agent *a,
+    struct vault_txn *t, uint64_t now, struct sira_err *err);
+void overdue_scan_close(struct overdue_scan *s);
+/* How late the latest overdue step of r is, in seconds; 0 when none. */
+uint64_t overdue_case_late(
+    struct overdue_scan *s, const Sira__V1__CaseRecord *r);
+/* "late by 3 d" in the reader's language, into buf. */
+const char *overdue_late_text(uint64_t late, char buf[static OVERDUE_TEXT_LEN]);
+/* {"waiting": [...], "reminders": [...], "committee": [...], "refused": n}
+ * into a fresh *out (json_decref). */
+int overdue_collect(
+    struct agent *a, uint64_t now, json_t **out, struct sira_err *err);
+int report_overdue(struct agent *a, int json, struct sira_err *err);
 
 /*
  * users.c: sira-agent user add|passwd|disable|enable|list, the accounts

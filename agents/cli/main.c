@@ -498,6 +498,14 @@ view_cases(struct agent *a, const struct opts *o, const char *arg,
 }
 
 static int
+view_overdue(struct agent *a, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	(void)arg;
+	return report_overdue(a, o->json, err);
+}
+
+static int
 view_case(struct agent *a, const struct opts *o, const char *arg,
     struct sira_err *err)
 {
@@ -830,6 +838,10 @@ static const struct command commands[] = {
 	{ "case", NULL, view_case, "REF [--json]",
 	    N_("one case and its timeline"), N_("a case reference"), true,
 	    NULL },
+	{ "overdue", NULL, view_overdue, "[--json]",
+	    N_("steps past their deadline; at the committee, stuck referrals "
+	       "nationwide"),
+	    NULL, true, NULL },
 	{ "user add", cmd_user, NULL,
 	    "LOGIN --name \"Full Name\" --role caseworker|supervisor|admin\n"
 	    "[--password-file F]",

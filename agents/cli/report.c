@@ -150,16 +150,64 @@ print_json(json_t *j)
 	(void)putchar('\n');
 }
 
+/* Deadlines (overdue_report.c): counts for status --json. */
+static void
+overdue_counts(struct agent *a, uint64_t now, json_t *o)
+{
+	json_t *j = NULL;
+
+	if (overdue_collect(a, now, &j, NULL) != 0)
+		return;
+	(void)json_object_set_new(o, "overdue",
+	    json_integer(
+		(json_int_t)json_array_size(json_object_get(j, "waiting"))));
+	(void)json_object_set_new(o, "reminders",
+	    json_integer(
+		(json_int_t)json_array_size(json_object_get(j, "reminders"))));
+	(void)json_object_set_new(o, "committee_notices",
+	    json_integer(
+		(json_int_t)json_array_size(json_object_get(j, "committee"))));
+	json_decref(j);
+}
+
+/* The lines of status (and inbox) about deadlines; nothing when none. */
+static void
+overdue_lines(const json_t *o)
+{
+	json_int_t w = json_integer_value(json_object_get(o, "overdue")),
+		   r = json_integer_value(json_object_get(o, "reminders")),
+		   c = json_integer_value(
+		       json_object_get(o, "committee_notices"));
+
+	if (w > 0)
+		(void)printf(_("OVERDUE:       %lld steps we wait for are past "
+			       "their deadline (sira-agent overdue)\n"),
+		    (long long)w);
+	if (r > 0)
+		(void)printf(_("REMINDERS:     %lld reminders: other agencies "
+			       "wait for us (sira-agent overdue)\n"),
+		    (long long)r);
+	if (c > 0)
+		(void)printf(_("COMMITTEE:     %lld stuck steps reported by "
+			       "agencies (sira-agent overdue)\n"),
+		    (long long)c);
+}
+
 int
 report_inbox(struct agent *a, int json, struct sira_err *err)
 {
 	char day[SIRA_LOCAL_STR_LEN];
-	json_t *rows = NULL, *r;
+	json_t *rows = NULL, *r, *counts;
 	size_t i;
 	int rc;
 
 	if ((rc = list(a, VT_INBOX, inbox_row, &rows, err)) != 0)
 		return rc;
+	if (!json && (counts = json_object()) != NULL) {
+		overdue_counts(a, clock_now(), counts);
+		overdue_lines(counts);
+		json_decref(counts);
+	}
 	if (json)
 		print_json(rows);
 	else if (json_array_size(rows) == 0)
@@ -538,6 +586,7 @@ report_status_text(json_t *o)
 		    (double)done / 1048576.0, (double)total / 1048576.0,
 		    _("MiB"));
 	}
+	overdue_lines(o);
 	if (alarm != NULL && alarm[0] != '\0')
 		(void)printf(_("ALARM:         %s\n"), alarm);
 }
@@ -579,6 +628,7 @@ report_status(struct agent *a, int json, struct sira_err *err)
 	(void)json_object_set_new(o, "revocation_list_fresh",
 	    json_boolean(
 		a->crl != NULL && crl_check_fresh(a->crl, now, NULL) == 0));
+	overdue_counts(a, now, o);
 	if (json)
 		print_json(o);
 	else

@@ -322,6 +322,7 @@ timers(struct daemon *d, const struct prekey_schedule *sc, uint64_t now)
 	pending_expire(&d->pending, now);
 	if (now - d->last_expiry_warn >= 86400)
 		warn_expiry(d, now);
+	escalate_tick(d, now);
 	if (d->pump_more || now - d->last_pump >= PUMP_EVERY) {
 		(void)outbound_pump(d, now);
 		d->last_pump = now;
@@ -421,6 +422,7 @@ daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
 		return rc;
 	docs_sweep(a);
 	warn_expiry(d, clock_now());
+	escalate_start(d);
 	while (!*stop)
 		turn(d, &sc, &status_at);
 	daemon_free(d);

@@ -219,11 +219,20 @@ struct daemon {
 	bool pump_more;
 	bool pump_again; /* a step left an entry due now: another round */
 	uint64_t out_fail_quiet_until;
+	struct deadline_conf deadlines; /* agent.conf (escalate.c) */
+	uint64_t last_escalate;
 };
 
 /* daemon.c: the loop; the only caller of everything below. */
 int daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
     volatile sig_atomic_t *stop, struct sira_err *err);
+
+/* escalate.c: overdue steps escalated (docs/WORKFLOWS.md, Deadlines).
+ * escalate_start reads the deadlines at start (defaults and an alarm if
+ * agent.conf is wrong); escalate_tick does a round as soon as a session
+ * has checked the clock, then once a minute, never on a wrong clock. */
+void escalate_start(struct daemon *d);
+void escalate_tick(struct daemon *d, uint64_t now);
 
 /* status.c: the operator's view. */
 void status_alarm(struct daemon *d, const char *what);

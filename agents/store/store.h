@@ -257,6 +257,33 @@ bool agent_cert_expiring(
 int agent_install_cert(struct agent *a, const uint8_t *untrusted, size_t len,
     uint64_t now, struct sira_err *err);
 
+/*
+ * conf_deadlines.c: how long a step may wait, in hours, by the role of
+ * the agency that owes it (agent.conf: answer_hours[.ROLE],
+ * feedback_hours[.ROLE], file_request_hours[.ROLE], escalate_hours; 0 =
+ * no deadline). docs/WORKFLOWS.md, "Deadlines".
+ */
+#define DEADLINE_ANSWER_HOURS 48
+#define DEADLINE_FEEDBACK_HOURS 336 /* 14 days */
+#define DEADLINE_FILE_HOURS 168     /* 7 days */
+#define DEADLINE_ESCALATE_HOURS 24
+#define DEADLINE_HOURS_MAX 8760 /* a year */
+struct deadline_conf {
+	uint32_t answer[SIRA_ROLE_MAX + 1];   /* accept or decline */
+	uint32_t feedback[SIRA_ROLE_MAX + 1]; /* services started */
+	uint32_t file[SIRA_ROLE_MAX + 1];     /* answer a file request */
+	uint32_t escalate; /* from the reminder to the committee, >= 1 */
+};
+void deadline_conf_defaults(struct deadline_conf *c);
+/* Parse the deadline lines of agent.conf text[0..len) over the defaults
+ * (other lines are ignored). Returns 0 or -SIRA_EINVAL with the line
+ * number; on error *c holds the defaults. */
+int deadline_conf_parse(const char *text, size_t len, struct deadline_conf *c,
+    struct sira_err *err);
+/* The same from HOME/agent.conf. */
+int deadline_conf_load(
+    const struct home *h, struct deadline_conf *c, struct sira_err *err);
+
 /* book.c: the outbox, the inbox and the audit chain, on the vault. */
 /* One entry of the audit chain; borrowed for the call. */
 struct audit_event {

@@ -21,7 +21,6 @@
 #include "wire.h"
 #include "workflow/workflow.h"
 
-#define ANSWER_DUE ((uint64_t)48 * 3600) /* a referral's answer, 48 h */
 #define LEG(s) SIRA__V1__LEG_STATE__LEG_STATE_##s
 
 /* ---- the inbox ---- */
@@ -31,12 +30,60 @@ struct inbox {
 	const char *me;
 	struct html rows;
 	size_t n, new_referrals, requests, overdue;
+	struct deadline_conf conf; /* agent.conf (docs/WORKFLOWS.md) */
+	struct due_roles roles;
+	struct due_scan scan;
 };
 
+/* On the case page: a pending referral past the default answer
+ * deadline (the inbox uses agent.conf's, deadlines.c). */
 static bool
 leg_late(const Sira__V1__CaseLeg *l, uint64_t now)
 {
-	return l->state == LEG(PENDING) && now > l->sent_at + ANSWER_DUE;
+	return l->state == LEG(PENDING) &&
+	    now > l->sent_at + (uint64_t)DEADLINE_ANSWER_HOURS * 3600;
+}
+
+/* A referral we owe an answer to, past our own answer deadline (the
+ * referrer's agent may use another one: it sends a reminder then). */
+static bool
+owed_late(const struct inbox *in, const Sira__V1__CaseLeg *l)
+{
+	uint64_t h = in->conf.answer[in->r->a->me->role];
+
+	return strcmp(l->to, in->me) == 0 && l->state == LEG(PENDING) &&
+	    h != 0 && in->r->now > l->sent_at + h * 3600;
+}
+
+/* How late the latest step we wait for on c is (deadlines.c), or 0. */
+static uint64_t
+waiting_late(struct inbox *in, const Sira__V1__CaseRecord *c)
+{
+	struct due d[DEADLINES_PER_CASE];
+	size_t n = deadlines_overdue(c, &in->scan, d);
+	uint64_t most = 0;
+
+	for (size_t i = 0; i < n; i++)
+		most = d[i].late > most ? d[i].late : most;
+	return most;
+}
+
+/* « en retard de 3 j » */
+static void
+late_mark(struct html *h, uint64_t late)
+{
+	char n[24], text[64];
+
+	if (late >= 86400)
+		(void)snprintf(n, sizeof(n), _("%llu d"),
+		    (unsigned long long)(late / 86400));
+	else
+		(void)snprintf(n, sizeof(n), _("%llu h"),
+		    (unsigned long long)(late / 3600));
+	(void)snprintf(text, sizeof(text), _("late by %s"), n);
+	html_raw(h, " <span class=\"late\">");
+	html_text(h, text);
+	html_raw(h, "</span>");
 }
 
 /* Where the case stands for this agency, in a few words. */
@@ -93,15 +140,14 @@ inbox_row(void *ctx, const Sira__V1__CaseRecord *c)
 {
 	struct inbox *in = ctx;
 	char sum[SIRA_REFERRAL_SUMMARY_MAX];
-	bool late = false;
+	uint64_t waiting = waiting_late(in, c);
+	bool late = waiting > 0;
 
 	for (size_t i = 0; i < c->n_legs; i++) {
 		const Sira__V1__CaseLeg *l = c->legs[i];
 		if (strcmp(l->to, in->me) == 0 && l->state == LEG(PENDING))
 			in->new_referrals++;
-		if ((strcmp(l->to, in->me) == 0 ||
-			strcmp(l->from, in->me) == 0) &&
-		    leg_late(l, in->r->now))
+		if (owed_late(in, l))
 			late = true;
 	}
 	for (size_t i = 0; i < c->n_requests; i++)
@@ -120,7 +166,9 @@ inbox_row(void *ctx, const Sira__V1__CaseRecord *c)
 	html_text(&in->rows, sum);
 	html_raw(&in->rows, "</td><td>");
 	standing(&in->rows, c, in->me);
-	if (late) {
+	if (waiting > 0)
+		late_mark(&in->rows, waiting);
+	else if (late) {
 		html_raw(&in->rows, " <span class=\"late\">");
 		html_text(&in->rows, _("overdue"));
 		html_raw(&in->rows, "</span>");
@@ -143,13 +191,23 @@ count(struct html *h, size_t n, const char *what, bool alarm)
 void
 page_inbox(struct web_req *r)
 {
-	struct inbox in = { r, r->a->me->agency_id, { 0 }, 0, 0, 0, 0 };
+	struct inbox in;
 	struct vault_txn *t = NULL;
 	struct sira_err err = { 0 };
 	int rc;
 
-	if ((rc = vault_begin(r->a->vault, false, &t, &err)) == 0)
+	memset(&in, 0, sizeof(in));
+	in.r = r;
+	in.me = r->a->me->agency_id;
+	/* A wrong deadline line: the defaults (the daemon raises the alarm). */
+	(void)deadline_conf_load(&r->a->home, &in.conf, NULL);
+	if ((rc = vault_begin(r->a->vault, false, &t, &err)) == 0) {
+		in.roles = (struct due_roles){ r->a, t, r->now, NULL, 0 };
+		in.scan = (struct due_scan){ &in.conf, in.me, r->now,
+			due_roles_of, &in.roles };
 		rc = cases_each(t, inbox_row, &in, &err);
+		due_roles_free(&in.roles);
+	}
 	vault_abort(&t);
 	if (rc != 0) {
 		html_free(&in.rows);
@@ -163,7 +221,7 @@ page_inbox(struct web_req *r)
 	html_raw(&r->out, "<ul class=\"counts\">");
 	count(&r->out, in.new_referrals, _("new referrals to answer"), true);
 	count(&r->out, in.requests, _("file requests waiting"), true);
-	count(&r->out, in.overdue, _("answers overdue (48 h)"), true);
+	count(&r->out, in.overdue, _("cases with a step overdue"), true);
 	count(&r->out, in.n, _("cases in all"), false);
 	html_raw(&r->out, "</ul>");
 	if (in.n == 0) {

@@ -16,6 +16,24 @@
 
 #define CASE_PURPOSE "case"
 
+/* A case reference: 1 to 64 of A-Z a-z 0-9 - _ / (workflow.h). Here, with
+ * the records it names, so that every file of the room may check one. */
+bool
+workflow_ref_valid(const char *ref)
+{
+	size_t len = strlen(ref);
+
+	if (len == 0 || len > SIRA_CASE_REF_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = ref[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+			(c >= 'a' && c <= 'z') || strchr("-_/", c) != NULL))
+			return false;
+	}
+	return true;
+}
+
 /* A row of VT_CASES: our own bytes, authenticated by the vault; NULL when
  * damaged. The only decoder of case records. */
 static Sira__V1__CaseRecord *

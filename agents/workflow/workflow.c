@@ -32,22 +32,6 @@ struct step {
 	struct case_msg m;
 };
 
-bool
-workflow_ref_valid(const char *ref)
-{
-	size_t len = strlen(ref);
-
-	if (len == 0 || len > SIRA_CASE_REF_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = ref[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-			(c >= 'a' && c <= 'z') || strchr("-_/", c) != NULL))
-			return false;
-	}
-	return true;
-}
-
 /* A text a person typed: UTF-8, bounded, no control characters but lines. */
 static int
 check_text(const char *what, const char *s, bool required, struct sira_err *err)
@@ -631,6 +615,8 @@ body_fits(int kind, int body)
 		return body == SIRA__V1__PAYLOAD__BODY_FILE_REQUEST;
 	case SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_FILE_RESPONSE:
 		return body == SIRA__V1__PAYLOAD__BODY_FILE_RESPONSE;
+	case SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_DEADLINE_NOTICE:
+		return body == SIRA__V1__PAYLOAD__BODY_DEADLINE_NOTICE;
 	default:
 		return false;
 	}
@@ -653,6 +639,8 @@ body_ref(const Sira__V1__Payload *p)
 		return p->file_request->case_ref;
 	case SIRA__V1__PAYLOAD__BODY_FILE_RESPONSE:
 		return p->file_response->case_ref;
+	case SIRA__V1__PAYLOAD__BODY_DEADLINE_NOTICE:
+		return p->deadline_notice->case_ref;
 	default:
 		return "";
 	}
@@ -703,6 +691,11 @@ apply(Sira__V1__CaseRecord *r, const struct case_msg *m,
 		break;
 	case SIRA__V1__PAYLOAD__BODY_FILE_RESPONSE:
 		cases_on_file(r, m, p->file_response);
+		break;
+	case SIRA__V1__PAYLOAD__BODY_DEADLINE_NOTICE:
+		(void)cases_event(r, m->at, m->from, "deadline.reminder",
+		    deadlines_step_word((int)p->deadline_notice->step),
+		    m->message_id);
 		break;
 	default:
 		break;
@@ -799,6 +792,12 @@ workflow_apply(
 		why = "a message whose content does not match its kind or case";
 	if (why == NULL)
 		why = unfit(p, in->sender_role);
+	if (why == NULL &&
+	    p->body_case == SIRA__V1__PAYLOAD__BODY_DEADLINE_NOTICE &&
+	    deadline_notice_check(p->deadline_notice,
+		&(struct notice_ctx){ in->sender, me, 0 }, NULL) != 0)
+		why = "a deadline reminder that does not name this agency, "
+		      "its sender and the case";
 	if (why == NULL)
 		apply(r, &m, p, in);
 	else

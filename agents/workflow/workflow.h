@@ -338,4 +338,80 @@ int workflow_apply(
 int workflow_incoming(struct agent *a, struct vault_txn *t,
     const struct wf_incoming *in, struct sira_err *err);
 
+/*
+ * deadlines.c: which steps of a case are overdue for the agency that
+ * waits (docs/WORKFLOWS.md, "Deadlines"), as pure functions on a record;
+ * the marks that record each escalation; the check of a DeadlineNotice.
+ */
+#define DEADLINES_PER_CASE (CASES_LEGS_MAX + CASES_REQUESTS_MAX)
+#define DEADLINES_MARKS_MAX (2 * CASES_LEGS_MAX + CASES_REQUESTS_MAX)
+#define DEADLINE_BLIND_LEN 32
+
+/* What a scan needs: the deadlines, who we are, the time, and the role
+ * (enum sira_role, 0 when unknown) of another agency. */
+struct due_scan {
+	const struct deadline_conf *conf;
+	const char *me;
+	uint64_t now;
+	int (*role_of)(void *ctx, const char *agency);
+	void *ctx;
+};
+
+/* One overdue step; owing and item_id point into the record scanned. */
+struct due {
+	int step;               /* Sira__V1__DeadlineStep */
+	const char *owing;      /* the agency that owes the step */
+	const uint8_t *item_id; /* 16 bytes: the leg's message or request */
+	uint64_t due_at, late;  /* late = now - due_at (> 0) */
+	uint32_t stage;         /* escalation done: 0, 1 or 2 */
+	uint32_t next;          /* the stage due now, or 0 */
+	uint64_t next_at;       /* when the next stage falls due (0: none) */
+};
+
+/* The overdue steps of r into out[0..n), n returned. Only read. */
+size_t deadlines_overdue(const Sira__V1__CaseRecord *r,
+    const struct due_scan *s, struct due out[static DEADLINES_PER_CASE]);
+
+/* The mark of (step, item) on r, or NULL. */
+const Sira__V1__DeadlineMark *deadlines_mark_of(
+    const Sira__V1__CaseRecord *r, int step, const uint8_t item_id[16]);
+
+/* Record that d reached stage (1 or 2) at now. 0, -SIRA_ENOMEM or
+ * -SIRA_ETOOBIG (too many marks). */
+int deadlines_mark(
+    Sira__V1__CaseRecord *r, const struct due *d, uint32_t stage, uint64_t now);
+
+/* "answer", "feedback", "file_request" or "unknown" (static). */
+const char *deadlines_step_word(int step);
+
+/*
+ * due_roles.c: due_roles_of is a due_scan role_of for agencies of the
+ * directory (peers_role in t at now), each looked up once. Set a, t, now
+ * and zero the rest; due_roles_free when done.
+ */
+struct due_role {
+	char *agency;
+	int role;
+};
+struct due_roles {
+	struct agent *a;
+	struct vault_txn *t;
+	uint64_t now;
+	struct due_role *seen;
+	size_t n;
+};
+int due_roles_of(void *ctx, const char *agency);
+void due_roles_free(struct due_roles *x);
+
+/* Check a DeadlineNotice from sender, received by me (of my_role): a
+ * reminder (stage 1) names us, the case and the step; a committee notice
+ * (stage 2) reaches only a coordination agency and carries the blinded
+ * reference and nothing that names the case. 0 or -SIRA_EMALFORMED. */
+struct notice_ctx {
+	const char *sender, *me;
+	int my_role;
+};
+int deadline_notice_check(const Sira__V1__DeadlineNotice *n,
+    const struct notice_ctx *x, struct sira_err *err);
+
 #endif

@@ -67,6 +67,11 @@ expected(int from, int kind, int to)
 	case SIRA_KIND_RECEIPT:
 	case SIRA_KIND_NOTE:
 		return true;
+	case SIRA_KIND_DEADLINE_NOTICE:
+		/* to the committee, or a reminder along a referral's or a
+		 * file request's route */
+		return to == COO || (from != JUS && (to == NGO || to == SOC)) ||
+		    (from == JUS && to != JUS);
 	default:
 		return false;
 	}
@@ -218,8 +223,10 @@ test_default_matrix(void **state)
 				nallowed += want;
 			}
 	/* referral 12, response/update 25 each, transfer 20, request 4,
-	 * response 4, receipt/note 25 each. */
-	assert_int_equal(nallowed, 12 + 25 + 25 + 20 + 4 + 4 + 25 + 25);
+	 * response 4, receipt/note 25 each, deadline notice 5 to the
+	 * committee + 8 along referrals + 3 along file requests. */
+	assert_int_equal(
+	    nallowed, 12 + 25 + 25 + 20 + 4 + 4 + 25 + 25 + 5 + 8 + 3);
 	policy_destroy(&p);
 	assert_null(p);
 }
@@ -259,6 +266,13 @@ test_default_samples(void **state)
 	/* receipts and notes: any agency pair */
 	assert_true(allows(p, POL, SIRA_KIND_NOTE, POL));
 	assert_true(allows(p, JUS, SIRA_KIND_RECEIPT, COO));
+	/* deadline notices: to the committee from anyone; a reminder only
+	 * where a referral or a file request may go */
+	assert_true(allows(p, JUS, SIRA_KIND_DEADLINE_NOTICE, COO));
+	assert_true(allows(p, POL, SIRA_KIND_DEADLINE_NOTICE, NGO));
+	assert_true(allows(p, JUS, SIRA_KIND_DEADLINE_NOTICE, NGO));
+	assert_false(allows(p, POL, SIRA_KIND_DEADLINE_NOTICE, POL));
+	assert_false(allows(p, NGO, SIRA_KIND_DEADLINE_NOTICE, JUS));
 	/* never to or from the broker, never an unknown kind */
 	for (int k = 0; k <= SIRA_KIND_MAX + 1; k++)
 		for (int r = 0; r <= SIRA_ROLE_MAX; r++) {
