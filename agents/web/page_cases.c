@@ -35,15 +35,6 @@ struct inbox {
 	struct due_scan scan;
 };
 
-/* On the case page: a pending referral past the default answer
- * deadline (the inbox uses agent.conf's, deadlines.c). */
-static bool
-leg_late(const Sira__V1__CaseLeg *l, uint64_t now)
-{
-	return l->state == LEG(PENDING) &&
-	    now > l->sent_at + (uint64_t)DEADLINE_ANSWER_HOURS * 3600;
-}
-
 /* A referral we owe an answer to, past our own answer deadline (the
  * referrer's agent may use another one: it sends a reminder then). */
 static bool
@@ -84,6 +75,53 @@ late_mark(struct html *h, uint64_t late)
 	html_raw(h, " <span class=\"late\">");
 	html_text(h, text);
 	html_raw(h, "</span>");
+}
+
+/* ---- the case page's late marks ---- */
+
+/* The legs of one case that are late, by agent.conf's deadlines, as the
+ * inbox counts them: those we wait for (deadlines.c) and those we owe an
+ * answer to (our own answer deadline). */
+struct case_late {
+	struct deadline_conf conf;
+	struct due d[DEADLINES_PER_CASE];
+	size_t n;
+	const char *me;
+	uint64_t now;
+};
+
+static void
+case_late_scan(struct web_req *r, struct vault_txn *t,
+    const Sira__V1__CaseRecord *c, struct case_late *cl)
+{
+	struct due_roles roles = { r->a, t, r->now, NULL, 0 };
+	struct due_scan scan;
+
+	/* A wrong deadline line: the defaults (the daemon raises the alarm). */
+	(void)deadline_conf_load(&r->a->home, &cl->conf, NULL);
+	cl->me = r->a->me->agency_id;
+	cl->now = r->now;
+	scan = (struct due_scan){ &cl->conf, cl->me, r->now, due_roles_of,
+		&roles };
+	cl->n = deadlines_overdue(c, &scan, cl->d);
+	due_roles_free(&roles);
+}
+
+/* How late leg l is, or 0. */
+static uint64_t
+leg_late(const struct case_late *cl, const Sira__V1__CaseLeg *l,
+    enum sira_role my_role)
+{
+	uint64_t h = cl->conf.answer[my_role];
+
+	for (size_t i = 0; i < cl->n; i++)
+		if (l->message_id.len == 16 &&
+		    memcmp(cl->d[i].item_id, l->message_id.data, 16) == 0)
+			return cl->d[i].late;
+	if (strcmp(l->to, cl->me) == 0 && l->state == LEG(PENDING) && h != 0 &&
+	    cl->now > l->sent_at + h * 3600)
+		return cl->now - (l->sent_at + h * 3600);
+	return 0;
 }
 
 /* Where the case stands for this agency, in a few words. */
@@ -423,8 +461,13 @@ timeline(struct web_req *r, struct vault_txn *t, Sira__V1__CaseEvent *const *ev,
 }
 
 static void
-legs_table(struct web_req *r, const Sira__V1__CaseRecord *c)
+legs_table(
+    struct web_req *r, struct vault_txn *t, const Sira__V1__CaseRecord *c)
 {
+	struct case_late cl;
+	uint64_t late;
+
+	case_late_scan(r, t, c, &cl);
 	html_raw(&r->out, "<table><thead><tr><th scope=\"col\">");
 	html_text(&r->out, _("From"));
 	html_raw(&r->out, "</th><th scope=\"col\">");
@@ -444,11 +487,8 @@ legs_table(struct web_req *r, const Sira__V1__CaseRecord *c)
 		html_text(&r->out, l->to);
 		html_raw(&r->out, "</td><td>");
 		html_text(&r->out, label_leg(l->state));
-		if (leg_late(l, r->now)) {
-			html_raw(&r->out, " <span class=\"late\">");
-			html_text(&r->out, _("overdue"));
-			html_raw(&r->out, "</span>");
-		}
+		if ((late = leg_late(&cl, l, r->a->me->role)) != 0)
+			late_mark(&r->out, late);
 		if (l->reason[0] != '\0') {
 			html_raw(&r->out, "<br>");
 			html_text(&r->out, l->reason);
@@ -575,7 +615,7 @@ case_body(struct web_req *r, struct vault_txn *t, const Sira__V1__CaseRecord *c)
 		html_raw(&r->out, "<h2>");
 		html_text(&r->out, _("Referrals"));
 		html_raw(&r->out, "</h2>");
-		legs_table(r, c);
+		legs_table(r, t, c);
 	}
 	if (c->n_requests > 0) {
 		html_raw(&r->out, "<h2>");
@@ -624,7 +664,6 @@ page_case_print(struct web_req *r, const char *ref)
 
 	if (load_case(r, &t, ref, &c) != 0)
 		return;
-	vault_abort(&t);
 	(void)snprintf(
 	    title, sizeof(title), "%s %s", _("Referral sheet"), c->case_ref);
 	page_begin(r, title);
@@ -635,7 +674,7 @@ page_case_print(struct web_req *r, const char *ref)
 		html_raw(&r->out, "<h2>");
 		html_text(&r->out, _("Referrals"));
 		html_raw(&r->out, "</h2>");
-		legs_table(r, c);
+		legs_table(r, t, c);
 	}
 	html_raw(&r->out, "<p>");
 	html_text(&r->out, _("Printed by"));
@@ -655,6 +694,7 @@ page_case_print(struct web_req *r, const char *ref)
 	html_text(&r->out, _("Print"));
 	html_raw(&r->out, "</button></p>");
 	page_end(r);
+	vault_abort(&t);
 	sira__v1__case_record__free_unpacked(c, NULL);
 	(void)web_audit(r, "case.print", ref);
 }

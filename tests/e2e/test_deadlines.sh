@@ -126,6 +126,11 @@ expect_grep "marks the case late" \
     "$REF</a>.*<span class=\"late\">en retard de 1 h</span>" "$W/inbox.html"
 expect_grep "and counts it" \
     '<strong>1</strong>dossiers avec une étape en retard' "$W/inbox.html"
+expect_ok "the case page" curl -sf -b "$W/jar" -o "$W/case.html" \
+    "$U/case?ref=$REF"
+expect_grep "marks the referral to the shelter late by as much" \
+    "<td>$N</td><td>[^<]*<span class=\"late\">en retard de 1 h</span>" \
+    "$W/case.html"
 kill "$WPID" 2>/dev/null
 wait "$WPID" 2>/dev/null
 
