@@ -37,7 +37,8 @@ enum sira_kind {
 	SIRA_KIND_FILE_RESPONSE = 6,
 	SIRA_KIND_RECEIPT = 7,
 	SIRA_KIND_NOTE = 8,
-	SIRA_KIND_MAX = 8
+	SIRA_KIND_STATS_REPORT = 10,
+	SIRA_KIND_MAX = 10
 };
 
 /* A compiled policy: a fixed decision table, immutable once built. */
