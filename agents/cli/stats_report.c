@@ -1,0 +1,371 @@
+/*
+ * stats_report.c: sira-agent stats (docs/STATS.md). At the committee: the
+ * national figures from the agencies' newest reports, as a table in the
+ * reader's language, a CSV file and an SVG chart (stats_svg.c), every
+ * cell under the threshold shown as "<N". At an agency: stats send (a
+ * report now) and stats key (the committee makes the pseudonym key file,
+ * an agency installs it).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli/cli.h"
+#include "clock.h"
+#include "crypto/crypto.h"
+#include "daemon/daemon.h"
+#include "fileio.h"
+#include "i18n/i18n.h"
+#include "wire.h"
+#include "workflow/workflow.h"
+
+static const char *const type_labels[] = { N_("not given"),
+	N_("sexual exploitation"), N_("forced labour"), N_("slavery"),
+	N_("servitude"), N_("organ removal"), N_("forced begging"),
+	N_("child labour"), N_("forced marriage"), N_("forced criminality"),
+	N_("other") };
+static const char *const need_labels[] = { N_("not given"), N_("shelter"),
+	N_("medical care"), N_("psychosocial support"), N_("legal aid"),
+	N_("interpretation"), N_("voluntary return"), N_("family tracing"),
+	N_("food and items"), N_("child protection") };
+static const char *const sex_labels[] = { N_("not recorded"), N_("female"),
+	N_("male"), N_("other"), N_("undisclosed") };
+static const char *const age_labels[] = { N_("unknown"), N_("0-11 years"),
+	N_("12-17 years"), N_("child, age unknown"), N_("18-24 years"),
+	N_("25-34 years"), N_("35 years and over") };
+static const char *const region_labels[] = { N_("unknown"), "Kayes",
+	"Koulikoro", "Sikasso", N_("Segou"), "Mopti", "Tombouctou", "Gao",
+	"Kidal", N_("Menaka"), N_("Taoudenit"), "Bamako" };
+static const char *const outcome_labels[] = { N_("identified, not referred"),
+	N_("referred, declined"), N_("referred, awaiting an answer"),
+	N_("accepted"), N_("services started"), N_("services completed") };
+static const char *const dim_titles[] = { N_("month"),
+	N_("exploitation type"), N_("sex"), N_("age group"), N_("nationality"),
+	N_("region of identification"), N_("need"), N_("outcome") };
+
+#define LEN(t) (sizeof(t) / sizeof((t)[0]))
+
+static const char *
+pick(const char *const *t, size_t n, uint32_t key)
+{
+	return key < n ? _(t[key]) : "?";
+}
+
+const char *
+stats_label(enum stats_dim d, uint32_t key, char *buf, size_t len)
+{
+	switch (d) {
+	case STATS_BY_MONTH:
+		(void)snprintf(buf, len, "%04u-%02u", (unsigned)(key / 100),
+		    (unsigned)(key % 100));
+		return buf;
+	case STATS_BY_TYPE:
+		return pick(type_labels, LEN(type_labels), key);
+	case STATS_BY_NEED:
+		return pick(need_labels, LEN(need_labels), key);
+	case STATS_BY_SEX:
+		return pick(sex_labels, LEN(sex_labels), key);
+	case STATS_BY_AGE:
+		return pick(age_labels, LEN(age_labels), key);
+	case STATS_BY_REGION:
+		return pick(region_labels, LEN(region_labels), key);
+	case STATS_BY_OUTCOME:
+		return pick(outcome_labels, LEN(outcome_labels), key);
+	default:
+		if (key == 0)
+			return _("unknown");
+		(void)snprintf(buf, len, "%c%c", (char)(key >> 8), (char)key);
+		return buf;
+	}
+}
+
+/* A cell as people read it: the count, or "<threshold" when hidden. */
+static const char *
+cell(const struct stats_row *r, size_t k, uint64_t th, char *buf, size_t len)
+{
+	if (r->hidden[k])
+		(void)snprintf(buf, len, "<%llu", (unsigned long long)th);
+	else
+		(void)snprintf(buf, len, "%llu", (unsigned long long)r->n[k]);
+	return buf;
+}
+
+/* What the reports hold for the chosen months. */
+struct gather {
+	struct stats_set set;
+	uint32_t from, to;
+	size_t reports;
+	char agencies[64][SIRA_AGENCY_ID_MAX + 1];
+	size_t n_agencies;
+	int rc;
+};
+
+static int
+gather_one(void *ctx, const Sira__V1__StatsReport *r)
+{
+	struct gather *g = ctx;
+	size_t i;
+
+	if (r->period < g->from || r->period > g->to)
+		return 0;
+	g->reports++;
+	for (i = 0; i < g->n_agencies; i++)
+		if (strcmp(g->agencies[i], r->agency_id) == 0)
+			break;
+	if (i == g->n_agencies && i < LEN(g->agencies))
+		(void)snprintf(g->agencies[g->n_agencies++],
+		    sizeof(g->agencies[0]), "%s", r->agency_id);
+	return (g->rc = stats_set_add(&g->set, r, g->from, g->to));
+}
+
+static void
+print_table(const struct stats_table *t, uint64_t th)
+{
+	char a[32], b[32], c[32], lbl[64];
+
+	(void)printf("\n%-34s %10s %10s %12s\n", _(dim_titles[t->dim]),
+	    _("persons"), _("referred"), _("assisted"));
+	for (size_t i = 0; i < t->n; i++)
+		(void)printf("%-34s %10s %10s %12s\n",
+		    stats_label(t->dim, t->rows[i].key, lbl, sizeof(lbl)),
+		    cell(&t->rows[i], 0, th, a, sizeof(a)),
+		    cell(&t->rows[i], 1, th, b, sizeof(b)),
+		    cell(&t->rows[i], 2, th, c, sizeof(c)));
+	(void)printf("%-34s %10s %10s %12s\n", _("total (each person once)"),
+	    cell(&t->total, 0, th, a, sizeof(a)),
+	    cell(&t->total, 1, th, b, sizeof(b)),
+	    cell(&t->total, 2, th, c, sizeof(c)));
+	if (t->dim == STATS_BY_TYPE || t->dim == STATS_BY_NEED)
+		(void)printf(_("(a person may count under several %s)\n"),
+		    _(dim_titles[t->dim]));
+}
+
+/* One CSV field: quoted, quotes doubled. */
+static void
+csv_field(FILE *f, const char *s)
+{
+	(void)fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			(void)fputc('"', f);
+		(void)fputc(*s, f);
+	}
+	(void)fputc('"', f);
+}
+
+static void
+csv_row(FILE *f, const char *dim, const char *label,
+    const struct stats_row *r, uint64_t th)
+{
+	char v[32];
+
+	(void)fprintf(f, "%s,", dim);
+	csv_field(f, label);
+	for (size_t k = 0; k < STATS_COLS; k++)
+		(void)fprintf(f, ",%s", cell(r, k, th, v, sizeof(v)));
+	(void)fputc('\n', f);
+}
+
+static int
+write_csv(const char *path, const struct stats_table *t, uint64_t th,
+    struct sira_err *err)
+{
+	const char *dim = stats_dim_name(t->dim);
+	char lbl[64];
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return sira_err_set(err, SIRA_EIO, _("cannot write %s"), path);
+	(void)fprintf(f, "dimension,category,persons,referred,assisted\n");
+	for (size_t i = 0; i < t->n; i++)
+		csv_row(f, dim,
+		    stats_label(t->dim, t->rows[i].key, lbl, sizeof(lbl)),
+		    &t->rows[i], th);
+	csv_row(f, dim, "total", &t->total, th);
+	if (fclose(f) != 0)
+		return sira_err_set(err, SIRA_EIO, _("cannot write %s"), path);
+	return 0;
+}
+
+static void
+print_head(const struct stats_args *s, const struct gather *g,
+    const struct stats_table *t)
+{
+	char a[32], b[32], c[32];
+
+	(void)printf(_("National figures, %04u-%02u to %04u-%02u: %zu reports "
+		       "from %zu agencies; cells under %llu hidden\n"),
+	    (unsigned)(g->from / 100), (unsigned)(g->from % 100),
+	    (unsigned)(g->to / 100), (unsigned)(g->to % 100), g->reports,
+	    g->n_agencies, (unsigned long long)s->threshold);
+	(void)printf(_("Persons identified: %s, referred: %s, assisted "
+		       "(services started or completed): %s\n"),
+	    cell(&t->total, 0, s->threshold, a, sizeof(a)),
+	    cell(&t->total, 1, s->threshold, b, sizeof(b)),
+	    cell(&t->total, 2, s->threshold, c, sizeof(c)));
+}
+
+static int
+show(struct gather *g, const struct stats_args *s, enum stats_dim dim,
+    struct sira_err *err)
+{
+	struct stats_table t;
+	struct stats_cross x;
+	int rc;
+
+	stats_set_merge(&g->set);
+	if (stats_tabulate(&g->set, dim, &t) != 0)
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
+	stats_suppress(&t, s->threshold);
+	print_head(s, g, &t);
+	print_table(&t, s->threshold);
+	rc = s->csv != NULL ? write_csv(s->csv, &t, s->threshold, err) : 0;
+	stats_table_free(&t);
+	if (rc != 0 || s->svg == NULL)
+		return rc;
+	if (stats_cross(&g->set, s->threshold, &x) != 0)
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
+	rc = stats_svg_write(s->svg, &x, s->threshold, err);
+	stats_cross_free(&x);
+	return rc;
+}
+
+static int
+range(const struct stats_args *s, struct gather *g, enum stats_dim *dim,
+    struct sira_err *err)
+{
+	g->from = 200001;
+	g->to = 299912;
+	if ((s->from != NULL && stats_period_parse(s->from, &g->from) != 0) ||
+	    (s->to != NULL && stats_period_parse(s->to, &g->to) != 0))
+		return sira_err_set(err, SIRA_EINVAL,
+		    _("--from and --to are months: YYYY-MM"));
+	if (g->from > g->to)
+		return sira_err_set(
+		    err, SIRA_EINVAL, _("--from is after --to"));
+	*dim = STATS_BY_MONTH;
+	if (s->by != NULL && stats_dim_parse(s->by, dim) != 0)
+		return sira_err_set(err, SIRA_EINVAL,
+		    _("--by is one of month, type, sex, age, nationality, "
+		      "region, need, outcome"));
+	return 0;
+}
+
+int
+stats_cli_show(struct agent *a, const struct stats_args *s,
+    struct sira_err *err)
+{
+	struct gather *g = calloc(1, sizeof(*g));
+	struct vault_txn *t = NULL;
+	enum stats_dim dim;
+	int rc;
+
+	if (g == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
+	if ((rc = range(s, g, &dim, err)) == 0 &&
+	    (rc = vault_begin(a->vault, false, &t, err)) == 0) {
+		rc = stats_reports_each(t, gather_one, g, err);
+		vault_abort(&t);
+		if (rc == 0 && g->rc != 0)
+			rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
+		if (rc == 0)
+			rc = show(g, s, dim, err);
+	}
+	stats_set_free(&g->set);
+	free(g);
+	return rc;
+}
+
+int
+stats_cli_send(struct agent *a, const char *period, struct sira_err *err)
+{
+	uint64_t now = clock_now();
+	uint32_t p = stats_period_add(stats_period_of(now), -1);
+	uint8_t id[16];
+	char hex[33];
+	size_t n;
+	int rc;
+
+	if (period != NULL && stats_period_parse(period, &p) != 0)
+		return sira_err_set(
+		    err, SIRA_EINVAL, _("--period is a month: YYYY-MM"));
+	if ((rc = stats_send(a, p, now, id, &n, err)) != 0)
+		return rc;
+	nudge_daemon(&a->home);
+	(void)sodium_bin2hex(hex, sizeof(hex), id, 16);
+	(void)printf("%s\n", hex);
+	(void)fprintf(stderr,
+	    _("report of %04u-%02u queued for the committee: %zu persons\n"),
+	    (unsigned)(p / 100), (unsigned)(p % 100), n);
+	return 0;
+}
+
+/* The committee makes a new key file for the agencies. */
+static int
+key_make(struct agent *a, const char *out, struct sira_err *err)
+{
+	Sira__V1__StatsKey k = SIRA__V1__STATS_KEY__INIT;
+	uint8_t key[PSEUDONYM_KEY_LEN], kid[PSEUDONYM_KEY_ID_LEN], *bytes = NULL;
+	char hex[2 * PSEUDONYM_KEY_ID_LEN + 1];
+	size_t len = 0;
+	int rc;
+
+	pseudonym_key_new(key);
+	k.version = STATS_VERSION;
+	k.committee = a->me->agency_id;
+	k.key.data = key;
+	k.key.len = sizeof(key);
+	if ((rc = wire_pack(&k.base, &bytes, &len, err)) == 0)
+		rc = fileio_write(out, bytes, len, 0600, true, err);
+	pseudonym_key_id(key, kid);
+	sodium_memzero(key, sizeof(key));
+	if (bytes != NULL)
+		sodium_memzero(bytes, len);
+	free(bytes);
+	if (rc != 0)
+		return rc;
+	(void)sodium_bin2hex(hex, sizeof(hex), kid, sizeof(kid));
+	(void)printf(_("statistics key %s written to %s: hand it to each "
+		       "agency (sira-agent stats key --file), then delete it\n"),
+	    hex, out);
+	return 0;
+}
+
+static int
+key_install(struct agent *a, const char *file, struct sira_err *err)
+{
+	Sira__V1__StatsKey *k = NULL;
+	struct vault_txn *t = NULL;
+	uint8_t *buf = NULL, kid[PSEUDONYM_KEY_ID_LEN];
+	char hex[2 * PSEUDONYM_KEY_ID_LEN + 1];
+	size_t len = 0;
+	int rc;
+
+	if ((rc = fileio_read_secret(file, 512, &buf, &len, err)) != 0)
+		return rc;
+	if ((rc = stats_key_parse(buf, len, &k, err)) == 0 &&
+	    (rc = vault_begin(a->vault, true, &t, err)) == 0 &&
+	    (rc = stats_key_put(t, buf, len, clock_now(), err)) == 0)
+		rc = vault_commit(&t, err);
+	vault_abort(&t);
+	sodium_memzero(buf, len);
+	free(buf);
+	if (rc == 0) {
+		pseudonym_key_id(k->key.data, kid);
+		(void)sodium_bin2hex(hex, sizeof(hex), kid, sizeof(kid));
+		(void)printf(_("statistics key %s installed: reports go to %s\n"),
+		    hex, k->committee);
+	}
+	if (k != NULL)
+		wire_free_secret(&k->base);
+	return rc;
+}
+
+int
+stats_cli_key(struct agent *a, const char *out, const char *file,
+    struct sira_err *err)
+{
+	return out != NULL ? key_make(a, out, err) : key_install(a, file, err);
+}
