@@ -415,6 +415,9 @@ cmd_send(const struct command *c, const struct opts *o, const char *arg,
 	if (envelope_kind_parse(o->kind, &kind) != 0 ||
 	    kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
 		return usage_error("unknown kind");
+	if (kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_STATS_REPORT)
+		return usage_error("a statistical report is sent with "
+				   "sira-agent stats send");
 	/* A case step goes through its workflow command, which checks it
 	 * is legal; send only adds notes to a case. */
 	if (o->case_ref != NULL && !workflow_ref_valid(o->case_ref))
