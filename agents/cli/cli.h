@@ -139,8 +139,8 @@ int stats_cli_show(
 /* Queue the report of period (YYYY-MM; NULL: last month). */
 int stats_cli_send(struct agent *a, const char *period, struct sira_err *err);
 /* out: make a new key file there (the committee); else install file. */
-int stats_cli_key(struct agent *a, const char *out, const char *file,
-    struct sira_err *err);
+int stats_cli_key(
+    struct agent *a, const char *out, const char *file, struct sira_err *err);
 /* The name of key in dimension d, in the reader's language (static, or
  * written to buf). */
 const char *stats_label(enum stats_dim d, uint32_t key, char *buf, size_t len);

@@ -54,8 +54,8 @@ struct opts {
 	int json, verbose;
 	const char *attach[SIRA_ATTACHMENTS_MAX]; /* send --attach, repeated */
 	size_t n_attach;
-	uint64_t attach_max; /* init --attach-max */
-	int wait;            /* send --wait */
+	uint64_t attach_max;                 /* init --attach-max */
+	int wait;                            /* send --wait */
 	const char *period, *by, *csv, *svg; /* stats */
 	uint64_t threshold;                  /* stats --threshold */
 };

@@ -21,65 +21,11 @@
 #include "wire.h"
 #include "workflow/workflow.h"
 
-static const char *const type_labels[] = { N_("not given"),
-	N_("sexual exploitation"), N_("forced labour"), N_("slavery"),
-	N_("servitude"), N_("organ removal"), N_("forced begging"),
-	N_("child labour"), N_("forced marriage"), N_("forced criminality"),
-	N_("other") };
-static const char *const need_labels[] = { N_("not given"), N_("shelter"),
-	N_("medical care"), N_("psychosocial support"), N_("legal aid"),
-	N_("interpretation"), N_("voluntary return"), N_("family tracing"),
-	N_("food and items"), N_("child protection") };
-static const char *const sex_labels[] = { N_("not recorded"), N_("female"),
-	N_("male"), N_("other"), N_("undisclosed") };
-static const char *const age_labels[] = { N_("unknown"), N_("0-11 years"),
-	N_("12-17 years"), N_("child, age unknown"), N_("18-24 years"),
-	N_("25-34 years"), N_("35 years and over") };
-static const char *const region_labels[] = { N_("unknown"), "Kayes",
-	"Koulikoro", "Sikasso", N_("Segou"), "Mopti", "Tombouctou", "Gao",
-	"Kidal", N_("Menaka"), N_("Taoudenit"), "Bamako" };
-static const char *const outcome_labels[] = { N_("identified, not referred"),
-	N_("referred, declined"), N_("referred, awaiting an answer"),
-	N_("accepted"), N_("services started"), N_("services completed") };
-static const char *const dim_titles[] = { N_("month"),
-	N_("exploitation type"), N_("sex"), N_("age group"), N_("nationality"),
+static const char *const dim_titles[] = { N_("month"), N_("exploitation type"),
+	N_("sex"), N_("age group"), N_("nationality"),
 	N_("region of identification"), N_("need"), N_("outcome") };
 
 #define LEN(t) (sizeof(t) / sizeof((t)[0]))
-
-static const char *
-pick(const char *const *t, size_t n, uint32_t key)
-{
-	return key < n ? _(t[key]) : "?";
-}
-
-const char *
-stats_label(enum stats_dim d, uint32_t key, char *buf, size_t len)
-{
-	switch (d) {
-	case STATS_BY_MONTH:
-		(void)snprintf(buf, len, "%04u-%02u", (unsigned)(key / 100),
-		    (unsigned)(key % 100));
-		return buf;
-	case STATS_BY_TYPE:
-		return pick(type_labels, LEN(type_labels), key);
-	case STATS_BY_NEED:
-		return pick(need_labels, LEN(need_labels), key);
-	case STATS_BY_SEX:
-		return pick(sex_labels, LEN(sex_labels), key);
-	case STATS_BY_AGE:
-		return pick(age_labels, LEN(age_labels), key);
-	case STATS_BY_REGION:
-		return pick(region_labels, LEN(region_labels), key);
-	case STATS_BY_OUTCOME:
-		return pick(outcome_labels, LEN(outcome_labels), key);
-	default:
-		if (key == 0)
-			return _("unknown");
-		(void)snprintf(buf, len, "%c%c", (char)(key >> 8), (char)key);
-		return buf;
-	}
-}
 
 /* A cell as people read it: the count, or "<threshold" when hidden. */
 static const char *
@@ -156,8 +102,8 @@ csv_field(FILE *f, const char *s)
 }
 
 static void
-csv_row(FILE *f, const char *dim, const char *label,
-    const struct stats_row *r, uint64_t th)
+csv_row(FILE *f, const char *dim, const char *label, const struct stats_row *r,
+    uint64_t th)
 {
 	char v[32];
 
@@ -240,8 +186,8 @@ range(const struct stats_args *s, struct gather *g, enum stats_dim *dim,
 	g->to = 299912;
 	if ((s->from != NULL && stats_period_parse(s->from, &g->from) != 0) ||
 	    (s->to != NULL && stats_period_parse(s->to, &g->to) != 0))
-		return sira_err_set(err, SIRA_EINVAL,
-		    _("--from and --to are months: YYYY-MM"));
+		return sira_err_set(
+		    err, SIRA_EINVAL, _("--from and --to are months: YYYY-MM"));
 	if (g->from > g->to)
 		return sira_err_set(
 		    err, SIRA_EINVAL, _("--from is after --to"));
@@ -254,12 +200,12 @@ range(const struct stats_args *s, struct gather *g, enum stats_dim *dim,
 }
 
 int
-stats_cli_show(struct agent *a, const struct stats_args *s,
-    struct sira_err *err)
+stats_cli_show(
+    struct agent *a, const struct stats_args *s, struct sira_err *err)
 {
 	struct gather *g = calloc(1, sizeof(*g));
 	struct vault_txn *t = NULL;
-	enum stats_dim dim;
+	enum stats_dim dim = STATS_BY_MONTH;
 	int rc;
 
 	if (g == NULL)
@@ -307,7 +253,8 @@ static int
 key_make(struct agent *a, const char *out, struct sira_err *err)
 {
 	Sira__V1__StatsKey k = SIRA__V1__STATS_KEY__INIT;
-	uint8_t key[PSEUDONYM_KEY_LEN], kid[PSEUDONYM_KEY_ID_LEN], *bytes = NULL;
+	uint8_t key[PSEUDONYM_KEY_LEN], kid[PSEUDONYM_KEY_ID_LEN],
+	    *bytes = NULL;
 	char hex[2 * PSEUDONYM_KEY_ID_LEN + 1];
 	size_t len = 0;
 	int rc;
@@ -327,8 +274,9 @@ key_make(struct agent *a, const char *out, struct sira_err *err)
 	if (rc != 0)
 		return rc;
 	(void)sodium_bin2hex(hex, sizeof(hex), kid, sizeof(kid));
-	(void)printf(_("statistics key %s written to %s: hand it to each "
-		       "agency (sira-agent stats key --file), then delete it\n"),
+	(void)printf(
+	    _("statistics key %s written to %s: hand it to each "
+	      "agency (sira-agent stats key --file), then delete it\n"),
 	    hex, out);
 	return 0;
 }
@@ -355,8 +303,9 @@ key_install(struct agent *a, const char *file, struct sira_err *err)
 	if (rc == 0) {
 		pseudonym_key_id(k->key.data, kid);
 		(void)sodium_bin2hex(hex, sizeof(hex), kid, sizeof(kid));
-		(void)printf(_("statistics key %s installed: reports go to %s\n"),
-		    hex, k->committee);
+		(void)printf(
+		    _("statistics key %s installed: reports go to %s\n"), hex,
+		    k->committee);
 	}
 	if (k != NULL)
 		wire_free_secret(&k->base);
@@ -364,8 +313,8 @@ key_install(struct agent *a, const char *file, struct sira_err *err)
 }
 
 int
-stats_cli_key(struct agent *a, const char *out, const char *file,
-    struct sira_err *err)
+stats_cli_key(
+    struct agent *a, const char *out, const char *file, struct sira_err *err)
 {
 	return out != NULL ? key_make(a, out, err) : key_install(a, file, err);
 }

@@ -80,8 +80,8 @@ bar(FILE *f, const struct stats_cross *c, size_t i, uint64_t max,
 		    "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" "
 		    "fill=\"%s\"><title>",
 		    x, y, W_BAR, h, colours[k]);
-		xml_text(f, stats_label(STATS_BY_TYPE, (uint32_t)k, lbl,
-				sizeof(lbl)));
+		xml_text(f,
+		    stats_label(STATS_BY_TYPE, (uint32_t)k, lbl, sizeof(lbl)));
 		(void)fprintf(f, ": %llu</title></rect>\n",
 		    (unsigned long long)shown(c, i, k));
 	}

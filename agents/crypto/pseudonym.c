@@ -27,9 +27,10 @@ pseudonym_of(const uint8_t key[static PSEUDONYM_KEY_LEN], const char *case_ref,
 	crypto_generichash_state st;
 
 	/* The label's NUL separates it from the reference. */
-	(void)crypto_generichash_init(&st, key, PSEUDONYM_KEY_LEN, PSEUDONYM_LEN);
-	(void)crypto_generichash_update(&st, (const uint8_t *)LABEL_PERSON,
-	    sizeof(LABEL_PERSON));
+	(void)crypto_generichash_init(
+	    &st, key, PSEUDONYM_KEY_LEN, PSEUDONYM_LEN);
+	(void)crypto_generichash_update(
+	    &st, (const uint8_t *)LABEL_PERSON, sizeof(LABEL_PERSON));
 	(void)crypto_generichash_update(
 	    &st, (const uint8_t *)case_ref, strlen(case_ref));
 	(void)crypto_generichash_final(&st, out, PSEUDONYM_LEN);

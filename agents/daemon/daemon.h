@@ -370,8 +370,8 @@ void docs_in_tick(struct daemon *d, uint64_t now);
  * sends, at its first look after a month ends, the reports of that month
  * and the two before it (their outcomes may have moved).
  */
-#define STATS_REFRESH 3       /* months sent at each month's end */
-#define STATS_LOOK_EVERY 15   /* seconds between the daemon's looks */
+#define STATS_REFRESH 3     /* months sent at each month's end */
+#define STATS_LOOK_EVERY 15 /* seconds between the daemon's looks */
 
 /*
  * Queue the report of period now (one transaction), its message id into

@@ -123,8 +123,8 @@ take_stats(const char *sender, const struct opened *o, struct vault_txn *t,
 	}
 	if (rc != 0)
 		return sira_err_set(err, -rc, "%s", e.msg);
-	log_event(LOG_INFO, kept ? "stats.kept" : "stats.older", "from=%s",
-	    sender);
+	log_event(
+	    LOG_INFO, kept ? "stats.kept" : "stats.older", "from=%s", sender);
 	return 0;
 }
 

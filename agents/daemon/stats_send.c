@@ -25,12 +25,23 @@ person(void *ctx, const char *case_ref, uint8_t out[STATS_PERSON_LEN])
 	pseudonym_of(ctx, case_ref, out);
 }
 
+/* What one report is made of. */
+struct send_ask {
+	struct agent *a;
+	const Sira__V1__StatsKey *k;
+	uint32_t period;
+	uint64_t now;
+};
+
 /* Build the report and queue it to the committee inside t. */
 static int
-queue_report(struct agent *a, struct vault_txn *t,
-    const Sira__V1__StatsKey *k, uint32_t period, uint64_t now,
-    uint8_t id[16], size_t *n_cases, struct sira_err *err)
+queue_report(struct vault_txn *t, const struct send_ask *q, uint8_t id[16],
+    size_t *n_cases, struct sira_err *err)
 {
+	struct agent *a = q->a;
+	const Sira__V1__StatsKey *k = q->k;
+	uint32_t period = q->period;
+	uint64_t now = q->now;
 	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT;
 	Sira__V1__StatsReport *r = NULL;
 	const char *to[1] = { k->committee };
@@ -71,14 +82,14 @@ stats_send(struct agent *a, uint32_t period, uint64_t now, uint8_t id[16],
 	int rc;
 
 	*n_cases = 0;
-	if (!stats_period_valid(period) ||
-	    period >= stats_period_of(now))
+	if (!stats_period_valid(period) || period >= stats_period_of(now))
 		return sira_err_set(err, SIRA_EINVAL,
 		    _("a report covers a month that is over"));
 	if ((rc = vault_begin(a->vault, true, &t, err)) != 0)
 		return rc;
 	if ((rc = stats_key_get(t, &k, err)) == 0 &&
-	    (rc = queue_report(a, t, k, period, now, id, n_cases, err)) == 0 &&
+	    (rc = queue_report(t, &(struct send_ask){ a, k, period, now }, id,
+		 n_cases, err)) == 0 &&
 	    (rc = vault_counter_get(t, SENT_COUNTER, &sent)) == 0 &&
 	    (period <= sent ||
 		(rc = vault_counter_put(t, SENT_COUNTER, period, err)) == 0))
@@ -125,8 +136,8 @@ stats_send_due(struct daemon *d, uint64_t now)
 		uint32_t p = stats_period_add(last, -back);
 		sira_err_clear(&err);
 		if (stats_send(d->a, p, now, id, &n, &err) != 0) {
-			log_event(LOG_WARN, "stats.unsent", "period=%u reason=%s",
-			    (unsigned)p,
+			log_event(LOG_WARN, "stats.unsent",
+			    "period=%u reason=%s", (unsigned)p,
 			    err.msg[0] ? err.msg : sira_strerror(err.code));
 			return; /* looked at again in STATS_LOOK_EVERY */
 		}

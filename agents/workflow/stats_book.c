@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "be64.h"
 #include "cert.h"
 #include "i18n/i18n.h"
@@ -28,15 +27,18 @@ stats_key_parse(const uint8_t *untrusted, size_t len, Sira__V1__StatsKey **out,
 
 	*out = NULL;
 	if (wire_unpack_secret(&sira__v1__stats_key__descriptor, untrusted, len,
-		KEY_FILE_MAX, &m, NULL) != 0)
-		return sira_err_set(
+		KEY_FILE_MAX, &m, NULL) != 0) {
+		(void)sira_err_set(
 		    err, SIRA_EMALFORMED, _("not a statistics key file"));
+		return -SIRA_EMALFORMED; /* spelled out: never 0, *out NULL */
+	}
 	k = (Sira__V1__StatsKey *)m;
 	if (k->version != STATS_VERSION || k->key.len != KEY_LEN ||
 	    !cert_agency_id_valid(k->committee)) {
 		wire_free_secret(m);
-		return sira_err_set(err, SIRA_EMALFORMED,
+		(void)sira_err_set(err, SIRA_EMALFORMED,
 		    _("statistics key file of an unknown version or damaged"));
+		return -SIRA_EMALFORMED;
 	}
 	*out = k;
 	return 0;
@@ -70,15 +72,14 @@ stats_key_get(
 	int rc;
 
 	*out = NULL;
-	rc = vault_get(t, VT_META, bytes_of(KEY_ROW, strlen(KEY_ROW)), &v, &len,
-	    NULL);
+	rc = vault_get(
+	    t, VT_META, bytes_of(KEY_ROW, strlen(KEY_ROW)), &v, &len, NULL);
 	if (rc == -SIRA_ENOTFOUND)
 		return sira_err_set(err, SIRA_ENOTFOUND,
 		    _("no statistics key: install the committee's with "
 		      "sira-agent stats key --file F"));
 	if (rc != 0)
-		return sira_err_set(
-		    err, -rc, _("statistics key unreadable"));
+		return sira_err_set(err, -rc, _("statistics key unreadable"));
 	rc = stats_key_parse(v, len, out, err);
 	vault_free(v, len);
 	return rc;

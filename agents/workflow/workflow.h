@@ -375,8 +375,8 @@ int stats_outcome(const Sira__V1__CaseRecord *r);
 /* Computes the pseudonym of a case reference (crypto/pseudonym.c behind
  * it: this room does not hold the key's code). */
 struct stats_pseudo {
-	void (*fn)(void *ctx, const char *case_ref,
-	    uint8_t out[STATS_PERSON_LEN]);
+	void (*fn)(
+	    void *ctx, const char *case_ref, uint8_t out[STATS_PERSON_LEN]);
 	void *ctx;
 };
 
@@ -412,15 +412,15 @@ int stats_build(struct vault_txn *t, const struct stats_ask *q,
  * agency its sender, each case's month the period. Returns 0 or
  * -SIRA_EMALFORMED with what is wrong.
  */
-int stats_report_validate(const Sira__V1__StatsReport *r, const char *sender,
-    struct sira_err *err);
+int stats_report_validate(
+    const Sira__V1__StatsReport *r, const char *sender, struct sira_err *err);
 
 /* ---- At the committee ---- */
 
 /* One person, merged from every report that names them. */
 struct stats_person {
 	uint8_t id[STATS_PERSON_LEN];
-	uint32_t month;       /* earliest */
+	uint32_t month;        /* earliest */
 	uint32_t types, needs; /* bit n: ExploitationType / Need n */
 	uint8_t sex, age, region, outcome;
 	char nat[3];
@@ -476,13 +476,13 @@ int stats_tabulate(
 /* Persons by month (rows) and exploitation type (columns 0..10, 0: none
  * given), for the chart; a person counts once in each of their types. */
 struct stats_cross {
-	uint32_t *months; /* owned, ascending */
+	uint32_t *months;                  /* owned, ascending */
 	uint64_t (*cell)[STATS_TYPES + 1]; /* owned, one row per month */
 	bool (*hidden)[STATS_TYPES + 1];   /* owned */
 	size_t n;
 };
-int stats_cross(const struct stats_set *s, uint64_t threshold,
-    struct stats_cross *c);
+int stats_cross(
+    const struct stats_set *s, uint64_t threshold, struct stats_cross *c);
 void stats_cross_free(struct stats_cross *c);
 /*
  * Hide every cell (and total) of t above 0 and under threshold; in a

@@ -59,36 +59,54 @@ static void
 test_age_groups(void **state)
 {
 	(void)state;
-	assert_int_equal(stats_age_group(NULL), SIRA__V1__STATS_AGE__STATS_AGE_UNKNOWN);
-	assert_int_equal(age(11, 0, 0, true), SIRA__V1__STATS_AGE__STATS_AGE_0_11);
-	assert_int_equal(age(12, 0, 0, true), SIRA__V1__STATS_AGE__STATS_AGE_12_17);
-	assert_int_equal(age(17, 0, 0, true), SIRA__V1__STATS_AGE__STATS_AGE_12_17);
-	assert_int_equal(age(18, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_18_24);
-	assert_int_equal(age(24, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_18_24);
-	assert_int_equal(age(25, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_25_34);
-	assert_int_equal(age(34, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_25_34);
-	assert_int_equal(age(35, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_35_UP);
-	assert_int_equal(age(90, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_35_UP);
+	assert_int_equal(
+	    stats_age_group(NULL), SIRA__V1__STATS_AGE__STATS_AGE_UNKNOWN);
+	assert_int_equal(
+	    age(11, 0, 0, true), SIRA__V1__STATS_AGE__STATS_AGE_0_11);
+	assert_int_equal(
+	    age(12, 0, 0, true), SIRA__V1__STATS_AGE__STATS_AGE_12_17);
+	assert_int_equal(
+	    age(17, 0, 0, true), SIRA__V1__STATS_AGE__STATS_AGE_12_17);
+	assert_int_equal(
+	    age(18, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_18_24);
+	assert_int_equal(
+	    age(24, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_18_24);
+	assert_int_equal(
+	    age(25, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_25_34);
+	assert_int_equal(
+	    age(34, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_25_34);
+	assert_int_equal(
+	    age(35, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_35_UP);
+	assert_int_equal(
+	    age(90, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_35_UP);
 	/* A range inside one group is that group. */
-	assert_int_equal(age(0, 13, 16, true), SIRA__V1__STATS_AGE__STATS_AGE_12_17);
-	assert_int_equal(age(0, 26, 30, false), SIRA__V1__STATS_AGE__STATS_AGE_25_34);
+	assert_int_equal(
+	    age(0, 13, 16, true), SIRA__V1__STATS_AGE__STATS_AGE_12_17);
+	assert_int_equal(
+	    age(0, 26, 30, false), SIRA__V1__STATS_AGE__STATS_AGE_25_34);
 	/* Across groups: a child, or nothing known. */
-	assert_int_equal(age(0, 10, 14, true), SIRA__V1__STATS_AGE__STATS_AGE_MINOR);
-	assert_int_equal(age(0, 16, 20, true), SIRA__V1__STATS_AGE__STATS_AGE_UNKNOWN);
-	assert_int_equal(age(0, 20, 40, false), SIRA__V1__STATS_AGE__STATS_AGE_UNKNOWN);
+	assert_int_equal(
+	    age(0, 10, 14, true), SIRA__V1__STATS_AGE__STATS_AGE_MINOR);
+	assert_int_equal(
+	    age(0, 16, 20, true), SIRA__V1__STATS_AGE__STATS_AGE_UNKNOWN);
+	assert_int_equal(
+	    age(0, 20, 40, false), SIRA__V1__STATS_AGE__STATS_AGE_UNKNOWN);
 	/* No years and no range: only is_minor speaks. */
-	assert_int_equal(age(0, 0, 0, true), SIRA__V1__STATS_AGE__STATS_AGE_MINOR);
-	assert_int_equal(age(0, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_UNKNOWN);
+	assert_int_equal(
+	    age(0, 0, 0, true), SIRA__V1__STATS_AGE__STATS_AGE_MINOR);
+	assert_int_equal(
+	    age(0, 0, 0, false), SIRA__V1__STATS_AGE__STATS_AGE_UNKNOWN);
 }
 
 static void
 test_regions(void **state)
 {
 	(void)state;
-	assert_int_equal(stats_region("Ségou, cercle de Ségou, commune urbaine"),
+	assert_int_equal(
+	    stats_region("Ségou, cercle de Ségou, commune urbaine"),
 	    SIRA__V1__STATS_REGION__STATS_REGION_SEGOU);
-	assert_int_equal(stats_region("SÉGOU"),
-	    SIRA__V1__STATS_REGION__STATS_REGION_SEGOU);
+	assert_int_equal(
+	    stats_region("SÉGOU"), SIRA__V1__STATS_REGION__STATS_REGION_SEGOU);
 	assert_int_equal(stats_region("site d'orpaillage, Kéniéba"),
 	    SIRA__V1__STATS_REGION__STATS_REGION_KAYES);
 	assert_int_equal(stats_region("Kati"),
@@ -111,8 +129,8 @@ test_regions(void **state)
 	    stats_region(""), SIRA__V1__STATS_REGION__STATS_REGION_UNKNOWN);
 	assert_int_equal(
 	    stats_region(NULL), SIRA__V1__STATS_REGION__STATS_REGION_UNKNOWN);
-	assert_int_equal(stats_region("\xc3"),
-	    SIRA__V1__STATS_REGION__STATS_REGION_UNKNOWN);
+	assert_int_equal(
+	    stats_region("\xc3"), SIRA__V1__STATS_REGION__STATS_REGION_UNKNOWN);
 }
 
 static void
@@ -181,9 +199,9 @@ record(const char *ref, int leg_state)
 
 	assert_non_null(r);
 	b = referral_bytes(ref, &len);
-	assert_int_equal(cases_refer(r,
-			     &(struct case_msg){ POL, NGO, id, 1794700800 }, b,
-			     len, NULL),
+	assert_int_equal(
+	    cases_refer(r, &(struct case_msg){ POL, NGO, id, 1794700800 }, b,
+		len, NULL),
 	    0);
 	free(b);
 	if (leg_state != 0)
@@ -205,8 +223,8 @@ contains(const uint8_t *b, size_t len, const char *s)
 static void
 test_case_from(void **state)
 {
-	Sira__V1__CaseRecord *r = record("MRN-2026-0042",
-	    SIRA__V1__LEG_STATE__LEG_STATE_STARTED);
+	Sira__V1__CaseRecord *r =
+	    record("MRN-2026-0042", SIRA__V1__LEG_STATE__LEG_STATE_STARTED);
 	Sira__V1__StatsCase *c = NULL;
 	uint8_t want[32], *b = NULL;
 	size_t len;
@@ -222,7 +240,8 @@ test_case_from(void **state)
 	assert_int_equal(c->age, SIRA__V1__STATS_AGE__STATS_AGE_12_17);
 	assert_string_equal(c->nationality, "ML");
 	assert_int_equal(c->region, SIRA__V1__STATS_REGION__STATS_REGION_SEGOU);
-	assert_int_equal(c->outcome, SIRA__V1__STATS_OUTCOME__STATS_OUTCOME_STARTED);
+	assert_int_equal(
+	    c->outcome, SIRA__V1__STATS_OUTCOME__STATS_OUTCOME_STARTED);
 	assert_int_equal(c->n_exploitation, 2);
 	assert_int_equal(c->n_needs, 1);
 	/* What travels never holds the name, phone, note, place, age in
@@ -291,7 +310,8 @@ report(const char *agency, const struct person_spec *ps, size_t n,
 		c->outcome = (Sira__V1__StatsOutcome)ps[i].outcome;
 		c->exploitation = calloc(1, sizeof(int));
 		if (ps[i].type != 0) {
-			c->exploitation[0] = (Sira__V1__ExploitationType)ps[i].type;
+			c->exploitation[0] =
+			    (Sira__V1__ExploitationType)ps[i].type;
 			c->n_exploitation = 1;
 		}
 		r->cases[r->n_cases++] = c;
@@ -369,8 +389,10 @@ test_suppression(void **state)
 
 	(void)state;
 	for (uint8_t i = 0; i < 13; i++)
-		p[i] = (struct person_spec){ (uint8_t)(i + 1),
-			i < 4 ? M : F, i < 3 ? SEXUAL : i < 12 ? BEG : LAB,
+		p[i] = (struct person_spec){ (uint8_t)(i + 1), i < 4 ? M : F,
+			i < 3      ? SEXUAL :
+			    i < 12 ? BEG :
+				     LAB,
 			i < 6 ? STARTED : REFERRED };
 	r = report(NGO, p, 13, 10);
 	assert_int_equal(stats_set_add(&s, r, NOV, NOV), 0);
@@ -606,8 +628,8 @@ test_build_at_scale(void **state)
 	for (int i = 0; i < N; i++) {
 		Sira__V1__CaseRecord *c;
 		(void)snprintf(ref, sizeof(ref), "MRN-2026-%05d", i);
-		c = record(ref, i % 2 ? SIRA__V1__LEG_STATE__LEG_STATE_STARTED :
-					0);
+		c = record(
+		    ref, i % 2 ? SIRA__V1__LEG_STATE__LEG_STATE_STARTED : 0);
 		/* One in four identified in October. */
 		if (i % 4 == 0) {
 			Sira__V1__Referral *rf = sira__v1__referral__unpack(
@@ -615,7 +637,8 @@ test_build_at_scale(void **state)
 			uint8_t *b;
 			size_t len;
 			rf->identification->date = 1792000000; /* 2026-10 */
-			assert_int_equal(wire_pack(&rf->base, &b, &len, NULL), 0);
+			assert_int_equal(
+			    wire_pack(&rf->base, &b, &len, NULL), 0);
 			free(c->referral.data);
 			c->referral.data = b;
 			c->referral.len = len;
@@ -626,9 +649,9 @@ test_build_at_scale(void **state)
 	}
 	assert_int_equal(vault_commit(&t, NULL), 0);
 	assert_int_equal(vault_begin(fx->v, false, &t, NULL), 0);
-	assert_int_equal(stats_build(t,
-			     &(struct stats_ask){ NGO, NOV, 1796083300, kid, PS },
-			     &r, NULL),
+	assert_int_equal(
+	    stats_build(t, &(struct stats_ask){ NGO, NOV, 1796083300, kid, PS },
+		&r, NULL),
 	    0);
 	vault_abort(&t);
 	assert_int_equal(r->n_cases, N - N / 4);
