@@ -372,6 +372,7 @@ void docs_in_tick(struct daemon *d, uint64_t now);
  */
 #define STATS_REFRESH 3     /* months sent at each month's end */
 #define STATS_LOOK_EVERY 15 /* seconds between the daemon's looks */
+#define STATS_RETRY 3600    /* seconds before a failed round is retried */
 
 /*
  * Queue the report of period now (one transaction), its message id into

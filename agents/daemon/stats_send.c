@@ -139,7 +139,9 @@ stats_send_due(struct daemon *d, uint64_t now)
 			log_event(LOG_WARN, "stats.unsent",
 			    "period=%u reason=%s", (unsigned)p,
 			    err.msg[0] ? err.msg : sira_strerror(err.code));
-			return; /* looked at again in STATS_LOOK_EVERY */
+			/* Tried again in an hour, not at every look. */
+			d->last_stats = now + STATS_RETRY - STATS_LOOK_EVERY;
+			return;
 		}
 		log_event(LOG_INFO, "stats.queued", "period=%u persons=%zu",
 		    (unsigned)p, n);
