@@ -66,26 +66,64 @@ gather_one(void *ctx, const Sira__V1__StatsReport *r)
 	return (g->rc = stats_set_add(&g->set, r, g->from, g->to));
 }
 
+/* How many characters s shows (UTF-8: an accented letter is one). */
+static int
+width_of(const char *s)
+{
+	int n = 0;
+
+	for (const char *p = s; *p != '\0'; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* s, then spaces up to width characters. */
+static void
+print_padded(const char *s, int width)
+{
+	int n = width_of(s);
+
+	(void)printf("%s%*s", s, n < width ? width - n : 1, "");
+}
+
+/* A space, spaces up to width characters, then s. */
+static void
+print_right(const char *s, int width)
+{
+	int n = width_of(s);
+
+	(void)printf(" %*s%s", n < width ? width - n : 0, "", s);
+}
+
+static void
+print_line(const char *label, const struct stats_row *r, uint64_t th)
+{
+	char a[32], b[32], c[32];
+
+	print_padded(label, 34);
+	(void)printf(" %10s %10s %16s\n", cell(r, 0, th, a, sizeof(a)),
+	    cell(r, 1, th, b, sizeof(b)), cell(r, 2, th, c, sizeof(c)));
+}
+
 static void
 print_table(const struct stats_table *t, uint64_t th)
 {
-	char a[32], b[32], c[32], lbl[64];
+	char lbl[64];
 
-	(void)printf("\n%-34s %10s %10s %12s\n", _(dim_titles[t->dim]),
-	    _("persons"), _("referred"), _("assisted"));
+	(void)printf("\n");
+	print_padded(_(dim_titles[t->dim]), 34);
+	print_right(_("persons"), 10);
+	print_right(_("referred"), 10);
+	print_right(_("assisted"), 16);
+	(void)printf("\n");
 	for (size_t i = 0; i < t->n; i++)
-		(void)printf("%-34s %10s %10s %12s\n",
+		print_line(
 		    stats_label(t->dim, t->rows[i].key, lbl, sizeof(lbl)),
-		    cell(&t->rows[i], 0, th, a, sizeof(a)),
-		    cell(&t->rows[i], 1, th, b, sizeof(b)),
-		    cell(&t->rows[i], 2, th, c, sizeof(c)));
-	(void)printf("%-34s %10s %10s %12s\n", _("total (each person once)"),
-	    cell(&t->total, 0, th, a, sizeof(a)),
-	    cell(&t->total, 1, th, b, sizeof(b)),
-	    cell(&t->total, 2, th, c, sizeof(c)));
+		    &t->rows[i], th);
+	print_line(_("total (each person once)"), &t->total, th);
 	if (t->dim == STATS_BY_TYPE || t->dim == STATS_BY_NEED)
-		(void)printf(_("(a person may count under several %s)\n"),
-		    _(dim_titles[t->dim]));
+		(void)printf(_("(a person may count in several rows)\n"));
 }
 
 /* One CSV field: quoted, quotes doubled. */

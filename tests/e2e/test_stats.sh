@@ -204,6 +204,15 @@ expect_ok "a lower threshold shows the small cells" \
     --csv "$W/type1.csv"
 expect_true "sexual exploitation: 3 persons, 2 referred and answered..." \
     sh -c "grep -q '^type,\"sexual exploitation\",3,3,0$' '$W/type1.csv'"
+# The committee reads its table in French.
+run env LANGUAGE=fr LANG=fr_FR.UTF-8 LC_ALL= "$AGENT" stats --home "$W/home-$C" \
+    --from 2026-11 --to 2026-11 --by type
+cp "$OUT" "$W/table-fr.txt"
+expect_grep "the French headline" \
+    'Personnes identifiées : 13, orientées : 13, prises en charge .*: 7' \
+    "$W/table-fr.txt"
+expect_grep "a French category with its hidden cell" \
+    '^exploitation sexuelle +<5 +<5 ' "$W/table-fr.txt"
 expect_fail "a wrong dimension is refused" 'by is one of' \
     ag $C stats --by commune
 expect_fail "a wrong month is refused" 'YYYY-MM' ag $C stats --from 2026-13
@@ -249,7 +258,7 @@ expect_true "the committee did receive the reports (listed)" \
 leak_re='Fictive|Victime|secr[eè]te|\+223|MRN-2026|V-MRN|commune urbaine|Brigade|"years"'
 no_leak() {
 	! grep -r -a -q -E "$leak_re" "$W/home-$C" "$W/agent-$C.log" \
-	    "$W"/c-*.json "$W"/*.csv "$W/chart.svg" "$W/table.txt"
+	    "$W"/c-*.json "$W"/*.csv "$W/chart.svg" "$W/table.txt" "$W/table-fr.txt"
 }
 expect_true "no name, phone, note, age in years, place or case reference" \
     no_leak
