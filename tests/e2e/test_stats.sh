@@ -140,6 +140,14 @@ n_stats_out() {
 	ag "$1" outbox --json | jq '[.[] | select(.kind == "stats_report")] | length'
 }
 expect_true "the police sent 3 reports" has 3 n_stats_out $P
+# November by agency: police P01-P08 = 8, NGO P01-P06 S01-S04 N01 = 11,
+# social services P07 P08 S01-S04 N01 = 7: 26 rows for 13 persons.
+expect_grep "the police reported 8 persons for November" \
+    'stats.queued.*period=202611.*persons=8' "$W/agent-$P.log"
+expect_grep "the NGO 11" 'stats.queued.*period=202611.*persons=11' \
+    "$W/agent-$N.log"
+expect_grep "social services 7" 'stats.queued.*period=202611.*persons=7' \
+    "$W/agent-$S.log"
 
 # --- the committee's figures, against the count by hand ---
 # November: 13 persons (26 case records across the three agencies), all
