@@ -70,7 +70,7 @@ PROGS := $(BIN)/sira-cert $(BIN)/sira-broker $(BIN)/sira-agent
 # Locations name files, not lines, so only a changed message dates the .pot.
 LANGS := fr en
 MO := $(patsubst %,$(BIN)/locale/%/LC_MESSAGES/sira.mo,$(LANGS))
-PO_SRC := $(sort $(AGENT_SRC))
+PO_SRC := $(sort $(AGENT_SRC) $(CERT_SRC) lib/i18n.c)
 XGETTEXT := xgettext --language=C --from-code=UTF-8 --keyword=_ \
 	--keyword=N_ --keyword=usage_error --keyword=l10n:2 --keyword=l10n_n:2,3 \
 	--add-comments=TRANSLATORS --add-location=file --package-name=sira
@@ -127,8 +127,8 @@ $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(MOD_LIBS) $(LIBSIRA)
 
 # The agent's rooms include each other as "room/file.h"; tests reach
 # module headers of the broker and the agent.
-$(O)/agents/%.o: ALL_CFLAGS += -Iagents \
-	-DSIRA_LOCALEDIR='"$(PREFIX)/share/locale"'
+$(O)/agents/%.o: ALL_CFLAGS += -Iagents
+$(O)/lib/i18n.o: ALL_CFLAGS += -DSIRA_LOCALEDIR='"$(PREFIX)/share/locale"'
 $(O)/tests/%.o: ALL_CFLAGS += -Ibroker -Iagents -Icerts
 # test_i18n reads the catalogues make builds into $(BIN)/locale.
 $(O)/tests/test_i18n: | $(MO)

@@ -31,10 +31,7 @@ load_trust(struct directory *d, const char *ca_path, const char *crl_path,
 	size_t len;
 	int rc;
 
-	if ((rc = sirafile_read(ca_path,
-		 &(struct sirafile_kind){
-		     SIRA_MAGIC_CERT, "certificate", FILE_MAX },
-		 &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read_cert(ca_path, &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = cert_load_ca(body, len, now, &d->ca, err);
 	free(buf);
@@ -65,10 +62,7 @@ add_cert(
 	size_t len;
 	int rc;
 
-	if ((rc = sirafile_read(path,
-		 &(struct sirafile_kind){
-		     SIRA_MAGIC_CERT, "certificate", FILE_MAX },
-		 &buf, &body, &len, &why)) == 0)
+	if ((rc = sirafile_read_cert(path, &buf, &body, &len, &why)) == 0)
 		rc = cert_verify(
 		    d->ca, d->crl, bytes_of(body, len), now, &c, &why);
 	free(buf);

@@ -29,6 +29,7 @@
 #include "ca.h"
 #include "cert.pb-c.h"
 #include "fileio.h"
+#include "i18n.h"
 #include "sign.h"
 #include "sirafile.h"
 #include "wire.h"
@@ -56,7 +57,7 @@ path_in(char out[static PATH_MAX], const char *dir, const char *name,
 
 	if (n < 0 || n >= PATH_MAX)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "path too long: %s/%s", dir, name);
+		    err, SIRA_EINVAL, _("path too long: %s/%s"), dir, name);
 	return 0;
 }
 
@@ -80,7 +81,7 @@ write_object(const char *dir, const char *name, const char *magic,
 	if ((rc = path_in(path, dir, name, err)) != 0)
 		return rc;
 	if ((file = wire_add_magic(magic, body.p, body.len, &filelen)) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	rc = fileio_write(path, file, filelen, mode, exclusive, err);
 	free(file);
 	return rc;
@@ -96,7 +97,7 @@ write_object_at(const char *path, const char *magic, struct bytes body,
 	int rc;
 
 	if ((file = wire_add_magic(magic, body.p, body.len, &filelen)) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	rc = fileio_write(path, file, filelen, 0644, true, err);
 	free(file);
 	return rc;
@@ -128,7 +129,7 @@ save_state(const struct ca *ca, struct sira_err *err)
 	if (ca->n_revoked > 0 &&
 	    ((ev = calloc(ca->n_revoked, sizeof(*ev))) == NULL ||
 		(evp = calloc(ca->n_revoked, sizeof(*evp))) == NULL)) {
-		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	for (size_t i = 0; i < ca->n_revoked; i++) {
@@ -168,13 +169,13 @@ add_revoked(struct ca *ca, const struct crl_entry *e, struct sira_err *err)
 		i++;
 	if (i < ca->n_revoked && ca->revoked[i].serial == e->serial)
 		return sira_err_set(err, SIRA_EEXIST,
-		    "serial %" PRIu64 " is already revoked", e->serial);
+		    _("serial %" PRIu64 " is already revoked"), e->serial);
 	if (ca->n_revoked >= SIRA_CRL_ENTRIES_MAX)
 		return sira_err_set(
-		    err, SIRA_ETOOBIG, "the revocation list is full");
+		    err, SIRA_ETOOBIG, _("the revocation list is full"));
 	grown = realloc(ca->revoked, (ca->n_revoked + 1) * sizeof(*grown));
 	if (grown == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	ca->revoked = grown;
 	memmove(&grown[i + 1], &grown[i], (ca->n_revoked - i) * sizeof(*grown));
 	grown[i] = *e;
@@ -201,7 +202,7 @@ load_state(struct ca *ca, struct sira_err *err)
 	free(buf);
 	if (rc != 0)
 		return sira_err_set(
-		    err, -rc, "%s/ca.state is damaged", ca->dir);
+		    err, -rc, _("%s/ca.state is damaged"), ca->dir);
 	st = (Sira__V1__CaState *)m;
 	ca->next_serial = st->next_serial;
 	ca->crl_sequence = st->crl_sequence;
@@ -209,7 +210,7 @@ load_state(struct ca *ca, struct sira_err *err)
 		struct crl_entry e = { 0 };
 		if (st->revoked[i]->cert_id.len != SIRA_HASH_LEN) {
 			rc = sira_err_set(err, SIRA_EMALFORMED,
-			    "%s/ca.state is damaged", ca->dir);
+			    _("%s/ca.state is damaged"), ca->dir);
 			break;
 		}
 		e.serial = st->revoked[i]->serial;
@@ -222,7 +223,7 @@ load_state(struct ca *ca, struct sira_err *err)
 	protobuf_c_message_free_unpacked(m, NULL);
 	if (rc == 0 && ca->next_serial == 0)
 		rc = sira_err_set(
-		    err, SIRA_EMALFORMED, "%s/ca.state is damaged", ca->dir);
+		    err, SIRA_EMALFORMED, _("%s/ca.state is damaged"), ca->dir);
 	return rc;
 }
 
@@ -271,7 +272,7 @@ lock_dir(struct ca *ca, struct sira_err *err)
 		    ca->dir, strerror(errno));
 	if (flock(ca->lockfd, LOCK_EX | LOCK_NB) == -1)
 		return sira_err_set(err, SIRA_EEXIST,
-		    "another sira-cert is working on %s; try again when it is done",
+		    _("another sira-cert is working on %s; try again when it is done"),
 		    ca->dir);
 	return 0;
 }
@@ -299,14 +300,15 @@ ca_open(const char *dir, uint64_t now, struct ca **out, struct sira_err *err)
 
 	*out = NULL;
 	if ((ca = ca_alloc(dir)) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if ((rc = read_object(dir, "ca.cert",
 		 &(struct sirafile_kind){
 		     SIRA_MAGIC_CERT, "certificate", SIRA_CERT_MAX },
 		 &buf, &body, err)) != 0) {
 		if (rc == -SIRA_ENOTFOUND)
 			rc = sira_err_set(err, SIRA_ENOTFOUND,
-			    "%s holds no CA (run sira-cert init first)", dir);
+			    _("%s holds no CA (run sira-cert init first)"),
+			    dir);
 		goto fail;
 	}
 	if ((rc = lock_dir(ca, err)) != 0 ||
@@ -349,7 +351,7 @@ ca_unlock(struct ca *ca, const char *pass, size_t passlen, struct sira_err *err)
 	    0) {
 		keys_destroy(&ca->keys);
 		return sira_err_set(err, SIRA_EMALFORMED,
-		    "%s/ca.key does not belong to %s/ca.cert", ca->dir,
+		    _("%s/ca.key does not belong to %s/ca.cert"), ca->dir,
 		    ca->dir);
 	}
 	return 0;
@@ -383,10 +385,10 @@ ca_publish_crl(struct ca *ca, uint64_t now, uint32_t crl_days, const char *out,
 	int rc;
 
 	if (ca->keys == NULL)
-		return sira_err_set(err, SIRA_ESTATE, "CA key is locked");
+		return sira_err_set(err, SIRA_ESTATE, _("CA key is locked"));
 	if (crl_days == 0 || crl_days > 366)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "revocation list validity must be 1 to 366 days");
+		    _("revocation list validity must be 1 to 366 days"));
 	ca->crl_sequence++;
 	if ((rc = save_state(ca, err)) != 0 ||
 	    (rc = crl_encode_tbs(
@@ -403,7 +405,7 @@ ca_publish_crl(struct ca *ca, uint64_t now, uint32_t crl_days, const char *out,
 	if (out != NULL) {
 		if ((file = wire_add_magic(
 			 SIRA_MAGIC_CRL, crl, crllen, &filelen)) == NULL)
-			rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+			rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 		else
 			rc = fileio_write(out, file, filelen, 0644, false, err);
 	}
@@ -429,17 +431,17 @@ ca_create(const char *dir, const struct ca_request *req, uint64_t now,
 
 	if (days == 0 || days > 36500)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "CA validity must be 1 to 36500 days");
+		    err, SIRA_EINVAL, _("CA validity must be 1 to 36500 days"));
 	if ((rc = fileio_mkdir(dir, 0700, err)) != 0)
 		return rc;
 	if ((ca = ca_alloc(dir)) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if ((rc = lock_dir(ca, err)) != 0 ||
 	    (rc = path_in(path, dir, "ca.cert", err)) != 0)
 		goto out;
 	if (access(path, F_OK) == 0) {
 		rc = sira_err_set(err, SIRA_EEXIST,
-		    "%s already holds a CA; refusing to replace it", dir);
+		    _("%s already holds a CA; refusing to replace it"), dir);
 		goto out;
 	}
 	(void)snprintf(c.agency_id, sizeof(c.agency_id), "%s", agency_id);
@@ -450,7 +452,7 @@ ca_create(const char *dir, const struct ca_request *req, uint64_t now,
 	c.not_before = now;
 	c.not_after = now + (uint64_t)days * DAY;
 	if ((ca->keys = keys_new()) == NULL) {
-		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	if (strlen(agency_id) >= sizeof(c.agency_id) ||
@@ -458,7 +460,7 @@ ca_create(const char *dir, const struct ca_request *req, uint64_t now,
 	    !cert_agency_id_valid(agency_id) ||
 	    !cert_display_name_valid(name)) {
 		rc = sira_err_set(err, SIRA_EINVAL,
-		    "invalid CA id or name (id: lower-case letters, digits, '.', '-', '_'; name: 1 to 128 bytes of UTF-8)");
+		    _("invalid CA id or name (id: lower-case letters, digits, '.', '-', '_'; name: 1 to 128 bytes of UTF-8)"));
 		goto out;
 	}
 	memcpy(ca->keys->agency_id, c.agency_id, sizeof(c.agency_id));
@@ -490,17 +492,17 @@ window(const struct ca *ca, const struct ca_request *req, struct cert *c,
 {
 	if (req->days == 0 || req->days > 3650)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "validity must be 1 to 3650 days");
+		    err, SIRA_EINVAL, _("validity must be 1 to 3650 days"));
 	if (req->not_before < ca->cert->not_before ||
 	    req->not_before >= ca->cert->not_after)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "the certificate must start within the CA's validity");
+		    _("the certificate must start within the CA's validity"));
 	c->not_before = req->not_before;
 	c->not_after = req->not_before + (uint64_t)req->days * DAY;
 	if (c->not_after > ca->cert->not_after) {
 		c->not_after = ca->cert->not_after;
 		(void)fprintf(stderr,
-		    "note: validity shortened to end with the CA's certificate\n");
+		    _("note: validity shortened to end with the CA's certificate\n"));
 	}
 	return 0;
 }
@@ -515,7 +517,7 @@ fill_identity(const struct ca *ca, const struct ca_request *req, struct cert *c,
 	if (!cert_agency_id_valid(req->agency_id) ||
 	    !cert_display_name_valid(req->display_name))
 		return sira_err_set(err, SIRA_EINVAL,
-		    "invalid agency id or name (id: lower-case letters, digits, '.', '-', '_', 3 to 64; name: 1 to 128 bytes of UTF-8, no control characters)");
+		    _("invalid agency id or name (id: lower-case letters, digits, '.', '-', '_', 3 to 64; name: 1 to 128 bytes of UTF-8, no control characters)"));
 	if ((rc = window(ca, req, c, err)) != 0)
 		return rc;
 	(void)snprintf(
@@ -546,7 +548,7 @@ new_identity(const struct ca *ca, const struct ca_request *req, struct cert *c,
 		if (crypto_box_keypair(
 			keys->transport_pk, keys->transport_sk) != 0)
 			return sira_err_set(
-			    err, SIRA_ECRYPTO, "key generation failed");
+			    err, SIRA_ECRYPTO, _("key generation failed"));
 		keys->has_transport = true;
 		memcpy(c->transport_pk, keys->transport_pk, SIRA_CURVE_KEY_LEN);
 	}
@@ -566,7 +568,7 @@ refuse_existing(const char *outdir, const char *id, struct sira_err *err)
 			return rc;
 		if (access(path, F_OK) == 0)
 			return sira_err_set(err, SIRA_EEXIST,
-			    "%s already exists; move it away or choose another --out",
+			    _("%s already exists; move it away or choose another --out"),
 			    path);
 	}
 	return 0;
@@ -616,12 +618,12 @@ ca_issue(struct ca *ca, const struct ca_request *req, const char *outdir,
 	if (issued != NULL)
 		*issued = NULL;
 	if (ca->keys == NULL)
-		return sira_err_set(err, SIRA_ESTATE, "CA key is locked");
+		return sira_err_set(err, SIRA_ESTATE, _("CA key is locked"));
 	if ((rc = fileio_mkdir(outdir, 0700, err)) != 0 ||
 	    (rc = refuse_existing(outdir, req->agency_id, err)) != 0)
 		return rc;
 	if ((keys = keys_new()) == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if ((rc = new_identity(ca, req, &c, keys, err)) != 0 ||
 	    (rc = sign_cert(ca, &c, &raw, &rawlen, err)) != 0)
 		goto out;
@@ -657,13 +659,13 @@ record_request(const struct ca *ca, const uint8_t id[static SIRA_HASH_LEN],
 		return rc;
 	n = snprintf(path, sizeof(path), "%s/requests/%s", ca->dir, hex);
 	if (n < 0 || n >= (int)sizeof(path))
-		return sira_err_set(err, SIRA_EINVAL, "path too long");
+		return sira_err_set(err, SIRA_EINVAL, _("path too long"));
 	n = snprintf(text, sizeof(text), "%" PRIu64 "\n", serial);
 	rc = fileio_write(
 	    path, (const uint8_t *)text, (size_t)n, 0644, true, err);
 	if (rc == -SIRA_EEXIST)
 		return sira_err_set(err, SIRA_EREPLAY,
-		    "this request was already signed (see %s); ask the agency for a new one",
+		    _("this request was already signed (see %s); ask the agency for a new one"),
 		    path);
 	return rc;
 }
@@ -680,20 +682,20 @@ ca_certify(struct ca *ca, const struct ca_request *req, const char *out,
 
 	*issued = NULL;
 	if (ca->keys == NULL)
-		return sira_err_set(err, SIRA_ESTATE, "CA key is locked");
+		return sira_err_set(err, SIRA_ESTATE, _("CA key is locked"));
 	if (req->sign_pk == NULL || req->transport_pk == NULL ||
 	    req->request_id == NULL)
 		return sira_err_set(
-		    err, SIRA_EINVAL, "no public keys to certify");
+		    err, SIRA_EINVAL, _("no public keys to certify"));
 	if (access(out, F_OK) == 0)
 		return sira_err_set(err, SIRA_EEXIST,
-		    "%s already exists; move it away or choose another --out",
+		    _("%s already exists; move it away or choose another --out"),
 		    out);
 	if ((rc = fill_identity(ca, req, &c, err)) != 0)
 		return rc;
 	if (!c.has_transport)
 		return sira_err_set(err, SIRA_EINVAL,
-		    "role %s cannot be certified from a request",
+		    _("role %s cannot be certified from a request"),
 		    cert_role_name(c.role));
 	memcpy(c.sign_pk, req->sign_pk, SIRA_SIGN_PK_LEN);
 	memcpy(c.transport_pk, req->transport_pk, SIRA_CURVE_KEY_LEN);
@@ -726,17 +728,18 @@ ca_check_pop(
 	int rc = 0;
 
 	if (ca->keys == NULL)
-		return sira_err_set(err, SIRA_ESTATE, "CA key is locked");
+		return sira_err_set(err, SIRA_ESTATE, _("CA key is locked"));
 	if (sodium_memcmp(r->ca_id, ca->cert->id, SIRA_HASH_LEN) != 0)
 		return sira_err_set(err, SIRA_EUNKNOWN_CA,
-		    "the request of %s was made for another CA", r->agency_id);
+		    _("the request of %s was made for another CA"),
+		    r->agency_id);
 	enrol_pop_digest(r, want);
 	sign_sk_to_curve(ca->keys->sign_sk, ca_curve);
 	if (crypto_box_open_easy(got, r->pop, SIRA_POP_LEN, r->pop_nonce,
 		r->transport_pk, ca_curve) != 0 ||
 	    sodium_memcmp(got, want, SIRA_HASH_LEN) != 0)
 		rc = sira_err_set(err, SIRA_EBADSIG,
-		    "the request of %s does not prove possession of its encryption key",
+		    _("the request of %s does not prove possession of its encryption key"),
 		    r->agency_id);
 	sodium_memzero(ca_curve, sizeof(ca_curve));
 	return rc;
@@ -779,7 +782,7 @@ ca_each_issued(
 		free(buf);
 		if (rc != 0)
 			return sira_err_set(err, -rc,
-			    "%s/%s is damaged; the CA's records cannot be checked",
+			    _("%s/%s is damaged; the CA's records cannot be checked"),
 			    ca->dir, name);
 		rc = fn(ctx, c, revocation_of(ca, serial));
 		cert_destroy(&c);
@@ -800,17 +803,17 @@ ca_revoke(struct ca *ca, const struct ca_revocation *rv, uint64_t now,
 	int rc;
 
 	if (ca->keys == NULL)
-		return sira_err_set(err, SIRA_ESTATE, "CA key is locked");
+		return sira_err_set(err, SIRA_ESTATE, _("CA key is locked"));
 	if (serial == 0 || serial >= ca->next_serial)
 		return sira_err_set(err, SIRA_ENOTFOUND,
-		    "this CA never issued serial %" PRIu64, serial);
+		    _("this CA never issued serial %" PRIu64), serial);
 	(void)snprintf(name, sizeof(name), "issued/%" PRIu64 ".cert", serial);
 	if ((rc = read_object(ca->dir, name,
 		 &(struct sirafile_kind){
 		     SIRA_MAGIC_CERT, "certificate", SIRA_CERT_MAX },
 		 &buf, &body, err)) != 0)
 		return sira_err_set(err, -rc,
-		    "no record of serial %" PRIu64 " in %s/issued", serial,
+		    _("no record of serial %" PRIu64 " in %s/issued"), serial,
 		    ca->dir);
 	rc = cert_unsafe_decode(body.p, body.len, &c, err);
 	free(buf);

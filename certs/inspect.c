@@ -23,6 +23,7 @@
 #include "crl.h"
 #include "enrol.h"
 #include "fileio.h"
+#include "i18n.h"
 #include "inspect.h"
 #include "keyfile.h"
 #include "sirafile.h"
@@ -90,27 +91,27 @@ cert_json(const struct cert *c)
 static void
 cert_text(const struct cert *c)
 {
-	char nb[SIRA_TIME_STR_LEN], na[SIRA_TIME_STR_LEN], fp[65], iss[65];
+	char nb[SIRA_LOCAL_STR_LEN], na[SIRA_LOCAL_STR_LEN], fp[65], iss[65];
 	char z85[41] = "-", ku[128];
 
-	clock_format(c->not_before, nb);
-	clock_format(c->not_after, na);
+	clock_local(c->not_before, nb);
+	clock_local(c->not_after, na);
 	cert_fingerprint(c, fp);
 	hex(c->issuer_id, SIRA_HASH_LEN, iss, sizeof(iss));
 	if (c->has_transport)
 		(void)zmq_z85_encode(z85, c->transport_pk, SIRA_CURVE_KEY_LEN);
 	usage_names(c->key_usage, ku, sizeof(ku));
 	(void)printf(
-	    "%s certificate\n"
-	    "  agency id:     %s\n  name:          %s\n"
-	    "  role:          %s\n  serial:        %" PRIu64 "\n"
-	    "  valid from:    %s\n  valid until:   %s\n"
-	    "  key usage:     %s\n  fingerprint:   %s\n"
-	    "  issuer:        %s\n  transport key: %s\n"
-	    "  signature:     not checked here; use sira-cert verify --ca\n",
-	    c->is_ca ? "CA" : "agency", c->agency_id, c->display_name,
+	    _("%s certificate\n"
+	      "  agency id:     %s\n  name:          %s\n"
+	      "  role:          %s\n  serial:        %" PRIu64 "\n"
+	      "  valid from:    %s\n  valid until:   %s\n"
+	      "  key usage:     %s\n  fingerprint:   %s\n"
+	      "  issuer:        %s\n  transport key: %s\n"
+	      "  signature:     not checked here; use sira-cert verify --ca\n"),
+	    c->is_ca ? _("CA") : _("agency"), c->agency_id, c->display_name,
 	    cert_role_name(c->role), c->serial, nb, na, ku, fp,
-	    c->is_ca ? "(self-signed)" : iss, z85);
+	    c->is_ca ? _("(self-signed)") : iss, z85);
 }
 
 static json_t *
@@ -142,29 +143,29 @@ crl_json(const struct crl *c)
 static void
 crl_text(const struct crl *c)
 {
-	char tu[SIRA_TIME_STR_LEN], nu[SIRA_TIME_STR_LEN];
+	char tu[SIRA_LOCAL_STR_LEN], nu[SIRA_LOCAL_STR_LEN];
 
-	clock_format(c->this_update, tu);
-	clock_format(c->next_update, nu);
-	(void)printf("revocation list %" PRIu64 "\n  signed:        %s\n"
-		     "  next update:   %s\n  revoked:       %zu\n",
+	clock_local(c->this_update, tu);
+	clock_local(c->next_update, nu);
+	(void)printf(_("revocation list %" PRIu64 "\n  signed:        %s\n"
+		       "  next update:   %s\n  revoked:       %zu\n"),
 	    c->sequence, tu, nu, c->n);
 	for (size_t i = 0; i < c->n; i++) {
-		char at[SIRA_TIME_STR_LEN];
-		clock_format(c->entries[i].revoked_at, at);
-		(void)printf("    serial %" PRIu64 "  %s  %s\n",
+		char at[SIRA_LOCAL_STR_LEN];
+		clock_local(c->entries[i].revoked_at, at);
+		(void)printf(_("    serial %" PRIu64 "  %s  %s\n"),
 		    c->entries[i].serial, at,
 		    crl_reason_name(c->entries[i].reason));
 	}
-	(void)printf(
-	    "  signature:     not checked here; use sira-cert verify --ca\n");
+	(void)printf(_(
+	    "  signature:     not checked here; use sira-cert verify --ca\n"));
 }
 
 static int
 print_json(json_t *o, struct sira_err *err)
 {
 	if (o == NULL)
-		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	(void)json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	(void)putchar('\n');
 	json_decref(o);
@@ -185,10 +186,10 @@ show_key(const char *path, bool json, struct sira_err *err)
 				    "encrypted", keyfile_encrypted(kf)),
 		    err);
 	else
-		(void)printf("secret key file of %s (%s)\n",
+		(void)printf(_("secret key file of %s (%s)\n"),
 		    keyfile_agency_id(kf),
-		    keyfile_encrypted(kf) ? "passphrase-protected" :
-					    "not encrypted");
+		    keyfile_encrypted(kf) ? _("passphrase-protected") :
+					    _("not encrypted"));
 	keyfile_close(&kf);
 	return rc;
 }
@@ -198,13 +199,17 @@ static int
 show_request(struct bytes body, bool json, struct sira_err *err)
 {
 	struct enrol_request *r = NULL;
-	char fp[SIRA_ENROL_FP_LEN], at[SIRA_TIME_STR_LEN], spk[65], tpk[65];
+	char fp[SIRA_ENROL_FP_LEN], at[SIRA_LOCAL_STR_LEN], spk[65], tpk[65];
 	int rc;
 
 	if ((rc = enrol_parse(body.p, body.len, &r, err)) != 0)
 		return rc;
 	enrol_fingerprint(r, fp);
-	clock_format(r->created_at, at);
+	/* ISO UTC for programs, the reader's own clock for people. */
+	if (json)
+		clock_format(r->created_at, at);
+	else
+		clock_local(r->created_at, at);
 	(void)sodium_bin2hex(spk, sizeof(spk), r->sign_pk, SIRA_SIGN_PK_LEN);
 	(void)sodium_bin2hex(
 	    tpk, sizeof(tpk), r->transport_pk, SIRA_CURVE_KEY_LEN);
@@ -219,13 +224,13 @@ show_request(struct bytes body, bool json, struct sira_err *err)
 		    err);
 	else
 		(void)printf(
-		    "enrolment request\n  agency:       %s\n"
-		    "  name:         %s\n  role:         %s\n"
-		    "  made:         %s (the agency's clock)\n"
-		    "  sign key:     %s\n  transport key: %s\n"
-		    "  fingerprint:  %s\n"
-		    "  signature:    valid (by the key it carries); "
-		    "the proof of possession is checked by sign-request\n",
+		    _("enrolment request\n  agency:       %s\n"
+		      "  name:         %s\n  role:         %s\n"
+		      "  made:         %s (the agency's clock)\n"
+		      "  sign key:     %s\n  transport key: %s\n"
+		      "  fingerprint:  %s\n"
+		      "  signature:    valid (by the key it carries); "
+		      "the proof of possession is checked by sign-request\n"),
 		    r->agency_id, r->display_name, cert_role_name(r->role), at,
 		    spk, tpk, fp);
 	enrol_destroy(&r);
@@ -270,7 +275,7 @@ inspect_show(const char *path, bool json, struct sira_err *err)
 		rc = show_request(bytes_of(body, len - 8), json, err);
 	else
 		rc = sira_err_set(err, SIRA_EMALFORMED,
-		    "%s: not a Sira certificate, revocation list, request or key file",
+		    _("%s: not a Sira certificate, revocation list, request or key file"),
 		    path);
 	if (rc != 0 && err != NULL && strstr(err->msg, path) == NULL) {
 		struct sira_err copy = *err;
@@ -293,10 +298,7 @@ load_trust(const char *ca_path, const char *crl_path, uint64_t at,
 	int rc;
 
 	*crl = NULL;
-	if ((rc = sirafile_read(ca_path,
-		 &(struct sirafile_kind){
-		     SIRA_MAGIC_CERT, "certificate", FILE_MAX },
-		 &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read_cert(ca_path, &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = cert_load_ca(body, len, at, ca, err);
 	free(buf);
@@ -321,15 +323,15 @@ verify_crl_file(const struct cert *ca, const struct crl *current,
     const char *path, struct bytes body, uint64_t at, struct sira_err *err)
 {
 	struct crl *l = NULL;
-	char nu[SIRA_TIME_STR_LEN];
+	char nu[SIRA_LOCAL_STR_LEN];
 	int rc;
 
 	if ((rc = crl_verify(ca, body.p, body.len, &l, err)) == 0 &&
 	    (rc = crl_may_replace(current, l, err)) == 0 &&
 	    (rc = crl_check_fresh(l, at, err)) == 0) {
-		clock_format(l->next_update, nu);
-		(void)printf("%s: OK revocation list %" PRIu64
-			     ", %zu revoked, fresh until %s\n",
+		clock_local(l->next_update, nu);
+		(void)printf(_("%s: OK revocation list %" PRIu64
+			       ", %zu revoked, fresh until %s\n"),
 		    path, l->sequence, l->n, nu);
 	}
 	crl_destroy(&l);
@@ -341,19 +343,19 @@ verify_cert_file(const struct cert *ca, const struct crl *crl, const char *path,
     struct bytes body, uint64_t at, struct sira_err *err)
 {
 	struct cert *c = NULL;
-	char na[SIRA_TIME_STR_LEN];
+	char na[SIRA_LOCAL_STR_LEN];
 	int rc;
 
 	if (body.len == ca->raw_len && memcmp(body.p, ca->raw, body.len) == 0) {
-		(void)printf("%s: OK the CA certificate itself (%s)\n", path,
+		(void)printf(_("%s: OK the CA certificate itself (%s)\n"), path,
 		    ca->display_name);
 		return 0;
 	}
 	if ((rc = cert_verify(ca, crl, body, at, &c, err)) != 0)
 		return rc;
-	clock_format(c->not_after, na);
-	(void)printf("%s: OK %s \"%s\" (%s), serial %" PRIu64
-		     ", valid until %s%s\n",
+	clock_local(c->not_after, na);
+	(void)printf(
+	    _("%s: OK %s \"%s\" (%s), serial %" PRIu64 ", valid until %s%s\n"),
 	    path, c->agency_id, c->display_name, cert_role_name(c->role),
 	    c->serial, na, crl ? "" : " (revocation not checked: no --crl)");
 	cert_destroy(&c);
@@ -383,7 +385,7 @@ inspect_verify(const char *ca_path, const char *crl_path, const char *path,
 		    ca, crl, path, bytes_of(buf + 8, len - 8), at, err);
 	else
 		rc = sira_err_set(err, SIRA_EMALFORMED,
-		    "%s: not a Sira certificate or revocation list", path);
+		    _("%s: not a Sira certificate or revocation list"), path);
 	if (rc != 0 && err != NULL && strstr(err->msg, path) == NULL) {
 		struct sira_err copy = *err;
 		rc = sira_err_set(err, -rc, "%s: %s", path, copy.msg);

@@ -21,6 +21,7 @@
 
 #include "ca.h"
 #include "clock.h"
+#include "i18n.h"
 #include "inspect.h"
 #include "passphrase.h"
 #include "request.h"
@@ -93,16 +94,18 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char glossary[] =
+/* TRANSLATORS: the words after each colon are typed on the command line:
+ * keep them in English. */
+static const char glossary[] = N_(
     "ROLE: police, justice, social_services, ngo, coordination, broker\n"
     "REASON: key_compromise, superseded, offboarded, ca_compromise, unspecified\n"
     "TIME: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) or @UNIXSECONDS\n"
-    "LEVEL: interactive, moderate (default), sensitive\n";
+    "LEVEL: interactive, moderate (default), sensitive\n");
 
 static int
 fail(const struct sira_err *err)
 {
-	(void)fprintf(stderr, "sira-cert: %s\n",
+	(void)fprintf(stderr, _("sira-cert: %s\n"),
 	    err->msg[0] ? err->msg : sira_strerror(err->code));
 	return EXIT_FAILURE;
 }
@@ -110,7 +113,8 @@ fail(const struct sira_err *err)
 static int
 usage_error(const char *msg)
 {
-	(void)fprintf(stderr, "sira-cert: %s (see sira-cert --help)\n", msg);
+	(void)fprintf(
+	    stderr, _("sira-cert: %s (see sira-cert --help)\n"), _(msg));
 	return EXIT_USAGE;
 }
 
@@ -232,8 +236,8 @@ static void
 warn_insecure(void)
 {
 	(void)fprintf(stderr,
-	    "sira-cert: WARNING: the CA secret key is NOT protected by a passphrase.\n"
-	    "sira-cert: WARNING: anyone who copies ca.key can issue certificates. Demos and tests only.\n");
+	    _("sira-cert: WARNING: the CA secret key is NOT protected by a passphrase.\n"
+	      "sira-cert: WARNING: anyone who copies ca.key can issue certificates. Demos and tests only.\n"));
 }
 
 /* Unlock the opened CA's key (passphrase file, prompt, or clear). */
@@ -248,7 +252,7 @@ unlock_opened(const struct opts *o, struct ca *ca, struct sira_err *err)
 	else if (o->pass_file != NULL)
 		rc = passphrase_from_file(o->pass_file, &pass, err);
 	else
-		rc = passphrase_prompt("CA passphrase: ", false, &pass, err);
+		rc = passphrase_prompt(_("CA passphrase: "), false, &pass, err);
 	if (rc == 0)
 		rc = ca_unlock(ca, pass.p, pass.len, err);
 	passphrase_free(&pass);
@@ -291,8 +295,8 @@ cmd_init(const struct opts *o, int nfiles, char **files, uint64_t now,
 	else if (o->pass_file != NULL) {
 		if (passphrase_from_file(o->pass_file, &pass, err) != 0)
 			return fail(err);
-	} else if (passphrase_prompt("New CA passphrase: ", true, &pass, err) !=
-	    0)
+	} else if (passphrase_prompt(
+		       _("New CA passphrase: "), true, &pass, err) != 0)
 		return fail(err);
 	rc = ca_create(o->ca_dir,
 	    &(struct ca_request){ .agency_id = o->id ? o->id : "ml.cnlctp",
@@ -306,7 +310,7 @@ cmd_init(const struct opts *o, int nfiles, char **files, uint64_t now,
 	if (rc != 0)
 		return fail(err);
 	(void)printf(
-	    "created CA \"%s\" in %s (give %s/ca.cert to every agency and the broker)\n",
+	    _("created CA \"%s\" in %s (give %s/ca.cert to every agency and the broker)\n"),
 	    o->name, o->ca_dir, o->ca_dir);
 	return EXIT_SUCCESS;
 }
@@ -319,7 +323,7 @@ issue_and_report(const struct opts *o, struct ca_request *req, uint64_t now,
 	struct passphrase kpass = { NULL, 0 };
 	struct ca *ca = NULL;
 	struct cert *c = NULL;
-	char until[SIRA_TIME_STR_LEN], fp[65];
+	char until[SIRA_LOCAL_STR_LEN], fp[65];
 	int rc;
 
 	if ((rc = get_kdf(o, &req->kdf)) != 0)
@@ -335,12 +339,12 @@ issue_and_report(const struct opts *o, struct ca_request *req, uint64_t now,
 	ca_close(&ca);
 	if (rc != 0)
 		return fail(err);
-	clock_format(c->not_after, until);
+	clock_local(c->not_after, until);
 	cert_fingerprint(c, fp);
 	(void)printf(
-	    "issued %s (%s), serial %" PRIu64 ", valid until %s\n"
-	    "  %s/%s.cert  (public)\n  %s/%s.key   (secret: give it only to %s)\n"
-	    "  fingerprint %s\n",
+	    _("issued %s (%s), serial %" PRIu64 ", valid until %s\n"
+	      "  %s/%s.cert  (public)\n  %s/%s.key   (secret: give it only to %s)\n"
+	      "  fingerprint %s\n"),
 	    c->agency_id, cert_role_name(c->role), c->serial, until, o->out,
 	    c->agency_id, o->out, c->agency_id, c->agency_id, fp);
 	cert_destroy(&c);
@@ -387,10 +391,7 @@ cmd_renew(const struct opts *o, int nfiles, char **files, uint64_t now,
 
 	if (o->ca_dir == NULL || o->cert == NULL || o->out == NULL)
 		return usage_error("renew needs --ca-dir, --cert and --out");
-	if (sirafile_read(o->cert,
-		&(struct sirafile_kind){ SIRA_MAGIC_CERT, "certificate",
-		    SIRA_CERT_MAX + SIRA_MAGIC_LEN },
-		&buf, &body, &len, err) != 0 ||
+	if (sirafile_read_cert(o->cert, &buf, &body, &len, err) != 0 ||
 	    cert_unsafe_decode(body, len, &old, err) != 0) {
 		free(buf);
 		return fail(err);
@@ -404,10 +405,10 @@ cmd_renew(const struct opts *o, int nfiles, char **files, uint64_t now,
 	rc = issue_and_report(o, &req, now, err);
 	if (rc == EXIT_SUCCESS)
 		(void)printf(
-		    "the old certificate (serial %" PRIu64
-		    ") stays valid until it expires; to retire it now:\n"
-		    "  sira-cert revoke --ca-dir %s --serial %" PRIu64
-		    " --reason superseded\n",
+		    _("the old certificate (serial %" PRIu64
+		      ") stays valid until it expires; to retire it now:\n"
+		      "  sira-cert revoke --ca-dir %s --serial %" PRIu64
+		      " --reason superseded\n"),
 		    old->serial, o->ca_dir, old->serial);
 	cert_destroy(&old);
 	return rc;
@@ -432,7 +433,7 @@ read_request(const char *path, struct enrol_request **r, struct sira_err *err)
 		/* A copy: err->msg cannot be both source and destination. */
 		char why[SIRA_ERR_MSG_MAX];
 		(void)snprintf(why, sizeof(why), "%s", err->msg);
-		return sira_err_set(err, -rc, "%s refused: %s", path, why);
+		return sira_err_set(err, -rc, _("%s refused: %s"), path, why);
 	}
 	return rc;
 }
@@ -441,25 +442,26 @@ static void
 show_request(const struct enrol_request *r, const struct request_verdict *v,
     const char *fp)
 {
-	char at[SIRA_TIME_STR_LEN];
+	char at[SIRA_LOCAL_STR_LEN];
 
-	clock_format(r->created_at, at);
-	(void)printf("enrolment request\n"
-		     "  agency:      %s\n  name:        %s\n  role:        %s\n"
-		     "  made:        %s (the agency's clock)\n",
+	clock_local(r->created_at, at);
+	(void)printf(
+	    _("enrolment request\n"
+	      "  agency:      %s\n  name:        %s\n  role:        %s\n"
+	      "  made:        %s (the agency's clock)\n"),
 	    r->agency_id, r->display_name, cert_role_name(r->role), at);
 	if (v->renewal) {
-		clock_format(v->renews_until, at);
-		(void)printf("  renewal of:  serial %" PRIu64
-			     " (valid until %s), same keys\n",
+		clock_local(v->renews_until, at);
+		(void)printf(_("  renewal of:  serial %" PRIu64
+			       " (valid until %s), same keys\n"),
 		    v->renews_serial, at);
 	} else
-		(void)printf("  first certificate for these keys\n");
-	(void)printf("  FINGERPRINT: %s\n"
-		     "Call the agency on a number you already know and have "
-		     "them read the fingerprint\n"
-		     "that `sira-agent keygen` showed them; sign only if it "
-		     "is the same.\n",
+		(void)printf(_("  first certificate for these keys\n"));
+	(void)printf(_("  FINGERPRINT: %s\n"
+		       "Call the agency on a number you already know and have "
+		       "them read the fingerprint\n"
+		       "that `sira-agent keygen` showed them; sign only if it "
+		       "is the same.\n"),
 	    fp);
 }
 
@@ -472,23 +474,24 @@ confirm_request(const struct opts *o, const char *fp, struct sira_err *err)
 	if (o->fingerprint != NULL) {
 		if (!enrol_fingerprint_match(o->fingerprint, fp))
 			return sira_err_set(err, SIRA_EDENIED,
-			    "the fingerprint given (%s) is not the request's (%s): not signed",
+			    _("the fingerprint given (%s) is not the request's (%s): not signed"),
 			    o->fingerprint, fp);
 		return 0;
 	}
 	if (o->yes)
 		return 0;
-	(void)printf("Type the fingerprint the agency read to you, or yes: ");
+	(void)printf(
+	    _("Type the fingerprint the agency read to you, or yes: "));
 	(void)fflush(stdout);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return sira_err_set(err, SIRA_EDENIED,
-		    "no confirmation: not signed (use --fingerprint or --yes in scripts)");
+		    _("no confirmation: not signed (use --fingerprint or --yes in scripts)"));
 	line[strcspn(line, "\r\n")] = '\0';
 	if (strcmp(line, "yes") == 0 || strcmp(line, "oui") == 0 ||
 	    enrol_fingerprint_match(line, fp))
 		return 0;
 	return sira_err_set(err, SIRA_EDENIED,
-	    "not confirmed (\"%s\" is neither yes nor the fingerprint): not signed",
+	    _("not confirmed (\"%s\" is neither yes nor the fingerprint): not signed"),
 	    line);
 }
 
@@ -499,7 +502,7 @@ sign_checked(const struct opts *o, struct ca *ca, const struct enrol_request *r,
 {
 	struct request_verdict v = { 0 };
 	struct cert *c = NULL;
-	char fp[SIRA_ENROL_FP_LEN], until[SIRA_TIME_STR_LEN];
+	char fp[SIRA_ENROL_FP_LEN], until[SIRA_LOCAL_STR_LEN];
 	struct ca_request req = { .agency_id = r->agency_id,
 		.display_name = r->display_name,
 		.role = r->role,
@@ -520,14 +523,14 @@ sign_checked(const struct opts *o, struct ca *ca, const struct enrol_request *r,
 	    unlock_opened(o, ca, err) != 0 || ca_check_pop(ca, r, err) != 0 ||
 	    ca_certify(ca, &req, o->out, now, &c, err) != 0)
 		return fail(err);
-	clock_format(c->not_after, until);
+	clock_local(c->not_after, until);
 	(void)printf(
-	    "issued %s (%s), serial %" PRIu64 ", valid until %s\n"
-	    "  %s  (public: send it back to the agency, with ca.cert)\n",
+	    _("issued %s (%s), serial %" PRIu64 ", valid until %s\n"
+	      "  %s  (public: send it back to the agency, with ca.cert)\n"),
 	    c->agency_id, cert_role_name(c->role), c->serial, until, o->out);
 	if (v.renewal)
 		(void)printf(
-		    "the agency installs it with: sira-agent install-cert %s\n",
+		    _("the agency installs it with: sira-agent install-cert %s\n"),
 		    o->out);
 	cert_destroy(&c);
 	return EXIT_SUCCESS;
@@ -586,8 +589,8 @@ cmd_revoke(const struct opts *o, int nfiles, char **files, uint64_t now,
 	if (rc != 0)
 		return fail(err);
 	(void)printf(
-	    "revoked serial %" PRIu64
-	    " (%s); new revocation list in %s/ca.crl: distribute it to the broker\n",
+	    _("revoked serial %" PRIu64
+	      " (%s); new revocation list in %s/ca.crl: distribute it to the broker\n"),
 	    o->serial, o->reason, o->ca_dir);
 	return EXIT_SUCCESS;
 }
@@ -608,8 +611,8 @@ cmd_crl(const struct opts *o, int nfiles, char **files, uint64_t now,
 	ca_close(&ca);
 	if (rc != 0)
 		return fail(err);
-	(void)printf("wrote revocation list to %s, valid for %" PRIu32
-		     " days\n",
+	(void)printf(
+	    _("wrote revocation list to %s, valid for %" PRIu32 " days\n"),
 	    o->out, o->crl_days);
 	return EXIT_SUCCESS;
 }
@@ -654,34 +657,34 @@ static const struct {
 	{ "init", cmd_init, false,
 	    "--ca-dir DIR --name NAME [--id ID] [--days N]\n"
 	    "[--passphrase-file F | --insecure-no-passphrase] [--kdf LEVEL]",
-	    "create the national CA in DIR" },
+	    N_("create the national CA in DIR") },
 	{ "sign-request", cmd_sign_request, true,
 	    "--ca-dir DIR REQUEST --out ID.cert [--days N]\n"
 	    "[--fingerprint FP | --yes] [--not-before TIME]\n"
 	    "[--passphrase-file F]",
-	    "certify an agency's request (sira-agent keygen): no secret seen" },
+	    N_("certify an agency's request (sira-agent keygen): no secret seen") },
 	{ "issue", cmd_issue, false,
 	    "--ca-dir DIR --id ID --name NAME --role ROLE --out OUTDIR\n"
 	    "[--days N] [--not-before TIME] [--passphrase-file F]\n"
 	    "[--key-passphrase-file F]",
-	    "demos and tests only: makes the agency's secret keys too (the CA "
-	    "sees them)" },
+	    N_("demos and tests only: makes the agency's secret keys too (the CA "
+	       "sees them)") },
 	{ "renew", cmd_renew, false,
 	    "--ca-dir DIR --cert OLD.cert --out OUTDIR [--days N]\n"
 	    "[--passphrase-file F] [--key-passphrase-file F]",
-	    "demos and tests only: new certificate and keys, made by the CA" },
+	    N_("demos and tests only: new certificate and keys, made by the CA") },
 	{ "revoke", cmd_revoke, false,
 	    "--ca-dir DIR --serial N --reason REASON\n"
 	    "[--compromised-since TIME] [--crl-days N] [--passphrase-file F]",
-	    "revoke a certificate and write a new revocation list" },
+	    N_("revoke a certificate and write a new revocation list") },
 	{ "crl", cmd_crl, false,
 	    "--ca-dir DIR --out FILE [--crl-days N] [--passphrase-file F]",
-	    "write the current revocation list, freshly signed" },
+	    N_("write the current revocation list, freshly signed") },
 	{ "verify", cmd_verify, true,
 	    "--ca CA.cert [--crl CRL] [--at TIME] FILE...",
-	    "check certificates against the CA (and a revocation list)" },
+	    N_("check certificates against the CA (and a revocation list)") },
 	{ "show", cmd_show, true, "FILE [--json]",
-	    "print a certificate, CRL, request or key file (no secrets)" },
+	    N_("print a certificate, CRL, request or key file (no secrets)") },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -689,24 +692,24 @@ static const struct {
 static void
 print_usage(FILE *f)
 {
-	(void)fputs("usage: sira-cert COMMAND [OPTIONS]\n"
-		    "       sira-cert COMMAND --help\n\n",
+	(void)fputs(_("usage: sira-cert COMMAND [OPTIONS]\n"
+		      "       sira-cert COMMAND --help\n\n"),
 	    f);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		(void)fprintf(f, "  %-12s ", commands[i].name);
 		usage_lines(f, commands[i].usage, 15);
-		(void)fprintf(f, "%15s%s\n", "", commands[i].help);
+		(void)fprintf(f, "%15s%s\n", "", _(commands[i].help));
 	}
-	(void)fprintf(f, "\n%s", glossary);
+	(void)fprintf(f, "\n%s", _(glossary));
 }
 
 static int
 print_command_help(size_t i)
 {
-	(void)printf("usage: sira-cert %s ", commands[i].name);
+	(void)printf(_("usage: sira-cert %s "), commands[i].name);
 	usage_lines(
 	    stdout, commands[i].usage, (int)strlen(commands[i].name) + 17);
-	(void)printf("\n  %s\n\n%s", commands[i].help, glossary);
+	(void)printf("\n  %s\n\n%s", _(commands[i].help), _(glossary));
 	return EXIT_SUCCESS;
 }
 
@@ -719,6 +722,7 @@ main(int argc, char **argv)
 	const char *cmd;
 	int rc;
 
+	(void)i18n_init(); /* without a catalogue, English: go on */
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		for (size_t i = 0; argc > 2 && i < N_COMMANDS; i++)
@@ -728,7 +732,8 @@ main(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : EXIT_SUCCESS;
 	}
 	if (sodium_init() < 0) {
-		(void)fprintf(stderr, "sira-cert: libsodium failed to start\n");
+		(void)fprintf(
+		    stderr, _("sira-cert: libsodium failed to start\n"));
 		return EXIT_FAILURE;
 	}
 	sira_err_clear(&err);

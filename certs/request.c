@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "i18n.h"
 #include "request.h"
 
 struct scan {
@@ -37,26 +38,26 @@ on_same_keys(
 
 	if (strcmp(c->agency_id, r->agency_id) != 0)
 		return sira_err_set(s->err, SIRA_EEXIST,
-		    "these keys are already certified for %s (serial %" PRIu64
-		    "); a request must bring its own keys",
+		    _("these keys are already certified for %s (serial %" PRIu64
+		      "); a request must bring its own keys"),
 		    c->agency_id, c->serial);
 	/* Retired by a renewal that kept the keys: not a verdict on them. */
 	if (revoked != NULL && revoked->reason == SIRA_REVOKE_SUPERSEDED)
 		return 0;
 	if (revoked != NULL)
 		return sira_err_set(s->err, SIRA_EREVOKED,
-		    "these keys of %s were revoked (serial %" PRIu64
-		    "); the agency must make new ones (sira-agent keygen)",
+		    _("these keys of %s were revoked (serial %" PRIu64
+		      "); the agency must make new ones (sira-agent keygen)"),
 		    r->agency_id, c->serial);
 	if (memcmp(c->sign_pk, r->sign_pk, SIRA_SIGN_PK_LEN) != 0 ||
 	    memcmp(c->transport_pk, r->transport_pk, SIRA_CURVE_KEY_LEN) != 0)
 		return sira_err_set(s->err, SIRA_EEXIST,
-		    "the request of %s mixes a key of serial %" PRIu64
-		    " with a new one",
+		    _("the request of %s mixes a key of serial %" PRIu64
+		      " with a new one"),
 		    r->agency_id, c->serial);
 	if (c->role != r->role)
 		return sira_err_set(s->err, SIRA_EINVAL,
-		    "a renewal keeps the role: %s holds %s, the request asks for %s",
+		    _("a renewal keeps the role: %s holds %s, the request asks for %s"),
 		    r->agency_id, cert_role_name(c->role),
 		    cert_role_name(r->role));
 	s->v->renewal = true;
@@ -81,9 +82,9 @@ on_issued(void *ctx, const struct cert *c, const struct crl_entry *revoked)
 	}
 	if (s->now <= c->not_after)
 		return sira_err_set(s->err, SIRA_EEXIST,
-		    "%s already holds a valid certificate for other keys (serial %" PRIu64
-		    "); revoke it first (sira-cert revoke --serial %" PRIu64
-		    " --reason superseded)",
+		    _("%s already holds a valid certificate for other keys (serial %" PRIu64
+		      "); revoke it first (sira-cert revoke --serial %" PRIu64
+		      " --reason superseded)"),
 		    c->agency_id, c->serial, c->serial);
 	return 0;
 }
@@ -99,13 +100,13 @@ request_check_records(const struct ca *ca, const struct enrol_request *r,
 	/* Public, so checked before anyone is called (ca_check_pop again). */
 	if (memcmp(r->ca_id, ca_certificate(ca)->id, SIRA_HASH_LEN) != 0)
 		return sira_err_set(err, SIRA_EUNKNOWN_CA,
-		    "the request of %s was made for another CA (check the ca.cert the agency was given)",
+		    _("the request of %s was made for another CA (check the ca.cert the agency was given)"),
 		    r->agency_id);
 	if ((rc = ca_each_issued(ca, on_issued, &s, err)) != 0)
 		return rc;
 	if (s.offboarded)
 		return sira_err_set(err, SIRA_EREVOKED,
-		    "%s was offboarded (revoked: offboarded); it cannot be enrolled again under that id",
+		    _("%s was offboarded (revoked: offboarded); it cannot be enrolled again under that id"),
 		    r->agency_id);
 	return 0;
 }

@@ -136,17 +136,6 @@ check_fields(const struct cert *c, struct sira_err *err)
 	return 0;
 }
 
-static int
-copy_string(char *dst, size_t dstlen, const char *src)
-{
-	size_t len = strlen(src);
-
-	if (len >= dstlen)
-		return -1;
-	memcpy(dst, src, len + 1);
-	return 0;
-}
-
 /* Fill c from a parsed tbs; checks lengths, then the field rules. */
 static int
 tbs_to_cert(const Sira__V1__CertTBS *t, struct cert *c, struct sira_err *err)
@@ -154,8 +143,8 @@ tbs_to_cert(const Sira__V1__CertTBS *t, struct cert *c, struct sira_err *err)
 	if (t->version != SIRA_CERT_VERSION)
 		return sira_err_set(err, SIRA_EVERSION,
 		    "unsupported certificate version %" PRIu32, t->version);
-	if (copy_string(c->agency_id, sizeof(c->agency_id), t->agency_id) ||
-	    copy_string(
+	if (text_copy(c->agency_id, sizeof(c->agency_id), t->agency_id) ||
+	    text_copy(
 		c->display_name, sizeof(c->display_name), t->display_name))
 		return sira_err_set(
 		    err, SIRA_EMALFORMED, "certificate name fields too long");

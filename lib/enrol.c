@@ -20,6 +20,7 @@
 #include "digest.h"
 #include "enrol.h"
 #include "signed.h"
+#include "text.h"
 #include "wire.h"
 
 bool
@@ -87,17 +88,6 @@ enrol_encode_tbs(const struct enrol_request *r, uint8_t **tbs, size_t *len,
 	return wire_pack(&t.base, tbs, len, err);
 }
 
-static int
-copy_string(char *dst, size_t dstlen, const char *src)
-{
-	size_t len = strlen(src);
-
-	if (len >= dstlen)
-		return -1;
-	memcpy(dst, src, len + 1);
-	return 0;
-}
-
 /* Fill r from a parsed tbs: lengths first, then the field rules. */
 static int
 tbs_to_request(const Sira__V1__EnrolRequestTBS *t, struct enrol_request *r,
@@ -106,8 +96,8 @@ tbs_to_request(const Sira__V1__EnrolRequestTBS *t, struct enrol_request *r,
 	if (t->version != SIRA_ENROL_VERSION)
 		return sira_err_set(err, SIRA_EVERSION,
 		    "unsupported request version %" PRIu32, t->version);
-	if (copy_string(r->agency_id, sizeof(r->agency_id), t->agency_id) ||
-	    copy_string(
+	if (text_copy(r->agency_id, sizeof(r->agency_id), t->agency_id) ||
+	    text_copy(
 		r->display_name, sizeof(r->display_name), t->display_name))
 		return sira_err_set(
 		    err, SIRA_EMALFORMED, "request name fields too long");

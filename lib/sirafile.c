@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 
+#include "cert.h"
 #include "fileio.h"
 #include "sirafile.h"
 #include "wire.h"
@@ -26,4 +27,14 @@ sirafile_read(const char *path, const struct sirafile_kind *k, uint8_t **buf,
 		    err, SIRA_EMALFORMED, "%s: not a Sira %s file", path, what);
 	}
 	return 0;
+}
+
+int
+sirafile_read_cert(const char *path, uint8_t **buf, const uint8_t **body,
+    size_t *len, struct sira_err *err)
+{
+	static const struct sirafile_kind cert_file = { SIRA_MAGIC_CERT,
+		"certificate", SIRA_CERT_MAX + SIRA_MAGIC_LEN };
+
+	return sirafile_read(path, &cert_file, buf, body, len, err);
 }

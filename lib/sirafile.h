@@ -28,4 +28,9 @@ int sirafile_read(const char *path, const struct sirafile_kind *k,
     uint8_t **buf, const uint8_t **body, size_t *len, struct sira_err *err)
     __attribute__((warn_unused_result));
 
+/* sirafile_read for a certificate file (SIRA_MAGIC_CERT, at most
+ * SIRA_CERT_MAX bytes after the magic). */
+int sirafile_read_cert(const char *path, uint8_t **buf, const uint8_t **body,
+    size_t *len, struct sira_err *err) __attribute__((warn_unused_result));
+
 #endif

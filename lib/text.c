@@ -1,11 +1,12 @@
 /*
- * text.c: UTF-8 and control-character checks.
+ * text.c: UTF-8 and control-character checks, and bounded string copies.
  *
  * Strings from peers end up on operators' terminals and in JSON, so they are
  * validated strictly (RFC 3629: shortest form, no UTF-16 surrogates, at most
  * U+10FFFF) and display strings must not carry control characters.
  */
 #include <stdint.h>
+#include <string.h>
 
 #include "text.h"
 
@@ -96,4 +97,15 @@ text_has_control_lines(const char *s, size_t len)
 		start = i + 1;
 	}
 	return false;
+}
+
+int
+text_copy(char *dst, size_t dstlen, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= dstlen)
+		return -1;
+	memcpy(dst, src, len + 1);
+	return 0;
 }

@@ -31,4 +31,8 @@ bool text_has_control_lines(const char *s, size_t len);
  * (continuation bytes, overlong leads, leads beyond U+10FFFF). */
 size_t text_utf8_len(unsigned char c);
 
+/* Copy the string src into dst[dstlen]: 0, or -1 (dst untouched) when it
+ * does not fit with its terminating NUL. */
+int text_copy(char *dst, size_t dstlen, const char *src);
+
 #endif

@@ -18,7 +18,7 @@
 #include "envelope.h"
 #include "fileio.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 /* One message, its bytes borrowed from owner (an unpacked vault entry). */
 struct item {

@@ -30,7 +30,7 @@
 #include "signed.h"
 #include "text.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define CHECKPOINT_MAX SIRA_CHECKPOINT_MAX
 #define LEAF_MAX SIRA_LEAF_MAX

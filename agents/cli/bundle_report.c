@@ -15,7 +15,7 @@
 #include "cli/cli.h"
 #include "clock.h"
 #include "text.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 static json_t *
 at(uint64_t t)

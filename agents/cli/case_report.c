@@ -18,7 +18,7 @@
 #include "clock.h"
 #include "documents/documents.h"
 #include "envelope.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "text.h"
 #include "wire.h"
 

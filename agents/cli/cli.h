@@ -1,8 +1,9 @@
 /*
  * cli.h: what sira-agent prints: status and message reports (report.c,
  * progress.c), case views (case_report.c) and bundle verdicts
- * (bundle_report.c), the web interface's accounts (users.c) and
- * enrolment (enrolment.c). main.c holds the command table.
+ * (bundle_report.c), the web interface's accounts (users.c),
+ * enrolment (enrolment.c) and jansson's wiping free (json_wipe.c).
+ * main.c holds the command table.
  */
 #ifndef SIRA_AGENT_CLI_H
 #define SIRA_AGENT_CLI_H
@@ -12,6 +13,14 @@
 
 #include "bundle/bundle.h"
 #include "store/store.h"
+
+/*
+ * json_wipe.c: make jansson wipe every block it frees (main() calls it
+ * once, before any JSON is read). json_wipe_block zeroes one malloc
+ * block, as far as malloc_usable_size reaches, without freeing it.
+ */
+void json_wipe_install(void);
+void json_wipe_block(void *p);
 
 /*
  * report.c: what sira-agent shows people and scripts: inbox, outbox, one

@@ -18,12 +18,10 @@
 #include "crypto/crypto.h"
 #include "enrol.h"
 #include "fileio.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "passphrase.h"
 #include "sirafile.h"
 #include "wire.h"
-
-#define CA_FILE_MAX (SIRA_CERT_MAX + SIRA_MAGIC_LEN)
 
 static int
 load_ca(const char *path, uint64_t now, struct cert **ca, struct sira_err *err)
@@ -33,10 +31,7 @@ load_ca(const char *path, uint64_t now, struct cert **ca, struct sira_err *err)
 	size_t len;
 	int rc;
 
-	if ((rc = sirafile_read(path,
-		 &(struct sirafile_kind){
-		     SIRA_MAGIC_CERT, "certificate", CA_FILE_MAX },
-		 &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read_cert(path, &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = cert_load_ca(body, len, now, ca, err);
 	free(buf);
@@ -216,10 +211,7 @@ enrolment_install(struct agent *a, const char *path, struct sira_err *err)
 	size_t len;
 	int rc;
 
-	if ((rc = sirafile_read(path,
-		 &(struct sirafile_kind){
-		     SIRA_MAGIC_CERT, "certificate", CA_FILE_MAX },
-		 &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read_cert(path, &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = agent_install_cert(a, body, len, clock_now(), err);
 	free(buf);

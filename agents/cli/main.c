@@ -25,7 +25,7 @@
 #include "documents/documents.h"
 #include "envelope.h"
 #include "fileio.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "log.h"
 #include "usage.h"
 #include "crypto/crypto.h"
@@ -1012,6 +1012,7 @@ main(int argc, char **argv)
 	const struct command *c;
 	int words = 0, rc;
 
+	json_wipe_install();
 	if ((rc = i18n_init()) != 0)
 		(void)fprintf(stderr,
 		    "sira-agent: WARNING: messages stay in English: %s\n",

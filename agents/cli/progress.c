@@ -13,7 +13,7 @@
 
 #include "documents/documents.h"
 #include "cli/cli.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define BAR 30
 

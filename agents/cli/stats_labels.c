@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define LEN(t) (sizeof(t) / sizeof((t)[0]))
 

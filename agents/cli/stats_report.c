@@ -17,7 +17,7 @@
 #include "crypto/crypto.h"
 #include "daemon/daemon.h"
 #include "fileio.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "wire.h"
 #include "workflow/workflow.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define W_BAR 48
 #define GAP 24

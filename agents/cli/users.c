@@ -18,7 +18,7 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "clock.h"
 #include "passphrase.h"
 #include "text.h"

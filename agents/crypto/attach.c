@@ -22,7 +22,7 @@
 
 #include "crypto/crypto.h"
 #include "fileio.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define HDR_LEN crypto_secretstream_xchacha20poly1305_HEADERBYTES
 #define TAG_LEN crypto_secretstream_xchacha20poly1305_ABYTES

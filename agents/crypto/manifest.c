@@ -14,7 +14,7 @@
 #include "signed.h"
 #include "text.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 int
 manifest_filename_valid(const char *name)

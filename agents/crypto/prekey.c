@@ -14,7 +14,7 @@
 #include "crypto/crypto.h"
 #include "signed.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define PREKEY_VERSION 1
 

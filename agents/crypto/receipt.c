@@ -17,7 +17,7 @@
 #include "crypto/crypto.h"
 #include "signed.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define RECEIPT_VERSION 1
 

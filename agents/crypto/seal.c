@@ -21,7 +21,7 @@
 #include "crypto/crypto.h"
 #include "payload.pb-c.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define K_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES

@@ -18,7 +18,7 @@
 
 #include "clock.h"
 #include "daemon/daemon.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "documents/documents.h"
 #include "fileio.h"
 #include "log.h"

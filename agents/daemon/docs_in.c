@@ -27,7 +27,7 @@
 #include "daemon/daemon.h"
 #include "documents/documents.h"
 #include "log.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define STALL 30
 #define NAME_ROOM 240 /* bytes of a name kept in "<index>-<name>" */

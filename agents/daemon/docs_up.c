@@ -21,7 +21,7 @@
 #include "daemon/daemon.h"
 #include "documents/documents.h"
 #include "log.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define STALL 30                /* seconds without an answer: ask again */
 #define SAVE_EVERY (256u << 10) /* persist progress this often */

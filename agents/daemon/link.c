@@ -13,7 +13,7 @@
 #include "envelope.h"
 #include "daemon/daemon.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define FRAME_MAX (SIRA_ENVELOPE_MAX + 8192)
 /* Until the broker's Welcome says otherwise: 80 % of its defaults. */

@@ -17,7 +17,7 @@
 #include "signed.h"
 #include "store/store.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 /* The Accepted kept in e (the broker's bytes, checked when they came). */
 static int

@@ -27,7 +27,7 @@
 #include "crypto/crypto.h"
 #include "signed.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define ROUND 64  /* entries per write transaction */
 #define ROUNDS 16 /* transactions per pump; more waits for the next loop */

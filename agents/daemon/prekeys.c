@@ -16,7 +16,7 @@
 #include "log.h"
 #include "store/store.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define ROW_MAX 4096 /* a row: two keys, a cert id and a signed prekey */
 

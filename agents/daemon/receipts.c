@@ -14,7 +14,7 @@
 #include "payload.pb-c.h"
 #include "store/store.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define RECEIPT_TTL (7 * 86400) /* seconds a receipt may travel */
 #define PAYLOAD_MAX (SIRA_RECEIPT_MAX + 64)

@@ -12,7 +12,7 @@
 
 #include "daemon/daemon.h"
 #include "envelope.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "log.h"
 #include "wire.h"
 #include "workflow/workflow.h"

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "documents/documents.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 static void
 fill(const struct agent *a, const Sira__V1__DocIn *in, struct doc_received *r)

@@ -24,7 +24,7 @@
 #include "documents/documents.h"
 #include "fileio.h"
 #include "text.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 void
 docs_name_safe(const char *path, char out[SIRA_FILENAME_MAX + 1])

@@ -16,7 +16,7 @@
 
 #include "documents/documents.h"
 #include "fileio.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 static int
 fmt(char out[PATH_MAX], struct sira_err *err, int n)

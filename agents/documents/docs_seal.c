@@ -18,7 +18,7 @@
 #include <sodium.h>
 
 #include "documents/documents.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 /* The spool stream of document d, as attach_reseal expects it. */
 static int

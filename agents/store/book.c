@@ -20,7 +20,7 @@
 #include "store/store.h"
 #include "digest.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define DH_AUDIT "sira-v1/audit"
 

@@ -22,7 +22,7 @@
 #include "passphrase.h"
 #include "sirafile.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define CONF_MAX 4096
 #define HOME_FILE_MAX (SIRA_CRL_MAX + SIRA_MAGIC_LEN)
@@ -98,10 +98,7 @@ load_cert(const char *path, const struct cert *ca, const struct crl *crl,
 	size_t len;
 	int rc;
 
-	if ((rc = sirafile_read(path,
-		 &(struct sirafile_kind){
-		     SIRA_MAGIC_CERT, "certificate", HOME_FILE_MAX },
-		 &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read_cert(path, &buf, &body, &len, err)) != 0)
 		return rc;
 	rc = ca == NULL ?
 	    cert_load_ca(body, len, now, out, err) :
@@ -281,10 +278,7 @@ load_own(const char *path, const struct cert *ca, uint64_t now,
 	if ((rc = load_cert(path, ca, NULL, now, out, err)) != -SIRA_EEXPIRED)
 		return rc;
 	/* Expired: still ours, still readable; only sending will fail. */
-	if ((rc = sirafile_read(path,
-		 &(struct sirafile_kind){
-		     SIRA_MAGIC_CERT, "certificate", HOME_FILE_MAX },
-		 &buf, &body, &len, err)) != 0)
+	if ((rc = sirafile_read_cert(path, &buf, &body, &len, err)) != 0)
 		return rc;
 	if ((rc = cert_unsafe_decode(body, len, &tmp, err)) == 0)
 		rc = cert_verify(

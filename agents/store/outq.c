@@ -17,7 +17,7 @@
 
 #include "be64.h"
 #include "store/store.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define Q SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_QUEUED
 #define SEALED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_SEALED

@@ -8,7 +8,7 @@
 
 #include "be64.h"
 #include "store/store.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 /* Absorb the numbers in seen that now follow low without a hole. */
 static void

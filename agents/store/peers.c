@@ -9,7 +9,7 @@
 #include "clock.h"
 #include "store/store.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 int
 peers_crl_fresh(const struct agent *a, uint64_t now, struct sira_err *err)

@@ -24,7 +24,7 @@
 #include "store/store.h"
 #include "text.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define USER_PURPOSE "user"
 #define OPSLIMIT crypto_pwhash_OPSLIMIT_INTERACTIVE

@@ -42,7 +42,7 @@
 #include "be64.h"
 #include "fileio.h"
 #include "store/store.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES

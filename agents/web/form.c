@@ -19,7 +19,7 @@
 
 #include "documents/documents.h"
 #include "fileio.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "log.h"
 #include "web/web.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "clock.h"
 #include "web/web.h"
 

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "web/web.h"
 
 struct label {

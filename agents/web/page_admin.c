@@ -13,7 +13,7 @@
 #include "cert.h"
 #include "clock.h"
 #include "crl.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "log.h"
 #include "web/web.h"
 

@@ -14,7 +14,7 @@
 #include <sodium.h>
 
 #include "documents/documents.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "clock.h"
 #include "text.h"
 #include "web/web.h"

@@ -14,7 +14,7 @@
 
 #include "bundle/bundle.h"
 #include "documents/documents.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "log.h"
 #include "web/web.h"
 #include "workflow/workflow.h"

@@ -11,7 +11,7 @@
 
 #include <sodium.h>
 
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "log.h"
 #include "web/web.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "envelope.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "log.h"
 #include "web/web.h"
 #include "workflow/workflow.h"

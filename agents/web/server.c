@@ -37,7 +37,7 @@
 
 #include "clock.h"
 #include "fileio.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "log.h"
 #include "web/web.h"
 

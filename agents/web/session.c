@@ -92,24 +92,42 @@ web_session_csrf_ok(const struct web_session *s, const char *token)
 	    sodium_memcmp(s->csrf, token, n) == 0;
 }
 
+/* Which record a new address may take: an empty or expired one first,
+ * then the one with the fewest failures (the oldest of those), so that
+ * failures from many other addresses cannot push out the record of one
+ * that is being made to wait. */
+static bool
+limit_evicts_before(
+    const struct web_limit *a, const struct web_limit *b, uint64_t now)
+{
+	bool a_free = a->addr[0] == '\0' || now >= a->since + WEB_LIMIT_WINDOW;
+	bool b_free = b->addr[0] == '\0' || now >= b->since + WEB_LIMIT_WINDOW;
+
+	if (a_free != b_free)
+		return a_free;
+	if (a->fails != b->fails)
+		return a->fails < b->fails;
+	return a->since < b->since;
+}
+
 static struct web_limit *
 limit_slot(struct web_sessions *ss, const char *addr, bool make, uint64_t now)
 {
-	struct web_limit *oldest = &ss->lim[0];
+	struct web_limit *victim = &ss->lim[0];
 
 	for (size_t i = 0; i < WEB_LIMITS_MAX; i++) {
 		struct web_limit *l = &ss->lim[i];
 		if (l->addr[0] != '\0' && strcmp(l->addr, addr) == 0)
 			return l;
-		if (l->since < oldest->since)
-			oldest = l;
+		if (limit_evicts_before(l, victim, now))
+			victim = l;
 	}
 	if (!make)
 		return NULL;
-	memset(oldest, 0, sizeof(*oldest));
-	(void)snprintf(oldest->addr, sizeof(oldest->addr), "%s", addr);
-	oldest->since = now;
-	return oldest;
+	memset(victim, 0, sizeof(*victim));
+	(void)snprintf(victim->addr, sizeof(victim->addr), "%s", addr);
+	victim->since = now;
+	return victim;
 }
 
 bool

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "web/web.h"
 #include "workflow/workflow.h"
 

@@ -12,7 +12,7 @@
 
 #include "workflow/workflow.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define CASE_PURPOSE "case"
 

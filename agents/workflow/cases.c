@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "workflow/workflow.h"
 #include "clock.h"
 

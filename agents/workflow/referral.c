@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "workflow/workflow.h"
 #include "text.h"
 

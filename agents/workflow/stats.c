@@ -13,7 +13,7 @@
 
 #include "cert.h"
 #include "wire.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "workflow/workflow.h"
 
 /* ---- periods ---- */

@@ -10,7 +10,7 @@
 
 #include "be64.h"
 #include "cert.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 #include "wire.h"
 #include "workflow/workflow.h"
 

@@ -229,4 +229,20 @@ if command -v flock >/dev/null; then
 	wait
 fi
 
+# --- the committee's operator reads French (LANG), English in the C locale ---
+FR="env LANGUAGE=fr LANG=fr_FR.UTF-8 LC_ALL="
+run $FR "$C" revoke --ca-dir ca
+expect_true "a usage error in French is still a usage error" [ "$rc" -eq 2 ]
+expect_grep "and says so in French" "revoke demande --ca-dir, --serial et --reason" "$ERR"
+expect_ok "--help in French" $FR "$C" --help
+expect_grep "the command list is translated" "créer l'autorité de certification nationale" "$OUT"
+expect_ok "show in French" $FR "$C" show ca/ca.cert
+expect_grep "show's labels are translated" "valide jusqu'au :" "$OUT"
+expect_grep "and dates are the reader's (JJ/MM/AAAA HH:MM)" \
+    "valide du : +[0-3][0-9]/[01][0-9]/20[0-9][0-9] [0-2][0-9]:[0-5][0-9]" "$OUT"
+expect_ok "show --json keeps ISO UTC" $FR "$C" show --json ca/ca.cert
+expect_grep "an ISO date in the JSON" '"not_after": "20[0-9-]{8}T[0-9:]{8}Z"' "$OUT"
+run "$C" revoke --ca-dir ca
+expect_grep "and English in the C locale" "revoke needs --ca-dir" "$ERR"
+
 done_

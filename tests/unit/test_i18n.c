@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "err.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #define SENT "nothing sent\n"
 #define SENT_FR "aucun message envoyé\n"

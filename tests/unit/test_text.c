@@ -351,6 +351,22 @@ test_control_lines(void **state)
 	}
 }
 
+/* text_copy fits exactly or refuses, and leaves dst alone when refusing. */
+static void
+test_copy(void **state)
+{
+	char dst[6] = "keep!";
+
+	(void)state;
+	assert_int_equal(text_copy(dst, sizeof(dst), "Kayes!"), -1);
+	assert_string_equal(dst, "keep!");
+	assert_int_equal(text_copy(dst, sizeof(dst), "Kayes"), 0);
+	assert_string_equal(dst, "Kayes");
+	assert_int_equal(text_copy(dst, sizeof(dst), ""), 0);
+	assert_string_equal(dst, "");
+	assert_int_equal(text_copy(dst, 1, "x"), -1);
+}
+
 int
 main(void)
 {
@@ -360,6 +376,7 @@ main(void)
 		cmocka_unit_test(test_utf8_exhaustive),
 		cmocka_unit_test(test_controls),
 		cmocka_unit_test(test_control_lines),
+		cmocka_unit_test(test_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -180,6 +180,26 @@ test_login_limiter(void **state)
 	assert_true(web_session_may_try(&ss, "10.0.0.8", T0 + 2));
 }
 
+/* Failures from more addresses than the table holds do not free an
+ * address that is being made to wait. */
+static void
+test_limiter_full_table(void **state)
+{
+	char addr[32];
+
+	(void)state;
+	for (int i = 0; i < WEB_LIMIT_FAILS; i++)
+		web_session_failed(&ss, "10.0.0.7", T0);
+	for (int i = 0; i < 4 * WEB_LIMITS_MAX; i++) {
+		(void)snprintf(addr, sizeof(addr), "192.0.2.%d", i);
+		web_session_failed(&ss, addr, T0 + 1 + (uint64_t)i);
+	}
+	assert_false(web_session_may_try(&ss, "10.0.0.7", T0 + 300));
+	/* Its window over, the waiting address may try again. */
+	assert_true(
+	    web_session_may_try(&ss, "10.0.0.7", T0 + WEB_LIMIT_WINDOW));
+}
+
 int
 main(void)
 {
@@ -192,6 +212,7 @@ main(void)
 		cmocka_unit_test_setup(test_full_table, fresh),
 		cmocka_unit_test_setup(test_drop_user, fresh),
 		cmocka_unit_test_setup(test_login_limiter, fresh),
+		cmocka_unit_test_setup(test_limiter_full_table, fresh),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,13 +1,14 @@
 /*
- * i18n.h: the language of what the agent shows people (i18n.c). Sources
- * say their messages in English, marked _("...") where they are shown and
- * N_("...") where a table only names them; gettext finds them in the
+ * i18n.h: the language of what sira-agent and sira-cert show people
+ * (i18n.c). Sources say their messages in English, marked _("...") where
+ * they are shown and N_("...") where a table only names them; gettext
+ * finds them in the
  * "sira" catalogues (po/fr.po, po/en.po, compiled to LANG/LC_MESSAGES/
  * sira.mo). Two languages only: French, and English, which is the text of
- * the sources. This room is on the floor: it includes nothing of the agent.
+ * the sources. It includes nothing of the agent or the CA tool.
  */
-#ifndef SIRA_AGENT_I18N_H
-#define SIRA_AGENT_I18N_H
+#ifndef SIRA_I18N_H
+#define SIRA_I18N_H
 
 #include <libintl.h>
 

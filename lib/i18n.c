@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "i18n/i18n.h"
+#include "i18n.h"
 
 #ifndef SIRA_LOCALEDIR
 #define SIRA_LOCALEDIR "/usr/local/share/locale"
