@@ -59,6 +59,7 @@ static const char *const kind_names[SIRA_KIND_MAX + 1] = {
 	[SIRA_KIND_RECEIPT] = "receipt",
 	[SIRA_KIND_NOTE] = "note",
 	[SIRA_KIND_DEADLINE_NOTICE] = "deadline_notice",
+	[SIRA_KIND_STATS_REPORT] = "stats_report",
 };
 
 #define A true
@@ -121,6 +122,8 @@ static const struct rule default_rules[] = {
 	{ A, JUS, SIRA_KIND_DEADLINE_NOTICE, POL },
 	{ A, JUS, SIRA_KIND_DEADLINE_NOTICE, SOC },
 	{ A, JUS, SIRA_KIND_DEADLINE_NOTICE, NGO },
+	/* statistical reports: every agency -> the committee */
+	{ A, ANY, SIRA_KIND_STATS_REPORT, COO },
 	/* everything else: denied */
 	{ false, ANY, ANY, ANY },
 };
@@ -439,7 +442,7 @@ policy_destroy(struct policy **pp)
 const char *
 policy_kind_name(int kind)
 {
-	if (kind < 0 || kind > SIRA_KIND_MAX)
+	if (kind < 0 || kind > SIRA_KIND_MAX || kind_names[kind] == NULL)
 		return "unknown";
 	return kind_names[kind];
 }
@@ -448,7 +451,7 @@ int
 policy_kind_parse(const char *name, int *kind)
 {
 	for (int k = SIRA_KIND_REFERRAL; k <= SIRA_KIND_MAX; k++) {
-		if (strcmp(name, kind_names[k]) == 0) {
+		if (kind_names[k] != NULL && strcmp(name, kind_names[k]) == 0) {
 			*kind = k;
 			return 0;
 		}

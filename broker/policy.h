@@ -38,7 +38,8 @@ enum sira_kind {
 	SIRA_KIND_RECEIPT = 7,
 	SIRA_KIND_NOTE = 8,
 	SIRA_KIND_DEADLINE_NOTICE = 9,
-	SIRA_KIND_MAX = 9
+	SIRA_KIND_STATS_REPORT = 10,
+	SIRA_KIND_MAX = 10
 };
 
 /* A compiled policy: a fixed decision table, immutable once built. */

@@ -36,13 +36,14 @@ static const char *const kind_names[] = {
 	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE] = "note",
 	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_DEADLINE_NOTICE] =
 	    "deadline_notice",
+	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_STATS_REPORT] = "stats_report",
 };
-#define KIND_MAX SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_DEADLINE_NOTICE
+#define KIND_MAX SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_STATS_REPORT
 
 const char *
 envelope_kind_name(int kind)
 {
-	if (kind < 1 || kind > KIND_MAX)
+	if (kind < 1 || kind > KIND_MAX || kind_names[kind] == NULL)
 		return "unknown";
 	return kind_names[kind];
 }
@@ -51,7 +52,7 @@ int
 envelope_kind_parse(const char *name, int *kind)
 {
 	for (int k = 1; k <= KIND_MAX; k++) {
-		if (strcmp(name, kind_names[k]) == 0) {
+		if (kind_names[k] != NULL && strcmp(name, kind_names[k]) == 0) {
 			*kind = k;
 			return 0;
 		}
@@ -150,7 +151,7 @@ check_header(
 	    h->body_nonce.len != NONCE_LEN)
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    "envelope header has a field of the wrong length");
-	if ((int)h->kind < 1 || (int)h->kind > KIND_MAX)
+	if (strcmp(envelope_kind_name((int)h->kind), "unknown") == 0)
 		return sira_err_set(
 		    err, SIRA_EMALFORMED, "envelope has an unknown kind");
 	if (h->created_at == 0 || h->expires_at < h->created_at ||

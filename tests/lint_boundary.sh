@@ -17,6 +17,7 @@ lib/sign.c:crypto_sign_
 lib/keyfile.c:crypto_pwhash|crypto_secretbox|crypto_scalarmult_base|randombytes_buf
 certs/ca.c:crypto_box_keypair|crypto_box_open_easy
 agents/crypto/seal.c:crypto_box_seal|crypto_aead_xchacha20poly1305_ietf|crypto_kdf|crypto_generichash|randombytes_buf
+agents/crypto/pseudonym.c:crypto_generichash|randombytes_buf
 agents/crypto/attach.c:crypto_secretstream_xchacha20poly1305
 agents/crypto/prekey.c:crypto_box_keypair|randombytes_buf
 agents/crypto/enrol.c:crypto_box_keypair|crypto_box_easy|randombytes_buf

@@ -157,4 +157,32 @@ int enrolment_renew(struct agent *a, const char *out, struct sira_err *err);
 /* Install the certificate file at path (agent_install_cert). */
 int enrolment_install(struct agent *a, const char *path, struct sira_err *err);
 
+/*
+ * stats_report.c: sira-agent stats (docs/STATS.md): the committee's
+ * national figures (a table, --csv, --svg with stats_svg.c), stats send
+ * and stats key.
+ */
+#include "workflow/workflow.h"
+
+struct stats_args {
+	const char *from, *to; /* YYYY-MM, or NULL: every month */
+	const char *by;        /* a dimension, or NULL: month */
+	const char *csv, *svg; /* files to write, or NULL */
+	uint64_t threshold;    /* cells under it are hidden */
+};
+int stats_cli_show(
+    struct agent *a, const struct stats_args *s, struct sira_err *err);
+/* Queue the report of period (YYYY-MM; NULL: last month). */
+int stats_cli_send(struct agent *a, const char *period, struct sira_err *err);
+/* out: make a new key file there (the committee); else install file. */
+int stats_cli_key(
+    struct agent *a, const char *out, const char *file, struct sira_err *err);
+/* The name of key in dimension d, in the reader's language (static, or
+ * written to buf). */
+const char *stats_label(enum stats_dim d, uint32_t key, char *buf, size_t len);
+
+/* stats_svg.c: write the month-by-type chart c to path. */
+int stats_svg_write(const char *path, const struct stats_cross *c,
+    uint64_t threshold, struct sira_err *err);
+
 #endif

@@ -54,8 +54,10 @@ struct opts {
 	int json, verbose;
 	const char *attach[SIRA_ATTACHMENTS_MAX]; /* send --attach, repeated */
 	size_t n_attach;
-	uint64_t attach_max; /* init --attach-max */
-	int wait;            /* send --wait */
+	uint64_t attach_max;                 /* init --attach-max */
+	int wait;                            /* send --wait */
+	const char *period, *by, *csv, *svg; /* stats */
+	uint64_t threshold;                  /* stats --threshold */
 };
 
 static const struct option longopts[] = {
@@ -97,6 +99,11 @@ static const struct option longopts[] = {
 	{ "idle", required_argument, NULL, 'I' },
 	{ "id", required_argument, NULL, 'i' },
 	{ "no-passphrase", no_argument, NULL, 'Z' },
+	{ "period", required_argument, NULL, 'Q' },
+	{ "by", required_argument, NULL, 'G' },
+	{ "csv", required_argument, NULL, 'V' },
+	{ "svg", required_argument, NULL, 'S' },
+	{ "threshold", required_argument, NULL, 'U' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -159,6 +166,10 @@ static const struct {
 	{ 'Y', offsetof(struct opts, tls_key) },
 	{ 'H', offsetof(struct opts, host) },
 	{ 'i', offsetof(struct opts, id) },
+	{ 'Q', offsetof(struct opts, period) },
+	{ 'G', offsetof(struct opts, by) },
+	{ 'V', offsetof(struct opts, csv) },
+	{ 'S', offsetof(struct opts, svg) },
 };
 
 static bool
@@ -192,6 +203,11 @@ parse_docs(int c, struct opts *o)
 	case 'w':
 		o->wait = 1;
 		return 0;
+	case 'U':
+		if (number(optarg, &o->threshold) || o->threshold == 0 ||
+		    o->threshold > STATS_THRESHOLD_MAX)
+			return usage_error("--threshold must be 1 to 1000");
+		return 0;
 	case 'D':
 		if (number(optarg, &o->port) || o->port > 65535)
 			return usage_error("--port must be 0 to 65535");
@@ -216,6 +232,7 @@ parse(int argc, char **argv, struct opts *o)
 	o->rotate = SIRA_PREKEY_ROTATE_DEFAULT;
 	o->retain = SIRA_PREKEY_RETAIN_DEFAULT;
 	o->port = WEB_PORT_DEFAULT;
+	o->threshold = STATS_THRESHOLD_DEFAULT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (set_text(o, c))
@@ -398,6 +415,9 @@ cmd_send(const struct command *c, const struct opts *o, const char *arg,
 	if (envelope_kind_parse(o->kind, &kind) != 0 ||
 	    kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT)
 		return usage_error("unknown kind");
+	if (kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_STATS_REPORT)
+		return usage_error("a statistical report is sent with "
+				   "sira-agent stats send");
 	/* A case step goes through its workflow command, which checks it
 	 * is legal; send only adds notes to a case. */
 	if (o->case_ref != NULL && !workflow_ref_valid(o->case_ref))
@@ -736,6 +756,33 @@ cmd_install_cert(const struct command *c, const struct opts *o,
 	return rc == 0 ? 0 : fail(err);
 }
 
+/* stats, stats send, stats key (cli/stats_report.c). */
+static int
+cmd_stats(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct stats_args s = { o->from, o->to, o->by, o->csv, o->svg,
+		o->threshold };
+	struct agent a;
+	int rc;
+
+	(void)arg;
+	if (strcmp(c->name, "stats key") == 0 &&
+	    (o->out == NULL) == (o->file == NULL))
+		return usage_error("stats key needs --out F (make) or --file F "
+				   "(install)");
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	if (strcmp(c->name, "stats send") == 0)
+		rc = stats_cli_send(&a, o->period, err);
+	else if (strcmp(c->name, "stats key") == 0)
+		rc = stats_cli_key(&a, o->out, o->file, err);
+	else
+		rc = stats_cli_show(&a, &s, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
 static int
 cmd_view(const struct command *c, const struct opts *o, const char *arg,
     struct sira_err *err)
@@ -842,6 +889,21 @@ static const struct command commands[] = {
 	    N_("steps past their deadline; at the committee, stuck referrals "
 	       "nationwide"),
 	    NULL, true, NULL },
+	{ "stats send", cmd_stats, NULL, "[--period YYYY-MM]",
+	    N_("send the committee this agency's report of a month (last "
+	       "month unless said)"),
+	    NULL, true,
+	    N_("National figures (docs/STATS.md); the daemon also sends each "
+	       "month's report:") },
+	{ "stats key", cmd_stats, NULL, "--out F | --file F",
+	    N_("committee: make the pseudonym key file; agency: install it"),
+	    NULL, true, NULL },
+	{ "stats", cmd_stats, NULL,
+	    "[--from YYYY-MM] [--to YYYY-MM] [--by month|type|sex|age|\n"
+	    "nationality|region|need|outcome] [--csv F] [--svg F]\n"
+	    "[--threshold 5]",
+	    N_("committee: the national figures from the agencies' reports"),
+	    NULL, true, NULL },
 	{ "user add", cmd_user, NULL,
 	    "LOGIN --name \"Full Name\" --role caseworker|supervisor|admin\n"
 	    "[--password-file F]",
@@ -876,7 +938,8 @@ print_usage(FILE *f)
 		(void)fprintf(f, "%17s%s\n", "", _(c->help));
 	}
 	(void)fputs("\nKIND: referral, referral_response, referral_update, "
-		    "case_transfer,\n      file_request, file_response, note\n",
+		    "case_transfer,\n      file_request, file_response, note, "
+		    "stats_report\n",
 	    f);
 }
 

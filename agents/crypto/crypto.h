@@ -510,4 +510,27 @@ int enrol_request_make(const struct enrol_ask *ask,
     const struct sira_keys *keys, uint64_t now, uint8_t **out, size_t *outlen,
     struct sira_err *err) __attribute__((warn_unused_result));
 
+/*
+ * pseudonym.c: the keyed pseudonym of a person in statistical reports
+ * (docs/STATS.md). BLAKE2b-256 of a fixed label and the case reference,
+ * keyed with the 32-byte key the committee hands every agency: the same
+ * reference gives the same pseudonym at every agency, and nobody without
+ * the key (the broker, an outsider) can compute one from a guessed
+ * reference. The key's id is a keyed hash of a second label.
+ */
+#define PSEUDONYM_KEY_LEN 32
+#define PSEUDONYM_LEN 32
+#define PSEUDONYM_KEY_ID_LEN 16
+
+/* A fresh random key. */
+void pseudonym_key_new(uint8_t key[static PSEUDONYM_KEY_LEN]);
+
+/* The pseudonym of case_ref under key. */
+void pseudonym_of(const uint8_t key[static PSEUDONYM_KEY_LEN],
+    const char *case_ref, uint8_t out[static PSEUDONYM_LEN]);
+
+/* The id of key (names it in reports; reveals nothing of it). */
+void pseudonym_key_id(const uint8_t key[static PSEUDONYM_KEY_LEN],
+    uint8_t out[static PSEUDONYM_KEY_ID_LEN]);
+
 #endif

@@ -323,6 +323,8 @@ timers(struct daemon *d, const struct prekey_schedule *sc, uint64_t now)
 	if (now - d->last_expiry_warn >= 86400)
 		warn_expiry(d, now);
 	escalate_tick(d, now);
+	if (now >= d->last_stats + STATS_LOOK_EVERY)
+		stats_send_due(d, now);
 	if (d->pump_more || now - d->last_pump >= PUMP_EVERY) {
 		(void)outbound_pump(d, now);
 		d->last_pump = now;

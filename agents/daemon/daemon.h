@@ -195,6 +195,7 @@ struct daemon {
 	bool session;
 	uint64_t last_rx, last_hb, last_dir, last_pump, last_prekey;
 	uint64_t last_expiry_warn; /* the certificate's, once a day */
+	uint64_t last_stats;       /* stats_send.c's last look */
 	int64_t skew;
 	bool clock_bad; /* |skew| beyond SIRA_CLOCK_SKEW: nothing is sealed */
 	struct pending_table pending;
@@ -368,5 +369,30 @@ void docs_in_reset(struct daemon *d);
 bool docs_in_take_ready(struct daemon *d, struct held *out);
 /* Timers: retry a stalled or postponed download. */
 void docs_in_tick(struct daemon *d, uint64_t now);
+
+/*
+ * stats_send.c: this agency's statistical reports to the committee
+ * (docs/STATS.md). A report is built from the agency's own cases with the
+ * committee's pseudonym key, queued like any message (sealed end to end
+ * to the committee: the broker sees only its kind), and the period is
+ * recorded as sent ("stats.sent") in the same transaction. The daemon
+ * sends, at its first look after a month ends, the reports of that month
+ * and the two before it (their outcomes may have moved).
+ */
+#define STATS_REFRESH 3     /* months sent at each month's end */
+#define STATS_LOOK_EVERY 15 /* seconds between the daemon's looks */
+#define STATS_RETRY 3600    /* seconds before a failed round is retried */
+
+/*
+ * Queue the report of period now (one transaction), its message id into
+ * id; *n_cases receives how many persons it holds. Returns 0,
+ * -SIRA_ENOTFOUND (no key installed), -SIRA_EINVAL (a period not over
+ * yet), stats_build's codes or a vault code.
+ */
+int stats_send(struct agent *a, uint32_t period, uint64_t now, uint8_t id[16],
+    size_t *n_cases, struct sira_err *err);
+
+/* The daemon's look: send what a month's end calls for (logged). */
+void stats_send_due(struct daemon *d, uint64_t now);
 
 #endif

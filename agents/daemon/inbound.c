@@ -101,6 +101,33 @@ ack(struct daemon *d, const Sira__V1__Deliver *dl)
 	(void)link_send(&d->link, &f, NULL);
 }
 
+/*
+ * A statistical report (docs/STATS.md) is also kept as its agency's
+ * report of its period. One that does not validate stays in the inbox
+ * only, and is logged: the committee's figures never take it.
+ */
+static int
+take_stats(const char *sender, const struct opened *o, struct vault_txn *t,
+    struct sira_err *err)
+{
+	struct sira_err e;
+	bool kept = false;
+	int rc;
+
+	sira_err_clear(&e);
+	rc = stats_take(t, sender, o->payload, o->payload_len, &kept, &e);
+	if (rc == -SIRA_EMALFORMED) {
+		log_event(LOG_WARN, "stats.refused", "from=%s detail=%s",
+		    sender, e.msg);
+		return 0;
+	}
+	if (rc != 0)
+		return sira_err_set(err, -rc, "%s", e.msg);
+	log_event(
+	    LOG_INFO, kept ? "stats.kept" : "stats.older", "from=%s", sender);
+	return 0;
+}
+
 /* Store a received message (not a receipt) in the inbox. */
 static int
 store_message(struct rx *x, const struct opened *o, const Sira__V1__Deliver *dl,
@@ -146,6 +173,9 @@ store_message(struct rx *x, const struct opened *o, const Sira__V1__Deliver *dl,
 			o->manifest->case_ref, h->message_id.data, o->payload,
 			o->payload_len, now, (int)x->sender->role },
 		    err);
+	if (rc == 0 &&
+	    h->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_STATS_REPORT)
+		rc = take_stats(h->sender_agency_id, o, t, err);
 	if (bytes != NULL)
 		sodium_memzero(bytes, len);
 	free(bytes);

@@ -52,6 +52,8 @@ enum vault_table {
 	VT_CASES,    /* vault_blind("case", case_ref) -> CaseRecord */
 	VT_OUTQ,     /* state(1) be64(due) local id(16) -> empty (outq.c) */
 	VT_USERS,    /* vault_blind("user", login) -> UserRecord (users.c) */
+	VT_REPORTS,  /* agency id NUL be32(YYYYMM) -> StatsReport (the
+			committee's; workflow/stats_book.c) */
 	VT_COUNT
 };
 /* Tables from VT_LATE on were added after the first vaults were made:

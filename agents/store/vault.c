@@ -75,6 +75,7 @@ static const char *const table_names[VT_COUNT] = {
 	[VT_CASES] = "cases",
 	[VT_OUTQ] = "outq",
 	[VT_USERS] = "users",
+	[VT_REPORTS] = "reports",
 };
 
 struct vault {

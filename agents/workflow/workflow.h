@@ -414,4 +414,192 @@ struct notice_ctx {
 int deadline_notice_check(const Sira__V1__DeadlineNotice *n,
     const struct notice_ctx *x, struct sira_err *err);
 
+/*
+ * stats.c: the committee's national figures (docs/STATS.md), as pure
+ * functions. At an agency: each case it knows becomes one StatsCase (a
+ * keyed pseudonym and coarse categories, never a name, an age in years, a
+ * place below the region or a note) and the month's cases one StatsReport.
+ * At the committee: the reports are validated, the persons de-duplicated
+ * by pseudonym across agencies, counted by one dimension, and every cell
+ * under the threshold hidden, with a second cell when one alone could be
+ * worked out from the total. Nothing here reads the vault except
+ * stats_build, which only reads cases, or logs.
+ */
+#define STATS_VERSION 1
+#define STATS_CASES_MAX 12000 /* one agency's persons in one month */
+#define STATS_THRESHOLD_DEFAULT 5
+#define STATS_THRESHOLD_MAX 1000
+#define STATS_TYPES 10 /* ExploitationType 1..10 */
+#define STATS_NEEDS 9  /* Need 1..9 */
+#define STATS_PERSON_LEN 32
+#define STATS_KEY_ID_LEN 16
+
+/* Periods are YYYYMM numbers, months of UTC. */
+bool stats_period_valid(uint32_t p);
+uint32_t stats_period_of(uint64_t unix_time);
+uint32_t stats_period_add(uint32_t p, int months);
+/* "2026-11" -> 202611. Returns 0 or -SIRA_EINVAL. */
+int stats_period_parse(const char *s, uint32_t *p);
+
+/* The age group (Sira__V1__StatsAge) of a (NULL: unknown). */
+int stats_age_group(const Sira__V1__Age *a);
+/* The region (Sira__V1__StatsRegion) named in place, or unknown. */
+int stats_region(const char *place);
+/* How far r went (Sira__V1__StatsOutcome), from its legs. */
+int stats_outcome(const Sira__V1__CaseRecord *r);
+
+/* Computes the pseudonym of a case reference (crypto/pseudonym.c behind
+ * it: this room does not hold the key's code). */
+struct stats_pseudo {
+	void (*fn)(
+	    void *ctx, const char *case_ref, uint8_t out[STATS_PERSON_LEN]);
+	void *ctx;
+};
+
+/*
+ * The StatsCase of r into a fresh *out (caller frees with
+ * sira__v1__stats_case__free_unpacked), or *out NULL when r holds no
+ * referral (a case that is only notes). Returns 0 or -SIRA_ENOMEM.
+ */
+int stats_case_from(const Sira__V1__CaseRecord *r,
+    const struct stats_pseudo *ps, Sira__V1__StatsCase **out);
+
+/* What stats_build makes. */
+struct stats_ask {
+	const char *agency_id;
+	uint32_t period;
+	uint64_t now;
+	const uint8_t *key_id; /* STATS_KEY_ID_LEN bytes */
+	struct stats_pseudo ps;
+};
+
+/*
+ * The report of q->period: every case of t whose identification month
+ * (the case's opening when the referral has no date) is that period, into
+ * a fresh *out (sira__v1__stats_report__free_unpacked). Reads every case
+ * once. Returns 0, -SIRA_ETOOBIG (over STATS_CASES_MAX), -SIRA_ENOMEM or
+ * a vault code.
+ */
+int stats_build(struct vault_txn *t, const struct stats_ask *q,
+    Sira__V1__StatsReport **out, struct sira_err *err);
+
+/*
+ * Check a report that came from sender: every field in its range, the
+ * agency its sender, each case's month the period. Returns 0 or
+ * -SIRA_EMALFORMED with what is wrong.
+ */
+int stats_report_validate(
+    const Sira__V1__StatsReport *r, const char *sender, struct sira_err *err);
+
+/* ---- At the committee ---- */
+
+/* One person, merged from every report that names them. */
+struct stats_person {
+	uint8_t id[STATS_PERSON_LEN];
+	uint32_t month;        /* earliest */
+	uint32_t types, needs; /* bit n: ExploitationType / Need n */
+	uint8_t sex, age, region, outcome;
+	char nat[3];
+};
+
+struct stats_set {
+	struct stats_person *p; /* owned */
+	size_t n, cap;
+};
+
+/* Add the cases of r whose month is in [from, to]. 0 or -SIRA_ENOMEM. */
+int stats_set_add(struct stats_set *s, const Sira__V1__StatsReport *r,
+    uint32_t from, uint32_t to);
+/* Merge the entries of one pseudonym into one person (what is known
+ * wins over unknown, the furthest outcome, the union of types and
+ * needs, the earliest month). */
+void stats_set_merge(struct stats_set *s);
+void stats_set_free(struct stats_set *s);
+
+enum stats_dim {
+	STATS_BY_MONTH,
+	STATS_BY_TYPE,
+	STATS_BY_SEX,
+	STATS_BY_AGE,
+	STATS_BY_NATIONALITY,
+	STATS_BY_REGION,
+	STATS_BY_NEED,
+	STATS_BY_OUTCOME,
+};
+/* "month", "type"... Returns 0 or -SIRA_EINVAL. */
+int stats_dim_parse(const char *s, enum stats_dim *d);
+const char *stats_dim_name(enum stats_dim d);
+
+/* The columns of a table: persons, of them referred, of them assisted. */
+#define STATS_COLS 3
+struct stats_row {
+	uint32_t key; /* YYYYMM, an enum value, or a nationality as c0 << 8 |
+			 c1 (0: not known) */
+	uint64_t n[STATS_COLS];
+	bool hidden[STATS_COLS];
+};
+
+struct stats_table {
+	enum stats_dim dim;
+	struct stats_row *rows; /* owned, in key order */
+	size_t n;
+	struct stats_row total;
+};
+
+/* Count s (merged) by d into *t. Returns 0 or -SIRA_ENOMEM. */
+int stats_tabulate(
+    const struct stats_set *s, enum stats_dim d, struct stats_table *t);
+/* Persons by month (rows) and exploitation type (columns 0..10, 0: none
+ * given), for the chart; a person counts once in each of their types. */
+struct stats_cross {
+	uint32_t *months;                  /* owned, ascending */
+	uint64_t (*cell)[STATS_TYPES + 1]; /* owned, one row per month */
+	bool (*hidden)[STATS_TYPES + 1];   /* owned */
+	size_t n;
+};
+int stats_cross(
+    const struct stats_set *s, uint64_t threshold, struct stats_cross *c);
+void stats_cross_free(struct stats_cross *c);
+/*
+ * Hide every cell (and total) of t above 0 and under threshold; in a
+ * column where that hid one cell only, hide also the smallest other cell
+ * above 0, so that it cannot be worked out from the total.
+ */
+void stats_suppress(struct stats_table *t, uint64_t threshold);
+void stats_table_free(struct stats_table *t);
+
+/*
+ * stats_book.c: the statistics' rows in the vault. At an agency, the
+ * pseudonym key the committee handed over (VT_META "stats.key", a packed
+ * StatsKey). At the committee, the newest report of each agency for each
+ * period (VT_REPORTS).
+ */
+/* Check and store a packed StatsKey (audit "stats.key"). Returns 0,
+ * -SIRA_EMALFORMED or a vault code. */
+int stats_key_put(struct vault_txn *t, const uint8_t *untrusted, size_t len,
+    uint64_t now, struct sira_err *err);
+/* The installed key into *out (wire_free_secret). -SIRA_ENOTFOUND if
+ * none. */
+int stats_key_get(
+    struct vault_txn *t, Sira__V1__StatsKey **out, struct sira_err *err);
+/* Validate a packed StatsKey into *out (wire_free_secret). */
+int stats_key_parse(const uint8_t *untrusted, size_t len,
+    Sira__V1__StatsKey **out, struct sira_err *err);
+
+/*
+ * Take a stats report payload (a packed Payload) that sender's signed
+ * envelope carried: validated, then kept as the report of (sender,
+ * period) unless a newer one (made_at) is kept already. *kept says
+ * whether it was. Returns 0, -SIRA_EMALFORMED (not kept; the message
+ * stays in the inbox) or a vault code.
+ */
+int stats_take(struct vault_txn *t, const char *sender, const uint8_t *payload,
+    size_t len, bool *kept, struct sira_err *err);
+
+/* Call fn for each kept report (a damaged row is skipped); fn returns 0
+ * to go on. */
+int stats_reports_each(struct vault_txn *t,
+    int (*fn)(void *ctx, const Sira__V1__StatsReport *r), void *ctx,
+    struct sira_err *err);
+
 #endif

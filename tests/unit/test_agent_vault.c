@@ -43,7 +43,7 @@
 
 static const char *const spec_tables[VT_COUNT] = { "outbox", "inbox", "seen",
 	"certs", "prekeys", "peerkeys", "audit", "meta", "cases", "outq",
-	"users" };
+	"users", "reports" };
 
 struct fx {
 	char dir[64];   /* mkdtemp() */

@@ -72,6 +72,8 @@ expected(int from, int kind, int to)
 		 * file request's route */
 		return to == COO || (from != JUS && (to == NGO || to == SOC)) ||
 		    (from == JUS && to != JUS);
+	case SIRA_KIND_STATS_REPORT:
+		return to == COO;
 	default:
 		return false;
 	}
@@ -158,8 +160,7 @@ test_kind_numbers_match_wire(void **state)
 	    SIRA_KIND_NOTE, SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE);
 	/* No kind on the wire that the policy does not know, and the names
 	 * line up: MESSAGE_KIND_<upper-case policy name>. */
-	assert_int_equal(
-	    sira__v1__message_kind__descriptor.n_values, SIRA_KIND_MAX + 1);
+	size_t known = 0;
 	for (int k = 0; k <= SIRA_KIND_MAX; k++) {
 		const ProtobufCEnumValue *v =
 		    protobuf_c_enum_descriptor_get_value(
@@ -168,7 +169,12 @@ test_kind_numbers_match_wire(void **state)
 		size_t i;
 		int n;
 
-		assert_non_null(v);
+		/* A number not (yet) allocated is unknown on both sides. */
+		if (v == NULL) {
+			assert_string_equal(policy_kind_name(k), "unknown");
+			continue;
+		}
+		known++;
 		n = snprintf(
 		    want, sizeof(want), "MESSAGE_KIND_%s", policy_kind_name(k));
 		assert_true(n > 0 && (size_t)n < sizeof(want));
@@ -177,6 +183,7 @@ test_kind_numbers_match_wire(void **state)
 				want[i] = (char)(want[i] - 'a' + 'A');
 		assert_string_equal(v->name, want);
 	}
+	assert_int_equal(sira__v1__message_kind__descriptor.n_values, known);
 }
 
 static void
@@ -186,6 +193,8 @@ test_kind_names(void **state)
 
 	(void)state;
 	for (int i = SIRA_KIND_REFERRAL; i <= SIRA_KIND_MAX; i++) {
+		if (strcmp(policy_kind_name(i), "unknown") == 0)
+			continue; /* a number not allocated */
 		assert_int_equal(policy_kind_parse(policy_kind_name(i), &k), 0);
 		assert_int_equal(k, i);
 	}
