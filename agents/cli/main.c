@@ -56,6 +56,7 @@ struct opts {
 	size_t n_attach;
 	uint64_t attach_max; /* init --attach-max */
 	int wait;            /* send --wait */
+	int force;           /* restore --force */
 };
 
 static const struct option longopts[] = {
@@ -97,6 +98,7 @@ static const struct option longopts[] = {
 	{ "idle", required_argument, NULL, 'I' },
 	{ "id", required_argument, NULL, 'i' },
 	{ "no-passphrase", no_argument, NULL, 'Z' },
+	{ "force", no_argument, NULL, 'x' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -229,6 +231,9 @@ parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'Z':
 			o->no_pass = 1;
+			break;
+		case 'x':
+			o->force = 1;
 			break;
 		case 'T':
 			if (number(optarg, &o->ttl) || o->ttl < SIRA_TTL_MIN ||
@@ -729,6 +734,33 @@ cmd_install_cert(const struct command *c, const struct opts *o,
 }
 
 static int
+cmd_backup(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	(void)c;
+	(void)arg;
+	if (o->out == NULL)
+		return usage_error("backup needs --out FILE");
+	return backup_cli_backup(&(struct backup_args){ o->home, o->out,
+				     o->pass_file, false },
+		   err) == 0 ?
+	    0 :
+	    fail(err);
+}
+
+static int
+cmd_restore(const struct command *c, const struct opts *o, const char *file,
+    struct sira_err *err)
+{
+	(void)c;
+	return backup_cli_restore(&(struct backup_args){ o->home, file,
+				      o->pass_file, o->force != 0 },
+		   err) == 0 ?
+	    0 :
+	    fail(err);
+}
+
+static int
 cmd_view(const struct command *c, const struct opts *o, const char *arg,
     struct sira_err *err)
 {
@@ -784,6 +816,12 @@ static const struct command commands[] = {
 	{ "install-cert", cmd_install_cert, NULL, "FILE.cert",
 	    N_("install the certificate the committee sent back"),
 	    N_("a certificate file"), true, NULL },
+	{ "backup", cmd_backup, NULL, "--out FILE [--passphrase-file F]",
+	    N_("an encrypted copy of the agency home, taken while it runs"),
+	    NULL, true, NULL },
+	{ "restore", cmd_restore, NULL, "FILE [--passphrase-file F] [--force]",
+	    N_("put a backup back into a new agency home (docs/OPERATIONS.md)"),
+	    N_("a backup file"), true, NULL },
 	{ "directory", NULL, view_directory, "[--json]",
 	    N_("agencies this agent knows"), NULL, true, NULL },
 	{ "audit verify", NULL, view_audit_verify, "",
