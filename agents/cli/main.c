@@ -338,6 +338,7 @@ cmd_run(const struct command *c, const struct opts *o, const char *arg,
     struct sira_err *err)
 {
 	struct agent a;
+	size_t resumed;
 	int rc;
 
 	(void)c;
@@ -346,6 +347,14 @@ cmd_run(const struct command *c, const struct opts *o, const char *arg,
 		log_set_level(LOG_DEBUG);
 	if (open_agent(o, &a, err) != 0)
 		return fail(err);
+	if (home_resume(&a, clock_now(), &resumed, err) != 0) {
+		agent_close(&a);
+		return fail(err);
+	}
+	if (resumed > 0)
+		log_event(LOG_INFO, "restore.resumed",
+		    "resubmitted=%zu (accepted before the backup, receipts missing)",
+		    resumed);
 	catch_stop();
 	rc = daemon_run(&a, o->rotate, o->retain, &stop_flag, err);
 	agent_close(&a);

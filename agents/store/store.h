@@ -580,5 +580,14 @@ int home_backup(const struct home *h, const char *out,
 int home_restore(const char *archive, const char *dest,
     const struct passphrase *pass, bool force, struct sira_err *err)
     __attribute__((warn_unused_result));
+/*
+ * In a home just restored (HOME/restored, which only an archive brings),
+ * submit again, in one transaction, every message the broker had accepted
+ * whose receipts are missing: they may have come back to the lost copy.
+ * *n receives how many; the mark is removed once that is committed.
+ * Returns 0 (also when there is nothing to resume) or the vault's codes.
+ */
+int home_resume(struct agent *a, uint64_t now, size_t *n, struct sira_err *err)
+    __attribute__((warn_unused_result));
 
 #endif
