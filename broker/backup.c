@@ -225,8 +225,11 @@ do_restore(const struct bargs *a, struct sira_err *err)
 	    &(struct backup_source){ a->file, BACKUP_BROKER, p.p, p.len },
 	    a->cfg.data, a->force, err);
 	passphrase_free(&p);
-	if (rc == -SIRA_EAUTH || rc == -SIRA_ETRUNCATED)
-		(void)fprintf(stderr, "sira-broker: nothing was restored\n");
+	if (rc != 0 && rc != -SIRA_EINVAL && rc != -SIRA_EPERM_MODE) {
+		char why[SIRA_ERR_MSG_MAX];
+		(void)snprintf(why, sizeof(why), "%s", err->msg);
+		return sira_err_set(err, rc, "%s; nothing was restored", why);
+	}
 	if (rc == 0)
 		(void)printf("broker data restored in %s; its configuration "
 			     "files are in %s/conf\n",
