@@ -57,7 +57,8 @@ parse_args(int argc, char **argv, struct bargs *a, struct sira_err *err)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", bopts, &idx)) != -1) {
 		if (c == 'c') {
-			(void)snprintf(a->config, sizeof(a->config), "%s", optarg);
+			(void)snprintf(
+			    a->config, sizeof(a->config), "%s", optarg);
 			if ((rc = config_load(&a->cfg, optarg, err)) != 0)
 				return rc;
 		} else if (c == '?')
@@ -73,22 +74,23 @@ parse_args(int argc, char **argv, struct bargs *a, struct sira_err *err)
 		else if (c == 'f')
 			a->force = true;
 		else if (c == 0 &&
-		    (rc = config_set(&a->cfg, bopts[idx].name, optarg, err)) != 0)
+		    (rc = config_set(&a->cfg, bopts[idx].name, optarg, err)) !=
+			0)
 			return rc;
 	}
 	if (optind < argc)
 		a->file = argv[optind++];
 	if (optind < argc)
-		return sira_err_set(err, SIRA_EINVAL,
-		    "unexpected argument '%s'", argv[optind]);
+		return sira_err_set(
+		    err, SIRA_EINVAL, "unexpected argument '%s'", argv[optind]);
 	if (a->cfg.data[0] == '\0')
 		return sira_err_set(err, SIRA_EINVAL, "--data DIR is needed");
 	return 0;
 }
 
 static int
-get_pass(const char *file, bool confirm, struct passphrase *p,
-    struct sira_err *err)
+get_pass(
+    const char *file, bool confirm, struct passphrase *p, struct sira_err *err)
 {
 	if (file != NULL)
 		return passphrase_from_file(file, p, err);
@@ -184,14 +186,14 @@ do_backup(const struct bargs *a, struct sira_err *err)
 		return sira_err_set(err, SIRA_EINVAL,
 		    "backup needs --out FILE (see sira-broker backup --help)");
 	if (snprintf(dir, sizeof(dir), "%s/.backup-XXXXXX", a->cfg.data) >=
-		PATH_MAX - 16)
+	    PATH_MAX - 16)
 		return sira_err_set(err, SIRA_EINVAL, "path too long");
 	if ((rc = get_pass(a->pass_file, true, &p, err)) != 0)
 		return rc;
 	if (mkdtemp(dir) == NULL) {
 		passphrase_free(&p);
-		return sira_err_set(err, SIRA_EIO,
-		    "%s: cannot make a private directory", dir);
+		return sira_err_set(
+		    err, SIRA_EIO, "%s: cannot make a private directory", dir);
 	}
 	memcpy(snap, dir, sizeof(dir));
 	memcpy(snap + strlen(dir), "/data.mdb", sizeof("/data.mdb"));
@@ -205,8 +207,8 @@ do_backup(const struct bargs *a, struct sira_err *err)
 	(void)unlink(snap);
 	(void)rmdir(dir);
 	if (rc == 0)
-		(void)printf("broker data %s backed up to %s\n", a->cfg.data,
-		    a->out);
+		(void)printf(
+		    "broker data %s backed up to %s\n", a->cfg.data, a->out);
 	return rc;
 }
 

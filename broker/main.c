@@ -508,8 +508,9 @@ main(int argc, char **argv)
 	}
 	sira_err_clear(&err);
 	if (c->run == NULL) {
-		rc = broker_backup_main(c->name, argc - words, argv + words, &err);
-		return rc == 0 ? EXIT_SUCCESS :
+		rc = broker_backup_main(
+		    c->name, argc - words, argv + words, &err);
+		return rc == 0         ? EXIT_SUCCESS :
 		    rc == -SIRA_EINVAL ? (fail("", &err), 2) :
 					 fail("", &err);
 	}

@@ -71,8 +71,7 @@ bool backup_name_ok(const char *name, size_t len);
 
 /* Encode the head of one record (type, name, size) into out (at least
  * BACKUP_NAME_MAX + 11 bytes); returns its length. */
-size_t backup_rec_head(
-    uint8_t *out, int type, const char *name, uint64_t size);
+size_t backup_rec_head(uint8_t *out, int type, const char *name, uint64_t size);
 
 /* What a parser hands its reader, record by record. */
 struct backup_sink {
@@ -90,8 +89,8 @@ struct backup_parser;
 struct backup_parser *backup_parser_new(const struct backup_sink *s);
 /* Feed the next plaintext bytes. Returns 0, -SIRA_EMALFORMED (a bad
  * type, name or size, or bytes after END) or the sink's code. */
-int backup_parser_feed(struct backup_parser *p, const uint8_t *buf,
-    size_t len, struct sira_err *err);
+int backup_parser_feed(struct backup_parser *p, const uint8_t *buf, size_t len,
+    struct sira_err *err);
 /* The stream is over: was it whole, up to END? Returns 0 or
  * -SIRA_ETRUNCATED. */
 int backup_parser_finish(struct backup_parser *p, struct sira_err *err);
@@ -119,8 +118,8 @@ int backup_create(const struct backup_target *t, struct backup_writer **out,
 int backup_put_dir(
     struct backup_writer *w, const char *name, struct sira_err *err);
 /* A file record with the whole content of the regular file src. */
-int backup_put_file(struct backup_writer *w, const char *name,
-    const char *src, struct sira_err *err);
+int backup_put_file(struct backup_writer *w, const char *name, const char *src,
+    struct sira_err *err);
 /*
  * Every directory and regular file under dir, named prefix/relative path
  * (prefix "" for none), in a walk where each directory comes before what
@@ -161,7 +160,7 @@ int backup_read(const struct backup_source *src, const struct backup_sink *s,
  * was. Files are made 0600, directories 0700. Returns backup_read's
  * codes, -SIRA_EEXIST (dest not empty, no force) or -SIRA_EIO.
  */
-int backup_unpack(const struct backup_source *src, const char *dest,
-    bool force, struct sira_err *err) __attribute__((warn_unused_result));
+int backup_unpack(const struct backup_source *src, const char *dest, bool force,
+    struct sira_err *err) __attribute__((warn_unused_result));
 
 #endif

@@ -78,7 +78,7 @@ backup_header_parse(const uint8_t *buf, size_t len, int kind,
 	if (out->kind != kind || buf[13] != 0 || buf[14] != 0 || buf[15] != 0)
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    out->kind == BACKUP_AGENT ? "this is an agency's backup" :
-		    out->kind == BACKUP_BROKER ?
+			out->kind == BACKUP_BROKER ?
 						"this is the broker's backup" :
 						"unknown backup kind");
 	out->ops = be64_get(buf + 16);
@@ -125,6 +125,7 @@ writer_init(struct backup_writer *w, const struct backup_target *t,
 	uint8_t key[KEYLEN];
 	int rc;
 
+	memset(&hp, 0, sizeof(hp));
 	header_fill(w, t->kind, t->cost);
 	if ((rc = backup_header_parse(
 		 w->hdr, BACKUP_HEADER_LEN, t->kind, &hp, err)) != 0 ||
@@ -162,8 +163,8 @@ backup_create(const struct backup_target *t, struct backup_writer **out,
 		sodium_free(w);
 		return sira_err_set(err, SIRA_EINVAL, "path too long");
 	}
-	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	w->fd = open(
+	    w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		rc = sira_err_set(err, errno == EEXIST ? SIRA_EEXIST : SIRA_EIO,
 		    "%s: %s", w->tmp, strerror(errno));
@@ -184,8 +185,8 @@ push(struct backup_writer *w, unsigned char tag, struct sira_err *err)
 {
 	unsigned long long clen;
 
-	(void)crypto_secretstream_xchacha20poly1305_push(&w->st, w->cbuf,
-	    &clen, w->buf, w->have, w->first ? w->hdr : NULL,
+	(void)crypto_secretstream_xchacha20poly1305_push(&w->st, w->cbuf, &clen,
+	    w->buf, w->have, w->first ? w->hdr : NULL,
 	    w->first ? BACKUP_HEADER_LEN : 0, tag);
 	w->first = false;
 	sodium_memzero(w->buf, w->have);
@@ -197,8 +198,8 @@ push(struct backup_writer *w, unsigned char tag, struct sira_err *err)
 }
 
 static int
-put_bytes(struct backup_writer *w, const uint8_t *p, size_t n,
-    struct sira_err *err)
+put_bytes(
+    struct backup_writer *w, const uint8_t *p, size_t n, struct sira_err *err)
 {
 	int rc;
 
@@ -210,7 +211,8 @@ put_bytes(struct backup_writer *w, const uint8_t *p, size_t n,
 		w->have += k;
 		p += k;
 		n -= k;
-		if (w->have == BACKUP_CHUNK && (rc = push(w, TAG_MSG, err)) != 0)
+		if (w->have == BACKUP_CHUNK &&
+		    (rc = push(w, TAG_MSG, err)) != 0)
 			return rc;
 	}
 	return 0;
@@ -282,9 +284,12 @@ backup_put_file(struct backup_writer *w, const char *name, const char *src,
 	return rc;
 }
 
-/* One entry of a walk: its archive name and its path on disk. */
+/* One entry of a walk: its archive name and its path on disk. The walk
+ * recurses once per directory level, bounded: a name longer than
+ * BACKUP_NAME_MAX is refused. */
 static int
-put_entry(struct backup_writer *w, const char *name, const char *path,
+put_entry( // NOLINT(misc-no-recursion)
+    struct backup_writer *w, const char *name, const char *path,
     bool (*skip)(const char *rel), struct sira_err *err)
 {
 	struct stat st;
@@ -292,8 +297,8 @@ put_entry(struct backup_writer *w, const char *name, const char *path,
 
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0 : /* gone meanwhile */
-		    sira_err_set(
-			err, SIRA_EIO, "%s: %s", path, strerror(errno));
+					 sira_err_set(
+					     err, SIRA_EIO, "%s: %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		if ((rc = backup_put_dir(w, name, err)) != 0)
 			return rc;
@@ -306,7 +311,8 @@ put_entry(struct backup_writer *w, const char *name, const char *path,
 }
 
 int
-backup_put_tree(struct backup_writer *w, const char *prefix, const char *dir,
+backup_put_tree( // NOLINT(misc-no-recursion)
+    struct backup_writer *w, const char *prefix, const char *dir,
     bool (*skip)(const char *rel), struct sira_err *err)
 {
 	struct dirent **list = NULL;
@@ -419,20 +425,21 @@ struct reader {
 };
 
 static int
-reader_start(struct reader *r, const struct backup_source *src,
-    struct sira_err *err)
+reader_start(
+    struct reader *r, const struct backup_source *src, struct sira_err *err)
 {
 	struct backup_header h;
 	uint8_t key[KEYLEN];
 	ssize_t n;
 	int rc;
 
+	memset(&h, 0, sizeof(h));
 	n = fileio_read_full(r->fd, r->hdr, BACKUP_HEADER_LEN);
 	if (n < 0)
 		return sira_err_set(
 		    err, SIRA_EIO, "%s: %s", src->path, strerror(errno));
-	if ((rc = backup_header_parse(
-		 r->hdr, (size_t)n, src->kind, &h, err)) != 0 ||
+	if ((rc = backup_header_parse(r->hdr, (size_t)n, src->kind, &h, err)) !=
+		0 ||
 	    (rc = derive(key, src->pass, src->plen, &h, err)) != 0)
 		return rc;
 	rc = crypto_secretstream_xchacha20poly1305_init_pull(
@@ -457,20 +464,22 @@ reader_chunks(struct reader *r, struct backup_parser *p, struct sira_err *err)
 	while (tag != TAG_FINAL) {
 		n = fileio_read_full(r->fd, r->cbuf, sizeof(r->cbuf));
 		if (n < 0)
-			return sira_err_set(err, SIRA_EIO, "%s", strerror(errno));
+			return sira_err_set(
+			    err, SIRA_EIO, "%s", strerror(errno));
 		if ((size_t)n < ABYTES)
-			return sira_err_set(err, SIRA_ETRUNCATED,
-			    "the archive is cut short");
+			return sira_err_set(
+			    err, SIRA_ETRUNCATED, "the archive is cut short");
 		if (crypto_secretstream_xchacha20poly1305_pull(&r->st, r->buf,
 			&mlen, &tag, r->cbuf, (unsigned long long)n,
 			first ? r->hdr : NULL,
 			first ? BACKUP_HEADER_LEN : 0) != 0)
 			return sira_err_set(err, SIRA_EAUTH,
-			    first ? "wrong passphrase, or the archive was altered" :
-				    "the archive was altered or cut short");
+			    first ?
+				"wrong passphrase, or the archive was altered" :
+				"the archive was altered or cut short");
 		if (tag != TAG_FINAL && (size_t)n < sizeof(r->cbuf))
-			return sira_err_set(err, SIRA_ETRUNCATED,
-			    "the archive is cut short");
+			return sira_err_set(
+			    err, SIRA_ETRUNCATED, "the archive is cut short");
 		first = false;
 		rc = backup_parser_feed(p, r->buf, (size_t)mlen, err);
 		sodium_memzero(r->buf, (size_t)mlen);

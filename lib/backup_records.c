@@ -129,8 +129,8 @@ head_done(struct backup_parser *p, struct sira_err *err)
 
 /* Take head bytes from buf; *used says how many. */
 static int
-take_head(struct backup_parser *p, const uint8_t *buf, size_t len,
-    size_t *used, struct sira_err *err)
+take_head(struct backup_parser *p, const uint8_t *buf, size_t len, size_t *used,
+    struct sira_err *err)
 {
 	size_t n = p->need - p->have;
 
@@ -158,8 +158,8 @@ take_head(struct backup_parser *p, const uint8_t *buf, size_t len,
 }
 
 static int
-take_data(struct backup_parser *p, const uint8_t *buf, size_t len,
-    size_t *used, struct sira_err *err)
+take_data(struct backup_parser *p, const uint8_t *buf, size_t len, size_t *used,
+    struct sira_err *err)
 {
 	size_t n = p->left < len ? (size_t)p->left : len;
 	int rc;

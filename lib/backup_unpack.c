@@ -27,9 +27,10 @@ struct unpack {
 	char name[BACKUP_NAME_MAX + 1];
 };
 
-/* Remove dir and everything under it (a directory we made). */
+/* Remove dir and everything under it (a directory we made; its depth is
+ * bounded by the archive's names, at most BACKUP_NAME_MAX bytes). */
 static void
-rmtree(const char *dir)
+rmtree(const char *dir) // NOLINT(misc-no-recursion)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -60,8 +61,8 @@ io_fail(const char *what, struct sira_err *err)
 }
 
 static int
-on_begin(void *ctx, int type, const char *name, uint64_t size,
-    struct sira_err *err)
+on_begin(
+    void *ctx, int type, const char *name, uint64_t size, struct sira_err *err)
 {
 	struct unpack *u = ctx;
 
@@ -145,7 +146,8 @@ dest_state(const char *dest)
 	if ((d = opendir(dest)) == NULL)
 		return errno == ENOENT ? 0 : 2;
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			state = 2;
 	(void)closedir(d);
 	return state;
@@ -179,8 +181,8 @@ parent_of(const char *path, char out[PATH_MAX])
 
 /* The unpacked tmp becomes dest (an existing one moved aside first). */
 static int
-put_in_place(const char *tmp, const char *dest, bool force,
-    struct sira_err *err)
+put_in_place(
+    const char *tmp, const char *dest, bool force, struct sira_err *err)
 {
 	char aside[PATH_MAX], parent[PATH_MAX];
 	int state = dest_state(dest);
@@ -191,8 +193,8 @@ put_in_place(const char *tmp, const char *dest, bool force,
 	if (state == 1 && rmdir(dest) != 0)
 		return io_fail(dest, err);
 	if (state == 2) {
-		if (snprintf(aside, sizeof(aside), "%s.before-restore-%lld", dest,
-			(long long)time(NULL)) >= PATH_MAX)
+		if (snprintf(aside, sizeof(aside), "%s.before-restore-%lld",
+			dest, (long long)time(NULL)) >= PATH_MAX)
 			return sira_err_set(err, SIRA_EINVAL, "path too long");
 		if (rename(dest, aside) != 0)
 			return io_fail(dest, err);

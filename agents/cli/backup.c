@@ -12,8 +12,8 @@
 #include "i18n/i18n.h"
 
 static int
-get_pass(const char *file, bool confirm, struct passphrase *p,
-    struct sira_err *err)
+get_pass(
+    const char *file, bool confirm, struct passphrase *p, struct sira_err *err)
 {
 	if (file != NULL)
 		return passphrase_from_file(file, p, err);
@@ -72,7 +72,8 @@ backup_cli_backup(const struct backup_args *b, struct sira_err *err)
 		    _("%s already exists: choose another name"), b->file);
 	if (rc != 0)
 		return explain(rc, b->file, h.dir, err);
-	(void)printf(_("backup of %s written to %s; keep it apart from this computer, and its passphrase apart from it\n"),
+	(void)printf(
+	    _("backup of %s written to %s; keep it apart from this computer, and its passphrase apart from it\n"),
 	    h.dir, b->file);
 	return 0;
 }
@@ -92,7 +93,8 @@ backup_cli_restore(const struct backup_args *b, struct sira_err *err)
 	passphrase_free(&p);
 	if (rc != 0)
 		return explain(rc, b->file, h.dir, err);
-	(void)printf(_("agency home restored in %s; start the daemon with: sira-agent run --home %s\n"),
+	(void)printf(
+	    _("agency home restored in %s; start the daemon with: sira-agent run --home %s\n"),
 	    h.dir, h.dir);
 	return 0;
 }

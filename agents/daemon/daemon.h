@@ -311,7 +311,8 @@ void receipts_refuse(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
  * anew and nothing stored twice. Only for a message of our inbox (never
  * a receipt) from the agency that sent it; in its own transaction.
  */
-void receipts_again(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now);
+void receipts_again(
+    struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now);
 /* A receipt message o came back: verify it against what we sealed and
  * record it on the outbox entry in t. */
 int receipts_take(struct daemon *d, struct vault_txn *t, const struct opened *o,

@@ -157,8 +157,8 @@ receipts_again(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 	    in->receipt.len == 0 ||
 	    strcmp(in->sender, e->h->sender_agency_id) != 0)
 		goto out;
-	if (queue_receipt(t, in->receipt.data, in->receipt.len, in->sender,
-		now, NULL) == 0 &&
+	if (queue_receipt(t, in->receipt.data, in->receipt.len, in->sender, now,
+		NULL) == 0 &&
 	    vault_commit(&t, NULL) == 0)
 		d->last_pump = 0; /* sent in this loop's pump */
 out:

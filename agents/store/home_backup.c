@@ -67,8 +67,8 @@ snapshot(const struct home *h, const char *dir, struct sira_err *err)
 	    (rc = mdb_env_copy2(env, dir, 0)) != 0) {
 		if (env != NULL)
 			mdb_env_close(env);
-		return sira_err_set(err, SIRA_EIO, _("copying the vault %s: %s"),
-		    vault, mdb_strerror(rc));
+		return sira_err_set(err, SIRA_EIO,
+		    _("copying the vault %s: %s"), vault, mdb_strerror(rc));
 	}
 	mdb_env_close(env);
 	return 0;
@@ -104,8 +104,8 @@ write_archive(const struct home *h, const struct backup_target *t,
 }
 
 int
-home_backup(const struct home *h, const char *out, const struct passphrase *pass,
-    struct sira_err *err)
+home_backup(const struct home *h, const char *out,
+    const struct passphrase *pass, struct sira_err *err)
 {
 	char dir[PATH_MAX], snap[PATH_MAX], conf[PATH_MAX];
 	struct backup_cost cost;
@@ -115,12 +115,13 @@ home_backup(const struct home *h, const char *out, const struct passphrase *pass
 		return rc;
 	if (access(conf, R_OK) != 0)
 		return sira_err_set(err, SIRA_ENOTFOUND,
-		    _("%s is not an agency home (run sira-agent init)"), h->dir);
+		    _("%s is not an agency home (run sira-agent init)"),
+		    h->dir);
 	if ((rc = home_path(h, ".backup-XXXXXX", dir, err)) != 0)
 		return rc;
 	if (mkdtemp(dir) == NULL)
-		return sira_err_set(
-		    err, SIRA_EIO, _("%s: cannot make a private directory"), dir);
+		return sira_err_set(err, SIRA_EIO,
+		    _("%s: cannot make a private directory"), dir);
 	if (snprintf(snap, sizeof(snap), "%s/data.mdb", dir) >= PATH_MAX) {
 		(void)rmdir(dir);
 		return sira_err_set(err, SIRA_EINVAL, _("path too long"));
@@ -144,9 +145,8 @@ home_restore(const char *archive, const char *dest,
 	char conf[PATH_MAX];
 	int rc;
 
-	if ((rc = backup_unpack(
-		 &(struct backup_source){
-		     archive, BACKUP_AGENT, pass->p, pass->len },
+	if ((rc = backup_unpack(&(struct backup_source){ archive, BACKUP_AGENT,
+				    pass->p, pass->len },
 		 dest, force, err)) != 0)
 		return rc;
 	if (snprintf(conf, sizeof(conf), "%s/agent.conf", dest) >= PATH_MAX ||

@@ -22,8 +22,8 @@ struct state {
 };
 
 static int
-on_begin(void *ctx, int type, const char *name, uint64_t size,
-    struct sira_err *err)
+on_begin(
+    void *ctx, int type, const char *name, uint64_t size, struct sira_err *err)
 {
 	struct state *s = ctx;
 

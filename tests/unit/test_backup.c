@@ -142,8 +142,8 @@ unpack(const struct fx *f, const char *pass, bool force)
 {
 	struct sira_err err;
 
-	return backup_unpack(&(struct backup_source){ f->arc, BACKUP_AGENT,
-				 pass, strlen(pass) },
+	return backup_unpack(
+	    &(struct backup_source){ f->arc, BACKUP_AGENT, pass, strlen(pass) },
 	    f->dst, force, &err);
 }
 
@@ -234,8 +234,8 @@ static void
 test_tampered(void **state)
 {
 	struct fx *f = *state;
-	void (*changes[])(uint8_t *, size_t *) = { flip_body, flip_salt,
-		flip_last };
+	void (*changes[])(
+	    uint8_t *, size_t *) = { flip_body, flip_salt, flip_last };
 
 	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
 		make_archive(f, BACKUP_AGENT);
@@ -308,29 +308,28 @@ test_bad_header(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(read(fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
 	close(fd);
-	assert_int_equal(backup_header_parse(hdr, sizeof(hdr), BACKUP_AGENT,
-			     &h, NULL),
-	    0);
+	assert_int_equal(
+	    backup_header_parse(hdr, sizeof(hdr), BACKUP_AGENT, &h, NULL), 0);
 	assert_int_equal(h.ops, cheap.ops);
 	assert_int_equal(h.mem, cheap.mem);
 	hdr[0] = 'X';
-	assert_int_equal(backup_header_parse(hdr, sizeof(hdr), BACKUP_AGENT,
-			     &h, NULL),
+	assert_int_equal(
+	    backup_header_parse(hdr, sizeof(hdr), BACKUP_AGENT, &h, NULL),
 	    -SIRA_EMALFORMED);
 	hdr[0] = 'S';
 	hdr[11] = 2; /* version */
-	assert_int_equal(backup_header_parse(hdr, sizeof(hdr), BACKUP_AGENT,
-			     &h, NULL),
+	assert_int_equal(
+	    backup_header_parse(hdr, sizeof(hdr), BACKUP_AGENT, &h, NULL),
 	    -SIRA_EVERSION);
 	hdr[11] = 1;
 	be64_put(hdr + 24, (uint64_t)1 << 40); /* a terabyte of memory */
-	assert_int_equal(backup_header_parse(hdr, sizeof(hdr), BACKUP_AGENT,
-			     &h, NULL),
+	assert_int_equal(
+	    backup_header_parse(hdr, sizeof(hdr), BACKUP_AGENT, &h, NULL),
 	    -SIRA_EMALFORMED);
 	be64_put(hdr + 24, cheap.mem);
 	be64_put(hdr + 16, 1000); /* passes */
-	assert_int_equal(backup_header_parse(hdr, sizeof(hdr), BACKUP_AGENT,
-			     &h, NULL),
+	assert_int_equal(
+	    backup_header_parse(hdr, sizeof(hdr), BACKUP_AGENT, &h, NULL),
 	    -SIRA_EMALFORMED);
 	assert_int_equal(backup_header_parse(hdr, 10, BACKUP_AGENT, &h, NULL),
 	    -SIRA_ETRUNCATED);
@@ -369,8 +368,8 @@ struct count {
 	uint64_t bytes;
 };
 static int
-c_begin(void *ctx, int type, const char *name, uint64_t size,
-    struct sira_err *err)
+c_begin(
+    void *ctx, int type, const char *name, uint64_t size, struct sira_err *err)
 {
 	(void)type;
 	(void)name;
@@ -465,7 +464,8 @@ test_pass_file_mode(void **state)
 	(void)snprintf(path, sizeof(path), "%s/pass", f->dir);
 	put(path, (const uint8_t *)PASS "\n", strlen(PASS) + 1);
 	assert_int_equal(chmod(path, 0644), 0);
-	assert_int_equal(passphrase_from_file(path, &p, NULL), -SIRA_EPERM_MODE);
+	assert_int_equal(
+	    passphrase_from_file(path, &p, NULL), -SIRA_EPERM_MODE);
 	assert_int_equal(chmod(path, 0600), 0);
 	assert_int_equal(passphrase_from_file(path, &p, NULL), 0);
 	assert_string_equal(p.p, PASS);
@@ -477,13 +477,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_wrong_passphrase, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_header, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_destination, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_destination, setup, teardown),
 		cmocka_unit_test(test_records),
 		cmocka_unit_test_setup_teardown(
 		    test_pass_file_mode, setup, teardown),
