@@ -47,6 +47,35 @@ append(struct broker *b, MDB_txn *txn, const struct leaf_event *ev,
 	return tlog_append_leaf(txn, &b->tlog, &l, index, NULL);
 }
 
+/*
+ * The same envelope again, after every recipient acknowledged it: its
+ * sender lost what came back (it was restored from a backup,
+ * docs/OPERATIONS.md). Deliver it once more, same leaf, nothing new in
+ * the log: each recipient knows the message id, stores nothing twice and
+ * sends the receipt it gave again. A full queue leaves it out: the
+ * sender's entry then waits until it expires, as it would have.
+ */
+static int
+respool(struct broker *b, MDB_txn *txn, const struct pending_submit *p,
+    const struct spool_seen *seen, uint64_t now)
+{
+	struct spool_limits lim = { b->cfg.quota_count, b->cfg.quota_bytes };
+	struct sira_err err;
+	uint64_t seq;
+
+	if (spool_has(txn, b->store, seen->seq) || seen->expires_at <= now ||
+	    spool_check_quota(txn, b->store, p->env, p->raw_len, &lim, &err) !=
+		0)
+		return 0;
+	log_event(LOG_INFO, "envelope.redelivered",
+	    "from=%s (resubmitted after its recipients acknowledged it)",
+	    p->agency);
+	return spool_put(txn, b->store,
+	    &(struct spool_envelope){ p->env, bytes_of(p->raw, p->raw_len),
+		p->agency, now, seen->expires_at, seen->leaf_index },
+	    &seq, &err);
+}
+
 static int
 apply_submit(struct broker *b, MDB_txn *txn, struct pending_submit *p,
     uint64_t now, struct outcome *o)
@@ -68,9 +97,10 @@ apply_submit(struct broker *b, MDB_txn *txn, struct pending_submit *p,
 		if (memcmp(seen.envelope_hash, e->hash, 32) != 0) {
 			o->code = SIRA_EREPLAY;
 			o->detail = "message id reused for different content";
+			return 0;
 		}
 		o->leaf = seen.leaf_index;
-		return 0;
+		return respool(b, txn, p, &seen, now);
 	}
 	if (rc != -SIRA_ENOTFOUND)
 		return rc;

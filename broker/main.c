@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "backup_cli.h"
 #include "batch.h"
 #include "blobs.h"
 #include "broker.h"
@@ -404,6 +405,15 @@ static const struct command commands[] = {
 	    "recompute the transparency log: every node and checkpoint" },
 	{ "log show", run_log_show, "--data DIR [--json]",
 	    "every log entry: routing metadata only, never contents" },
+	/* run NULL: the command reads its own options (broker/backup.c) */
+	{ "backup", NULL,
+	    "--data DIR --out FILE [--passphrase-file F]\n"
+	    "[--config FILE] [--ca F] [--cert F] [--key F]\n"
+	    "[--certs DIR] [--crl F] [--policy F]",
+	    "an encrypted, consistent copy of the data (while it runs) and of "
+	    "the files named" },
+	{ "restore", NULL, "FILE --data DIR [--passphrase-file F] [--force]",
+	    "put a backup back into an empty data directory" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -496,8 +506,15 @@ main(int argc, char **argv)
 		    stderr, "sira-broker: libsodium failed to start\n");
 		return EXIT_FAILURE;
 	}
-	memset(&b, 0, sizeof(b));
 	sira_err_clear(&err);
+	if (c->run == NULL) {
+		rc = broker_backup_main(
+		    c->name, argc - words, argv + words, &err);
+		return rc == 0         ? EXIT_SUCCESS :
+		    rc == -SIRA_EINVAL ? (fail("", &err), 2) :
+					 fail("", &err);
+	}
+	memset(&b, 0, sizeof(b));
 	if (parse_run(argc - words, argv + words, &b.cfg, &json, &err) != 0) {
 		(void)fprintf(stderr, "sira-broker: %s\n", err.msg);
 		return 2;

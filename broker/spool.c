@@ -107,8 +107,19 @@ spool_find_submit(MDB_txn *txn, const struct store *st, const char *sender,
 	seen->seq = s->seq;
 	seen->leaf_index = s->leaf_index;
 	memcpy(seen->envelope_hash, s->envelope_hash.data, 32);
+	seen->expires_at = s->expires_at;
 	sira__v1__seen_submit__free_unpacked(s, NULL);
 	return 0;
+}
+
+bool
+spool_has(MDB_txn *txn, const struct store *st, uint64_t seq)
+{
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, d;
+
+	store_be64(kb, seq);
+	return mdb_get(txn, st->dbi[DB_ENVELOPES], &k, &d) == 0;
 }
 
 int

@@ -31,6 +31,7 @@ struct spool_seen {
 	uint64_t seq;
 	uint64_t leaf_index;
 	uint8_t envelope_hash[32];
+	uint64_t expires_at;
 };
 
 /*
@@ -40,6 +41,9 @@ struct spool_seen {
 int spool_find_submit(MDB_txn *txn, const struct store *st, const char *sender,
     const uint8_t msgid[static SIRA_MSGID_LEN], struct spool_seen *seen,
     struct sira_err *err);
+
+/* Is the envelope spooled as seq still waiting for some recipient? */
+bool spool_has(MDB_txn *txn, const struct store *st, uint64_t seq);
 
 /*
  * Would queueing len more bytes for every recipient of e exceed a quota?

@@ -185,4 +185,20 @@ const char *stats_label(enum stats_dim d, uint32_t key, char *buf, size_t len);
 int stats_svg_write(const char *path, const struct stats_cross *c,
     uint64_t threshold, struct sira_err *err);
 
+/*
+ * backup.c: sira-agent backup and restore (docs/OPERATIONS.md,
+ * "Sauvegarde et restauration"). The archive's passphrase comes from
+ * pass_file (0600 or narrower) or the terminal (asked twice for a
+ * backup). Failures are explained in the operator's language and, for a
+ * restore, leave nothing written.
+ */
+struct backup_args {
+	const char *home;      /* --home, or NULL: SIRA_HOME */
+	const char *file;      /* the archive: --out, or restore's FILE */
+	const char *pass_file; /* --passphrase-file, or NULL: ask */
+	bool force;            /* restore --force */
+};
+int backup_cli_backup(const struct backup_args *b, struct sira_err *err);
+int backup_cli_restore(const struct backup_args *b, struct sira_err *err);
+
 #endif

@@ -58,6 +58,7 @@ struct opts {
 	int wait;                            /* send --wait */
 	const char *period, *by, *csv, *svg; /* stats */
 	uint64_t threshold;                  /* stats --threshold */
+	int force;                           /* restore --force */
 };
 
 static const struct option longopts[] = {
@@ -104,6 +105,7 @@ static const struct option longopts[] = {
 	{ "csv", required_argument, NULL, 'V' },
 	{ "svg", required_argument, NULL, 'S' },
 	{ "threshold", required_argument, NULL, 'U' },
+	{ "force", no_argument, NULL, 'x' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -247,6 +249,9 @@ parse(int argc, char **argv, struct opts *o)
 		case 'Z':
 			o->no_pass = 1;
 			break;
+		case 'x':
+			o->force = 1;
+			break;
 		case 'T':
 			if (number(optarg, &o->ttl) || o->ttl < SIRA_TTL_MIN ||
 			    o->ttl > SIRA_TTL_MAX)
@@ -350,6 +355,7 @@ cmd_run(const struct command *c, const struct opts *o, const char *arg,
     struct sira_err *err)
 {
 	struct agent a;
+	size_t resumed;
 	int rc;
 
 	(void)c;
@@ -358,6 +364,14 @@ cmd_run(const struct command *c, const struct opts *o, const char *arg,
 		log_set_level(LOG_DEBUG);
 	if (open_agent(o, &a, err) != 0)
 		return fail(err);
+	if (home_resume(&a, clock_now(), &resumed, err) != 0) {
+		agent_close(&a);
+		return fail(err);
+	}
+	if (resumed > 0)
+		log_event(LOG_INFO, "restore.resumed",
+		    "resubmitted=%zu (accepted before the backup, receipts missing)",
+		    resumed);
 	catch_stop();
 	rc = daemon_run(&a, o->rotate, o->retain, &stop_flag, err);
 	agent_close(&a);
@@ -784,6 +798,33 @@ cmd_stats(const struct command *c, const struct opts *o, const char *arg,
 }
 
 static int
+cmd_backup(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	(void)c;
+	(void)arg;
+	if (o->out == NULL)
+		return usage_error("backup needs --out FILE");
+	return backup_cli_backup(&(struct backup_args){ o->home, o->out,
+				     o->pass_file, false },
+		   err) == 0 ?
+	    0 :
+	    fail(err);
+}
+
+static int
+cmd_restore(const struct command *c, const struct opts *o, const char *file,
+    struct sira_err *err)
+{
+	(void)c;
+	return backup_cli_restore(&(struct backup_args){ o->home, file,
+				      o->pass_file, o->force != 0 },
+		   err) == 0 ?
+	    0 :
+	    fail(err);
+}
+
+static int
 cmd_view(const struct command *c, const struct opts *o, const char *arg,
     struct sira_err *err)
 {
@@ -839,6 +880,12 @@ static const struct command commands[] = {
 	{ "install-cert", cmd_install_cert, NULL, "FILE.cert",
 	    N_("install the certificate the committee sent back"),
 	    N_("a certificate file"), true, NULL },
+	{ "backup", cmd_backup, NULL, "--out FILE [--passphrase-file F]",
+	    N_("an encrypted copy of the agency home, taken while it runs"),
+	    NULL, true, NULL },
+	{ "restore", cmd_restore, NULL, "FILE [--passphrase-file F] [--force]",
+	    N_("put a backup back into a new agency home (docs/OPERATIONS.md)"),
+	    N_("a backup file"), true, NULL },
 	{ "directory", NULL, view_directory, "[--json]",
 	    N_("agencies this agent knows"), NULL, true, NULL },
 	{ "audit verify", NULL, view_audit_verify, "",

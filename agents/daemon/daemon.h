@@ -313,6 +313,16 @@ int receipts_accept(struct daemon *d, struct vault_txn *t,
  */
 void receipts_refuse(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
     bool docs_failed, uint64_t now);
+/*
+ * dl was stored before (its message id is in the seen-set) and came
+ * again: its sender submitted it anew, most likely restored from a
+ * backup taken before our receipt reached it (docs/OPERATIONS.md). Queue
+ * again the receipt we signed then, byte for byte: nothing is signed
+ * anew and nothing stored twice. Only for a message of our inbox (never
+ * a receipt) from the agency that sent it; in its own transaction.
+ */
+void receipts_again(
+    struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now);
 /* A receipt message o came back: verify it against what we sealed and
  * record it on the outbox entry in t. */
 int receipts_take(struct daemon *d, struct vault_txn *t, const struct opened *o,

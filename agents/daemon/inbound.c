@@ -360,8 +360,9 @@ outcome(struct daemon *d, const Sira__V1__Deliver *dl, const struct rx *x,
 		ack(d, dl);
 		d->last_pump = 0; /* the receipt waits: pump at once */
 	} else if (rc == -SIRA_EREPLAY) {
-		forget_replayed(d, dl); /* blobs a crash left behind */
-		ack(d, dl);             /* stored before: never twice */
+		forget_replayed(d, dl);     /* blobs a crash left behind */
+		receipts_again(d, dl, now); /* its sender may lack it */
+		ack(d, dl);                 /* stored before: never twice */
 	} else if (d->clock_bad &&
 	    (rc == -SIRA_EFUTURE || rc == -SIRA_EEXPIRED ||
 		rc == -SIRA_ENOTYETVALID)) {

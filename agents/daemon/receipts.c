@@ -27,18 +27,17 @@
  * success the signed Receipt bytes are handed to *keep when it is not
  * NULL (the caller frees keep->data).
  */
+/* Queue the signed Receipt bytes r[0..rlen) to agency `to` in t. */
 static int
-give(const struct agent *a, struct vault_txn *t, const struct receipt_fields *f,
-    const char *to, ProtobufCBinaryData *keep, struct sira_err *err)
+queue_receipt(struct vault_txn *t, const uint8_t *r, size_t rlen,
+    const char *to, uint64_t now, struct sira_err *err)
 {
 	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT;
 	const char *dest[1] = { to };
-	uint8_t *r = NULL, *pb = NULL, id[16];
-	size_t rlen, plen;
+	uint8_t *pb = NULL, id[16];
+	size_t plen;
 	int rc;
 
-	if ((rc = receipt_sign(f, a->me, a->keys, &r, &rlen, err)) != 0)
-		return rc;
 	if ((rc = wire_unpack(&sira__v1__receipt__descriptor, r, rlen,
 		 SIRA_RECEIPT_MAX, (ProtobufCMessage **)&p.receipt, err)) ==
 	    0) {
@@ -48,10 +47,24 @@ give(const struct agent *a, struct vault_txn *t, const struct receipt_fields *f,
 			    &(struct outgoing){ dest, 1, KIND_RECEIPT,
 				"sira.receipt.v1", "", bytes_of(pb, plen),
 				RECEIPT_TTL, NULL },
-			    f->received_at, id, err);
+			    now, id, err);
 		sira__v1__receipt__free_unpacked(p.receipt, NULL);
 	}
 	free(pb);
+	return rc;
+}
+
+static int
+give(const struct agent *a, struct vault_txn *t, const struct receipt_fields *f,
+    const char *to, ProtobufCBinaryData *keep, struct sira_err *err)
+{
+	uint8_t *r = NULL;
+	size_t rlen;
+	int rc;
+
+	if ((rc = receipt_sign(f, a->me, a->keys, &r, &rlen, err)) != 0)
+		return rc;
+	rc = queue_receipt(t, r, rlen, to, f->received_at, err);
 	if (rc == 0 && keep != NULL) {
 		keep->data = r;
 		keep->len = rlen;
@@ -125,6 +138,32 @@ receipts_refuse(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
 		d->last_pump = 0; /* sent in this loop's pump */
 out:
 	cert_destroy(&sender);
+	vault_abort(&t);
+	envelope_destroy(&e);
+}
+
+void
+receipts_again(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
+{
+	Sira__V1__InboxEntry *in = NULL;
+	struct envelope *e = NULL;
+	struct vault_txn *t = NULL;
+
+	if (envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) !=
+		0 ||
+	    e->h->kind == KIND_RECEIPT ||
+	    vault_begin(d->a->vault, true, &t, NULL) != 0 ||
+	    book_get_in(t, e->h->message_id.data, &in, NULL) != 0 ||
+	    in->receipt.len == 0 ||
+	    strcmp(in->sender, e->h->sender_agency_id) != 0)
+		goto out;
+	if (queue_receipt(t, in->receipt.data, in->receipt.len, in->sender, now,
+		NULL) == 0 &&
+	    vault_commit(&t, NULL) == 0)
+		d->last_pump = 0; /* sent in this loop's pump */
+out:
+	if (in != NULL)
+		sira__v1__inbox_entry__free_unpacked(in, NULL);
 	vault_abort(&t);
 	envelope_destroy(&e);
 }

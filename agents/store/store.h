@@ -591,4 +591,32 @@ int users_each(struct vault_txn *t,
 int users_login(struct vault_txn *t, const char *login, const char *password,
     uint64_t now, struct user_info *out, struct sira_err *err);
 
+/*
+ * home_backup.c: the home h into a new archive out (docs/OPERATIONS.md):
+ * a consistent copy of the vault taken while the daemon runs, and the
+ * home's other files, encrypted under pass (lib/backup.h). Returns 0,
+ * -SIRA_ENOTFOUND (not a home), -SIRA_EEXIST (out exists), -SIRA_EIO or
+ * -SIRA_ENOMEM.
+ */
+struct passphrase;
+int home_backup(const struct home *h, const char *out,
+    const struct passphrase *pass, struct sira_err *err)
+    __attribute__((warn_unused_result));
+/*
+ * Restore archive into the home dest (absent or empty, or moved aside
+ * with force), all or nothing. Returns backup_unpack's codes.
+ */
+int home_restore(const char *archive, const char *dest,
+    const struct passphrase *pass, bool force, struct sira_err *err)
+    __attribute__((warn_unused_result));
+/*
+ * In a home just restored (HOME/restored, which only an archive brings),
+ * submit again, in one transaction, every message the broker had accepted
+ * whose receipts are missing: they may have come back to the lost copy.
+ * *n receives how many; the mark is removed once that is committed.
+ * Returns 0 (also when there is nothing to resume) or the vault's codes.
+ */
+int home_resume(struct agent *a, uint64_t now, size_t *n, struct sira_err *err)
+    __attribute__((warn_unused_result));
+
 #endif
