@@ -121,4 +121,8 @@ int enrolment_renew(struct agent *a, const char *out, struct sira_err *err);
 /* Install the certificate file at path (agent_install_cert). */
 int enrolment_install(struct agent *a, const char *path, struct sira_err *err);
 
+/* erase.c: `erase --case REF --reason TEXT`. */
+int erase_cli_run(struct agent *a, const char *ref, const char *reason,
+    struct sira_err *err);
+
 #endif

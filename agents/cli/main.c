@@ -646,6 +646,24 @@ cmd_export(const struct command *c, const struct opts *o, const char *arg,
 }
 
 static int
+cmd_erase(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct agent a;
+	int rc;
+
+	(void)c;
+	(void)arg;
+	if (o->case_ref == NULL || o->reason == NULL)
+		return usage_error("erase needs --case and --reason");
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	rc = erase_cli_run(&a, o->case_ref, o->reason, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
+static int
 cmd_verify_bundle(const struct command *c, const struct opts *o,
     const char *file, struct sira_err *err)
 {
@@ -792,6 +810,9 @@ static const struct command commands[] = {
 	    N_("every audit entry: who, what, when"), NULL, true, NULL },
 	{ "export", cmd_export, NULL, "--case REF --out FILE",
 	    N_("the evidence bundle of a case"), NULL, true, NULL },
+	{ "erase", cmd_erase, NULL, "--case REF --reason TEXT",
+	    N_("erase a case here and at every agency it was sent to"), NULL,
+	    true, NULL },
 	{ "verify-bundle", cmd_verify_bundle, NULL,
 	    "FILE --ca ca.cert [--json]",
 	    N_("check a bundle offline, with the CA certificate alone"), NULL,

@@ -360,4 +360,7 @@ bool docs_in_take_ready(struct daemon *d, struct held *out);
 /* Timers: retry a stalled or postponed download. */
 void docs_in_tick(struct daemon *d, uint64_t now);
 
+/* erase_in.c: compact the vault after an erasure once it can. */
+void erase_in_tick(struct daemon *d);
+
 #endif

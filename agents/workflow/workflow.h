@@ -338,4 +338,47 @@ int workflow_apply(
 int workflow_incoming(struct agent *a, struct vault_txn *t,
     const struct wf_incoming *in, struct sira_err *err);
 
+/*
+ * erase.c: erasing a case from this agency (docs/SECURITY.md,
+ * "Effacement"). erase_case scrubs, in one transaction, the case record,
+ * every outbox and inbox entry about the case, their index rows and the
+ * case key (which becomes a tombstone), records "case.erased" in the
+ * audit chain naming the case by a tag only, and marks the vault for
+ * compaction; then it wipes the case's files (erase_files). A case under
+ * a legal hold is refused (-SIRA_EDENIED, naming the justice agency and
+ * its basis). A case erased before is not an error: res->already.
+ */
+#define ERASE_PEERS_MAX (CASES_LEGS_MAX + CASES_REQUESTS_MAX + 1)
+struct erase_req {
+	const char *ref;
+	const char *reason; /* why, as the operator wrote it (audit) */
+	const char *me;     /* this agency's id */
+	const char *by;     /* who ordered it: an agency id, or NULL (us) */
+	const char *person; /* web login, or NULL */
+	uint64_t now;
+};
+struct erase_result {
+	size_t outbox, inbox, files;
+	bool already;
+	uint64_t erased_at;
+	/* The agencies this agency sent the case to (legs it started, a
+	 * transfer, granted files): they get the erasure order. */
+	char peers[ERASE_PEERS_MAX][SIRA_AGENCY_ID_MAX + 1];
+	size_t n_peers;
+};
+int erase_case(struct agent *a, const struct erase_req *q,
+    struct erase_result *res, struct sira_err *err);
+/* The transaction part of erase_case, in the caller's t (no files). */
+int erase_case_in(struct vault_txn *t, const struct erase_req *q,
+    struct erase_result *res, struct sira_err *err);
+/* Wipe the files listed by erasures (after their commit; again after a
+ * power cut). *wiped (optional) grows by the files removed. */
+void erase_files(struct agent *a, size_t *wiped);
+/* -SIRA_EDENIED with the hold's agency and basis when r is held. */
+int erase_hold_check(
+    const Sira__V1__CaseRecord *r, const char *ref, struct sira_err *err);
+/* Add to res the agencies r was sent to by me. */
+int erase_note_legs(const Sira__V1__CaseRecord *r, const char *me,
+    struct erase_result *res);
+
 #endif
