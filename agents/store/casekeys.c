@@ -155,5 +155,5 @@ casekey_open(const struct casekey *k, const uint8_t *in, size_t len,
 void
 casekey_wipe(struct casekey *k)
 {
-	sodium_memzero(k, sizeof(*k));
+	sodium_memzero(k->key, sizeof(k->key)); /* state stays readable */
 }
