@@ -58,6 +58,8 @@ static const char *const kind_names[SIRA_KIND_MAX + 1] = {
 	[SIRA_KIND_FILE_RESPONSE] = "file_response",
 	[SIRA_KIND_RECEIPT] = "receipt",
 	[SIRA_KIND_NOTE] = "note",
+	[SIRA_KIND_ERASURE] = "erasure",
+	[SIRA_KIND_ERASURE_RECEIPT] = "erasure_receipt",
 };
 
 #define A true
@@ -106,6 +108,10 @@ static const struct rule default_rules[] = {
 	/* receipts and notes: any agency <-> any agency */
 	{ A, ANY, SIRA_KIND_RECEIPT, ANY },
 	{ A, ANY, SIRA_KIND_NOTE, ANY },
+	/* erasure orders, legal holds and their signed answers: any agency
+	 * may have sent a case to any other (the agents check the rest) */
+	{ A, ANY, SIRA_KIND_ERASURE, ANY },
+	{ A, ANY, SIRA_KIND_ERASURE_RECEIPT, ANY },
 	/* everything else: denied */
 	{ false, ANY, ANY, ANY },
 };
@@ -424,7 +430,7 @@ policy_destroy(struct policy **pp)
 const char *
 policy_kind_name(int kind)
 {
-	if (kind < 0 || kind > SIRA_KIND_MAX)
+	if (kind < 0 || kind > SIRA_KIND_MAX || kind_names[kind] == NULL)
 		return "unknown";
 	return kind_names[kind];
 }
@@ -433,7 +439,7 @@ int
 policy_kind_parse(const char *name, int *kind)
 {
 	for (int k = SIRA_KIND_REFERRAL; k <= SIRA_KIND_MAX; k++) {
-		if (strcmp(name, kind_names[k]) == 0) {
+		if (kind_names[k] != NULL && strcmp(name, kind_names[k]) == 0) {
 			*kind = k;
 			return 0;
 		}

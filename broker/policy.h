@@ -37,7 +37,9 @@ enum sira_kind {
 	SIRA_KIND_FILE_RESPONSE = 6,
 	SIRA_KIND_RECEIPT = 7,
 	SIRA_KIND_NOTE = 8,
-	SIRA_KIND_MAX = 8
+	SIRA_KIND_ERASURE = 11,
+	SIRA_KIND_ERASURE_RECEIPT = 12,
+	SIRA_KIND_MAX = 12
 };
 
 /* A compiled policy: a fixed decision table, immutable once built. */

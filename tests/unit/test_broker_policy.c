@@ -32,7 +32,7 @@
 
 /* Roles and kinds to try: every valid one and some out of range. */
 static const int roles[] = { -1, 0, 1, 2, 3, 4, 5, 6, 7, 1000 };
-static const int kinds[] = { -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 1000, INT32_MIN,
+static const int kinds[] = { -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 1000, INT32_MIN,
 	INT32_MAX };
 #define NROLES (sizeof(roles) / sizeof(roles[0]))
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -66,6 +66,8 @@ expected(int from, int kind, int to)
 		return from != JUS && to == JUS;
 	case SIRA_KIND_RECEIPT:
 	case SIRA_KIND_NOTE:
+	case SIRA_KIND_ERASURE:
+	case SIRA_KIND_ERASURE_RECEIPT:
 		return true;
 	default:
 		return false;
@@ -153,9 +155,9 @@ test_kind_numbers_match_wire(void **state)
 	    SIRA_KIND_NOTE, SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_NOTE);
 	/* No kind on the wire that the policy does not know, and the names
 	 * line up: MESSAGE_KIND_<upper-case policy name>. */
-	assert_int_equal(
-	    sira__v1__message_kind__descriptor.n_values, SIRA_KIND_MAX + 1);
-	for (int k = 0; k <= SIRA_KIND_MAX; k++) {
+	/* The numbers may have gaps (kept for kinds of other versions): a
+	 * number the wire has is one the policy names, and back. */
+	for (int k = 0; k <= SIRA_KIND_MAX + 1; k++) {
 		const ProtobufCEnumValue *v =
 		    protobuf_c_enum_descriptor_get_value(
 			&sira__v1__message_kind__descriptor, k);
@@ -163,7 +165,11 @@ test_kind_numbers_match_wire(void **state)
 		size_t i;
 		int n;
 
-		assert_non_null(v);
+		if (v == NULL) {
+			assert_string_equal(policy_kind_name(k), "unknown");
+			continue;
+		}
+		assert_true(k <= SIRA_KIND_MAX);
 		n = snprintf(
 		    want, sizeof(want), "MESSAGE_KIND_%s", policy_kind_name(k));
 		assert_true(n > 0 && (size_t)n < sizeof(want));
@@ -181,6 +187,8 @@ test_kind_names(void **state)
 
 	(void)state;
 	for (int i = SIRA_KIND_REFERRAL; i <= SIRA_KIND_MAX; i++) {
+		if (strcmp(policy_kind_name(i), "unknown") == 0)
+			continue; /* a gap */
 		assert_int_equal(policy_kind_parse(policy_kind_name(i), &k), 0);
 		assert_int_equal(k, i);
 	}
