@@ -226,8 +226,9 @@ test_default_matrix(void **state)
 				nallowed += want;
 			}
 	/* referral 12, response/update 25 each, transfer 20, request 4,
-	 * response 4, receipt/note 25 each. */
-	assert_int_equal(nallowed, 12 + 25 + 25 + 20 + 4 + 4 + 25 + 25);
+	 * response 4, receipt/note 25 each, erasure/erasure_receipt 25 each. */
+	assert_int_equal(
+	    nallowed, 12 + 25 + 25 + 20 + 4 + 4 + 25 + 25 + 25 + 25);
 	policy_destroy(&p);
 	assert_null(p);
 }
