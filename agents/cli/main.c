@@ -51,7 +51,7 @@ struct opts {
 	const char *listen, *tls_cert, *tls_key, *host; /* web */
 	uint64_t port, idle;                            /* web */
 	uint64_t ttl, rotate, retain;
-	int json, verbose;
+	int json, verbose, release;
 	const char *attach[SIRA_ATTACHMENTS_MAX]; /* send --attach, repeated */
 	size_t n_attach;
 	uint64_t attach_max; /* init --attach-max */
@@ -97,6 +97,7 @@ static const struct option longopts[] = {
 	{ "idle", required_argument, NULL, 'I' },
 	{ "id", required_argument, NULL, 'i' },
 	{ "no-passphrase", no_argument, NULL, 'Z' },
+	{ "release", no_argument, NULL, 'U' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -229,6 +230,9 @@ parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'Z':
 			o->no_pass = 1;
+			break;
+		case 'U':
+			o->release = 1;
 			break;
 		case 'T':
 			if (number(optarg, &o->ttl) || o->ttl < SIRA_TTL_MIN ||
@@ -664,6 +668,25 @@ cmd_erase(const struct command *c, const struct opts *o, const char *arg,
 }
 
 static int
+cmd_hold(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct agent a;
+	int rc;
+
+	(void)c;
+	(void)arg;
+	if (o->case_ref == NULL || (o->basis == NULL) == !o->release)
+		return usage_error(
+		    "hold needs --case and either --basis or --release");
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	rc = hold_cli_run(&a, o->case_ref, o->basis, o->release != 0, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
+static int
 cmd_verify_bundle(const struct command *c, const struct opts *o,
     const char *file, struct sira_err *err)
 {
@@ -813,6 +836,9 @@ static const struct command commands[] = {
 	{ "erase", cmd_erase, NULL, "--case REF --reason TEXT",
 	    N_("erase a case here and at every agency it was sent to"), NULL,
 	    true, NULL },
+	{ "hold", cmd_hold, NULL, "--case REF --basis TEXT | --case REF --release",
+	    N_("justice: set (or release) a legal hold that blocks erasure"),
+	    NULL, true, NULL },
 	{ "verify-bundle", cmd_verify_bundle, NULL,
 	    "FILE --ca ca.cert [--json]",
 	    N_("check a bundle offline, with the CA certificate alone"), NULL,

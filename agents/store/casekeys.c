@@ -2,7 +2,9 @@
  * casekeys.c: the per-case keys (store.h). Row key: the case's blinded
  * reference (the same as its VT_CASES row), value sealed by the vault:
  *   1 || key(32)          a live case
- *   2 || be64(erased_at)  an erased case (tombstone: nothing else)
+ *   2 || be64(erased_at) || ErasureLedger
+ *                         an erased case (tombstone: when, and the
+ *                         orders and receipts of its erasure; no content)
  * Values sealed under a case key are CASEKEY_MAGIC || nonce(24) ||
  * crypto_secretbox(value): the magic cannot begin a packed CaseRecord
  * ('S' would be field 10 as a group, which proto3 never writes), so a
@@ -51,7 +53,7 @@ parse_row(const uint8_t *v, size_t len, struct casekey *out,
 		memcpy(out->key, v + 1, CASEKEY_LEN);
 		return 0;
 	}
-	if (len == 9 && v[0] == ROW_ERASED) {
+	if (len >= 9 && v[0] == ROW_ERASED) {
 		out->state = CASEKEY_ERASED;
 		out->erased_at = be64_get(v + 1);
 		return 0;
@@ -98,6 +100,59 @@ casekey_tombstone(struct vault_txn *t, const uint8_t blind[32], uint64_t now,
 	row[0] = ROW_ERASED;
 	be64_put(row + 1, now);
 	return vault_put(t, VT_CASEKEYS, rk, row, sizeof(row), err);
+}
+
+int
+casekey_ledger_get(struct vault_txn *t, const uint8_t blind[32],
+    uint8_t **out, size_t *len, uint64_t *erased_at, struct sira_err *err)
+{
+	uint8_t *v = NULL, *p;
+	size_t vlen = 0;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	rc = vault_get(t, VT_CASEKEYS, bytes_of(blind, 32), &v, &vlen, err);
+	if (rc != 0)
+		return rc;
+	if (vlen < 9 || v[0] != ROW_ERASED) {
+		vault_free(v, vlen);
+		return sira_err_set(
+		    err, SIRA_ENOTFOUND, _("the case is not erased"));
+	}
+	*erased_at = be64_get(v + 1);
+	if ((p = malloc(vlen - 9 + 1)) == NULL) {
+		vault_free(v, vlen);
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
+	}
+	memcpy(p, v + 9, vlen - 9);
+	*out = p;
+	*len = vlen - 9;
+	vault_free(v, vlen);
+	return 0;
+}
+
+int
+casekey_ledger_put(struct vault_txn *t, const uint8_t blind[32],
+    const uint8_t *ledger, size_t len, struct sira_err *err)
+{
+	uint8_t *old = NULL, *row;
+	size_t olen = 0;
+	uint64_t at = 0;
+	int rc;
+
+	if ((rc = casekey_ledger_get(t, blind, &old, &olen, &at, err)) != 0)
+		return rc;
+	vault_free(old, olen);
+	if ((row = malloc(9 + len)) == NULL)
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
+	row[0] = ROW_ERASED;
+	be64_put(row + 1, at);
+	if (len > 0)
+		memcpy(row + 9, ledger, len);
+	rc = vault_put(t, VT_CASEKEYS, bytes_of(blind, 32), row, 9 + len, err);
+	free(row);
+	return rc;
 }
 
 bool

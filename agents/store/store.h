@@ -226,6 +226,13 @@ int casekey_get(struct vault_txn *t, const uint8_t blind[32], bool create,
 /* Scrub the key row and leave the tombstone of an erasure at now. */
 int casekey_tombstone(struct vault_txn *t, const uint8_t blind[32],
     uint64_t now, struct sira_err *err);
+/* The ledger an erased case keeps after its tombstone (a packed
+ * ErasureLedger: orders sent, receipts back), fresh in *out (vault_free;
+ * may be empty). -SIRA_ENOTFOUND when the case is not erased. */
+int casekey_ledger_get(struct vault_txn *t, const uint8_t blind[32],
+    uint8_t **out, size_t *len, uint64_t *erased_at, struct sira_err *err);
+int casekey_ledger_put(struct vault_txn *t, const uint8_t blind[32],
+    const uint8_t *ledger, size_t len, struct sira_err *err);
 /* Seal / open a value under a case key: magic(4) nonce(24) box. */
 #define CASEKEY_MAGIC "SCK1"
 #define CASEKEY_OVERHEAD (4 + 24 + 16)
@@ -513,6 +520,14 @@ void peer_release(struct peer *p);
  */
 int peers_role(struct agent *a, struct vault_txn *t, const char *agency,
     uint64_t now, enum sira_role *role, struct sira_err *err);
+
+/*
+ * The signing key of agency's newest certificate valid at now (verified
+ * against the CA and our list), for checking what it signed: an erasure
+ * receipt. Returns 0 or -SIRA_EUNKNOWN_AGENCY.
+ */
+int peers_sign_pk(struct agent *a, struct vault_txn *t, const char *agency,
+    uint64_t now, uint8_t pk[SIRA_SIGN_PK_LEN], struct sira_err *err);
 
 /*
  * users.c: the people of the agency who may log in to its web interface,

@@ -225,8 +225,8 @@ erase_hold_check(
 	    ref, r->hold->by, r->hold->basis);
 }
 
-static void
-add_peer(struct erase_result *res, const char *id, const char *me)
+void
+erase_add_peer(struct erase_result *res, const char *id, const char *me)
 {
 	if (id == NULL || id[0] == '\0' || strcmp(id, me) == 0)
 		return;
@@ -244,13 +244,13 @@ erase_note_legs(const Sira__V1__CaseRecord *r, const char *me,
 {
 	for (size_t i = 0; i < r->n_legs; i++)
 		if (strcmp(r->legs[i]->from, me) == 0)
-			add_peer(res, r->legs[i]->to, me);
-	add_peer(res, r->transferred_to, me);
+			erase_add_peer(res, r->legs[i]->to, me);
+	erase_add_peer(res, r->transferred_to, me);
 	for (size_t i = 0; i < r->n_requests; i++)
 		if (strcmp(r->requests[i]->holder, me) == 0 &&
 		    r->requests[i]->state ==
 			SIRA__V1__REQUEST_STATE__REQUEST_STATE_GRANTED)
-			add_peer(res, r->requests[i]->requester, me);
+			erase_add_peer(res, r->requests[i]->requester, me);
 	return 0;
 }
 
@@ -306,6 +306,25 @@ erase_in(struct vault_txn *t, const struct erase_req *q,
 	}
 	if (r != NULL)
 		sira__v1__case_record__free_unpacked(r, NULL);
+	found_free(&f);
+	return rc;
+}
+
+int
+erase_late(struct vault_txn *t, const uint8_t msgid[16], struct sira_err *err)
+{
+	struct found f = { .ref = "" };
+	int rc;
+
+	rc = vault_scrub(t, VT_INBOX, bytes_of(msgid, 16), err);
+	if (rc == -SIRA_ENOTFOUND) {
+		sira_err_clear(err);
+		return 0;
+	}
+	if (rc == 0 && (rc = add_file(&f, ITEM_DOCS, msgid, 16)) != 0)
+		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
+	if (rc == 0 && (rc = list_files(t, &f, err)) == 0)
+		rc = vault_compact_want(t, err);
 	found_free(&f);
 	return rc;
 }
