@@ -122,8 +122,8 @@ int enrolment_renew(struct agent *a, const char *out, struct sira_err *err);
 int enrolment_install(struct agent *a, const char *path, struct sira_err *err);
 
 /* erase.c: `erase --case REF --reason TEXT`. */
-int erase_cli_run(struct agent *a, const char *ref, const char *reason,
-    struct sira_err *err);
+int erase_cli_run(
+    struct agent *a, const char *ref, const char *reason, struct sira_err *err);
 /* `hold --case REF --basis TEXT` and `hold --case REF --release`. */
 int hold_cli_run(struct agent *a, const char *ref, const char *basis,
     bool release, struct sira_err *err);

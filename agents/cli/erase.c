@@ -93,8 +93,8 @@ compact(struct agent *a)
 }
 
 int
-erase_cli_run(struct agent *a, const char *ref, const char *reason,
-    struct sira_err *err)
+erase_cli_run(
+    struct agent *a, const char *ref, const char *reason, struct sira_err *err)
 {
 	struct erase_result res;
 	struct erase_req q = { .ref = ref,
@@ -104,8 +104,8 @@ erase_cli_run(struct agent *a, const char *ref, const char *reason,
 	int rc;
 
 	if (!workflow_ref_valid(ref))
-		return sira_err_set(err, SIRA_EINVAL,
-		    _("%s is not a case reference"), ref);
+		return sira_err_set(
+		    err, SIRA_EINVAL, _("%s is not a case reference"), ref);
 	if (reason == NULL || reason[0] == '\0' || strlen(reason) > 256)
 		return sira_err_set(err, SIRA_EINVAL,
 		    _("erase needs --reason: 1 to 256 bytes"));
@@ -119,25 +119,25 @@ erase_cli_run(struct agent *a, const char *ref, const char *reason,
 }
 
 int
-hold_cli_run(struct agent *a, const char *ref, const char *basis,
-    bool release, struct sira_err *err)
+hold_cli_run(struct agent *a, const char *ref, const char *basis, bool release,
+    struct sira_err *err)
 {
 	struct hold_req h = { ref, basis, release, clock_now() };
 	size_t sent;
 	int rc;
 
 	if (!workflow_ref_valid(ref))
-		return sira_err_set(err, SIRA_EINVAL,
-		    _("%s is not a case reference"), ref);
-	if (!release && (basis == NULL || basis[0] == '\0' ||
-			    strlen(basis) > 256))
+		return sira_err_set(
+		    err, SIRA_EINVAL, _("%s is not a case reference"), ref);
+	if (!release &&
+	    (basis == NULL || basis[0] == '\0' || strlen(basis) > 256))
 		return sira_err_set(err, SIRA_EINVAL,
 		    _("hold needs --basis: the legal basis, 1 to 256 bytes"));
 	if ((rc = erase_hold_send(a, &h, &sent, err)) != 0)
 		return rc;
 	(void)printf(release ? _("legal hold on case %s released; %zu "
-				 "agencies told\n")
-			     : _("legal hold set on case %s; %zu agencies "
+				 "agencies told\n") :
+			       _("legal hold set on case %s; %zu agencies "
 				 "told\n"),
 	    ref, sent);
 	return 0;

@@ -45,8 +45,8 @@ make_key(struct vault_txn *t, struct bytes rk, struct casekey *out,
 }
 
 static int
-parse_row(const uint8_t *v, size_t len, struct casekey *out,
-    struct sira_err *err)
+parse_row(
+    const uint8_t *v, size_t len, struct casekey *out, struct sira_err *err)
 {
 	if (len == 1 + CASEKEY_LEN && v[0] == ROW_LIVE) {
 		out->state = CASEKEY_LIVE;
@@ -103,8 +103,8 @@ casekey_tombstone(struct vault_txn *t, const uint8_t blind[32], uint64_t now,
 }
 
 int
-casekey_ledger_get(struct vault_txn *t, const uint8_t blind[32],
-    uint8_t **out, size_t *len, uint64_t *erased_at, struct sira_err *err)
+casekey_ledger_get(struct vault_txn *t, const uint8_t blind[32], uint8_t **out,
+    size_t *len, uint64_t *erased_at, struct sira_err *err)
 {
 	uint8_t *v = NULL, *p;
 	size_t vlen = 0;

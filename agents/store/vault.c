@@ -412,7 +412,8 @@ vault_begin(
 	if ((rc = mdb_txn_begin(
 		 v->env, NULL, write ? 0 : MDB_RDONLY, &n->txn)) != 0) {
 		free(n);
-		return vault_lmdb_error(rc, "beginning a vault transaction", err);
+		return vault_lmdb_error(
+		    rc, "beginning a vault transaction", err);
 	}
 	n->v = v;
 	n->write = write;
@@ -438,7 +439,8 @@ vault_begin_child(
 	if ((rc = mdb_txn_begin(parent->v->env, parent->txn, 0, &n->txn)) !=
 	    0) {
 		free(n);
-		return vault_lmdb_error(rc, "beginning a nested transaction", err);
+		return vault_lmdb_error(
+		    rc, "beginning a nested transaction", err);
 	}
 	n->v = parent->v;
 	n->write = true;
@@ -584,7 +586,8 @@ vault_get(struct vault_txn *t, enum vault_table table, struct bytes key,
 		return sira_err_set(err, SIRA_ENOTFOUND, _("no such row in %s"),
 		    vault_table_names[table]);
 	if (rc != 0)
-		return txn_fail(t, vault_lmdb_error(rc, vault_table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(rc, vault_table_names[table], err));
 	return open_row(
 	    t->v, &(struct stored){ table, key, &d }, val, vlen, err);
 }
@@ -609,7 +612,8 @@ vault_del(struct vault_txn *t, enum vault_table table, struct bytes key,
 		return sira_err_set(err, SIRA_ENOTFOUND, _("no such row in %s"),
 		    vault_table_names[table]);
 	if (rc != 0)
-		return txn_fail(t, vault_lmdb_error(rc, vault_table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(rc, vault_table_names[table], err));
 	return 0;
 }
 
@@ -624,8 +628,8 @@ vault_scrub(struct vault_txn *t, enum vault_table table, struct bytes key,
 		return rc;
 	if ((rc = check_key(table, key, err)) != 0 || !t->write)
 		return txn_fail(t,
-		    rc != 0 ? rc
-			    : sira_err_set(err, SIRA_EINVAL,
+		    rc != 0 ? rc :
+			      sira_err_set(err, SIRA_EINVAL,
 				  _("vault_scrub in a read-only transaction")));
 	if (!t->v->have[table] ||
 	    (rc = mdb_get(t->txn, t->v->dbi[table], &k, &d)) == MDB_NOTFOUND)
@@ -684,7 +688,8 @@ vault_each(struct vault_txn *t, enum vault_table table,
 	if (!t->v->have[table])
 		return 0;
 	if ((mrc = mdb_cursor_open(t->txn, t->v->dbi[table], &c)) != 0)
-		return txn_fail(t, vault_lmdb_error(mrc, vault_table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(mrc, vault_table_names[table], err));
 	while (rc == 0 && (mrc = mdb_cursor_get(c, &k, &d, op)) == 0) {
 		op = MDB_NEXT;
 		rc = each_row(
@@ -692,7 +697,8 @@ vault_each(struct vault_txn *t, enum vault_table table,
 	}
 	mdb_cursor_close(c);
 	if (rc == 0 && mrc != MDB_NOTFOUND)
-		return txn_fail(t, vault_lmdb_error(mrc, vault_table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(mrc, vault_table_names[table], err));
 	return rc > 0 ? 0 : rc;
 }
 
@@ -715,7 +721,8 @@ vault_keys(struct vault_txn *t, enum vault_table table, struct bytes from,
 	if (!t->v->have[table])
 		return 0;
 	if ((mrc = mdb_cursor_open(t->txn, t->v->dbi[table], &c)) != 0)
-		return txn_fail(t, vault_lmdb_error(mrc, vault_table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(mrc, vault_table_names[table], err));
 	if (flen > 0) {
 		k = mdb_key(from);
 		op = MDB_SET_RANGE;
@@ -727,7 +734,8 @@ vault_keys(struct vault_txn *t, enum vault_table table, struct bytes from,
 	}
 	mdb_cursor_close(c);
 	if (rc == 0 && mrc != MDB_NOTFOUND)
-		return txn_fail(t, vault_lmdb_error(mrc, vault_table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(mrc, vault_table_names[table], err));
 	return rc > 0 ? 0 : rc;
 }
 

@@ -87,8 +87,8 @@ fresh_tmp(const struct vault *v, char tmp[PATH_MAX], char file[PATH_MAX],
 
 /* Copy the live pages into tmp, durably. */
 static int
-copy_live(struct vault *v, const char *tmp, const char *file,
-    struct sira_err *err)
+copy_live(
+    struct vault *v, const char *tmp, const char *file, struct sira_err *err)
 {
 	int rc;
 
@@ -129,8 +129,8 @@ reopen(struct vault *v, struct sira_err *err)
 
 /* Swap the copy in: close, rename, fsync the directory, reopen. */
 static int
-swap_in(struct vault *v, const char *tmp, const char *file,
-    struct sira_err *err)
+swap_in(
+    struct vault *v, const char *tmp, const char *file, struct sira_err *err)
 {
 	char data[PATH_MAX];
 	int rc;

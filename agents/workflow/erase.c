@@ -65,7 +65,7 @@ add_file(struct found *f, uint8_t type, const uint8_t *id, size_t len)
 {
 	uint8_t *p;
 
-	if (f->n_files >= 4 * ROWS_MAX ||
+	if (f->n_files >= (size_t)4 * ROWS_MAX ||
 	    (p = realloc(f->files, (f->n_files + 1) * ITEM_LEN)) == NULL)
 		return -SIRA_ENOMEM;
 	memset(p + f->n_files * ITEM_LEN, 0, ITEM_LEN);
@@ -77,8 +77,8 @@ add_file(struct found *f, uint8_t type, const uint8_t *id, size_t len)
 }
 
 static int
-out_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen)
+out_row(
+    void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct found *f = ctx;
 	Sira__V1__OutboxEntry *e = book_out_decode(val, vlen);
@@ -94,8 +94,8 @@ out_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 }
 
 static int
-in_row(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen)
+in_row(
+    void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct found *f = ctx;
 	Sira__V1__InboxEntry *e = book_in_decode(val, vlen);
@@ -165,7 +165,8 @@ list_files(struct vault_txn *t, const struct found *f, struct sira_err *err)
 	if (f->n_files > 0)
 		memcpy(all + olen, f->files, f->n_files * ITEM_LEN);
 	vault_free(old, olen);
-	rc = vault_put(t, VT_META, name, all, olen + f->n_files * ITEM_LEN, err);
+	rc =
+	    vault_put(t, VT_META, name, all, olen + f->n_files * ITEM_LEN, err);
 	free(all);
 	return rc;
 }
@@ -181,8 +182,8 @@ audit_tag(const uint8_t blind[32], char out[6 + 17])
 
 /* Scrub every row of f and the record; tombstone; audit; list. */
 static int
-scrub_all(struct vault_txn *t, const struct erase_req *q,
-    const struct found *f, const uint8_t blind[32], struct sira_err *err)
+scrub_all(struct vault_txn *t, const struct erase_req *q, const struct found *f,
+    const uint8_t blind[32], struct sira_err *err)
 {
 	char tag[6 + 17], subject[6 + 17 + 2 + 256];
 	int rc = 0;
@@ -233,14 +234,14 @@ erase_add_peer(struct erase_result *res, const char *id, const char *me)
 	for (size_t i = 0; i < res->n_peers; i++)
 		if (strcmp(res->peers[i], id) == 0)
 			return;
-	if (res->n_peers < ERASE_PEERS_MAX &&
-	    strlen(id) <= SIRA_AGENCY_ID_MAX)
-		(void)strcpy(res->peers[res->n_peers++], id);
+	if (res->n_peers < ERASE_PEERS_MAX && strlen(id) <= SIRA_AGENCY_ID_MAX)
+		(void)snprintf(res->peers[res->n_peers++],
+		    sizeof(res->peers[0]), "%s", id);
 }
 
 int
-erase_note_legs(const Sira__V1__CaseRecord *r, const char *me,
-    struct erase_result *res)
+erase_note_legs(
+    const Sira__V1__CaseRecord *r, const char *me, struct erase_result *res)
 {
 	for (size_t i = 0; i < r->n_legs; i++)
 		if (strcmp(r->legs[i]->from, me) == 0)
@@ -291,8 +292,7 @@ erase_in(struct vault_txn *t, const struct erase_req *q,
 		rc = erase_hold_check(r, q->ref, err);
 	if (rc == 0 && r != NULL)
 		rc = erase_note_legs(r, q->me, res);
-	if (rc == 0 &&
-	    (rc = vault_each(t, VT_OUTBOX, out_row, &f, err)) == 0 &&
+	if (rc == 0 && (rc = vault_each(t, VT_OUTBOX, out_row, &f, err)) == 0 &&
 	    (rc = vault_each(t, VT_INBOX, in_row, &f, err)) == 0 &&
 	    !known(&k, &f, r))
 		rc = sira_err_set(err, SIRA_ENOTFOUND,
@@ -338,8 +338,8 @@ erase_case_in(struct vault_txn *t, const struct erase_req *q,
 }
 
 int
-erase_case(struct agent *a, const struct erase_req *q,
-    struct erase_result *res, struct sira_err *err)
+erase_case(struct agent *a, const struct erase_req *q, struct erase_result *res,
+    struct sira_err *err)
 {
 	struct vault_txn *t = NULL;
 	int rc;
@@ -369,8 +369,8 @@ wipe_file(const char *path)
 		return unlink(path) == 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		for (left = st.st_size; left > 0;) {
-			size_t n = left > (off_t)sizeof(zero) ? sizeof(zero)
-							      : (size_t)left;
+			size_t n = left > (off_t)sizeof(zero) ? sizeof(zero) :
+								(size_t)left;
 			ssize_t w = write(fd, zero, n);
 			if (w <= 0)
 				break;
@@ -454,7 +454,8 @@ erase_files(struct agent *a, size_t *wiped)
 	vault_free(list, len);
 	if (vault_scrub(t, VT_META, name, NULL) == 0 &&
 	    vault_commit(&t, NULL) != 0)
-		log_event(LOG_WARN, "case.erase_list", "kept=for the next erasure");
+		log_event(
+		    LOG_WARN, "case.erase_list", "kept=for the next erasure");
 	vault_abort(&t);
 	if (wiped != NULL)
 		*wiped += n;

@@ -110,7 +110,8 @@ erase_receipt_open(const Sira__V1__ErasureReceipt *r,
 	int rc;
 
 	*out = NULL;
-	if (r->tbs.len == 0 || r->tbs.len > TBS_MAX || r->sig.len != SIRA_SIG_LEN)
+	if (r->tbs.len == 0 || r->tbs.len > TBS_MAX ||
+	    r->sig.len != SIRA_SIG_LEN)
 		return sira_err_set(err, SIRA_EMALFORMED,
 		    _("an erasure receipt of the wrong size"));
 	if ((rc = wire_unpack(&sira__v1__erasure_receipt_tbs__descriptor,
@@ -149,7 +150,8 @@ erase_msg_parse(int kind, const uint8_t *payload, size_t len,
 		}
 		sira__v1__erasure_receipt_tbs__free_unpacked(tbs, NULL);
 	} else
-		why = "an erasure message whose content does not match its kind";
+		why =
+		    "an erasure message whose content does not match its kind";
 	if (why != NULL) {
 		sira__v1__payload__free_unpacked(p, NULL);
 		return sira_err_set(err, SIRA_EMALFORMED, "%s", why);
@@ -207,11 +209,12 @@ index_get(struct vault_txn *t, const uint8_t order_id[16],
 
 	memset(out, 0, sizeof(*out));
 	index_key(order_id, key);
-	if ((rc = vault_get(t, VT_META, bytes_of(key, INDEX_KEY_LEN), &v, &len,
-		 err)) != 0)
+	if ((rc = vault_get(
+		 t, VT_META, bytes_of(key, INDEX_KEY_LEN), &v, &len, err)) != 0)
 		return rc;
 	if (len < INDEX_FIXED || len > INDEX_FIXED + SIRA_CASE_REF_MAX)
-		rc = sira_err_set(err, SIRA_EMALFORMED, _("order index damaged"));
+		rc = sira_err_set(
+		    err, SIRA_EMALFORMED, _("order index damaged"));
 	else {
 		out->type = (char)v[0];
 		memcpy(out->blind, v + 1, 32);
@@ -328,11 +331,20 @@ ledger_take(struct vault_txn *t, const uint8_t blind[32],
 
 /* ---- sending ---- */
 
+/* What one queued erasure message is: to whom, which kind, when. */
+struct msg_to {
+	const char *to;
+	int kind;
+	uint64_t now;
+};
+
 static int
-queue_payload(struct vault_txn *t, const char *to, int kind,
-    const Sira__V1__Payload *p, uint64_t now, uint8_t id[16],
-    struct sira_err *err)
+queue_payload(struct vault_txn *t, const struct msg_to *m,
+    const Sira__V1__Payload *p, uint8_t id[16], struct sira_err *err)
 {
+	const char *to = m->to;
+	int kind = m->kind;
+	uint64_t now = m->now;
 	const char *tos[1] = { to };
 	uint8_t *buf;
 	size_t len;
@@ -364,7 +376,7 @@ send_order(struct vault_txn *t, const struct order_spec *s,
 	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT;
 	Sira__V1__ErasureOrder o = SIRA__V1__ERASURE_ORDER__INIT;
 
-	randombytes_buf(order_id, 16);
+	book_new_id(order_id);
 	o.order_id.data = order_id;
 	o.order_id.len = 16;
 	o.case_ref = (char *)(uintptr_t)s->ref;
@@ -372,7 +384,8 @@ send_order(struct vault_txn *t, const struct order_spec *s,
 	o.reason = (char *)(uintptr_t)(s->reason ? s->reason : "");
 	p.body_case = BODY_ORDER;
 	p.erasure_order = &o;
-	return queue_payload(t, s->to, KIND_ORDER, &p, s->now, local_id, err);
+	return queue_payload(t, &(struct msg_to){ s->to, KIND_ORDER, s->now },
+	    &p, local_id, err);
 }
 
 /* Order every agency of res (but `skip`) to erase q->ref, erased here. */
@@ -392,8 +405,7 @@ order_peers(struct vault_txn *t, const struct erase_req *q,
 		if (skip != NULL && strcmp(res->peers[i], skip) == 0)
 			continue;
 		if ((rc = send_order(t, &s, id, ix.local_id, err)) == 0 &&
-		    (rc = ledger_add(t, ix.blind, res->peers[i], id, err)) ==
-			0)
+		    (rc = ledger_add(t, ix.blind, res->peers[i], id, err)) == 0)
 			rc = index_put(t, id, &ix, err);
 	}
 	return rc;
@@ -471,7 +483,8 @@ look(struct vault_txn *t, const char *ref, Sira__V1__CaseRecord **r,
 		return rc;
 	casekey_wipe(&k);
 	if (k.state == CASEKEY_ERASED) {
-		ans->outcome = SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_ERASED;
+		ans->outcome =
+		    SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_ERASED;
 		ans->at = k.erased_at;
 		return 0;
 	}
@@ -480,7 +493,8 @@ look(struct vault_txn *t, const char *ref, Sira__V1__CaseRecord **r,
 		return rc;
 	sira_err_clear(err);
 	if (*r == NULL)
-		ans->outcome = SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_UNKNOWN;
+		ans->outcome =
+		    SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_UNKNOWN;
 	return 0;
 }
 
@@ -500,7 +514,8 @@ obey_erase(struct agent *a, struct vault_txn *t, const struct wf_incoming *in,
 	if ((rc = look(t, o->case_ref, &r, ans, err)) != 0 || r == NULL)
 		return rc;
 	if (!has_part(r, in->sender, a->me->agency_id))
-		ans->outcome = SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_DENIED;
+		ans->outcome =
+		    SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_DENIED;
 	else if (r->hold != NULL && r->hold->by[0] != '\0')
 		set_held(ans, r->hold);
 	sira__v1__case_record__free_unpacked(r, NULL);
@@ -510,7 +525,8 @@ obey_erase(struct agent *a, struct vault_txn *t, const struct wf_incoming *in,
 		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if ((rc = erase_case_in(t, &q, res, err)) == 0 &&
 	    (rc = order_peers(t, &q, res, in->sender, err)) == 0) {
-		ans->outcome = SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_ERASED;
+		ans->outcome =
+		    SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_ERASED;
 		ans->at = in->at;
 	}
 	free(res);
@@ -527,22 +543,24 @@ obey_hold(struct agent *a, struct vault_txn *t, const struct wf_incoming *in,
 
 	(void)a;
 	if (in->sender_role != SIRA_ROLE_JUSTICE) {
-		ans->outcome = SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_DENIED;
+		ans->outcome =
+		    SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_DENIED;
 		return 0;
 	}
 	if ((rc = look(t, o->case_ref, &r, ans, err)) != 0 || r == NULL)
 		return rc;
 	if (!set && r->hold != NULL && r->hold->by[0] != '\0' &&
 	    strcmp(r->hold->by, in->sender) != 0)
-		ans->outcome = SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_DENIED;
+		ans->outcome =
+		    SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_DENIED;
 	else if ((rc = erase_hold_apply(r,
-		      &(struct hold_step){ set, in->sender, o->reason, in->at,
-			  in->message_id },
+		      &(struct hold_step){
+			  set, in->sender, o->reason, in->at, in->message_id },
 		      err)) == 0 &&
 	    (rc = cases_save(t, r, in->at, err)) == 0) {
-		ans->outcome = set
-		    ? SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_HOLD_SET
-		    : SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_HOLD_RELEASED;
+		ans->outcome = set ?
+		    SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_HOLD_SET :
+		    SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_HOLD_RELEASED;
 		ans->at = in->at;
 	}
 	sira__v1__case_record__free_unpacked(r, NULL);
@@ -572,9 +590,10 @@ answer(struct agent *a, struct vault_txn *t, const struct wf_incoming *in,
 	b.hold_basis = (char *)(uintptr_t)ans->hold_basis;
 	if ((rc = wire_pack(&b.base, &tbs, &len, err)) != 0)
 		return rc;
-	if ((rc = sign_detached(a->keys->sign_sk, SIRA_DS_ERASURE, tbs, len,
-		 sig)) != 0)
-		rc = sira_err_set(err, -rc, _("cannot sign the erasure receipt"));
+	if ((rc = sign_detached(
+		 a->keys->sign_sk, SIRA_DS_ERASURE, tbs, len, sig)) != 0)
+		rc = sira_err_set(
+		    err, -rc, _("cannot sign the erasure receipt"));
 	else {
 		rc_msg.tbs.data = tbs;
 		rc_msg.tbs.len = len;
@@ -582,8 +601,9 @@ answer(struct agent *a, struct vault_txn *t, const struct wf_incoming *in,
 		rc_msg.sig.len = sizeof(sig);
 		p.body_case = BODY_RECEIPT;
 		p.erasure_receipt = &rc_msg;
-		rc = queue_payload(
-		    t, in->sender, KIND_ANSWER, &p, in->at, id, err);
+		rc = queue_payload(t,
+		    &(struct msg_to){ in->sender, KIND_ANSWER, in->at }, &p, id,
+		    err);
 	}
 	free(tbs);
 	if (rc == 0)
@@ -660,12 +680,12 @@ on_receipt(struct agent *a, struct vault_txn *t, const struct wf_incoming *in,
 	size_t rawlen;
 	int rc;
 
-	if ((rc = erase_receipt_open(r, &b, err)) != 0)
-		return rc;
+	if ((rc = erase_receipt_open(r, &b, err)) != 0 || b == NULL)
+		return rc != 0 ? rc : -SIRA_EMALFORMED;
 	if (strcmp(b->agency_id, in->sender) != 0 ||
 	    strcmp(b->requester_id, a->me->agency_id) != 0)
-		rc = sira_err_set(err, SIRA_ESPOOF,
-		    _("an erasure receipt for someone else"));
+		rc = sira_err_set(
+		    err, SIRA_ESPOOF, _("an erasure receipt for someone else"));
 	else if ((rc = peers_sign_pk(a, t, in->sender, in->at, pk, err)) == 0 &&
 	    (rc = sign_verify(pk, SIRA_DS_ERASURE, r->tbs.data, r->tbs.len,
 		 r->sig.data)) != 0)
@@ -675,8 +695,8 @@ on_receipt(struct agent *a, struct vault_txn *t, const struct wf_incoming *in,
 		rc = index_get(t, b->order_id.data, &ix, err);
 	if (rc == 0 && ix.type == INDEX_ERASE &&
 	    (rc = wire_pack(&r->base, &raw, &rawlen, err)) == 0) {
-		if ((rc = ledger_take(t, ix.blind, b, bytes_of(raw, rawlen),
-			 err)) == 0)
+		if ((rc = ledger_take(
+			 t, ix.blind, b, bytes_of(raw, rawlen), err)) == 0)
 			rc = forget_order(t, ix.local_id, in->at, err);
 		free(raw);
 	} else if (rc == 0 && ix.type == INDEX_HOLD)
@@ -700,7 +720,8 @@ erase_incoming(struct agent *a, struct vault_txn *t,
 	struct sira_err e2 = { 0 };
 	int rc;
 
-	if (erase_msg_parse(in->kind, in->payload, in->len, &p, &e2) != 0) {
+	if (erase_msg_parse(in->kind, in->payload, in->len, &p, &e2) != 0 ||
+	    p == NULL) {
 		log_event(LOG_WARN, "erasure.malformed", "from=%s", in->sender);
 		return 0; /* stored, verified, useless: nothing to do */
 	}
@@ -767,8 +788,8 @@ erase_hold_send(struct agent *a, const struct hold_req *h, size_t *sent,
 	if ((rc = vault_begin(a->vault, true, &t, err)) == 0 &&
 	    (rc = cases_load(t, h->ref, &r, err)) == 0 &&
 	    (rc = erase_hold_apply(r,
-		 &(struct hold_step){ !h->release, a->me->agency_id, h->basis,
-		     h->now, NULL },
+		 &(struct hold_step){
+		     !h->release, a->me->agency_id, h->basis, h->now, NULL },
 		 err)) == 0 &&
 	    (rc = cases_save(t, r, h->now, err)) == 0) {
 		erase_hold_peers(r, a->me->agency_id, peers);
@@ -777,12 +798,11 @@ erase_hold_send(struct agent *a, const struct hold_req *h, size_t *sent,
 		for (size_t i = 0; rc == 0 && i < peers->n_peers; i++) {
 			struct order_spec s = { h->ref, h->basis,
 				peers->peers[i],
-				h->release
-				    ? SIRA__V1__ERASURE_ACTION__ERASURE_ACTION_RELEASE
-				    : SIRA__V1__ERASURE_ACTION__ERASURE_ACTION_HOLD,
+				h->release ?
+				    SIRA__V1__ERASURE_ACTION__ERASURE_ACTION_RELEASE :
+				    SIRA__V1__ERASURE_ACTION__ERASURE_ACTION_HOLD,
 				h->now };
-			if ((rc = send_order(t, &s, id, ix.local_id, err)) ==
-			    0)
+			if ((rc = send_order(t, &s, id, ix.local_id, err)) == 0)
 				rc = index_put(t, id, &ix, err);
 		}
 		*sent = peers->n_peers;

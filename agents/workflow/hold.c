@@ -14,8 +14,8 @@
 #include "i18n/i18n.h"
 
 int
-erase_hold_apply(Sira__V1__CaseRecord *r, const struct hold_step *s,
-    struct sira_err *err)
+erase_hold_apply(
+    Sira__V1__CaseRecord *r, const struct hold_step *s, struct sira_err *err)
 {
 	Sira__V1__LegalHold *h = NULL;
 
@@ -25,14 +25,16 @@ erase_hold_apply(Sira__V1__CaseRecord *r, const struct hold_step *s,
 	}
 	if (s->set) {
 		if ((h = calloc(1, sizeof(*h))) == NULL)
-			return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
+			return sira_err_set(
+			    err, SIRA_ENOMEM, _("out of memory"));
 		sira__v1__legal_hold__init(h);
 		h->by = strdup(s->by);
 		h->basis = strdup(s->basis != NULL ? s->basis : "");
 		h->at = s->at;
 		r->hold = h;
 		if (h->by == NULL || h->basis == NULL)
-			return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
+			return sira_err_set(
+			    err, SIRA_ENOMEM, _("out of memory"));
 	}
 	if (cases_event(r, s->at, s->by, s->set ? "hold.set" : "hold.released",
 		s->set ? s->basis : NULL, s->msgid) != 0)
@@ -41,8 +43,8 @@ erase_hold_apply(Sira__V1__CaseRecord *r, const struct hold_step *s,
 }
 
 void
-erase_hold_peers(const Sira__V1__CaseRecord *r, const char *me,
-    struct erase_result *res)
+erase_hold_peers(
+    const Sira__V1__CaseRecord *r, const char *me, struct erase_result *res)
 {
 	for (size_t i = 0; i < r->n_legs; i++) {
 		erase_add_peer(res, r->legs[i]->from, me);
@@ -81,7 +83,7 @@ erase_hold_answered(struct vault_txn *t, const char *ref,
 	Sira__V1__CaseRecord *r = NULL;
 	int rc;
 
-	if ((rc = cases_load(t, ref, &r, NULL)) != 0)
+	if (cases_load(t, ref, &r, NULL) != 0)
 		return 0; /* erased or gone since: nothing to note */
 	if (cases_event(r, b->at, b->agency_id, "hold.answered",
 		outcome_name((int)b->outcome), msgid) != 0)

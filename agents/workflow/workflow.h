@@ -382,8 +382,8 @@ void erase_files(struct agent *a, size_t *wiped);
 int erase_hold_check(
     const Sira__V1__CaseRecord *r, const char *ref, struct sira_err *err);
 /* Add to res the agencies r was sent to by me. */
-int erase_note_legs(const Sira__V1__CaseRecord *r, const char *me,
-    struct erase_result *res);
+int erase_note_legs(
+    const Sira__V1__CaseRecord *r, const char *me, struct erase_result *res);
 /* Add agency id to res (not me, not twice). */
 void erase_add_peer(struct erase_result *res, const char *id, const char *me);
 
@@ -420,11 +420,11 @@ struct hold_step {
 	uint64_t at;
 	const uint8_t *msgid; /* the message that carried it, or NULL */
 };
-int erase_hold_apply(Sira__V1__CaseRecord *r, const struct hold_step *s,
-    struct sira_err *err);
+int erase_hold_apply(
+    Sira__V1__CaseRecord *r, const struct hold_step *s, struct sira_err *err);
 /* Every agency r names (legs, transfer, requests), but me. */
-void erase_hold_peers(const Sira__V1__CaseRecord *r, const char *me,
-    struct erase_result *res);
+void erase_hold_peers(
+    const Sira__V1__CaseRecord *r, const char *me, struct erase_result *res);
 int erase_hold_answered(struct vault_txn *t, const char *ref,
     const Sira__V1__ErasureReceiptTBS *b, const uint8_t *msgid,
     struct sira_err *err);

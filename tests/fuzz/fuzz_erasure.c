@@ -44,9 +44,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	kind = data[0] % 2 == 0
-	    ? SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE
-	    : SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE_RECEIPT;
+	kind = data[0] % 2 == 0 ?
+	    SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE :
+	    SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE_RECEIPT;
 	if (erase_msg_parse(kind, data + 1, size - 1, &p, NULL) != 0)
 		return 0;
 	if (p->body_case == SIRA__V1__PAYLOAD__BODY_ERASURE_ORDER)

@@ -91,8 +91,8 @@ teardown(void **state)
 /* A case ref with a record whose referral carries marker, a leg to the
  * ngo, an outbox entry and an inbox entry (with a document on disk). */
 static void
-make_case(struct world *w, const char *ref, const char *marker,
-    uint8_t inbox_id[16])
+make_case(
+    struct world *w, const char *ref, const char *marker, uint8_t inbox_id[16])
 {
 	Sira__V1__InboxEntry in = SIRA__V1__INBOX_ENTRY__INIT;
 	Sira__V1__DocIn doc = SIRA__V1__DOC_IN__INIT, *docs[1] = { &doc };
@@ -117,11 +117,11 @@ make_case(struct world *w, const char *ref, const char *marker,
 	r->n_legs = 0;
 	r->legs = NULL;
 	sira__v1__case_record__free_unpacked(r, NULL);
-	assert_int_equal(book_queue(t,
-			     &(struct outgoing){ to, 1, 1, "sira.referral.v1",
-				 ref, bytes_of(marker, strlen(marker)), 3600,
-				 NULL },
-			     FX_NOW, id, NULL),
+	assert_int_equal(
+	    book_queue(t,
+		&(struct outgoing){ to, 1, 1, "sira.referral.v1", ref,
+		    bytes_of(marker, strlen(marker)), 3600, NULL },
+		FX_NOW, id, NULL),
 	    0);
 	randombytes_buf(inbox_id, 16);
 	in.message_id.data = inbox_id;
@@ -130,7 +130,8 @@ make_case(struct world *w, const char *ref, const char *marker,
 	in.case_ref = (char *)(uintptr_t)ref;
 	in.payload.data = (uint8_t *)(uintptr_t)marker;
 	in.payload.len = strlen(marker);
-	assert_int_equal(docs_message_dir(&w->a.home, inbox_id, false, dir, NULL), 0);
+	assert_int_equal(
+	    docs_message_dir(&w->a.home, inbox_id, false, dir, NULL), 0);
 	assert_int_equal(docs_mkdirs(&w->a.home, dir, NULL), 0);
 	(void)snprintf(path, sizeof(path), "%s/0-rapport.txt", dir);
 	assert_non_null(f = fopen(path, "w"));
@@ -145,8 +146,8 @@ make_case(struct world *w, const char *ref, const char *marker,
 	    vault_put(t, VT_INBOX, bytes_of(inbox_id, 16), buf, len, NULL), 0);
 	free(buf);
 	assert_int_equal(book_audit(t, FX_NOW,
-			     &(struct audit_event){ .action = "case.view",
-				 .subject = "viewed" },
+			     &(struct audit_event){
+				 .action = "case.view", .subject = "viewed" },
 			     NULL),
 	    0);
 	assert_int_equal(vault_commit(&t, NULL), 0);
@@ -193,9 +194,8 @@ scan_vault(struct world *w, const char *marker, const char *ref, size_t *rows)
 
 	assert_int_equal(vault_begin(w->a.vault, false, &t, NULL), 0);
 	for (int i = 0; i < VT_COUNT; i++)
-		assert_int_equal(vault_each(t, (enum vault_table)i, scan_row,
-				     &s, NULL),
-		    0);
+		assert_int_equal(
+		    vault_each(t, (enum vault_table)i, scan_row, &s, NULL), 0);
 	vault_abort(&t);
 	if (rows != NULL)
 		*rows = s.rows;
@@ -353,7 +353,8 @@ test_erase_leaves_nothing(void **state)
 	assert_int_equal(scan_vault(w, MARK_KEEP, KEEP, NULL), 4);
 	assert_int_equal(docs_message_dir(&w->a.home, id, false, dir, NULL), 0);
 	assert_int_equal(stat(dir, &st), -1);
-	assert_int_equal(docs_message_dir(&w->a.home, keep_id, false, dir, NULL), 0);
+	assert_int_equal(
+	    docs_message_dir(&w->a.home, keep_id, false, dir, NULL), 0);
 	assert_int_equal(stat(dir, &st), 0);
 	/* The chain still verifies; the case cannot come back. */
 	assert_int_equal(vault_begin(w->a.vault, true, &t, NULL), 0);

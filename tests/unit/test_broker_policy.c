@@ -32,8 +32,8 @@
 
 /* Roles and kinds to try: every valid one and some out of range. */
 static const int roles[] = { -1, 0, 1, 2, 3, 4, 5, 6, 7, 1000 };
-static const int kinds[] = { -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 1000, INT32_MIN,
-	INT32_MAX };
+static const int kinds[] = { -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+	1000, INT32_MIN, INT32_MAX };
 #define NROLES (sizeof(roles) / sizeof(roles[0]))
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
