@@ -9,7 +9,8 @@
  * verifies, the case cannot be written again, and after compaction the
  * data file holds none of the sealed bytes the case's rows had. A legal
  * hold refuses erasure; compaction waits while another process has the
- * vault open.
+ * vault open. The validator of erasure orders refuses what is out of
+ * bounds.
  */
 #define _XOPEN_SOURCE 700
 #include <setjmp.h>
@@ -467,6 +468,53 @@ test_unknown_case(void **state)
 	assert_false(vault_compact_wanted(w->a.vault));
 }
 
+/* The validator of orders (the parser the fuzzer drives): in bounds or
+ * refused, the body matching the kind. */
+static int
+order_rc(int kind, const uint8_t *id, size_t idlen, const char *ref, int action,
+    const char *reason)
+{
+	Sira__V1__Payload p = SIRA__V1__PAYLOAD__INIT, *out = NULL;
+	Sira__V1__ErasureOrder o = SIRA__V1__ERASURE_ORDER__INIT;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	o.order_id.data = (uint8_t *)(uintptr_t)id;
+	o.order_id.len = idlen;
+	o.case_ref = (char *)(uintptr_t)ref;
+	o.action = (Sira__V1__ErasureAction)action;
+	o.reason = (char *)(uintptr_t)reason;
+	p.body_case = SIRA__V1__PAYLOAD__BODY_ERASURE_ORDER;
+	p.erasure_order = &o;
+	assert_int_equal(wire_pack(&p.base, &buf, &len, NULL), 0);
+	rc = erase_msg_parse(kind, buf, len, &out, NULL);
+	if (out != NULL)
+		sira__v1__payload__free_unpacked(out, NULL);
+	free(buf);
+	return rc;
+}
+
+static void
+test_order_validator(void **state)
+{
+	const int K = SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE;
+	const int R = SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE_RECEIPT;
+	uint8_t id[16] = { 1 };
+
+	(void)state;
+	assert_int_equal(order_rc(K, id, 16, REF, 1, "demande"), 0);
+	assert_int_equal(order_rc(K, id, 16, REF, 3, ""), 0); /* release */
+	assert_int_equal(order_rc(K, id, 15, REF, 1, "x"), -SIRA_EMALFORMED);
+	assert_int_equal(order_rc(K, id, 16, "", 1, "x"), -SIRA_EMALFORMED);
+	assert_int_equal(order_rc(K, id, 16, REF, 4, "x"), -SIRA_EMALFORMED);
+	assert_int_equal(order_rc(K, id, 16, REF, 1, ""), -SIRA_EMALFORMED);
+	assert_int_equal(
+	    order_rc(K, id, 16, REF, 1, "a\x1b[2J"), -SIRA_EMALFORMED);
+	/* An order sent as a receipt's kind is refused. */
+	assert_int_equal(order_rc(R, id, 16, REF, 1, "x"), -SIRA_EMALFORMED);
+}
+
 int
 main(void)
 {
@@ -483,6 +531,7 @@ main(void)
 		    test_compact_waits_for_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unknown_case, setup, teardown),
+		cmocka_unit_test(test_order_validator),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
