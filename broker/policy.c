@@ -60,6 +60,8 @@ static const char *const kind_names[SIRA_KIND_MAX + 1] = {
 	[SIRA_KIND_NOTE] = "note",
 	[SIRA_KIND_DEADLINE_NOTICE] = "deadline_notice",
 	[SIRA_KIND_STATS_REPORT] = "stats_report",
+	[SIRA_KIND_ERASURE] = "erasure",
+	[SIRA_KIND_ERASURE_RECEIPT] = "erasure_receipt",
 };
 
 #define A true
@@ -124,6 +126,10 @@ static const struct rule default_rules[] = {
 	{ A, JUS, SIRA_KIND_DEADLINE_NOTICE, NGO },
 	/* statistical reports: every agency -> the committee */
 	{ A, ANY, SIRA_KIND_STATS_REPORT, COO },
+	/* erasure orders, legal holds and their signed answers: any agency
+	 * may have sent a case to any other (the agents check the rest) */
+	{ A, ANY, SIRA_KIND_ERASURE, ANY },
+	{ A, ANY, SIRA_KIND_ERASURE_RECEIPT, ANY },
 	/* everything else: denied */
 	{ false, ANY, ANY, ANY },
 };

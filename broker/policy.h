@@ -39,7 +39,9 @@ enum sira_kind {
 	SIRA_KIND_NOTE = 8,
 	SIRA_KIND_DEADLINE_NOTICE = 9,
 	SIRA_KIND_STATS_REPORT = 10,
-	SIRA_KIND_MAX = 10
+	SIRA_KIND_ERASURE = 11,
+	SIRA_KIND_ERASURE_RECEIPT = 12,
+	SIRA_KIND_MAX = 12
 };
 
 /* A compiled policy: a fixed decision table, immutable once built. */

@@ -37,8 +37,11 @@ static const char *const kind_names[] = {
 	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_DEADLINE_NOTICE] =
 	    "deadline_notice",
 	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_STATS_REPORT] = "stats_report",
+	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE] = "erasure",
+	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE_RECEIPT] =
+	    "erasure_receipt",
 };
-#define KIND_MAX SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_STATS_REPORT
+#define KIND_MAX SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE_RECEIPT
 
 const char *
 envelope_kind_name(int kind)

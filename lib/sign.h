@@ -25,6 +25,7 @@
 #define SIRA_DS_RECEIPT "sira-v1/receipt"
 #define SIRA_DS_CHECKPOINT "sira-v1/checkpoint"
 #define SIRA_DS_ENROL "sira-v1/enrol-request"
+#define SIRA_DS_ERASURE "sira-v1/erasure-receipt"
 
 /* Fill pk and sk with a fresh Ed25519 key pair. sk should be sodium_malloc'd.
  */

@@ -27,6 +27,7 @@ agents/store/book.c:randombytes_buf
 agents/daemon/link.c:randombytes_uniform|sodium_memzero
 agents/store/vault.c:crypto_aead_xchacha20poly1305_ietf|crypto_secretbox|crypto_generichash|randombytes_buf
 agents/store/users.c:crypto_pwhash_str|sodium_memzero
+agents/store/casekeys.c:crypto_secretbox|randombytes_buf
 agents/web/session.c:randombytes_buf
 '
 for f in $(find lib certs broker agents -name '*.c' 2>/dev/null | sort); do

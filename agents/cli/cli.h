@@ -201,4 +201,11 @@ struct backup_args {
 int backup_cli_backup(const struct backup_args *b, struct sira_err *err);
 int backup_cli_restore(const struct backup_args *b, struct sira_err *err);
 
+/* erase.c: `erase --case REF --reason TEXT`. */
+int erase_cli_run(
+    struct agent *a, const char *ref, const char *reason, struct sira_err *err);
+/* `hold --case REF --basis TEXT` and `hold --case REF --release`. */
+int hold_cli_run(struct agent *a, const char *ref, const char *basis,
+    bool release, struct sira_err *err);
+
 #endif

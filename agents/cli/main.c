@@ -51,7 +51,7 @@ struct opts {
 	const char *listen, *tls_cert, *tls_key, *host; /* web */
 	uint64_t port, idle;                            /* web */
 	uint64_t ttl, rotate, retain;
-	int json, verbose;
+	int json, verbose, release;
 	const char *attach[SIRA_ATTACHMENTS_MAX]; /* send --attach, repeated */
 	size_t n_attach;
 	uint64_t attach_max;                 /* init --attach-max */
@@ -106,6 +106,7 @@ static const struct option longopts[] = {
 	{ "svg", required_argument, NULL, 'S' },
 	{ "threshold", required_argument, NULL, 'U' },
 	{ "force", no_argument, NULL, 'x' },
+	{ "release", no_argument, NULL, 'e' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -251,6 +252,9 @@ parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'x':
 			o->force = 1;
+			break;
+		case 'e':
+			o->release = 1;
 			break;
 		case 'T':
 			if (number(optarg, &o->ttl) || o->ttl < SIRA_TTL_MIN ||
@@ -688,6 +692,43 @@ cmd_export(const struct command *c, const struct opts *o, const char *arg,
 }
 
 static int
+cmd_erase(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct agent a;
+	int rc;
+
+	(void)c;
+	(void)arg;
+	if (o->case_ref == NULL || o->reason == NULL)
+		return usage_error("erase needs --case and --reason");
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	rc = erase_cli_run(&a, o->case_ref, o->reason, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
+static int
+cmd_hold(const struct command *c, const struct opts *o, const char *arg,
+    struct sira_err *err)
+{
+	struct agent a;
+	int rc;
+
+	(void)c;
+	(void)arg;
+	if (o->case_ref == NULL || (o->basis == NULL) == !o->release)
+		return usage_error(
+		    "hold needs --case and either --basis or --release");
+	if (open_agent(o, &a, err) != 0)
+		return fail(err);
+	rc = hold_cli_run(&a, o->case_ref, o->basis, o->release != 0, err);
+	agent_close(&a);
+	return rc == 0 ? 0 : fail(err);
+}
+
+static int
 cmd_verify_bundle(const struct command *c, const struct opts *o,
     const char *file, struct sira_err *err)
 {
@@ -894,6 +935,13 @@ static const struct command commands[] = {
 	    N_("every audit entry: who, what, when"), NULL, true, NULL },
 	{ "export", cmd_export, NULL, "--case REF --out FILE",
 	    N_("the evidence bundle of a case"), NULL, true, NULL },
+	{ "erase", cmd_erase, NULL, "--case REF --reason TEXT",
+	    N_("erase a case here and at every agency it was sent to"), NULL,
+	    true, NULL },
+	{ "hold", cmd_hold, NULL,
+	    "--case REF --basis TEXT | --case REF --release",
+	    N_("justice: set (or release) a legal hold that blocks erasure"),
+	    NULL, true, NULL },
 	{ "verify-bundle", cmd_verify_bundle, NULL,
 	    "FILE --ca ca.cert [--json]",
 	    N_("check a bundle offline, with the CA certificate alone"), NULL,

@@ -406,6 +406,7 @@ turn(struct daemon *d, const struct prekey_schedule *sc, uint64_t *status_at)
 	timers(d, sc, now);
 	run_asks(d, now);
 	if (now >= *status_at) {
+		erase_in_tick(d);
 		status_write(d, now);
 		*status_at = now + 2;
 	}

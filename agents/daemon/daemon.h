@@ -405,4 +405,7 @@ int stats_send(struct agent *a, uint32_t period, uint64_t now, uint8_t id[16],
 /* The daemon's look: send what a month's end calls for (logged). */
 void stats_send_due(struct daemon *d, uint64_t now);
 
+/* erase_in.c: compact the vault after an erasure once it can. */
+void erase_in_tick(struct daemon *d);
+
 #endif

@@ -67,6 +67,14 @@ rx_sender(void *ctx, const char *agency, const uint8_t *cert_id, uint64_t at,
 	return 0;
 }
 
+/* Erasure orders and their receipts go to workflow/erase_order.c. */
+static bool
+is_erasure(int kind)
+{
+	return kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE ||
+	    kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE_RECEIPT;
+}
+
 static void
 seen_key(uint8_t key[48], const uint8_t *cert_id, const uint8_t *msgid)
 {
@@ -168,7 +176,8 @@ store_message(struct rx *x, const struct opened *o, const Sira__V1__Deliver *dl,
 	    (rc = wire_pack(&in.base, &bytes, &len, err)) == 0 &&
 	    (rc = vault_put(t, VT_INBOX, bytes_of(h->message_id.data, 16),
 		 bytes, len, err)) == 0)
-		rc = workflow_incoming(d->a, t,
+		rc = (is_erasure((int)h->kind) ? erase_incoming :
+						 workflow_incoming)(d->a, t,
 		    &(struct wf_incoming){ h->sender_agency_id, (int)h->kind,
 			o->manifest->case_ref, h->message_id.data, o->payload,
 			o->payload_len, now, (int)x->sender->role },

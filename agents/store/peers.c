@@ -231,3 +231,20 @@ peers_role(struct agent *a, struct vault_txn *t, const char *agency,
 	cert_destroy(&n.best);
 	return 0;
 }
+
+int
+peers_sign_pk(struct agent *a, struct vault_txn *t, const char *agency,
+    uint64_t now, uint8_t pk[SIRA_SIGN_PK_LEN], struct sira_err *err)
+{
+	struct newest n = { a, agency, now, NULL };
+	int rc;
+
+	if ((rc = vault_each(t, VT_CERTS, pick_newest, &n, err)) != 0)
+		return rc;
+	if (n.best == NULL)
+		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
+		    _("%s is not a known, valid agency"), agency);
+	memcpy(pk, n.best->sign_pk, SIRA_SIGN_PK_LEN);
+	cert_destroy(&n.best);
+	return 0;
+}

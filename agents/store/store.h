@@ -54,6 +54,8 @@ enum vault_table {
 	VT_USERS,    /* vault_blind("user", login) -> UserRecord (users.c) */
 	VT_REPORTS,  /* agency id NUL be32(YYYYMM) -> StatsReport (the
 			committee's; workflow/stats_book.c) */
+	VT_CASEKEYS, /* vault_blind("case", case_ref) -> case key or
+			erasure tombstone (casekeys.c) */
 	VT_COUNT
 };
 /* Tables from VT_LATE on were added after the first vaults were made:
@@ -171,6 +173,77 @@ void vault_blind(struct vault_txn *t, const char *purpose, const char *name,
 
 /* Wipe and free a value from vault_get; accepts NULL. */
 void vault_free(uint8_t *val, size_t vlen);
+
+/*
+ * Delete key from table after overwriting its stored bytes with zeros in
+ * place, so that the page that keeps living after the delete (LMDB leaves
+ * a deleted row's bytes in the free space of its page) holds zeros, not
+ * the sealed value. For erasure (agents/workflow/erase.c). Returns 0,
+ * -SIRA_ENOTFOUND (harmless), -SIRA_EINVAL or -SIRA_EIO.
+ */
+int vault_scrub(struct vault_txn *t, enum vault_table table, struct bytes key,
+    struct sira_err *err);
+
+/*
+ * vault_compact.c: rewrite the vault without its free pages, so that rows
+ * deleted by an erasure leave no bytes in the data file. The copy is made
+ * with mdb_env_copy2(MDB_CP_COMPACT) into dir/compact.tmp/, fsync'd, and
+ * renamed over dir/data.mdb: a power cut leaves the old file or the new
+ * one, never neither. It needs the vault to itself: every process that
+ * opens a vault holds a shared lock on dir/compact.lock, and compaction
+ * takes it exclusively without waiting. Returns 0, -SIRA_ESTATE (another
+ * process has the vault open: try again later), -SIRA_EQUOTA
+ * or -SIRA_EIO. On success v stays usable (a fresh environment).
+ */
+int vault_compact(struct vault *v, struct sira_err *err)
+    __attribute__((warn_unused_result));
+
+/* The flag an erasure leaves for compaction (VT_META "compact.wanted"):
+ * set in t, read, cleared after a compaction. */
+int vault_compact_want(struct vault_txn *t, struct sira_err *err);
+bool vault_compact_wanted(struct vault *v);
+
+/*
+ * casekeys.c: one random 32-byte key per case (VT_CASEKEYS, row key
+ * vault_blind("case", ref), the value sealed by the vault like any
+ * other). The case record is sealed again under it (casebook.c), so that
+ * once the key row is scrubbed and the vault compacted, a copy of any
+ * leftover bytes is unreadable even with the agency's keys. An erased
+ * case's row becomes a tombstone (when, nothing else) so that nothing
+ * recreates the case by accident.
+ */
+#define CASEKEY_LEN 32
+enum casekey_state { CASEKEY_NONE, CASEKEY_LIVE, CASEKEY_ERASED };
+/* The key of the case whose row key is blind (32 bytes). With create, a
+ * case without one gets a fresh key (in t). *state says what was found;
+ * key is filled only for CASEKEY_LIVE. *erased_at for CASEKEY_ERASED.
+ * Returns 0, -SIRA_EMALFORMED or a vault code. */
+struct casekey {
+	enum casekey_state state;
+	uint8_t key[CASEKEY_LEN];
+	uint64_t erased_at;
+};
+int casekey_get(struct vault_txn *t, const uint8_t blind[32], bool create,
+    struct casekey *out, struct sira_err *err);
+/* Scrub the key row and leave the tombstone of an erasure at now. */
+int casekey_tombstone(struct vault_txn *t, const uint8_t blind[32],
+    uint64_t now, struct sira_err *err);
+/* The ledger an erased case keeps after its tombstone (a packed
+ * ErasureLedger: orders sent, receipts back), fresh in *out (vault_free;
+ * may be empty). -SIRA_ENOTFOUND when the case is not erased. */
+int casekey_ledger_get(struct vault_txn *t, const uint8_t blind[32],
+    uint8_t **out, size_t *len, uint64_t *erased_at, struct sira_err *err);
+int casekey_ledger_put(struct vault_txn *t, const uint8_t blind[32],
+    const uint8_t *ledger, size_t len, struct sira_err *err);
+/* Seal / open a value under a case key: magic(4) nonce(24) box. */
+#define CASEKEY_MAGIC "SCK1"
+#define CASEKEY_OVERHEAD (4 + 24 + 16)
+bool casekey_sealed(const uint8_t *v, size_t len);
+int casekey_seal(const struct casekey *k, const uint8_t *in, size_t len,
+    uint8_t **out, size_t *outlen, struct sira_err *err);
+int casekey_open(const struct casekey *k, const uint8_t *in, size_t len,
+    uint8_t **out, size_t *outlen, struct sira_err *err);
+void casekey_wipe(struct casekey *k);
 
 /*
  * Named uint64 counters in VT_META (0 when absent), stored as be64 values
@@ -476,6 +549,14 @@ void peer_release(struct peer *p);
  */
 int peers_role(struct agent *a, struct vault_txn *t, const char *agency,
     uint64_t now, enum sira_role *role, struct sira_err *err);
+
+/*
+ * The signing key of agency's newest certificate valid at now (verified
+ * against the CA and our list), for checking what it signed: an erasure
+ * receipt. Returns 0 or -SIRA_EUNKNOWN_AGENCY.
+ */
+int peers_sign_pk(struct agent *a, struct vault_txn *t, const char *agency,
+    uint64_t now, uint8_t pk[SIRA_SIGN_PK_LEN], struct sira_err *err);
 
 /*
  * users.c: the people of the agency who may log in to its web interface,

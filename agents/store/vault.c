@@ -32,9 +32,13 @@
  * -SIRA_EQUOTA and loses nothing already committed. This file never logs.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 #include <sodium.h>
@@ -43,6 +47,7 @@
 #include "fileio.h"
 #include "store/store.h"
 #include "i18n.h"
+#include "store/vault_private.h"
 
 #define KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -63,7 +68,7 @@ _Static_assert(crypto_secretbox_KEYBYTES == 32 &&
     "vault key wrap format");
 _Static_assert(VT_COUNT <= 255, "a table number is one byte of AD");
 
-static const char *const table_names[VT_COUNT] = {
+const char *const vault_table_names[VT_COUNT] = {
 	[VT_OUTBOX] = "outbox",
 	[VT_INBOX] = "inbox",
 	[VT_SEEN] = "seen",
@@ -76,24 +81,11 @@ static const char *const table_names[VT_COUNT] = {
 	[VT_OUTQ] = "outq",
 	[VT_USERS] = "users",
 	[VT_REPORTS] = "reports",
+	[VT_CASEKEYS] = "casekeys",
 };
 
-struct vault {
-	MDB_env *env;
-	MDB_dbi dbi[VT_COUNT];
-	bool have[VT_COUNT]; /* dbi[i] is open (a late table may lack it) */
-	uint8_t *key;        /* KEY_LEN bytes, sodium_malloc */
-};
-
-struct vault_txn {
-	struct vault *v;
-	MDB_txn *txn;
-	bool write;
-	int failed; /* sticky: the first failure's negative code, or 0 */
-};
-
-static int
-lmdb_error(int rc, const char *what, struct sira_err *err)
+int
+vault_lmdb_error(int rc, const char *what, struct sira_err *err)
 {
 	if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
 		return sira_err_set(err, SIRA_EQUOTA,
@@ -213,12 +205,12 @@ open_tables(struct vault *v, MDB_txn *txn, int from, int to, unsigned flags,
 	int rc;
 
 	for (int i = from; i < to; i++) {
-		rc = mdb_dbi_open(txn, table_names[i], flags, &v->dbi[i]);
+		rc = mdb_dbi_open(txn, vault_table_names[i], flags, &v->dbi[i]);
 		v->have[i] = rc == 0;
 		if (rc == MDB_NOTFOUND && (flags & MDB_CREATE) == 0)
 			continue;
 		if (rc != 0)
-			return lmdb_error(rc, table_names[i], err);
+			return vault_lmdb_error(rc, vault_table_names[i], err);
 	}
 	return 0;
 }
@@ -239,11 +231,11 @@ add_late_tables(struct vault *v, struct sira_err *err)
 	if (i == VT_COUNT)
 		return 0;
 	if ((rc = mdb_txn_begin(v->env, NULL, 0, &txn)) != 0)
-		return lmdb_error(rc, "opening the vault", err);
+		return vault_lmdb_error(rc, "opening the vault", err);
 	for (i = VT_LATE; i < VT_COUNT && rc == 0; i++)
 		if (!v->have[i])
 			rc = mdb_dbi_open(
-			    txn, table_names[i], MDB_CREATE, &v->dbi[i]);
+			    txn, vault_table_names[i], MDB_CREATE, &v->dbi[i]);
 	if (rc != 0)
 		mdb_txn_abort(txn);
 	else if ((rc = mdb_txn_commit(txn)) == 0) {
@@ -254,7 +246,7 @@ add_late_tables(struct vault *v, struct sira_err *err)
 	rc = full_or(v->env, rc);
 	if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
 		return 0;
-	return lmdb_error(rc, "adding tables to the vault", err);
+	return vault_lmdb_error(rc, "adding tables to the vault", err);
 }
 
 /* A fresh vault key, wrapped under kek into the reserved row. */
@@ -272,7 +264,7 @@ wrap_new_key(
 	(void)crypto_secretbox_easy(wrapped + crypto_secretbox_NONCEBYTES,
 	    v->key, KEY_LEN, wrapped, kek);
 	if ((rc = mdb_put(txn, v->dbi[VT_META], &k, &d, 0)) != 0)
-		return lmdb_error(rc, "storing the vault key", err);
+		return vault_lmdb_error(rc, "storing the vault key", err);
 	return 0;
 }
 
@@ -305,7 +297,7 @@ load_key(struct vault *v, const struct sira_keys *keys, struct sira_err *err)
 	int rc;
 
 	if ((rc = mdb_txn_begin(v->env, NULL, 0, &txn)) != 0)
-		return lmdb_error(rc, "opening the vault", err);
+		return vault_lmdb_error(rc, "opening the vault", err);
 	derive_kek(keys, kek);
 	if ((rc = open_tables(v, txn, 0, VT_LATE, MDB_CREATE, err)) != 0)
 		goto fail;
@@ -317,18 +309,50 @@ load_key(struct vault *v, const struct sira_keys *keys, struct sira_err *err)
 		if ((rc = unwrap_key(v, &d, kek, err)) == 0)
 			rc = open_tables(v, txn, VT_LATE, VT_COUNT, 0, err);
 	} else
-		rc = lmdb_error(rc, "reading the vault key", err);
+		rc = vault_lmdb_error(rc, "reading the vault key", err);
 	if (rc != 0)
 		goto fail;
 	sodium_memzero(kek, sizeof(kek));
 	if ((rc = mdb_txn_commit(txn)) != 0)
-		return lmdb_error(rc, "creating the vault", err);
+		return vault_lmdb_error(rc, "creating the vault", err);
 	(void)sodium_mprotect_readonly(v->key);
 	return 0;
 fail:
 	sodium_memzero(kek, sizeof(kek));
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+int
+vault_env_open(struct vault *v, struct sira_err *err)
+{
+	int rc;
+
+	if ((rc = mdb_env_create(&v->env)) != 0) {
+		v->env = NULL;
+		return vault_lmdb_error(rc, v->dir, err);
+	}
+	if ((rc = mdb_env_set_maxdbs(v->env, VT_COUNT + 1)) != 0 ||
+	    (rc = mdb_env_set_mapsize(v->env, (size_t)v->mapsize)) != 0 ||
+	    (rc = mdb_env_open(v->env, v->dir, 0, 0600)) != 0)
+		return vault_lmdb_error(rc, v->dir, err);
+	return 0;
+}
+
+int
+vault_lock_shared(struct vault *v, struct sira_err *err)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/compact.lock", v->dir) >=
+	    (int)sizeof(path))
+		return sira_err_set(err, SIRA_EINVAL, _("path too long"));
+	if ((v->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		 0600)) == -1 ||
+	    flock(v->lockfd, LOCK_SH) == -1)
+		return sira_err_set(err, SIRA_EIO, _("cannot lock %s: %s"),
+		    path, strerror(errno));
+	return 0;
 }
 
 int
@@ -346,25 +370,20 @@ vault_open(const char *dir, const struct sira_keys *keys, uint64_t mapsize,
 		free(v);
 		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
-	if ((rc = mdb_env_create(&v->env)) != 0) {
-		v->env = NULL;
-		rc = lmdb_error(rc, dir, err);
-		goto fail;
+	v->lockfd = -1;
+	v->mapsize = mapsize;
+	if (snprintf(v->dir, sizeof(v->dir), "%s", dir) >= (int)sizeof(v->dir))
+		rc = sira_err_set(err, SIRA_EINVAL, _("path too long"));
+	else if ((rc = vault_lock_shared(v, err)) == 0 &&
+	    (rc = vault_env_open(v, err)) == 0 &&
+	    (rc = load_key(v, keys, err)) == 0)
+		rc = add_late_tables(v, err);
+	if (rc != 0) {
+		vault_close(&v);
+		return rc;
 	}
-	if ((rc = mdb_env_set_maxdbs(v->env, VT_COUNT + 1)) != 0 ||
-	    (rc = mdb_env_set_mapsize(v->env, (size_t)mapsize)) != 0 ||
-	    (rc = mdb_env_open(v->env, dir, 0, 0600)) != 0) {
-		rc = lmdb_error(rc, dir, err);
-		goto fail;
-	}
-	if ((rc = load_key(v, keys, err)) != 0 ||
-	    (rc = add_late_tables(v, err)) != 0)
-		goto fail;
 	*out = v;
 	return 0;
-fail:
-	vault_close(&v);
-	return rc;
 }
 
 void
@@ -374,6 +393,8 @@ vault_close(struct vault **vp)
 		return;
 	if ((*vp)->env != NULL)
 		mdb_env_close((*vp)->env);
+	if ((*vp)->lockfd != -1)
+		(void)close((*vp)->lockfd); /* releases the lock */
 	sodium_free((*vp)->key); /* makes it writable and wipes it first */
 	free(*vp);
 	*vp = NULL;
@@ -392,7 +413,8 @@ vault_begin(
 	if ((rc = mdb_txn_begin(
 		 v->env, NULL, write ? 0 : MDB_RDONLY, &n->txn)) != 0) {
 		free(n);
-		return lmdb_error(rc, "beginning a vault transaction", err);
+		return vault_lmdb_error(
+		    rc, "beginning a vault transaction", err);
 	}
 	n->v = v;
 	n->write = write;
@@ -418,7 +440,8 @@ vault_begin_child(
 	if ((rc = mdb_txn_begin(parent->v->env, parent->txn, 0, &n->txn)) !=
 	    0) {
 		free(n);
-		return lmdb_error(rc, "beginning a nested transaction", err);
+		return vault_lmdb_error(
+		    rc, "beginning a nested transaction", err);
 	}
 	n->v = parent->v;
 	n->write = true;
@@ -447,7 +470,7 @@ vault_commit(struct vault_txn **tp, struct sira_err *err)
 		    _("an operation in this transaction failed: nothing was written"));
 	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
 		/* mdb_txn_commit frees the transaction even when it fails. */
-		rc = lmdb_error(
+		rc = vault_lmdb_error(
 		    full_or(t->v->env, rc), "committing the vault", err);
 	}
 	free(t);
@@ -485,11 +508,11 @@ put_row(struct vault_txn *t, enum vault_table table, struct bytes key,
 	if (!t->v->have[table])
 		return sira_err_set(err, SIRA_EQUOTA,
 		    _("the agent's storage is full (the %s table could not be added): free disk space and open the agency again"),
-		    table_names[table]);
+		    vault_table_names[table]);
 	d.mv_size = SEAL_OVERHEAD + vlen;
 	d.mv_data = NULL;
 	if ((rc = mdb_put(t->txn, t->v->dbi[table], &k, &d, MDB_RESERVE)) != 0)
-		return lmdb_error(rc, table_names[table], err);
+		return vault_lmdb_error(rc, vault_table_names[table], err);
 	p = d.mv_data;
 	adlen = make_ad(ad, table, key);
 	randombytes_buf(p, NONCE_LEN);
@@ -529,7 +552,7 @@ open_row(const struct vault *v, const struct stored *s, uint8_t **out,
 
 	if (d->mv_size < SEAL_OVERHEAD)
 		return sira_err_set(err, SIRA_EAUTH,
-		    _("a value in %s is cut short"), table_names[table]);
+		    _("a value in %s is cut short"), vault_table_names[table]);
 	len = d->mv_size - SEAL_OVERHEAD;
 	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
@@ -540,7 +563,7 @@ open_row(const struct vault *v, const struct stored *s, uint8_t **out,
 		free(buf); /* libsodium writes nothing when the tag fails */
 		return sira_err_set(err, SIRA_EAUTH,
 		    _("a value in %s was altered or moved"),
-		    table_names[table]);
+		    vault_table_names[table]);
 	}
 	*out = buf;
 	*outlen = len;
@@ -562,9 +585,10 @@ vault_get(struct vault_txn *t, enum vault_table table, struct bytes key,
 	if (!t->v->have[table] ||
 	    (rc = mdb_get(t->txn, t->v->dbi[table], &k, &d)) == MDB_NOTFOUND)
 		return sira_err_set(err, SIRA_ENOTFOUND, _("no such row in %s"),
-		    table_names[table]);
+		    vault_table_names[table]);
 	if (rc != 0)
-		return txn_fail(t, lmdb_error(rc, table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(rc, vault_table_names[table], err));
 	return open_row(
 	    t->v, &(struct stored){ table, key, &d }, val, vlen, err);
 }
@@ -587,9 +611,43 @@ vault_del(struct vault_txn *t, enum vault_table table, struct bytes key,
 	if (!t->v->have[table] ||
 	    (rc = mdb_del(t->txn, t->v->dbi[table], &k, NULL)) == MDB_NOTFOUND)
 		return sira_err_set(err, SIRA_ENOTFOUND, _("no such row in %s"),
-		    table_names[table]);
+		    vault_table_names[table]);
 	if (rc != 0)
-		return txn_fail(t, lmdb_error(rc, table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(rc, vault_table_names[table], err));
+	return 0;
+}
+
+int
+vault_scrub(struct vault_txn *t, enum vault_table table, struct bytes key,
+    struct sira_err *err)
+{
+	MDB_val k = mdb_key(key), d;
+	int rc;
+
+	if ((rc = txn_usable(t, err)) != 0)
+		return rc;
+	if ((rc = check_key(table, key, err)) != 0 || !t->write)
+		return txn_fail(t,
+		    rc != 0 ? rc :
+			      sira_err_set(err, SIRA_EINVAL,
+				  _("vault_scrub in a read-only transaction")));
+	if (!t->v->have[table] ||
+	    (rc = mdb_get(t->txn, t->v->dbi[table], &k, &d)) == MDB_NOTFOUND)
+		return sira_err_set(err, SIRA_ENOTFOUND, _("no such row in %s"),
+		    vault_table_names[table]);
+	/* Same size: LMDB hands back the row's own bytes in the page it is
+	 * about to write, which we zero before the delete. */
+	d.mv_data = NULL;
+	if (rc == 0)
+		rc = mdb_put(t->txn, t->v->dbi[table], &k, &d, MDB_RESERVE);
+	if (rc == 0) {
+		memset(d.mv_data, 0, d.mv_size);
+		rc = mdb_del(t->txn, t->v->dbi[table], &k, NULL);
+	}
+	if (rc != 0)
+		return txn_fail(
+		    t, vault_lmdb_error(rc, vault_table_names[table], err));
 	return 0;
 }
 
@@ -631,7 +689,8 @@ vault_each(struct vault_txn *t, enum vault_table table,
 	if (!t->v->have[table])
 		return 0;
 	if ((mrc = mdb_cursor_open(t->txn, t->v->dbi[table], &c)) != 0)
-		return txn_fail(t, lmdb_error(mrc, table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(mrc, vault_table_names[table], err));
 	while (rc == 0 && (mrc = mdb_cursor_get(c, &k, &d, op)) == 0) {
 		op = MDB_NEXT;
 		rc = each_row(
@@ -639,7 +698,8 @@ vault_each(struct vault_txn *t, enum vault_table table,
 	}
 	mdb_cursor_close(c);
 	if (rc == 0 && mrc != MDB_NOTFOUND)
-		return txn_fail(t, lmdb_error(mrc, table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(mrc, vault_table_names[table], err));
 	return rc > 0 ? 0 : rc;
 }
 
@@ -662,7 +722,8 @@ vault_keys(struct vault_txn *t, enum vault_table table, struct bytes from,
 	if (!t->v->have[table])
 		return 0;
 	if ((mrc = mdb_cursor_open(t->txn, t->v->dbi[table], &c)) != 0)
-		return txn_fail(t, lmdb_error(mrc, table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(mrc, vault_table_names[table], err));
 	if (flen > 0) {
 		k = mdb_key(from);
 		op = MDB_SET_RANGE;
@@ -674,7 +735,8 @@ vault_keys(struct vault_txn *t, enum vault_table table, struct bytes from,
 	}
 	mdb_cursor_close(c);
 	if (rc == 0 && mrc != MDB_NOTFOUND)
-		return txn_fail(t, lmdb_error(mrc, table_names[table], err));
+		return txn_fail(
+		    t, vault_lmdb_error(mrc, vault_table_names[table], err));
 	return rc > 0 ? 0 : rc;
 }
 

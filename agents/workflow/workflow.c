@@ -816,9 +816,17 @@ workflow_incoming(struct agent *a, struct vault_txn *t,
 	int rc;
 
 	if (in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RECEIPT ||
+	    in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE ||
+	    in->kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE_RECEIPT ||
 	    !workflow_ref_valid(in->case_ref))
 		return 0; /* not about a case */
 	rc = cases_load(t, in->case_ref, &r, NULL);
+	if (rc == -SIRA_ESTATE) {
+		/* Erased here: a late message about it is not kept. */
+		log_event(
+		    LOG_INFO, "case.erased_message", "from=%s", in->sender);
+		return erase_late(t, in->message_id, err);
+	}
 	if (rc == -SIRA_ENOTFOUND)
 		r = cases_new(in->case_ref, in->at);
 	else if (rc == -SIRA_EIO || rc == -SIRA_ENOMEM)

@@ -602,4 +602,103 @@ int stats_reports_each(struct vault_txn *t,
     int (*fn)(void *ctx, const Sira__V1__StatsReport *r), void *ctx,
     struct sira_err *err);
 
+/*
+ * erase.c: erasing a case from this agency (docs/SECURITY.md,
+ * "Effacement"). erase_case scrubs, in one transaction, the case record,
+ * every outbox and inbox entry about the case, their index rows and the
+ * case key (which becomes a tombstone), records "case.erased" in the
+ * audit chain naming the case by a tag only, and marks the vault for
+ * compaction; then it wipes the case's files (erase_files). A case under
+ * a legal hold is refused (-SIRA_EDENIED, naming the justice agency and
+ * its basis). A case erased before is not an error: res->already.
+ */
+#define ERASE_PEERS_MAX (CASES_LEGS_MAX + CASES_REQUESTS_MAX + 1)
+struct erase_req {
+	const char *ref;
+	const char *reason; /* why, as the operator wrote it (audit) */
+	const char *me;     /* this agency's id */
+	const char *by;     /* who ordered it: an agency id, or NULL (us) */
+	const char *person; /* web login, or NULL */
+	uint64_t now;
+};
+struct erase_result {
+	size_t outbox, inbox, files;
+	bool already;
+	uint64_t erased_at;
+	/* The agencies this agency sent the case to (legs it started, a
+	 * transfer, granted files): they get the erasure order. */
+	char peers[ERASE_PEERS_MAX][SIRA_AGENCY_ID_MAX + 1];
+	size_t n_peers;
+};
+int erase_case(struct agent *a, const struct erase_req *q,
+    struct erase_result *res, struct sira_err *err);
+/* The transaction part of erase_case, in the caller's t (no files). */
+int erase_case_in(struct vault_txn *t, const struct erase_req *q,
+    struct erase_result *res, struct sira_err *err);
+/* Scrub the inbox entry msgid (a message about a case erased here, or
+ * the erasure order itself) and list its documents for wiping. */
+int erase_late(
+    struct vault_txn *t, const uint8_t msgid[16], struct sira_err *err);
+/* Wipe the files listed by erasures (after their commit; again after a
+ * power cut). *wiped (optional) grows by the files removed. */
+void erase_files(struct agent *a, size_t *wiped);
+/* -SIRA_EDENIED with the hold's agency and basis when r is held. */
+int erase_hold_check(
+    const Sira__V1__CaseRecord *r, const char *ref, struct sira_err *err);
+/* Add to res the agencies r was sent to by me. */
+int erase_note_legs(
+    const Sira__V1__CaseRecord *r, const char *me, struct erase_result *res);
+/* Add agency id to res (not me, not twice). */
+void erase_add_peer(struct erase_result *res, const char *id, const char *me);
+
+/*
+ * erase_order.c: erasure across agencies (docs/PROTOCOL.md,
+ * "Effacement"). erase_and_order erases here and, in the same
+ * transaction, orders every agency the case was sent to; erase_incoming
+ * (called by workflow_incoming for kinds ERASURE and ERASURE_RECEIPT)
+ * obeys or refuses an order and answers with a signed receipt, or stores
+ * a verified receipt in the erased case's ledger.
+ */
+int erase_and_order(struct agent *a, const struct erase_req *q,
+    struct erase_result *res, struct sira_err *err);
+int erase_incoming(struct agent *a, struct vault_txn *t,
+    const struct wf_incoming *in, struct sira_err *err);
+/* The validator of both kinds (the fuzzed parser): a fresh *out whose body
+ * fits kind and whose fields are in bounds, or -SIRA_EMALFORMED. */
+int erase_msg_parse(int kind, const uint8_t *payload, size_t len,
+    Sira__V1__Payload **out, struct sira_err *err);
+/* The signed part of a receipt, parsed and checked (not the signature). */
+int erase_receipt_open(const Sira__V1__ErasureReceipt *r,
+    Sira__V1__ErasureReceiptTBS **out, struct sira_err *err);
+/* fn for every order an erased case's ledger holds. -SIRA_ENOTFOUND when
+ * ref is not erased here. */
+int erase_ledger_each(struct vault_txn *t, const char *ref,
+    void (*fn)(void *ctx, const Sira__V1__ErasureProof *p), void *ctx,
+    struct sira_err *err);
+
+/* hold.c: legal holds. */
+struct hold_step {
+	bool set;          /* set, or release */
+	const char *by;    /* the justice agency */
+	const char *basis; /* its legal basis (set) */
+	uint64_t at;
+	const uint8_t *msgid; /* the message that carried it, or NULL */
+};
+int erase_hold_apply(
+    Sira__V1__CaseRecord *r, const struct hold_step *s, struct sira_err *err);
+/* Every agency r names (legs, transfer, requests), but me. */
+void erase_hold_peers(
+    const Sira__V1__CaseRecord *r, const char *me, struct erase_result *res);
+int erase_hold_answered(struct vault_txn *t, const char *ref,
+    const Sira__V1__ErasureReceiptTBS *b, const uint8_t *msgid,
+    struct sira_err *err);
+/* `sira-agent hold`: set (or release) the hold here and send it. */
+struct hold_req {
+	const char *ref, *basis;
+	bool release;
+	uint64_t now;
+};
+int erase_hold_send(struct agent *a, const struct hold_req *h, size_t *sent,
+    struct sira_err *err);
+
 #endif

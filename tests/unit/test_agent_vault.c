@@ -43,7 +43,7 @@
 
 static const char *const spec_tables[VT_COUNT] = { "outbox", "inbox", "seen",
 	"certs", "prekeys", "peerkeys", "audit", "meta", "cases", "outq",
-	"users", "reports" };
+	"users", "reports", "casekeys" };
 
 struct fx {
 	char dir[64];   /* mkdtemp() */
@@ -401,7 +401,7 @@ assert_absent(const struct fx *fx, const void *needle, size_t nlen)
 	int nfiles;
 
 	assert_false(dir_contains(fx->vdir, needle, nlen, &nfiles));
-	assert_int_equal(nfiles, 2); /* data.mdb, lock.mdb */
+	assert_int_equal(nfiles, 3); /* data.mdb, lock.mdb, compact.lock */
 }
 
 /* ---- vault_each collectors ---- */
