@@ -347,12 +347,12 @@ str(const json_t *o, const char *k)
 static void
 print_case_row(const json_t *r)
 {
-	char day[SIRA_LOCAL_STR_LEN], late[OVERDUE_TEXT_LEN] = "";
+	char day[SIRA_LOCAL_STR_LEN], late[DEADLINE_TEXT_LEN] = "";
 	json_int_t over =
 	    json_integer_value(json_object_get(r, "overdue_seconds"));
 
 	if (over > 0)
-		(void)overdue_late_text((uint64_t)over, late);
+		(void)deadlines_late_text((uint64_t)over, late);
 	(void)printf("%-16s %s  %s%s%s%s\n", str(r, "case"),
 	    clock_show(str(r, "updated"), day), safe(str(r, "status")),
 	    over > 0 ? "  [" : "", late, over > 0 ? "]" : "");

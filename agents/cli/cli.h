@@ -67,7 +67,6 @@ json_t *report_payload_json(int kind, const uint8_t *p, size_t len);
  * overdue_report.c: what is late (sira-agent overdue; docs/WORKFLOWS.md,
  * "Deadlines"), and the marks of status, cases and inbox.
  */
-#define OVERDUE_TEXT_LEN 64
 struct overdue_scan {
 	struct deadline_conf conf;
 	struct due_roles roles;
@@ -81,8 +80,6 @@ void overdue_scan_close(struct overdue_scan *s);
 /* How late the latest overdue step of r is, in seconds; 0 when none. */
 uint64_t overdue_case_late(
     struct overdue_scan *s, const Sira__V1__CaseRecord *r);
-/* "late by 3 d" in the reader's language, into buf. */
-const char *overdue_late_text(uint64_t late, char buf[static OVERDUE_TEXT_LEN]);
 /* {"waiting": [...], "reminders": [...], "committee": [...], "refused": n}
  * into a fresh *out (json_decref). */
 int overdue_collect(

@@ -52,21 +52,6 @@ overdue_case_late(struct overdue_scan *s, const Sira__V1__CaseRecord *r)
 	return most;
 }
 
-const char *
-overdue_late_text(uint64_t late, char buf[static OVERDUE_TEXT_LEN])
-{
-	char n[24];
-
-	if (late >= 86400)
-		(void)snprintf(n, sizeof(n), _("%llu d"),
-		    (unsigned long long)(late / 86400));
-	else
-		(void)snprintf(n, sizeof(n), _("%llu h"),
-		    (unsigned long long)(late / 3600));
-	(void)snprintf(buf, OVERDUE_TEXT_LEN, _("late by %s"), n);
-	return buf;
-}
-
 static const char *
 step_text(const char *word)
 {
@@ -213,12 +198,12 @@ jstr(const json_t *o, const char *k)
 static void
 print_row(const json_t *r, const char *who, const char *ref)
 {
-	char day[SIRA_LOCAL_STR_LEN], late[OVERDUE_TEXT_LEN];
+	char day[SIRA_LOCAL_STR_LEN], late[DEADLINE_TEXT_LEN];
 
 	(void)printf(_("  %s  %s  %s, due %s, %s\n"), ref, who,
 	    step_text(jstr(r, "step")), clock_show(jstr(r, "due"), day),
-	    overdue_late_text((uint64_t)json_integer_value(
-				  json_object_get(r, "late_seconds")),
+	    deadlines_late_text((uint64_t)json_integer_value(
+				    json_object_get(r, "late_seconds")),
 		late));
 }
 

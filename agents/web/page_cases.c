@@ -63,17 +63,10 @@ waiting_late(struct inbox *in, const Sira__V1__CaseRecord *c)
 static void
 late_mark(struct html *h, uint64_t late)
 {
-	char n[24], text[64];
+	char text[DEADLINE_TEXT_LEN];
 
-	if (late >= 86400)
-		(void)snprintf(n, sizeof(n), _("%llu d"),
-		    (unsigned long long)(late / 86400));
-	else
-		(void)snprintf(n, sizeof(n), _("%llu h"),
-		    (unsigned long long)(late / 3600));
-	(void)snprintf(text, sizeof(text), _("late by %s"), n);
 	html_raw(h, " <span class=\"late\">");
-	html_text(h, text);
+	html_text(h, deadlines_late_text(late, text));
 	html_raw(h, "</span>");
 }
 

@@ -7,11 +7,13 @@
  * the daemon (daemon/escalate.c) never sends a notice twice. The check
  * of a DeadlineNotice another agency sent is here too.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "workflow/workflow.h"
 #include "cert.h"
+#include "i18n.h"
 
 #define HOUR ((uint64_t)3600)
 
@@ -249,4 +251,19 @@ deadline_notice_check(const Sira__V1__DeadlineNotice *n,
 		return sira_err_set(
 		    err, SIRA_EMALFORMED, "deadline notice: impossible dates");
 	return 0;
+}
+
+const char *
+deadlines_late_text(uint64_t late, char buf[static DEADLINE_TEXT_LEN])
+{
+	char n[24];
+
+	if (late >= 86400)
+		(void)snprintf(n, sizeof(n), _("%llu d"),
+		    (unsigned long long)(late / 86400));
+	else
+		(void)snprintf(n, sizeof(n), _("%llu h"),
+		    (unsigned long long)(late / 3600));
+	(void)snprintf(buf, DEADLINE_TEXT_LEN, _("late by %s"), n);
+	return buf;
 }

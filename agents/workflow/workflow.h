@@ -384,6 +384,11 @@ int deadlines_mark(
 /* "answer", "feedback", "file_request" or "unknown" (static). */
 const char *deadlines_step_word(int step);
 
+/* "late by 3 d" (or "2 h" under a day) in the reader's language. */
+#define DEADLINE_TEXT_LEN 64
+const char *deadlines_late_text(
+    uint64_t late, char buf[static DEADLINE_TEXT_LEN]);
+
 /*
  * due_roles.c: due_roles_of is a due_scan role_of for agencies of the
  * directory (peers_role in t at now), each looked up once. Set a, t, now
