@@ -114,6 +114,11 @@ inbox_ids >"$W/at-backup"
 expect_true "more traffic after the shelter's backup" send_notes $P 10 late
 expect_true "it arrives at the shelter" \
     wait_for 60 has $((2 * M + 30)) n_inbox $N
+# Its receipts must be back before the loss: a receipt still queued at the
+# shelter dies with its home, and nothing can bring it back (the police's
+# entry would wait for it for ever; OPERATIONS.md, what a restore loses).
+expect_true "and their receipts are back at the police" \
+    wait_for 60 has 0 n_not_delivered $P
 inbox_ids >"$W/at-loss"
 agent_kill $N
 agent_stop $P
