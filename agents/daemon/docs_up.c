@@ -219,6 +219,12 @@ on_query(struct daemon *d, const Sira__V1__ChunkStatus *cs, uint64_t now)
 	}
 	u->stored = cs->stored <= u->ct_len ? cs->stored : 0;
 	u->next = u->stored;
+	if (u->ct_len > 0 && u->stored == u->ct_len)
+		/* Every byte is there, not finished: the broker stopped
+		 * between its last write and the rename. The last chunk
+		 * again makes it check the hash and finish. */
+		u->next =
+		    u->ct_len - (u->ct_len < UP_CHUNK ? u->ct_len : UP_CHUNK);
 	if (u->stored > 0)
 		log_event(LOG_INFO, "attach.upload_resume",
 		    "index=%u offset=%llu of=%llu", u->index,
