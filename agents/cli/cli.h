@@ -202,6 +202,17 @@ int backup_cli_restore(const struct backup_args *b, struct sira_err *err);
 int erase_cli_run(
     struct agent *a, const char *ref, const char *reason, struct sira_err *err);
 /* `hold --case REF --basis TEXT` and `hold --case REF --release`. */
+/* status: "retention_due" (cases past their period, 0 without rules) and
+ * "retention_error" (a retain_days line refused) into o; the text line. */
+void retention_status(struct agent *a, uint64_t now, json_t *o);
+void retention_status_line(const json_t *o);
+/* Compact the vault after an erasure, or ring the daemon to (say: tell
+ * the user which). */
+void erase_cli_compact(struct agent *a, bool say);
+/* `sira-agent erase --due`: list (dry_run) or erase here the cases past
+ * their retention period (retention_cli.c). */
+int retention_cli_run(
+    struct agent *a, bool dry_run, bool json, struct sira_err *err);
 int hold_cli_run(struct agent *a, const char *ref, const char *basis,
     bool release, struct sira_err *err);
 

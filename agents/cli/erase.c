@@ -72,20 +72,21 @@ say_erased(struct agent *a, const char *ref, const struct erase_result *res)
 	}
 }
 
-static void
-compact(struct agent *a)
+void
+erase_cli_compact(struct agent *a, bool say)
 {
 	struct sira_err err = { 0 };
 	int rc = vault_compact(a->vault, &err);
 
-	if (rc == 0)
+	if (rc == 0 && say)
 		(void)printf(_("the store was compacted: the freed pages are "
 			       "gone\n"));
 	else if (rc == -SIRA_ESTATE) {
-		(void)printf(_("the agent is running: it will compact the "
-			       "store as soon as it can\n"));
+		if (say)
+			(void)printf(_("the agent is running: it will compact "
+				       "the store as soon as it can\n"));
 		nudge_daemon(&a->home);
-	} else
+	} else if (rc != 0)
 		(void)fprintf(stderr,
 		    _("sira-agent: WARNING: the store could not be compacted "
 		      "(%s); the daemon will try again\n"),
@@ -114,7 +115,7 @@ erase_cli_run(
 		return rc;
 	say_erased(a, ref, &res);
 	if (!res.already)
-		compact(a);
+		erase_cli_compact(a, true);
 	return 0;
 }
 

@@ -59,6 +59,7 @@ struct opts {
 	const char *period, *by, *csv, *svg; /* stats */
 	uint64_t threshold;                  /* stats --threshold */
 	int force;                           /* restore --force */
+	int due, dry_run;                    /* erase --due [--dry-run] */
 };
 
 static const struct option longopts[] = {
@@ -107,6 +108,8 @@ static const struct option longopts[] = {
 	{ "threshold", required_argument, NULL, 'U' },
 	{ "force", no_argument, NULL, 'x' },
 	{ "release", no_argument, NULL, 'e' },
+	{ "due", no_argument, NULL, 'u' },
+	{ "dry-run", no_argument, NULL, 'd' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -255,6 +258,12 @@ parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'e':
 			o->release = 1;
+			break;
+		case 'u':
+			o->due = 1;
+			break;
+		case 'd':
+			o->dry_run = 1;
 			break;
 		case 'T':
 			if (number(optarg, &o->ttl) || o->ttl < SIRA_TTL_MIN ||
@@ -700,11 +709,15 @@ cmd_erase(const struct command *c, const struct opts *o, const char *arg,
 
 	(void)c;
 	(void)arg;
-	if (o->case_ref == NULL || o->reason == NULL)
-		return usage_error("erase needs --case and --reason");
+	if (o->due ? o->case_ref != NULL :
+		     o->case_ref == NULL || o->reason == NULL || o->dry_run)
+		return usage_error("erase needs --case and --reason, or --due "
+				   "[--dry-run]");
 	if (open_agent(o, &a, err) != 0)
 		return fail(err);
-	rc = erase_cli_run(&a, o->case_ref, o->reason, err);
+	rc = o->due ?
+	    retention_cli_run(&a, o->dry_run != 0, o->json != 0, err) :
+	    erase_cli_run(&a, o->case_ref, o->reason, err);
 	agent_close(&a);
 	return rc == 0 ? 0 : fail(err);
 }
@@ -935,9 +948,11 @@ static const struct command commands[] = {
 	    N_("every audit entry: who, what, when"), NULL, true, NULL },
 	{ "export", cmd_export, NULL, "--case REF --out FILE",
 	    N_("the evidence bundle of a case"), NULL, true, NULL },
-	{ "erase", cmd_erase, NULL, "--case REF --reason TEXT",
-	    N_("erase a case here and at every agency it was sent to"), NULL,
-	    true, NULL },
+	{ "erase", cmd_erase, NULL,
+	    "--case REF --reason TEXT | --due [--dry-run] [--json]",
+	    N_("erase a case here and at every agency it was sent to; --due: "
+	       "the cases past agent.conf's retention period, here only"),
+	    NULL, true, NULL },
 	{ "hold", cmd_hold, NULL,
 	    "--case REF --basis TEXT | --case REF --release",
 	    N_("justice: set (or release) a legal hold that blocks erasure"),

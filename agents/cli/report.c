@@ -587,6 +587,7 @@ report_status_text(json_t *o)
 		    _("MiB"));
 	}
 	overdue_lines(o);
+	retention_status_line(o);
 	if (alarm != NULL && alarm[0] != '\0')
 		(void)printf(_("ALARM:         %s\n"), alarm);
 }
@@ -629,6 +630,7 @@ report_status(struct agent *a, int json, struct sira_err *err)
 	    json_boolean(
 		a->crl != NULL && crl_check_fresh(a->crl, now, NULL) == 0));
 	overdue_counts(a, now, o);
+	retention_status(a, now, o);
 	if (json)
 		print_json(o);
 	else

@@ -11,10 +11,7 @@
 #include <string.h>
 
 #include "store/store.h"
-#include "fileio.h"
 #include "i18n.h"
-
-#define CONF_MAX 4096 /* as home.c */
 
 /* The keys, each "KEY = N" for every role or "KEY.ROLE = N" for one. */
 enum dl_key { K_ANSWER, K_FEEDBACK, K_FILE, K_ESCALATE, K_NONE };
@@ -54,30 +51,6 @@ key_of(const char *line, size_t *klen)
 		}
 	}
 	return K_NONE;
-}
-
-/* "N" of 0..DEADLINE_HOURS_MAX, only digits around spaces. */
-static int
-hours_of(const char *s, uint32_t *out)
-{
-	unsigned long v = 0;
-	size_t n = 0;
-
-	while (*s == ' ')
-		s++;
-	for (; s[n] >= '0' && s[n] <= '9'; n++) {
-		v = v * 10 + (unsigned long)(s[n] - '0');
-		if (v > DEADLINE_HOURS_MAX)
-			return -1;
-	}
-	if (n == 0)
-		return -1;
-	for (s += n; *s == ' ' || *s == '\r'; s++)
-		;
-	if (*s != '\0')
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
 }
 
 /* The role named by line[0..] up to a space or '=': into *role. */
@@ -137,7 +110,7 @@ take_line(struct line_ctx *x, const char *line, struct sira_err *err)
 	}
 	while (*p == ' ')
 		p++;
-	if (*p != '=' || hours_of(p + 1, &v) != 0)
+	if (*p != '=' || conf_number(p + 1, DEADLINE_HOURS_MAX, &v) != 0)
 		return bad(x,
 		    _("expected KEY = HOURS, a whole number from 0 to 8760"),
 		    err);
@@ -155,52 +128,50 @@ take_line(struct line_ctx *x, const char *line, struct sira_err *err)
 	return 0;
 }
 
+static bool
+ours(const char *line)
+{
+	size_t klen;
+
+	return key_of(line, &klen) != K_NONE;
+}
+
+static int
+take(void *ctx, unsigned lineno, const char *line, struct sira_err *err)
+{
+	struct line_ctx *x = ctx;
+
+	x->lineno = lineno;
+	if (line == NULL)
+		return bad(x, _("line too long"), err);
+	return take_line(x, line, err);
+}
+
 int
 deadline_conf_parse(
     const char *text, size_t len, struct deadline_conf *c, struct sira_err *err)
 {
 	struct line_ctx x = { c, { 0 }, 0 };
-	char line[256] = { 0 };
-	size_t i = 0;
 	int rc;
 
 	deadline_conf_defaults(c);
-	while (i < len) {
-		size_t n = 0, klen;
-		bool cut = false;
-		x.lineno++;
-		for (; i < len && text[i] != '\n'; i++) {
-			if (n + 1 < sizeof(line))
-				line[n++] = text[i] == '\0' ? '?' : text[i];
-			else
-				cut = true;
-		}
-		i++; /* the newline */
-		line[n] = '\0';
-		if (cut && key_of(line, &klen) != K_NONE)
-			rc = bad(&x, _("line too long"), err);
-		else
-			rc = take_line(&x, line, err);
-		if (rc != 0) {
-			deadline_conf_defaults(c);
-			return rc;
-		}
-	}
-	return 0;
+	rc = conf_each_line(
+	    text, len, &(struct conf_parser){ ours, take, &x }, err);
+	if (rc != 0)
+		deadline_conf_defaults(c);
+	return rc;
 }
 
 int
 deadline_conf_load(
     const struct home *h, struct deadline_conf *c, struct sira_err *err)
 {
-	char path[PATH_MAX];
 	uint8_t *buf;
 	size_t len;
 	int rc;
 
 	deadline_conf_defaults(c);
-	if ((rc = home_path(h, "agent.conf", path, err)) != 0 ||
-	    (rc = fileio_read(path, CONF_MAX, &buf, &len, err)) != 0)
+	if ((rc = conf_read(h, &buf, &len, err)) != 0)
 		return rc;
 	rc = deadline_conf_parse((const char *)buf, len, c, err);
 	free(buf);

@@ -333,6 +333,56 @@ int agent_install_cert(struct agent *a, const uint8_t *untrusted, size_t len,
     uint64_t now, struct sira_err *err);
 
 /*
+ * conf_lines.c: what agent.conf's optional sections share. A parser says
+ * whether a line is one of its keys (ours) and takes each line (take: 0
+ * to go on; line NULL for one of its own that was too long).
+ */
+struct conf_parser {
+	bool (*ours)(const char *line);
+	int (*take)(
+	    void *ctx, unsigned lineno, const char *line, struct sira_err *err);
+	void *ctx;
+};
+int conf_each_line(const char *text, size_t len, const struct conf_parser *p,
+    struct sira_err *err);
+/* "N" of 0..max, only digits between spaces: 0, or -1. */
+int conf_number(const char *s, unsigned long max, uint32_t *out);
+/* HOME/agent.conf's bytes, fresh in *buf (free). */
+int conf_read(
+    const struct home *h, uint8_t **buf, size_t *len, struct sira_err *err);
+
+/*
+ * conf_retention.c: how long this agency keeps a case after its last
+ * activity, by kind of case (agent.conf: retain_days[.KIND] = DAYS;
+ * docs/WORKFLOWS.md, "Conservation"). The kind is the first that fits,
+ * in this order: an anonymous alert, a child's case, a case handed over
+ * to another agency, a referral that was never taken on, any other
+ * closed case. 0 (the default): kept until someone erases it.
+ */
+enum retain_kind {
+	RETAIN_ALERT,
+	RETAIN_CHILD,
+	RETAIN_TRANSFERRED,
+	RETAIN_DECLINED,
+	RETAIN_CLOSED,
+	RETAIN_KINDS
+};
+#define RETAIN_DAYS_MAX 36500 /* a hundred years */
+struct retain_conf {
+	uint32_t days[RETAIN_KINDS]; /* 0: no rule */
+};
+/* "alert", "child", "transferred", "declined", "closed". */
+const char *retain_kind_name(enum retain_kind k);
+/* Parse the retain_days lines of agent.conf text[0..len) (others are
+ * ignored). Returns 0 or -SIRA_EINVAL with the line number; on error
+ * every kind is 0 (nothing is erased on a rule that was not understood). */
+int retain_conf_parse(
+    const char *text, size_t len, struct retain_conf *c, struct sira_err *err);
+/* The same from HOME/agent.conf. */
+int retain_conf_load(
+    const struct home *h, struct retain_conf *c, struct sira_err *err);
+
+/*
  * conf_deadlines.c: how long a step may wait, in hours, by the role of
  * the agency that owes it (agent.conf: answer_hours[.ROLE],
  * feedback_hours[.ROLE], file_request_hours[.ROLE], escalate_hours; 0 =

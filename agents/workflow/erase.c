@@ -10,8 +10,9 @@
  * received documents, downloads) in VT_META "erase.files", and they are
  * overwritten and removed after the commit, then the list is dropped: a
  * power cut in between leaves the list, which the next erase_files
- * finishes. VT_SEEN keeps its rows (sender and random message id, no
- * content) so that a replay is still recognised.
+ * finishes. erase_cases_in does the same for many cases with one scan of
+ * the outbox and inbox (the retention rules). VT_SEEN keeps its rows (sender
+ * and random message id, no content) so that a replay is still recognised.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,8 +44,29 @@ struct found {
 	size_t n_out, n_in;
 	uint8_t *files; /* ITEM_LEN each */
 	size_t n_files;
-	int failed;
+	bool busy; /* a sent message still waits for its receipts */
 };
+
+/* The cases one scan of the outbox and inbox looks for, sorted by ref. */
+struct scan {
+	struct found *f;
+	size_t n;
+};
+
+static int
+by_ref(const void *a, const void *b)
+{
+	return strcmp(
+	    ((const struct found *)a)->ref, ((const struct found *)b)->ref);
+}
+
+static struct found *
+scan_find(const struct scan *s, const char *ref)
+{
+	struct found key = { .ref = ref };
+
+	return bsearch(&key, s->f, s->n, sizeof(*s->f), by_ref);
+}
 
 static int
 add_id(uint8_t (**ids)[16], size_t *n, const uint8_t *id)
@@ -80,13 +102,14 @@ static int
 out_row(
     void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
-	struct found *f = ctx;
 	Sira__V1__OutboxEntry *e = book_out_decode(val, vlen);
+	struct found *f = e != NULL ? scan_find(ctx, e->case_ref) : NULL;
 	int rc = 0;
 
-	if (e != NULL && klen == 16 && strcmp(e->case_ref, f->ref) == 0) {
+	if (f != NULL && klen == 16) {
 		if ((rc = add_id(&f->out, &f->n_out, key)) == 0)
 			rc = add_file(f, ITEM_SPOOL, key, 16);
+		f->busy |= outq_live((int)e->state);
 	}
 	if (e != NULL)
 		sira__v1__outbox_entry__free_unpacked(e, NULL);
@@ -97,11 +120,11 @@ static int
 in_row(
     void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
-	struct found *f = ctx;
 	Sira__V1__InboxEntry *e = book_in_decode(val, vlen);
+	struct found *f = e != NULL ? scan_find(ctx, e->case_ref) : NULL;
 	int rc = 0;
 
-	if (e != NULL && klen == 16 && strcmp(e->case_ref, f->ref) == 0) {
+	if (f != NULL && klen == 16) {
 		if ((rc = add_id(&f->in, &f->n_in, key)) == 0)
 			rc = add_file(f, ITEM_DOCS, key, 16);
 		for (size_t i = 0; rc == 0 && i < e->n_docs; i++)
@@ -255,32 +278,36 @@ erase_note_legs(
 	return 0;
 }
 
-/* Is the case known here at all (a key, a record or rows)? */
-static bool
-known(const struct casekey *k, const struct found *f,
-    const Sira__V1__CaseRecord *r)
+/* One scan of the outbox and inbox for every case of s. */
+static int
+scan_rows(struct vault_txn *t, struct scan *s, struct sira_err *err)
 {
-	return k->state == CASEKEY_LIVE || r != NULL || f->n_out > 0 ||
-	    f->n_in > 0;
+	int rc;
+
+	qsort(s->f, s->n, sizeof(*s->f), by_ref);
+	if ((rc = vault_each(t, VT_OUTBOX, out_row, s, err)) == 0)
+		rc = vault_each(t, VT_INBOX, in_row, s, err);
+	if (rc == -SIRA_ENOMEM)
+		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
+	return rc;
 }
 
+/* Before the scan: is ref erased already, or held? Its peers into res. */
 static int
-erase_in(struct vault_txn *t, const struct erase_req *q,
-    struct erase_result *res, struct sira_err *err)
+erase_before(struct vault_txn *t, const struct erase_req *q,
+    struct erase_result *res, struct casekey *k, struct sira_err *err)
 {
 	Sira__V1__CaseRecord *r = NULL;
-	struct found f = { .ref = q->ref };
-	struct casekey k;
 	uint8_t blind[32];
 	int rc;
 
 	vault_blind(t, "case", q->ref, blind);
-	if ((rc = casekey_get(t, blind, false, &k, err)) != 0)
+	if ((rc = casekey_get(t, blind, false, k, err)) != 0)
 		return rc;
-	casekey_wipe(&k);
-	if (k.state == CASEKEY_ERASED) {
+	casekey_wipe(k);
+	if (k->state == CASEKEY_ERASED) {
 		res->already = true;
-		res->erased_at = k.erased_at;
+		res->erased_at = k->erased_at;
 		return 0;
 	}
 	rc = cases_load(t, q->ref, &r, err);
@@ -292,21 +319,103 @@ erase_in(struct vault_txn *t, const struct erase_req *q,
 		rc = erase_hold_check(r, q->ref, err);
 	if (rc == 0 && r != NULL)
 		rc = erase_note_legs(r, q->me, res);
-	if (rc == 0 && (rc = vault_each(t, VT_OUTBOX, out_row, &f, err)) == 0 &&
-	    (rc = vault_each(t, VT_INBOX, in_row, &f, err)) == 0 &&
-	    !known(&k, &f, r))
-		rc = sira_err_set(err, SIRA_ENOTFOUND,
-		    _("no case %s in this agency"), q->ref);
-	if (rc == -SIRA_ENOMEM)
-		rc = sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
-	if (rc == 0 && (rc = scrub_all(t, q, &f, blind, err)) == 0) {
-		res->outbox = f.n_out;
-		res->inbox = f.n_in;
-		res->erased_at = q->now;
-	}
+	res->has_record = r != NULL;
 	if (r != NULL)
 		sira__v1__case_record__free_unpacked(r, NULL);
+	return rc;
+}
+
+/* After the scan: scrub what f found of q->ref. */
+static int
+erase_after(struct vault_txn *t, const struct erase_req *q,
+    const struct found *f, const struct casekey *k, struct erase_result *res,
+    struct sira_err *err)
+{
+	uint8_t blind[32];
+	int rc;
+
+	if (k->state != CASEKEY_LIVE && !res->has_record && f->n_out == 0 &&
+	    f->n_in == 0)
+		return sira_err_set(err, SIRA_ENOTFOUND,
+		    _("no case %s in this agency"), q->ref);
+	vault_blind(t, "case", q->ref, blind);
+	if ((rc = scrub_all(t, q, f, blind, err)) == 0) {
+		res->outbox = f->n_out;
+		res->inbox = f->n_in;
+		res->erased_at = q->now;
+	}
+	return rc;
+}
+
+static int
+erase_in(struct vault_txn *t, const struct erase_req *q,
+    struct erase_result *res, struct sira_err *err)
+{
+	struct found f = { .ref = q->ref };
+	struct scan s = { &f, 1 };
+	struct casekey k = { 0 };
+	int rc;
+
+	if ((rc = erase_before(t, q, res, &k, err)) != 0 || res->already)
+		return rc;
+	if ((rc = scan_rows(t, &s, err)) == 0)
+		rc = erase_after(t, q, &f, &k, res, err);
 	found_free(&f);
+	return rc;
+}
+
+int
+erase_cases_in(struct vault_txn *t, const struct erase_req *q,
+    const char *const *refs, size_t n, struct erase_batch *b,
+    struct sira_err *err)
+{
+	struct found *f = calloc(n ? n : 1, sizeof(*f));
+	struct erase_result *res = malloc(sizeof(*res));
+	struct casekey k = { 0 };
+	struct scan s = { f, 0 };
+	int rc = 0;
+
+	memset(b, 0, sizeof(*b));
+	if (f == NULL || res == NULL) {
+		free(f);
+		free(res);
+		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
+	}
+	/* Only live cases that are not held are looked for. */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct erase_req one = *q;
+		one.ref = refs[i];
+		memset(res, 0, sizeof(*res));
+		rc = erase_before(t, &one, res, &k, err);
+		if (rc == -SIRA_EDENIED) {
+			sira_err_clear(err);
+			b->held++;
+			rc = 0;
+		} else if (rc == 0 && !res->already &&
+		    (k.state == CASEKEY_LIVE || res->has_record))
+			f[s.n++].ref = refs[i];
+	}
+	if (rc == 0)
+		rc = scan_rows(t, &s, err);
+	for (size_t i = 0; rc == 0 && i < s.n; i++) {
+		struct erase_req one = *q;
+		one.ref = f[i].ref;
+		memset(res, 0, sizeof(*res));
+		if (f[i].busy) {
+			b->busy++;
+			continue;
+		}
+		res->has_record = true; /* known: the first loop found it */
+		if ((rc = erase_after(t, &one, &f[i], &k, res, err)) == 0) {
+			b->erased++;
+			b->outbox += res->outbox;
+			b->inbox += res->inbox;
+		}
+	}
+	for (size_t i = 0; i < s.n; i++)
+		found_free(&f[i]);
+	free(f);
+	free(res);
 	return rc;
 }
 

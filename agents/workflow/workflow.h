@@ -634,12 +634,30 @@ struct erase_result {
 	 * transfer, granted files): they get the erasure order. */
 	char peers[ERASE_PEERS_MAX][SIRA_AGENCY_ID_MAX + 1];
 	size_t n_peers;
+	bool has_record; /* a case record was found (not only messages) */
+};
+/* What erase_cases_in did with its cases. */
+struct erase_batch {
+	size_t erased, held, busy; /* busy: a message still in flight */
+	size_t outbox, inbox;      /* rows scrubbed */
 };
 int erase_case(struct agent *a, const struct erase_req *q,
     struct erase_result *res, struct sira_err *err);
 /* The transaction part of erase_case, in the caller's t (no files). */
 int erase_case_in(struct vault_txn *t, const struct erase_req *q,
     struct erase_result *res, struct sira_err *err);
+/*
+ * Erase here every case of refs[0..n) (distinct references; q->ref is
+ * ignored) in t, with ONE scan of the outbox and inbox for all of them:
+ * the retention rules' batch (workflow/retention.c). No order is sent: a
+ * retention period is each agency's own rule. A case under a legal hold,
+ * erased before, or with a sent message still waiting for its receipts
+ * is left as it is and counted in b. The caller commits, then calls
+ * erase_files and compacts.
+ */
+int erase_cases_in(struct vault_txn *t, const struct erase_req *q,
+    const char *const *refs, size_t n, struct erase_batch *b,
+    struct sira_err *err);
 /* Scrub the inbox entry msgid (a message about a case erased here, or
  * the erasure order itself) and list its documents for wiping. */
 int erase_late(
@@ -655,6 +673,42 @@ int erase_note_legs(
     const Sira__V1__CaseRecord *r, const char *me, struct erase_result *res);
 /* Add agency id to res (not me, not twice). */
 void erase_add_peer(struct erase_result *res, const char *id, const char *me);
+
+/*
+ * retention.c: the retention rules of agent.conf applied to the cases
+ * (store/conf_retention.c says how the kind is chosen). A case is due
+ * when its kind has a rule and that many days passed since its last
+ * activity, and it is not open; a held case is counted, never listed.
+ */
+#define RETENTION_BATCH 256 /* cases erased per transaction */
+struct retain_item {
+	char ref[SIRA_CASE_REF_BUF];
+	enum retain_kind kind;
+	uint64_t last;   /* last activity: the record's last change */
+	uint64_t due_at; /* when its period ends; 0: no rule */
+	bool open;       /* a step still open: never due */
+	bool held;       /* under a legal hold: never erased */
+	bool unreadable; /* its referral does not parse: no rule applies */
+};
+void retention_of(const Sira__V1__CaseRecord *r, const struct retain_conf *c,
+    struct retain_item *it);
+struct retain_list {
+	struct retain_item *items; /* the due cases */
+	size_t n, cap;
+	size_t cases, open, held; /* all cases seen; open; due but held */
+};
+/* Every case due at now into l (retention_list_free). */
+int retention_scan(struct vault_txn *t, const struct retain_conf *c,
+    uint64_t now, struct retain_list *l, struct sira_err *err);
+void retention_list_free(struct retain_list *l);
+struct retention_done {
+	struct erase_batch b;
+	size_t files;
+};
+/* Erase l's cases here with q's reason and time; the caller compacts. */
+int retention_erase(struct agent *a, const struct retain_list *l,
+    const struct erase_req *q, struct retention_done *done,
+    struct sira_err *err);
 
 /*
  * erase_order.c: erasure across agencies (docs/PROTOCOL.md,
