@@ -206,6 +206,9 @@ int erase_cli_run(
  * "retention_error" (a retain_days line refused) into o; the text line. */
 void retention_status(struct agent *a, uint64_t now, json_t *o);
 void retention_status_line(const json_t *o);
+/* status: "erasures" {cases, orders, unanswered, refused}; its lines. */
+void erase_status(struct agent *a, json_t *o);
+void erase_status_line(const json_t *o);
 /* Compact the vault after an erasure, or ring the daemon to (say: tell
  * the user which). */
 void erase_cli_compact(struct agent *a, bool say);

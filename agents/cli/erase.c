@@ -5,7 +5,8 @@
  * interface runs, it rings the daemon, which compacts as soon as it has
  * the vault to itself. The erasure orders to the agencies the case was
  * sent to are queued in the same step (workflow/erase_order.c). Run
- * again, it shows how each agency answered. Also `sira-agent hold`.
+ * again, it shows how each agency answered; `status` counts the orders
+ * still unanswered (erase_status). Also `sira-agent hold`.
  */
 #include <stdio.h>
 #include <string.h>
@@ -142,4 +143,39 @@ hold_cli_run(struct agent *a, const char *ref, const char *basis, bool release,
 				 "told\n"),
 	    ref, sent);
 	return 0;
+}
+
+void
+erase_status(struct agent *a, json_t *o)
+{
+	struct erase_tally y;
+	struct vault_txn *t = NULL;
+
+	if (vault_begin(a->vault, false, &t, NULL) == 0 &&
+	    erase_tally(t, &y, NULL) == 0)
+		(void)json_object_set_new(o, "erasures",
+		    json_pack("{s:I, s:I, s:I, s:I}", "cases",
+			(json_int_t)y.erased, "orders", (json_int_t)y.orders,
+			"unanswered", (json_int_t)y.awaited, "refused",
+			(json_int_t)y.refused));
+	vault_abort(&t);
+}
+
+void
+erase_status_line(const json_t *o)
+{
+	const json_t *e = json_object_get(o, "erasures");
+	json_int_t w = json_integer_value(json_object_get(e, "unanswered")),
+		   r = json_integer_value(json_object_get(e, "refused"));
+
+	if (w > 0)
+		(void)printf(
+		    _("ERASURE:       %lld erasure orders not answered "
+		      "yet (sira-agent erase --case REF shows "
+		      "which)\n"),
+		    (long long)w);
+	if (r > 0)
+		(void)printf(_("ERASURE:       %lld erasure orders refused (a "
+			       "legal hold, or no such case there)\n"),
+		    (long long)r);
 }

@@ -588,6 +588,7 @@ report_status_text(json_t *o)
 	}
 	overdue_lines(o);
 	retention_status_line(o);
+	erase_status_line(o);
 	if (alarm != NULL && alarm[0] != '\0')
 		(void)printf(_("ALARM:         %s\n"), alarm);
 }
@@ -631,6 +632,7 @@ report_status(struct agent *a, int json, struct sira_err *err)
 		a->crl != NULL && crl_check_fresh(a->crl, now, NULL) == 0));
 	overdue_counts(a, now, o);
 	retention_status(a, now, o);
+	erase_status(a, o);
 	if (json)
 		print_json(o);
 	else

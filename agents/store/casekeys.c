@@ -155,6 +155,34 @@ casekey_ledger_put(struct vault_txn *t, const uint8_t blind[32],
 	return rc;
 }
 
+struct ledger_walk {
+	int (*fn)(void *ctx, const uint8_t *ledger, size_t len);
+	void *ctx;
+};
+
+static int
+ledger_row(
+    void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	const struct ledger_walk *w = ctx;
+
+	(void)key;
+	(void)klen;
+	if (vlen < 9 || val[0] != ROW_ERASED)
+		return 0;
+	return w->fn(w->ctx, val + 9, vlen - 9);
+}
+
+int
+casekey_ledgers_each(struct vault_txn *t,
+    int (*fn)(void *ctx, const uint8_t *ledger, size_t len), void *ctx,
+    struct sira_err *err)
+{
+	struct ledger_walk w = { fn, ctx };
+
+	return vault_each(t, VT_CASEKEYS, ledger_row, &w, err);
+}
+
 bool
 casekey_sealed(const uint8_t *v, size_t len)
 {

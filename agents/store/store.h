@@ -235,6 +235,10 @@ int casekey_ledger_get(struct vault_txn *t, const uint8_t blind[32],
     uint8_t **out, size_t *len, uint64_t *erased_at, struct sira_err *err);
 int casekey_ledger_put(struct vault_txn *t, const uint8_t blind[32],
     const uint8_t *ledger, size_t len, struct sira_err *err);
+/* fn for the ledger of every erased case (borrowed bytes; 0 to go on). */
+int casekey_ledgers_each(struct vault_txn *t,
+    int (*fn)(void *ctx, const uint8_t *ledger, size_t len), void *ctx,
+    struct sira_err *err);
 /* Seal / open a value under a case key: magic(4) nonce(24) box. */
 #define CASEKEY_MAGIC "SCK1"
 #define CASEKEY_OVERHEAD (4 + 24 + 16)

@@ -766,6 +766,36 @@ erase_ledger_each(struct vault_txn *t, const char *ref,
 	return 0;
 }
 
+static int
+tally_one(void *ctx, const uint8_t *ledger, size_t len)
+{
+	struct erase_tally *y = ctx;
+	Sira__V1__ErasureLedger *l;
+
+	y->erased++;
+	if ((l = sira__v1__erasure_ledger__unpack(NULL, len, ledger)) == NULL) {
+		y->damaged++;
+		return 0;
+	}
+	for (size_t i = 0; i < l->n_proofs; i++) {
+		int o = l->proofs[i]->outcome;
+		y->orders++;
+		if (o == 0)
+			y->awaited++;
+		else if (o != SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_ERASED)
+			y->refused++;
+	}
+	sira__v1__erasure_ledger__free_unpacked(l, NULL);
+	return 0;
+}
+
+int
+erase_tally(struct vault_txn *t, struct erase_tally *y, struct sira_err *err)
+{
+	memset(y, 0, sizeof(*y));
+	return casekey_ledgers_each(t, tally_one, y, err);
+}
+
 /* ---- holds, from the justice agency ---- */
 
 int

@@ -735,6 +735,13 @@ int erase_ledger_each(struct vault_txn *t, const char *ref,
     void (*fn)(void *ctx, const Sira__V1__ErasureProof *p), void *ctx,
     struct sira_err *err);
 
+/* Over every case erased here: the orders its erasure sent, those still
+ * unanswered, and those refused (a hold, no such case, no part in it). */
+struct erase_tally {
+	size_t erased, orders, awaited, refused, damaged;
+};
+int erase_tally(
+    struct vault_txn *t, struct erase_tally *y, struct sira_err *err);
 /* hold.c: legal holds. */
 struct hold_step {
 	bool set;          /* set, or release */

@@ -79,6 +79,9 @@ expect_grep "erase says what it removed" "case $REF erased here" "$OUT"
 expect_grep "and where it ordered erasure" "erasure ordered at 2 agencies" \
     "$OUT"
 expect_fail "the case is gone at the police" "was erased" ag $P case $REF
+erasures_are() { ag $P status --json | jq -e ".erasures | $1" >/dev/null; }
+expect_true "status counts the two orders sent" \
+    erasures_are '.cases == 1 and .orders == 2'
 expect_true "the shelter's daemon died in its compaction, as planned" \
     await_crash "$W/agent-$N.log" vault.compact.copied "$(cat "$W/pid-$N")"
 rm -f "$W/pid-$N"
@@ -90,6 +93,8 @@ expect_true "both signed erasure receipts reach the police" \
     wait_for 90 proofs
 expect_grep "a second erase answers the same" "already erased here" \
     "$W/proofs.txt"
+expect_true "status: no order left unanswered" \
+    erasures_are '.unanswered == 0 and .refused == 0'
 expect_fail "the case is gone at the shelter" "was erased" ag $N case $REF
 expect_fail "and at social services" "was erased" ag $S case $REF
 expect_true "the shelter's daemon compacted after its restart" \

@@ -10,7 +10,8 @@
  * data file holds none of the sealed bytes the case's rows had. A legal
  * hold refuses erasure; compaction waits while another process has the
  * vault open. The validator of erasure orders refuses what is out of
- * bounds.
+ * bounds. status's tally counts every erased case's orders, unanswered
+ * and refused.
  */
 #define _XOPEN_SOURCE 700
 #include <setjmp.h>
@@ -515,6 +516,44 @@ test_order_validator(void **state)
 	assert_int_equal(order_rc(R, id, 16, REF, 1, "x"), -SIRA_EMALFORMED);
 }
 
+/* status's count of erasure orders: every erased case's ledger. */
+static void
+test_tally(void **state)
+{
+	struct world *w = *state;
+	Sira__V1__ErasureProof p[3], *pp[3] = { &p[0], &p[1], &p[2] };
+	Sira__V1__ErasureLedger l = SIRA__V1__ERASURE_LEDGER__INIT;
+	struct erase_tally y;
+	struct vault_txn *t = NULL;
+	uint8_t blind[2][32], *buf;
+	size_t len;
+
+	for (int i = 0; i < 3; i++) {
+		sira__v1__erasure_proof__init(&p[i]);
+		p[i].agency = (char *)"ml.ngo.espoir";
+	}
+	p[1].outcome = SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_ERASED;
+	p[2].outcome = SIRA__V1__ERASURE_OUTCOME__ERASURE_OUTCOME_HELD;
+	l.n_proofs = 3;
+	l.proofs = pp;
+	assert_int_equal(wire_pack(&l.base, &buf, &len, NULL), 0);
+	assert_int_equal(vault_begin(w->a.vault, true, &t, NULL), 0);
+	vault_blind(t, "case", REF, blind[0]);
+	vault_blind(t, "case", KEEP, blind[1]);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(
+		    casekey_tombstone(t, blind[i], FX_NOW, NULL), 0);
+	assert_int_equal(casekey_ledger_put(t, blind[0], buf, len, NULL), 0);
+	free(buf);
+	assert_int_equal(erase_tally(t, &y, NULL), 0);
+	vault_abort(&t);
+	assert_int_equal(y.erased, 2); /* one erased with no order sent */
+	assert_int_equal(y.orders, 3);
+	assert_int_equal(y.awaited, 1);
+	assert_int_equal(y.refused, 1);
+	assert_int_equal(y.damaged, 0);
+}
+
 int
 main(void)
 {
@@ -531,6 +570,7 @@ main(void)
 		    test_compact_waits_for_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unknown_case, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
 		cmocka_unit_test(test_order_validator),
 	};
 
