@@ -62,6 +62,7 @@ static const char *const kind_names[SIRA_KIND_MAX + 1] = {
 	[SIRA_KIND_STATS_REPORT] = "stats_report",
 	[SIRA_KIND_ERASURE] = "erasure",
 	[SIRA_KIND_ERASURE_RECEIPT] = "erasure_receipt",
+	[SIRA_KIND_RESEND_REQUEST] = "resend_request",
 };
 
 #define A true
@@ -130,6 +131,8 @@ static const struct rule default_rules[] = {
 	 * may have sent a case to any other (the agents check the rest) */
 	{ A, ANY, SIRA_KIND_ERASURE, ANY },
 	{ A, ANY, SIRA_KIND_ERASURE_RECEIPT, ANY },
+	/* a restored agency asks for what it lost: any may have written */
+	{ A, ANY, SIRA_KIND_RESEND_REQUEST, ANY },
 	/* everything else: denied */
 	{ false, ANY, ANY, ANY },
 };

@@ -41,7 +41,8 @@ enum sira_kind {
 	SIRA_KIND_STATS_REPORT = 10,
 	SIRA_KIND_ERASURE = 11,
 	SIRA_KIND_ERASURE_RECEIPT = 12,
-	SIRA_KIND_MAX = 12
+	SIRA_KIND_RESEND_REQUEST = 13,
+	SIRA_KIND_MAX = 13
 };
 
 /* A compiled policy: a fixed decision table, immutable once built. */

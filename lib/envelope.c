@@ -40,8 +40,10 @@ static const char *const kind_names[] = {
 	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE] = "erasure",
 	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE_RECEIPT] =
 	    "erasure_receipt",
+	[SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RESEND_REQUEST] =
+	    "resend_request",
 };
-#define KIND_MAX SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE_RECEIPT
+#define KIND_MAX SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RESEND_REQUEST
 
 const char *
 envelope_kind_name(int kind)

@@ -385,6 +385,14 @@ cmd_run(const struct command *c, const struct opts *o, const char *arg,
 		log_event(LOG_INFO, "restore.resumed",
 		    "resubmitted=%zu (accepted before the backup, receipts missing)",
 		    resumed);
+	if (resend_pending(&a, clock_now(), &resumed, err) != 0) {
+		agent_close(&a);
+		return fail(err);
+	}
+	if (resumed > 0)
+		log_event(LOG_INFO, "restore.resend_asked",
+		    "agencies=%zu (asked for what reached the lost copy)",
+		    resumed);
 	catch_stop();
 	rc = daemon_run(&a, o->rotate, o->retain, &stop_flag, err);
 	agent_close(&a);

@@ -75,6 +75,18 @@ is_erasure(int kind)
 	    kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_ERASURE_RECEIPT;
 }
 
+/* Who moves what a verified message says: a case's workflow, an
+ * erasure, or a restored agency's request for what it lost. */
+static int (*handler_of(int kind))(struct agent *, struct vault_txn *,
+    const struct wf_incoming *, struct sira_err *)
+{
+	if (is_erasure(kind))
+		return erase_incoming;
+	if (kind == SIRA__V1__MESSAGE_KIND__MESSAGE_KIND_RESEND_REQUEST)
+		return resend_incoming;
+	return workflow_incoming;
+}
+
 static void
 seen_key(uint8_t key[48], const uint8_t *cert_id, const uint8_t *msgid)
 {
@@ -176,8 +188,7 @@ store_message(struct rx *x, const struct opened *o, const Sira__V1__Deliver *dl,
 	    (rc = wire_pack(&in.base, &bytes, &len, err)) == 0 &&
 	    (rc = vault_put(t, VT_INBOX, bytes_of(h->message_id.data, 16),
 		 bytes, len, err)) == 0)
-		rc = (is_erasure((int)h->kind) ? erase_incoming :
-						 workflow_incoming)(d->a, t,
+		rc = handler_of((int)h->kind)(d->a, t,
 		    &(struct wf_incoming){ h->sender_agency_id, (int)h->kind,
 			o->manifest->case_ref, h->message_id.data, o->payload,
 			o->payload_len, now, (int)x->sender->role },

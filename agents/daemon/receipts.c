@@ -274,8 +274,15 @@ record(struct vault_txn *t, Sira__V1__OutboxEntry *e,
 {
 	int rc;
 
-	if (has_receipt(e, from))
-		return 0; /* a copy of one we have */
+	if (has_receipt(e, from)) {
+		/* A copy of one we have. An entry submitted again (a restored
+		 * recipient asked for it) is delivered again by it. */
+		if (e->state != SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_ACCEPTED ||
+		    e->n_receipts < e->n_to)
+			return 0;
+		e->state = DELIVERED;
+		return book_put_out(t, e, now, NULL);
+	}
 	if ((rc = add_receipt(e, receipt, from)) != 0)
 		return rc;
 	if (info->kind == RECEIPT_REJECTED)

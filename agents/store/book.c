@@ -362,3 +362,27 @@ book_reindex(
 		*indexed = m.n;
 	return rc;
 }
+
+int
+book_resubmit(struct vault_txn *t, const uint8_t id[16], uint64_t now,
+    const char *by, struct sira_err *err)
+{
+	Sira__V1__OutboxEntry *e;
+	int rc;
+
+	if ((rc = book_get_out(t, id, &e, err)) != 0)
+		return rc;
+	e->state = SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_SEALED;
+	free(e->accepted.data); /* the broker's answer comes again */
+	e->accepted.data = NULL;
+	e->accepted.len = 0;
+	book_schedule(e, now);
+	rc = book_put_out(t, e, now, err);
+	if (rc == 0)
+		rc = book_audit(t, now,
+		    &(struct audit_event){
+			"resubmitted", by, id, 0, NULL, NULL },
+		    err);
+	sira__v1__outbox_entry__free_unpacked(e, NULL);
+	return rc;
+}

@@ -21,7 +21,9 @@
  * accepted but whose receipts had not come back is submitted again (its
  * sealed bytes are kept, so the broker recognises it and delivers it
  * once more; the recipient, who knows its id, stores nothing twice and
- * sends again the receipt it signed then).
+ * sends again the receipt it signed then). What reached the lost copy is
+ * asked of every agency at the daemon's start (RESEND_PENDING,
+ * workflow/resend.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,7 +161,6 @@ home_restore(const char *archive, const char *dest,
 /* --- resuming after a restore --- */
 
 #define ACCEPTED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_ACCEPTED
-#define SEALED SIRA__V1__OUTBOX_STATE__OUTBOX_STATE_SEALED
 
 struct idlist {
 	uint8_t (*id)[16];
@@ -190,29 +191,20 @@ collect_accepted(
 	return 0;
 }
 
-/* Entry id back to SEALED, due now, with its audit entry. */
-static int
-resubmit(struct vault_txn *t, const uint8_t id[16], uint64_t now,
-    struct sira_err *err)
+/* The backup's time, as the archive's mark says (be64; now if not). */
+static uint64_t
+backup_time(const char *mark)
 {
-	Sira__V1__OutboxEntry *e;
-	int rc;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	uint64_t at = 0;
 
-	if ((rc = book_get_out(t, id, &e, err)) != 0)
-		return rc;
-	e->state = SEALED;
-	free(e->accepted.data); /* the broker's answer comes again */
-	e->accepted.data = NULL;
-	e->accepted.len = 0;
-	book_schedule(e, now);
-	rc = book_put_out(t, e, now, err);
-	if (rc == 0)
-		rc = book_audit(t, now,
-		    &(struct audit_event){
-			"resubmitted", "restore", id, 0, NULL, NULL },
-		    err);
-	sira__v1__outbox_entry__free_unpacked(e, NULL);
-	return rc;
+	if (fileio_read(mark, 64, &buf, &len, NULL) == 0) {
+		if (len == 8)
+			at = be64_get(buf);
+		free(buf);
+	}
+	return at != 0 ? at : (uint64_t)time(NULL);
 }
 
 int
@@ -232,7 +224,12 @@ home_resume(struct agent *a, uint64_t now, size_t *n, struct sira_err *err)
 		return rc;
 	rc = vault_each(t, VT_OUTBOX, collect_accepted, &l, err);
 	for (size_t i = 0; rc == 0 && i < l.n; i++)
-		rc = resubmit(t, l.id[i], now, err);
+		rc = book_resubmit(t, l.id[i], now, "restore", err);
+	/* What came to the lost copy after the backup: asked again from
+	 * every agency at the daemon's start (workflow/resend.c). */
+	if (rc == 0)
+		rc = vault_counter_put(
+		    t, RESEND_PENDING, backup_time(mark), err);
 	if (rc == 0)
 		rc = vault_commit(&t, err);
 	vault_abort(&t);

@@ -451,6 +451,11 @@ int book_get_out(struct vault_txn *t, const uint8_t *local_id,
     Sira__V1__OutboxEntry **out, struct sira_err *err);
 int book_put_out(struct vault_txn *t, Sira__V1__OutboxEntry *e, uint64_t now,
     struct sira_err *err);
+/* Entry id back to SEALED, due now, its Accepted dropped (the broker
+ * answers again), with a "resubmitted" audit entry naming by. The sealed
+ * bytes are the same: the broker knows them and delivers once more. */
+int book_resubmit(struct vault_txn *t, const uint8_t id[16], uint64_t now,
+    const char *by, struct sira_err *err);
 /* A row of VT_OUTBOX, VT_INBOX or VT_AUDIT read by vault_each: a fresh
  * entry (caller frees) or NULL if damaged. */
 Sira__V1__OutboxEntry *book_out_decode(const uint8_t *row, size_t len);
@@ -748,9 +753,12 @@ int home_restore(const char *archive, const char *dest,
  * In a home just restored (HOME/restored, which only an archive brings),
  * submit again, in one transaction, every message the broker had accepted
  * whose receipts are missing: they may have come back to the lost copy.
- * *n receives how many; the mark is removed once that is committed.
+ * *n receives how many; the mark is removed once that is committed. The
+ * same transaction sets RESEND_PENDING to the backup's time: the daemon
+ * then asks every agency for what reached the lost copy (resend.c).
  * Returns 0 (also when there is nothing to resume) or the vault's codes.
  */
+#define RESEND_PENDING "resend.pending" /* VT_META counter: backup time */
 int home_resume(struct agent *a, uint64_t now, size_t *n, struct sira_err *err)
     __attribute__((warn_unused_result));
 

@@ -711,6 +711,20 @@ int retention_erase(struct agent *a, const struct retain_list *l,
     struct sira_err *err);
 
 /*
+ * resend.c: an agency restored from a backup asks for what it lost.
+ * resend_pending (the daemon's start after a restore) queues one request
+ * per agency of the directory; resend_incoming, for a verified request,
+ * submits again what we sent the requester above its number. resend_parse
+ * checks a request's payload (-SIRA_EMALFORMED).
+ */
+int resend_pending(
+    struct agent *a, uint64_t now, size_t *asked, struct sira_err *err);
+int resend_incoming(struct agent *a, struct vault_txn *t,
+    const struct wf_incoming *in, struct sira_err *err);
+int resend_parse(const uint8_t *payload, size_t len, uint64_t *after_seq,
+    struct sira_err *err);
+
+/*
  * erase_order.c: erasure across agencies (docs/PROTOCOL.md,
  * "Effacement"). erase_and_order erases here and, in the same
  * transaction, orders every agency the case was sent to; erase_incoming

@@ -11,8 +11,10 @@
 #    once more, the shelter stores nothing twice and sends its receipt
 #    again).
 #  recipient side: the shelter backs up, receives more, dies, is restored:
-#    what it had received after the backup is gone from its store (the
-#    documented limit), nothing arrives twice, the rest arrives.
+#    what it had received after the backup is gone from its store, until
+#    the restored daemon asks every agency for it (a resend request): the
+#    police submit those messages again, the shelter has each once more,
+#    exactly once, and nothing it had before the backup twice.
 #  refusals: wrong passphrase, a changed byte, a cut archive, a home that
 #    is not empty, a passphrase file others can read.
 # BACKUP_N (default 150) messages before the backup, as many after.
@@ -46,16 +48,19 @@ send_notes() {
 	done
 }
 
-# inbox_ids: the shelter's inbox, one id a line, sorted.
-inbox_ids() { ag $N inbox --json | jq -r '.[].id' | sort; }
+# inbox_ids: the notes of the shelter's inbox, one id a line, sorted; n_notes:
+# how many (its inbox also holds the police's resend request after the
+# police's restore).
+inbox_ids() { ag $N inbox --json | jq -r '.[] | select(.kind=="note") | .id' | sort; }
+n_notes() { ag $N inbox --json | jq '[.[] | select(.kind=="note")] | length'; }
 # n_distinct: distinct ids in the shelter's inbox.
 n_distinct() { inbox_ids | uniq | wc -l | tr -d ' '; }
 # n_received_audit: "received" entries in the shelter's audit chain.
 n_received_audit() {
 	ag $N audit show --json | jq '[.[] | select(.action=="received")] | length'
 }
-# n_out ID: entries in ID's outbox; n_not_delivered ID: not delivered.
-n_out() { ag "$1" outbox --json | jq length; }
+# n_out ID: notes in ID's outbox; n_not_delivered ID: entries not delivered.
+n_out() { ag "$1" outbox --json | jq '[.[] | select(.kind=="note")] | length'; }
 n_not_delivered() {
 	ag "$1" outbox --json | jq '[.[] | select(.state!="delivered")] | length'
 }
@@ -78,7 +83,7 @@ expect_true "the lost copy gets every receipt of the first batch" \
     wait_for 120 has "$M" n_state $P delivered
 # After the backup: more messages the restored copy will never know of.
 expect_true "messages sent after the backup" send_notes $P 20 after
-expect_true "they arrive" wait_for 60 has $((M + 20)) n_inbox $N
+expect_true "they arrive" wait_for 60 has $((M + 20)) n_notes
 agent_kill $P
 rm -rf "$W/home-$P"
 expect_ok "restore into the destroyed home" \
@@ -92,18 +97,19 @@ expect_true "the restored daemon resubmits what lacks a receipt" \
     wait_for 20 grep -q "restore.resumed.*resubmitted=$M" "$W/agent-$P.log"
 expect_true "second batch from the restored copy" send_notes $P "$M" restored
 expect_true "every message reaches the shelter" \
-    wait_for 150 has $((2 * M + 20)) n_inbox $N
+    wait_for 150 has $((2 * M + 20)) n_notes
 expect_true "every entry of the restored outbox is receipted" \
     wait_for 150 has 0 n_not_delivered $P
 expect_true "  and it holds all of them" has $((2 * M)) n_out $P
 expect_true "no message shown twice" has $((2 * M + 20)) n_distinct
+# (+1: the restored police's request for what it lost.)
 expect_true "each stored once (audit: one 'received' each)" \
-    has $((2 * M + 20)) n_received_audit
+    has $((2 * M + 21)) n_received_audit
 expect_true "the broker delivered the first batch again" sh -c \
     "[ \$(grep -c envelope.redelivered '$W/broker.log') -ge $M ]"
 expect_true "every message sent is in the inbox" sh -c \
     "sort '$W/sent-$P' | uniq >'$W/sent.sorted'; \
-     '$AGENT' inbox --json --home '$W/home-$N' | jq -r '.[].id' | sort >'$W/inbox.sorted'; \
+     '$AGENT' inbox --json --home '$W/home-$N' | jq -r '.[] | select(.kind==\"note\") | .id' | sort >'$W/inbox.sorted'; \
      comm -23 '$W/sent.sorted' '$W/inbox.sorted' | grep -c . | grep -qx 0"
 expect_ok "the restored audit chain verifies" ag $P audit verify
 
@@ -113,7 +119,7 @@ expect_ok "the shelter backs up" \
 inbox_ids >"$W/at-backup"
 expect_true "more traffic after the shelter's backup" send_notes $P 10 late
 expect_true "it arrives at the shelter" \
-    wait_for 60 has $((2 * M + 30)) n_inbox $N
+    wait_for 60 has $((2 * M + 30)) n_notes
 # Its receipts must be back before the loss: a receipt still queued at the
 # shelter dies with its home, and nothing can bring it back (the police's
 # entry would wait for it for ever; OPERATIONS.md, what a restore loses).
@@ -127,19 +133,31 @@ rm -rf "$W/home-$N"
 expect_ok "restore the shelter" \
     ag $N restore "$W/shelter.bak" --passphrase-file "$W/pass"
 expect_true "its inbox is the one of the backup" \
-    has $((2 * M + 20)) n_inbox $N
+    has $((2 * M + 20)) n_notes
 agent_start $N
 agent_start $P
-expect_true "what was queued meanwhile arrives" \
-    wait_for 60 has $((2 * M + 30)) n_inbox $N
-expect_true "  and is receipted" wait_for 60 has 0 n_not_delivered $P
+expect_true "the restored shelter asks the police for what it lost" \
+    wait_for 30 grep -q "restore.resend_asked agencies=1" "$W/agent-$N.log"
+expect_true "  and the police answer it" \
+    wait_for 60 grep -q "resend.asked from=$N after=" "$W/agent-$P.log"
+expect_true "what was queued meanwhile, and what was lost, arrive" \
+    wait_for 90 has $((2 * M + 40)) n_notes
+expect_true "  and are receipted" wait_for 60 has 0 n_not_delivered $P
+# back: what it received between the backup and the loss, each once.
+back() {
+	inbox=$(inbox_ids)
+	lost=$(comm -23 "$W/at-loss" "$W/at-backup")
+	[ "$(printf '%s\n' "$lost" | grep -c .)" = 10 ] || return 1
+	for id in $lost; do
+		[ "$(printf '%s\n' "$inbox" | grep -cx "$id")" = 1 ] || return 1
+	done
+}
+expect_true "what it received after its backup is back, once each" back
 expect_true "nothing twice at the restored shelter" \
-    has $((2 * M + 30)) n_distinct
-expect_true "lost: exactly what it received between backup and loss" sh -c \
-    "inbox=\$('$AGENT' inbox --json --home '$W/home-$N' | jq -r '.[].id' | sort); \
-     lost=\$(comm -23 '$W/at-loss' '$W/at-backup'); \
-     [ \$(printf '%s\n' \"\$lost\" | grep -c .) = 10 ] && \
-     for id in \$lost; do printf '%s\n' \"\$inbox\" | grep -qx \"\$id\" && exit 1; done; true"
+    has $((2 * M + 40)) n_distinct
+expect_true "the broker delivered the lost ones again" sh -c \
+    "[ \$(grep -c envelope.redelivered '$W/broker.log') -ge $((M + 10)) ]"
+expect_ok "the shelter's audit chain verifies" ag $N audit verify
 
 # --- refusals: nothing half-written, French messages ---
 printf 'une autre phrase\n' >"$W/wrong"

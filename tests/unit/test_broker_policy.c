@@ -33,7 +33,7 @@
 /* Roles and kinds to try: every valid one and some out of range. */
 static const int roles[] = { -1, 0, 1, 2, 3, 4, 5, 6, 7, 1000 };
 static const int kinds[] = { -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
-	1000, INT32_MIN, INT32_MAX };
+	14, 1000, INT32_MIN, INT32_MAX };
 #define NROLES (sizeof(roles) / sizeof(roles[0]))
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -68,6 +68,7 @@ expected(int from, int kind, int to)
 	case SIRA_KIND_NOTE:
 	case SIRA_KIND_ERASURE:
 	case SIRA_KIND_ERASURE_RECEIPT:
+	case SIRA_KIND_RESEND_REQUEST:
 		return true;
 	case SIRA_KIND_DEADLINE_NOTICE:
 		/* to the committee, or a reminder along a referral's or a
@@ -236,9 +237,10 @@ test_default_matrix(void **state)
 	/* referral 12, response/update 25 each, transfer 20, request 4,
 	 * response 4, receipt/note 25 each, deadline notice 5 to the
 	 * committee + 8 along referrals + 3 along file requests, stats
-	 * report 5 (to the committee), erasure/erasure_receipt 25 each. */
+	 * report 5 (to the committee), erasure/erasure_receipt 25 each,
+	 * resend_request 25. */
 	assert_int_equal(nallowed,
-	    12 + 25 + 25 + 20 + 4 + 4 + 25 + 25 + 5 + 8 + 3 + 5 + 25 + 25);
+	    12 + 25 + 25 + 20 + 4 + 4 + 25 + 25 + 5 + 8 + 3 + 5 + 25 + 25 + 25);
 	policy_destroy(&p);
 	assert_null(p);
 }
