@@ -6,7 +6,8 @@
 #   agent.stored          recipient: in the inbox, the broker not yet told
 #   agent.receipt         recipient: acknowledged, its receipt not yet sent
 #   broker.stored         broker: spooled and fsync'd, Accepted not yet sent
-#   broker.blob.appended  broker: a document half uploaded
+#   broker.blob.appended  broker: a document half uploaded; and one whose
+#                         every byte is stored, before the blob is finished
 #   agent.upload.chunk    sender: a document half sent
 #   agent.download.chunk  recipient: a document half downloaded
 #   agent.download.whole  recipient: a document whole, not yet renamed
@@ -102,6 +103,21 @@ expect_true "the broker dies mid-upload" \
 restart_broker
 once "$M" "document half at the broker"
 expect_true "the document arrives intact" doc_intact "$M" "$W/doc.bin"
+
+# --- the broker dies after the last byte, before the blob is complete ---
+# One chunk: its append is the last, so the crash falls between the last
+# write and the rename. The broker then holds every byte of an unfinished
+# blob: the agent must send the last chunk again (agents/daemon/docs_up.c).
+head -c 20000 /dev/urandom >"$W/small.bin" # one chunk
+stop_broker
+restart_broker broker.blob.appended
+send_note "document entier, jamais fini" "$W/small.bin" >"$W/id" || fail_ "send"
+M=$(cat "$W/id")
+expect_true "the broker dies after storing the whole document" \
+    await_crash "$W/broker.log" broker.blob.appended "$BPID"
+restart_broker
+once "$M" "every byte at the broker, the blob unfinished"
+expect_true "the document arrives intact" doc_intact "$M" "$W/small.bin"
 
 # doc_crash WHO POINT TEXT DIES ARRIVES: WHO (the police or the shelter)
 # dies at POINT while a note TEXT with the document travels; restarted, the
