@@ -105,8 +105,9 @@ logproof_accepted_at(const struct daemon *d, const Sira__V1__OutboxEntry *e,
 
 /*
  * Ask for the leaf, its inclusion proof and consistency since ours. The
- * checkpoint we hold is read in t (the caller's transaction) or in a read
- * transaction of our own when t is NULL, and remembered with the request.
+ * checkpoint we hold is read in t (the caller's transaction), else in the
+ * loop's batch, else in a read transaction of our own, and remembered
+ * with the request.
  */
 void
 logproof_ask(struct daemon *d, struct vault_txn *t, const uint8_t *id,
@@ -120,6 +121,9 @@ logproof_ask(struct daemon *d, struct vault_txn *t, const uint8_t *id,
 	uint64_t old = 0, req;
 	struct pending *p;
 
+	/* What earlier frames of this batch wrote counts. */
+	if (t == NULL)
+		t = batch_txn(d);
 	if (t == NULL && vault_begin(d->a->vault, false, &own, NULL) == 0)
 		t = own;
 	if (t != NULL) {
@@ -316,7 +320,9 @@ reask_proof(struct daemon *d, const struct pending *p,
 	if (accepted_of(e, &acc) != 0)
 		return;
 	memcpy(id, p->id, 16); /* p lives in the table request_proof grows */
-	if (vault_begin(d->a->vault, false, &t, NULL) == 0) {
+	if ((t = batch_txn(d)) != NULL)
+		(void)vault_counter_get(t, "cp.size", &held);
+	else if (vault_begin(d->a->vault, false, &t, NULL) == 0) {
 		(void)vault_counter_get(t, "cp.size", &held);
 		vault_abort(&t);
 	}
@@ -340,7 +346,7 @@ logproof_answer(struct daemon *d, const struct pending *p,
 	struct sira_err err;
 	int rc;
 
-	if (vault_begin(d->a->vault, true, &t, &err) != 0)
+	if (batch_begin(d, &t, &err) != 0)
 		return;
 	if ((rc = book_get_out(t, p->id, &e, &err)) == 0) {
 		c.e = e;
