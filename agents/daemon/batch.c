@@ -72,12 +72,21 @@ int
 batch_flush(struct daemon *d, struct sira_err *err)
 {
 	struct batch *b = &d->batch;
+	struct sira_err own;
 	int rc = 0;
 
+	sira_err_clear(&own);
+	if (err == NULL)
+		err = &own;
 	if (b->t != NULL && (rc = vault_commit(&b->t, err)) != 0) {
-		log_event(LOG_ERROR, "batch.failed",
-		    "frames=%zu unacknowledged=%zu reason=%s", b->n_frames,
-		    b->n_acks, sira_strerror(rc));
+		/* Said as a delivery that failed alone was (the operator
+		 * greps for it), with the store's reason. */
+		if (b->n_stored > 0)
+			log_event(LOG_ERROR, "message.store_failed",
+			    "reason=%s deliveries=%zu", err->msg, b->n_stored);
+		else
+			log_event(LOG_ERROR, "batch.failed",
+			    "frames=%zu reason=%s", b->n_frames, err->msg);
 		b->n_acks = 0; /* not durable: the broker delivers again */
 		b->n_stored = 0;
 		return rc;
