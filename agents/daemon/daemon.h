@@ -16,6 +16,7 @@
 #include "control.pb-c.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
+#include "wire.h"
 
 /*
  * link.c: the agent's connection to the broker: a DEALER socket with
@@ -210,9 +211,17 @@ struct batch {
 	size_t n_frames, bytes;
 };
 
+/* logproof.c: the signed checkpoint verified last, and under which key. */
+struct cp_seen {
+	uint8_t raw[SIRA_CHECKPOINT_MAX];
+	size_t len; /* 0: none */
+	uint8_t key[SIRA_SIGN_PK_LEN];
+};
+
 struct daemon {
 	struct agent *a;
 	struct batch batch;
+	struct cp_seen cp_seen;
 	bool synced; /* directory fetched in this session */
 	struct held held[DAEMON_HELD_MAX];
 	size_t n_held;
@@ -336,8 +345,8 @@ int outbox_update(struct daemon *d, const uint8_t *id, outbox_edit_fn fn,
  * broker's proofs). */
 /* The checkpoint in sc, signed by the broker's log key: 0 and *out
  * (caller frees), or -SIRA_EMALFORMED / -SIRA_EBADSIG. */
-int logproof_checkpoint(const struct daemon *d,
-    const Sira__V1__SignedCheckpoint *sc, Sira__V1__Checkpoint **out);
+int logproof_checkpoint(struct daemon *d, const Sira__V1__SignedCheckpoint *sc,
+    Sira__V1__Checkpoint **out);
 /* Leaf index and tree size of the Accepted kept in e. */
 int logproof_accepted_at(const struct daemon *d, const Sira__V1__OutboxEntry *e,
     uint64_t *leaf, uint64_t *size);

@@ -56,20 +56,43 @@ checkpoint_in(const struct daemon *d, const uint8_t *raw, size_t len,
 	return rc;
 }
 
-/* The checkpoint sc must be signed by the broker's log key. */
-int
-logproof_checkpoint(const struct daemon *d,
-    const Sira__V1__SignedCheckpoint *sc, Sira__V1__Checkpoint **out)
+/* Are raw[0..len) the bytes we verified last, under the same key? */
+static bool
+verified_before(const struct daemon *d, const uint8_t *raw, size_t len)
 {
+	const struct cp_seen *s = &d->cp_seen;
+
+	return s->len != 0 && s->len == len &&
+	    memcmp(s->key, d->a->broker->sign_pk, sizeof(s->key)) == 0 &&
+	    memcmp(s->raw, raw, len) == 0;
+}
+
+/*
+ * The checkpoint sc must be signed by the broker's log key. The broker
+ * signs one checkpoint per commit, and every Accepted and proof of that
+ * commit carries it: the same bytes are verified once.
+ */
+int
+logproof_checkpoint(struct daemon *d, const Sira__V1__SignedCheckpoint *sc,
+    Sira__V1__Checkpoint **out)
+{
+	struct cp_seen *s = &d->cp_seen;
 	uint8_t *raw;
 	size_t len;
+	bool seen;
 	int rc;
 
 	*out = NULL;
 	if (sc == NULL || (d->a->broker->key_usage & SIRA_KU_LOG_SIGN) == 0 ||
 	    wire_pack(&sc->base, &raw, &len, NULL) != 0)
 		return -SIRA_EMALFORMED;
-	rc = checkpoint_in(d, raw, len, true, out) == 0 ? 0 : -SIRA_EBADSIG;
+	seen = verified_before(d, raw, len);
+	rc = checkpoint_in(d, raw, len, !seen, out) == 0 ? 0 : -SIRA_EBADSIG;
+	if (rc == 0 && !seen && len <= sizeof(s->raw)) {
+		memcpy(s->raw, raw, len);
+		s->len = len;
+		memcpy(s->key, d->a->broker->sign_pk, sizeof(s->key));
+	}
 	free(raw);
 	return rc;
 }
