@@ -97,8 +97,10 @@ int cert_verify(const struct cert *ca, const struct crl *crl,
 
 /*
  * Parse a certificate WITHOUT checking its signature, for display only
- * (sira-cert show). Fields are validated as in cert_verify. Never use the
- * result to make a trust decision.
+ * (sira-cert show), or to pass over certificates that could not be chosen
+ * anyway before the one chosen goes through cert_verify (store/peers.c).
+ * Fields are validated as in cert_verify. Never use the result to make a
+ * trust decision.
  */
 int cert_unsafe_decode(const uint8_t *untrusted, size_t len, struct cert **out,
     struct sira_err *err) __attribute__((warn_unused_result));

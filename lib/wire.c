@@ -127,10 +127,12 @@ allocator(ProtobufCAllocator *a, bool secret)
 
 /* Are the bytes protobuf-c would write for m exactly untrusted[0..len)?
  * 0, -SIRA_EMALFORMED or -SIRA_ENOMEM. The re-encoding lives in memory
- * from a (it may hold secrets) and is wiped. */
+ * from a (it may hold secrets) and is wiped. Secrets are compared in
+ * constant time; other bytes (frames, envelopes, up to 64 KiB and more)
+ * with memcmp, which only the sender of them could time. */
 static int
 canonical(const ProtobufCMessage *m, const uint8_t *untrusted, size_t len,
-    ProtobufCAllocator *a)
+    ProtobufCAllocator *a, bool secret)
 {
 	uint8_t *again;
 	bool ok;
@@ -142,7 +144,8 @@ canonical(const ProtobufCMessage *m, const uint8_t *untrusted, size_t len,
 	if ((again = a->alloc(a->allocator_data, len)) == NULL)
 		return -SIRA_ENOMEM;
 	ok = protobuf_c_message_pack(m, again) == len &&
-	    sodium_memcmp(again, untrusted, len) == 0;
+	    (secret ? sodium_memcmp(again, untrusted, len) :
+		      memcmp(again, untrusted, len)) == 0;
 	sodium_memzero(again, len);
 	a->free(a->allocator_data, again);
 	return ok ? 0 : -SIRA_EMALFORMED;
@@ -177,7 +180,8 @@ unpack(const struct request *rq, ProtobufCMessage **out, struct sira_err *err)
 	if (!message_ok(m, 0))
 		rc = sira_err_set(err, SIRA_EMALFORMED,
 		    "%s has unknown fields or invalid text", name);
-	else if ((rc = canonical(m, rq->bytes, rq->len, a)) == -SIRA_ENOMEM)
+	else if ((rc = canonical(m, rq->bytes, rq->len, a, rq->secret)) ==
+	    -SIRA_ENOMEM)
 		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
 	else if (rc != 0)
 		rc = sira_err_set(err, SIRA_EMALFORMED,

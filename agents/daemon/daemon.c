@@ -69,7 +69,7 @@ take_directory(
 	struct sira_err err;
 	size_t refused = 0;
 
-	if (vault_begin(d->a->vault, true, &t, &err) == 0 &&
+	if (batch_begin(d, &t, &err) == 0 &&
 	    peers_take(d->a, t, r, now, &refused, &err) == 0 &&
 	    vault_commit(&t, &err) == 0) {
 		d->last_dir = now;
@@ -377,8 +377,27 @@ daemon_free(struct daemon *d)
 	free(d);
 }
 
-/* One turn of the loop: a frame or a connection change, the timers,
- * what modules asked for, the status file every 2 s. */
+/*
+ * The frame f and every one already waiting behind it, up to the batch's
+ * bounds, in one batch: one durable commit for all, their Acks after it.
+ */
+static void
+drain(struct daemon *d, Sira__V1__Frame *f, uint64_t now)
+{
+	size_t len = d->link.rx_len;
+
+	batch_start(d);
+	do {
+		batch_count(d, len);
+		on_frame(d, f, now);
+		sira__v1__frame__free_unpacked(f, NULL);
+		run_asks(d, now);
+	} while (batch_room(d) && (f = link_next(&d->link, &len)) != NULL);
+	batch_commit(d);
+}
+
+/* One turn of the loop: the frames received or a connection change, the
+ * timers, what modules asked for, the status file every 2 s. */
 static void
 turn(struct daemon *d, const struct prekey_schedule *sc, uint64_t *status_at)
 {
@@ -396,15 +415,15 @@ turn(struct daemon *d, const struct prekey_schedule *sc, uint64_t *status_at)
 		d->session = false;
 		log_event(LOG_INFO, "link.down", "will=reconnect");
 	}
-	if (f != NULL) {
-		on_frame(d, f, now);
-		sira__v1__frame__free_unpacked(f, NULL);
-		run_asks(d, now);
-	}
+	if (f != NULL)
+		drain(d, f, now);
 	if (nudged)
 		d->last_pump = 0;
 	timers(d, sc, now);
+	/* Downloads the timers completed are deliveries too. */
+	batch_start(d);
 	run_asks(d, now);
+	batch_commit(d);
 	if (now >= *status_at) {
 		erase_in_tick(d);
 		status_write(d, now);

@@ -16,6 +16,7 @@
 #include "control.pb-c.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
+#include "wire.h"
 
 /*
  * link.c: the agent's connection to the broker: a DEALER socket with
@@ -37,6 +38,7 @@ struct link {
 	 * per 64 KiB. */
 	double tokens, rate, burst;
 	uint64_t refill_ms;
+	size_t rx_len; /* size of the frame link_poll read last */
 };
 
 enum link_event { LINK_NONE, LINK_UP, LINK_DOWN };
@@ -62,6 +64,10 @@ int link_send(struct link *l, Sira__V1__Frame *f, uint64_t *request_id);
  */
 int link_poll(struct link *l, int timeout_ms, Sira__V1__Frame **frame,
     enum link_event *event, bool *nudged);
+/* The next frame already received, without waiting: NULL when none (or
+ * one that does not parse, dropped); *len gets its size on the wire. The
+ * caller frees it as link_poll's. */
+Sira__V1__Frame *link_next(struct link *l, size_t *len);
 
 /*
  * daemon.c: the agent daemon's state and the modules of its loop:
@@ -186,8 +192,36 @@ struct download {
 	size_t n_ready;
 };
 
+/*
+ * batch.c: the frames one turn drained, handled in one vault write
+ * transaction (a child transaction per frame); their Acks leave only after
+ * its commit. Bounded by frames and bytes; the Acks it can hold cover
+ * every delivery a batch may handle (frames, held and downloaded ones).
+ */
+#define BATCH_FRAMES 256
+#define BATCH_BYTES (4u << 20)
+#define BATCH_ACKS (BATCH_FRAMES + DAEMON_HELD_MAX + IN_FETCH_MAX)
+
+struct batch {
+	bool open;           /* the loop is handling frames */
+	struct vault_txn *t; /* begun at the batch's first write, or NULL */
+	uint64_t acks[BATCH_ACKS]; /* delivery ids, sent after the commit */
+	size_t n_acks;
+	size_t n_stored; /* new deliveries stored (d->received) */
+	size_t n_frames, bytes;
+};
+
+/* logproof.c: the signed checkpoint verified last, and under which key. */
+struct cp_seen {
+	uint8_t raw[SIRA_CHECKPOINT_MAX];
+	size_t len; /* 0: none */
+	uint8_t key[SIRA_SIGN_PK_LEN];
+};
+
 struct daemon {
 	struct agent *a;
+	struct batch batch;
+	struct cp_seen cp_seen;
 	bool synced; /* directory fetched in this session */
 	struct held held[DAEMON_HELD_MAX];
 	size_t n_held;
@@ -223,6 +257,33 @@ struct daemon {
 	struct deadline_conf deadlines; /* agent.conf (escalate.c) */
 	uint64_t last_escalate;
 };
+
+/* batch.c. The loop opens a batch before it handles frames and commits it
+ * before its timers, whose work has transactions of its own. */
+void batch_start(struct daemon *d);
+/* Commit the batch (logged if it fails: its Acks are then dropped, the
+ * broker delivers again), send its Acks, close it. */
+void batch_commit(struct daemon *d);
+/* Commit now, keeping the batch open: for work that cannot wait for the
+ * end of the turn (files removed once a delivery is durable). Returns 0 or
+ * vault_commit's codes (the Acks so far are then dropped). */
+int batch_flush(struct daemon *d, struct sira_err *err);
+/* A write transaction for one frame's work: a child of the batch (begun
+ * at its first use) while a batch is open, else one of its own. Commit or
+ * abort it as any; committed, it is durable only with the batch. Returns
+ * 0 or vault_begin's codes. */
+int batch_begin(struct daemon *d, struct vault_txn **t, struct sira_err *err);
+/* The batch's transaction, to read what earlier frames wrote (NULL when
+ * none: read in a transaction of your own). Valid until the next
+ * batch_begin, batch_flush or batch_commit; never while a child is open. */
+struct vault_txn *batch_txn(struct daemon *d);
+/* Acknowledge delivery_id once the batch is durable (stored: a new
+ * message entered the store, counted in d->received). */
+void batch_ack(struct daemon *d, uint64_t delivery_id, bool stored);
+/* Is there room in the batch for another frame? */
+bool batch_room(const struct daemon *d);
+/* One more frame of len bytes in the batch. */
+void batch_count(struct daemon *d, size_t len);
 
 /* daemon.c: the loop; the only caller of everything below. */
 int daemon_run(struct agent *a, uint64_t rotate, uint64_t retain,
@@ -284,8 +345,8 @@ int outbox_update(struct daemon *d, const uint8_t *id, outbox_edit_fn fn,
  * broker's proofs). */
 /* The checkpoint in sc, signed by the broker's log key: 0 and *out
  * (caller frees), or -SIRA_EMALFORMED / -SIRA_EBADSIG. */
-int logproof_checkpoint(const struct daemon *d,
-    const Sira__V1__SignedCheckpoint *sc, Sira__V1__Checkpoint **out);
+int logproof_checkpoint(struct daemon *d, const Sira__V1__SignedCheckpoint *sc,
+    Sira__V1__Checkpoint **out);
 /* Leaf index and tree size of the Accepted kept in e. */
 int logproof_accepted_at(const struct daemon *d, const Sira__V1__OutboxEntry *e,
     uint64_t *leaf, uint64_t *size);

@@ -145,7 +145,7 @@ update_doc(struct daemon *d, const uint8_t *local_id, uint32_t index,
 	int rc;
 
 	sira_err_clear(&err);
-	if ((rc = vault_begin(d->a->vault, true, &t, &err)) == 0 &&
+	if ((rc = batch_begin(d, &t, &err)) == 0 &&
 	    (rc = book_get_out(t, local_id, &e, &err)) == 0) {
 		if (index < e->n_docs)
 			fn(e, e->docs[index], arg);

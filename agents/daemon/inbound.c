@@ -5,7 +5,10 @@
  * in ONE write transaction the message enters the inbox, its (sender,
  * message id) enters the seen-set, the audit chain records it and the
  * signed receipt is queued; only after that commit is the broker told Ack.
- * A crash before the commit: the broker still has it and redelivers. A
+ * That transaction is a child of the loop's batch (batch.c): it is undone
+ * alone if it fails, and durable, then acknowledged, with the batch's
+ * commit. A crash before the commit: the broker still has it and
+ * redelivers. A
  * crash after the commit but before the Ack: the redelivery is found in
  * the seen-set, acknowledged again, and never shown twice. While the
  * revocation list is stale nothing is acted on: the delivery is left
@@ -18,7 +21,6 @@
 #include <sodium.h>
 
 #include "be64.h"
-#include "crashpoint.h"
 #include "daemon/daemon.h"
 #include "documents/documents.h"
 #include "envelope.h"
@@ -107,18 +109,6 @@ rx_seen(void *ctx, const uint8_t *cert_id, const uint8_t *msgid)
 		return 0;
 	vault_free(v, len);
 	return 1;
-}
-
-static void
-ack(struct daemon *d, const Sira__V1__Deliver *dl)
-{
-	Sira__V1__Frame f = SIRA__V1__FRAME__INIT;
-	Sira__V1__Ack a = SIRA__V1__ACK__INIT;
-
-	a.delivery_id = dl->delivery_id;
-	f.body_case = SIRA__V1__FRAME__BODY_ACK;
-	f.ack = &a;
-	(void)link_send(&d->link, &f, NULL);
 }
 
 /*
@@ -225,7 +215,7 @@ record_refusal(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
 	}
 	log_event(LOG_WARN, "message.refused", "from=%s reason=%s detail=%s",
 	    from, sira_strerror(rc), why);
-	if (vault_begin(d->a->vault, true, &t, NULL) == 0 &&
+	if (batch_begin(d, &t, NULL) == 0 &&
 	    book_audit(t, now,
 		&(struct audit_event){
 		    "refused", e != NULL ? from : "", msgid, -rc, NULL, NULL },
@@ -375,14 +365,12 @@ outcome(struct daemon *d, const Sira__V1__Deliver *dl, const struct rx *x,
 	uint64_t now = x->now;
 
 	if (rc == 0) {
-		d->received++;
-		crashpoint("agent.stored"); /* stored, not yet acknowledged */
-		ack(d, dl);
-		d->last_pump = 0; /* the receipt waits: pump at once */
+		/* Acknowledged once the batch is durable (batch.c). */
+		batch_ack(d, dl->delivery_id, true);
 	} else if (rc == -SIRA_EREPLAY) {
 		forget_replayed(d, dl);     /* blobs a crash left behind */
 		receipts_again(d, dl, now); /* its sender may lack it */
-		ack(d, dl);                 /* stored before: never twice */
+		batch_ack(d, dl->delivery_id, false); /* never stored twice */
 	} else if (d->clock_bad &&
 	    (rc == -SIRA_EFUTURE || rc == -SIRA_EEXPIRED ||
 		rc == -SIRA_ENOTYETVALID)) {
@@ -404,7 +392,7 @@ outcome(struct daemon *d, const Sira__V1__Deliver *dl, const struct rx *x,
 	} else {
 		record_refusal(d, dl, rc, err->msg, now);
 		receipts_refuse(d, dl, rc, x->docs_failed, now);
-		ack(d, dl);
+		batch_ack(d, dl->delivery_id, false);
 	}
 }
 
@@ -434,7 +422,7 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 	rx_init(&x, &keys, d, now);
 	sira_err_clear(&err);
 	if ((x.docs = calloc(1, sizeof(*x.docs))) == NULL ||
-	    vault_begin(d->a->vault, true, &x.t, &err) != 0) {
+	    batch_begin(d, &x.t, &err) != 0) {
 		free(x.docs);
 		return; /* not acked: the broker keeps it */
 	}
@@ -444,8 +432,13 @@ inbound_deliver(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 	if (rc == 0 && o->env->h->n_attachments > 0)
 		waiting = !docs_in_ready(d, dl, o, now);
 	if (rc == 0 && !waiting &&
-	    (rc = store_opened(d, &x, o, dl, now, &err)) == 0)
-		rc = vault_commit(&x.t, &err);
+	    (rc = store_opened(d, &x, o, dl, now, &err)) == 0 &&
+	    (rc = vault_commit(&x.t, &err)) == 0 &&
+	    o->env->h->n_attachments > 0 && batch_flush(d, &err) != 0)
+		/* Its documents are files: the delivery is made durable
+		 * before docs_after forgets the downloaded blobs. Not
+		 * stored: the broker delivers it again. */
+		rc = -SIRA_EIO;
 	vault_abort(&x.t);
 	if (!waiting)
 		docs_after(d, &x, o, rc);

@@ -182,14 +182,16 @@ read_monitor(void *mon)
 }
 
 static Sira__V1__Frame *
-read_frame(void *sock)
+read_frame(void *sock, size_t *len)
 {
 	ProtobufCMessage *m = NULL;
 	zmq_msg_t msg;
 
+	*len = 0;
 	zmq_msg_init(&msg);
 	if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) == -1)
 		return NULL;
+	*len = zmq_msg_size(&msg);
 	if (wire_unpack(&sira__v1__frame__descriptor, zmq_msg_data(&msg),
 		zmq_msg_size(&msg), FRAME_MAX, &m, NULL) != 0)
 		m = NULL; /* a frame we cannot parse is dropped */
@@ -220,6 +222,19 @@ link_poll(struct link *l, int timeout_ms, Sira__V1__Frame **frame,
 		*nudged = true;
 	}
 	if (it[0].revents & ZMQ_POLLIN)
-		*frame = read_frame(l->sock);
+		*frame = read_frame(l->sock, &l->rx_len);
 	return 0;
+}
+
+Sira__V1__Frame *
+link_next(struct link *l, size_t *len)
+{
+	size_t n = 0;
+	Sira__V1__Frame *f;
+
+	/* A frame that does not parse is dropped: look at the next one. */
+	do {
+		f = read_frame(l->sock, len);
+	} while (f == NULL && *len > 0 && ++n < 64);
+	return f;
 }

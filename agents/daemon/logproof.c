@@ -56,20 +56,43 @@ checkpoint_in(const struct daemon *d, const uint8_t *raw, size_t len,
 	return rc;
 }
 
-/* The checkpoint sc must be signed by the broker's log key. */
-int
-logproof_checkpoint(const struct daemon *d,
-    const Sira__V1__SignedCheckpoint *sc, Sira__V1__Checkpoint **out)
+/* Are raw[0..len) the bytes we verified last, under the same key? */
+static bool
+verified_before(const struct daemon *d, const uint8_t *raw, size_t len)
 {
+	const struct cp_seen *s = &d->cp_seen;
+
+	return s->len != 0 && s->len == len &&
+	    memcmp(s->key, d->a->broker->sign_pk, sizeof(s->key)) == 0 &&
+	    memcmp(s->raw, raw, len) == 0;
+}
+
+/*
+ * The checkpoint sc must be signed by the broker's log key. The broker
+ * signs one checkpoint per commit, and every Accepted and proof of that
+ * commit carries it: the same bytes are verified once.
+ */
+int
+logproof_checkpoint(struct daemon *d, const Sira__V1__SignedCheckpoint *sc,
+    Sira__V1__Checkpoint **out)
+{
+	struct cp_seen *s = &d->cp_seen;
 	uint8_t *raw;
 	size_t len;
+	bool seen;
 	int rc;
 
 	*out = NULL;
 	if (sc == NULL || (d->a->broker->key_usage & SIRA_KU_LOG_SIGN) == 0 ||
 	    wire_pack(&sc->base, &raw, &len, NULL) != 0)
 		return -SIRA_EMALFORMED;
-	rc = checkpoint_in(d, raw, len, true, out) == 0 ? 0 : -SIRA_EBADSIG;
+	seen = verified_before(d, raw, len);
+	rc = checkpoint_in(d, raw, len, !seen, out) == 0 ? 0 : -SIRA_EBADSIG;
+	if (rc == 0 && !seen && len <= sizeof(s->raw)) {
+		memcpy(s->raw, raw, len);
+		s->len = len;
+		memcpy(s->key, d->a->broker->sign_pk, sizeof(s->key));
+	}
 	free(raw);
 	return rc;
 }
@@ -105,8 +128,9 @@ logproof_accepted_at(const struct daemon *d, const Sira__V1__OutboxEntry *e,
 
 /*
  * Ask for the leaf, its inclusion proof and consistency since ours. The
- * checkpoint we hold is read in t (the caller's transaction) or in a read
- * transaction of our own when t is NULL, and remembered with the request.
+ * checkpoint we hold is read in t (the caller's transaction), else in the
+ * loop's batch, else in a read transaction of our own, and remembered
+ * with the request.
  */
 void
 logproof_ask(struct daemon *d, struct vault_txn *t, const uint8_t *id,
@@ -120,6 +144,9 @@ logproof_ask(struct daemon *d, struct vault_txn *t, const uint8_t *id,
 	uint64_t old = 0, req;
 	struct pending *p;
 
+	/* What earlier frames of this batch wrote counts. */
+	if (t == NULL)
+		t = batch_txn(d);
 	if (t == NULL && vault_begin(d->a->vault, false, &own, NULL) == 0)
 		t = own;
 	if (t != NULL) {
@@ -316,7 +343,9 @@ reask_proof(struct daemon *d, const struct pending *p,
 	if (accepted_of(e, &acc) != 0)
 		return;
 	memcpy(id, p->id, 16); /* p lives in the table request_proof grows */
-	if (vault_begin(d->a->vault, false, &t, NULL) == 0) {
+	if ((t = batch_txn(d)) != NULL)
+		(void)vault_counter_get(t, "cp.size", &held);
+	else if (vault_begin(d->a->vault, false, &t, NULL) == 0) {
 		(void)vault_counter_get(t, "cp.size", &held);
 		vault_abort(&t);
 	}
@@ -340,7 +369,7 @@ logproof_answer(struct daemon *d, const struct pending *p,
 	struct sira_err err;
 	int rc;
 
-	if (vault_begin(d->a->vault, true, &t, &err) != 0)
+	if (batch_begin(d, &t, &err) != 0)
 		return;
 	if ((rc = book_get_out(t, p->id, &e, &err)) == 0) {
 		c.e = e;

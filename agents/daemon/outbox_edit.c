@@ -32,7 +32,8 @@ outbox_refuse(Sira__V1__OutboxEntry *e, int reason, const char *detail)
 	}
 }
 
-/* Load, change and store one outbox entry in its own transaction. */
+/* Load, change and store one outbox entry in its own transaction (a child
+ * of the loop's batch while one is open). */
 int
 outbox_update(struct daemon *d, const uint8_t *id, outbox_edit_fn fn,
     const void *arg, uint64_t now)
@@ -42,7 +43,7 @@ outbox_update(struct daemon *d, const uint8_t *id, outbox_edit_fn fn,
 	struct sira_err err;
 	int rc;
 
-	if ((rc = vault_begin(d->a->vault, true, &t, &err)) != 0 ||
+	if ((rc = batch_begin(d, &t, &err)) != 0 ||
 	    (rc = book_get_out(t, id, &e, &err)) != 0 ||
 	    (rc = fn(d, t, e, arg, now)) != 0 ||
 	    (rc = vault_commit(&t, &err)) != 0)

@@ -287,8 +287,7 @@ prekeys_published(struct daemon *d, const uint8_t *key_id)
 	uint8_t *bytes = NULL;
 	size_t blen;
 
-	if (vault_begin(d->a->vault, true, &t, NULL) != 0 ||
-	    row_read(t, key_id, &ps) != 0)
+	if (batch_begin(d, &t, NULL) != 0 || row_read(t, key_id, &ps) != 0)
 		goto out;
 	ps->published = true;
 	if (wire_pack(&ps->base, &bytes, &blen, NULL) == 0 &&

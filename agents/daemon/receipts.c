@@ -118,8 +118,7 @@ receipts_refuse(struct daemon *d, const Sira__V1__Deliver *dl, int rc,
 
 	if (envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) !=
 		0 ||
-	    !may_tell(e, rc, docs_failed) ||
-	    vault_begin(d->a->vault, true, &t, NULL) != 0 ||
+	    !may_tell(e, rc, docs_failed) || batch_begin(d, &t, NULL) != 0 ||
 	    peers_cert(d->a, t,
 		&(struct peer_ref){
 		    e->h->sender_agency_id, e->h->sender_cert_id.data, now },
@@ -151,8 +150,7 @@ receipts_again(struct daemon *d, const Sira__V1__Deliver *dl, uint64_t now)
 
 	if (envelope_decode(dl->envelope.data, dl->envelope.len, &e, NULL) !=
 		0 ||
-	    e->h->kind == KIND_RECEIPT ||
-	    vault_begin(d->a->vault, true, &t, NULL) != 0 ||
+	    e->h->kind == KIND_RECEIPT || batch_begin(d, &t, NULL) != 0 ||
 	    book_get_in(t, e->h->message_id.data, &in, NULL) != 0 ||
 	    in->receipt.len == 0 ||
 	    strcmp(in->sender, e->h->sender_agency_id) != 0)

@@ -20,7 +20,10 @@
 #       one 1 KiB note at a time, from queued to receipt at the sender
 #   e2e_open_loop_rate_per_s, e2e_open_loop_p50_ms, _p99_ms, _max_ms
 #       10 s of 1 KiB notes queued at OPEN_RATE per second (50), each in
-#       its own transaction, from queued to receipt
+#       its own transaction, from when it was due to its receipt
+#   e2e_open_loop_1k_rate_per_s, e2e_p50_ms_1k_open_loop,
+#   e2e_p99_ms_1k_open_loop
+#       the same at 1,000 notes/s for OPEN_1K_S seconds (5)
 #   e2e_msgs_per_s        1 KiB notes, all senders at once, first queued
 #                         to last receipt
 #   e2e_64k_msgs_per_s    the same with 64 KiB notes
@@ -49,7 +52,8 @@
 # Environment: BENCH_N (1 KiB notes in the burst, 4000), BENCH_N64 (64 KiB
 # notes, 400), BENCH_LAT (notes for latency, 200), BENCH_BROKER (envelopes
 # for the broker alone, 10000), SENDERS (2), RECEIVERS (2), O and BIN as
-# for the tests. BENCH_DRAIN (100000) for the backlog.
+# for the tests. BENCH_DRAIN (100000) for the backlog. OPEN_RATE (50) and
+# OPEN_1K_S (5) for the open loops.
 set -u
 cd "$(dirname "$0")/../.."
 : "${O:=build/release}" "${BIN:=bin}"
@@ -62,7 +66,7 @@ W="$T/w"
 mkdir -p "$W"
 : "${BENCH_N:=4000}" "${BENCH_N64:=400}" "${BENCH_LAT:=200}"
 : "${SENDERS:=2}" "${RECEIVERS:=2}" "${BENCH_BROKER:=10000}"
-: "${BENCH_DRAIN:=100000}" "${OPEN_RATE:=50}"
+: "${BENCH_DRAIN:=100000}" "${OPEN_RATE:=50}" "${OPEN_1K_S:=5}"
 
 fail() {
 	echo "bench_e2e: $*" >&2
@@ -118,6 +122,14 @@ sed 's/^/e2e_latency_/' "$W/lat"
     --count "$((OPEN_RATE * 10))" --rate "$OPEN_RATE" --size 1024 \
     >"$W/open" || fail "open-loop run"
 sed 's/^/e2e_open_loop_/' "$W/open"
+
+# The issue's open loop: 1,000 notes/s for OPEN_1K_S seconds.
+"$LOAD" open --home "$W/home-$first" --to "${to%%,*}" \
+    --count "$((1000 * OPEN_1K_S))" --rate 1000 --size 1024 \
+    >"$W/open1k" || fail "open-loop run at 1,000/s"
+sed -n 's/^rate_per_s=/e2e_open_loop_1k_rate_per_s=/p' "$W/open1k"
+sed -n 's/^p50_ms=/e2e_p50_ms_1k_open_loop=/p' "$W/open1k"
+sed -n 's/^p99_ms=/e2e_p99_ms_1k_open_loop=/p' "$W/open1k"
 
 # CPU seconds of every Sira process so far (utime + stime, in ticks).
 ticks() {
