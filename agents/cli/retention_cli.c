@@ -129,14 +129,8 @@ erase_kind(struct agent *a, const struct retain_conf *c,
 		.reason = reason, .me = a->me->agency_id, .now = clock_now() },
 	    &d, err);
 	free(sub.items);
-	if (rc == 0) {
-		sum->b.erased += d.b.erased;
-		sum->b.held += d.b.held;
-		sum->b.busy += d.b.busy;
-		sum->b.outbox += d.b.outbox;
-		sum->b.inbox += d.b.inbox;
-		sum->files += d.files;
-	}
+	if (rc == 0)
+		retention_done_add(sum, &d);
 	return rc;
 }
 

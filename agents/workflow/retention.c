@@ -161,6 +161,17 @@ retention_list_free(struct retain_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+void
+retention_done_add(struct retention_done *sum, const struct retention_done *d)
+{
+	sum->b.erased += d->b.erased;
+	sum->b.held += d->b.held;
+	sum->b.busy += d->b.busy;
+	sum->b.outbox += d->b.outbox;
+	sum->b.inbox += d->b.inbox;
+	sum->files += d->files;
+}
+
 /* One batch of l's items from *next: erased in one transaction. */
 static int
 erase_some(struct agent *a, const struct retain_list *l, size_t *next,
@@ -182,11 +193,7 @@ erase_some(struct agent *a, const struct retain_list *l, size_t *next,
 	if (rc != 0)
 		return rc;
 	erase_files(a, &sum->files);
-	sum->b.erased += b.erased;
-	sum->b.held += b.held;
-	sum->b.busy += b.busy;
-	sum->b.outbox += b.outbox;
-	sum->b.inbox += b.inbox;
+	retention_done_add(sum, &(struct retention_done){ b, 0 });
 	return 0;
 }
 

@@ -705,6 +705,9 @@ struct retention_done {
 	struct erase_batch b;
 	size_t files;
 };
+/* sum += d, field by field. */
+void retention_done_add(
+    struct retention_done *sum, const struct retention_done *d);
 /* Erase l's cases here with q's reason and time; the caller compacts. */
 int retention_erase(struct agent *a, const struct retain_list *l,
     const struct erase_req *q, struct retention_done *done,
