@@ -21,7 +21,15 @@
 #include "store.h"
 #include "tlog.h"
 
-#define BROKER_WINDOW 16 /* deliveries in flight per agency */
+/*
+ * Deliveries in flight per agency (sent, not yet acknowledged): at most
+ * BROKER_WINDOW envelopes and, past the first, BROKER_WINDOW_BYTES. The
+ * count lets a recipient's agent store many small notes per commit; the
+ * bytes keep what a cut 2G link must receive again small, and below what
+ * such a link carries before the redelivery timer (docs/PERFORMANCE.md).
+ */
+#define BROKER_WINDOW 128
+#define BROKER_WINDOW_BYTES (1024u * 1024u)
 #define BROKER_BATCH 256 /* frames per group commit */
 #define BROKER_FRAME_MAX (SIRA_ENVELOPE_MAX + 4096)
 
@@ -52,6 +60,7 @@ struct broker_config {
 struct inflight {
 	uint64_t seq;
 	uint64_t sent_at;
+	uint64_t bytes; /* the envelope's size */
 };
 
 /* One agency's live session. */
@@ -68,6 +77,7 @@ struct session {
 	uint64_t cursor; /* highest seq handed out in this session */
 	struct inflight inflight[BROKER_WINDOW];
 	size_t n_inflight;
+	uint64_t inflight_bytes; /* sum of inflight[].bytes */
 	/* Malformed frames: the first of a burst is logged, the rest
 	 * counted and logged once when the burst is over. */
 	uint64_t malformed_quiet;

@@ -288,17 +288,14 @@ stage_deliver(struct batch *bt, struct session *s, const struct spool_item *it)
 	return batch_reply(bt, s->rid, s->rid_len, out, len);
 }
 
-/* Fill one session's window with the next queued envelopes, in order. */
-static int
-deliver_to(struct broker *b, MDB_txn *txn, struct batch *bt, struct session *s,
-    uint64_t now)
+/* Resend what s has not acknowledged for too long (same delivery ids). */
+static void
+redeliver_due(struct broker *b, MDB_txn *txn, struct batch *bt,
+    struct session *s, uint64_t now)
 {
 	struct spool_item it;
-	uint64_t leaf;
-	int rc;
 
 	for (size_t i = 0; i < s->n_inflight; i++) {
-		/* Unacknowledged too long: resend (same delivery id). */
 		if (now - s->inflight[i].sent_at < b->cfg.redeliver)
 			continue;
 		if (spool_next(txn, b->store, s->agency_id,
@@ -317,31 +314,66 @@ deliver_to(struct broker *b, MDB_txn *txn, struct batch *bt, struct session *s,
 		}
 		s->inflight[i].sent_at = now;
 	}
+}
+
+/* Room in s's window for one more envelope of len bytes; the first always
+ * fits, or an envelope larger than the window would never leave. */
+static bool
+window_has_room(const struct session *s, uint64_t len)
+{
+	return s->n_inflight < BROKER_WINDOW &&
+	    (s->n_inflight == 0 ||
+		s->inflight_bytes + len <= BROKER_WINDOW_BYTES);
+}
+
+/* Send it, the next envelope queued for s, and log its delivery. */
+static int
+deliver_new(struct broker *b, MDB_txn *txn, struct batch *bt, struct session *s,
+    const struct spool_item *it, uint64_t now)
+{
+	const Sira__V1__SpoolEntry *ent = it->entry;
+	uint64_t leaf;
+	int rc;
+
+	if ((rc = stage_deliver(bt, s, it)) != 0 ||
+	    (rc = append(b, txn,
+		 &(struct leaf_event){
+		     .type = SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_DELIVERED,
+		     .hash = ent->envelope_hash.len == 32 ?
+			 ent->envelope_hash.data :
+			 NULL,
+		     .actor = s->agency_id,
+		     .counterparts = &ent->sender,
+		     .n_counterparts = 1,
+		     .bucket = ent->size_bucket },
+		 now, &leaf)) != 0)
+		return rc;
+	s->cursor = it->seq;
+	s->inflight[s->n_inflight++] =
+	    (struct inflight){ it->seq, now, ent->envelope.len };
+	s->inflight_bytes += ent->envelope.len;
+	b->count.delivered++;
+	return 0;
+}
+
+/* Fill one session's window with the next queued envelopes, in order. */
+static int
+deliver_to(struct broker *b, MDB_txn *txn, struct batch *bt, struct session *s,
+    uint64_t now)
+{
+	struct spool_item it;
+	int rc;
+
+	redeliver_due(b, txn, bt, s, now);
 	while (s->n_inflight < BROKER_WINDOW &&
 	    spool_next(txn, b->store, s->agency_id, s->cursor, &it, NULL) ==
 		0) {
-		const Sira__V1__SpoolEntry *ent = it.entry;
-		rc = stage_deliver(bt, s, &it);
-		if (rc == 0)
-			rc = append(b, txn,
-			    &(struct leaf_event){
-				.type =
-				    SIRA__V1__LEAF_TYPE__LEAF_TYPE_ENVELOPE_DELIVERED,
-				.hash = ent->envelope_hash.len == 32 ?
-				    ent->envelope_hash.data :
-				    NULL,
-				.actor = s->agency_id,
-				.counterparts = &ent->sender,
-				.n_counterparts = 1,
-				.bucket = ent->size_bucket },
-			    now, &leaf);
+		rc = window_has_room(s, it.entry->envelope.len) ?
+		    deliver_new(b, txn, bt, s, &it, now) :
+		    1;
 		sira__v1__spool_entry__free_unpacked(it.entry, NULL);
 		if (rc != 0)
-			return rc;
-		s->cursor = it.seq;
-		s->inflight[s->n_inflight].seq = it.seq;
-		s->inflight[s->n_inflight++].sent_at = now;
-		b->count.delivered++;
+			return rc < 0 ? rc : 0;
 	}
 	return 0;
 }

@@ -68,9 +68,12 @@ session_forget_inflight(struct session *s, uint64_t seq)
 {
 	size_t j = 0;
 
-	for (size_t i = 0; i < s->n_inflight; i++)
+	for (size_t i = 0; i < s->n_inflight; i++) {
 		if (s->inflight[i].seq != seq)
 			s->inflight[j++] = s->inflight[i];
+		else
+			s->inflight_bytes -= s->inflight[i].bytes;
+	}
 	s->n_inflight = j;
 }
 
@@ -89,6 +92,7 @@ void
 session_reset(struct session *s)
 {
 	s->n_inflight = 0;
+	s->inflight_bytes = 0;
 	s->cursor = 0;
 }
 

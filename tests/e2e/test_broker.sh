@@ -152,13 +152,28 @@ probe recv ml.justice.pole --count 3 >/dev/null
 # the reload on it must get nothing, not even the redeliveries.
 stop_broker
 start_broker # without the small quota of the test above
+# The window by bytes: envelopes of about 100 KiB, 12 of them, to a
+# silent agency: the broker's 1 MiB bound lets fewer than 12 wait for an
+# Ack at once; once acknowledged, all 12 arrive, once each.
+big=$(head -c 76800 /dev/zero | tr '\0' 'a')
+probe send ml.police.bamako --to ml.social.kayes --kind note --text "$big" \
+    --count 12 >/dev/null
+probe recv ml.social.kayes --no-ack --count 1000 --timeout 4 \
+    >"$W/kayes.out" 2>&1
+n=$(count '^(delivered|duplicate)' "$W/kayes.out")
+expect_true "large envelopes: the window holds more than one ($n)" [ "$n" -gt 1 ]
+expect_true "and, by bytes, fewer than the 12 queued ($n)" [ "$n" -lt 12 ]
+probe recv ml.social.kayes --count 12 --timeout 20 >"$W/kayes2.out" 2>&1
+expect_true "acknowledged, all 12 arrive" \
+    has 12 count '^(delivered|duplicate)' "$W/kayes2.out"
+
 probe send ml.police.bamako --to ml.ngo.kati --kind note --text spooled \
-    --count 20 >/dev/null
+    --count 140 >/dev/null
 probe recv ml.ngo.kati --no-ack --count 1000 --timeout 12 \
     >"$W/kati.out" 2>&1 &
 KX=$!
-expect_true "the open session holds a full window (16)" \
-    wait_for 10 has 16 count '^(delivered|duplicate)' "$W/kati.out"
+expect_true "the open session holds a full window (128 small ones)" \
+    wait_for 10 has 128 count '^(delivered|duplicate)' "$W/kati.out"
 probe ping-after ml.ngo.sikasso --wait-nack 3 >"$W/ping.out" 2>&1 &
 PX=$!
 sleep 1
@@ -171,7 +186,7 @@ cp "$W/ca/ca.crl" "$W/crl"
 kill -HUP "$BPID"
 sleep 7 # past --redeliver 5: a live session would get its window again
 expect_true "a revoked agency's open session gets no more deliveries" \
-    has 16 count '^(delivered|duplicate)' "$W/kati.out"
+    has 128 count '^(delivered|duplicate)' "$W/kati.out"
 expect_grep "its drop is logged at the reload" "peer.dropped agency=ml.ngo.kati" "$W/broker.log"
 kill "$KX" 2>/dev/null
 wait $PX
