@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "secarena.h"
 #include "text.h"
 #include "wire.h"
 
@@ -87,19 +88,19 @@ message_ok(const ProtobufCMessage *m, int depth) // NOLINT(misc-no-recursion)
 	return true;
 }
 
-/* protobuf-c allocator keeping unpacked secrets in guarded memory. */
+/* protobuf-c allocator keeping unpacked secrets in a guarded arena
+ * (secarena.h): freed all at once, by wire_free_secret. */
 static void *
 secure_alloc(void *data, size_t len)
 {
-	(void)data;
-	return sodium_malloc(len > 0 ? len : 1);
+	return secarena_alloc(data, len);
 }
 
 static void
 secure_free(void *data, void *p)
 {
 	(void)data;
-	sodium_free(p);
+	(void)p;
 }
 
 static void *
@@ -114,15 +115,6 @@ plain_free(void *data, void *p)
 {
 	(void)data;
 	free(p);
-}
-
-static ProtobufCAllocator *
-allocator(ProtobufCAllocator *a, bool secret)
-{
-	a->alloc = secret ? secure_alloc : plain_alloc;
-	a->free = secret ? secure_free : plain_free;
-	a->allocator_data = NULL;
-	return a;
 }
 
 /* Are the bytes protobuf-c would write for m exactly untrusted[0..len)?
@@ -159,38 +151,63 @@ struct request {
 	bool secret;
 };
 
+/* protobuf-c's unpack into a, checked; *out is the message or NULL. */
+static int
+unpack_checked(const struct request *rq, ProtobufCAllocator *a,
+    ProtobufCMessage **out, struct sira_err *err)
+{
+	const char *name = rq->desc->short_name;
+	int rc;
+
+	*out = protobuf_c_message_unpack(rq->desc, a, rq->len, rq->bytes);
+	if (*out == NULL)
+		return sira_err_set(
+		    err, SIRA_EMALFORMED, "%s does not parse", name);
+	if (!message_ok(*out, 0))
+		return sira_err_set(err, SIRA_EMALFORMED,
+		    "%s has unknown fields or invalid text", name);
+	if ((rc = canonical(*out, rq->bytes, rq->len, a, rq->secret)) ==
+	    -SIRA_ENOMEM)
+		return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+	if (rc != 0)
+		return sira_err_set(err, SIRA_EMALFORMED,
+		    "%s is not canonically encoded", name);
+	return 0;
+}
+
 static int
 unpack(const struct request *rq, ProtobufCMessage **out, struct sira_err *err)
 {
-	ProtobufCAllocator mem, *a = allocator(&mem, rq->secret);
-	const char *name = rq->desc->short_name;
+	ProtobufCAllocator a = { plain_alloc, plain_free, NULL };
+	struct secarena *arena = NULL;
 	ProtobufCMessage *m;
 	int rc;
 
 	*out = NULL;
 	if (rq->len > rq->max)
 		return sira_err_set(err, SIRA_ETOOBIG,
-		    "%s of %zu bytes exceeds the limit of %zu", name, rq->len,
-		    rq->max);
-	m = protobuf_c_message_unpack(
-	    rq->desc, rq->secret ? a : NULL, rq->len, rq->bytes);
-	if (m == NULL)
-		return sira_err_set(
-		    err, SIRA_EMALFORMED, "%s does not parse", name);
-	if (!message_ok(m, 0))
-		rc = sira_err_set(err, SIRA_EMALFORMED,
-		    "%s has unknown fields or invalid text", name);
-	else if ((rc = canonical(m, rq->bytes, rq->len, a, rq->secret)) ==
-	    -SIRA_ENOMEM)
-		rc = sira_err_set(err, SIRA_ENOMEM, "out of memory");
-	else if (rc != 0)
-		rc = sira_err_set(err, SIRA_EMALFORMED,
-		    "%s is not canonically encoded", name);
-	else {
+		    "%s of %zu bytes exceeds the limit of %zu",
+		    rq->desc->short_name, rq->len, rq->max);
+	if (rq->secret) {
+		/* The unpacked message is about as large as its bytes;
+		 * the re-encoding of canonical() takes as much again. */
+		if ((arena = secarena_new(rq->len * 2 + 1024)) == NULL)
+			return sira_err_set(err, SIRA_ENOMEM, "out of memory");
+		a = (ProtobufCAllocator){ secure_alloc, secure_free, arena };
+	}
+	rc = unpack_checked(rq, &a, &m, err);
+	if (rc == 0 && arena != NULL && (void *)m != secarena_first(arena))
+		rc = sira_err_set(err, SIRA_EIO,
+		    "%s: not unpacked where wire_free_secret finds it",
+		    rq->desc->short_name);
+	if (rc == 0) {
 		*out = m;
 		return 0;
 	}
-	protobuf_c_message_free_unpacked(m, rq->secret ? a : NULL);
+	if (arena != NULL)
+		secarena_free(arena);
+	else if (m != NULL)
+		protobuf_c_message_free_unpacked(m, NULL);
 	return rc;
 }
 
@@ -215,10 +232,8 @@ wire_unpack_secret(const ProtobufCMessageDescriptor *desc, const uint8_t *plain,
 void
 wire_free_secret(ProtobufCMessage *m)
 {
-	ProtobufCAllocator mem;
-
 	if (m != NULL)
-		protobuf_c_message_free_unpacked(m, allocator(&mem, true));
+		secarena_free(secarena_of_first(m));
 }
 
 int

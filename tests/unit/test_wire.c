@@ -6,7 +6,8 @@
  * every kind of non-canonical encoding protobuf-c itself would accept.
  * Every input is handed over in an exact-size heap copy, so ASan sees any
  * read past its end. Also the file magic helpers, and the bounded varint
- * and field reader (wire_varint, wire_field_bytes) at every edge.
+ * and field reader (wire_varint, wire_field_bytes) at every edge. Every
+ * case is also unpacked as a secret, in lib/secarena.c's guarded arena.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,10 +17,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "cert.pb-c.h"
 #include "control.pb-c.h"
 #include "payload.pb-c.h"
+#include "secarena.h"
 #include "wire.h"
 
 #define MAX 65536
@@ -120,6 +123,16 @@ expect_max(const ProtobufCMessageDescriptor *d, const uint8_t *bytes,
 	} else {
 		assert_null(m);
 	}
+	/* The same verdict for a secret, unpacked in a guarded arena. */
+	sira_err_clear(&err);
+	rc = wire_unpack_secret(d, copy, len, max, &m, &err);
+	assert_int_equal(rc, want);
+	assert_int_equal(err.code, -want);
+	if (want == 0)
+		assert_ptr_equal(m->descriptor, d);
+	else
+		assert_null(m);
+	wire_free_secret(m);
 	free(copy);
 }
 
@@ -215,6 +228,69 @@ test_valid_round_trip(void **state)
 		    ((Sira__V1__Frame *)m)->directory_response->n_certs, 2);
 		protobuf_c_message_free_unpacked(m, NULL);
 	}
+}
+
+/* A secret whose unpacked structs outgrow the arena's first block many
+ * times over: 300 empty certificates are 2 bytes each on the wire. */
+static void
+test_secret_arena(void **state)
+{
+	struct pb dr = { .len = 0 }, empty = { .len = 0 }, fr = { .len = 0 };
+	ProtobufCMessage *m = NULL;
+	Sira__V1__Frame *f;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+
+	(void)state;
+	for (int i = 0; i < 300; i++)
+		pb_msg(&dr, 1, &empty);
+	pb_uint(&fr, 1, 1);
+	pb_uint(&fr, 2, 77);
+	pb_msg(&fr, 18, &dr);
+	assert_int_equal(
+	    wire_unpack_secret(FRAME, fr.b, fr.len, MAX, &m, NULL), 0);
+	f = (Sira__V1__Frame *)m;
+	assert_int_equal(f->request_id, 77);
+	assert_int_equal(f->directory_response->n_certs, 300);
+	for (size_t i = 0; i < 300; i++)
+		assert_int_equal(f->directory_response->certs[i]->tbs.len, 0);
+	assert_int_equal(wire_pack(m, &out, &outlen, NULL), 0);
+	assert_int_equal(outlen, fr.len);
+	assert_memory_equal(out, fr.b, fr.len);
+	free(out);
+	wire_free_secret(m);
+	wire_free_secret(NULL);
+}
+
+/* The arena itself: alignment, zeroed bytes, blocks chained as it grows,
+ * and a first allocation too big for the first block refused. */
+static void
+test_arena_blocks(void **state)
+{
+	struct secarena *a = secarena_new(100);
+	uint8_t *p[64];
+
+	(void)state;
+	assert_non_null(a);
+	assert_null(secarena_first(a));
+	for (size_t i = 0; i < 64; i++) {
+		size_t len = 1 + i * 97;
+		assert_non_null(p[i] = secarena_alloc(a, len));
+		assert_int_equal((uintptr_t)p[i] % 16, 0);
+		for (size_t j = 0; j < len; j++)
+			assert_int_equal(p[i][j], 0);
+		memset(p[i], (int)i, len);
+	}
+	assert_ptr_equal(secarena_first(a), p[0]);
+	assert_ptr_equal(secarena_of_first(p[0]), a);
+	for (size_t i = 0; i < 64; i++)
+		assert_int_equal(p[i][i * 97], (uint8_t)i);
+	secarena_free(a);
+	assert_non_null(a = secarena_new(16));
+	assert_null(secarena_alloc(a, 1u << 20));
+	assert_null(secarena_alloc(a, SIZE_MAX - 3));
+	secarena_free(a);
+	secarena_free(NULL);
 }
 
 static void
@@ -790,6 +866,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_round_trip),
 		cmocka_unit_test(test_size_cap),
+		cmocka_unit_test(test_secret_arena),
+		cmocka_unit_test(test_arena_blocks),
 		cmocka_unit_test(test_unknown_fields),
 		cmocka_unit_test(test_bad_utf8),
 		cmocka_unit_test(test_non_canonical),
@@ -800,5 +878,7 @@ main(void)
 		cmocka_unit_test(test_field_bytes),
 	};
 
+	if (sodium_init() < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
