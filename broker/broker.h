@@ -29,7 +29,7 @@
  * such a link carries before the redelivery timer (docs/PERFORMANCE.md).
  */
 #define BROKER_WINDOW 128
-#define BROKER_WINDOW_BYTES (1024u * 1024u)
+#define BROKER_WINDOW_BYTES ((uint64_t)1 << 20)
 #define BROKER_BATCH 256 /* frames per group commit */
 #define BROKER_FRAME_MAX (SIRA_ENVELOPE_MAX + 4096)
 

@@ -19,6 +19,7 @@
 #include "cert.pb-c.h"
 #include "clock.h"
 #include "crl.h"
+#include "sigcache.h"
 #include "signed.h"
 #include "text.h"
 #include "wire.h"
@@ -303,6 +304,16 @@ cert_verify(const struct cert *ca, const struct crl *crl,
     struct bytes untrusted, uint64_t now, struct cert **out,
     struct sira_err *err)
 {
+	const struct cert_trust t = { ca, crl, NULL };
+
+	return cert_verify_with(&t, untrusted, now, out, err);
+}
+
+int
+cert_verify_with(const struct cert_trust *t, struct bytes untrusted,
+    uint64_t now, struct cert **out, struct sira_err *err)
+{
+	const struct cert *ca = t->ca;
 	struct signed_obj so;
 	struct cert *c = NULL;
 	int rc;
@@ -315,15 +326,15 @@ cert_verify(const struct cert *ca, const struct crl *crl,
 	if ((rc = signed_split(untrusted, SIRA_CERT_MAX, SIRA_CERT_TBS_MAX,
 		 "certificate", &so, err)) != 0)
 		return rc;
-	if ((rc = sign_verify(
-		 ca->sign_pk, SIRA_DS_CERT, so.tbs, so.tbs_len, so.sig)) != 0) {
+	if ((rc = sigcache_verify(t->sigs, ca->sign_pk, SIRA_DS_CERT, so.tbs,
+		 so.tbs_len, so.sig)) != 0) {
 		rc = sira_err_set(err, -rc,
 		    "certificate signature does not verify against CA %s (altered, or issued by another CA)",
 		    ca->agency_id);
 		goto out;
 	}
 	if ((rc = decode(&so, untrusted.p, untrusted.len, &c, err)) != 0 ||
-	    c == NULL || (rc = check_chain(ca, crl, c, now, err)) != 0)
+	    c == NULL || (rc = check_chain(ca, t->crl, c, now, err)) != 0)
 		goto out;
 	*out = c;
 	c = NULL;

@@ -94,6 +94,20 @@ struct crl;
 int cert_verify(const struct cert *ca, const struct crl *crl,
     struct bytes untrusted, uint64_t now, struct cert **out,
     struct sira_err *err) __attribute__((warn_unused_result));
+/* What cert_verify checks against, and where the CA's signatures already
+ * verified are remembered (sigcache.h; NULL: nowhere). All borrowed. */
+struct sigcache;
+struct cert_trust {
+	const struct cert *ca;
+	const struct crl *crl;
+	struct sigcache *sigs;
+};
+
+/* cert_verify under t: every check but the CA's signature, when t->sigs
+ * remembers it, is made each time. */
+int cert_verify_with(const struct cert_trust *t, struct bytes untrusted,
+    uint64_t now, struct cert **out, struct sira_err *err)
+    __attribute__((warn_unused_result));
 
 /*
  * Parse a certificate WITHOUT checking its signature, for display only

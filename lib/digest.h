@@ -22,6 +22,7 @@
 #define SIRA_DH_MANIFEST "sira-v1/manifest-hash"
 #define SIRA_DH_ENROL_ID "sira-v1/enrol-id"
 #define SIRA_DH_ENROL_POP "sira-v1/enrol-pop"
+#define SIRA_DH_SIG_CACHE "sira-v1/sig-cache" /* lib/sigcache.c, in memory */
 
 /* One borrowed input of a multi-part digest. */
 struct digest_part {

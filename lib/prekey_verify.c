@@ -11,6 +11,7 @@
 #include "cert.pb-c.h"
 #include "clock.h"
 #include "prekey_verify.h"
+#include "sigcache.h"
 #include "signed.h"
 #include "wire.h"
 
@@ -71,6 +72,16 @@ int
 prekey_verify(const struct cert *owner, const uint8_t *untrusted, size_t len,
     uint64_t at, struct prekey **out, struct sira_err *err)
 {
+	return prekey_verify_cached(
+	    NULL, owner, bytes_of(untrusted, len), at, out, err);
+}
+
+int
+prekey_verify_cached(struct sigcache *sc, const struct cert *owner,
+    struct bytes raw, uint64_t at, struct prekey **out, struct sira_err *err)
+{
+	const uint8_t *untrusted = raw.p;
+	size_t len = raw.len;
 	struct signed_obj so;
 	ProtobufCMessage *m = NULL;
 	int rc;
@@ -82,7 +93,7 @@ prekey_verify(const struct cert *owner, const uint8_t *untrusted, size_t len,
 	if ((rc = signed_split(bytes_of(untrusted, len), SIRA_PREKEY_MAX,
 		 SIRA_PREKEY_MAX, "prekey", &so, err)) != 0)
 		return rc;
-	if ((rc = sign_verify(owner->sign_pk, SIRA_DS_PREKEY, so.tbs,
+	if ((rc = sigcache_verify(sc, owner->sign_pk, SIRA_DS_PREKEY, so.tbs,
 		 so.tbs_len, so.sig)) != 0) {
 		rc = sira_err_set(err, -rc, "prekey signature of %s is invalid",
 		    owner->agency_id);

@@ -36,9 +36,12 @@ struct prekey {
 int prekey_verify(const struct cert *owner, const uint8_t *untrusted,
     size_t len, uint64_t at, struct prekey **out, struct sira_err *err)
     __attribute__((warn_unused_result));
-
-/* Free *pp and set it to NULL; accepts NULL. */
-void prekey_destroy(struct prekey **pp);
+/* prekey_verify, with the owner's signature remembered in sc (sigcache.h;
+ * NULL: none). Every other check is made each time. */
+struct sigcache;
+int prekey_verify_cached(struct sigcache *sc, const struct cert *owner,
+    struct bytes raw, uint64_t at, struct prekey **out, struct sira_err *err)
+    __attribute__((warn_unused_result));
 
 /* Free *pp and set it to NULL; accepts NULL. */
 void prekey_destroy(struct prekey **pp);

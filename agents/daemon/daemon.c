@@ -344,10 +344,13 @@ daemon_new(struct agent *a, struct daemon **out, struct sira_err *err)
 		return -SIRA_ENOMEM; /* spelled out: never 0 with *out NULL */
 	}
 	d->a = a;
+	sigcache_init(&d->sigs);
+	a->sigs = &d->sigs;
 	d->dir_wait = 3;
 	d->up.fd = -1;
 	d->down.fd = -1;
 	if ((rc = link_open(&d->link, a, err)) != 0) {
+		a->sigs = NULL;
 		free(d);
 		return rc;
 	}
@@ -355,6 +358,7 @@ daemon_new(struct agent *a, struct daemon **out, struct sira_err *err)
 	    a->me->agency_id, a->home.broker);
 	if ((rc = outbound_start(d, clock_now(), err)) != 0) {
 		link_close(&d->link);
+		a->sigs = NULL;
 		free(d);
 		return rc;
 	}
@@ -372,8 +376,10 @@ daemon_free(struct daemon *d)
 		free(d->held[i].envelope);
 	link_close(&d->link);
 	free(d->wake);
-	log_event(LOG_INFO, "agent.stopped", "received=%llu",
-	    (unsigned long long)d->received);
+	log_event(LOG_INFO, "agent.stopped",
+	    "received=%llu signatures_remembered=%llu",
+	    (unsigned long long)d->received, (unsigned long long)d->sigs.hits);
+	d->a->sigs = NULL;
 	free(d);
 }
 

@@ -15,6 +15,7 @@
 
 #include "control.pb-c.h"
 #include "crypto/crypto.h"
+#include "sigcache.h"
 #include "store/store.h"
 #include "wire.h"
 
@@ -220,6 +221,7 @@ struct cp_seen {
 
 struct daemon {
 	struct agent *a;
+	struct sigcache sigs; /* lent to a->sigs while the daemon runs */
 	struct batch batch;
 	struct cp_seen cp_seen;
 	bool synced; /* directory fetched in this session */

@@ -316,6 +316,7 @@ agent_open(
 	char path[PATH_MAX];
 	int rc;
 
+	a->sigs = NULL; /* the daemon lends its cache once it runs */
 	if ((rc = read_conf(&a->home, err)) != 0 ||
 	    (rc = home_path(&a->home, "ca.cert", path, err)) != 0 ||
 	    (rc = load_cert(path, NULL, NULL, now, &a->ca, err)) != 0 ||

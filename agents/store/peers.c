@@ -38,8 +38,9 @@ take_certs(struct agent *a, struct vault_txn *t,
 		if (wire_pack(&d->certs[i]->base, &raw, &len, NULL) != 0)
 			return sira_err_set(
 			    err, SIRA_ENOMEM, _("out of memory"));
-		if (cert_verify(a->ca, a->crl, bytes_of(raw, len), now, &c,
-			NULL) != 0) {
+		if (cert_verify_with(
+			&(struct cert_trust){ a->ca, a->crl, a->sigs },
+			bytes_of(raw, len), now, &c, NULL) != 0) {
 			(*refused)++;
 			free(raw);
 			continue;
@@ -79,7 +80,8 @@ take_prekeys(struct agent *a, struct vault_txn *t,
 			&(struct peer_ref){
 			    tbs->agency_id, tbs->owner_cert_id.data, now },
 			now, &owner, NULL) != 0 ||
-		    prekey_verify(owner, raw, len, now, &pk, NULL) != 0)
+		    prekey_verify_cached(a->sigs, owner, bytes_of(raw, len),
+			now, &pk, NULL) != 0)
 			(*refused)++;
 		else
 			rc = vault_put(t, VT_PEERKEYS,
@@ -133,7 +135,8 @@ peers_cert(struct agent *a, struct vault_txn *t, const struct peer_ref *ref,
 		&len, NULL) != 0)
 		return sira_err_set(err, SIRA_EUNKNOWN_AGENCY,
 		    _("no certificate of %s with that id"), agency);
-	rc = cert_verify(a->ca, a->crl, bytes_of(raw, len), ref->at, out, err);
+	rc = cert_verify_with(&(struct cert_trust){ a->ca, a->crl, a->sigs },
+	    bytes_of(raw, len), ref->at, out, err);
 	vault_free(raw, len);
 	if (rc == 0 && strcmp((*out)->agency_id, agency) != 0) {
 		cert_destroy(out);
@@ -180,8 +183,9 @@ pick_newest(
 	(void)key;
 	(void)klen;
 	if (!may_be_newer(n, val, vlen) ||
-	    cert_verify(n->a->ca, n->a->crl, bytes_of(val, vlen), n->now, &c,
-		NULL) != 0)
+	    cert_verify_with(
+		&(struct cert_trust){ n->a->ca, n->a->crl, n->a->sigs },
+		bytes_of(val, vlen), n->now, &c, NULL) != 0)
 		return 0;
 	if (strcmp(c->agency_id, n->agency) == 0 &&
 	    (n->best == NULL || c->not_before > n->best->not_before)) {
@@ -223,7 +227,8 @@ peers_current(struct agent *a, struct vault_txn *t, const char *agency,
 		return sira_err_set(err, SIRA_EPREKEY,
 		    _("%s has not published an encryption key yet"), agency);
 	}
-	rc = prekey_verify(n.best, raw, len, now, &out->prekey, err);
+	rc = prekey_verify_cached(
+	    a->sigs, n.best, bytes_of(raw, len), now, &out->prekey, err);
 	vault_free(raw, len);
 	if (rc != 0) {
 		cert_destroy(&n.best);

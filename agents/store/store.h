@@ -288,6 +288,9 @@ struct agent {
 	struct cert *broker;    /* the broker's certificate (verified) */
 	struct sira_keys *keys; /* our secret keys */
 	struct vault *vault;
+	/* Certificate and prekey signatures already verified: the daemon's
+	 * (lib/sigcache.h), borrowed while it runs; NULL elsewhere. */
+	struct sigcache *sigs;
 };
 
 /* nudge.c: the daemon's doorbell at ipc://HOME/nudge. The endpoint is 0

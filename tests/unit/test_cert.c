@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "crl.h"
 #include "digest.h"
+#include "sigcache.h"
 #include "sign.h"
 
 #define CA_NB UINT64_C(1767225600)    /* 2026-01-01T00:00:00Z */
@@ -1569,6 +1570,62 @@ test_revoked(void **state)
 }
 
 /* C5: a revoked certificate cannot come back re-encoded or re-signed. */
+/* With the daemon's cache of verified signatures (lib/sigcache.c), the CA's
+ * signature is checked once; revocation, dates and a tampered copy are
+ * still refused every time. */
+static void
+test_cached_verify(void **state)
+{
+	const struct fx *f = *state;
+	struct sigcache sc;
+	struct crl_entry e[1];
+	struct blob b, bad;
+	struct crl *l;
+	struct cert *c = NULL;
+	struct cert_trust t = { f->ca, NULL, &sc };
+	struct sira_err err;
+
+	sigcache_init(&sc);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(
+		    cert_verify_with(&t, bytes_of(f->ag_raw.p, f->ag_raw.len),
+			NOW, &c, &err),
+		    0);
+		assert_string_equal(c->agency_id, f->ag_tmpl.agency_id);
+		cert_destroy(&c);
+	}
+	assert_int_equal(sc.misses, 1);
+	assert_int_equal(sc.hits, 2);
+	/* Remembered, and yet: expired, or revoked by a newer list. */
+	assert_int_equal(
+	    cert_verify_with(
+		&t, bytes_of(f->ag_raw.p, f->ag_raw.len), AG_NA + 1, &c, &err),
+	    -SIRA_EEXPIRED);
+	e[0] = entry(1, NULL, SIRA_REVOKE_KEY_COMPROMISE);
+	b = make_crl(f->ca->id, f->ca_key.sk, 2, CRL_THIS, CRL_NEXT, e, 1);
+	l = load_crl(f->ca, b);
+	t.crl = l;
+	assert_int_equal(
+	    cert_verify_with(
+		&t, bytes_of(f->ag_raw.p, f->ag_raw.len), NOW, &c, &err),
+	    -SIRA_EREVOKED);
+	assert_null(c);
+	assert_int_equal(sc.hits, 4);
+	/* A copy with one bit changed is not the remembered one. */
+	bad = copy_blob(f->ag2_raw.p, f->ag2_raw.len);
+	bad.p[bad.len - 1] ^= 0x01;
+	assert_int_equal(
+	    cert_verify_with(&t, bytes_of(bad.p, bad.len), NOW, &c, &err),
+	    -SIRA_EBADSIG);
+	assert_int_equal(
+	    cert_verify_with(&t, bytes_of(bad.p, bad.len), NOW, &c, &err),
+	    -SIRA_EBADSIG);
+	assert_int_equal(sc.hits, 4);
+	free(bad.p);
+	crl_destroy(&l);
+	free(b.p);
+}
+
 static void
 test_revoked_cannot_come_back(void **state)
 {
@@ -2223,6 +2280,7 @@ main(void)
 		cmocka_unit_test(test_size_limits),
 		cmocka_unit_test(test_revoked),
 		cmocka_unit_test(test_revoked_cannot_come_back),
+		cmocka_unit_test(test_cached_verify),
 		cmocka_unit_test(test_crl_verify),
 		cmocka_unit_test(test_crl_signer_without_crl_sign),
 		cmocka_unit_test(test_crl_freshness),
