@@ -2,7 +2,8 @@
  * secarena.c: guarded arenas (secarena.h). A block is one sodium_malloc'd
  * region: this header, then the bytes handed out, bumped 16 at a time.
  * The arena is its first block; later blocks are chained from it and at
- * least double in size. sodium_free wipes each block as it unmaps it.
+ * least double in size. sodium_free wipes each block as it unmaps it; a
+ * pool (secpool) keeps small blocks, wiped, for the next arena.
  */
 #include <stdint.h>
 #include <string.h>
@@ -13,13 +14,13 @@
 
 #define ALIGN 16u
 #define ROUND(n) (((n) + (ALIGN - 1)) & ~(size_t)(ALIGN - 1))
-#define BLOCK_MIN 2048u
 
 struct secarena {
 	struct secarena *next; /* the next block of the chain */
 	struct secarena *cur;  /* in the first block: the one being filled */
 	size_t cap, used;      /* bytes after the header */
 	void *first;           /* in the first block: its first allocation */
+	struct secpool *pool;  /* in the first block: where blocks go back */
 };
 
 #define HDR ROUND(sizeof(struct secarena))
@@ -29,7 +30,7 @@ block_new(size_t cap)
 {
 	struct secarena *b;
 
-	cap = ROUND(cap < BLOCK_MIN ? BLOCK_MIN : cap);
+	cap = ROUND(cap < SECARENA_SMALL ? SECARENA_SMALL : cap);
 	if (cap > SIZE_MAX - HDR || (b = sodium_malloc(HDR + cap)) == NULL)
 		return NULL;
 	memset(b, 0, HDR + cap);
@@ -38,10 +39,41 @@ block_new(size_t cap)
 	return b;
 }
 
+void
+secpool_init(struct secpool *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void
+secpool_drain(struct secpool *p)
+{
+	while (p->n > 0)
+		sodium_free(p->free[--p->n]);
+}
+
 struct secarena *
 secarena_new(size_t hint)
 {
 	return block_new(hint);
+}
+
+struct secarena *
+secarena_new_in(struct secpool *pool, size_t hint)
+{
+	struct secarena *a;
+
+	if (pool == NULL || pool->n == 0 || hint > SECARENA_SMALL) {
+		if ((a = block_new(hint)) != NULL)
+			a->pool = pool;
+		return a;
+	}
+	a = pool->free[--pool->n]; /* wiped when it was given back */
+	a->cap = SECARENA_SMALL;
+	a->cur = a;
+	a->pool = pool;
+	pool->reused++;
+	return a;
 }
 
 void *
@@ -85,9 +117,17 @@ secarena_of_first(void *first)
 void
 secarena_free(struct secarena *a)
 {
+	struct secpool *pool = a != NULL ? a->pool : NULL;
+
 	while (a != NULL) {
 		struct secarena *next = a->next;
-		sodium_free(a);
+		if (pool != NULL && a->cap == SECARENA_SMALL &&
+		    pool->n < SECPOOL_MAX) {
+			sodium_memzero(a, HDR + a->cap);
+			pool->free[pool->n++] = a;
+		} else {
+			sodium_free(a);
+		}
 		a = next;
 	}
 }

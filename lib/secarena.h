@@ -16,8 +16,31 @@
 
 struct secarena;
 
+/*
+ * Small blocks kept for the next arena instead of unmapped: wiped, still
+ * guarded and locked. A long-running process (the agent daemon) owns one
+ * and lends it; blocks of at most SECARENA_SMALL bytes are kept, up to
+ * SECPOOL_MAX of them.
+ */
+#define SECARENA_SMALL 3072u
+#define SECPOOL_MAX 32
+
+struct secpool {
+	struct secarena *free[SECPOOL_MAX];
+	size_t n;
+	unsigned long long reused; /* arenas that needed no new mapping */
+};
+
+void secpool_init(struct secpool *p);
+/* Unmap every block kept. */
+void secpool_drain(struct secpool *p);
+
 /* A new arena whose first block holds at least hint bytes, or NULL. */
 struct secarena *secarena_new(size_t hint);
+
+/* The same, taking its first block from pool when it can, and giving its
+ * small blocks back to pool when freed (pool NULL: secarena_new). */
+struct secarena *secarena_new_in(struct secpool *pool, size_t hint);
 
 /* len bytes (16-byte aligned) from a, zeroed, or NULL when out of memory
  * (or when the first allocation does not fit the first block). Nothing is
@@ -30,7 +53,8 @@ void *secarena_first(const struct secarena *a);
 /* The arena whose first allocation is first (secarena_first's inverse). */
 struct secarena *secarena_of_first(void *first);
 
-/* Wipe and unmap every block of a (NULL is fine). */
+/* Wipe every block of a and unmap it, or keep it in a's pool (NULL is
+ * fine). */
 void secarena_free(struct secarena *a);
 
 #endif

@@ -143,12 +143,14 @@ canonical(const ProtobufCMessage *m, const uint8_t *untrusted, size_t len,
 	return ok ? 0 : -SIRA_EMALFORMED;
 }
 
-/* What to decode, and whether it holds secrets (guarded memory). */
+/* What to decode, and whether it holds secrets (guarded memory): in the
+ * caller's arena, or in a new one when arena is NULL. */
 struct request {
 	const ProtobufCMessageDescriptor *desc;
 	const uint8_t *bytes;
 	size_t len, max;
 	bool secret;
+	struct secarena *arena;
 };
 
 /* protobuf-c's unpack into a, checked; *out is the message or NULL. */
@@ -188,6 +190,14 @@ unpack(const struct request *rq, ProtobufCMessage **out, struct sira_err *err)
 		return sira_err_set(err, SIRA_ETOOBIG,
 		    "%s of %zu bytes exceeds the limit of %zu",
 		    rq->desc->short_name, rq->len, rq->max);
+	if (rq->secret && rq->arena != NULL) {
+		/* The caller's: it frees the arena, and this with it. */
+		a = (ProtobufCAllocator){ secure_alloc, secure_free,
+			rq->arena };
+		rc = unpack_checked(rq, &a, &m, err);
+		*out = rc == 0 ? m : NULL;
+		return rc;
+	}
 	if (rq->secret) {
 		/* The unpacked message is about as large as its bytes;
 		 * the re-encoding of canonical() takes as much again. */
@@ -215,7 +225,7 @@ int
 wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *untrusted,
     size_t len, size_t max, ProtobufCMessage **out, struct sira_err *err)
 {
-	const struct request rq = { desc, untrusted, len, max, false };
+	const struct request rq = { desc, untrusted, len, max, false, NULL };
 
 	return unpack(&rq, out, err);
 }
@@ -224,7 +234,18 @@ int
 wire_unpack_secret(const ProtobufCMessageDescriptor *desc, const uint8_t *plain,
     size_t len, size_t max, ProtobufCMessage **out, struct sira_err *err)
 {
-	const struct request rq = { desc, plain, len, max, true };
+	const struct request rq = { desc, plain, len, max, true, NULL };
+
+	return unpack(&rq, out, err);
+}
+
+int
+wire_unpack_secret_in(struct secarena *arena,
+    const ProtobufCMessageDescriptor *desc, struct bytes plain, size_t max,
+    ProtobufCMessage **out, struct sira_err *err)
+{
+	const struct request rq = { desc, plain.p, plain.len, max, true,
+		arena };
 
 	return unpack(&rq, out, err);
 }

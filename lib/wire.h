@@ -53,6 +53,17 @@ int wire_unpack_secret(const ProtobufCMessageDescriptor *desc,
 void wire_free_secret(ProtobufCMessage *m);
 
 /*
+ * wire_unpack_secret into the caller's arena (secarena.h), with everything
+ * else it owns there: *out is freed only by secarena_free(arena), which
+ * wipes it; never by wire_free_secret.
+ */
+struct secarena;
+int wire_unpack_secret_in(struct secarena *arena,
+    const ProtobufCMessageDescriptor *desc, struct bytes plain, size_t max,
+    ProtobufCMessage **out, struct sira_err *err)
+    __attribute__((warn_unused_result));
+
+/*
  * Pack m into a fresh malloc'd buffer *out of *outlen bytes (caller frees).
  * Returns 0 or -SIRA_ENOMEM.
  */

@@ -13,6 +13,7 @@
 #include "cert.h"
 #include "digest.h"
 #include "envelope.h"
+#include "secarena.h"
 #include "err.h"
 #include "keyfile.h"
 #include "prekey_verify.h"
@@ -334,6 +335,7 @@ struct seal_params {
 	/* The message id to use (SIRA_MSGID_LEN bytes, chosen at random when
 	 * the message was queued), or NULL for a fresh random one. */
 	const uint8_t *message_id;
+	struct secpool *pool; /* guarded blocks for K (secarena.h), or NULL */
 };
 
 /* What the sender keeps to check receipts and prove what it sent. */
@@ -439,6 +441,7 @@ struct open_keys {
 	    struct sira_err *err);
 	/* 1 if (sender cert id, message id) was already received, else 0. */
 	int (*seen)(void *ctx, const uint8_t *cert_id, const uint8_t *msgid);
+	struct secpool *pool; /* guarded blocks for K (secarena.h), or NULL */
 };
 
 /* A verified, opened envelope. */
@@ -450,7 +453,8 @@ struct opened {
 	uint8_t manifest_sig_sha256[SIRA_HASH_LEN];
 	uint8_t *payload; /* wiped on destroy */
 	size_t payload_len;
-	uint8_t *key; /* K, sodium_malloc'd, for the attachments */
+	uint8_t *key;           /* K, for the attachments, in arena */
+	struct secarena *arena; /* guarded: K and its wrap (lib/secarena.h) */
 };
 
 /*

@@ -5,10 +5,11 @@
  * commitment). The construction, field by field, is docs/PROTOCOL.md
  * section 7; this file follows it step by step.
  *
- * Keys: K lives in sodium_malloc memory and is wiped by seal_destroy or
- * seal_opened_destroy; derived subkeys live on the stack and are wiped
- * before each function returns. Plaintext bodies are wiped before they are
- * freed. Opening returns nothing until every check has passed.
+ * Keys: K lives in sodium_malloc memory (when opening, in the opened
+ * message's guarded arena, with the wrap it came in: lib/secarena.h) and is
+ * wiped by seal_destroy or seal_opened_destroy; derived subkeys live on the
+ * stack and are wiped before each function returns. Plaintext bodies are wiped
+ * before they are freed. Opening returns nothing until every check has passed.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "digest.h"
 #include "crypto/crypto.h"
 #include "payload.pb-c.h"
+#include "secarena.h"
 #include "wire.h"
 #include "i18n.h"
 
@@ -33,7 +35,8 @@
 
 struct seal {
 	const struct seal_params *p;
-	uint8_t *k; /* K, sodium_malloc'd */
+	struct secarena *arena; /* guarded, holds K */
+	uint8_t *k;             /* K */
 	uint8_t msgid[SIRA_MSGID_LEN];
 	uint64_t created_at;
 	uint64_t expires_at;
@@ -173,8 +176,9 @@ seal_begin(const struct seal_params *p, struct seal **out, struct sira_err *err)
 	if ((rc = check_params(p, err)) != 0)
 		return rc;
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->k = sodium_malloc(K_LEN)) == NULL) {
-		free(s);
+	    (s->arena = secarena_new_in(p->pool, K_LEN)) == NULL ||
+	    (s->k = secarena_alloc(s->arena, K_LEN)) == NULL) {
+		seal_destroy(&s);
 		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	s->p = p;
@@ -556,7 +560,7 @@ seal_destroy(struct seal **sp)
 {
 	if (sp == NULL || *sp == NULL)
 		return;
-	sodium_free((*sp)->k);
+	secarena_free((*sp)->arena); /* K, wiped */
 	free((*sp)->manifest);
 	free(*sp);
 	*sp = NULL;
@@ -584,35 +588,33 @@ same(ProtobufCBinaryData a, const uint8_t *b, size_t len)
 /* Open my wrap into K (o->key) and check it names this message and me. */
 static int
 unwrap(const struct envelope *e, const Sira__V1__RecipientWrap *w,
-    const struct prekey_secret *pks, uint8_t *k, struct sira_err *err)
+    const struct prekey_secret *pks, struct opened *o, struct sira_err *err)
 {
 	Sira__V1__WrapPayload *wp = NULL;
 	uint8_t *plain;
 	size_t len;
-	int rc = 0;
 
 	if (w->sealed.len <= crypto_box_SEALBYTES)
 		return sira_err_set(err, SIRA_EMALFORMED, _("wrap too short"));
+	/* The wrap's plaintext and what it unpacks to stay in o's arena,
+	 * guarded, until seal_opened_destroy wipes them with K. */
 	len = w->sealed.len - crypto_box_SEALBYTES;
-	if ((plain = sodium_malloc(len)) == NULL)
+	if ((plain = secarena_alloc(o->arena, len)) == NULL)
 		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	if (crypto_box_seal_open(
 		plain, w->sealed.data, w->sealed.len, pks->pk, pks->sk) != 0 ||
-	    /* K stays in guarded memory */
-	    wire_unpack_secret(&sira__v1__wrap_payload__descriptor, plain, len,
-		SIRA_WRAP_MAX, (ProtobufCMessage **)&wp, NULL) != 0 ||
+	    wire_unpack_secret_in(o->arena, &sira__v1__wrap_payload__descriptor,
+		bytes_of(plain, len), SIRA_WRAP_MAX, (ProtobufCMessage **)&wp,
+		NULL) != 0 ||
 	    wp->version != SIRA_ENVELOPE_VERSION ||
 	    wp->content_key.len != K_LEN ||
 	    !same(wp->message_id, e->h->message_id.data, SIRA_MSGID_LEN) ||
 	    !same(wp->recipient_cert_id, w->cert_id.data, SIRA_HASH_LEN) ||
 	    !same(wp->prekey_id, w->prekey_id.data, SIRA_PREKEY_ID_LEN))
-		rc = sira_err_set(err, SIRA_EAUTH,
+		return sira_err_set(err, SIRA_EAUTH,
 		    _("the key wrap does not open or does not belong to this message"));
-	else
-		memcpy(k, wp->content_key.data, K_LEN);
-	wire_free_secret((ProtobufCMessage *)wp);
-	sodium_free(plain);
-	return rc;
+	memcpy(o->key, wp->content_key.data, K_LEN);
+	return 0;
 }
 
 /* Decrypt and unpad the body; *inner is the parsed InnerBody. */
@@ -718,7 +720,7 @@ open_key(struct opened *o, const struct open_keys *keys, uint64_t now,
 	    0)
 		return sira_err_set(err, SIRA_EPREKEY,
 		    _("the prekey this message was sealed to is unknown or deleted"));
-	if ((rc = unwrap(e, w, pks, o->key, err)) != 0)
+	if ((rc = unwrap(e, w, pks, o, err)) != 0)
 		return rc;
 	key_commitment(o->key, e->h->message_id.data, commit);
 	if (sodium_memcmp(commit, e->h->key_commitment.data, SIRA_HASH_LEN) !=
@@ -737,9 +739,12 @@ seal_open(const uint8_t *untrusted, size_t len, const struct open_keys *keys,
 	int rc;
 
 	*out = NULL;
+	/* One guarded arena for K and the wrap it came in. */
 	if ((o = calloc(1, sizeof(*o))) == NULL ||
-	    (o->key = sodium_malloc(K_LEN)) == NULL) {
-		free(o);
+	    (o->arena = secarena_new_in(
+		 keys->pool, SIRA_WRAP_MAX * 3 + 1024)) == NULL ||
+	    (o->key = secarena_alloc(o->arena, K_LEN)) == NULL) {
+		seal_opened_destroy(&o);
 		return sira_err_set(err, SIRA_ENOMEM, _("out of memory"));
 	}
 	if ((rc = envelope_decode(untrusted, len, &o->env, err)) != 0 ||
@@ -807,7 +812,7 @@ seal_opened_destroy(struct opened **op)
 	if (o->payload != NULL)
 		sodium_memzero(o->payload, o->payload_len);
 	free(o->payload);
-	sodium_free(o->key);
+	secarena_free(o->arena); /* K and its wrap, wiped */
 	free(o);
 	*op = NULL;
 }

@@ -345,6 +345,7 @@ daemon_new(struct agent *a, struct daemon **out, struct sira_err *err)
 	}
 	d->a = a;
 	sigcache_init(&d->sigs);
+	secpool_init(&d->pool);
 	a->sigs = &d->sigs;
 	d->dir_wait = 3;
 	d->up.fd = -1;
@@ -377,8 +378,10 @@ daemon_free(struct daemon *d)
 	link_close(&d->link);
 	free(d->wake);
 	log_event(LOG_INFO, "agent.stopped",
-	    "received=%llu signatures_remembered=%llu",
-	    (unsigned long long)d->received, (unsigned long long)d->sigs.hits);
+	    "received=%llu signatures_remembered=%llu key_blocks_reused=%llu",
+	    (unsigned long long)d->received, (unsigned long long)d->sigs.hits,
+	    d->pool.reused);
+	secpool_drain(&d->pool);
 	d->a->sigs = NULL;
 	free(d);
 }

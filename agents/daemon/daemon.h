@@ -222,6 +222,7 @@ struct cp_seen {
 struct daemon {
 	struct agent *a;
 	struct sigcache sigs; /* lent to a->sigs while the daemon runs */
+	struct secpool pool;  /* guarded blocks for message keys */
 	struct batch batch;
 	struct cp_seen cp_seen;
 	bool synced; /* directory fetched in this session */

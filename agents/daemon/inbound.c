@@ -407,6 +407,7 @@ rx_init(struct rx *x, struct open_keys *keys, struct daemon *d, uint64_t now)
 	keys->prekey = rx_prekey;
 	keys->sender_cert = rx_sender;
 	keys->seen = rx_seen;
+	keys->pool = &d->pool;
 }
 
 void

@@ -173,6 +173,7 @@ seal_entry(struct daemon *d, struct vault_txn *t, Sira__V1__OutboxEntry *e,
 	sp.recipients = r.rs;
 	sp.n_recipients = e->n_to;
 	sp.message_id = e->local_id.data;
+	sp.pool = &d->pool;
 	if ((rc = seal_begin(&sp, &s, err)) != 0 ||
 	    (rc = docs_seal(d->a, e, s, err)) != 0 ||
 	    (rc = seal_finish(s, e->payload.data, e->payload.len, &so, err)) !=

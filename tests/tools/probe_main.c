@@ -471,7 +471,8 @@ was_seen(struct rx *x, const uint8_t *id)
 static void
 take_delivery(struct rx *x, const struct args *a, const Sira__V1__Deliver *d)
 {
-	struct open_keys keys = { x->p->me, x, rx_prekey, rx_sender, rx_seen };
+	struct open_keys keys = { x->p->me, x, rx_prekey, rx_sender, rx_seen,
+		NULL };
 	struct opened *o;
 	struct sira_err err;
 	char id[33];

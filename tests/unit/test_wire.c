@@ -293,6 +293,50 @@ test_arena_blocks(void **state)
 	secarena_free(NULL);
 }
 
+/* A pool keeps small blocks, wiped, for the next arena; large ones and
+ * those past SECPOOL_MAX are unmapped. */
+static void
+test_arena_pool(void **state)
+{
+	struct secpool pool;
+	struct secarena *a, *b, *many[SECPOOL_MAX + 2];
+	uint8_t *p;
+
+	(void)state;
+	secpool_init(&pool);
+	assert_non_null(a = secarena_new_in(&pool, 32));
+	assert_non_null(p = secarena_alloc(a, 32));
+	memset(p, 0x5a, 32);
+	secarena_free(a);
+	assert_int_equal(pool.n, 1);
+	assert_non_null(b = secarena_new_in(&pool, 32));
+	assert_int_equal(pool.reused, 1);
+	assert_int_equal(pool.n, 0);
+	assert_null(secarena_first(b));
+	assert_non_null(p = secarena_alloc(b, 32));
+	for (size_t i = 0; i < 32; i++)
+		assert_int_equal(p[i], 0); /* wiped when given back */
+	/* A block grown past the small size is not kept; the first is. */
+	assert_non_null(secarena_alloc(b, 2 * SECARENA_SMALL));
+	secarena_free(b);
+	assert_int_equal(pool.n, 1);
+	/* A large first block is never taken from the pool, nor kept. */
+	assert_non_null(a = secarena_new_in(&pool, 4 * SECARENA_SMALL));
+	assert_int_equal(pool.n, 1);
+	secarena_free(a);
+	assert_int_equal(pool.n, 1);
+	for (size_t i = 0; i < SECPOOL_MAX + 2; i++)
+		assert_non_null(many[i] = secarena_new_in(&pool, 8));
+	for (size_t i = 0; i < SECPOOL_MAX + 2; i++)
+		secarena_free(many[i]);
+	assert_int_equal(pool.n, SECPOOL_MAX);
+	secpool_drain(&pool);
+	assert_int_equal(pool.n, 0);
+	/* No pool: as secarena_new. */
+	assert_non_null(a = secarena_new_in(NULL, 8));
+	secarena_free(a);
+}
+
 static void
 test_size_cap(void **state)
 {
@@ -868,6 +912,7 @@ main(void)
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_secret_arena),
 		cmocka_unit_test(test_arena_blocks),
+		cmocka_unit_test(test_arena_pool),
 		cmocka_unit_test(test_unknown_fields),
 		cmocka_unit_test(test_bad_utf8),
 		cmocka_unit_test(test_non_canonical),
