@@ -68,7 +68,7 @@ int probe_sink(struct probe *p, const struct probe_load *l);
 
 /* probe_fanin.c: many idle agencies at once, for the fan-in benchmark. */
 struct probe_fanin {
-	const char *endpoint, *dir; /* dir holds ID.key and ID.cert */
+	const char *endpoint, *dir;           /* dir holds ID.key and ID.cert */
 	long count, timeout, idle, heartbeat; /* timeout: to connect, s */
 };
 int probe_fanin(const struct probe *p, const struct probe_fanin *l);

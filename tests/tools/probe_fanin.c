@@ -107,8 +107,8 @@ send_heartbeat(struct fan *f, void *sock, uint64_t seq)
 
 /* A DEALER socket with the agency's CURVE keys from DIR/ID.key. */
 static void *
-open_peer(struct fan *f, const struct probe *p, const char *dir,
-    const char *id, const char *endpoint)
+open_peer(struct fan *f, const struct probe *p, const char *dir, const char *id,
+    const char *endpoint)
 {
 	struct keyfile *kf;
 	struct sira_keys *keys = NULL;
@@ -232,15 +232,15 @@ connect_all(struct fan *f, const struct probe *p, const struct probe_fanin *l,
 			    ids[i], zmq_strerror(zmq_errno()));
 			return -1;
 		}
-		f->items[i] = (zmq_pollitem_t){ f->peer[i].sock, 0, ZMQ_POLLIN,
-			0 };
+		f->items[i] =
+		    (zmq_pollitem_t){ f->peer[i].sock, 0, ZMQ_POLLIN, 0 };
 	}
 	while (!fan_stop && welcomed < (long)f->n &&
 	    bench_now_s() - t0 < (double)l->timeout)
 		if (poll_all(f, 200, &welcomed) != 0)
 			return -1;
-	(void)printf("connected=%ld\nconnect_s=%.1f\n", welcomed,
-	    bench_now_s() - t0);
+	(void)printf(
+	    "connected=%ld\nconnect_s=%.1f\n", welcomed, bench_now_s() - t0);
 	return welcomed;
 }
 

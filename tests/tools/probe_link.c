@@ -278,7 +278,8 @@ take_directory(
 			(void)printf("directory: refused a certificate\n");
 		free(raw);
 	}
-	for (size_t i = 0; i < d->n_prekeys && p->n_prekeys < PROBE_DIR_MAX; i++) {
+	for (size_t i = 0; i < d->n_prekeys && p->n_prekeys < PROBE_DIR_MAX;
+	     i++) {
 		uint8_t *raw;
 		size_t len;
 		struct prekey *pk = NULL;
