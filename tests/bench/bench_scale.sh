@@ -23,6 +23,8 @@
 #   broker_rss_mb_1k_agents, broker_private_mb_1k_agents
 #                             the broker's VmRSS and RssAnon with them up
 #   broker_kb_per_agency      (VmRSS with them - before) / BENCH_FANIN
+#   fanin_broker_idle_cpu_pct the broker's CPU (% of one core) over 10 s
+#                             with them idle, heartbeats only
 #   fanin_route_p50_ms, fanin_route_p99_ms, fanin_route_msgs_per_s
 #       a busy pair while they are connected: sira-probe blast submits
 #       BENCH_ROUTE pre-sealed 1 KiB envelopes (16 unanswered at most) to a
@@ -108,9 +110,13 @@ route() {
 # every one has answered a heartbeat round (or 120 s).
 fanin_up() {
 	rm -f "$W/fanin"
-	probe fanin ml.police.fanin --agents "$W/fan" --count "$BENCH_FANIN" \
-	    --timeout 120 --idle 36000 --heartbeat-s 5 >"$W/fanin" \
-	    2>>"$W/fanin.err" &
+	# exec: $! must be sira-probe itself, not a subshell, to be killed.
+	(exec "$PROBE" fanin --endpoint "$EP" --ca "$W/ca/ca.cert" \
+	    --broker-cert "$W/broker/ml.sira.broker.cert" \
+	    --cert "$W/ag/ml.police.fanin.cert" \
+	    --key "$W/ag/ml.police.fanin.key" --agents "$W/fan" \
+	    --count "$BENCH_FANIN" --timeout 120 --idle 36000 \
+	    --heartbeat-s 5) >"$W/fanin" 2>>"$W/fanin.err" &
 	FPID=$!
 	PIDS="$PIDS $FPID"
 	wait_for 180 grep -q '^alive=' "$W/fanin" ||
@@ -144,6 +150,12 @@ awk -v d=$((rss - rss0)) -v n="$BENCH_FANIN" \
 echo "fanin_broker_sessions=$(jq \
     '[.connected[] | select(.agency | startswith("ml.ngo.fan"))] | length' \
     "$W/data/status.json")"
+# The broker's CPU with the sessions idle: their heartbeats only.
+ticks() { cut -d' ' -f14,15 "/proc/$BPID/stat" | awk '{ print $1 + $2 }'; }
+t0=$(ticks)
+sleep 10
+awk -v d=$(($(ticks) - t0)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "fanin_broker_idle_cpu_pct=%.1f\n", 100 * d / hz / 10 }'
 route fanin_route
 fanin_down
 stop_broker

@@ -11,7 +11,8 @@
  *       idle for S seconds (or until SIGTERM), sending each a Heartbeat
  *       every H seconds (the broker drops a session silent for three of
  *       its heartbeats), and prints alive=K after each round: how many
- *       answered the round before.
+ *       answered the round before. Three rounds without an answer end
+ *       it (exit 1): the broker is gone.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -250,7 +251,7 @@ keep_idle(struct fan *f, const struct probe_fanin *l)
 {
 	double t0 = bench_now_s(), next = t0;
 	uint64_t seq = 0;
-	long welcomed = 0, alive;
+	long welcomed = 0, alive, silent = 0;
 
 	while (!fan_stop && bench_now_s() - t0 < (double)l->idle) {
 		if (bench_now_s() >= next) {
@@ -265,6 +266,10 @@ keep_idle(struct fan *f, const struct probe_fanin *l)
 			}
 			if (seq > 1)
 				(void)printf("alive=%ld\n", alive);
+			/* Three silent rounds: the broker is gone. */
+			silent = seq > 1 && alive == 0 ? silent + 1 : 0;
+			if (silent >= 3)
+				return -1;
 			next += (double)l->heartbeat;
 		}
 		if (poll_all(f, 200, &welcomed) != 0)
