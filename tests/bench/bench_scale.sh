@@ -16,6 +16,8 @@
 #   fanin_agencies            sessions that answered a heartbeat round
 #                             while measured (each authenticated by ZAP
 #                             and welcomed after its Hello)
+#   fanin_connected           sessions welcomed (ZAP let them in and their
+#                             Hello was answered), within 120 s
 #   fanin_broker_sessions     of them, the active sessions the broker's
 #                             status.json lists
 #   fanin_connect_s           seconds from the first connect to the last
@@ -37,6 +39,7 @@
 #       of submission (the sealing beforehand is not counted)
 #   spool_1m_broker_rss_mb    the broker's peak VmRSS (VmHWM) by then
 #   spool_1m_broker_private_mb   its largest RssAnon, read after each blast
+#   spool_1m_data_mb          the broker's data directory on disk then
 #   broker_private_mb_1k_agents_1m_spool, broker_rss_mb_1k_agents_1m_spool
 #       then the BENCH_FANIN agencies connect again: both at once
 #
@@ -121,6 +124,7 @@ fanin_up() {
 	PIDS="$PIDS $FPID"
 	wait_for 180 grep -q '^alive=' "$W/fanin" ||
 	    fail "fan-in: $(cat "$W/fanin" "$W/fanin.err" | tail -3)"
+	[ "$(val connected "$W/fanin")" != 0 ] || fail "no agency connected"
 	wait_for 15 grep -q "^alive=$BENCH_FANIN\$" "$W/fanin" ||
 	    echo "bench_scale: not all $BENCH_FANIN sessions answer" >&2
 }
@@ -140,6 +144,7 @@ rss0=$(kb VmRSS)
 fanin_up
 sleep 3
 echo "fanin_agencies=$(val alive "$W/fanin")"
+echo "fanin_connected=$(val connected "$W/fanin")"
 echo "fanin_connect_s=$(val connect_s "$W/fanin")"
 rss=$(kb VmRSS)
 anon=$(kb RssAnon)
@@ -184,6 +189,7 @@ awk -v s="$secs" -v n="$BENCH_SPOOL" 'BEGIN {
 	printf "spool_1m_fill_s=%.1f\nspool_1m_msgs_per_s=%.0f\n", s, n / s }'
 echo "spool_1m_broker_rss_mb=$(mb "$(kb VmHWM)")"
 echo "spool_1m_broker_private_mb=$(mb "$peak")"
+echo "spool_1m_data_mb=$(mb "$(du -sk "$W/data" | cut -f1)")"
 fanin_up
 sleep 3
 echo "broker_private_mb_1k_agents_1m_spool=$(mb "$(kb RssAnon)")"

@@ -41,7 +41,9 @@ struct fan {
 	struct fan_peer *peer;
 	zmq_pollitem_t *items;
 	size_t n;
-	uint64_t next_request;
+	uint64_t next_request, seq;
+	long welcomed;  /* sessions that got their Welcome */
+	double next_hb; /* when the next heartbeat round is due */
 };
 
 static volatile sig_atomic_t fan_stop;
@@ -179,7 +181,7 @@ free_ids(char **ids, size_t n)
 
 /* Read every frame waiting on peer i; count Welcomes and answers. */
 static void
-drain_peer(struct fan *f, size_t i, long *welcomed)
+drain_peer(struct fan *f, size_t i)
 {
 	struct fan_peer *pe = &f->peer[i];
 	Sira__V1__Frame *r;
@@ -193,7 +195,7 @@ drain_peer(struct fan *f, size_t i, long *welcomed)
 		    r->body_case == SIRA__V1__FRAME__BODY_WELCOME &&
 		    !pe->welcomed) {
 			pe->welcomed = 1;
-			(*welcomed)++;
+			f->welcomed++;
 		}
 		if (r != NULL && r->body_case != SIRA__V1__FRAME__BODY_NACK)
 			pe->answered = 1;
@@ -205,7 +207,7 @@ drain_peer(struct fan *f, size_t i, long *welcomed)
 
 /* Poll every socket for up to ms; returns -1 on a poll failure. */
 static int
-poll_all(struct fan *f, long ms, long *welcomed)
+poll_all(struct fan *f, long ms)
 {
 	int n = zmq_poll(f->items, (int)f->n, ms);
 
@@ -213,8 +215,32 @@ poll_all(struct fan *f, long ms, long *welcomed)
 		return errno == EINTR ? 0 : -1;
 	for (size_t i = 0; n > 0 && i < f->n; i++)
 		if (f->items[i].revents & ZMQ_POLLIN)
-			drain_peer(f, i, welcomed);
+			drain_peer(f, i);
 	return 0;
+}
+
+/*
+ * Every `every` seconds, a Heartbeat to each welcomed session (also while
+ * the others connect: the broker drops one silent for three of its
+ * heartbeats). Returns how many answered since the last round, or -1
+ * when it is not time yet.
+ */
+static long
+heartbeat_round(struct fan *f, long every)
+{
+	long alive = 0;
+
+	if (bench_now_s() < f->next_hb)
+		return -1;
+	f->next_hb = bench_now_s() + (double)every;
+	f->seq++;
+	for (size_t i = 0; i < f->n; i++) {
+		alive += f->peer[i].answered;
+		f->peer[i].answered = 0;
+		if (f->peer[i].welcomed)
+			(void)send_heartbeat(f, f->peer[i].sock, f->seq);
+	}
+	return alive;
 }
 
 /* Open the sessions and wait (up to timeout s) for their Welcomes. */
@@ -222,9 +248,9 @@ static long
 connect_all(struct fan *f, const struct probe *p, const struct probe_fanin *l,
     char **ids)
 {
-	long welcomed = 0;
 	double t0 = bench_now_s();
 
+	f->next_hb = t0 + (double)l->heartbeat;
 	for (size_t i = 0; i < f->n; i++) {
 		f->peer[i].sock = open_peer(f, p, l->dir, ids[i], l->endpoint);
 		if (f->peer[i].sock == NULL ||
@@ -236,43 +262,35 @@ connect_all(struct fan *f, const struct probe *p, const struct probe_fanin *l,
 		f->items[i] =
 		    (zmq_pollitem_t){ f->peer[i].sock, 0, ZMQ_POLLIN, 0 };
 	}
-	while (!fan_stop && welcomed < (long)f->n &&
-	    bench_now_s() - t0 < (double)l->timeout)
-		if (poll_all(f, 200, &welcomed) != 0)
+	while (!fan_stop && f->welcomed < (long)f->n &&
+	    bench_now_s() - t0 < (double)l->timeout) {
+		if (poll_all(f, 200) != 0)
 			return -1;
+		(void)heartbeat_round(f, l->heartbeat);
+	}
 	(void)printf(
-	    "connected=%ld\nconnect_s=%.1f\n", welcomed, bench_now_s() - t0);
-	return welcomed;
+	    "connected=%ld\nconnect_s=%.1f\n", f->welcomed, bench_now_s() - t0);
+	return f->welcomed;
 }
 
-/* Heartbeat every session each l->heartbeat s until stopped. */
+/* Stay connected until stopped, printing alive=K after each round. */
 static int
 keep_idle(struct fan *f, const struct probe_fanin *l)
 {
-	double t0 = bench_now_s(), next = t0;
-	uint64_t seq = 0;
-	long welcomed = 0, alive, silent = 0;
+	double t0 = bench_now_s();
+	long alive, rounds = 0, silent = 0;
 
+	f->next_hb = t0; /* a round now: the count starts from here */
 	while (!fan_stop && bench_now_s() - t0 < (double)l->idle) {
-		if (bench_now_s() >= next) {
-			alive = 0;
-			seq++;
-			for (size_t i = 0; i < f->n; i++) {
-				alive += f->peer[i].answered;
-				f->peer[i].answered = 0;
-				if (f->peer[i].welcomed)
-					(void)send_heartbeat(
-					    f, f->peer[i].sock, seq);
-			}
-			if (seq > 1)
-				(void)printf("alive=%ld\n", alive);
+		if ((alive = heartbeat_round(f, l->heartbeat)) >= 0 &&
+		    rounds++ > 0) {
+			(void)printf("alive=%ld\n", alive);
 			/* Three silent rounds: the broker is gone. */
-			silent = seq > 1 && alive == 0 ? silent + 1 : 0;
+			silent = alive == 0 ? silent + 1 : 0;
 			if (silent >= 3)
 				return -1;
-			next += (double)l->heartbeat;
 		}
-		if (poll_all(f, 200, &welcomed) != 0)
+		if (poll_all(f, 200) != 0)
 			return -1;
 	}
 	return 0;
