@@ -47,7 +47,7 @@
 # (50000), BENCH_ROUTE (2000); O and BIN as for the tests. To develop:
 # BENCH_FANIN=200 BENCH_SPOOL=50000.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 : "${O:=build/release}" "${BIN:=bin}"
 BIN=$(cd "$BIN" && pwd)
 export O BIN
@@ -64,7 +64,10 @@ fail() {
 }
 
 # The broker holds a descriptor per connection, sira-probe two per socket.
+# (ulimit -n is not POSIX, but dash and bash have it.)
+# shellcheck disable=SC3045
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# shellcheck disable=SC3045
 [ "$(ulimit -n)" -gt $((2 * BENCH_FANIN + 100)) ] ||
     echo "bench_scale: ulimit -n $(ulimit -n) is low for $BENCH_FANIN" >&2
 
