@@ -295,6 +295,7 @@ bench: deps-bench $(O)/bench/bench_envelope $(O)/bench/bench_limits all \
 	@$(O)/bench/bench_envelope
 	@$(O)/bench/bench_limits
 	@O=$(O) BIN=$(BIN) sh tests/bench/bench_e2e.sh
+	@O=$(O) BIN=$(BIN) sh tests/bench/bench_scale.sh
 
 # ---- style and static checks ----
 

@@ -15,6 +15,9 @@
 #include "keyfile.h"
 #include "crypto/crypto.h"
 
+/* Directory entries kept: the fan-in benchmark serves thousands. */
+#define PROBE_DIR_MAX 4096
+
 struct probe {
 	void *zctx, *sock;
 	struct cert *ca;
@@ -25,8 +28,8 @@ struct probe {
 	uint64_t next_request;
 	int timeout_ms;
 	/* The directory as fetched and verified. */
-	struct cert *certs[128];
-	struct prekey *prekeys[128];
+	struct cert *certs[PROBE_DIR_MAX];
+	struct prekey *prekeys[PROBE_DIR_MAX];
 	size_t n_certs, n_prekeys;
 	/* Frames that arrived while waiting for a specific answer. */
 	Sira__V1__Frame *queue[1024];
@@ -62,5 +65,12 @@ struct probe_load {
 };
 int probe_blast(struct probe *p, const struct probe_load *l);
 int probe_sink(struct probe *p, const struct probe_load *l);
+
+/* probe_fanin.c: many idle agencies at once, for the fan-in benchmark. */
+struct probe_fanin {
+	const char *endpoint, *dir;           /* dir holds ID.key and ID.cert */
+	long count, timeout, idle, heartbeat; /* timeout: to connect, s */
+};
+int probe_fanin(const struct probe *p, const struct probe_fanin *l);
 
 #endif

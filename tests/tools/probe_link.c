@@ -265,7 +265,7 @@ static void
 take_directory(
     struct probe *p, const Sira__V1__DirectoryResponse *d, uint64_t now)
 {
-	for (size_t i = 0; i < d->n_certs && p->n_certs < 128; i++) {
+	for (size_t i = 0; i < d->n_certs && p->n_certs < PROBE_DIR_MAX; i++) {
 		uint8_t *raw;
 		size_t len;
 		struct cert *c;
@@ -278,7 +278,8 @@ take_directory(
 			(void)printf("directory: refused a certificate\n");
 		free(raw);
 	}
-	for (size_t i = 0; i < d->n_prekeys && p->n_prekeys < 128; i++) {
+	for (size_t i = 0; i < d->n_prekeys && p->n_prekeys < PROBE_DIR_MAX;
+	     i++) {
 		uint8_t *raw;
 		size_t len;
 		struct prekey *pk = NULL;

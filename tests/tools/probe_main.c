@@ -18,6 +18,8 @@
  *   sira-probe CONN download --blob HEX --out F [--delay-ms D]
  *   sira-probe CONN blast --to ID --count N [--size B] [--window W]
  *   sira-probe CONN sink --count N     (probe_blast.c: make bench)
+ *   sira-probe CONN fanin --agents DIR [--count N] [--idle S]
+ *                         [--heartbeat-s H]   (probe_fanin.c: make bench)
  * CONN = --endpoint E --ca CA --broker-cert B --cert C --key K [--crl L]
  *
  * Output is one line per event ("accepted ID leaf=N", "nack REASON ...",
@@ -44,7 +46,8 @@
 struct args {
 	const char *endpoint, *ca, *crl, *broker, *cert, *key, *prekey_file;
 	const char *to, *kind, *text, *as, *routing_id;
-	const char *file, *blob_out, *env_out, *env, *blob, *out;
+	const char *file, *blob_out, *env_out, *env, *blob, *out, *agents;
+	long idle, heartbeat_s;
 	long count, ttl, expires_in, clock_offset, timeout, wait_nack, size,
 	    chunk, delay_ms, window;
 	int no_ack;
@@ -80,6 +83,9 @@ static const struct option opts[] = {
 	{ "chunk", required_argument, NULL, 'C' },
 	{ "delay-ms", required_argument, NULL, 'D' },
 	{ "window", required_argument, NULL, 'y' },
+	{ "agents", required_argument, NULL, 'G' },
+	{ "idle", required_argument, NULL, 'I' },
+	{ "heartbeat-s", required_argument, NULL, 'H' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -183,6 +189,15 @@ parse(int argc, char **argv, struct args *a)
 			break;
 		case 'y':
 			a->window = atol(optarg);
+			break;
+		case 'G':
+			a->agents = optarg;
+			break;
+		case 'I':
+			a->idle = atol(optarg);
+			break;
+		case 'H':
+			a->heartbeat_s = atol(optarg);
 			break;
 		default:
 			break;
@@ -834,6 +849,11 @@ main(int argc, char **argv)
 			a.size > 0 ? a.size : 1024,
 			a.window > 0 ? a.window : 64 };
 		rc = cmd[0] == 'b' ? probe_blast(&p, &l) : probe_sink(&p, &l);
+	} else if (strcmp(cmd, "fanin") == 0) {
+		const struct probe_fanin l = { a.endpoint, a.agents, a.count,
+			a.timeout, a.idle > 0 ? a.idle : 3600,
+			a.heartbeat_s > 0 ? a.heartbeat_s : 2 };
+		rc = probe_fanin(&p, &l);
 	} else
 		rc = 2;
 	probe_close(&p);
