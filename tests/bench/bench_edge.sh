@@ -37,21 +37,30 @@
 #   edge_doc_2m_s         a referral with a 2 MiB document from the police:
 #                         refer to the receipt back (the shelter has
 #                         downloaded and verified it)
-#   edge_cut_recovery_s   the same with the link cut (100 % loss) for
-#                         EDGE_CUT (20) s once the broker holds 1 MiB of the
-#                         upload: seconds from the restore to the receipt
-#   edge_cut_resumed_at   the offset the upload resumed at after the cut
-#                         (0: it restarted; "none": it never reconnected,
-#                         the same connection carried on)
+#   edge_cut_recovery_s   the same with the link cut (100 % loss both
+#                         ways) for EDGE_CUT (20) s once the broker holds
+#                         1 MiB of the upload: seconds from the restore to
+#                         the receipt
+#   edge_cut_stall_s      of which: from the restore until the broker's
+#                         copy grows again
+#   edge_cut_resumed_at   the offset the daemon resumed the upload at
+#                         (attach.upload_resume; 0: it restarted; "none":
+#                         no resume, the same connection carried on)
+#   edge_long_cut_recovery_s, edge_long_cut_stall_s,
+#   edge_long_cut_resumed_at   the same with a cut of EDGE_CUT_LONG (45) s,
+#                         longer than the ZMQ heartbeat timeout (30 s): the
+#                         daemon loses its session and connects again (0:
+#                         no long cut)
 #
 # Skipped (a reason on stderr, exit 0, no keys) when not root or without
 # network namespaces. O and BIN as for the tests.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 : "${O:=build/release}" "${BIN:=bin}"
 BIN=$(cd "$BIN" && pwd)
 export O BIN
 : "${EDGE_REFS:=5}" "${EDGE_WINDOW:=15}" "${EDGE_IDLE:=60}" "${EDGE_CUT:=20}"
+: "${EDGE_CUT_LONG:=45}"
 EMU="$(pwd)/$O/tools/sira-linkemu"
 NS="sira-edge-$$"
 DEV_N="sen$$" # the namespace's end of the link
@@ -110,7 +119,8 @@ link_netem() {
 link_emu() {
 	[ -x "$EMU" ] || fail "no $EMU (make $O/tools/sira-linkemu)"
 	"$EMU" --a "$DEV_N" --b "$DEV_H" --delay-ms 300 --rate-kbit 200 \
-	    --loss-pct 2 2>"$W/linkemu.log" &
+	    --loss-pct 2 ${EDGE_TRACE:+--trace "$EDGE_TRACE"} \
+	    2>"$W/linkemu.log" &
 	EMU_PID=$!
 	wait_for 5 ip link show "$DEV_N" || return 1
 	ip link set "$DEV_N" netns "$NS" &&
@@ -140,9 +150,14 @@ link_restore() {
 	fi
 }
 
+# wire STAT: a counter of the namespace's end of the link (tx: up).
+wire() { ip netns exec "$NS" cat "/sys/class/net/$DEV_N/statistics/$1"; }
 # wire_bytes: IP bytes both ways at the namespace's end of the link.
-wire_bytes() {
-	ip netns exec "$NS" sh -c "echo \$((\$(cat /sys/class/net/$DEV_N/statistics/rx_bytes) + \$(cat /sys/class/net/$DEV_N/statistics/tx_bytes)))"
+wire_bytes() { echo $(($(wire rx_bytes) + $(wire tx_bytes))); }
+# wire_all: up bytes, up packets, down bytes, down packets.
+wire_all() {
+	echo "$(wire tx_bytes) $(wire tx_packets) $(wire rx_bytes)" \
+	    "$(wire rx_packets)"
 }
 
 ip netns add "$NS" || fail "ip netns add $NS"
@@ -224,7 +239,11 @@ refer_case() {
 	shift
 	jq --arg r "MRN-EDGE-$i" '.case_ref = $r' "$DATA/referral-example.json" \
 	    >"$W/ref-$i.json"
-	ag $P refer --to $N --file "$W/ref-$i.json" "$@" >/dev/null
+	ag $P refer --to $N --file "$W/ref-$i.json" "$@" >/dev/null \
+	    2>"$W/refer.err" || {
+		cat "$W/refer.err" >&2
+		return 1
+	}
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -236,6 +255,7 @@ w0=$(now_ms)
 i=1
 while [ $i -le "$EDGE_REFS" ]; do
 	ws=$(now_ms)
+	c0=$(wire_all)
 	refer_case "$i" || fail "refer $i"
 	follow $sent >>"$W/refs" || fail "referral $i never came back"
 	sent=$((sent + 1))
@@ -243,6 +263,9 @@ while [ $i -le "$EDGE_REFS" ]; do
 	    "$(tail -1 "$W/refs") s" >&2
 	left=$((EDGE_WINDOW * 1000 - ($(now_ms) - ws)))
 	[ $left -gt 0 ] && sleep "$(awk -v l=$left 'BEGIN { print l / 1000 }')"
+	echo "$c0 $(wire_all)" | awk -v w="$EDGE_WINDOW" '{
+	    printf "bench_edge:   in its %d s: up %d bytes in %d packets, down %d bytes in %d packets\n",
+	    w, $5 - $1, $6 - $2, $7 - $3, $8 - $4 }' >&2
 	i=$((i + 1))
 done
 b1=$(wire_bytes)
@@ -253,9 +276,13 @@ echo "edge_referral_accepted_s=$(cut -d' ' -f1 "$W/refs" | median)"
 echo "edge_referral_received_s=$(cut -d' ' -f2 "$W/refs" | median)"
 
 # Idle: nothing queued, heartbeats only.
+c0=$(wire_all)
 i0=$(wire_bytes)
 sleep "$EDGE_IDLE"
 i1=$(wire_bytes)
+echo "$c0 $(wire_all)" | awk -v w="$EDGE_IDLE" '{
+    printf "bench_edge: idle %d s: up %d bytes in %d packets, down %d bytes in %d packets\n",
+    w, $5 - $1, $6 - $2, $7 - $3, $8 - $4 }' >&2
 awk -v b=$((i1 - i0)) -v s="$EDGE_IDLE" \
     'BEGIN { printf "edge_heartbeat_bytes_per_min=%.0f\n", b * 60 / s }'
 awk -v b=$((b1 - b0)) -v ms=$((w1 - w0)) -v ib=$((i1 - i0)) \
@@ -271,37 +298,66 @@ echo "bench_edge: 2 MiB document: accepted, received, receipt at" \
     "$(cat "$W/doc") s" >&2
 echo "edge_doc_2m_s=$(cut -d' ' -f3 "$W/doc")"
 
-# The same, the link cut for EDGE_CUT seconds in the middle of the upload.
+# The same, the link cut for CUT seconds in the middle of the upload:
+# cut_doc NAME CUT prints "recovery_s stall_s resumed_at".
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-part_past() {
-	for f in "$W"/data/blobs/*.part; do
-		[ "$(size "$f")" -gt "$1" ] && return 0
-	done
-	return 1
+held() {
+	h=0
+	for f in "$W"/data/blobs/*.part; do h=$(size "$f"); done
+	echo "$h"
 }
-head -c 2097152 /dev/urandom >"$W/doc-cut.pdf"
-resumes0=$(count 'attach.upload_resume' "$W/agent-$P.log")
-refer_case cut --attach "$W/doc-cut.pdf" || fail "refer with a document"
-wait_for 300 part_past 1048576 || fail "the upload never reached 1 MiB"
-held=0
-for f in "$W"/data/blobs/*.part; do held=$(size "$f"); done
-link_cut
-echo "bench_edge: link cut with $held bytes at the broker" >&2
-sleep "$EDGE_CUT"
-link_restore
-follow $sent >"$W/cut" || fail "the document never came back after the cut"
-echo "bench_edge: after the restore: accepted, received, receipt at" \
-    "$(cat "$W/cut") s" >&2
-echo "edge_cut_recovery_s=$(cut -d' ' -f3 "$W/cut")"
-grep 'attach.upload_resume' "$W/agent-$P.log" | tail -n +$((resumes0 + 1)) \
-    >"$W/resumes"
-if [ -s "$W/resumes" ]; then
-	off=$(sed -n 's/.*offset=\([0-9]*\).*/\1/p' "$W/resumes" | tail -1)
-	echo "edge_cut_resumed_at=$off"
-	echo "bench_edge: upload resumed after the cut:" >&2
-	sed 's/^/    /' "$W/resumes" >&2
-else
-	echo "edge_cut_resumed_at=none"
+cut_doc() {
+	head -c 2097152 /dev/urandom >"$W/doc-$1.pdf"
+	resumes0=$(count 'attach.upload_resume' "$W/agent-$P.log")
+	refer_case "$1" --attach "$W/doc-$1.pdf" || return 1
+	wait_for 300 sh -c "[ \$(stat -c %s '$W'/data/blobs/*.part 2>/dev/null | tail -1) -gt 1048576 ]" ||
+	    return 1
+	lines0=$(wc -l <"$W/agent-$P.log")
+	link_cut
+	h0=$(held)
+	echo "bench_edge: link cut for $2 s with $h0 bytes at the broker" \
+	    "at $(date -u +%H:%M:%S)" >&2
+	sleep "$2"
+	link_restore
+	r=$(now_ms)
+	echo "bench_edge: restored at $(date -u +%H:%M:%S)" >&2
+	h1=$(held)
+	# the stall: until the broker's copy grows again (or is complete)
+	while [ "$(held)" -le "$h1" ] && [ -n "$(ls "$W"/data/blobs/*.part 2>/dev/null)" ]; do
+		[ $(($(now_ms) - r)) -gt 300000 ] && return 1
+		sleep 0.1
+	done
+	stall=$(($(now_ms) - r))
+	follow $sent >"$W/cut-$1" || return 1
+	echo "bench_edge: after the restore: the upload moved again at" \
+	    "$(awk -v t=$stall 'BEGIN { printf "%.1f", t / 1000 }') s;" \
+	    "accepted, received, receipt at $(cat "$W/cut-$1") s after that" \
+	    "(from $h1 bytes at the broker)" >&2
+	tail -n +$((lines0 + 1)) "$W/agent-$P.log" | grep -E 'link\.' |
+	    sed 's/^/bench_edge:   /' >&2
+	off=none
+	grep 'attach.upload_resume' "$W/agent-$P.log" |
+	    tail -n +$((resumes0 + 1)) >"$W/resumes-$1"
+	if [ -s "$W/resumes-$1" ]; then
+		off=$(sed -n 's/.*offset=\([0-9]*\).*/\1/p' "$W/resumes-$1" |
+		    tail -1)
+		sed 's/^/bench_edge:   /' "$W/resumes-$1" >&2
+	fi
+	echo "$(cut -d' ' -f3 "$W/cut-$1") $stall $off" |
+	    awk '{ printf "%.2f %.1f %s\n", $1 + $2 / 1000, $2 / 1000, $3 }'
+}
+# shellcheck disable=SC2046 # three words
+set -- $(cut_doc cut "$EDGE_CUT")
+[ $# -eq 3 ] || fail "no receipt after the cut"
+sent=$((sent + 1))
+echo "edge_cut_recovery_s=$1"
+echo "edge_cut_stall_s=$2"
+echo "edge_cut_resumed_at=$3"
+if [ "$EDGE_CUT_LONG" -gt 0 ]; then
+	# shellcheck disable=SC2046 # three words
+	set -- $(cut_doc long "$EDGE_CUT_LONG")
+	[ $# -eq 3 ] || fail "no receipt after the long cut"
+	echo "edge_long_cut_recovery_s=$1"
+	echo "edge_long_cut_stall_s=$2"
+	echo "edge_long_cut_resumed_at=$3"
 fi
-grep -c -E 'link\.(up|down)|reconnect|session' "$W/agent-$P.log" |
-    sed 's/^/bench_edge: police log lines about the link: /' >&2

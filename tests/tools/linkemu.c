@@ -9,7 +9,9 @@
  * does). At most --limit packets wait per direction (netem's default,
  * 1000); more are dropped. SIGUSR1 cuts the link (every packet entering
  * is dropped), SIGUSR2 restores it, SIGTERM ends; the devices go with the
- * process. Counters are printed to stderr at the end. Test code only.
+ * process. Counters are printed to stderr at the end; --trace FILE writes
+ * a line per packet entering (milliseconds, direction, IP bytes, fate).
+ * Test code only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +39,7 @@ struct emu_pkt {
 /* One direction: packets read from `in` wait here, then go to `out`. */
 struct emu_dir {
 	int in, out;
+	char tag; /* '>' from a to b, '<' from b to a, in the trace */
 	struct emu_pkt *q;
 	size_t head, count;
 	int64_t free_ns; /* when the sender's serialiser is free again */
@@ -45,6 +48,7 @@ struct emu_dir {
 
 struct emu_opts {
 	const char *a, *b;
+	FILE *trace;
 	long delay_ms, rate_kbit, limit;
 	double loss_pct;
 };
@@ -103,6 +107,18 @@ emu_tun_open(const char *name)
 	return fd;
 }
 
+static int64_t emu_t0;
+
+/* emu_trace: one line per packet entering the link, with its fate. */
+static void
+emu_trace(const struct emu_dir *d, const struct emu_opts *o, int64_t now,
+    ssize_t n, const char *fate)
+{
+	if (o->trace)
+		(void)fprintf(o->trace, "%.1f %c %zd %s\n",
+		    (double)(now - emu_t0) / 1e6, d->tag, n, fate);
+}
+
 /* emu_take: read one packet from d->in and queue it, or drop it. */
 static void
 emu_take(struct emu_dir *d, const struct emu_opts *o)
@@ -118,16 +134,20 @@ emu_take(struct emu_dir *d, const struct emu_opts *o)
 	d->bytes += (unsigned long)n;
 	if (emu_cut) {
 		d->cut++;
+		emu_trace(d, o, now, n, "cut");
 		return;
 	}
 	if (emu_uniform() * 100.0 < o->loss_pct) {
 		d->lost++;
+		emu_trace(d, o, now, n, "lost");
 		return;
 	}
 	if (d->count >= (size_t)o->limit) {
 		d->full++;
+		emu_trace(d, o, now, n, "full");
 		return;
 	}
+	emu_trace(d, o, now, n, "ok");
 	start = d->free_ns > now ? d->free_ns : now;
 	d->free_ns = start + (int64_t)n * 8 * 1000000 / o->rate_kbit;
 	p = &d->q[(d->head + d->count) % (size_t)o->limit];
@@ -213,6 +233,8 @@ emu_parse(int argc, char **argv, struct emu_opts *o)
 			o->loss_pct = atof(v);
 		else if (strcmp(k, "--limit") == 0)
 			o->limit = atol(v);
+		else if (strcmp(k, "--trace") == 0 && !o->trace)
+			o->trace = fopen(v, "we");
 		else
 			return -1;
 	}
@@ -225,7 +247,7 @@ emu_parse(int argc, char **argv, struct emu_opts *o)
 int
 main(int argc, char **argv)
 {
-	struct emu_opts o = {NULL, NULL, 300, 200, 1000, 2.0};
+	struct emu_opts o = {NULL, NULL, NULL, 300, 200, 1000, 2.0};
 	struct emu_dir ab, ba;
 	struct sigaction sa;
 	int rc;
@@ -233,11 +255,15 @@ main(int argc, char **argv)
 	if (emu_parse(argc, argv, &o) < 0) {
 		(void)fprintf(stderr,
 		    "usage: sira-linkemu --a TUN --b TUN [--delay-ms 300] "
-		    "[--rate-kbit 200] [--loss-pct 2] [--limit 1000]\n");
+		    "[--rate-kbit 200] [--loss-pct 2] [--limit 1000] "
+		    "[--trace FILE]\n");
 		return 2;
 	}
 	memset(&ab, 0, sizeof ab);
 	memset(&ba, 0, sizeof ba);
+	ab.tag = '>';
+	ba.tag = '<';
+	emu_t0 = emu_now_ns();
 	ab.in = ba.out = emu_tun_open(o.a);
 	ba.in = ab.out = emu_tun_open(o.b);
 	ab.q = calloc((size_t)o.limit, sizeof *ab.q);
@@ -259,6 +285,8 @@ main(int argc, char **argv)
 	emu_report(o.b, &ba);
 	free(ab.q);
 	free(ba.q);
+	if (o.trace)
+		(void)fclose(o.trace);
 	(void)close(ab.in);
 	(void)close(ba.in);
 	return rc < 0 ? 1 : 0;
