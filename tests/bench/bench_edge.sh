@@ -26,9 +26,11 @@
 #                         receipt back in the police outbox: up the link,
 #                         down to the shelter, the receipt back down the link
 #   edge_referral_max_s   the slowest of them
-#   edge_referral_accepted_s, edge_referral_received_s   medians of the
-#                         steps: the broker's Accepted back at the police,
-#                         the referral in the shelter's inbox
+#   edge_referral_queued_s, edge_referral_accepted_s,
+#   edge_referral_received_s   medians of the steps: `refer` returned (the
+#                         referral sealed and queued: no network), the
+#                         broker's Accepted back at the police, the
+#                         referral in the shelter's inbox
 #   edge_heartbeat_bytes_per_min   both ways on the link, idle, EDGE_IDLE
 #                         (60) seconds
 #   edge_bytes_per_referral  both ways on the link during the referrals
@@ -41,8 +43,8 @@
 #                         ways) for EDGE_CUT (20) s once the broker holds
 #                         1 MiB of the upload: seconds from the restore to
 #                         the receipt
-#   edge_cut_stall_s      of which: from the restore until the broker's
-#                         copy grows again
+#   edge_cut_stall_s      of which: from the restore until the upload
+#                         moves again (4,500 more bytes up the link)
 #   edge_cut_resumed_at   the offset the daemon resumed the upload at
 #                         (attach.upload_resume; 0: it restarted; "none":
 #                         no resume, the same connection carried on)
@@ -213,12 +215,12 @@ n_through() {
 	ag $P outbox --json | jq '[.[] | select(.state=="accepted by broker" or .state=="delivered")] | length'
 }
 
-# follow BASE: until the police hold BASE+1 receipts; prints the seconds
-# from the start to the Accepted, to the shelter's inbox and to the
-# receipt.
+# follow BASE START: until the police hold BASE+1 receipts; prints the
+# seconds from START (ms, before the refer) to the Accepted, to the
+# shelter's inbox and to the receipt (each seen within about 0.2 s).
 follow() {
 	base=$1
-	start=$(now_ms)
+	start=$2
 	acc=""
 	rcv=""
 	while :; do
@@ -257,9 +259,12 @@ while [ $i -le "$EDGE_REFS" ]; do
 	ws=$(now_ms)
 	c0=$(wire_all)
 	refer_case "$i" || fail "refer $i"
-	follow $sent >>"$W/refs" || fail "referral $i never came back"
+	q=$(($(now_ms) - ws))
+	follow $sent "$ws" >>"$W/refs" || fail "referral $i never came back"
 	sent=$((sent + 1))
-	echo "bench_edge: referral $i: accepted, received, receipt at" \
+	echo "$q" >>"$W/queued"
+	echo "bench_edge: referral $i: queued (refer returned), accepted," \
+	    "received, receipt at $(awk -v q=$q 'BEGIN { printf "%.2f", q / 1000 }')" \
 	    "$(tail -1 "$W/refs") s" >&2
 	left=$((EDGE_WINDOW * 1000 - ($(now_ms) - ws)))
 	[ $left -gt 0 ] && sleep "$(awk -v l=$left 'BEGIN { print l / 1000 }')"
@@ -274,6 +279,8 @@ echo "edge_referral_s=$(cut -d' ' -f3 "$W/refs" | median)"
 echo "edge_referral_max_s=$(cut -d' ' -f3 "$W/refs" | sort -n | tail -1)"
 echo "edge_referral_accepted_s=$(cut -d' ' -f1 "$W/refs" | median)"
 echo "edge_referral_received_s=$(cut -d' ' -f2 "$W/refs" | median)"
+echo "edge_referral_queued_s=$(median <"$W/queued" |
+    awk '{ printf "%.2f", $1 / 1000 }')"
 
 # Idle: nothing queued, heartbeats only.
 c0=$(wire_all)
@@ -291,8 +298,9 @@ awk -v b=$((b1 - b0)) -v ms=$((w1 - w0)) -v ib=$((i1 - i0)) \
 
 # A 2 MiB document with a referral, through the link.
 head -c 2097152 /dev/urandom >"$W/doc-2m.pdf"
+ws=$(now_ms)
 refer_case doc --attach "$W/doc-2m.pdf" || fail "refer with a document"
-follow $sent >"$W/doc" || fail "the document never came back"
+follow $sent "$ws" >"$W/doc" || fail "the document never came back"
 sent=$((sent + 1))
 echo "bench_edge: 2 MiB document: accepted, received, receipt at" \
     "$(cat "$W/doc") s" >&2
@@ -322,16 +330,17 @@ cut_doc() {
 	r=$(now_ms)
 	echo "bench_edge: restored at $(date -u +%H:%M:%S)" >&2
 	h1=$(held)
-	# the stall: until the broker's copy grows again (or is complete)
-	while [ "$(held)" -le "$h1" ] && [ -n "$(ls "$W"/data/blobs/*.part 2>/dev/null)" ]; do
+	# the stall: until the upload moves again, three full segments up
+	u1=$(($(wire tx_bytes) + 4500))
+	while [ "$(wire tx_bytes)" -lt $u1 ]; do
 		[ $(($(now_ms) - r)) -gt 300000 ] && return 1
 		sleep 0.1
 	done
 	stall=$(($(now_ms) - r))
-	follow $sent >"$W/cut-$1" || return 1
+	follow $sent "$r" >"$W/cut-$1" || return 1
 	echo "bench_edge: after the restore: the upload moved again at" \
 	    "$(awk -v t=$stall 'BEGIN { printf "%.1f", t / 1000 }') s;" \
-	    "accepted, received, receipt at $(cat "$W/cut-$1") s after that" \
+	    "accepted, received, receipt at $(cat "$W/cut-$1") s" \
 	    "(from $h1 bytes at the broker)" >&2
 	tail -n +$((lines0 + 1)) "$W/agent-$P.log" | grep -E 'link\.' |
 	    sed 's/^/bench_edge:   /' >&2
@@ -344,7 +353,7 @@ cut_doc() {
 		sed 's/^/bench_edge:   /' "$W/resumes-$1" >&2
 	fi
 	echo "$(cut -d' ' -f3 "$W/cut-$1") $stall $off" |
-	    awk '{ printf "%.2f %.1f %s\n", $1 + $2 / 1000, $2 / 1000, $3 }'
+	    awk '{ printf "%.2f %.1f %s\n", $1, $2 / 1000, $3 }'
 }
 # shellcheck disable=SC2046 # three words
 set -- $(cut_doc cut "$EDGE_CUT")

@@ -200,7 +200,8 @@ static int
 emu_run(struct emu_dir *ab, struct emu_dir *ba, const struct emu_opts *o)
 {
 	while (!emu_stop) {
-		struct pollfd pf[2] = {{ab->in, POLLIN, 0}, {ba->in, POLLIN, 0}};
+		struct pollfd pf[2] = { { ab->in, POLLIN, 0 },
+			{ ba->in, POLLIN, 0 } };
 		int t = emu_min_timeout(emu_deliver(ab, o), emu_deliver(ba, o));
 
 		if (poll(pf, 2, t) < 0 && errno != EINTR)
@@ -247,7 +248,7 @@ emu_parse(int argc, char **argv, struct emu_opts *o)
 int
 main(int argc, char **argv)
 {
-	struct emu_opts o = {NULL, NULL, NULL, 300, 200, 1000, 2.0};
+	struct emu_opts o = { NULL, NULL, NULL, 300, 200, 1000, 2.0 };
 	struct emu_dir ab, ba;
 	struct sigaction sa;
 	int rc;
@@ -269,8 +270,9 @@ main(int argc, char **argv)
 	ab.q = calloc((size_t)o.limit, sizeof *ab.q);
 	ba.q = calloc((size_t)o.limit, sizeof *ba.q);
 	if (ab.in < 0 || ba.in < 0 || !ab.q || !ba.q) {
-		(void)fprintf(stderr, "sira-linkemu: cannot open %s and %s: %s\n",
-		    o.a, o.b, strerror(errno));
+		(void)fprintf(stderr,
+		    "sira-linkemu: cannot open %s and %s: %s\n", o.a, o.b,
+		    strerror(errno));
 		return 1;
 	}
 	emu_rng ^= (uint64_t)emu_now_ns();
