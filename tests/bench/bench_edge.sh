@@ -162,6 +162,9 @@ wire_all() {
 	    "$(wire rx_packets)"
 }
 
+# One at a time: a second run would take the same addresses.
+ip -4 addr show | grep -q 'inet 10\.77\.0\.1 ' &&
+    fail "10.77.0.1 is taken: is another bench_edge.sh running?"
 ip netns add "$NS" || fail "ip netns add $NS"
 if link_netem; then
 	echo "bench_edge: link by tc netem on a veth pair" >&2
