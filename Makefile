@@ -135,7 +135,8 @@ $(O)/tests/test_i18n: | $(MO)
 
 # Test tools: real clients for the end-to-end tests (never installed).
 # sira-probe: a hand-driven agency client; sira-fill: months of history;
-# sira-load: the load driver of make bench.
+# sira-load: the load driver of make bench; sira-linkemu: the EDGE link
+# of tests/bench/bench_edge.sh.
 PROBE_SRC := $(wildcard tests/tools/probe_*.c)
 PROBE := $(O)/tools/sira-probe
 FILL := $(O)/tools/sira-fill
@@ -146,6 +147,10 @@ $(LOAD): $(O)/tests/tools/bench_load.o $(MOD_LIBS) $(LIBSIRA)
 $(PROBE) $(FILL) $(LOAD):
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+EMU := $(O)/tools/sira-linkemu
+$(EMU): $(O)/tests/tools/linkemu.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 unit-bins: $(UNIT_BIN) $(PROBE) $(FILL)
 
@@ -291,11 +296,12 @@ $(O)/bench/bench_limits: tests/bench/bench_limits.c
 # The figures of one run: envelope functions, the machine's limits, then
 # the whole system (tests/bench/bench_e2e.sh: real broker and agents).
 bench: deps-bench $(O)/bench/bench_envelope $(O)/bench/bench_limits all \
-	$(LOAD) $(PROBE) $(O)/bench/bench_nats
+	$(LOAD) $(PROBE) $(O)/bench/bench_nats $(EMU)
 	@$(O)/bench/bench_envelope
 	@$(O)/bench/bench_limits
 	@O=$(O) BIN=$(BIN) sh tests/bench/bench_e2e.sh
 	@O=$(O) BIN=$(BIN) sh tests/bench/bench_scale.sh
+	@O=$(O) BIN=$(BIN) sh tests/bench/bench_edge.sh
 
 # ---- style and static checks ----
 
