@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <sodium.h>
@@ -162,6 +163,28 @@ open_blobs(struct broker *b, struct sira_err *err)
 	lim.quota = b->cfg.blob_quota;
 	lim.grace = b->cfg.ttl_cap < BLOBS_GRACE ? b->cfg.ttl_cap : BLOBS_GRACE;
 	return blobs_open(b->cfg.data, &lim, &b->blobs, err);
+}
+
+/*
+ * Each connected agency holds one file descriptor: raise the soft limit to
+ * the hard one (often 1,024 against 4,096 or more), or the 1,025th agency
+ * could not connect and libzmq would spin on accept. Logged, so that an
+ * operator sees the ceiling.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) != 0)
+		return;
+	if (r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &r);
+		(void)getrlimit(RLIMIT_NOFILE, &r);
+	}
+	log_event(LOG_INFO, "broker.fd_limit", "files=%llu",
+	    (unsigned long long)r.rlim_cur);
 }
 
 static int
@@ -343,6 +366,7 @@ cmd_run(struct broker *b, struct sira_err *err)
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)sigaction(SIGHUP, &sa, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	if ((rc = broker_open(b, err)) != 0)
 		return rc;
 	log_event(LOG_INFO, "broker.started", "endpoint=%s id=%s", b->endpoint,

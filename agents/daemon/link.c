@@ -24,7 +24,12 @@ static int
 curve_setup(void *sock, const struct agent *a)
 {
 	char spk[41], pk[41], sk[41];
-	int linger = 0, rc, ivl, ivl_max = 60000, hb = 10000, hbt = 30000;
+	/* Reconnect at most 10 s apart, and give up a TCP connect after
+	 * 15 s: on a 2G link cut for a minute, the kernel's own backoff
+	 * would otherwise keep the agency away long after the link is back
+	 * (docs/PERFORMANCE.md, "An agency behind an EDGE link"). */
+	int linger = 0, rc, ivl, ivl_max = 10000, hb = 10000, hbt = 30000;
+	int connect_to = 15000;
 	int64_t maxmsg = FRAME_MAX;
 
 	ivl = 500 + (int)randombytes_uniform(1000);
@@ -40,6 +45,8 @@ curve_setup(void *sock, const struct agent *a)
 		sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max)) ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof(hb)) ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof(hbt)) ||
+	    zmq_setsockopt(
+		sock, ZMQ_CONNECT_TIMEOUT, &connect_to, sizeof(connect_to)) ||
 	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
 	sodium_memzero(sk, sizeof(sk));
 	return rc ? -1 : 0;

@@ -245,4 +245,17 @@ expect_true "no plaintext marker in the broker's data" \
 expect_true "no plaintext marker in the broker's log output" \
     sh -c "! grep -q MARKER-VICTIM-4242 '$W/broker.log'"
 
+# --- one file per connected agency: the soft limit is raised ---
+stop_broker
+ulimit -Sn 512
+start_broker
+lim() { awk -v f="$1" '/^Max open files/ { print $f }' "/proc/$BPID/limits"; }
+soft=$(lim 4)
+hard=$(lim 5)
+expect_true "started under 512 files, the broker raised it ($soft)" \
+    [ "$soft" != 512 ]
+expect_true "to the hard limit ($hard)" [ "$soft" = "$hard" ]
+expect_grep "and logged its ceiling" "broker.fd_limit files=$hard" \
+    "$W/broker.log"
+
 done_
