@@ -198,7 +198,7 @@ static void
 open_one(const uint8_t *env, size_t envlen, size_t body_len)
 {
 	struct open_keys keys = { rcpt[0].cert, NULL, cb_prekey, cb_sender,
-		cb_seen };
+		cb_seen, NULL };
 	struct opened *o;
 
 	CHECK(seal_open(env, envlen, &keys, NOW + 60, &o, &err) == 0);

@@ -81,7 +81,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kat *k = fixture();
-	struct open_keys keys = { k->rcp, k, cb_prekey, cb_sender, cb_seen };
+	struct open_keys keys = { k->rcp, k, cb_prekey, cb_sender, cb_seen,
+		NULL };
 	struct opened *o = NULL;
 	struct sira_err err = { 0 };
 	int rc;

@@ -521,7 +521,7 @@ test_frozen_envelope_opens(void **state)
 	struct opened *o = NULL;
 	struct sira_err err = { 0 };
 	struct kat_store st = { 0 };
-	struct open_keys keys;
+	struct open_keys keys = { 0 };
 	struct prekey_secret sec;
 	int rc;
 
